@@ -1,0 +1,1 @@
+"""Shouwang (守望): return-to-poverty monitoring service."""

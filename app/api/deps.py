@@ -1,0 +1,71 @@
+"""Typed dependencies: settings, the request's session (one transaction), the calling actor."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.errors import AppError
+from app.schemas.common import PageParams
+from app.services import auth
+from app.services.access import Actor
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: commit when the route returns, roll back on any error.
+
+    The commit happens before the response is sent, so a failed commit is never reported as success.
+    """
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except AppError as exc:
+        session.rollback()
+        if exc.after_rollback is not None:
+            exc.after_rollback(session)
+            session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_actor(session: SessionDep, settings: SettingsDep,
+                      token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
+    from app.errors import Unauthorized
+
+    if not token:
+        raise Unauthorized("not authenticated: send a bearer access token")
+    return auth.actor_from_token(session, settings, token)
+
+
+CurrentActor = Annotated[Actor, Depends(get_current_actor)]
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> PageParams:
+    return PageParams(page=page, page_size=page_size)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

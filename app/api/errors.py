@@ -1,0 +1,87 @@
+"""Exception handlers: every error leaves as {"code", "message", "field"} (+ "errors")."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AppError
+
+logger = logging.getLogger("app.errors")
+
+
+def _field(loc: tuple[Any, ...]) -> str | None:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in ("function-after", "function-before") or str(part).startswith(("function-", "json-or-python")):
+            continue
+        else:
+            text += f".{part}" if text else str(part)
+    return text or None
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "unknown field"
+    if error.get("type") == "missing":
+        return "field required"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return _json(exc.status_code, exc.body(), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        items = []
+        for error in exc.errors():
+            loc = tuple(error.get("loc", ()))
+            if error.get("type") == "json_invalid":
+                items.append({"code": "invalid", "message": "the body is not valid JSON", "field": "body"})
+                continue
+            items.append({"code": "invalid", "message": _message(error), "field": _field(loc)})
+        first = items[0] if items else {"message": "invalid request", "field": None}
+        body = {"code": "invalid", "message": f"{len(items)} invalid field(s): {first['message']}",
+                "field": first["field"], "errors": items}
+        return _json(422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 401: "unauthorized"}.get(
+            exc.status_code, "error")
+        headers = dict(exc.headers or {})
+        return _json(exc.status_code, {"code": code, "message": str(exc.detail), "field": None}, headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # A race the service's own checks could not see (two requests at once): report it as a conflict.
+        logger.info("integrity conflict", extra={"constraint": type(exc.orig).__name__})
+        return _json(409, {"code": "conflict", "message": "the change conflicts with stored data; read and retry",
+                           "field": None})
+
+    @app.exception_handler(OperationalError)
+    async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:
+        logger.error("database unavailable", extra={"error": type(exc.orig).__name__})
+        return _json(503, {"code": "unavailable", "message": "the database is busy or unreachable; retry",
+                           "field": None}, {"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return _json(500, {"code": "internal", "message": "internal error; it has been logged", "field": None})

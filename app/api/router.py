@@ -1,0 +1,7 @@
+from fastapi import APIRouter
+
+from app.api.routes import auth, households, regions, reports, users
+
+api_router = APIRouter(prefix="/api/v1")
+for module in (auth, users, regions, households, reports):
+    api_router.include_router(module.router)

@@ -1,0 +1,18 @@
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.services import health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The database answers and its schema is at the head revision")
+def readyz(request: Request) -> JSONResponse:
+    ready, detail = health.readiness(request.app.state.engine)
+    return JSONResponse(status_code=200 if ready else 503,
+                        content={"status": "ready" if ready else "not_ready", "detail": detail})

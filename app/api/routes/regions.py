@@ -1,0 +1,20 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import CurrentActor, PageDep, SessionDep
+from app.models.enums import RegionLevel
+from app.schemas.common import Page
+from app.schemas.regions import RegionRead
+from app.services import regions as region_service
+
+router = APIRouter(prefix="/regions", tags=["regions"])
+
+
+@router.get("", response_model=Page[RegionRead], summary="The caller's part of the region tree")
+def list_regions(session: SessionDep, actor: CurrentActor, page: PageDep,
+                 level: Annotated[RegionLevel | None, Query()] = None,
+                 parent_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None) -> Page[RegionRead]:
+    regions, total = region_service.list_visible(session, actor, level, parent_code, page)
+    return Page[RegionRead](items=[RegionRead.model_validate(r) for r in regions], total=total,
+                            page=page.page, page_size=page.page_size)

@@ -1,0 +1,236 @@
+"""The `shouwang` command. Every subcommand prints a clear error and exits non-zero on failure."""
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from app.config import Settings, get_settings
+from app.errors import AppError
+from app.models.enums import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        _fail(f"invalid settings: {problems}", 2)
+        raise AssertionError("unreachable") from None
+
+
+def _handle_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AppError as exc:
+            details = "".join(f"\n  {e.field}: {e.message}" for e in exc.errors)
+            _fail(f"{exc.message}" + (f" ({exc.field})" if exc.field and not exc.errors else "") + details)
+        except Exception as exc:  # a CLI must say what went wrong, not dump a trace
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(exc, SQLAlchemyError):
+                _fail(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+def main() -> None:
+    """Shouwang (守望): return-to-poverty monitoring service."""
+
+
+def _migrate(settings: Settings) -> None:
+    from alembic import command
+
+    from app.services.health import alembic_config
+
+    config = alembic_config(settings.database_url)
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+@main.command()
+@_handle_errors
+def migrate() -> None:
+    """Upgrade the database schema to the newest revision."""
+    _migrate(_settings())
+    click.echo("database schema is at head")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@_handle_errors
+def serve(host: str, port: int) -> None:
+    """Migrate to head, then serve the API (demo mode also loads demo data and prints demo accounts)."""
+    import uvicorn
+
+    from app.db import session_scope
+    from app.logs import configure_logging
+    from app.main import create_app
+    from app.services import demo
+
+    settings = _settings()
+    _migrate(settings)
+    with session_scope() as session:
+        if settings.is_demo:
+            _bootstrap_demo(session, settings)
+        elif demo_users := demo.active_demo_accounts(session):
+            _fail(f"production refuses demo accounts; deactivate them first: {', '.join(demo_users)}", 2)
+    configure_logging()
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
+
+
+def _bootstrap_demo(session: Any, settings: Settings) -> None:
+    from sqlalchemy import func, select
+
+    from app.models import Household
+    from app.services import demo
+
+    demo.ensure_regions(session, settings)
+    if not session.scalar(select(func.count()).select_from(Household)) and settings.demo_households:
+        started = time.perf_counter()
+        count = demo.generate(session, settings, households=settings.demo_households, seed=1)
+        click.echo(f"demo data: {count} households in {time.perf_counter() - started:.1f} s")
+    accounts = demo.reset_demo_accounts(session, settings)
+    click.echo("\nDemo accounts (passwords are new at every start; log in at /docs → Authorize):")
+    for username, password, role, region in accounts:
+        click.echo(f"  {username:<16} {password:<18} {role.value:<18} {region}")
+    click.echo("")
+
+
+@main.group()
+def regions() -> None:
+    """The region tree."""
+
+
+@regions.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_handle_errors
+def regions_import(file: Path) -> None:
+    """Load or update a county's tree from a CSV (code,name,level,parent_code[,code_source])."""
+    from app.db import session_scope
+    from app.services import regions as region_service
+    from app.services.access import Actor
+
+    settings = _settings()
+    with session_scope() as session:
+        created, updated = region_service.import_file(session, settings, Actor.system("regions-import"), file)
+    click.echo(f"regions: {created} created, {updated} updated")
+
+
+@main.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--region", "region_code", required=True, help="12-digit region code matching the role's level")
+@_handle_errors
+def users_create(username: str, role: str, region_code: str) -> None:
+    """Create an account; the password is read from stdin (or prompted for on a terminal)."""
+    from app.db import session_scope
+    from app.schemas.users import UserCreate
+    from app.services import users as user_service
+    from app.services.access import Actor
+
+    settings = _settings()
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        body = UserCreate(username=username, password=password, role=Role(role), region_code=region_code)
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        return
+    with session_scope() as session:
+        user = user_service.create(session, settings, Actor.system("users-create"), body)
+        click.echo(f"created user {user.username} (id {user.id}, {user.role.value}, {user.region_code})")
+
+
+@users.command("deactivate")
+@click.option("--username", required=True)
+@_handle_errors
+def users_deactivate(username: str) -> None:
+    """Deactivate an account: its tokens stop working at once."""
+    from sqlalchemy import select
+
+    from app.db import session_scope
+    from app.models import User
+    from app.schemas.users import UserUpdate
+    from app.services import users as user_service
+    from app.services.access import Actor
+
+    settings = _settings()
+    with session_scope() as session:
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None:
+            _fail(f"no user named {username}")
+            return
+        user_service.update(session, settings, Actor.system("users-deactivate"), user.id, UserUpdate(active=False))
+    click.echo(f"deactivated {username}")
+
+
+@main.command("demo-data")
+@click.option("--households", default=3000, show_default=True, type=click.IntRange(1, 2_000_000))
+@click.option("--seed", default=1, show_default=True, type=int)
+@_handle_errors
+def demo_data(households: int, seed: int) -> None:
+    """Fill the database with a plausible district (demo mode only)."""
+    from app.db import session_scope
+    from app.services import demo
+
+    settings = _settings()
+    if not settings.is_demo:
+        _fail("demo data is refused in production", 2)
+    _migrate(settings)
+    started = time.perf_counter()
+    with session_scope() as session:
+        count = demo.generate(session, settings, households=households, seed=seed)
+    elapsed = time.perf_counter() - started
+    click.echo(f"demo data: {count} households in {elapsed:.1f} s ({count / elapsed:.0f} households/s)")
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@_handle_errors
+def audit_verify() -> None:
+    """Check the audit chain: edited, inserted or deleted rows (including the last ones) are reported."""
+    from app.db import session_scope
+    from app.services import audit as audit_service
+
+    settings = _settings()
+    with session_scope() as session:
+        result = audit_service.verify(session, settings)
+    if result.ok:
+        click.echo(f"audit chain intact: {result.length} entries")
+        return
+    for problem in result.problems[:50]:
+        click.echo(f"  {problem}", err=True)
+    _fail(f"audit chain broken: {len(result.problems)} problem(s) in {result.length} entries")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""The ASGI application. It never starts the scheduler: that runs in `shouwang worker`."""
+
+from fastapi import FastAPI
+
+from app.api import errors
+from app.api.middleware import BodySizeLimit, RequestContext
+from app.api.routes import health
+from app.api.router import api_router
+from app.config import Settings, get_settings
+from app.db import make_engine
+from sqlalchemy.orm import sessionmaker
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    docs = settings.docs_enabled
+    app = FastAPI(
+        title="Shouwang 守望",
+        summary="Return-to-poverty monitoring: household registry, indicator reports, audit.",
+        version="0.1.0",
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)
+    return app

@@ -1,0 +1,22 @@
+"""Every table, imported so Base.metadata is complete (Alembic autogenerate depends on it)."""
+
+from app.models.audit import AuditEntry, AuditHead
+from app.models.base import Base
+from app.models.household import Household, Member
+from app.models.rate import RateEvent
+from app.models.region import Region
+from app.models.report import Report, ReportEvent
+from app.models.user import User
+
+__all__ = [
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Household",
+    "Member",
+    "RateEvent",
+    "Region",
+    "Report",
+    "ReportEvent",
+    "User",
+]

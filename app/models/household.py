@@ -1,0 +1,109 @@
+from datetime import date
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, TimestampMixin
+from app.models.enums import (
+    DropoutReason,
+    Employment,
+    Health,
+    HouseholdType,
+    LabourCapacity,
+    LeftReason,
+    MonitoringCategory,
+    MonitoringStatus,
+    Relation,
+    SchoolLevel,
+    Schooling,
+    Sex,
+)
+from app.models.types import str_enum
+
+
+class Household(TimestampMixin, Base):
+    """A registered rural household (户), the unit of monitoring.
+
+    no_labour_capacity is 整户无劳动能力兜底保障户: no active member can work. It is recomputed by
+    the service on every member change, never set by a client.
+    """
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_no: Mapped[str] = mapped_column(String(32), unique=True)
+    village_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_masked: Mapped[str | None] = mapped_column(String(16))
+    household_type: Mapped[HouseholdType] = mapped_column(str_enum(HouseholdType, 16))
+    monitoring_category: Mapped[MonitoringCategory] = mapped_column(
+        str_enum(MonitoringCategory, 16), default=MonitoringCategory.none
+    )
+    monitoring_status: Mapped[MonitoringStatus] = mapped_column(
+        str_enum(MonitoringStatus, 24), default=MonitoringStatus.not_monitored, index=True
+    )
+    no_labour_capacity: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=1)
+
+    members: Mapped[list["Member"]] = relationship(
+        back_populates="household", lazy="raise", order_by="Member.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Member(TimestampMixin, Base):
+    """A person in a household. Leaving sets left_on/left_reason; the row is kept for history."""
+
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    id_number_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    relation: Mapped[Relation] = mapped_column(str_enum(Relation, 8))
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex, 2))
+    ethnicity: Mapped[str | None] = mapped_column(String(20))
+    birth_date: Mapped[date]
+    joined_on: Mapped[date | None]
+    left_on: Mapped[date | None]
+    left_reason: Mapped[LeftReason | None] = mapped_column(str_enum(LeftReason, 8))
+    labour_capacity: Mapped[LabourCapacity | None] = mapped_column(str_enum(LabourCapacity, 8))
+    health: Mapped[Health | None] = mapped_column(str_enum(Health, 8))
+    disability_grade: Mapped[int | None]
+    schooling: Mapped[Schooling | None] = mapped_column(str_enum(Schooling, 8))
+    school_level: Mapped[SchoolLevel | None] = mapped_column(str_enum(SchoolLevel, 8))
+    dropout_reason: Mapped[DropoutReason | None] = mapped_column(str_enum(DropoutReason, 8))
+    basic_medical_insurance: Mapped[bool | None]
+    serious_illness_insurance: Mapped[bool | None]
+    basic_pension: Mapped[bool | None]
+    dibao: Mapped[bool | None]
+    tekun: Mapped[bool | None]
+    employment: Mapped[Employment | None] = mapped_column(str_enum(Employment, 8))
+    migrant_months: Mapped[int | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    household: Mapped[Household] = relationship(back_populates="members", lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # One person is an active member of at most one household, enforced by the database.
+        Index(
+            "uq_member_active_person",
+            "id_number_hash",
+            unique=True,
+            sqlite_where=text("left_on IS NULL"),
+            postgresql_where=text("left_on IS NULL"),
+        ),
+        # Exactly one active head: "at most one" here, "at least one" in the service.
+        Index(
+            "uq_member_active_head",
+            "household_id",
+            unique=True,
+            sqlite_where=text("left_on IS NULL AND relation = '户主'"),
+            postgresql_where=text("left_on IS NULL AND relation = '户主'"),
+        ),
+    )

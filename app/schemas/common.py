@@ -1,0 +1,66 @@
+"""Base classes and shared field types for request and response bodies."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from app.clock import local_today
+
+
+T = TypeVar("T")
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are refused, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _not_future(value: date) -> date:
+    if value > local_today():
+        raise ValueError("date must not be in the future")
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(_not_future)]
+
+# Amounts in yuan: JSON numbers or decimal strings, held as Decimal, serialised as strings so no
+# client ever sees a binary float.
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2),
+    PlainSerializer(lambda d: str(d.quantize(Decimal("0.01"))), return_type=str),
+]
+MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: str(d.quantize(Decimal("0.01"))), return_type=str)]
+
+
+class ErrorItem(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(ErrorItem):
+    errors: list[ErrorItem] | None = None
+
+
+class PageParams(StrictModel):
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=50, ge=1, le=500)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int

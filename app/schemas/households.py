@@ -1,0 +1,160 @@
+"""Household and member bodies. Cross-field rules (head count, schooling…) live in the service."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from app.clock import local_today
+from app.models.enums import (
+    DropoutReason,
+    Employment,
+    Health,
+    HouseholdType,
+    LabourCapacity,
+    LeftReason,
+    MonitoringCategory,
+    MonitoringStatus,
+    Relation,
+    SchoolLevel,
+    Schooling,
+    Sex,
+)
+from app.pii import normalise_id_number, validate_id_number, validate_phone
+from app.schemas.common import PastDate, ReadModel, StrictModel
+
+HouseholdNo = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$", description="户编号")]
+RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12-digit 统计用区划代码")]
+Name = Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class IdNumberMixin(StrictModel):
+    @field_validator("id_number", mode="before", check_fields=False)
+    @classmethod
+    def _valid_id_number(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        number = normalise_id_number(value)
+        validate_id_number(number, today=local_today())
+        return number
+
+
+class MemberFields(StrictModel):
+    """Fields a member has beyond identity; every one optional (None = not recorded)."""
+
+    ethnicity: str | None = Field(default=None, max_length=20)
+    joined_on: PastDate | None = None
+    labour_capacity: LabourCapacity | None = None
+    health: Health | None = None
+    disability_grade: int | None = Field(default=None, ge=1, le=4)
+    schooling: Schooling | None = None
+    school_level: SchoolLevel | None = None
+    dropout_reason: DropoutReason | None = None
+    basic_medical_insurance: bool | None = None
+    serious_illness_insurance: bool | None = None
+    basic_pension: bool | None = None
+    dibao: bool | None = Field(default=None, description="receives 低保")
+    tekun: bool | None = Field(default=None, description="receives 特困供养")
+    employment: Employment | None = None
+    migrant_months: int | None = Field(default=None, ge=0, le=12)
+
+
+class MemberCreate(MemberFields, IdNumberMixin):
+    name: Name
+    id_number: str = Field(description="18-character resident ID number (GB 11643)")
+    relation: Relation
+    sex: Sex
+    birth_date: PastDate | None = Field(default=None, description="must match the ID number; derived if absent")
+
+
+class MemberUpdate(MemberFields, IdNumberMixin):
+    """A change to a member; left_on + left_reason record the member leaving the household."""
+
+    version: int | None = Field(default=None, description="the member's current version (or If-Match)")
+    name: Name | None = None
+    id_number: str | None = None
+    relation: Relation | None = None
+    sex: Sex | None = None
+    birth_date: PastDate | None = None
+    left_on: PastDate | None = None
+    left_reason: LeftReason | None = None
+    successor_head_id: int | None = Field(
+        default=None, description="when the head leaves: the member who becomes head"
+    )
+
+
+class PhoneMixin(StrictModel):
+    @field_validator("phone", mode="before", check_fields=False)
+    @classmethod
+    def _valid_phone(cls, value: object) -> object:
+        return validate_phone(value) if isinstance(value, str) else value
+
+
+class HouseholdCreate(PhoneMixin):
+    household_no: HouseholdNo
+    village_code: RegionCode
+    address: str = Field(default="", max_length=200)
+    phone: str | None = None
+    household_type: HouseholdType
+    monitoring_category: MonitoringCategory = MonitoringCategory.none
+    monitoring_status: MonitoringStatus = MonitoringStatus.not_monitored
+    members: list[MemberCreate] = Field(min_length=1, max_length=30)
+
+
+class HouseholdUpdate(PhoneMixin):
+    version: int | None = Field(default=None, description="the household's current version (or If-Match)")
+    address: str | None = Field(default=None, max_length=200)
+    phone: str | None = None
+    household_type: HouseholdType | None = None
+    monitoring_category: MonitoringCategory | None = None
+    monitoring_status: MonitoringStatus | None = None
+
+
+class MemberRead(ReadModel):
+    id: int
+    name: str
+    id_number: str = Field(description="masked (first 6 and last 4) unless revealed")
+    relation: Relation
+    sex: Sex
+    birth_date: date
+    ethnicity: str | None
+    joined_on: date | None
+    left_on: date | None
+    left_reason: LeftReason | None
+    active: bool
+    labour_capacity: LabourCapacity | None
+    health: Health | None
+    disability_grade: int | None
+    schooling: Schooling | None
+    school_level: SchoolLevel | None
+    dropout_reason: DropoutReason | None
+    basic_medical_insurance: bool | None
+    serious_illness_insurance: bool | None
+    basic_pension: bool | None
+    dibao: bool | None
+    tekun: bool | None
+    employment: Employment | None
+    migrant_months: int | None
+    version: int
+
+
+class HouseholdSummary(ReadModel):
+    id: int
+    household_no: str
+    village_code: str
+    township_code: str | None
+    address: str
+    phone: str | None = Field(description="masked (last 4 digits) unless revealed")
+    household_type: HouseholdType
+    monitoring_category: MonitoringCategory
+    monitoring_status: MonitoringStatus
+    no_labour_capacity: bool = Field(description="整户无劳动能力兜底保障户: no active member can work")
+    size: int = Field(description="members active today")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class HouseholdRead(HouseholdSummary):
+    members: list[MemberRead]
+    revealed: bool = Field(description="true when ID numbers and phone are shown in full (audited)")

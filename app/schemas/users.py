@@ -1,0 +1,56 @@
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from app.models.enums import Role
+from app.schemas.common import ReadModel, StrictModel
+from app.schemas.households import RegionCode
+
+Username = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
+Password = Annotated[str, Field(min_length=10, max_length=128)]
+
+
+class UserCreate(StrictModel):
+    username: Username
+    password: Password
+    role: Role
+    region_code: RegionCode
+
+
+class UserUpdate(StrictModel):
+    active: bool | None = Field(default=None, description="false deactivates: every token stops working")
+    role: Role | None = None
+    region_code: RegionCode | None = None
+    password: Password | None = None
+    unlock: bool | None = Field(default=None, description="true clears failed-login lockout")
+
+
+class UserRead(ReadModel):
+    id: int
+    username: str
+    role: Role
+    region_code: str
+    active: bool
+    is_demo: bool
+    locked_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TokenPair(ReadModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+
+
+class RefreshIn(StrictModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class Me(ReadModel):
+    id: int
+    username: str
+    role: Role
+    region_code: str

@@ -1,0 +1,93 @@
+"""The single place that turns an actor into what they may see and do.
+
+Regions nest county → township → village; a household belongs to a village. A village cadre sees
+their village, a township reviewer their township's villages, county-level roles the whole county.
+"""
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import aliased
+
+from app.errors import Forbidden
+from app.models import Household, Region
+from app.models.enums import RegionLevel, Role
+
+T = TypeVar("T", bound=tuple[Any, ...])
+
+HOUSEHOLD_READERS = frozenset(
+    {Role.village_cadre, Role.township_reviewer, Role.district_officer, Role.department_user, Role.admin}
+)
+HOUSEHOLD_WRITERS = frozenset({Role.village_cadre})
+# Roles that may see full ID numbers and phones on a single-record read (each reveal is audited).
+PII_REVEALERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
+# Roles that see members' names; others see them masked.
+NAME_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    user_id: int | None
+    username: str
+    role: Role
+    region_code: str
+    region_level: RegionLevel
+
+    @classmethod
+    def system(cls, name: str, region_code: str = "") -> "Actor":
+        """The actor for command-line and scheduled work (it has no user row)."""
+        return cls(None, f"system:{name}", Role.admin, region_code, RegionLevel.county)
+
+
+def visible_village_codes(actor: Actor) -> Select[tuple[str]]:
+    """The codes of every village inside the actor's region."""
+    if actor.region_level == RegionLevel.village:
+        return select(Region.code).where(Region.code == actor.region_code)
+    if actor.region_level == RegionLevel.township:
+        return select(Region.code).where(
+            Region.parent_code == actor.region_code, Region.level == RegionLevel.village
+        )
+    township = aliased(Region)
+    return (
+        select(Region.code)
+        .join(township, Region.parent_code == township.code)
+        .where(township.parent_code == actor.region_code, Region.level == RegionLevel.village)
+    )
+
+
+def regions_within(actor: Actor) -> Select[tuple[str]]:
+    """The codes of the actor's region and every region below it."""
+    township = aliased(Region)
+    if actor.region_level == RegionLevel.village:
+        return select(Region.code).where(Region.code == actor.region_code)
+    if actor.region_level == RegionLevel.township:
+        return select(Region.code).where(
+            (Region.code == actor.region_code) | (Region.parent_code == actor.region_code)
+        )
+    return (
+        select(Region.code)
+        .outerjoin(township, Region.parent_code == township.code)
+        .where(
+            (Region.code == actor.region_code)
+            | (Region.parent_code == actor.region_code)
+            | (township.parent_code == actor.region_code)
+        )
+    )
+
+
+def visible_households(stmt: Select[T], actor: Actor) -> Select[T]:
+    """Restrict a query over Household to the actor's region."""
+    require_role(actor, HOUSEHOLD_READERS)
+    return stmt.where(Household.village_code.in_(visible_village_codes(actor)))
+
+
+def require_role(actor: Actor, roles: frozenset[Role], action: str = "this action") -> None:
+    if actor.role not in roles:
+        raise Forbidden(f"role {actor.role.value} may not perform {action}")
+
+
+def require_household_writer(actor: Actor, household: Household) -> None:
+    """Only the household's own village cadres write; called after the household was found visible."""
+    if actor.role not in HOUSEHOLD_WRITERS or household.village_code != actor.region_code:
+        raise Forbidden(f"role {actor.role.value} may not change households")

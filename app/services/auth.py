@@ -1,0 +1,99 @@
+"""Login with throttling and lockout, token refresh, and token → actor."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.errors import TooManyRequests, Unauthorized
+from app.models import User
+from app.models.base import utcnow
+from app.models.enums import ROLE_REGION_LEVEL
+from app.schemas.users import TokenPair
+from app.security import decode_token, hash_password, issue_token, password_hasher, verify_password
+from app.services.access import Actor
+
+_BAD_LOGIN = "incorrect username or password"
+_dummy_hash: dict[tuple[int, int], str] = {}
+
+
+def _retry_after(until: datetime, now: datetime) -> str:
+    return str(max(1, int((until - now).total_seconds() + 0.999)))
+
+
+def _failure_delay(settings: Settings, failures: int) -> timedelta:
+    """Each failure doubles the wait before the next attempt; at the limit the account locks."""
+    if failures >= settings.login_max_failures:
+        return timedelta(minutes=settings.login_lockout_minutes)
+    return timedelta(seconds=2 ** (failures - 1)) if failures > 1 else timedelta(0)
+
+
+def _record_failure(user_id: int, settings: Settings):  # type: ignore[no-untyped-def]
+    def run(session: Session) -> None:
+        user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one()
+        user.failed_logins += 1
+        delay = _failure_delay(settings, user.failed_logins)
+        user.locked_until = utcnow() + delay if delay else None
+        if user.failed_logins >= settings.login_max_failures:
+            user.failed_logins = 0
+    return run
+
+
+def _verify_dummy(settings: Settings, password: str) -> None:
+    """Spend the same time on an unknown username as on a known one."""
+    key = (settings.password_time_cost, settings.password_memory_kib)
+    if key not in _dummy_hash:
+        _dummy_hash[key] = hash_password(settings, "not-a-real-password")
+    verify_password(settings, _dummy_hash[key], password)
+
+
+def tokens_for(settings: Settings, user: User) -> TokenPair:
+    return TokenPair(
+        access_token=issue_token(settings, user_id=user.id, token_version=user.token_version, kind="access"),
+        refresh_token=issue_token(settings, user_id=user.id, token_version=user.token_version, kind="refresh"),
+        expires_in=settings.access_token_minutes * 60,
+    )
+
+
+def login(session: Session, settings: Settings, username: str, password: str) -> TokenPair:
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is None or not user.active:
+        _verify_dummy(settings, password)
+        raise Unauthorized(_BAD_LOGIN, field="username")
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        retry = _retry_after(user.locked_until, now)
+        raise TooManyRequests(f"too many failed logins; try again in {retry} s", field="username",
+                              headers={"Retry-After": retry})
+    if not verify_password(settings, user.password_hash, password):
+        raise Unauthorized(_BAD_LOGIN, field="password", after_rollback=_record_failure(user.id, settings))
+    if user.failed_logins or user.locked_until:
+        user.failed_logins, user.locked_until = 0, None
+    if password_hasher(settings).check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(settings, password)
+    session.flush()
+    return tokens_for(settings, user)
+
+
+def _active_user(session: Session, claims: dict[str, object] | None) -> User:
+    if claims is None:
+        raise Unauthorized("token is invalid or expired")
+    try:
+        user_id = int(str(claims["sub"]))
+    except ValueError:
+        raise Unauthorized("token is invalid or expired") from None
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.token_version != claims.get("tv"):
+        raise Unauthorized("token is no longer valid")
+    return user
+
+
+def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenPair:
+    user = _active_user(session, decode_token(settings, refresh_token, kind="refresh"))
+    return tokens_for(settings, user)
+
+
+def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
+    user = _active_user(session, decode_token(settings, token, kind="access"))
+    return Actor(user.id, user.username, user.role, user.region_code, ROLE_REGION_LEVEL[user.role])

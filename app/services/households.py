@@ -1,0 +1,597 @@
+"""Households and their members: register, read, list, change, members joining and leaving."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session, selectinload
+
+from app.clock import local_today
+from app.config import Settings
+from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound, TooManyRequests, combine
+from app.models import AuditEntry, Household, Member, Region
+from app.models.base import utcnow
+from app.models.enums import (
+    CANNOT_WORK,
+    Employment,
+    Health,
+    HouseholdType,
+    MonitoringCategory,
+    MonitoringStatus,
+    Relation,
+    Schooling,
+)
+from app.pii import PiiCipher, cipher_for, mask_id_number, mask_name, mask_phone, validate_id_number
+from app.schemas.common import PageParams
+from app.schemas.households import (
+    HouseholdCreate,
+    HouseholdRead,
+    HouseholdSummary,
+    HouseholdUpdate,
+    MemberCreate,
+    MemberRead,
+    MemberUpdate,
+)
+from app.services import access, audit, rates
+from app.services.access import Actor
+from app.services.concurrency import check_version
+
+PROBE_WINDOW = timedelta(hours=1)
+
+# Member attributes copied verbatim between bodies, rows and audit entries.
+MEMBER_PLAIN_FIELDS = (
+    "relation",
+    "sex",
+    "ethnicity",
+    "joined_on",
+    "labour_capacity",
+    "health",
+    "disability_grade",
+    "schooling",
+    "school_level",
+    "dropout_reason",
+    "basic_medical_insurance",
+    "serious_illness_insurance",
+    "basic_pension",
+    "dibao",
+    "tekun",
+    "employment",
+    "migrant_months",
+)
+HOUSEHOLD_FIELDS = ("address", "household_type", "monitoring_category", "monitoring_status")
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdFilters:
+    township: str | None = None
+    village: str | None = None
+    status: MonitoringStatus | None = None
+    category: MonitoringCategory | None = None
+    household_type: HouseholdType | None = None
+    household_no: str | None = None
+    no_labour_capacity: bool | None = None
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _visible_query(actor: Actor) -> Select[tuple[Household]]:
+    return access.visible_households(select(Household), actor)
+
+
+def load(session: Session, actor: Actor, household_id: int, *, members: bool = True, lock: bool = False
+         ) -> Household:
+    """The household if the actor may see it; 404 otherwise (it may exist outside their region)."""
+    stmt = _visible_query(actor).where(Household.id == household_id)
+    if members:
+        stmt = stmt.options(selectinload(Household.members))
+    if lock:
+        stmt = stmt.with_for_update(of=Household)
+    household = session.scalars(stmt).one_or_none()
+    if household is None:
+        raise NotFound(f"household {household_id} not found", field="household_id")
+    return household
+
+
+def _is_visible_village(session: Session, actor: Actor, village_code: str) -> bool:
+    stmt = access.visible_village_codes(actor).where(Region.code == village_code)
+    return session.scalar(stmt) is not None
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def member_problems(values: dict[str, Any], prefix: str) -> list[AppError]:
+    """Cross-field rules of one member's (merged) values; each problem names its field."""
+    problems: list[AppError] = []
+
+    def bad(field: str, message: str) -> None:
+        problems.append(Invalid(message, field=f"{prefix}{field}"))
+
+    born = values.get("birth_date")
+    if values.get("health") == Health.disabled:
+        if values.get("disability_grade") is None:
+            bad("disability_grade", "a disabled member needs a disability grade (1–4)")
+    elif values.get("disability_grade") is not None:
+        bad("disability_grade", "a disability grade is only for a member whose health is 残疾")
+    schooling = values.get("schooling")
+    if (schooling == Schooling.in_school) != (values.get("school_level") is not None):
+        bad("school_level", "a school level is required for, and only for, a member in school (在校)")
+    if (schooling == Schooling.dropped_out) != (values.get("dropout_reason") is not None):
+        bad("dropout_reason", "a dropout reason is required for, and only for, a member who dropped out (辍学)")
+    if values.get("migrant_months") is not None and values.get("employment") != Employment.migrant:
+        bad("migrant_months", "migrant months are only for a member in migrant work (外出务工)")
+    joined, left = values.get("joined_on"), values.get("left_on")
+    if born is not None and joined is not None and joined < born:
+        bad("joined_on", "joined_on must not be before the birth date")
+    if left is not None:
+        if values.get("left_reason") is None:
+            bad("left_reason", "a member leaving needs a reason")
+        if (joined is not None and left < joined) or (born is not None and left < born):
+            bad("left_on", "left_on must not be before the member joined or was born")
+    elif values.get("left_reason") is not None:
+        bad("left_on", "a leaving reason needs the date the member left")
+    return problems
+
+
+def _birth_date_problem(id_number: str, birth_date: date | None, field: str) -> tuple[date, AppError | None]:
+    encoded = validate_id_number(id_number, today=local_today())
+    if birth_date is not None and birth_date != encoded:
+        return encoded, Invalid("birth_date does not match the ID number", field=field)
+    return encoded, None
+
+
+def _active(members: Sequence[Member]) -> list[Member]:
+    return [m for m in members if m.left_on is None]
+
+
+def _no_labour_capacity(members: Sequence[Member]) -> bool:
+    active = _active(members)
+    return bool(active) and all(m.labour_capacity in CANNOT_WORK for m in active)
+
+
+def _check_one_head(members: Sequence[Member]) -> None:
+    active = _active(members)
+    heads = sum(1 for m in active if m.relation == Relation.head)
+    if active and heads != 1:
+        raise Invalid(f"a household needs exactly one active head (户主); it would have {heads}", field="relation")
+
+
+# --- duplicates --------------------------------------------------------------------------------
+
+
+def _check_not_registered(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    hashes: dict[str, str],
+    *,
+    exclude_member_id: int | None = None,
+) -> None:
+    """Refuse a person already active in a household; name that household only inside the actor's scope."""
+    if not hashes:
+        return
+    stmt = (
+        select(Member.id_number_hash, Household.household_no, Household.village_code)
+        .join(Household, Member.household_id == Household.id)
+        .where(Member.id_number_hash.in_(hashes), Member.left_on.is_(None))
+    )
+    if exclude_member_id is not None:
+        stmt = stmt.where(Member.id != exclude_member_id)
+    errors: list[AppError] = []
+    elsewhere = False
+    for id_hash, household_no, village_code in session.execute(stmt):
+        field = hashes[id_hash]
+        if _is_visible_village(session, actor, village_code):
+            errors.append(Conflict(f"this person is already an active member of household {household_no}",
+                                   field=field))
+        else:
+            elsewhere = True
+            errors.append(Conflict("this person is already registered in another household", field=field))
+    if not errors:
+        return
+    if elsewhere:
+        key = f"probe:{actor.username}"
+        if rates.recent_count(session, key, PROBE_WINDOW) >= settings.probe_limit_per_hour:
+            raise TooManyRequests("too many look-ups of people registered elsewhere; try again later",
+                                  field=errors[0].field, headers={"Retry-After": "3600"})
+        error = combine(errors, "person already registered")
+        error.after_rollback = lambda s: rates.hit(s, key, PROBE_WINDOW)
+        raise error
+    raise combine(errors, "person already registered")
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def member_view(member: Member, *, id_number: str, show_name: bool, today: date) -> MemberRead:
+    values = {name: getattr(member, name) for name in MEMBER_PLAIN_FIELDS}
+    return MemberRead(
+        id=member.id,
+        name=member.name if show_name else mask_name(member.name),
+        id_number=id_number,
+        birth_date=member.birth_date,
+        left_on=member.left_on,
+        left_reason=member.left_reason,
+        active=member.left_on is None or member.left_on > today,
+        version=member.version,
+        **values,
+    )
+
+
+def _size_today(members: Sequence[Member], today: date) -> int:
+    return sum(1 for m in members if (m.joined_on is None or m.joined_on <= today)
+               and (m.left_on is None or m.left_on > today))
+
+
+def household_view(
+    session: Session, settings: Settings, actor: Actor, household: Household, *, reveal: bool
+) -> HouseholdRead:
+    """A single household as the actor may see it; reveal shows ID numbers and phone in full, audited."""
+    if reveal:
+        access.require_role(actor, access.PII_REVEALERS, "revealing personal data")
+    cipher = cipher_for(settings)
+    today = local_today()
+    show_names = actor.role in access.NAME_READERS
+    township = session.scalar(select(Region.parent_code).where(Region.code == household.village_code))
+    members = [
+        member_view(
+            m,
+            id_number=cipher.decrypt(m.id_number_encrypted) if reveal else m.id_number_masked,
+            show_name=show_names,
+            today=today,
+        )
+        for m in household.members
+    ]
+    phone = household.phone_masked
+    if reveal and household.phone_encrypted is not None:
+        phone = cipher.decrypt(household.phone_encrypted)
+    if reveal:
+        audit.record(session, settings, actor, [audit.Change(
+            "household.reveal", "household", household.id, household.id,
+            {"fields": ["members.id_number", "phone"]})])
+    return HouseholdRead(
+        **_summary_values(household, township, _size_today(household.members, today)),
+        phone=phone,
+        members=members,
+        revealed=reveal,
+    )
+
+
+def _summary_values(household: Household, township: str | None, size: int) -> dict[str, Any]:
+    return {
+        "id": household.id,
+        "household_no": household.household_no,
+        "village_code": household.village_code,
+        "township_code": township,
+        "address": household.address,
+        "household_type": household.household_type,
+        "monitoring_category": household.monitoring_category,
+        "monitoring_status": household.monitoring_status,
+        "no_labour_capacity": household.no_labour_capacity,
+        "size": size,
+        "version": household.version,
+        "created_at": household.created_at,
+        "updated_at": household.updated_at,
+    }
+
+
+def list_households(
+    session: Session, actor: Actor, filters: HouseholdFilters, page: PageParams
+) -> tuple[list[HouseholdSummary], int]:
+    today = local_today()
+    stmt = _visible_query(actor)
+    conditions: list[ColumnElement[bool]] = []
+    if filters.village:
+        conditions.append(Household.village_code == filters.village)
+    if filters.township:
+        conditions.append(Household.village_code.in_(select(Region.code).where(Region.parent_code == filters.township)))
+    if filters.status:
+        conditions.append(Household.monitoring_status == filters.status)
+    if filters.category:
+        conditions.append(Household.monitoring_category == filters.category)
+    if filters.household_type:
+        conditions.append(Household.household_type == filters.household_type)
+    if filters.household_no:
+        conditions.append(Household.household_no == filters.household_no)
+    if filters.no_labour_capacity is not None:
+        conditions.append(Household.no_labour_capacity == filters.no_labour_capacity)
+    stmt = stmt.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    size = (
+        select(func.count(Member.id))
+        .where(
+            Member.household_id == Household.id,
+            (Member.joined_on.is_(None)) | (Member.joined_on <= today),
+            (Member.left_on.is_(None)) | (Member.left_on > today),
+        )
+        .correlate(Household)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        stmt.add_columns(Region.parent_code, size)
+        .join(Region, Region.code == Household.village_code)
+        .order_by(Household.id)
+        .offset(page.offset)
+        .limit(page.page_size)
+    ).all()
+    items = [
+        HouseholdSummary(**_summary_values(h, township, n), phone=h.phone_masked) for h, township, n in rows
+    ]
+    return items, total
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _member_audit(member: Member) -> dict[str, Any]:
+    values = {name: getattr(member, name) for name in MEMBER_PLAIN_FIELDS}
+    values |= {"name": mask_name(member.name), "id_number": member.id_number_masked,
+               "left_on": member.left_on, "left_reason": member.left_reason}
+    return values
+
+
+def _household_audit(household: Household) -> dict[str, Any]:
+    values = {name: getattr(household, name) for name in HOUSEHOLD_FIELDS}
+    return values | {"household_no": household.household_no, "village_code": household.village_code,
+                     "phone": household.phone_masked, "no_labour_capacity": household.no_labour_capacity}
+
+
+def _new_member(cipher: PiiCipher, body: MemberCreate, birth_date: date) -> Member:
+    return Member(
+        name=body.name,
+        id_number_encrypted=cipher.encrypt(body.id_number),
+        id_number_hash=cipher.lookup_hash(body.id_number),
+        id_number_masked=mask_id_number(body.id_number),
+        birth_date=birth_date,
+        **{name: getattr(body, name) for name in MEMBER_PLAIN_FIELDS},
+    )
+
+
+def _validate_new_members(bodies: Sequence[MemberCreate], prefix: str) -> tuple[list[date], list[AppError]]:
+    births: list[date] = []
+    problems: list[AppError] = []
+    for index, body in enumerate(bodies):
+        field = f"{prefix}[{index}]." if prefix else ""
+        born, problem = _birth_date_problem(body.id_number, body.birth_date, f"{field}birth_date")
+        births.append(born)
+        if problem:
+            problems.append(problem)
+        problems.extend(member_problems(body.model_dump() | {"birth_date": born}, field))
+    return births, problems
+
+
+def _require_village_writer(session: Session, actor: Actor, village_code: str) -> None:
+    if session.get(Region, village_code) is None:
+        raise Invalid(f"village {village_code} does not exist", field="village_code")
+    if actor.role not in access.HOUSEHOLD_WRITERS or actor.region_code != village_code:
+        raise Forbidden("you may register households only in your own village", field="village_code")
+
+
+def register(session: Session, settings: Settings, actor: Actor, body: HouseholdCreate) -> Household:
+    """Register a household with its members, in the actor's own village."""
+    _require_village_writer(session, actor, body.village_code)
+    births, problems = _validate_new_members(body.members, "members")
+    heads = [i for i, m in enumerate(body.members) if m.relation == Relation.head]
+    if len(heads) != 1:
+        field = f"members[{heads[1]}].relation" if len(heads) > 1 else "members"
+        problems.append(Invalid(f"a household needs exactly one head (户主); {len(heads)} given", field=field))
+    seen: dict[str, int] = {}
+    for index, member in enumerate(body.members):
+        if member.id_number in seen:
+            problems.append(Invalid(f"the same ID number as members[{seen[member.id_number]}]",
+                                    field=f"members[{index}].id_number"))
+        seen.setdefault(member.id_number, index)
+    if problems:
+        raise combine(problems, "the household is invalid")
+    if session.scalar(select(Household.id).where(Household.household_no == body.household_no)) is not None:
+        raise Conflict(f"household number {body.household_no} is already registered", field="household_no")
+    cipher = cipher_for(settings)
+    _check_not_registered(session, settings, actor, {
+        cipher.lookup_hash(m.id_number): f"members[{i}].id_number" for i, m in enumerate(body.members)})
+
+    household = Household(
+        household_no=body.household_no,
+        village_code=body.village_code,
+        address=body.address,
+        household_type=body.household_type,
+        monitoring_category=body.monitoring_category,
+        monitoring_status=body.monitoring_status,
+    )
+    _set_phone(household, cipher, body.phone)
+    members = [_new_member(cipher, m, born) for m, born in zip(body.members, births, strict=True)]
+    household.no_labour_capacity = _no_labour_capacity(members)
+    session.add(household)
+    session.flush()
+    for member in members:
+        member.household_id = household.id
+    session.add_all(members)
+    session.flush()
+    audit.record(session, settings, actor, [
+        audit.Change("household.create", "household", household.id, household.id, _household_audit(household)),
+        *(audit.Change("member.create", "member", m.id, household.id, _member_audit(m)) for m in members),
+    ])
+    session.refresh(household, attribute_names=["members"])
+    return household
+
+
+def _set_phone(household: Household, cipher: PiiCipher, phone: str | None) -> None:
+    household.phone_encrypted = cipher.encrypt(phone) if phone else None
+    household.phone_masked = mask_phone(phone) if phone else None
+
+
+def _flush_versioned(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("the record was changed by someone else; read it again", field="version") from None
+
+
+def update(
+    session: Session, settings: Settings, actor: Actor, household_id: int, body: HouseholdUpdate, if_match: str | None
+) -> Household:
+    household = load(session, actor, household_id)
+    access.require_household_writer(actor, household)
+    check_version(household.version, body.version, if_match)
+    fields = body.model_dump(exclude_unset=True, exclude={"version"})
+    for name in ("household_type", "monitoring_category", "monitoring_status", "address"):
+        if name in fields and fields[name] is None:
+            raise Invalid(f"{name} must not be null", field=name)
+    before = _household_audit(household)
+    for name in HOUSEHOLD_FIELDS:
+        if name in fields:
+            setattr(household, name, fields[name])
+    if "phone" in fields:
+        _set_phone(household, cipher_for(settings), fields["phone"])
+    changes = audit.diff(before, _household_audit(household))
+    if not changes:
+        return household
+    _flush_versioned(session)
+    audit.record(session, settings, actor, [
+        audit.Change("household.update", "household", household.id, household.id, changes)])
+    return household
+
+
+def _touch(household: Household) -> None:
+    """Member changes change the household: bump its version so stale household edits are refused."""
+    household.no_labour_capacity = _no_labour_capacity(household.members)
+    household.updated_at = utcnow()
+
+
+def add_member(session: Session, settings: Settings, actor: Actor, household_id: int, body: MemberCreate) -> Member:
+    household = load(session, actor, household_id, lock=True)
+    access.require_household_writer(actor, household)
+    births, problems = _validate_new_members([body], "")
+    if problems:
+        raise combine(problems, "the member is invalid")
+    if body.relation == Relation.head and any(m.relation == Relation.head for m in _active(household.members)):
+        raise Conflict("the household already has an active head; to change head, the head leaves "
+                       "naming a successor_head_id", field="relation")
+    cipher = cipher_for(settings)
+    _check_not_registered(session, settings, actor, {cipher.lookup_hash(body.id_number): "id_number"})
+    member = _new_member(cipher, body, births[0])
+    member.household_id = household.id
+    session.add(member)
+    household.members.append(member)
+    _check_one_head(household.members)
+    _touch(household)
+    _flush_versioned(session)
+    audit.record(session, settings, actor, [
+        audit.Change("member.create", "member", member.id, household.id, _member_audit(member))])
+    return member
+
+
+def update_member(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    household_id: int,
+    member_id: int,
+    body: MemberUpdate,
+    if_match: str | None,
+) -> Member:
+    """Change a member, or record them leaving (left_on + left_reason; a leaving head names a successor)."""
+    household = load(session, actor, household_id, lock=True)
+    member = next((m for m in household.members if m.id == member_id), None)
+    if member is None:
+        raise NotFound(f"member {member_id} not found in household {household_id}", field="member_id")
+    access.require_household_writer(actor, household)
+    check_version(member.version, body.version, if_match)
+    fields = body.model_dump(exclude_unset=True, exclude={"version", "successor_head_id"})
+    for name in ("name", "id_number", "relation", "sex", "birth_date"):
+        if name in fields and fields[name] is None:
+            raise Invalid(f"{name} must not be null", field=name)
+    if member.left_on is not None and fields:
+        raise Conflict("this member has left the household; their record is history", field="left_on")
+    cipher = cipher_for(settings)
+    merged = {name: getattr(member, name) for name in (*MEMBER_PLAIN_FIELDS, "birth_date", "left_on", "left_reason")}
+    merged |= fields
+    problems = member_problems(merged, "")
+    if "id_number" in fields or "birth_date" in fields:
+        id_number = fields.get("id_number") or cipher.decrypt(member.id_number_encrypted)
+        born, problem = _birth_date_problem(id_number, fields.get("birth_date", merged["birth_date"]), "birth_date")
+        merged["birth_date"] = born
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise combine(problems, "the member is invalid")
+    if "relation" in fields and fields["relation"] != member.relation and Relation.head in (
+        fields["relation"], member.relation
+    ):
+        raise Conflict("the head changes only when the head leaves, naming successor_head_id", field="relation")
+    if "id_number" in fields:
+        _check_not_registered(session, settings, actor, {cipher.lookup_hash(fields["id_number"]): "id_number"},
+                              exclude_member_id=member.id)
+
+    before = _member_audit(member)
+    leaving_head = "left_on" in fields and member.relation == Relation.head
+    successor = _successor(household, member, body.successor_head_id, leaving_head)
+    for name in (*MEMBER_PLAIN_FIELDS, "name", "sex", "left_on", "left_reason"):
+        if name in fields:
+            setattr(member, name, fields[name])
+    member.birth_date = merged["birth_date"]
+    if "id_number" in fields:
+        member.id_number_encrypted = cipher.encrypt(fields["id_number"])
+        member.id_number_hash = cipher.lookup_hash(fields["id_number"])
+        member.id_number_masked = mask_id_number(fields["id_number"])
+    changes: list[audit.Change] = []
+    if successor is not None:
+        _flush_versioned(session)  # the leaving head frees the head slot before the successor takes it
+        successor_before = _member_audit(successor)
+        successor.relation = Relation.head
+        changes.append(audit.Change("member.update", "member", successor.id, household.id,
+                                    audit.diff(successor_before, _member_audit(successor))))
+    _check_one_head(household.members)
+    _touch(household)
+    _flush_versioned(session)
+    action = "member.leave" if "left_on" in fields else "member.update"
+    changes.insert(0, audit.Change(action, "member", member.id, household.id,
+                                   audit.diff(before, _member_audit(member))))
+    audit.record(session, settings, actor, changes)
+    return member
+
+
+def _successor(household: Household, member: Member, successor_id: int | None, leaving_head: bool) -> Member | None:
+    if not leaving_head:
+        if successor_id is not None:
+            raise Invalid("successor_head_id is only for the head leaving", field="successor_head_id")
+        return None
+    others = [m for m in _active(household.members) if m.id != member.id]
+    if not others:
+        return None
+    if successor_id is None:
+        raise Invalid("the head is leaving: name the member who becomes head", field="successor_head_id")
+    successor = next((m for m in others if m.id == successor_id), None)
+    if successor is None:
+        raise Invalid("successor_head_id must be another active member of this household", field="successor_head_id")
+    return successor
+
+
+def history(session: Session, actor: Actor, household_id: int, page: PageParams) -> tuple[list[AuditEntry], int]:
+    """Every audited change of the household: who, when, what (personal data masked)."""
+    load(session, actor, household_id, members=False)
+    stmt = select(AuditEntry).where(AuditEntry.household_id == household_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    entries = session.scalars(stmt.order_by(AuditEntry.seq).offset(page.offset).limit(page.page_size)).all()
+    return list(entries), total
+
+
+def lookup(session: Session, settings: Settings, actor: Actor, id_number: str) -> list[HouseholdSummary]:
+    """Households in the actor's scope where the person is an active member (exact match on the keyed hash)."""
+    access.require_role(actor, access.HOUSEHOLD_READERS, "look-up")
+    id_hash = cipher_for(settings).lookup_hash(id_number)
+    matches = session.execute(
+        select(Household.id, Household.village_code)
+        .join(Member, Member.household_id == Household.id)
+        .where(Member.id_number_hash == id_hash, Member.left_on.is_(None))
+    ).all()
+    visible = [hid for hid, village in matches if _is_visible_village(session, actor, village)]
+    if matches and not visible:
+        _check_not_registered(session, settings, actor, {id_hash: "id_number"})
+    if not visible:
+        return []
+    items, _ = list_households(session, actor, HouseholdFilters(), PageParams(page=1, page_size=500))
+    return [item for item in items if item.id in visible]

@@ -1,0 +1,315 @@
+"""Indicator reports: immutable, dated, idempotent by client_ref, corrected only by superseding.
+
+One report or a batch of up to 1,000 goes through the same path: every item is checked first, and
+either all new reports are written or none is.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.clock import add_months
+from app.config import Settings
+from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound, combine
+from app.models import Household, Member, Report, ReportEvent
+from app.models.base import utcnow
+from app.schemas.common import PageParams
+from app.schemas.reports import (
+    EventOut,
+    IncomeBasis,
+    IncomeOut,
+    ReportCreate,
+    ReportRead,
+    SpendingOut,
+)
+from app.services import access, audit, households
+from app.services.access import Actor
+from app.services.income import Membership, PeriodIncome, net_income, per_capita
+
+INCOME_FIELDS = ("wages", "business", "property", "transfer", "production_cost")
+EXCLUDE_FROM_HASH = {"household_id", "household_no"}
+
+
+@dataclass
+class Item:
+    """One report to store, with where its errors are reported."""
+
+    body: ReportCreate
+    prefix: str
+    household_id: int | None = None
+    household_no: str | None = None
+
+
+@dataclass
+class _Stored:
+    id: int
+    household_id: int
+    period_start: date
+    period_end: date
+    net: Decimal
+
+
+@dataclass
+class _Plan:
+    """What the batch will do per item: reuse a stored report (replay) or insert a new one."""
+
+    household_id: int
+    body: ReportCreate
+    body_hash: str
+    replay_id: int | None = None
+    new_index: int | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def body_hash(body: ReportCreate) -> str:
+    """Identity of a report's content: amounts are normalised, so 100 and "100.00" are the same."""
+    canonical = json.dumps(body.model_dump(mode="json", exclude=EXCLUDE_FROM_HASH), sort_keys=True,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _overlaps(a_start: date, a_end: date, b_start: date, b_end: date) -> bool:
+    return a_start <= b_end and b_start <= a_end
+
+
+def _resolve_households(session: Session, actor: Actor, items: Sequence[Item]) -> tuple[dict[int, Household],
+                                                                                            list[AppError]]:
+    """The households the items name, visible to and writable by the actor, locked until commit."""
+    if actor.role not in access.HOUSEHOLD_WRITERS:
+        raise Forbidden(f"role {actor.role.value} may not submit reports")
+    ids = {i.household_id for i in items if i.household_id is not None}
+    nos = {i.household_no for i in items if i.household_no is not None}
+    stmt = access.visible_households(select(Household), actor).where(
+        or_(Household.id.in_(ids), Household.household_no.in_(nos))
+    ).order_by(Household.id).with_for_update(of=Household)
+    households = session.scalars(stmt).all()
+    by_id = {h.id: h for h in households}
+    by_no = {h.household_no: h for h in households}
+    errors: list[AppError] = []
+    resolved: dict[int, Household] = {}
+    for item in items:
+        if (item.household_id is None) == (item.household_no is None):
+            errors.append(Invalid("give exactly one of household_id and household_no",
+                                  field=f"{item.prefix}household_id"))
+            continue
+        found = by_id.get(item.household_id) if item.household_id is not None else by_no.get(item.household_no or "")
+        if found is None:
+            name = "household_id" if item.household_id is not None else "household_no"
+            errors.append(NotFound("household not found", field=f"{item.prefix}{name}"))
+            continue
+        if found.village_code != actor.region_code:
+            raise Forbidden("you may submit reports only for your own village", field=f"{item.prefix}household_id")
+        item.household_id = found.id
+        resolved[found.id] = found
+    return resolved, errors
+
+
+def submit(session: Session, settings: Settings, actor: Actor, items: Sequence[Item]) -> tuple[list[ReportRead], int]:
+    """Store the items' new reports (all or none) and return every item's report; also the count created."""
+    households, errors = _resolve_households(session, actor, items)
+    if errors:
+        raise combine(errors, "some reports are invalid")
+    hids = list(households)
+    refs = {i.body.client_ref for i in items}
+    existing_refs = {
+        (hid, ref): (rid, h)
+        for rid, hid, ref, h in session.execute(
+            select(Report.id, Report.household_id, Report.client_ref, Report.body_hash).where(
+                Report.household_id.in_(hids), Report.client_ref.in_(refs))
+        )
+    }
+    earliest = min(_window_start(i.body.period_end) for i in items)
+    stored = _stored_reports(session, hids, earliest)
+    superseded = set(session.scalars(
+        select(Report.supersedes_id).where(Report.household_id.in_(hids), Report.supersedes_id.is_not(None))
+    ).all())
+    targets = {i.body.supersedes for i in items if i.body.supersedes is not None}
+    target_household = dict(session.execute(
+        select(Report.id, Report.household_id).where(Report.id.in_(targets))).all()) if targets else {}
+    effective: dict[int, list[tuple[date, date, int | None]]] = defaultdict(list)
+    for r in stored:
+        if r.id not in superseded:
+            effective[r.household_id].append((r.period_start, r.period_end, r.id))
+
+    plans: list[_Plan] = []
+    batch_refs: dict[tuple[int, str], tuple[str, int]] = {}
+    to_insert: list[_Plan] = []
+    for item in items:
+        body, prefix = item.body, item.prefix
+        assert item.household_id is not None
+        hid = item.household_id
+        digest = body_hash(body)
+        plan = _Plan(household_id=hid, body=body, body_hash=digest)
+        item_errors: list[AppError] = []
+        for j, event in enumerate(body.events):
+            if event.occurred_on > body.period_end:
+                item_errors.append(Invalid("an event must not be after the report's period_end",
+                                           field=f"{prefix}events[{j}].occurred_on"))
+        previous: str | None = None
+        if (known := existing_refs.get((hid, body.client_ref))) is not None:
+            plan.replay_id, previous = known
+        elif (in_batch := batch_refs.get((hid, body.client_ref))) is not None:
+            previous, plan.new_index = in_batch
+        if previous is not None:
+            if previous != digest:
+                errors.append(Conflict("client_ref was already used for a different report",
+                                       field=f"{prefix}client_ref"))
+            else:
+                plans.append(plan)
+            continue
+        if body.supersedes is not None:
+            if target_household.get(body.supersedes) != hid:
+                item_errors.append(Invalid("supersedes must name a report of the same household",
+                                           field=f"{prefix}supersedes"))
+            elif body.supersedes in superseded:
+                item_errors.append(Conflict("that report was already superseded", field=f"{prefix}supersedes"))
+        clash = next((rid for s, e, rid in effective[hid]
+                      if rid != body.supersedes and _overlaps(s, e, body.period_start, body.period_end)), -1)
+        if clash != -1:
+            what = f"report {clash}" if clash is not None else "another report in this batch"
+            item_errors.append(Conflict(f"the period overlaps {what}; to correct it, send supersedes",
+                                        field=f"{prefix}period_start"))
+        if item_errors:
+            errors.extend(item_errors)
+            continue
+        if body.supersedes is not None:
+            superseded.add(body.supersedes)
+            effective[hid] = [t for t in effective[hid] if t[2] != body.supersedes]
+        effective[hid].append((body.period_start, body.period_end, None))
+        plan.new_index = len(to_insert)
+        batch_refs[(hid, body.client_ref)] = (digest, plan.new_index)
+        to_insert.append(plan)
+        plans.append(plan)
+    if errors:
+        raise combine(errors, f"{len(errors)} report error(s); nothing was stored")
+
+    ids = _insert(session, settings, actor, to_insert)
+    report_ids = [p.replay_id if p.replay_id is not None else ids[p.new_index or 0] for p in plans]
+    return read_many(session, report_ids), len(to_insert)
+
+
+def _window_start(period_end: date) -> date:
+    return add_months(period_end, -12)
+
+
+def _stored_reports(session: Session, hids: list[int], since: date) -> list[_Stored]:
+    rows = session.execute(
+        select(Report.id, Report.household_id, Report.period_start, Report.period_end,
+               *(getattr(Report, f) for f in INCOME_FIELDS))
+        .where(Report.household_id.in_(hids), Report.period_end >= since)
+    )
+    return [_Stored(r[0], r[1], r[2], r[3], net_income(*r[4:9])) for r in rows]
+
+
+def _insert(session: Session, settings: Settings, actor: Actor, plans: list[_Plan]) -> list[int]:
+    if not plans:
+        return []
+    now = utcnow()
+    rows = []
+    for p in plans:
+        b = p.body
+        rows.append({
+            "household_id": p.household_id, "client_ref": b.client_ref, "body_hash": p.body_hash,
+            "period_start": b.period_start, "period_end": b.period_end,
+            **{f: getattr(b.income, f) for f in INCOME_FIELDS},
+            "insurance_payout": b.insurance_payout, "spending_medical": b.spending.medical,
+            "spending_education": b.spending.education, "housing_grade": b.housing_grade,
+            "drinking_water_safe": b.drinking_water_safe, "food_secure": b.food_secure,
+            "clothing_secure": b.clothing_secure, "supersedes_id": b.supersedes,
+            "created_by_id": actor.user_id, "created_at": now, "updated_at": now,
+        })
+    ids = list(session.scalars(insert(Report).returning(Report.id, sort_by_parameter_order=True), rows))
+    events = [
+        {"report_id": rid, "kind": e.kind, "disaster_type": e.disaster_type, "occurred_on": e.occurred_on,
+         "loss": e.loss}
+        for rid, p in zip(ids, plans, strict=True) for e in p.body.events
+    ]
+    if events:
+        session.execute(insert(ReportEvent), events)
+    audit.record(session, settings, actor, [
+        audit.Change("report.create", "report", rid, p.household_id, {
+            "client_ref": p.body.client_ref, "period_start": p.body.period_start,
+            "period_end": p.body.period_end, "supersedes": p.body.supersedes,
+            **{f: getattr(p.body.income, f) for f in INCOME_FIELDS},
+        })
+        for rid, p in zip(ids, plans, strict=True)
+    ])
+    return ids
+
+
+def read_many(session: Session, report_ids: Sequence[int]) -> list[ReportRead]:
+    """Reports as clients see them, with per-capita net income computed from the current records."""
+    if not report_ids:
+        return []
+    reports = {
+        r.id: r for r in session.scalars(
+            select(Report).where(Report.id.in_(set(report_ids))).options(selectinload(Report.events))
+        )
+    }
+    earliest = min(_window_start(r.period_end) for r in reports.values())
+    hids = sorted({r.household_id for r in reports.values()})
+    stored = _stored_reports(session, hids, earliest)
+    superseded_by = dict(session.execute(
+        select(Report.supersedes_id, Report.id).where(Report.household_id.in_(hids), Report.supersedes_id.is_not(None))
+    ).all())
+    incomes: dict[int, list[PeriodIncome]] = defaultdict(list)
+    for s in stored:
+        if s.id not in superseded_by:
+            incomes[s.household_id].append(PeriodIncome(s.id, s.period_start, s.period_end, s.net))
+    members: dict[int, list[Membership]] = defaultdict(list)
+    for hid, joined, left in session.execute(
+        select(Member.household_id, Member.joined_on, Member.left_on).where(Member.household_id.in_(hids))
+    ):
+        members[hid].append(Membership(joined, left))
+    return [_read(reports[rid], incomes[reports[rid].household_id], members[reports[rid].household_id],
+                  superseded_by.get(rid)) for rid in report_ids]
+
+
+def _read(report: Report, incomes: list[PeriodIncome], members: list[Membership], superseded_by: int | None
+          ) -> ReportRead:
+    target = PeriodIncome(report.id, report.period_start, report.period_end,
+                          net_income(*(getattr(report, f) for f in INCOME_FIELDS)))
+    result = per_capita(target, incomes, members)
+    return ReportRead(
+        id=report.id,
+        household_id=report.household_id,
+        client_ref=report.client_ref,
+        period_start=report.period_start,
+        period_end=report.period_end,
+        income=IncomeOut(**{f: getattr(report, f) for f in INCOME_FIELDS}),
+        insurance_payout=report.insurance_payout,
+        spending=SpendingOut(medical=report.spending_medical, education=report.spending_education),
+        housing_grade=report.housing_grade,
+        drinking_water_safe=report.drinking_water_safe,
+        food_secure=report.food_secure,
+        clothing_secure=report.clothing_secure,
+        events=[EventOut.model_validate(e) for e in report.events],
+        supersedes=report.supersedes_id,
+        superseded_by=superseded_by,
+        created_at=report.created_at,
+        per_capita_net_income=result.per_capita_net_income,
+        income_basis=IncomeBasis(
+            window_start=result.window_start, window_end=result.window_end, report_ids=result.report_ids,
+            covered_days=result.covered_days, net_income=result.net_income, household_size=result.household_size,
+        ),
+    )
+
+
+def list_for_household(session: Session, actor: Actor, household_id: int, page: PageParams,
+                       since: date | None = None) -> tuple[list[ReportRead], int]:
+    """A household's reports, newest period first, superseded ones included and marked."""
+    households.load(session, actor, household_id, members=False)
+    stmt = select(Report.id).where(Report.household_id == household_id)
+    if since is not None:
+        stmt = stmt.where(Report.period_end >= since)
+    ids = list(session.scalars(stmt.order_by(Report.period_end.desc(), Report.id.desc())).all())
+    window = ids[page.offset: page.offset + page.page_size]
+    return read_many(session, window), len(ids)

@@ -1,0 +1,101 @@
+"""Accounts: created by an admin (API) or the command line, scoped to a region matching the role."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.errors import Conflict, Invalid, NotFound
+from app.models import Region, User
+from app.models.enums import ROLE_REGION_LEVEL, Role
+from app.schemas.common import PageParams
+from app.schemas.users import UserCreate, UserUpdate
+from app.security import hash_password
+from app.services import access, audit
+from app.services.access import Actor
+
+USER_ADMINS = frozenset({Role.admin})
+
+
+def _check_region(session: Session, actor: Actor, role: Role, region_code: str) -> None:
+    region = session.get(Region, region_code)
+    if region is None or (
+        actor.user_id is not None
+        and session.scalar(access.regions_within(actor).where(Region.code == region_code)) is None
+    ):
+        raise Invalid(f"region {region_code} does not exist in your district", field="region_code")
+    expected = ROLE_REGION_LEVEL[role]
+    if region.level != expected:
+        raise Invalid(f"a {role.value} needs a {expected.value} region, not a {region.level.value}",
+                      field="region_code")
+
+
+def create(session: Session, settings: Settings, actor: Actor, body: UserCreate, *, is_demo: bool = False) -> User:
+    access.require_role(actor, USER_ADMINS, "user administration")
+    _check_region(session, actor, body.role, body.region_code)
+    if session.scalar(select(User.id).where(User.username == body.username)) is not None:
+        raise Conflict(f"username {body.username} is taken", field="username")
+    user = User(username=body.username, password_hash=hash_password(settings, body.password), role=body.role,
+                region_code=body.region_code, is_demo=is_demo)
+    session.add(user)
+    session.flush()
+    audit.record(session, settings, actor, [audit.Change(
+        "user.create", "user", user.id, None,
+        {"username": body.username, "role": body.role, "region_code": body.region_code})])
+    return user
+
+
+def _visible(actor: Actor) -> object:
+    return User.region_code.in_(access.regions_within(actor))
+
+
+def get(session: Session, actor: Actor, user_id: int) -> User:
+    access.require_role(actor, USER_ADMINS, "user administration")
+    user = session.scalar(select(User).where(User.id == user_id, User.region_code.in_(access.regions_within(actor))))
+    if user is None:
+        raise NotFound(f"user {user_id} not found", field="user_id")
+    return user
+
+
+def list_users(session: Session, actor: Actor, page: PageParams, role: Role | None, active: bool | None
+               ) -> tuple[list[User], int]:
+    access.require_role(actor, USER_ADMINS, "user administration")
+    stmt = select(User).where(User.region_code.in_(access.regions_within(actor)))
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if active is not None:
+        stmt = stmt.where(User.active == active)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    users = session.scalars(stmt.order_by(User.id).offset(page.offset).limit(page.page_size)).all()
+    return list(users), total
+
+
+def update(session: Session, settings: Settings, actor: Actor, user_id: int, body: UserUpdate) -> User:
+    user = get(session, actor, user_id)
+    before = {"active": user.active, "role": user.role, "region_code": user.region_code}
+    fields = body.model_dump(exclude_unset=True)
+    for name in ("active", "role", "region_code", "password", "unlock"):
+        if name in fields and fields[name] is None:
+            raise Invalid(f"{name} must not be null", field=name)
+    role = body.role or user.role
+    region_code = body.region_code or user.region_code
+    if "role" in fields or "region_code" in fields:
+        _check_region(session, actor, role, region_code)
+    if body.active is not None and body.active != user.active:
+        user.active = body.active
+        user.token_version += 1
+    if body.role is not None and body.role != user.role:
+        user.role = body.role
+        user.token_version += 1
+    user.region_code = region_code
+    changes = audit.diff(before, {"active": user.active, "role": user.role, "region_code": user.region_code})
+    if body.password is not None:
+        user.password_hash = hash_password(settings, body.password)
+        user.token_version += 1
+        changes["password"] = {"before": "***", "after": "***"}
+    if body.unlock:
+        user.failed_logins, user.locked_until = 0, None
+        changes["unlock"] = {"before": None, "after": True}
+    session.flush()
+    if changes:
+        audit.record(session, settings, actor, [audit.Change("user.update", "user", user.id, None, changes)])
+    return user
