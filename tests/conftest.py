@@ -1,0 +1,109 @@
+"""Test database: migrated once per run with the real migrations, emptied and re-seeded before each test.
+
+SHOUWANG_TEST_DATABASE_URL picks the database (default: a SQLite file); scripts/test runs the suite on
+SQLite and on PostgreSQL. Tests commit for real, so concurrency and commit-time failures are tested as
+they happen in production.
+"""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="shouwang-test-"))
+TEST_DATABASE_URL = os.environ.get("SHOUWANG_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+os.environ["SHOUWANG_DATABASE_URL"] = TEST_DATABASE_URL
+os.environ["SHOUWANG_ENV"] = "demo"
+os.environ["SHOUWANG_PASSWORD_TIME_COST"] = "1"
+os.environ["SHOUWANG_PASSWORD_MEMORY_KIB"] = "1024"
+os.environ["SHOUWANG_DEMO_HOUSEHOLDS"] = "0"
+for _name in ("SHOUWANG_SECRET_KEY", "SHOUWANG_ENCRYPTION_KEYS", "SHOUWANG_LOOKUP_KEY", "SHOUWANG_DOCS_ENABLED"):
+    os.environ.pop(_name, None)
+
+import pytest  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from app import db  # noqa: E402
+from app.config import Settings, get_settings  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.models import Base  # noqa: E402
+from app.services import demo  # noqa: E402
+from app.services.audit import GENESIS, HEAD_ID  # noqa: E402
+
+IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+
+def _reset_schema(engine: Engine) -> None:
+    if IS_POSTGRES:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    db.get_sessionmaker.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> Iterator[Engine]:
+    from alembic import command
+
+    from app.services.health import alembic_config
+
+    engine = db.get_engine()
+    _reset_schema(engine)
+    config = alembic_config(settings.database_url)
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+    yield engine
+    engine.dispose()
+
+
+def _empty(engine: Engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if IS_POSTGRES:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+        connection.execute(
+            text("INSERT INTO audit_head (id, length, last_mac, head_mac) VALUES (:id, 0, :mac, '')"),
+            {"id": HEAD_ID, "mac": GENESIS},
+        )
+
+
+@pytest.fixture(autouse=True)
+def clean_db(migrated: Engine, settings: Settings) -> None:
+    """Every test starts from Hongta's regions (plus illustrative villages) and nothing else."""
+    _empty(migrated)
+    with db.session_scope() as session:
+        demo.ensure_regions(session, settings)
+
+
+@pytest.fixture
+def session(clean_db: None) -> Iterator[Session]:
+    """A session for arranging and checking data; commit explicitly to make arrangements visible."""
+    with db.session_scope() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def app(migrated: Engine, settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+from tests.fixtures import *  # noqa: E402,F403

@@ -1,0 +1,148 @@
+"""Plain factory helpers and fixtures shared by the tests (no factory library)."""
+
+import itertools
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import db
+from app.config import Settings
+from app.models.enums import Role
+from app.pii import id_check_digit
+from app.schemas.users import UserCreate
+from app.services import users as user_service
+from app.services.access import Actor
+
+__all__ = [
+    "COUNTY",
+    "TOWNSHIP_1",
+    "TOWNSHIP_2",
+    "VILLAGE_A",
+    "VILLAGE_B",
+    "VILLAGE_C",
+    "Accounts",
+    "accounts",
+    "household_body",
+    "make_id",
+    "member_body",
+    "new_household",
+    "report_body",
+]
+
+COUNTY = "530402000000"
+TOWNSHIP_1 = "530402202000"  # 洛河彝族乡
+VILLAGE_A = "530402202201"  # 洛河村
+VILLAGE_B = "530402202202"  # 把者岱村, same township as A
+TOWNSHIP_2 = "530402201000"  # 小石桥彝族乡
+VILLAGE_C = "530402201201"  # 响水村, another township
+PASSWORD = "correct-horse-battery"
+
+ACCOUNT_SPECS: dict[str, tuple[Role, str]] = {
+    "cadre_a": (Role.village_cadre, VILLAGE_A),
+    "cadre_b": (Role.village_cadre, VILLAGE_B),
+    "cadre_c": (Role.village_cadre, VILLAGE_C),
+    "township_1": (Role.township_reviewer, TOWNSHIP_1),
+    "township_2": (Role.township_reviewer, TOWNSHIP_2),
+    "district": (Role.district_officer, COUNTY),
+    "department": (Role.department_user, COUNTY),
+    "admin": (Role.admin, COUNTY),
+    "platform": (Role.platform_client, COUNTY),
+}
+
+_serial = itertools.count(1)
+
+
+def make_id(birth: date = date(1980, 5, 17), seq: int | None = None, male: bool = True, area: str = "530402") -> str:
+    """A valid 18-character resident ID number (GB 11643 checksum)."""
+    n = next(_serial) if seq is None else seq
+    code = (n % 500) * 2 + (1 if male else 0)
+    first17 = f"{area}{birth:%Y%m%d}{code:03d}"
+    return first17 + id_check_digit(first17)
+
+
+def member_body(relation: str = "户主", *, male: bool = True, birth: date = date(1980, 5, 17),
+                **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "测试" + relation,
+        "id_number": make_id(birth, male=male),
+        "relation": relation,
+        "sex": "男" if male else "女",
+        "birth_date": birth.isoformat(),
+        "labour_capacity": "普通劳动力",
+        **extra,
+    }
+
+
+def household_body(village: str = VILLAGE_A, *, household_no: str | None = None, members: list[dict[str, Any]] | None = None,
+                   **extra: Any) -> dict[str, Any]:
+    return {
+        "household_no": household_no or f"T{village[-6:]}-{next(_serial):05d}",
+        "village_code": village,
+        "address": "一组 12 号",
+        "phone": "13812345678",
+        "household_type": "脱贫户",
+        "members": members if members is not None else [
+            member_body("户主", birth=date(1970, 3, 1)),
+            member_body("配偶", male=False, birth=date(1972, 8, 9)),
+            member_body("之子", birth=date(2000, 1, 15)),
+        ],
+        **extra,
+    }
+
+
+def report_body(client_ref: str, start: str, end: str, *, wages: Any = "3000", business: Any = "2000",
+                prop: Any = "100", transfer: Any = "900", cost: Any = "500", **extra: Any) -> dict[str, Any]:
+    return {
+        "client_ref": client_ref,
+        "period_start": start,
+        "period_end": end,
+        "income": {"wages": wages, "business": business, "property": prop, "transfer": transfer,
+                   "production_cost": cost},
+        **extra,
+    }
+
+
+class Accounts:
+    """Users by nickname (see ACCOUNT_SPECS), created and logged in on first use."""
+
+    def __init__(self, client: TestClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.ids: dict[str, int] = {}
+        self._headers: dict[str, dict[str, str]] = {}
+
+    def create(self, name: str) -> int:
+        if name not in self.ids:
+            role, region = ACCOUNT_SPECS[name]
+            with db.session_scope() as session:
+                user = user_service.create(session, self.settings, Actor.system("tests"), UserCreate(
+                    username=name, password=PASSWORD, role=role, region_code=region))
+                self.ids[name] = user.id
+        return self.ids[name]
+
+    def tokens(self, name: str) -> dict[str, Any]:
+        self.create(name)
+        response = self.client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        tokens: dict[str, Any] = response.json()
+        return tokens
+
+    def __getitem__(self, name: str) -> dict[str, str]:
+        if name not in self._headers:
+            self._headers[name] = {"Authorization": f"Bearer {self.tokens(name)['access_token']}"}
+        return self._headers[name]
+
+
+@pytest.fixture
+def accounts(client: TestClient, settings: Settings) -> Iterator[Accounts]:
+    yield Accounts(client, settings)
+
+
+def new_household(client: TestClient, headers: dict[str, str], **kwargs: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/households", json=household_body(**kwargs), headers=headers)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
