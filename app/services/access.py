@@ -34,6 +34,10 @@ class Actor:
     region_code: str
     region_level: RegionLevel
 
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None
+
     @classmethod
     def system(cls, name: str, region_code: str = "") -> "Actor":
         """The actor for command-line and scheduled work (it has no user row)."""

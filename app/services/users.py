@@ -1,6 +1,6 @@
 """Accounts: created by an admin (API) or the command line, scoped to a region matching the role."""
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -19,7 +19,7 @@ USER_ADMINS = frozenset({Role.admin})
 def _check_region(session: Session, actor: Actor, role: Role, region_code: str) -> None:
     region = session.get(Region, region_code)
     if region is None or (
-        actor.user_id is not None
+        not actor.is_system
         and session.scalar(access.regions_within(actor).where(Region.code == region_code)) is None
     ):
         raise Invalid(f"region {region_code} does not exist in your district", field="region_code")
@@ -44,13 +44,16 @@ def create(session: Session, settings: Settings, actor: Actor, body: UserCreate,
     return user
 
 
-def _visible(actor: Actor) -> object:
-    return User.region_code.in_(access.regions_within(actor))
+def _visible(actor: Actor) -> Select[tuple[User]]:
+    """Users an admin may manage: those whose region lies in the admin's (command-line work sees all)."""
+    access.require_role(actor, USER_ADMINS, "user administration")
+    if actor.is_system:
+        return select(User)
+    return select(User).where(User.region_code.in_(access.regions_within(actor)))
 
 
 def get(session: Session, actor: Actor, user_id: int) -> User:
-    access.require_role(actor, USER_ADMINS, "user administration")
-    user = session.scalar(select(User).where(User.id == user_id, User.region_code.in_(access.regions_within(actor))))
+    user = session.scalar(_visible(actor).where(User.id == user_id))
     if user is None:
         raise NotFound(f"user {user_id} not found", field="user_id")
     return user
@@ -58,8 +61,7 @@ def get(session: Session, actor: Actor, user_id: int) -> User:
 
 def list_users(session: Session, actor: Actor, page: PageParams, role: Role | None, active: bool | None
                ) -> tuple[list[User], int]:
-    access.require_role(actor, USER_ADMINS, "user administration")
-    stmt = select(User).where(User.region_code.in_(access.regions_within(actor)))
+    stmt = _visible(actor)
     if role is not None:
         stmt = stmt.where(User.role == role)
     if active is not None:

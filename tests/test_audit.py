@@ -1,0 +1,102 @@
+"""Acceptance 7: `shouwang audit verify` detects edited, inserted and deleted (trailing) audit rows."""
+
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, func, insert, select, update
+
+from app import db
+from app.cli import main
+from app.models import AuditEntry, AuditHead
+from tests.fixtures import Accounts, new_household, report_body
+
+
+@pytest.fixture
+def history(client: TestClient, accounts: Accounts) -> dict[str, Any]:
+    household = new_household(client, accounts["cadre_a"])
+    for quarter, (start, end) in enumerate([("2025-01-01", "2025-03-31"), ("2025-04-01", "2025-06-30")]):
+        response = client.post(f"/api/v1/households/{household['id']}/reports",
+                               json=report_body(f"q{quarter}", start, end), headers=accounts["cadre_a"])
+        assert response.status_code == 201
+    return household
+
+
+def verify() -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["audit", "verify"])
+    return result.exit_code, result.output
+
+
+def last_seq() -> int:
+    with db.session_scope() as session:
+        return session.scalar(select(func.max(AuditEntry.seq))) or 0
+
+
+class TestAuditVerify:
+    def test_intact_chain_passes(self, history: dict[str, Any]) -> None:
+        code, output = verify()
+        assert code == 0, output
+        assert "intact" in output
+
+    def test_edited_row_is_detected(self, history: dict[str, Any]) -> None:
+        with db.session_scope() as session:
+            session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(actor="someone-else"))
+        code, output = verify()
+        assert code == 1
+        assert "row 3" in output and "edited" in output
+
+    def test_edited_changes_json_is_detected(self, history: dict[str, Any]) -> None:
+        with db.session_scope() as session:
+            entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "report.create")).first()
+            assert entry is not None
+            session.execute(update(AuditEntry).where(AuditEntry.seq == entry.seq)
+                            .values(changes={**entry.changes, "wages": "1.00"}))
+        code, _ = verify()
+        assert code == 1
+
+    def test_inserted_row_is_detected(self, history: dict[str, Any]) -> None:
+        with db.session_scope() as session:
+            row = session.get(AuditEntry, 2)
+            assert row is not None
+            forged = {c.name: getattr(row, c.name) for c in AuditEntry.__table__.columns}
+            session.execute(update(AuditEntry).where(AuditEntry.seq > 2).values(seq=AuditEntry.seq + 1000))
+            session.execute(insert(AuditEntry).values({**forged, "seq": 3, "action": "household.update"}))
+        code, output = verify()
+        assert code == 1, output
+
+    def test_deleted_middle_row_is_detected(self, history: dict[str, Any]) -> None:
+        with db.session_scope() as session:
+            session.execute(delete(AuditEntry).where(AuditEntry.seq == 2))
+        code, output = verify()
+        assert code == 1
+        assert "missing" in output or "link" in output
+
+    def test_deleted_trailing_rows_are_detected(self, history: dict[str, Any]) -> None:
+        last = last_seq()
+        with db.session_scope() as session:
+            session.execute(delete(AuditEntry).where(AuditEntry.seq >= last - 1))
+        code, output = verify()
+        assert code == 1
+        assert "trailing" in output
+
+    def test_head_moved_back_after_deleting_trailing_rows_is_detected(self, history: dict[str, Any]) -> None:
+        """Rewriting the head to the new last row without the secret still fails its mac."""
+        last = last_seq()
+        with db.session_scope() as session:
+            session.execute(delete(AuditEntry).where(AuditEntry.seq == last))
+            previous = session.get(AuditEntry, last - 1)
+            assert previous is not None
+            session.execute(update(AuditHead).values(length=last - 1, last_mac=previous.mac))
+        code, output = verify()
+        assert code == 1
+        assert "head" in output
+
+    def test_every_write_is_chained(self, history: dict[str, Any]) -> None:
+        with db.session_scope() as session:
+            actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+            head = session.get(AuditHead, 1)
+            assert head is not None
+            assert head.length == len(actions)
+        assert actions.count("report.create") == 2
+        assert "household.create" in actions and actions.count("member.create") == 3

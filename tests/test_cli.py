@@ -1,0 +1,175 @@
+"""The `shouwang` command: each subcommand works, and fails with a clear message and a non-zero code."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from app import db
+from app.cli import main
+from app.config import get_settings
+from app.models import Household, Member, Region, Report, User
+from app.services import demo
+
+runner = CliRunner()
+
+
+class TestUsersCreate:
+    def test_password_from_stdin(self) -> None:
+        result = runner.invoke(main, ["users", "create", "--username", "li.cadre", "--role", "village_cadre",
+                                      "--region", "530402202201"], input="a-long-password\n")
+        assert result.exit_code == 0, result.output
+        with db.session_scope() as session:
+            user = session.scalars(select(User).where(User.username == "li.cadre")).one()
+            assert user.password_hash.startswith("$argon2id$")
+            assert "a-long-password" not in user.password_hash
+
+    def test_region_level_must_match_role(self) -> None:
+        result = runner.invoke(main, ["users", "create", "--username", "wrong", "--role", "village_cadre",
+                                      "--region", "530402202000"], input="a-long-password\n")
+        assert result.exit_code != 0
+        assert "region" in result.output
+
+    def test_short_password_refused(self) -> None:
+        result = runner.invoke(main, ["users", "create", "--username", "shorty", "--role", "admin",
+                                      "--region", "530402000000"], input="short\n")
+        assert result.exit_code != 0
+        assert "password" in result.output
+
+    def test_deactivate(self) -> None:
+        runner.invoke(main, ["users", "create", "--username", "gone", "--role", "admin",
+                             "--region", "530402000000"], input="a-long-password\n")
+        result = runner.invoke(main, ["users", "deactivate", "--username", "gone"])
+        assert result.exit_code == 0
+        with db.session_scope() as session:
+            assert session.scalars(select(User.active).where(User.username == "gone")).one() is False
+
+
+class TestRegionsImport:
+    def test_import_another_county(self, tmp_path: Path) -> None:
+        csv = tmp_path / "county.csv"
+        csv.write_text(
+            "code,name,level,parent_code,code_source\n"
+            "530421000000,峨山彝族自治县,county,,test\n"
+            "530421100000,双江街道,township,530421000000,test\n"
+            "530421100201,示例村,village,530421100000,test\n", encoding="utf-8")
+        result = runner.invoke(main, ["regions", "import", str(csv)])
+        assert result.exit_code == 0, result.output
+        assert "3 created" in result.output
+        again = runner.invoke(main, ["regions", "import", str(csv)])
+        assert "0 created, 0 updated" in again.output
+        with db.session_scope() as session:
+            assert session.get(Region, "530421100201") is not None
+
+    def test_bad_rows_are_reported_and_nothing_is_written(self, tmp_path: Path) -> None:
+        csv = tmp_path / "bad.csv"
+        csv.write_text(
+            "code,name,level,parent_code\n"
+            "530421000000,某县,county,\n"
+            "12345,短码,township,530421000000\n"
+            "530421100201,孤村,village,530421999000\n", encoding="utf-8")
+        result = runner.invoke(main, ["regions", "import", str(csv)])
+        assert result.exit_code != 0
+        assert "line 3" in result.output
+        with db.session_scope() as session:
+            assert session.get(Region, "530421000000") is None
+
+    def test_orphan_village_refused(self, tmp_path: Path) -> None:
+        csv = tmp_path / "orphan.csv"
+        csv.write_text("code,name,level,parent_code\n530421100201,孤村,village,530421999000\n", encoding="utf-8")
+        result = runner.invoke(main, ["regions", "import", str(csv)])
+        assert result.exit_code != 0
+        assert "township parent" in result.output
+
+    def test_missing_file(self) -> None:
+        result = runner.invoke(main, ["regions", "import", "/nonexistent.csv"])
+        assert result.exit_code != 0
+
+
+class TestDemoData:
+    def test_generates_households_members_and_two_years_of_quarterly_reports(self) -> None:
+        result = runner.invoke(main, ["demo-data", "--households", "60", "--seed", "7"])
+        assert result.exit_code == 0, result.output
+        assert "households/s" in result.output
+        with db.session_scope() as session:
+            assert session.scalar(select(func.count()).select_from(Household)) == 60
+            members = session.scalar(select(func.count()).select_from(Member)) or 0
+            assert 60 * 1.5 < members < 60 * 6
+            reports = session.scalar(select(func.count()).select_from(Report)) or 0
+            assert reports == 60 * 9
+            heads = session.scalar(select(func.count()).select_from(Member).where(Member.relation == "户主"))
+            assert heads == 60
+            villages = session.scalar(select(func.count(func.distinct(Household.village_code))))
+            assert (villages or 0) > 5
+            illustrative = session.scalars(select(Region).where(Region.illustrative.is_(True))).all()
+            assert illustrative and all("illustrative" in r.code_source for r in illustrative)
+
+    def test_second_run_adds_more(self) -> None:
+        runner.invoke(main, ["demo-data", "--households", "10", "--seed", "1"])
+        result = runner.invoke(main, ["demo-data", "--households", "10", "--seed", "2"])
+        assert result.exit_code == 0, result.output
+        with db.session_scope() as session:
+            assert session.scalar(select(func.count()).select_from(Household)) == 20
+
+    def test_refused_in_production(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("SHOUWANG_ENV", "production")
+        monkeypatch.setenv("SHOUWANG_SECRET_KEY", "p" * 40)
+        monkeypatch.setenv("SHOUWANG_LOOKUP_KEY", "l" * 40)
+        monkeypatch.setenv("SHOUWANG_ENCRYPTION_KEYS", "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA=")
+        get_settings.cache_clear()
+        try:
+            result = runner.invoke(main, ["demo-data", "--households", "5"])
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 2
+        assert "production" in result.output
+
+
+class TestDemoBootstrap:
+    def test_prints_one_account_per_role_that_can_log_in(self, client: object) -> None:
+        from fastapi.testclient import TestClient
+
+        assert isinstance(client, TestClient)
+        with db.session_scope() as session:
+            accounts = demo.reset_demo_accounts(session, get_settings())
+        assert {a[2].value for a in accounts} == {"village_cadre", "township_reviewer", "district_officer",
+                                                  "department_user", "admin", "platform_client"}
+        username, password = accounts[0][0], accounts[0][1]
+        response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+        assert response.status_code == 200
+
+
+class TestProductionSettings:
+    @pytest.mark.parametrize("missing", ["SHOUWANG_SECRET_KEY", "SHOUWANG_LOOKUP_KEY", "SHOUWANG_ENCRYPTION_KEYS"])
+    def test_refuses_demo_or_missing_secrets(self, monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+        monkeypatch.setenv("SHOUWANG_ENV", "production")
+        good = {"SHOUWANG_SECRET_KEY": "p" * 40, "SHOUWANG_LOOKUP_KEY": "l" * 40,
+                "SHOUWANG_ENCRYPTION_KEYS": "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA="}
+        for name, value in good.items():
+            if name != missing:
+                monkeypatch.setenv(name, value)
+            else:
+                monkeypatch.delenv(name, raising=False)
+        get_settings.cache_clear()
+        try:
+            result = runner.invoke(main, ["migrate"])
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 2
+        assert missing.removeprefix("SHOUWANG_").lower() in result.output.lower() or missing in result.output
+
+    def test_serve_refuses_active_demo_accounts(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        with db.session_scope() as session:
+            demo.reset_demo_accounts(session, get_settings())
+        monkeypatch.setenv("SHOUWANG_ENV", "production")
+        monkeypatch.setenv("SHOUWANG_SECRET_KEY", "p" * 40)
+        monkeypatch.setenv("SHOUWANG_LOOKUP_KEY", "l" * 40)
+        monkeypatch.setenv("SHOUWANG_ENCRYPTION_KEYS", "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA=")
+        get_settings.cache_clear()
+        try:
+            result = runner.invoke(main, ["serve", "--port", "1"])
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 2
+        assert "demo accounts" in result.output
