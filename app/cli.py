@@ -26,7 +26,9 @@ def _settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
         _fail(f"invalid settings: {problems}", 2)
         raise AssertionError("unreachable") from None
 
@@ -185,7 +187,9 @@ def users_deactivate(username: str) -> None:
         if user is None:
             _fail(f"no user named {username}")
             return
-        user_service.update(session, settings, Actor.system("users-deactivate"), user.id, UserUpdate(active=False))
+        user_service.update(
+            session, settings, Actor.system("users-deactivate"), user.id, UserUpdate(active=False)
+        )
     click.echo(f"deactivated {username}")
 
 

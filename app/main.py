@@ -1,14 +1,14 @@
 """The ASGI application. It never starts the scheduler: that runs in `shouwang worker`."""
 
 from fastapi import FastAPI
+from sqlalchemy.orm import sessionmaker
 
 from app.api import errors
 from app.api.middleware import BodySizeLimit, RequestContext
-from app.api.routes import health
 from app.api.router import api_router
+from app.api.routes import health
 from app.config import Settings, get_settings
 from app.db import make_engine
-from sqlalchemy.orm import sessionmaker
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

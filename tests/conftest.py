@@ -17,7 +17,12 @@ os.environ["SHOUWANG_ENV"] = "demo"
 os.environ["SHOUWANG_PASSWORD_TIME_COST"] = "1"
 os.environ["SHOUWANG_PASSWORD_MEMORY_KIB"] = "1024"
 os.environ["SHOUWANG_DEMO_HOUSEHOLDS"] = "0"
-for _name in ("SHOUWANG_SECRET_KEY", "SHOUWANG_ENCRYPTION_KEYS", "SHOUWANG_LOOKUP_KEY", "SHOUWANG_DOCS_ENABLED"):
+for _name in (
+    "SHOUWANG_SECRET_KEY",
+    "SHOUWANG_ENCRYPTION_KEYS",
+    "SHOUWANG_LOOKUP_KEY",
+    "SHOUWANG_DOCS_ENABLED",
+):
     os.environ.pop(_name, None)
 
 import pytest  # noqa: E402

@@ -55,7 +55,9 @@ ACCOUNT_SPECS: dict[str, tuple[Role, str]] = {
 _serial = itertools.count(1)
 
 
-def make_id(birth: date = date(1980, 5, 17), seq: int | None = None, male: bool = True, area: str = "530402") -> str:
+def make_id(
+    birth: date = date(1980, 5, 17), seq: int | None = None, male: bool = True, area: str = "530402"
+) -> str:
     """A valid 18-character resident ID number (GB 11643 checksum)."""
     n = next(_serial) if seq is None else seq
     code = (n % 500) * 2 + (1 if male else 0)
@@ -63,8 +65,9 @@ def make_id(birth: date = date(1980, 5, 17), seq: int | None = None, male: bool 
     return first17 + id_check_digit(first17)
 
 
-def member_body(relation: str = "户主", *, male: bool = True, birth: date = date(1980, 5, 17),
-                **extra: Any) -> dict[str, Any]:
+def member_body(
+    relation: str = "户主", *, male: bool = True, birth: date = date(1980, 5, 17), **extra: Any
+) -> dict[str, Any]:
     return {
         "name": "测试" + relation,
         "id_number": make_id(birth, male=male),
@@ -76,15 +79,22 @@ def member_body(relation: str = "户主", *, male: bool = True, birth: date = da
     }
 
 
-def household_body(village: str = VILLAGE_A, *, household_no: str | None = None, members: list[dict[str, Any]] | None = None,
-                   **extra: Any) -> dict[str, Any]:
+def household_body(
+    village: str = VILLAGE_A,
+    *,
+    household_no: str | None = None,
+    members: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     return {
         "household_no": household_no or f"T{village[-6:]}-{next(_serial):05d}",
         "village_code": village,
         "address": "一组 12 号",
         "phone": "13812345678",
         "household_type": "脱贫户",
-        "members": members if members is not None else [
+        "members": members
+        if members is not None
+        else [
             member_body("户主", birth=date(1970, 3, 1)),
             member_body("配偶", male=False, birth=date(1972, 8, 9)),
             member_body("之子", birth=date(2000, 1, 15)),
@@ -93,14 +103,29 @@ def household_body(village: str = VILLAGE_A, *, household_no: str | None = None,
     }
 
 
-def report_body(client_ref: str, start: str, end: str, *, wages: Any = "3000", business: Any = "2000",
-                prop: Any = "100", transfer: Any = "900", cost: Any = "500", **extra: Any) -> dict[str, Any]:
+def report_body(
+    client_ref: str,
+    start: str,
+    end: str,
+    *,
+    wages: Any = "3000",
+    business: Any = "2000",
+    prop: Any = "100",
+    transfer: Any = "900",
+    cost: Any = "500",
+    **extra: Any,
+) -> dict[str, Any]:
     return {
         "client_ref": client_ref,
         "period_start": start,
         "period_end": end,
-        "income": {"wages": wages, "business": business, "property": prop, "transfer": transfer,
-                   "production_cost": cost},
+        "income": {
+            "wages": wages,
+            "business": business,
+            "property": prop,
+            "transfer": transfer,
+            "production_cost": cost,
+        },
         **extra,
     }
 
@@ -118,8 +143,12 @@ class Accounts:
         if name not in self.ids:
             role, region = ACCOUNT_SPECS[name]
             with db.session_scope() as session:
-                user = user_service.create(session, self.settings, Actor.system("tests"), UserCreate(
-                    username=name, password=PASSWORD, role=role, region_code=region))
+                user = user_service.create(
+                    session,
+                    self.settings,
+                    Actor.system("tests"),
+                    UserCreate(username=name, password=PASSWORD, role=role, region_code=region),
+                )
                 self.ids[name] = user.id
         return self.ids[name]
 
@@ -138,7 +167,7 @@ class Accounts:
 
 @pytest.fixture
 def accounts(client: TestClient, settings: Settings) -> Iterator[Accounts]:
-    yield Accounts(client, settings)
+    return Accounts(client, settings)
 
 
 def new_household(client: TestClient, headers: dict[str, str], **kwargs: Any) -> dict[str, Any]:

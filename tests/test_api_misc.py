@@ -35,28 +35,42 @@ def test_body_too_large_is_413(client: TestClient, accounts: Accounts, settings:
     assert response.json()["code"] == "too_large"
 
 
-def test_body_too_large_without_content_length_is_413(client: TestClient, accounts: Accounts,
-                                                       settings: Settings) -> None:
+def test_body_too_large_without_content_length_is_413(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
     chunk = b"x" * 65536
 
     def stream():  # type: ignore[no-untyped-def]
         for _ in range(settings.max_body_bytes // len(chunk) + 2):
             yield chunk
 
-    response = client.post("/api/v1/reports/batch", content=stream(),
-                           headers={**accounts["cadre_a"], "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/reports/batch",
+        content=stream(),
+        headers={**accounts["cadre_a"], "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
 
 def test_openapi_documents_the_contract(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
-    for path in ("/api/v1/auth/token", "/api/v1/auth/refresh", "/api/v1/users", "/api/v1/users/{user_id}",
-                 "/api/v1/households", "/api/v1/households/{household_id}",
-                 "/api/v1/households/{household_id}/members",
-                 "/api/v1/households/{household_id}/members/{member_id}",
-                 "/api/v1/households/{household_id}/reports", "/api/v1/reports/batch",
-                 "/api/v1/households/{household_id}/history", "/api/v1/regions", "/healthz", "/readyz"):
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/auth/refresh",
+        "/api/v1/users",
+        "/api/v1/users/{user_id}",
+        "/api/v1/households",
+        "/api/v1/households/{household_id}",
+        "/api/v1/households/{household_id}/members",
+        "/api/v1/households/{household_id}/members/{member_id}",
+        "/api/v1/households/{household_id}/reports",
+        "/api/v1/reports/batch",
+        "/api/v1/households/{household_id}/history",
+        "/api/v1/regions",
+        "/healthz",
+        "/readyz",
+    ):
         assert path in paths, path
     assert client.get("/docs").status_code == 200
 
@@ -75,8 +89,11 @@ def test_request_id_is_returned_and_kept(client: TestClient) -> None:
 def test_regions_are_scoped(client: TestClient, accounts: Accounts) -> None:
     cadre = client.get("/api/v1/regions", headers=accounts["cadre_a"]).json()
     assert [r["code"] for r in cadre["items"]] == ["530402202201"]
-    township = client.get("/api/v1/regions", params={"level": "village"}, headers=accounts["township_1"]).json()
-    assert township["total"] == 5 and all(r["parent_code"] == "530402202000" for r in township["items"])
+    township = client.get(
+        "/api/v1/regions", params={"level": "village"}, headers=accounts["township_1"]
+    ).json()
+    assert township["total"] == 5
+    assert all(r["parent_code"] == "530402202000" for r in township["items"])
     district = client.get("/api/v1/regions", params={"page_size": 500}, headers=accounts["district"]).json()
     assert district["total"] > 30
     assert any(r["illustrative"] for r in district["items"])

@@ -17,8 +17,11 @@ from tests.fixtures import Accounts, new_household, report_body
 def history(client: TestClient, accounts: Accounts) -> dict[str, Any]:
     household = new_household(client, accounts["cadre_a"])
     for quarter, (start, end) in enumerate([("2025-01-01", "2025-03-31"), ("2025-04-01", "2025-06-30")]):
-        response = client.post(f"/api/v1/households/{household['id']}/reports",
-                               json=report_body(f"q{quarter}", start, end), headers=accounts["cadre_a"])
+        response = client.post(
+            f"/api/v1/households/{household['id']}/reports",
+            json=report_body(f"q{quarter}", start, end),
+            headers=accounts["cadre_a"],
+        )
         assert response.status_code == 201
     return household
 
@@ -44,14 +47,18 @@ class TestAuditVerify:
             session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(actor="someone-else"))
         code, output = verify()
         assert code == 1
-        assert "row 3" in output and "edited" in output
+        assert "row 3" in output
+        assert "edited" in output
 
     def test_edited_changes_json_is_detected(self, history: dict[str, Any]) -> None:
         with db.session_scope() as session:
             entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "report.create")).first()
             assert entry is not None
-            session.execute(update(AuditEntry).where(AuditEntry.seq == entry.seq)
-                            .values(changes={**entry.changes, "wages": "1.00"}))
+            session.execute(
+                update(AuditEntry)
+                .where(AuditEntry.seq == entry.seq)
+                .values(changes={**entry.changes, "wages": "1.00"})
+            )
         code, _ = verify()
         assert code == 1
 
@@ -99,4 +106,5 @@ class TestAuditVerify:
             assert head is not None
             assert head.length == len(actions)
         assert actions.count("report.create") == 2
-        assert "household.create" in actions and actions.count("member.create") == 3
+        assert "household.create" in actions
+        assert actions.count("member.create") == 3

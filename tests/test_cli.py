@@ -17,8 +17,20 @@ runner = CliRunner()
 
 class TestUsersCreate:
     def test_password_from_stdin(self) -> None:
-        result = runner.invoke(main, ["users", "create", "--username", "li.cadre", "--role", "village_cadre",
-                                      "--region", "530402202201"], input="a-long-password\n")
+        result = runner.invoke(
+            main,
+            [
+                "users",
+                "create",
+                "--username",
+                "li.cadre",
+                "--role",
+                "village_cadre",
+                "--region",
+                "530402202201",
+            ],
+            input="a-long-password\n",
+        )
         assert result.exit_code == 0, result.output
         with db.session_scope() as session:
             user = session.scalars(select(User).where(User.username == "li.cadre")).one()
@@ -26,20 +38,29 @@ class TestUsersCreate:
             assert "a-long-password" not in user.password_hash
 
     def test_region_level_must_match_role(self) -> None:
-        result = runner.invoke(main, ["users", "create", "--username", "wrong", "--role", "village_cadre",
-                                      "--region", "530402202000"], input="a-long-password\n")
+        result = runner.invoke(
+            main,
+            ["users", "create", "--username", "wrong", "--role", "village_cadre", "--region", "530402202000"],
+            input="a-long-password\n",
+        )
         assert result.exit_code != 0
         assert "region" in result.output
 
     def test_short_password_refused(self) -> None:
-        result = runner.invoke(main, ["users", "create", "--username", "shorty", "--role", "admin",
-                                      "--region", "530402000000"], input="short\n")
+        result = runner.invoke(
+            main,
+            ["users", "create", "--username", "shorty", "--role", "admin", "--region", "530402000000"],
+            input="short\n",
+        )
         assert result.exit_code != 0
         assert "password" in result.output
 
     def test_deactivate(self) -> None:
-        runner.invoke(main, ["users", "create", "--username", "gone", "--role", "admin",
-                             "--region", "530402000000"], input="a-long-password\n")
+        runner.invoke(
+            main,
+            ["users", "create", "--username", "gone", "--role", "admin", "--region", "530402000000"],
+            input="a-long-password\n",
+        )
         result = runner.invoke(main, ["users", "deactivate", "--username", "gone"])
         assert result.exit_code == 0
         with db.session_scope() as session:
@@ -53,7 +74,9 @@ class TestRegionsImport:
             "code,name,level,parent_code,code_source\n"
             "530421000000,峨山彝族自治县,county,,test\n"
             "530421100000,双江街道,township,530421000000,test\n"
-            "530421100201,示例村,village,530421100000,test\n", encoding="utf-8")
+            "530421100201,示例村,village,530421100000,test\n",
+            encoding="utf-8",
+        )
         result = runner.invoke(main, ["regions", "import", str(csv)])
         assert result.exit_code == 0, result.output
         assert "3 created" in result.output
@@ -68,7 +91,9 @@ class TestRegionsImport:
             "code,name,level,parent_code\n"
             "530421000000,某县,county,\n"
             "12345,短码,township,530421000000\n"
-            "530421100201,孤村,village,530421999000\n", encoding="utf-8")
+            "530421100201,孤村,village,530421999000\n",
+            encoding="utf-8",
+        )
         result = runner.invoke(main, ["regions", "import", str(csv)])
         assert result.exit_code != 0
         assert "line 3" in result.output
@@ -77,7 +102,9 @@ class TestRegionsImport:
 
     def test_orphan_village_refused(self, tmp_path: Path) -> None:
         csv = tmp_path / "orphan.csv"
-        csv.write_text("code,name,level,parent_code\n530421100201,孤村,village,530421999000\n", encoding="utf-8")
+        csv.write_text(
+            "code,name,level,parent_code\n530421100201,孤村,village,530421999000\n", encoding="utf-8"
+        )
         result = runner.invoke(main, ["regions", "import", str(csv)])
         assert result.exit_code != 0
         assert "township parent" in result.output
@@ -103,7 +130,8 @@ class TestDemoData:
             villages = session.scalar(select(func.count(func.distinct(Household.village_code))))
             assert (villages or 0) > 5
             illustrative = session.scalars(select(Region).where(Region.illustrative.is_(True))).all()
-            assert illustrative and all("illustrative" in r.code_source for r in illustrative)
+            assert illustrative
+            assert all("illustrative" in r.code_source for r in illustrative)
 
     def test_second_run_adds_more(self) -> None:
         runner.invoke(main, ["demo-data", "--households", "10", "--seed", "1"])
@@ -133,19 +161,30 @@ class TestDemoBootstrap:
         assert isinstance(client, TestClient)
         with db.session_scope() as session:
             accounts = demo.reset_demo_accounts(session, get_settings())
-        assert {a[2].value for a in accounts} == {"village_cadre", "township_reviewer", "district_officer",
-                                                  "department_user", "admin", "platform_client"}
+        assert {a[2].value for a in accounts} == {
+            "village_cadre",
+            "township_reviewer",
+            "district_officer",
+            "department_user",
+            "admin",
+            "platform_client",
+        }
         username, password = accounts[0][0], accounts[0][1]
         response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
         assert response.status_code == 200
 
 
 class TestProductionSettings:
-    @pytest.mark.parametrize("missing", ["SHOUWANG_SECRET_KEY", "SHOUWANG_LOOKUP_KEY", "SHOUWANG_ENCRYPTION_KEYS"])
+    @pytest.mark.parametrize(
+        "missing", ["SHOUWANG_SECRET_KEY", "SHOUWANG_LOOKUP_KEY", "SHOUWANG_ENCRYPTION_KEYS"]
+    )
     def test_refuses_demo_or_missing_secrets(self, monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
         monkeypatch.setenv("SHOUWANG_ENV", "production")
-        good = {"SHOUWANG_SECRET_KEY": "p" * 40, "SHOUWANG_LOOKUP_KEY": "l" * 40,
-                "SHOUWANG_ENCRYPTION_KEYS": "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA="}
+        good = {
+            "SHOUWANG_SECRET_KEY": "p" * 40,
+            "SHOUWANG_LOOKUP_KEY": "l" * 40,
+            "SHOUWANG_ENCRYPTION_KEYS": "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA=",
+        }
         for name, value in good.items():
             if name != missing:
                 monkeypatch.setenv(name, value)

@@ -49,8 +49,9 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_current_actor(session: SessionDep, settings: SettingsDep,
-                      token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
+def get_current_actor(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Actor:
     from app.errors import Unauthorized
 
     if not token:

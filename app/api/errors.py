@@ -22,7 +22,9 @@ def _field(loc: tuple[Any, ...]) -> str | None:
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in ("function-after", "function-before") or str(part).startswith(("function-", "json-or-python")):
+        elif part in ("function-after", "function-before") or str(part).startswith(
+            ("function-", "json-or-python")
+        ):
             continue
         else:
             text += f".{part}" if text else str(part)
@@ -49,22 +51,27 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        items = []
+        items: list[dict[str, str | None]] = []
         for error in exc.errors():
             loc = tuple(error.get("loc", ()))
             if error.get("type") == "json_invalid":
                 items.append({"code": "invalid", "message": "the body is not valid JSON", "field": "body"})
                 continue
             items.append({"code": "invalid", "message": _message(error), "field": _field(loc)})
-        first = items[0] if items else {"message": "invalid request", "field": None}
-        body = {"code": "invalid", "message": f"{len(items)} invalid field(s): {first['message']}",
-                "field": first["field"], "errors": items}
+        first: dict[str, str | None] = items[0] if items else {"message": "invalid request", "field": None}
+        body = {
+            "code": "invalid",
+            "message": f"{len(items)} invalid field(s): {first['message']}",
+            "field": first["field"],
+            "errors": items,
+        }
         return _json(422, body)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 401: "unauthorized"}.get(
-            exc.status_code, "error")
+            exc.status_code, "error"
+        )
         headers = dict(exc.headers or {})
         return _json(exc.status_code, {"code": code, "message": str(exc.detail), "field": None}, headers)
 
@@ -72,16 +79,27 @@ def install(app: FastAPI) -> None:
     async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         # A race the service's own checks could not see (two requests at once): report it as a conflict.
         logger.info("integrity conflict", extra={"constraint": type(exc.orig).__name__})
-        return _json(409, {"code": "conflict", "message": "the change conflicts with stored data; read and retry",
-                           "field": None})
+        return _json(
+            409,
+            {
+                "code": "conflict",
+                "message": "the change conflicts with stored data; read and retry",
+                "field": None,
+            },
+        )
 
     @app.exception_handler(OperationalError)
     async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:
         logger.error("database unavailable", extra={"error": type(exc.orig).__name__})
-        return _json(503, {"code": "unavailable", "message": "the database is busy or unreachable; retry",
-                           "field": None}, {"Retry-After": "5"})
+        return _json(
+            503,
+            {"code": "unavailable", "message": "the database is busy or unreachable; retry", "field": None},
+            {"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
-        return _json(500, {"code": "internal", "message": "internal error; it has been logged", "field": None})
+        return _json(
+            500, {"code": "internal", "message": "internal error; it has been logged", "field": None}
+        )

@@ -43,9 +43,16 @@ class RequestContext:
             route = scope.get("route")
             # The route template, not the raw path: paths carry no personal data, but keep it that way.
             path = getattr(route, "path", None) or scope.get("path", "")
-            logger.info("request", extra={
-                "request_id": request_id, "method": scope.get("method"), "path": path, "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 1)})
+            logger.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "path": path,
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
             request_id_var.reset(token)
 
 
@@ -96,6 +103,9 @@ class BodySizeLimit:
             + str(self.max_bytes).encode()
             + b' bytes","field":"body"}'
         )
-        headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        headers: list[Any] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

@@ -14,8 +14,8 @@ from app.models.enums import (
     MonitoringCategory,
     MonitoringStatus,
     Relation,
-    SchoolLevel,
     Schooling,
+    SchoolLevel,
     Sex,
 )
 from app.models.types import str_enum

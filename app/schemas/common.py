@@ -8,7 +8,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 
 from app.clock import local_today
 
-
 T = TypeVar("T")
 
 

@@ -16,8 +16,8 @@ from app.models.enums import (
     MonitoringCategory,
     MonitoringStatus,
     Relation,
-    SchoolLevel,
     Schooling,
+    SchoolLevel,
     Sex,
 )
 from app.pii import normalise_id_number, validate_id_number, validate_phone
@@ -64,7 +64,9 @@ class MemberCreate(MemberFields, IdNumberMixin):
     id_number: str = Field(description="18-character resident ID number (GB 11643)")
     relation: Relation
     sex: Sex
-    birth_date: PastDate | None = Field(default=None, description="must match the ID number; derived if absent")
+    birth_date: PastDate | None = Field(
+        default=None, description="must match the ID number; derived if absent"
+    )
 
 
 class MemberUpdate(MemberFields, IdNumberMixin):

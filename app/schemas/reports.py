@@ -43,7 +43,9 @@ class EventIn(StrictModel):
 
     @field_validator("disaster_type")
     @classmethod
-    def _disaster_type_iff_disaster(cls, value: DisasterType | None, info: ValidationInfo) -> DisasterType | None:
+    def _disaster_type_iff_disaster(
+        cls, value: DisasterType | None, info: ValidationInfo
+    ) -> DisasterType | None:
         kind = info.data.get("kind")
         if kind == EventKind.natural_disaster and value is None:
             raise ValueError("required for a natural disaster")
@@ -137,7 +139,7 @@ class ReportRead(ReadModel):
     superseded_by: int | None
     created_at: datetime
     per_capita_net_income: MoneyOut | None = Field(
-        description="人均纯收入, annualised over the 12 months ending at period_end; null if nobody lives there"
+        description="人均纯收入, annualised over the 12 months to period_end; null if nobody lives there"
     )
     income_basis: IncomeBasis
 

@@ -151,7 +151,9 @@ def verify(session: Session, settings: Settings, *, batch: int = 5000) -> Verify
         for entry in entries:
             row = {c: getattr(entry, c) for c in _COLUMNS}
             if entry.seq != expected_seq:
-                problems.append(f"row {entry.seq}: expected sequence number {expected_seq} (rows missing or inserted)")
+                problems.append(
+                    f"row {entry.seq}: expected sequence number {expected_seq} (rows missing or inserted)"
+                )
             if entry.prev_mac != prev:
                 problems.append(f"row {entry.seq}: does not link to the row before it")
             if not hmac.compare_digest(_entry_mac(key, row), entry.mac):

@@ -37,6 +37,7 @@ def _record_failure(user_id: int, settings: Settings):  # type: ignore[no-untype
         user.locked_until = utcnow() + delay if delay else None
         if user.failed_logins >= settings.login_max_failures:
             user.failed_logins = 0
+
     return run
 
 
@@ -51,7 +52,9 @@ def _verify_dummy(settings: Settings, password: str) -> None:
 def tokens_for(settings: Settings, user: User) -> TokenPair:
     return TokenPair(
         access_token=issue_token(settings, user_id=user.id, token_version=user.token_version, kind="access"),
-        refresh_token=issue_token(settings, user_id=user.id, token_version=user.token_version, kind="refresh"),
+        refresh_token=issue_token(
+            settings, user_id=user.id, token_version=user.token_version, kind="refresh"
+        ),
         expires_in=settings.access_token_minutes * 60,
     )
 
@@ -64,8 +67,11 @@ def login(session: Session, settings: Settings, username: str, password: str) ->
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
         retry = _retry_after(user.locked_until, now)
-        raise TooManyRequests(f"too many failed logins; try again in {retry} s", field="username",
-                              headers={"Retry-After": retry})
+        raise TooManyRequests(
+            f"too many failed logins; try again in {retry} s",
+            field="username",
+            headers={"Retry-After": retry},
+        )
     if not verify_password(settings, user.password_hash, password):
         raise Unauthorized(_BAD_LOGIN, field="password", after_rollback=_record_failure(user.id, settings))
     if user.failed_logins or user.locked_until:

@@ -13,7 +13,7 @@ def parse_if_match(header: str | None) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise Invalid("If-Match must be the version from the ETag, e.g. \"3\"", field="If-Match") from None
+        raise Invalid('If-Match must be the version from the ETag, e.g. "3"', field="If-Match") from None
 
 
 def check_version(current: int, body_version: int | None, if_match: str | None) -> None:

@@ -61,17 +61,26 @@ def ensure_regions(session: Session, settings: Settings) -> None:
     if regions.count(session) == 0:
         regions.import_rows(session, settings, actor, regions.parse_csv(regions.shipped_hongta_csv()))
     townships = session.scalars(select(Region).where(Region.level == RegionLevel.township)).all()
-    with_villages = set(session.scalars(
-        select(Region.parent_code).where(Region.level == RegionLevel.village).distinct()).all())
+    with_villages = set(
+        session.scalars(
+            select(Region.parent_code).where(Region.level == RegionLevel.village).distinct()
+        ).all()
+    )
     rows = []
     for township in townships:
         if township.code in with_villages:
             continue
         for i in range(1, ILLUSTRATIVE_VILLAGES_PER_TOWNSHIP + 1):
-            rows.append(regions.RegionRow(
-                code=township.code[:9] + f"{200 + i:03d}", name=f"{township.name[:2]}示例{i}村",
-                level=RegionLevel.village, parent_code=township.code,
-                code_source="illustrative (demo data, not an official village)", illustrative=True))
+            rows.append(
+                regions.RegionRow(
+                    code=township.code[:9] + f"{200 + i:03d}",
+                    name=f"{township.name[:2]}示例{i}村",
+                    level=RegionLevel.village,
+                    parent_code=township.code,
+                    code_source="illustrative (demo data, not an official village)",
+                    illustrative=True,
+                )
+            )
     if rows:
         regions.import_rows(session, settings, actor, rows)
 
@@ -83,21 +92,32 @@ def reset_demo_accounts(session: Session, settings: Settings) -> list[tuple[str,
         password = generate_password()
         user = session.scalars(select(User).where(User.username == username)).one_or_none()
         if user is None:
-            user = User(username=username, role=role, region_code=region, is_demo=True,
-                        password_hash=hash_password(settings, password))
+            user = User(
+                username=username,
+                role=role,
+                region_code=region,
+                is_demo=True,
+                password_hash=hash_password(settings, password),
+            )
             session.add(user)
         else:
             user.password_hash = hash_password(settings, password)
             user.active, user.failed_logins, user.locked_until = True, 0, None
         accounts.append((username, password, role, region))
     session.flush()
-    audit.record(session, settings, Actor.system("demo"), [
-        audit.Change("user.demo_reset", "user", None, None, {"usernames": [a[0] for a in accounts]})])
+    audit.record(
+        session,
+        settings,
+        Actor.system("demo"),
+        [audit.Change("user.demo_reset", "user", None, None, {"usernames": [a[0] for a in accounts]})],
+    )
     return accounts
 
 
 def active_demo_accounts(session: Session) -> list[str]:
-    return list(session.scalars(select(User.username).where(User.is_demo.is_(True), User.active.is_(True))).all())
+    return list(
+        session.scalars(select(User.username).where(User.is_demo.is_(True), User.active.is_(True))).all()
+    )
 
 
 @dataclass
@@ -148,7 +168,13 @@ class _Generator:
         if 6 <= age <= 18:
             if rng.random() < 0.985:
                 schooling = Schooling.in_school
-                level = SchoolLevel.primary if age < 12 else SchoolLevel.junior if age < 15 else SchoolLevel.senior
+                level = (
+                    SchoolLevel.primary
+                    if age < 12
+                    else SchoolLevel.junior
+                    if age < 15
+                    else SchoolLevel.senior
+                )
             else:
                 schooling = Schooling.dropped_out
         employment = months = None
@@ -156,8 +182,19 @@ class _Generator:
             employment = rng.choices(list(Employment), weights=(45, 35, 20))[0]
             months = rng.randint(3, 11) if employment == Employment.migrant else None
         name = surname + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
-        return _Person(name, self.id_number(birth, sex), relation, sex, birth, labour, health, schooling, level,
-                       employment, months)
+        return _Person(
+            name,
+            self.id_number(birth, sex),
+            relation,
+            sex,
+            birth,
+            labour,
+            health,
+            schooling,
+            level,
+            employment,
+            months,
+        )
 
     def family(self) -> list[_Person]:
         rng = self.rng
@@ -169,8 +206,14 @@ class _Generator:
         head_age = (self.today - head_birth).days // 365
         if size >= 2:
             spouse_sex = Sex.female if head_sex == Sex.male else Sex.male
-            people.append(self.person(Relation.spouse, spouse_sex,
-                                      self.birth(max(20, head_age - 6), head_age + 3), rng.choice(SURNAMES)))
+            people.append(
+                self.person(
+                    Relation.spouse,
+                    spouse_sex,
+                    self.birth(max(20, head_age - 6), head_age + 3),
+                    rng.choice(SURNAMES),
+                )
+            )
         for _ in range(size - len(people)):
             if head_age > 62 and rng.random() < 0.5:
                 sex = rng.choice(list(Sex))
@@ -206,14 +249,19 @@ def quarters(today: date, count: int) -> list[tuple[date, date]]:
     return result[::-1]
 
 
-def generate(session: Session, settings: Settings, *, households: int, seed: int, quarter_count: int = 9) -> int:
+def generate(
+    session: Session, settings: Settings, *, households: int, seed: int, quarter_count: int = 9
+) -> int:
     """Add `households` households with members and quarterly reports; returns the number added."""
     ensure_regions(session, settings)
     today = local_today()
     gen = _Generator(seed, today)
     cipher = cipher_for(settings)
-    villages = list(session.scalars(select(Region.code).where(Region.level == RegionLevel.village)
-                                    .order_by(Region.code)).all())
+    villages = list(
+        session.scalars(
+            select(Region.code).where(Region.level == RegionLevel.village).order_by(Region.code)
+        ).all()
+    )
     start_no = (session.scalar(select(func.count()).select_from(Household)) or 0) + 1
     periods = quarters(today, quarter_count)
     now = utcnow()
@@ -227,40 +275,71 @@ def generate(session: Session, settings: Settings, *, households: int, seed: int
         lifted = rng.random() < 0.35
         phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
         status = rng.choices(list(MonitoringStatus), weights=(88, 2, 7, 3))[0]
-        category = MonitoringCategory.none if status == MonitoringStatus.not_monitored else rng.choice(
-            [MonitoringCategory.unstable if lifted else MonitoringCategory.marginal, MonitoringCategory.sudden_hardship])
-        household_rows.append({
-            "household_no": f"D{start_no + n:07d}",
-            "village_code": villages[(start_no + n) % len(villages)],
-            "address": f"{rng.randint(1, 120)}号",
-            "phone_encrypted": cipher.encrypt(phone),
-            "phone_masked": mask_phone(phone),
-            "household_type": HouseholdType.lifted if lifted else HouseholdType.ordinary,
-            "monitoring_category": category,
-            "monitoring_status": status,
-            "no_labour_capacity": all(p.labour in CANNOT_WORK for p in family),
-            "version": 1, "created_at": now, "updated_at": now,
-        })
-    ids = list(session.scalars(insert(Household).returning(Household.id, sort_by_parameter_order=True),
-                               household_rows))
+        category = (
+            MonitoringCategory.none
+            if status == MonitoringStatus.not_monitored
+            else rng.choice(
+                [
+                    MonitoringCategory.unstable if lifted else MonitoringCategory.marginal,
+                    MonitoringCategory.sudden_hardship,
+                ]
+            )
+        )
+        household_rows.append(
+            {
+                "household_no": f"D{start_no + n:07d}",
+                "village_code": villages[(start_no + n) % len(villages)],
+                "address": f"{rng.randint(1, 120)}号",
+                "phone_encrypted": cipher.encrypt(phone),
+                "phone_masked": mask_phone(phone),
+                "household_type": HouseholdType.lifted if lifted else HouseholdType.ordinary,
+                "monitoring_category": category,
+                "monitoring_status": status,
+                "no_labour_capacity": all(p.labour in CANNOT_WORK for p in family),
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    ids = list(
+        session.scalars(
+            insert(Household).returning(Household.id, sort_by_parameter_order=True), household_rows
+        )
+    )
     member_rows = []
     report_rows = []
     audit_changes = []
     for hid, family, row in zip(ids, families, household_rows, strict=True):
         for p in family:
-            member_rows.append({
-                "household_id": hid, "name": p.name, "id_number_encrypted": cipher.encrypt(p.id_number),
-                "id_number_hash": cipher.lookup_hash(p.id_number), "id_number_masked": mask_id_number(p.id_number),
-                "relation": p.relation, "sex": p.sex, "ethnicity": rng.choice(("汉族", "汉族", "彝族")),
-                "birth_date": p.birth, "labour_capacity": p.labour, "health": p.health,
-                "disability_grade": rng.randint(1, 4) if p.health == Health.disabled else None,
-                "schooling": p.schooling, "school_level": p.school_level,
-                "dropout_reason": "因经济困难" if p.schooling == Schooling.dropped_out else None,
-                "basic_medical_insurance": rng.random() > 0.01, "serious_illness_insurance": rng.random() > 0.05,
-                "basic_pension": (today - p.birth).days >= 60 * 365, "dibao": None, "tekun": None,
-                "employment": p.employment, "migrant_months": p.migrant_months,
-                "version": 1, "created_at": now, "updated_at": now,
-            })
+            member_rows.append(
+                {
+                    "household_id": hid,
+                    "name": p.name,
+                    "id_number_encrypted": cipher.encrypt(p.id_number),
+                    "id_number_hash": cipher.lookup_hash(p.id_number),
+                    "id_number_masked": mask_id_number(p.id_number),
+                    "relation": p.relation,
+                    "sex": p.sex,
+                    "ethnicity": rng.choice(("汉族", "汉族", "彝族")),
+                    "birth_date": p.birth,
+                    "labour_capacity": p.labour,
+                    "health": p.health,
+                    "disability_grade": rng.randint(1, 4) if p.health == Health.disabled else None,
+                    "schooling": p.schooling,
+                    "school_level": p.school_level,
+                    "dropout_reason": "因经济困难" if p.schooling == Schooling.dropped_out else None,
+                    "basic_medical_insurance": rng.random() > 0.01,
+                    "serious_illness_insurance": rng.random() > 0.05,
+                    "basic_pension": (today - p.birth).days >= 60 * 365,
+                    "dibao": None,
+                    "tekun": None,
+                    "employment": p.employment,
+                    "migrant_months": p.migrant_months,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         per_capita = gen.annual_per_capita(row["household_type"] == HouseholdType.lifted)
         yearly = per_capita * len(family)
         transfer_share = rng.uniform(0.12, 0.35)
@@ -271,19 +350,43 @@ def generate(session: Session, settings: Settings, *, households: int, seed: int
             transfer = quarter * transfer_share
             wages = max(quarter - business - transfer, 0) * rng.uniform(0.85, 1.0)
             cost = business * rng.uniform(0.15, 0.35)
-            report_rows.append({
-                "household_id": hid, "client_ref": f"demo-{end:%Y}q{(end.month - 1) // 3 + 1}",
-                "body_hash": "demo", "period_start": start, "period_end": end,
-                "wages": _money(wages), "business": _money(business + cost), "property": _money(quarter * 0.02),
-                "transfer": _money(transfer), "production_cost": _money(cost), "insurance_payout": Decimal(0),
-                "spending_medical": _money(rng.uniform(0, 600)), "spending_education": _money(rng.uniform(0, 400)),
-                "housing_grade": rng.choices("ABCD", weights=(85, 12, 2, 1))[0],
-                "drinking_water_safe": rng.random() > 0.01, "food_secure": True, "clothing_secure": True,
-                "created_at": now, "updated_at": now,
-            })
-        audit_changes.append(audit.Change("household.create", "household", hid, hid, {
-            "source": "demo-data", "household_no": row["household_no"], "members": len(family),
-            "reports": len(periods)}))
+            report_rows.append(
+                {
+                    "household_id": hid,
+                    "client_ref": f"demo-{end:%Y}q{(end.month - 1) // 3 + 1}",
+                    "body_hash": "demo",
+                    "period_start": start,
+                    "period_end": end,
+                    "wages": _money(wages),
+                    "business": _money(business + cost),
+                    "property": _money(quarter * 0.02),
+                    "transfer": _money(transfer),
+                    "production_cost": _money(cost),
+                    "insurance_payout": Decimal(0),
+                    "spending_medical": _money(rng.uniform(0, 600)),
+                    "spending_education": _money(rng.uniform(0, 400)),
+                    "housing_grade": rng.choices("ABCD", weights=(85, 12, 2, 1))[0],
+                    "drinking_water_safe": rng.random() > 0.01,
+                    "food_secure": True,
+                    "clothing_secure": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        audit_changes.append(
+            audit.Change(
+                "household.create",
+                "household",
+                hid,
+                hid,
+                {
+                    "source": "demo-data",
+                    "household_no": row["household_no"],
+                    "members": len(family),
+                    "reports": len(periods),
+                },
+            )
+        )
     session.execute(insert(Member), member_rows)
     session.execute(insert(Report), report_rows)
     audit.record(session, settings, Actor.system("demo-data"), audit_changes)

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.clock import local_today
 from app.config import Settings
@@ -82,8 +82,9 @@ def _visible_query(actor: Actor) -> Select[tuple[Household]]:
     return access.visible_households(select(Household), actor)
 
 
-def load(session: Session, actor: Actor, household_id: int, *, members: bool = True, lock: bool = False
-         ) -> Household:
+def load(
+    session: Session, actor: Actor, household_id: int, *, members: bool = True, lock: bool = False
+) -> Household:
     """The household if the actor may see it; 404 otherwise (it may exist outside their region)."""
     stmt = _visible_query(actor).where(Household.id == household_id)
     if members:
@@ -121,7 +122,10 @@ def member_problems(values: dict[str, Any], prefix: str) -> list[AppError]:
     if (schooling == Schooling.in_school) != (values.get("school_level") is not None):
         bad("school_level", "a school level is required for, and only for, a member in school (在校)")
     if (schooling == Schooling.dropped_out) != (values.get("dropout_reason") is not None):
-        bad("dropout_reason", "a dropout reason is required for, and only for, a member who dropped out (辍学)")
+        bad(
+            "dropout_reason",
+            "a dropout reason is required for, and only for, a member who dropped out (辍学)",
+        )
     if values.get("migrant_months") is not None and values.get("employment") != Employment.migrant:
         bad("migrant_months", "migrant months are only for a member in migrant work (外出务工)")
     joined, left = values.get("joined_on"), values.get("left_on")
@@ -157,7 +161,9 @@ def _check_one_head(members: Sequence[Member]) -> None:
     active = _active(members)
     heads = sum(1 for m in active if m.relation == Relation.head)
     if active and heads != 1:
-        raise Invalid(f"a household needs exactly one active head (户主); it would have {heads}", field="relation")
+        raise Invalid(
+            f"a household needs exactly one active head (户主); it would have {heads}", field="relation"
+        )
 
 
 # --- duplicates --------------------------------------------------------------------------------
@@ -186,8 +192,9 @@ def _check_not_registered(
     for id_hash, household_no, village_code in session.execute(stmt):
         field = hashes[id_hash]
         if _is_visible_village(session, actor, village_code):
-            errors.append(Conflict(f"this person is already an active member of household {household_no}",
-                                   field=field))
+            errors.append(
+                Conflict(f"this person is already an active member of household {household_no}", field=field)
+            )
         else:
             elsewhere = True
             errors.append(Conflict("this person is already registered in another household", field=field))
@@ -196,8 +203,11 @@ def _check_not_registered(
     if elsewhere:
         key = f"probe:{actor.username}"
         if rates.recent_count(session, key, PROBE_WINDOW) >= settings.probe_limit_per_hour:
-            raise TooManyRequests("too many look-ups of people registered elsewhere; try again later",
-                                  field=errors[0].field, headers={"Retry-After": "3600"})
+            raise TooManyRequests(
+                "too many look-ups of people registered elsewhere; try again later",
+                field=errors[0].field,
+                headers={"Retry-After": "3600"},
+            )
         error = combine(errors, "person already registered")
         error.after_rollback = lambda s: rates.hit(s, key, PROBE_WINDOW)
         raise error
@@ -223,8 +233,11 @@ def member_view(member: Member, *, id_number: str, show_name: bool, today: date)
 
 
 def _size_today(members: Sequence[Member], today: date) -> int:
-    return sum(1 for m in members if (m.joined_on is None or m.joined_on <= today)
-               and (m.left_on is None or m.left_on > today))
+    return sum(
+        1
+        for m in members
+        if (m.joined_on is None or m.joined_on <= today) and (m.left_on is None or m.left_on > today)
+    )
 
 
 def household_view(
@@ -250,9 +263,20 @@ def household_view(
     if reveal and household.phone_encrypted is not None:
         phone = cipher.decrypt(household.phone_encrypted)
     if reveal:
-        audit.record(session, settings, actor, [audit.Change(
-            "household.reveal", "household", household.id, household.id,
-            {"fields": ["members.id_number", "phone"]})])
+        audit.record(
+            session,
+            settings,
+            actor,
+            [
+                audit.Change(
+                    "household.reveal",
+                    "household",
+                    household.id,
+                    household.id,
+                    {"fields": ["members.id_number", "phone"]},
+                )
+            ],
+        )
     return HouseholdRead(
         **_summary_values(household, township, _size_today(household.members, today)),
         phone=phone,
@@ -288,7 +312,9 @@ def list_households(
     if filters.village:
         conditions.append(Household.village_code == filters.village)
     if filters.township:
-        conditions.append(Household.village_code.in_(select(Region.code).where(Region.parent_code == filters.township)))
+        conditions.append(
+            Household.village_code.in_(select(Region.code).where(Region.parent_code == filters.township))
+        )
     if filters.status:
         conditions.append(Household.monitoring_status == filters.status)
     if filters.category:
@@ -329,15 +355,23 @@ def list_households(
 
 def _member_audit(member: Member) -> dict[str, Any]:
     values = {name: getattr(member, name) for name in MEMBER_PLAIN_FIELDS}
-    values |= {"name": mask_name(member.name), "id_number": member.id_number_masked,
-               "left_on": member.left_on, "left_reason": member.left_reason}
+    values |= {
+        "name": mask_name(member.name),
+        "id_number": member.id_number_masked,
+        "left_on": member.left_on,
+        "left_reason": member.left_reason,
+    }
     return values
 
 
 def _household_audit(household: Household) -> dict[str, Any]:
     values = {name: getattr(household, name) for name in HOUSEHOLD_FIELDS}
-    return values | {"household_no": household.household_no, "village_code": household.village_code,
-                     "phone": household.phone_masked, "no_labour_capacity": household.no_labour_capacity}
+    return values | {
+        "household_no": household.household_no,
+        "village_code": household.village_code,
+        "phone": household.phone_masked,
+        "no_labour_capacity": household.no_labour_capacity,
+    }
 
 
 def _new_member(cipher: PiiCipher, body: MemberCreate, birth_date: date) -> Member:
@@ -378,20 +412,30 @@ def register(session: Session, settings: Settings, actor: Actor, body: Household
     heads = [i for i, m in enumerate(body.members) if m.relation == Relation.head]
     if len(heads) != 1:
         field = f"members[{heads[1]}].relation" if len(heads) > 1 else "members"
-        problems.append(Invalid(f"a household needs exactly one head (户主); {len(heads)} given", field=field))
+        problems.append(
+            Invalid(f"a household needs exactly one head (户主); {len(heads)} given", field=field)
+        )
     seen: dict[str, int] = {}
     for index, member in enumerate(body.members):
         if member.id_number in seen:
-            problems.append(Invalid(f"the same ID number as members[{seen[member.id_number]}]",
-                                    field=f"members[{index}].id_number"))
+            problems.append(
+                Invalid(
+                    f"the same ID number as members[{seen[member.id_number]}]",
+                    field=f"members[{index}].id_number",
+                )
+            )
         seen.setdefault(member.id_number, index)
     if problems:
         raise combine(problems, "the household is invalid")
     if session.scalar(select(Household.id).where(Household.household_no == body.household_no)) is not None:
         raise Conflict(f"household number {body.household_no} is already registered", field="household_no")
     cipher = cipher_for(settings)
-    _check_not_registered(session, settings, actor, {
-        cipher.lookup_hash(m.id_number): f"members[{i}].id_number" for i, m in enumerate(body.members)})
+    _check_not_registered(
+        session,
+        settings,
+        actor,
+        {cipher.lookup_hash(m.id_number): f"members[{i}].id_number" for i, m in enumerate(body.members)},
+    )
 
     household = Household(
         household_no=body.household_no,
@@ -406,14 +450,21 @@ def register(session: Session, settings: Settings, actor: Actor, body: Household
     household.no_labour_capacity = _no_labour_capacity(members)
     session.add(household)
     session.flush()
-    for member in members:
-        member.household_id = household.id
+    for new_member in members:
+        new_member.household_id = household.id
     session.add_all(members)
     session.flush()
-    audit.record(session, settings, actor, [
-        audit.Change("household.create", "household", household.id, household.id, _household_audit(household)),
-        *(audit.Change("member.create", "member", m.id, household.id, _member_audit(m)) for m in members),
-    ])
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "household.create", "household", household.id, household.id, _household_audit(household)
+            ),
+            *(audit.Change("member.create", "member", m.id, household.id, _member_audit(m)) for m in members),
+        ],
+    )
     session.refresh(household, attribute_names=["members"])
     return household
 
@@ -431,7 +482,12 @@ def _flush_versioned(session: Session) -> None:
 
 
 def update(
-    session: Session, settings: Settings, actor: Actor, household_id: int, body: HouseholdUpdate, if_match: str | None
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    household_id: int,
+    body: HouseholdUpdate,
+    if_match: str | None,
 ) -> Household:
     household = load(session, actor, household_id)
     access.require_household_writer(actor, household)
@@ -450,8 +506,12 @@ def update(
     if not changes:
         return household
     _flush_versioned(session)
-    audit.record(session, settings, actor, [
-        audit.Change("household.update", "household", household.id, household.id, changes)])
+    audit.record(
+        session,
+        settings,
+        actor,
+        [audit.Change("household.update", "household", household.id, household.id, changes)],
+    )
     return household
 
 
@@ -461,15 +521,22 @@ def _touch(household: Household) -> None:
     household.updated_at = utcnow()
 
 
-def add_member(session: Session, settings: Settings, actor: Actor, household_id: int, body: MemberCreate) -> Member:
+def add_member(
+    session: Session, settings: Settings, actor: Actor, household_id: int, body: MemberCreate
+) -> Member:
     household = load(session, actor, household_id, lock=True)
     access.require_household_writer(actor, household)
     births, problems = _validate_new_members([body], "")
     if problems:
         raise combine(problems, "the member is invalid")
-    if body.relation == Relation.head and any(m.relation == Relation.head for m in _active(household.members)):
-        raise Conflict("the household already has an active head; to change head, the head leaves "
-                       "naming a successor_head_id", field="relation")
+    if body.relation == Relation.head and any(
+        m.relation == Relation.head for m in _active(household.members)
+    ):
+        raise Conflict(
+            "the household already has an active head; to change head, the head leaves "
+            "naming a successor_head_id",
+            field="relation",
+        )
     cipher = cipher_for(settings)
     _check_not_registered(session, settings, actor, {cipher.lookup_hash(body.id_number): "id_number"})
     member = _new_member(cipher, body, births[0])
@@ -479,8 +546,12 @@ def add_member(session: Session, settings: Settings, actor: Actor, household_id:
     _check_one_head(household.members)
     _touch(household)
     _flush_versioned(session)
-    audit.record(session, settings, actor, [
-        audit.Change("member.create", "member", member.id, household.id, _member_audit(member))])
+    audit.record(
+        session,
+        settings,
+        actor,
+        [audit.Change("member.create", "member", member.id, household.id, _member_audit(member))],
+    )
     return member
 
 
@@ -507,24 +578,37 @@ def update_member(
     if member.left_on is not None and fields:
         raise Conflict("this member has left the household; their record is history", field="left_on")
     cipher = cipher_for(settings)
-    merged = {name: getattr(member, name) for name in (*MEMBER_PLAIN_FIELDS, "birth_date", "left_on", "left_reason")}
+    merged = {
+        name: getattr(member, name) for name in (*MEMBER_PLAIN_FIELDS, "birth_date", "left_on", "left_reason")
+    }
     merged |= fields
     problems = member_problems(merged, "")
     if "id_number" in fields or "birth_date" in fields:
         id_number = fields.get("id_number") or cipher.decrypt(member.id_number_encrypted)
-        born, problem = _birth_date_problem(id_number, fields.get("birth_date", merged["birth_date"]), "birth_date")
+        born, problem = _birth_date_problem(
+            id_number, fields.get("birth_date", merged["birth_date"]), "birth_date"
+        )
         merged["birth_date"] = born
         if problem:
             problems.append(problem)
     if problems:
         raise combine(problems, "the member is invalid")
-    if "relation" in fields and fields["relation"] != member.relation and Relation.head in (
-        fields["relation"], member.relation
+    if (
+        "relation" in fields
+        and fields["relation"] != member.relation
+        and Relation.head in (fields["relation"], member.relation)
     ):
-        raise Conflict("the head changes only when the head leaves, naming successor_head_id", field="relation")
+        raise Conflict(
+            "the head changes only when the head leaves, naming successor_head_id", field="relation"
+        )
     if "id_number" in fields:
-        _check_not_registered(session, settings, actor, {cipher.lookup_hash(fields["id_number"]): "id_number"},
-                              exclude_member_id=member.id)
+        _check_not_registered(
+            session,
+            settings,
+            actor,
+            {cipher.lookup_hash(fields["id_number"]): "id_number"},
+            exclude_member_id=member.id,
+        )
 
     before = _member_audit(member)
     leaving_head = "left_on" in fields and member.relation == Relation.head
@@ -542,19 +626,29 @@ def update_member(
         _flush_versioned(session)  # the leaving head frees the head slot before the successor takes it
         successor_before = _member_audit(successor)
         successor.relation = Relation.head
-        changes.append(audit.Change("member.update", "member", successor.id, household.id,
-                                    audit.diff(successor_before, _member_audit(successor))))
+        changes.append(
+            audit.Change(
+                "member.update",
+                "member",
+                successor.id,
+                household.id,
+                audit.diff(successor_before, _member_audit(successor)),
+            )
+        )
     _check_one_head(household.members)
     _touch(household)
     _flush_versioned(session)
     action = "member.leave" if "left_on" in fields else "member.update"
-    changes.insert(0, audit.Change(action, "member", member.id, household.id,
-                                   audit.diff(before, _member_audit(member))))
+    changes.insert(
+        0, audit.Change(action, "member", member.id, household.id, audit.diff(before, _member_audit(member)))
+    )
     audit.record(session, settings, actor, changes)
     return member
 
 
-def _successor(household: Household, member: Member, successor_id: int | None, leaving_head: bool) -> Member | None:
+def _successor(
+    household: Household, member: Member, successor_id: int | None, leaving_head: bool
+) -> Member | None:
     if not leaving_head:
         if successor_id is not None:
             raise Invalid("successor_head_id is only for the head leaving", field="successor_head_id")
@@ -566,11 +660,15 @@ def _successor(household: Household, member: Member, successor_id: int | None, l
         raise Invalid("the head is leaving: name the member who becomes head", field="successor_head_id")
     successor = next((m for m in others if m.id == successor_id), None)
     if successor is None:
-        raise Invalid("successor_head_id must be another active member of this household", field="successor_head_id")
+        raise Invalid(
+            "successor_head_id must be another active member of this household", field="successor_head_id"
+        )
     return successor
 
 
-def history(session: Session, actor: Actor, household_id: int, page: PageParams) -> tuple[list[AuditEntry], int]:
+def history(
+    session: Session, actor: Actor, household_id: int, page: PageParams
+) -> tuple[list[AuditEntry], int]:
     """Every audited change of the household: who, when, what (personal data masked)."""
     load(session, actor, household_id, members=False)
     stmt = select(AuditEntry).where(AuditEntry.household_id == household_id)
@@ -580,7 +678,7 @@ def history(session: Session, actor: Actor, household_id: int, page: PageParams)
 
 
 def lookup(session: Session, settings: Settings, actor: Actor, id_number: str) -> list[HouseholdSummary]:
-    """Households in the actor's scope where the person is an active member (exact match on the keyed hash)."""
+    """Households in the actor's scope where the person is an active member (exact keyed-hash match)."""
     access.require_role(actor, access.HOUSEHOLD_READERS, "look-up")
     id_hash = cipher_for(settings).lookup_hash(id_number)
     matches = session.execute(

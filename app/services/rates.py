@@ -11,9 +11,14 @@ from app.models.base import utcnow
 
 def recent_count(session: Session, key: str, window: timedelta) -> int:
     since = utcnow() - window
-    return session.scalar(
-        select(func.count()).select_from(RateEvent).where(RateEvent.key == key, RateEvent.occurred_at > since)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(RateEvent)
+            .where(RateEvent.key == key, RateEvent.occurred_at > since)
+        )
+        or 0
+    )
 
 
 def hit(session: Session, key: str, window: timedelta) -> None:

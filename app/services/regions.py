@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.errors import Invalid, NotFound
+from app.errors import AppError, Invalid, NotFound
 from app.models import Region
 from app.models.enums import RegionLevel
 from app.schemas.common import PageParams
@@ -48,7 +48,7 @@ def parse_csv(text: str) -> list[RegionRow]:
     if missing:
         raise Invalid(f"the CSV lacks the column(s) {', '.join(missing)}", field="header")
     rows: list[RegionRow] = []
-    errors: list[Invalid] = []
+    errors: list[AppError] = []
     for line, raw in enumerate(reader, start=2):
         code = (raw.get("code") or "").strip()
         parent = (raw.get("parent_code") or "").strip() or None
@@ -59,7 +59,9 @@ def parse_csv(text: str) -> list[RegionRow]:
             errors.append(Invalid(f"line {line}: code must be 12 digits", field=f"line {line}.code"))
             continue
         if level_text not in RegionLevel.__members__:
-            errors.append(Invalid(f"line {line}: level must be county, township or village", field=f"line {line}.level"))
+            errors.append(
+                Invalid(f"line {line}: level must be county, township or village", field=f"line {line}.level")
+            )
             continue
         if not name:
             errors.append(Invalid(f"line {line}: name is empty", field=f"line {line}.name"))
@@ -77,7 +79,7 @@ def import_rows(session: Session, settings: Settings, actor: Actor, rows: list[R
     """Insert new regions and update changed names; parents must exist at the right level."""
     existing = {r.code: r for r in session.scalars(select(Region)).all()}
     levels = {code: r.level for code, r in existing.items()} | {r.code: r.level for r in rows}
-    errors: list[Invalid] = []
+    errors: list[AppError] = []
     for row in rows:
         expected = PARENT_LEVEL[row.level]
         if expected is None:
@@ -85,7 +87,9 @@ def import_rows(session: Session, settings: Settings, actor: Actor, rows: list[R
                 errors.append(Invalid(f"{row.code}: parent {row.parent_code} is unknown", field=row.code))
             continue
         if row.parent_code is None or levels.get(row.parent_code) != expected:
-            errors.append(Invalid(f"{row.code}: a {row.level.value} needs a {expected.value} parent", field=row.code))
+            errors.append(
+                Invalid(f"{row.code}: a {row.level.value} needs a {expected.value} parent", field=row.code)
+            )
     if errors:
         raise Invalid("the region tree is inconsistent", field=errors[0].field, errors=errors)
     created = updated = 0
@@ -93,18 +97,41 @@ def import_rows(session: Session, settings: Settings, actor: Actor, rows: list[R
     for row in sorted(rows, key=lambda r: order[r.level]):
         region = existing.get(row.code)
         if region is None:
-            session.add(Region(code=row.code, name=row.name, level=row.level, parent_code=row.parent_code,
-                               code_source=row.code_source, illustrative=row.illustrative))
+            session.add(
+                Region(
+                    code=row.code,
+                    name=row.name,
+                    level=row.level,
+                    parent_code=row.parent_code,
+                    code_source=row.code_source,
+                    illustrative=row.illustrative,
+                )
+            )
             created += 1
         elif (region.name, region.parent_code, region.code_source, region.illustrative) != (
-            row.name, row.parent_code, row.code_source, row.illustrative
+            row.name,
+            row.parent_code,
+            row.code_source,
+            row.illustrative,
         ):
             region.name, region.parent_code = row.name, row.parent_code
             region.code_source, region.illustrative = row.code_source, row.illustrative
             updated += 1
         session.flush()
-    audit.record(session, settings, actor, [audit.Change(
-        "regions.import", "region", None, None, {"created": created, "updated": updated, "rows": len(rows)})])
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "regions.import",
+                "region",
+                None,
+                None,
+                {"created": created, "updated": updated, "rows": len(rows)},
+            )
+        ],
+    )
     return created, updated
 
 
@@ -127,15 +154,10 @@ def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Region)) or 0
 
 
-def township_of(session: Session, village_codes: set[str]) -> dict[str, str | None]:
-    if not village_codes:
-        return {}
-    rows = session.execute(select(Region.code, Region.parent_code).where(Region.code.in_(village_codes)))
-    return {code: parent for code, parent in rows}
 
-
-def list_visible(session: Session, actor: Actor, level: RegionLevel | None, parent_code: str | None,
-                 page: PageParams) -> tuple[list[Region], int]:
+def list_visible(
+    session: Session, actor: Actor, level: RegionLevel | None, parent_code: str | None, page: PageParams
+) -> tuple[list[Region], int]:
     """The actor's region and everything below it."""
     stmt = select(Region).where(Region.code.in_(access.regions_within(actor)))
     if level is not None:

@@ -71,8 +71,9 @@ class _Plan:
 
 def body_hash(body: ReportCreate) -> str:
     """Identity of a report's content: amounts are normalised, so 100 and "100.00" are the same."""
-    canonical = json.dumps(body.model_dump(mode="json", exclude=EXCLUDE_FROM_HASH), sort_keys=True,
-                           separators=(",", ":"))
+    canonical = json.dumps(
+        body.model_dump(mode="json", exclude=EXCLUDE_FROM_HASH), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -80,16 +81,20 @@ def _overlaps(a_start: date, a_end: date, b_start: date, b_end: date) -> bool:
     return a_start <= b_end and b_start <= a_end
 
 
-def _resolve_households(session: Session, actor: Actor, items: Sequence[Item]) -> tuple[dict[int, Household],
-                                                                                            list[AppError]]:
+def _resolve_households(
+    session: Session, actor: Actor, items: Sequence[Item]
+) -> tuple[dict[int, Household], list[AppError]]:
     """The households the items name, visible to and writable by the actor, locked until commit."""
     if actor.role not in access.HOUSEHOLD_WRITERS:
         raise Forbidden(f"role {actor.role.value} may not submit reports")
     ids = {i.household_id for i in items if i.household_id is not None}
     nos = {i.household_no for i in items if i.household_no is not None}
-    stmt = access.visible_households(select(Household), actor).where(
-        or_(Household.id.in_(ids), Household.household_no.in_(nos))
-    ).order_by(Household.id).with_for_update(of=Household)
+    stmt = (
+        access.visible_households(select(Household), actor)
+        .where(or_(Household.id.in_(ids), Household.household_no.in_(nos)))
+        .order_by(Household.id)
+        .with_for_update(of=Household)
+    )
     households = session.scalars(stmt).all()
     by_id = {h.id: h for h in households}
     by_no = {h.household_no: h for h in households}
@@ -97,22 +102,33 @@ def _resolve_households(session: Session, actor: Actor, items: Sequence[Item]) -
     resolved: dict[int, Household] = {}
     for item in items:
         if (item.household_id is None) == (item.household_no is None):
-            errors.append(Invalid("give exactly one of household_id and household_no",
-                                  field=f"{item.prefix}household_id"))
+            errors.append(
+                Invalid(
+                    "give exactly one of household_id and household_no", field=f"{item.prefix}household_id"
+                )
+            )
             continue
-        found = by_id.get(item.household_id) if item.household_id is not None else by_no.get(item.household_no or "")
+        found = (
+            by_id.get(item.household_id)
+            if item.household_id is not None
+            else by_no.get(item.household_no or "")
+        )
         if found is None:
             name = "household_id" if item.household_id is not None else "household_no"
             errors.append(NotFound("household not found", field=f"{item.prefix}{name}"))
             continue
         if found.village_code != actor.region_code:
-            raise Forbidden("you may submit reports only for your own village", field=f"{item.prefix}household_id")
+            raise Forbidden(
+                "you may submit reports only for your own village", field=f"{item.prefix}household_id"
+            )
         item.household_id = found.id
         resolved[found.id] = found
     return resolved, errors
 
 
-def submit(session: Session, settings: Settings, actor: Actor, items: Sequence[Item]) -> tuple[list[ReportRead], int]:
+def submit(
+    session: Session, settings: Settings, actor: Actor, items: Sequence[Item]
+) -> tuple[list[ReportRead], int]:
     """Store the items' new reports (all or none) and return every item's report; also the count created."""
     households, errors = _resolve_households(session, actor, items)
     if errors:
@@ -123,17 +139,24 @@ def submit(session: Session, settings: Settings, actor: Actor, items: Sequence[I
         (hid, ref): (rid, h)
         for rid, hid, ref, h in session.execute(
             select(Report.id, Report.household_id, Report.client_ref, Report.body_hash).where(
-                Report.household_id.in_(hids), Report.client_ref.in_(refs))
+                Report.household_id.in_(hids), Report.client_ref.in_(refs)
+            )
         )
     }
     earliest = min(_window_start(i.body.period_end) for i in items)
     stored = _stored_reports(session, hids, earliest)
-    superseded = set(session.scalars(
-        select(Report.supersedes_id).where(Report.household_id.in_(hids), Report.supersedes_id.is_not(None))
-    ).all())
+    superseded = set(
+        session.scalars(
+            select(Report.supersedes_id).where(
+                Report.household_id.in_(hids), Report.supersedes_id.is_not(None)
+            )
+        ).all()
+    )
     targets = {i.body.supersedes for i in items if i.body.supersedes is not None}
-    target_household = dict(session.execute(
-        select(Report.id, Report.household_id).where(Report.id.in_(targets))).all()) if targets else {}
+    target_household: dict[int, int] = {}
+    if targets:
+        rows = session.execute(select(Report.id, Report.household_id).where(Report.id.in_(targets)))
+        target_household = dict(rows.tuples())
     effective: dict[int, list[tuple[date, date, int | None]]] = defaultdict(list)
     for r in stored:
         if r.id not in superseded:
@@ -151,8 +174,12 @@ def submit(session: Session, settings: Settings, actor: Actor, items: Sequence[I
         item_errors: list[AppError] = []
         for j, event in enumerate(body.events):
             if event.occurred_on > body.period_end:
-                item_errors.append(Invalid("an event must not be after the report's period_end",
-                                           field=f"{prefix}events[{j}].occurred_on"))
+                item_errors.append(
+                    Invalid(
+                        "an event must not be after the report's period_end",
+                        field=f"{prefix}events[{j}].occurred_on",
+                    )
+                )
         previous: str | None = None
         if (known := existing_refs.get((hid, body.client_ref))) is not None:
             plan.replay_id, previous = known
@@ -160,23 +187,41 @@ def submit(session: Session, settings: Settings, actor: Actor, items: Sequence[I
             previous, plan.new_index = in_batch
         if previous is not None:
             if previous != digest:
-                errors.append(Conflict("client_ref was already used for a different report",
-                                       field=f"{prefix}client_ref"))
+                errors.append(
+                    Conflict(
+                        "client_ref was already used for a different report", field=f"{prefix}client_ref"
+                    )
+                )
             else:
                 plans.append(plan)
             continue
         if body.supersedes is not None:
             if target_household.get(body.supersedes) != hid:
-                item_errors.append(Invalid("supersedes must name a report of the same household",
-                                           field=f"{prefix}supersedes"))
+                item_errors.append(
+                    Invalid(
+                        "supersedes must name a report of the same household", field=f"{prefix}supersedes"
+                    )
+                )
             elif body.supersedes in superseded:
-                item_errors.append(Conflict("that report was already superseded", field=f"{prefix}supersedes"))
-        clash = next((rid for s, e, rid in effective[hid]
-                      if rid != body.supersedes and _overlaps(s, e, body.period_start, body.period_end)), -1)
+                item_errors.append(
+                    Conflict("that report was already superseded", field=f"{prefix}supersedes")
+                )
+        clash = next(
+            (
+                rid
+                for s, e, rid in effective[hid]
+                if rid != body.supersedes and _overlaps(s, e, body.period_start, body.period_end)
+            ),
+            -1,
+        )
         if clash != -1:
             what = f"report {clash}" if clash is not None else "another report in this batch"
-            item_errors.append(Conflict(f"the period overlaps {what}; to correct it, send supersedes",
-                                        field=f"{prefix}period_start"))
+            item_errors.append(
+                Conflict(
+                    f"the period overlaps {what}; to correct it, send supersedes",
+                    field=f"{prefix}period_start",
+                )
+            )
         if item_errors:
             errors.extend(item_errors)
             continue
@@ -202,9 +247,13 @@ def _window_start(period_end: date) -> date:
 
 def _stored_reports(session: Session, hids: list[int], since: date) -> list[_Stored]:
     rows = session.execute(
-        select(Report.id, Report.household_id, Report.period_start, Report.period_end,
-               *(getattr(Report, f) for f in INCOME_FIELDS))
-        .where(Report.household_id.in_(hids), Report.period_end >= since)
+        select(
+            Report.id,
+            Report.household_id,
+            Report.period_start,
+            Report.period_end,
+            *(getattr(Report, f) for f in INCOME_FIELDS),
+        ).where(Report.household_id.in_(hids), Report.period_end >= since)
     )
     return [_Stored(r[0], r[1], r[2], r[3], net_income(*r[4:9])) for r in rows]
 
@@ -216,32 +265,62 @@ def _insert(session: Session, settings: Settings, actor: Actor, plans: list[_Pla
     rows = []
     for p in plans:
         b = p.body
-        rows.append({
-            "household_id": p.household_id, "client_ref": b.client_ref, "body_hash": p.body_hash,
-            "period_start": b.period_start, "period_end": b.period_end,
-            **{f: getattr(b.income, f) for f in INCOME_FIELDS},
-            "insurance_payout": b.insurance_payout, "spending_medical": b.spending.medical,
-            "spending_education": b.spending.education, "housing_grade": b.housing_grade,
-            "drinking_water_safe": b.drinking_water_safe, "food_secure": b.food_secure,
-            "clothing_secure": b.clothing_secure, "supersedes_id": b.supersedes,
-            "created_by_id": actor.user_id, "created_at": now, "updated_at": now,
-        })
+        rows.append(
+            {
+                "household_id": p.household_id,
+                "client_ref": b.client_ref,
+                "body_hash": p.body_hash,
+                "period_start": b.period_start,
+                "period_end": b.period_end,
+                **{f: getattr(b.income, f) for f in INCOME_FIELDS},
+                "insurance_payout": b.insurance_payout,
+                "spending_medical": b.spending.medical,
+                "spending_education": b.spending.education,
+                "housing_grade": b.housing_grade,
+                "drinking_water_safe": b.drinking_water_safe,
+                "food_secure": b.food_secure,
+                "clothing_secure": b.clothing_secure,
+                "supersedes_id": b.supersedes,
+                "created_by_id": actor.user_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     ids = list(session.scalars(insert(Report).returning(Report.id, sort_by_parameter_order=True), rows))
     events = [
-        {"report_id": rid, "kind": e.kind, "disaster_type": e.disaster_type, "occurred_on": e.occurred_on,
-         "loss": e.loss}
-        for rid, p in zip(ids, plans, strict=True) for e in p.body.events
+        {
+            "report_id": rid,
+            "kind": e.kind,
+            "disaster_type": e.disaster_type,
+            "occurred_on": e.occurred_on,
+            "loss": e.loss,
+        }
+        for rid, p in zip(ids, plans, strict=True)
+        for e in p.body.events
     ]
     if events:
         session.execute(insert(ReportEvent), events)
-    audit.record(session, settings, actor, [
-        audit.Change("report.create", "report", rid, p.household_id, {
-            "client_ref": p.body.client_ref, "period_start": p.body.period_start,
-            "period_end": p.body.period_end, "supersedes": p.body.supersedes,
-            **{f: getattr(p.body.income, f) for f in INCOME_FIELDS},
-        })
-        for rid, p in zip(ids, plans, strict=True)
-    ])
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "report.create",
+                "report",
+                rid,
+                p.household_id,
+                {
+                    "client_ref": p.body.client_ref,
+                    "period_start": p.body.period_start,
+                    "period_end": p.body.period_end,
+                    "supersedes": p.body.supersedes,
+                    **{f: getattr(p.body.income, f) for f in INCOME_FIELDS},
+                },
+            )
+            for rid, p in zip(ids, plans, strict=True)
+        ],
+    )
     return ids
 
 
@@ -250,16 +329,23 @@ def read_many(session: Session, report_ids: Sequence[int]) -> list[ReportRead]:
     if not report_ids:
         return []
     reports = {
-        r.id: r for r in session.scalars(
+        r.id: r
+        for r in session.scalars(
             select(Report).where(Report.id.in_(set(report_ids))).options(selectinload(Report.events))
         )
     }
     earliest = min(_window_start(r.period_end) for r in reports.values())
     hids = sorted({r.household_id for r in reports.values()})
     stored = _stored_reports(session, hids, earliest)
-    superseded_by = dict(session.execute(
-        select(Report.supersedes_id, Report.id).where(Report.household_id.in_(hids), Report.supersedes_id.is_not(None))
-    ).all())
+    superseded_by: dict[int, int] = {
+        old: new
+        for old, new in session.execute(
+            select(Report.supersedes_id, Report.id).where(
+                Report.household_id.in_(hids), Report.supersedes_id.is_not(None)
+            )
+        )
+        if old is not None
+    }
     incomes: dict[int, list[PeriodIncome]] = defaultdict(list)
     for s in stored:
         if s.id not in superseded_by:
@@ -269,14 +355,26 @@ def read_many(session: Session, report_ids: Sequence[int]) -> list[ReportRead]:
         select(Member.household_id, Member.joined_on, Member.left_on).where(Member.household_id.in_(hids))
     ):
         members[hid].append(Membership(joined, left))
-    return [_read(reports[rid], incomes[reports[rid].household_id], members[reports[rid].household_id],
-                  superseded_by.get(rid)) for rid in report_ids]
+    return [
+        _read(
+            reports[rid],
+            incomes[reports[rid].household_id],
+            members[reports[rid].household_id],
+            superseded_by.get(rid),
+        )
+        for rid in report_ids
+    ]
 
 
-def _read(report: Report, incomes: list[PeriodIncome], members: list[Membership], superseded_by: int | None
-          ) -> ReportRead:
-    target = PeriodIncome(report.id, report.period_start, report.period_end,
-                          net_income(*(getattr(report, f) for f in INCOME_FIELDS)))
+def _read(
+    report: Report, incomes: list[PeriodIncome], members: list[Membership], superseded_by: int | None
+) -> ReportRead:
+    target = PeriodIncome(
+        report.id,
+        report.period_start,
+        report.period_end,
+        net_income(*(getattr(report, f) for f in INCOME_FIELDS)),
+    )
     result = per_capita(target, incomes, members)
     return ReportRead(
         id=report.id,
@@ -297,19 +395,24 @@ def _read(report: Report, incomes: list[PeriodIncome], members: list[Membership]
         created_at=report.created_at,
         per_capita_net_income=result.per_capita_net_income,
         income_basis=IncomeBasis(
-            window_start=result.window_start, window_end=result.window_end, report_ids=result.report_ids,
-            covered_days=result.covered_days, net_income=result.net_income, household_size=result.household_size,
+            window_start=result.window_start,
+            window_end=result.window_end,
+            report_ids=result.report_ids,
+            covered_days=result.covered_days,
+            net_income=result.net_income,
+            household_size=result.household_size,
         ),
     )
 
 
-def list_for_household(session: Session, actor: Actor, household_id: int, page: PageParams,
-                       since: date | None = None) -> tuple[list[ReportRead], int]:
+def list_for_household(
+    session: Session, actor: Actor, household_id: int, page: PageParams, since: date | None = None
+) -> tuple[list[ReportRead], int]:
     """A household's reports, newest period first, superseded ones included and marked."""
     households.load(session, actor, household_id, members=False)
     stmt = select(Report.id).where(Report.household_id == household_id)
     if since is not None:
         stmt = stmt.where(Report.period_end >= since)
     ids = list(session.scalars(stmt.order_by(Report.period_end.desc(), Report.id.desc())).all())
-    window = ids[page.offset: page.offset + page.page_size]
+    window = ids[page.offset : page.offset + page.page_size]
     return read_many(session, window), len(ids)

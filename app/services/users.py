@@ -25,22 +25,41 @@ def _check_region(session: Session, actor: Actor, role: Role, region_code: str) 
         raise Invalid(f"region {region_code} does not exist in your district", field="region_code")
     expected = ROLE_REGION_LEVEL[role]
     if region.level != expected:
-        raise Invalid(f"a {role.value} needs a {expected.value} region, not a {region.level.value}",
-                      field="region_code")
+        raise Invalid(
+            f"a {role.value} needs a {expected.value} region, not a {region.level.value}", field="region_code"
+        )
 
 
-def create(session: Session, settings: Settings, actor: Actor, body: UserCreate, *, is_demo: bool = False) -> User:
+def create(
+    session: Session, settings: Settings, actor: Actor, body: UserCreate, *, is_demo: bool = False
+) -> User:
     access.require_role(actor, USER_ADMINS, "user administration")
     _check_region(session, actor, body.role, body.region_code)
     if session.scalar(select(User.id).where(User.username == body.username)) is not None:
         raise Conflict(f"username {body.username} is taken", field="username")
-    user = User(username=body.username, password_hash=hash_password(settings, body.password), role=body.role,
-                region_code=body.region_code, is_demo=is_demo)
+    user = User(
+        username=body.username,
+        password_hash=hash_password(settings, body.password),
+        role=body.role,
+        region_code=body.region_code,
+        is_demo=is_demo,
+    )
     session.add(user)
     session.flush()
-    audit.record(session, settings, actor, [audit.Change(
-        "user.create", "user", user.id, None,
-        {"username": body.username, "role": body.role, "region_code": body.region_code})])
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "user.create",
+                "user",
+                user.id,
+                None,
+                {"username": body.username, "role": body.role, "region_code": body.region_code},
+            )
+        ],
+    )
     return user
 
 
@@ -59,8 +78,9 @@ def get(session: Session, actor: Actor, user_id: int) -> User:
     return user
 
 
-def list_users(session: Session, actor: Actor, page: PageParams, role: Role | None, active: bool | None
-               ) -> tuple[list[User], int]:
+def list_users(
+    session: Session, actor: Actor, page: PageParams, role: Role | None, active: bool | None
+) -> tuple[list[User], int]:
     stmt = _visible(actor)
     if role is not None:
         stmt = stmt.where(User.role == role)

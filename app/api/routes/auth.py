@@ -17,8 +17,9 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     summary="Log in (OAuth2 password flow)",
     responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody, "description": "throttled or locked"}},
 )
-def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
-          ) -> TokenPair:
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
+) -> TokenPair:
     """A short-lived access token and a longer-lived refresh token.
 
     Failed attempts slow down (doubling waits) and, at the limit, lock the account for a while.
@@ -26,8 +27,12 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     return auth.login(session, settings, form.username, form.password)
 
 
-@router.post("/refresh", response_model=TokenPair, summary="Exchange a refresh token for new tokens",
-             responses={401: {"model": ErrorBody}})
+@router.post(
+    "/refresh",
+    response_model=TokenPair,
+    summary="Exchange a refresh token for new tokens",
+    responses={401: {"model": ErrorBody}},
+)
 def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep) -> TokenPair:
     return auth.refresh(session, settings, body.refresh_token)
 

@@ -14,5 +14,7 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="The database answers and its schema is at the head revision")
 def readyz(request: Request) -> JSONResponse:
     ready, detail = health.readiness(request.app.state.engine)
-    return JSONResponse(status_code=200 if ready else 503,
-                        content={"status": "ready" if ready else "not_ready", "detail": detail})
+    return JSONResponse(
+        status_code=200 if ready else 503,
+        content={"status": "ready" if ready else "not_ready", "detail": detail},
+    )

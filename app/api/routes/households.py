@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from app.api.deps import CurrentActor, PageDep, SessionDep, SettingsDep
+from app.clock import local_today
 from app.models.enums import HouseholdType, MonitoringCategory, MonitoringStatus
 from app.schemas.common import ErrorBody, Page
 from app.schemas.history import AuditEntryRead
@@ -19,8 +20,16 @@ from app.schemas.households import (
 from app.services import households as household_service
 from app.services.concurrency import etag
 
-router = APIRouter(prefix="/households", tags=["households"], responses={
-    401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+router = APIRouter(
+    prefix="/households",
+    tags=["households"],
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
+)
 
 CODE = r"^\d{12}$"
 IfMatch = Annotated[str | None, Header(description="the ETag of the version you read")]
@@ -40,26 +49,37 @@ def list_households(
     no_labour_capacity: Annotated[bool | None, Query()] = None,
 ) -> Page[HouseholdSummary]:
     """Phones are masked in lists; names and ID numbers are not listed."""
-    filters = household_service.HouseholdFilters(township, village, status, category, household_type,
-                                                 household_no, no_labour_capacity)
+    filters = household_service.HouseholdFilters(
+        township, village, status, category, household_type, household_no, no_labour_capacity
+    )
     items, total = household_service.list_households(session, actor, filters, page)
     return Page[HouseholdSummary](items=items, total=total, page=page.page, page_size=page.page_size)
 
 
-@router.post("", response_model=HouseholdRead, status_code=201, summary="Register a household with its members",
-             responses={409: {"model": ErrorBody}})
-def register_household(body: HouseholdCreate, session: SessionDep, settings: SettingsDep, actor: CurrentActor,
-                       response: Response) -> HouseholdRead:
+@router.post(
+    "",
+    response_model=HouseholdRead,
+    status_code=201,
+    summary="Register a household with its members",
+    responses={409: {"model": ErrorBody}},
+)
+def register_household(
+    body: HouseholdCreate, session: SessionDep, settings: SettingsDep, actor: CurrentActor, response: Response
+) -> HouseholdRead:
     household = household_service.register(session, settings, actor, body)
     response.headers["ETag"] = etag(household.version)
     return household_service.household_view(session, settings, actor, household, reveal=False)
 
 
 @router.get("/{household_id}", response_model=HouseholdRead, summary="One household with its members")
-def read_household(household_id: int, session: SessionDep, settings: SettingsDep, actor: CurrentActor,
-                   response: Response,
-                   reveal: Annotated[bool, Query(description="show ID numbers and phone in full (audited)")] = False,
-                   ) -> HouseholdRead:
+def read_household(
+    household_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+    response: Response,
+    reveal: Annotated[bool, Query(description="show ID numbers and phone in full (audited)")] = False,
+) -> HouseholdRead:
     """ID numbers and phone are masked unless `reveal=true`, which village cadres, township reviewers and
     district officers may ask for; every reveal is written to the audit log."""
     household = household_service.load(session, actor, household_id)
@@ -67,58 +87,106 @@ def read_household(household_id: int, session: SessionDep, settings: SettingsDep
     return household_service.household_view(session, settings, actor, household, reveal=reveal)
 
 
-@router.patch("/{household_id}", response_model=HouseholdRead, summary="Change a household",
-              responses={409: {"model": ErrorBody}, 412: {"model": ErrorBody}, 428: {"model": ErrorBody}})
-def update_household(household_id: int, body: HouseholdUpdate, session: SessionDep, settings: SettingsDep,
-                     actor: CurrentActor, response: Response, if_match: IfMatch = None) -> HouseholdRead:
-    """Send the version you read (field `version` or `If-Match`); a stale one is refused and changes nothing."""
+@router.patch(
+    "/{household_id}",
+    response_model=HouseholdRead,
+    summary="Change a household",
+    responses={409: {"model": ErrorBody}, 412: {"model": ErrorBody}, 428: {"model": ErrorBody}},
+)
+def update_household(
+    household_id: int,
+    body: HouseholdUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> HouseholdRead:
+    """Send the version you read (field `version` or `If-Match`); a stale one is refused, changing nothing."""
     household = household_service.update(session, settings, actor, household_id, body, if_match)
     response.headers["ETag"] = etag(household.version)
     return household_service.household_view(session, settings, actor, household, reveal=False)
 
 
-@router.post("/{household_id}/members", response_model=MemberRead, status_code=201, summary="Add a member",
-             responses={409: {"model": ErrorBody}})
-def add_member(household_id: int, body: MemberCreate, session: SessionDep, settings: SettingsDep,
-               actor: CurrentActor, response: Response) -> MemberRead:
+@router.post(
+    "/{household_id}/members",
+    response_model=MemberRead,
+    status_code=201,
+    summary="Add a member",
+    responses={409: {"model": ErrorBody}},
+)
+def add_member(
+    household_id: int,
+    body: MemberCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+    response: Response,
+) -> MemberRead:
     member = household_service.add_member(session, settings, actor, household_id, body)
     response.headers["ETag"] = etag(member.version)
-    return household_service.member_view(member, id_number=member.id_number_masked, show_name=True,
-                                         today=household_service.local_today())
+    return household_service.member_view(
+        member, id_number=member.id_number_masked, show_name=True, today=local_today()
+    )
 
 
-@router.patch("/{household_id}/members/{member_id}", response_model=MemberRead,
-              summary="Change a member, or record them leaving",
-              responses={409: {"model": ErrorBody}, 412: {"model": ErrorBody}, 428: {"model": ErrorBody}})
-def update_member(household_id: int, member_id: int, body: MemberUpdate, session: SessionDep,
-                  settings: SettingsDep, actor: CurrentActor, response: Response,
-                  if_match: IfMatch = None) -> MemberRead:
+@router.patch(
+    "/{household_id}/members/{member_id}",
+    response_model=MemberRead,
+    summary="Change a member, or record them leaving",
+    responses={409: {"model": ErrorBody}, 412: {"model": ErrorBody}, 428: {"model": ErrorBody}},
+)
+def update_member(
+    household_id: int,
+    member_id: int,
+    body: MemberUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> MemberRead:
     """A member leaving (death, marriage out, household split…) sets `left_on` and `left_reason`; the member
     stays in the household's history. A leaving head names `successor_head_id`."""
-    member = household_service.update_member(session, settings, actor, household_id, member_id, body, if_match)
+    member = household_service.update_member(
+        session, settings, actor, household_id, member_id, body, if_match
+    )
     response.headers["ETag"] = etag(member.version)
-    return household_service.member_view(member, id_number=member.id_number_masked, show_name=True,
-                                         today=household_service.local_today())
+    return household_service.member_view(
+        member, id_number=member.id_number_masked, show_name=True, today=local_today()
+    )
 
 
-@router.get("/{household_id}/history", response_model=Page[AuditEntryRead],
-            summary="Every change to the household and its reports: who, when, what")
-def household_history(household_id: int, session: SessionDep, actor: CurrentActor, page: PageDep
-                      ) -> Page[AuditEntryRead]:
+@router.get(
+    "/{household_id}/history",
+    response_model=Page[AuditEntryRead],
+    summary="Every change to the household and its reports: who, when, what",
+)
+def household_history(
+    household_id: int, session: SessionDep, actor: CurrentActor, page: PageDep
+) -> Page[AuditEntryRead]:
     entries, total = household_service.history(session, actor, household_id, page)
-    return Page[AuditEntryRead](items=[AuditEntryRead.model_validate(e) for e in entries], total=total,
-                                page=page.page, page_size=page.page_size)
+    return Page[AuditEntryRead](
+        items=[AuditEntryRead.model_validate(e) for e in entries],
+        total=total,
+        page=page.page,
+        page_size=page.page_size,
+    )
 
 
 class LookupIn(IdNumberMixin):
     id_number: str
 
 
-@router.post("/lookup", response_model=list[HouseholdSummary], summary="Find a person's household by ID number",
-             responses={409: {"model": ErrorBody}, 429: {"model": ErrorBody}})
-def lookup(body: LookupIn, session: SessionDep, settings: SettingsDep, actor: CurrentActor
-           ) -> list[HouseholdSummary]:
+@router.post(
+    "/lookup",
+    response_model=list[HouseholdSummary],
+    summary="Find a person's household by ID number",
+    responses={409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+def lookup(
+    body: LookupIn, session: SessionDep, settings: SettingsDep, actor: CurrentActor
+) -> list[HouseholdSummary]:
     """Exact match on the keyed hash, so the ID number travels in the body, never in a URL. Outside the
-    caller's region the answer only says the person is registered elsewhere, and such answers are rate-limited."""
+    caller's region the answer only says the person is registered elsewhere; such answers are rate-limited."""
     return household_service.lookup(session, settings, actor, body.id_number)
-

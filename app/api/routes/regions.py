@@ -12,9 +12,17 @@ router = APIRouter(prefix="/regions", tags=["regions"])
 
 
 @router.get("", response_model=Page[RegionRead], summary="The caller's part of the region tree")
-def list_regions(session: SessionDep, actor: CurrentActor, page: PageDep,
-                 level: Annotated[RegionLevel | None, Query()] = None,
-                 parent_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None) -> Page[RegionRead]:
+def list_regions(
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    level: Annotated[RegionLevel | None, Query()] = None,
+    parent_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+) -> Page[RegionRead]:
     regions, total = region_service.list_visible(session, actor, level, parent_code, page)
-    return Page[RegionRead](items=[RegionRead.model_validate(r) for r in regions], total=total,
-                            page=page.page, page_size=page.page_size)
+    return Page[RegionRead](
+        items=[RegionRead.model_validate(r) for r in regions],
+        total=total,
+        page=page.page,
+        page_size=page.page_size,
+    )

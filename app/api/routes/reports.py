@@ -7,43 +7,74 @@ from app.schemas.common import ErrorBody, Page, PastDate
 from app.schemas.reports import BatchReportsIn, BatchReportsOut, ReportCreate, ReportRead
 from app.services import reports as report_service
 
-router = APIRouter(tags=["reports"], responses={
-    401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody},
-    422: {"model": ErrorBody}})
+router = APIRouter(
+    tags=["reports"],
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
+)
 
 
-@router.get("/households/{household_id}/reports", response_model=Page[ReportRead],
-            summary="A household's reports, newest first (superseded ones marked)")
-def list_reports(household_id: int, session: SessionDep, actor: CurrentActor, page: PageDep,
-                 since: Annotated[PastDate | None, Query(description="periods ending on or after")] = None,
-                 ) -> Page[ReportRead]:
+@router.get(
+    "/households/{household_id}/reports",
+    response_model=Page[ReportRead],
+    summary="A household's reports, newest first (superseded ones marked)",
+)
+def list_reports(
+    household_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    since: Annotated[PastDate | None, Query(description="periods ending on or after")] = None,
+) -> Page[ReportRead]:
     items, total = report_service.list_for_household(session, actor, household_id, page, since)
     return Page[ReportRead](items=items, total=total, page=page.page, page_size=page.page_size)
 
 
-@router.post("/households/{household_id}/reports", response_model=ReportRead, status_code=201,
-             summary="Submit one dated indicator report")
-def submit_report(household_id: int, body: ReportCreate, session: SessionDep, settings: SettingsDep,
-                  actor: CurrentActor, response: Response) -> ReportRead:
+@router.post(
+    "/households/{household_id}/reports",
+    response_model=ReportRead,
+    status_code=201,
+    summary="Submit one dated indicator report",
+)
+def submit_report(
+    household_id: int,
+    body: ReportCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+    response: Response,
+) -> ReportRead:
     """201 when stored; 200 with the stored report when the same `client_ref` and body were sent before;
     409 when that `client_ref` was used for a different body or the period overlaps another report."""
     items, created = report_service.submit(
-        session, settings, actor, [report_service.Item(body=body, prefix="", household_id=household_id)])
+        session, settings, actor, [report_service.Item(body=body, prefix="", household_id=household_id)]
+    )
     if not created:
         response.status_code = 200
     return items[0]
 
 
-@router.post("/reports/batch", response_model=BatchReportsOut, status_code=201,
-             summary="Submit up to 1,000 reports at once (all or nothing)")
-def submit_batch(body: BatchReportsIn, session: SessionDep, settings: SettingsDep, actor: CurrentActor,
-                 response: Response) -> BatchReportsOut:
+@router.post(
+    "/reports/batch",
+    response_model=BatchReportsOut,
+    status_code=201,
+    summary="Submit up to 1,000 reports at once (all or nothing)",
+)
+def submit_batch(
+    body: BatchReportsIn, session: SessionDep, settings: SettingsDep, actor: CurrentActor, response: Response
+) -> BatchReportsOut:
     """Every item is checked first; if any is invalid nothing is stored and the answer lists every item's
     errors (`reports[i].field`). Re-sending a batch stores nothing new and answers the same body (200);
     header `X-Reports-Created` counts what this call stored."""
     items = [
-        report_service.Item(body=r, prefix=f"reports[{i}].", household_id=r.household_id,
-                            household_no=r.household_no)
+        report_service.Item(
+            body=r, prefix=f"reports[{i}].", household_id=r.household_id, household_no=r.household_no
+        )
         for i, r in enumerate(body.reports)
     ]
     reads, created = report_service.submit(session, settings, actor, items)
