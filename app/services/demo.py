@@ -250,14 +250,23 @@ def quarters(today: date, count: int) -> list[tuple[date, date]]:
 
 
 def generate(
-    session: Session, settings: Settings, *, households: int, seed: int, quarter_count: int = 9
+    session: Session,
+    settings: Settings,
+    *,
+    households: int,
+    seed: int,
+    quarter_count: int = 9,
+    villages: list[str] | None = None,
 ) -> int:
-    """Add `households` households with members and quarterly reports; returns the number added."""
+    """Add `households` households with members and quarterly reports; returns the number added.
+
+    Households are spread over `villages` (default: every village of the tree).
+    """
     ensure_regions(session, settings)
     today = local_today()
     gen = _Generator(seed, today)
     cipher = cipher_for(settings)
-    villages = list(
+    villages = villages or list(
         session.scalars(
             select(Region.code).where(Region.level == RegionLevel.village).order_by(Region.code)
         ).all()
@@ -271,7 +280,9 @@ def generate(
     existing = set(session.scalars(select(Member.id_number_hash).where(Member.left_on.is_(None))).all())
     household_rows = []
     for n, family in enumerate(families):
-        family[:] = [p for p in family if cipher.lookup_hash(p.id_number) not in existing] or family[:1]
+        for person in family:
+            while cipher.lookup_hash(person.id_number) in existing:
+                person.id_number = gen.id_number(person.birth, person.sex)
         lifted = rng.random() < 0.35
         phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
         status = rng.choices(list(MonitoringStatus), weights=(88, 2, 7, 3))[0]
@@ -388,7 +399,8 @@ def generate(
             )
         )
     session.execute(insert(Member), member_rows)
-    session.execute(insert(Report), report_rows)
+    if report_rows:
+        session.execute(insert(Report), report_rows)
     audit.record(session, settings, Actor.system("demo-data"), audit_changes)
     return len(ids)
 

@@ -5,7 +5,6 @@ either all new reports are written or none is.
 """
 
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.clock import add_months
 from app.config import Settings
@@ -70,10 +69,11 @@ class _Plan:
 
 
 def body_hash(body: ReportCreate) -> str:
-    """Identity of a report's content: amounts are normalised, so 100 and "100.00" are the same."""
-    canonical = json.dumps(
-        body.model_dump(mode="json", exclude=EXCLUDE_FROM_HASH), sort_keys=True, separators=(",", ":")
-    )
+    """Identity of a report's content: amounts are normalised, so 100 and "100.00" are the same.
+
+    pydantic writes fields in schema order, so the JSON is canonical for a given schema version.
+    """
+    canonical = body.model_dump_json(exclude=EXCLUDE_FROM_HASH)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -286,7 +286,17 @@ def _insert(session: Session, settings: Settings, actor: Actor, plans: list[_Pla
                 "updated_at": now,
             }
         )
-    ids = list(session.scalars(insert(Report).returning(Report.id, sort_by_parameter_order=True), rows))
+    # A plain executemany, then one query for the ids: RETURNING with guaranteed order makes SQLite
+    # fall back to one statement per row.
+    session.execute(insert(Report), rows)
+    keys = {(p.household_id, p.body.client_ref) for p in plans}
+    found = session.execute(
+        select(Report.household_id, Report.client_ref, Report.id).where(
+            Report.household_id.in_({k[0] for k in keys}), Report.client_ref.in_({k[1] for k in keys})
+        )
+    )
+    id_of = {(hid, ref): rid for hid, ref, rid in found}
+    ids = [id_of[(p.household_id, p.body.client_ref)] for p in plans]
     events = [
         {
             "report_id": rid,
@@ -328,12 +338,17 @@ def read_many(session: Session, report_ids: Sequence[int]) -> list[ReportRead]:
     """Reports as clients see them, with per-capita net income computed from the current records."""
     if not report_ids:
         return []
-    reports = {
-        r.id: r
-        for r in session.scalars(
-            select(Report).where(Report.id.in_(set(report_ids))).options(selectinload(Report.events))
+    wanted = set(report_ids)
+    reports = {r.id: r for r in session.execute(select(Report.__table__).where(Report.id.in_(wanted)))}
+    events: dict[int, list[EventOut]] = defaultdict(list)
+    for e in session.execute(
+        select(ReportEvent.__table__).where(ReportEvent.report_id.in_(wanted)).order_by(ReportEvent.id)
+    ):
+        events[e.report_id].append(
+            EventOut.model_construct(
+                kind=e.kind, disaster_type=e.disaster_type, occurred_on=e.occurred_on, loss=e.loss
+            )
         )
-    }
     earliest = min(_window_start(r.period_end) for r in reports.values())
     hids = sorted({r.household_id for r in reports.values()})
     stored = _stored_reports(session, hids, earliest)
@@ -355,46 +370,43 @@ def read_many(session: Session, report_ids: Sequence[int]) -> list[ReportRead]:
         select(Member.household_id, Member.joined_on, Member.left_on).where(Member.household_id.in_(hids))
     ):
         members[hid].append(Membership(joined, left))
-    return [
-        _read(
-            reports[rid],
-            incomes[reports[rid].household_id],
-            members[reports[rid].household_id],
-            superseded_by.get(rid),
-        )
-        for rid in report_ids
-    ]
+    reads = []
+    for rid in report_ids:
+        row = reports[rid]
+        hid = row.household_id
+        reads.append(_read(row, events[rid], incomes[hid], members[hid], superseded_by.get(rid)))
+    return reads
 
 
 def _read(
-    report: Report, incomes: list[PeriodIncome], members: list[Membership], superseded_by: int | None
+    row: Any,
+    events: list[EventOut],
+    incomes: list[PeriodIncome],
+    members: list[Membership],
+    superseded_by: int | None,
 ) -> ReportRead:
-    target = PeriodIncome(
-        report.id,
-        report.period_start,
-        report.period_end,
-        net_income(*(getattr(report, f) for f in INCOME_FIELDS)),
-    )
-    result = per_capita(target, incomes, members)
-    return ReportRead(
-        id=report.id,
-        household_id=report.household_id,
-        client_ref=report.client_ref,
-        period_start=report.period_start,
-        period_end=report.period_end,
-        income=IncomeOut(**{f: getattr(report, f) for f in INCOME_FIELDS}),
-        insurance_payout=report.insurance_payout,
-        spending=SpendingOut(medical=report.spending_medical, education=report.spending_education),
-        housing_grade=report.housing_grade,
-        drinking_water_safe=report.drinking_water_safe,
-        food_secure=report.food_secure,
-        clothing_secure=report.clothing_secure,
-        events=[EventOut.model_validate(e) for e in report.events],
-        supersedes=report.supersedes_id,
+    """Build the response from a report table row; the values come from the database, so no re-validation."""
+    net = net_income(*(getattr(row, f) for f in INCOME_FIELDS))
+    result = per_capita(PeriodIncome(row.id, row.period_start, row.period_end, net), incomes, members)
+    return ReportRead.model_construct(
+        id=row.id,
+        household_id=row.household_id,
+        client_ref=row.client_ref,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        income=IncomeOut.model_construct(**{f: getattr(row, f) for f in INCOME_FIELDS}),
+        insurance_payout=row.insurance_payout,
+        spending=SpendingOut.model_construct(medical=row.spending_medical, education=row.spending_education),
+        housing_grade=row.housing_grade,
+        drinking_water_safe=row.drinking_water_safe,
+        food_secure=row.food_secure,
+        clothing_secure=row.clothing_secure,
+        events=events,
+        supersedes=row.supersedes_id,
         superseded_by=superseded_by,
-        created_at=report.created_at,
+        created_at=row.created_at,
         per_capita_net_income=result.per_capita_net_income,
-        income_basis=IncomeBasis(
+        income_basis=IncomeBasis.model_construct(
             window_start=result.window_start,
             window_end=result.window_end,
             report_ids=result.report_ids,

@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# Build stage: install the project and its pinned dependencies into a virtualenv.
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN pip install .
+
+# Runtime stage: the virtualenv, migrations and alembic.ini, run as an unprivileged user.
+FROM python:3.11-slim AS runtime
+RUN useradd --system --uid 10001 --home-dir /srv/shouwang --create-home shouwang
+WORKDIR /srv/shouwang
+COPY --from=build /opt/venv /opt/venv
+COPY --chown=shouwang:shouwang alembic.ini ./
+COPY --chown=shouwang:shouwang migrations ./migrations
+COPY --chown=shouwang:shouwang app ./app
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONPATH=/srv/shouwang \
+    SHOUWANG_DATABASE_URL=sqlite:////srv/shouwang/data/shouwang.db
+RUN mkdir -p /srv/shouwang/data && chown shouwang:shouwang /srv/shouwang/data
+USER shouwang
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz').status != 200)"
+# `serve` migrates to head first, then starts uvicorn.
+CMD ["shouwang", "serve", "--host", "0.0.0.0", "--port", "8000"]
