@@ -236,5 +236,24 @@ def audit_verify() -> None:
     _fail(f"audit chain broken: {len(result.problems)} problem(s) in {result.length} entries")
 
 
+@main.group()
+def keys() -> None:
+    """Encryption and look-up keys."""
+
+
+@keys.command("rewrap")
+@_handle_errors
+def keys_rewrap() -> None:
+    """Re-encrypt personal data under the newest key and re-hash ID numbers under the current look-up key."""
+    from app.db import session_scope
+    from app.services import keys as key_service
+    from app.services.access import Actor
+
+    settings = _settings()
+    with session_scope() as session:
+        members, households = key_service.rewrap(session, settings, Actor.system("keys-rewrap"))
+    click.echo(f"re-encrypted {members} ID numbers and {households} phones under the newest key")
+
+
 if __name__ == "__main__":
     main()

@@ -1,7 +1,6 @@
 """Plain factory helpers and fixtures shared by the tests (no factory library)."""
 
 import itertools
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -166,7 +165,7 @@ class Accounts:
 
 
 @pytest.fixture
-def accounts(client: TestClient, settings: Settings) -> Iterator[Accounts]:
+def accounts(client: TestClient, settings: Settings) -> Accounts:
     return Accounts(client, settings)
 
 

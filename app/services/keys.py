@@ -1,0 +1,67 @@
+"""Key rotation for personal data: re-encrypt under the newest Fernet key, re-hash under the look-up key.
+
+Run it after putting a new key first in SHOUWANG_ENCRYPTION_KEYS (keep the old ones until it finishes),
+or after changing SHOUWANG_LOOKUP_KEY (until then duplicates and look-ups cannot match stored hashes).
+"""
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.models import Base, Household, Member
+from app.pii import cipher_for
+from app.services import audit
+from app.services.access import Actor
+
+CHUNK = 1000
+
+
+def rewrap(session: Session, settings: Settings, actor: Actor) -> tuple[int, int]:
+    """Re-encrypt every ID number and phone, recompute every look-up hash; return (members, households)."""
+    cipher = cipher_for(settings)
+    members = households = 0
+    table = Base.metadata.tables["member"]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("member_id"))
+        .values(id_number_encrypted=bindparam("token"), id_number_hash=bindparam("lookup"))
+    )
+    last = 0
+    while rows := session.execute(
+        select(Member.id, Member.id_number_encrypted).where(Member.id > last).order_by(Member.id).limit(CHUNK)
+    ).all():
+        params = []
+        for member_id, token in rows:
+            plain = cipher.decrypt(token)
+            params.append(
+                {"member_id": member_id, "token": cipher.encrypt(plain), "lookup": cipher.lookup_hash(plain)}
+            )
+        session.connection().execute(statement, params)
+        members += len(rows)
+        last = rows[-1][0]
+    htable = Base.metadata.tables["household"]
+    phone_statement = (
+        update(htable)
+        .where(htable.c.id == bindparam("household_id"))
+        .values(phone_encrypted=bindparam("token"))
+    )
+    last = 0
+    while phones := session.execute(
+        select(Household.id, Household.phone_encrypted)
+        .where(Household.id > last, Household.phone_encrypted.is_not(None))
+        .order_by(Household.id)
+        .limit(CHUNK)
+    ).all():
+        session.connection().execute(
+            phone_statement,
+            [{"household_id": h, "token": cipher.rotate(token)} for h, token in phones if token is not None],
+        )
+        households += len(phones)
+        last = phones[-1][0]
+    audit.record(
+        session,
+        settings,
+        actor,
+        [audit.Change("keys.rewrap", "keys", None, None, {"members": members, "households": households})],
+    )
+    return members, households
