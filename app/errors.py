@@ -50,6 +50,10 @@ class Unauthorized(AppError):
     status_code = 401
     code = "unauthorized"
 
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
+
 
 class Forbidden(AppError):
     status_code = 403

@@ -3,13 +3,13 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import AppError
-from app.schemas.common import PageParams
+from app.schemas.common import MAX_ID, PageParams
 from app.services import auth
 from app.services.access import Actor
 
@@ -70,3 +70,5 @@ def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -16,6 +16,8 @@ logger = logging.getLogger("app.errors")
 
 def _field(loc: tuple[Any, ...]) -> str | None:
     parts = list(loc)
+    if parts == ["body"]:
+        return "body"
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     text = ""

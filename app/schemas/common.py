@@ -10,6 +10,9 @@ from app.clock import local_today
 
 T = TypeVar("T")
 
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in every database
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
 
 class StrictModel(BaseModel):
     """Unknown fields are refused, strings are stripped."""

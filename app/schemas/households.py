@@ -21,7 +21,7 @@ from app.models.enums import (
     Sex,
 )
 from app.pii import normalise_id_number, validate_id_number, validate_phone
-from app.schemas.common import PastDate, ReadModel, StrictModel
+from app.schemas.common import PastDate, ReadModel, RecordId, StrictModel
 
 HouseholdNo = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$", description="户编号")]
 RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12-digit 统计用区划代码")]
@@ -80,7 +80,7 @@ class MemberUpdate(MemberFields, IdNumberMixin):
     birth_date: PastDate | None = None
     left_on: PastDate | None = None
     left_reason: LeftReason | None = None
-    successor_head_id: int | None = Field(
+    successor_head_id: RecordId | None = Field(
         default=None, description="when the head leaves: the member who becomes head"
     )
 

@@ -6,7 +6,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from app.clock import add_months
 from app.models.enums import DisasterType, EventKind, HousingGrade
-from app.schemas.common import Money, MoneyOut, PastDate, ReadModel, StrictModel
+from app.schemas.common import Money, MoneyOut, PastDate, ReadModel, RecordId, StrictModel
 from app.schemas.households import HouseholdNo
 
 ClientRef = Annotated[
@@ -66,7 +66,7 @@ class ReportCreate(StrictModel):
     food_secure: bool | None = Field(default=None, description="两不愁: food")
     clothing_secure: bool | None = Field(default=None, description="两不愁: clothing")
     events: list[EventIn] = Field(default_factory=list, max_length=20)
-    supersedes: int | None = Field(default=None, description="id of the report this one corrects")
+    supersedes: RecordId | None = Field(default=None, description="id of the report this one corrects")
 
     @field_validator("period_end")
     @classmethod
@@ -82,7 +82,7 @@ class ReportCreate(StrictModel):
 
 
 class BatchReportItem(ReportCreate):
-    household_id: int | None = None
+    household_id: RecordId | None = None
     household_no: HouseholdNo | None = None
 
 

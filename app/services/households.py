@@ -73,6 +73,7 @@ class HouseholdFilters:
     household_type: HouseholdType | None = None
     household_no: str | None = None
     no_labour_capacity: bool | None = None
+    ids: frozenset[int] | None = None
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -323,6 +324,8 @@ def list_households(
         conditions.append(Household.household_type == filters.household_type)
     if filters.household_no:
         conditions.append(Household.household_no == filters.household_no)
+    if filters.ids is not None:
+        conditions.append(Household.id.in_(filters.ids))
     if filters.no_labour_capacity is not None:
         conditions.append(Household.no_labour_capacity == filters.no_labour_capacity)
     stmt = stmt.where(*conditions)
@@ -356,6 +359,7 @@ def list_households(
 def _member_audit(member: Member) -> dict[str, Any]:
     values = {name: getattr(member, name) for name in MEMBER_PLAIN_FIELDS}
     values |= {
+        "birth_date": f"{member.birth_date:%Y}-**-**",
         "name": mask_name(member.name),
         "id_number": member.id_number_masked,
         "left_on": member.left_on,
@@ -611,6 +615,7 @@ def update_member(
         )
 
     before = _member_audit(member)
+    before_identity = (member.birth_date, member.id_number_hash)
     leaving_head = "left_on" in fields and member.relation == Relation.head
     successor = _successor(household, member, body.successor_head_id, leaving_head)
     for name in (*MEMBER_PLAIN_FIELDS, "name", "sex", "left_on", "left_reason"):
@@ -635,13 +640,16 @@ def update_member(
                 audit.diff(successor_before, _member_audit(successor)),
             )
         )
+    own_changes = audit.diff(before, _member_audit(member))
+    if (member.birth_date, member.id_number_hash) != before_identity:
+        own_changes["identity"] = {"before": "***", "after": "***"}  # ID number or birth date corrected
+    if not own_changes and not changes:
+        return member
     _check_one_head(household.members)
     _touch(household)
     _flush_versioned(session)
     action = "member.leave" if "left_on" in fields else "member.update"
-    changes.insert(
-        0, audit.Change(action, "member", member.id, household.id, audit.diff(before, _member_audit(member)))
-    )
+    changes.insert(0, audit.Change(action, "member", member.id, household.id, own_changes))
     audit.record(session, settings, actor, changes)
     return member
 
@@ -691,5 +699,7 @@ def lookup(session: Session, settings: Settings, actor: Actor, id_number: str) -
         _check_not_registered(session, settings, actor, {id_hash: "id_number"})
     if not visible:
         return []
-    items, _ = list_households(session, actor, HouseholdFilters(), PageParams(page=1, page_size=500))
-    return [item for item in items if item.id in visible]
+    items, _ = list_households(
+        session, actor, HouseholdFilters(ids=frozenset(visible)), PageParams(page=1, page_size=500)
+    )
+    return items

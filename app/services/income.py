@@ -54,6 +54,11 @@ def household_size_at(members: Iterable[Membership], day: date) -> int:
     )
 
 
+def income_window(period_end: date) -> tuple[date, date]:
+    """The 12 calendar months ending at period_end: 28 Feb 2025 → 1 Mar 2024 … 28 Feb 2025."""
+    return add_months(period_end + timedelta(days=1), -12), period_end
+
+
 def _days(start: date, end: date) -> int:
     return (end - start).days + 1
 
@@ -66,8 +71,7 @@ def per_capita(
     `others` are the household's other effective reports; those overlapping the target (the report
     it corrects, or the one correcting it) are ignored, as are reports ending after it.
     """
-    window_end = target.period_end
-    window_start = add_months(window_end, -12) + timedelta(days=1)
+    window_start, window_end = income_window(target.period_end)
     used = [target] + [
         r
         for r in others

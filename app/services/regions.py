@@ -154,7 +154,6 @@ def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Region)) or 0
 
 
-
 def list_visible(
     session: Session, actor: Actor, level: RegionLevel | None, parent_code: str | None, page: PageParams
 ) -> tuple[list[Region], int]:

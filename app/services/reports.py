@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
-from app.clock import add_months
 from app.config import Settings
 from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound, combine
 from app.models import Household, Member, Report, ReportEvent
@@ -31,7 +30,7 @@ from app.schemas.reports import (
 )
 from app.services import access, audit, households
 from app.services.access import Actor
-from app.services.income import Membership, PeriodIncome, net_income, per_capita
+from app.services.income import Membership, PeriodIncome, income_window, net_income, per_capita
 
 INCOME_FIELDS = ("wages", "business", "property", "transfer", "production_cost")
 EXCLUDE_FROM_HASH = {"household_id", "household_no"}
@@ -85,8 +84,6 @@ def _resolve_households(
     session: Session, actor: Actor, items: Sequence[Item]
 ) -> tuple[dict[int, Household], list[AppError]]:
     """The households the items name, visible to and writable by the actor, locked until commit."""
-    if actor.role not in access.HOUSEHOLD_WRITERS:
-        raise Forbidden(f"role {actor.role.value} may not submit reports")
     ids = {i.household_id for i in items if i.household_id is not None}
     nos = {i.household_no for i in items if i.household_no is not None}
     stmt = (
@@ -117,9 +114,10 @@ def _resolve_households(
             name = "household_id" if item.household_id is not None else "household_no"
             errors.append(NotFound("household not found", field=f"{item.prefix}{name}"))
             continue
-        if found.village_code != actor.region_code:
+        if actor.role not in access.HOUSEHOLD_WRITERS or found.village_code != actor.region_code:
             raise Forbidden(
-                "you may submit reports only for your own village", field=f"{item.prefix}household_id"
+                f"role {actor.role.value} may not submit reports for this household",
+                field=f"{item.prefix}household_id",
             )
         item.household_id = found.id
         resolved[found.id] = found
@@ -156,7 +154,7 @@ def submit(
     target_household: dict[int, int] = {}
     if targets:
         rows = session.execute(select(Report.id, Report.household_id).where(Report.id.in_(targets)))
-        target_household = dict(rows.tuples())
+        target_household = dict(rows.tuples().all())
     effective: dict[int, list[tuple[date, date, int | None]]] = defaultdict(list)
     for r in stored:
         if r.id not in superseded:
@@ -206,16 +204,13 @@ def submit(
                 item_errors.append(
                     Conflict("that report was already superseded", field=f"{prefix}supersedes")
                 )
-        clash = next(
-            (
-                rid
-                for s, e, rid in effective[hid]
-                if rid != body.supersedes and _overlaps(s, e, body.period_start, body.period_end)
-            ),
-            -1,
-        )
-        if clash != -1:
-            what = f"report {clash}" if clash is not None else "another report in this batch"
+        clashes = [
+            rid
+            for s, e, rid in effective[hid]
+            if (rid is None or rid != body.supersedes) and _overlaps(s, e, body.period_start, body.period_end)
+        ]
+        if clashes:
+            what = f"report {clashes[0]}" if clashes[0] is not None else "another report in this batch"
             item_errors.append(
                 Conflict(
                     f"the period overlaps {what}; to correct it, send supersedes",
@@ -242,7 +237,7 @@ def submit(
 
 
 def _window_start(period_end: date) -> date:
-    return add_months(period_end, -12)
+    return income_window(period_end)[0]
 
 
 def _stored_reports(session: Session, hids: list[int], since: date) -> list[_Stored]:

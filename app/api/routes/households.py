@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from app.api.deps import CurrentActor, PageDep, SessionDep, SettingsDep
+from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.clock import local_today
 from app.models.enums import HouseholdType, MonitoringCategory, MonitoringStatus
 from app.schemas.common import ErrorBody, Page
@@ -73,7 +73,7 @@ def register_household(
 
 @router.get("/{household_id}", response_model=HouseholdRead, summary="One household with its members")
 def read_household(
-    household_id: int,
+    household_id: PathId,
     session: SessionDep,
     settings: SettingsDep,
     actor: CurrentActor,
@@ -94,7 +94,7 @@ def read_household(
     responses={409: {"model": ErrorBody}, 412: {"model": ErrorBody}, 428: {"model": ErrorBody}},
 )
 def update_household(
-    household_id: int,
+    household_id: PathId,
     body: HouseholdUpdate,
     session: SessionDep,
     settings: SettingsDep,
@@ -116,7 +116,7 @@ def update_household(
     responses={409: {"model": ErrorBody}},
 )
 def add_member(
-    household_id: int,
+    household_id: PathId,
     body: MemberCreate,
     session: SessionDep,
     settings: SettingsDep,
@@ -137,8 +137,8 @@ def add_member(
     responses={409: {"model": ErrorBody}, 412: {"model": ErrorBody}, 428: {"model": ErrorBody}},
 )
 def update_member(
-    household_id: int,
-    member_id: int,
+    household_id: PathId,
+    member_id: PathId,
     body: MemberUpdate,
     session: SessionDep,
     settings: SettingsDep,
@@ -163,7 +163,7 @@ def update_member(
     summary="Every change to the household and its reports: who, when, what",
 )
 def household_history(
-    household_id: int, session: SessionDep, actor: CurrentActor, page: PageDep
+    household_id: PathId, session: SessionDep, actor: CurrentActor, page: PageDep
 ) -> Page[AuditEntryRead]:
     entries, total = household_service.history(session, actor, household_id, page)
     return Page[AuditEntryRead](

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import CurrentActor, PageDep, SessionDep, SettingsDep
+from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.schemas.common import ErrorBody, Page, PastDate
 from app.schemas.reports import BatchReportsIn, BatchReportsOut, ReportCreate, ReportRead
 from app.services import reports as report_service
@@ -25,7 +25,7 @@ router = APIRouter(
     summary="A household's reports, newest first (superseded ones marked)",
 )
 def list_reports(
-    household_id: int,
+    household_id: PathId,
     session: SessionDep,
     actor: CurrentActor,
     page: PageDep,
@@ -42,7 +42,7 @@ def list_reports(
     summary="Submit one dated indicator report",
 )
 def submit_report(
-    household_id: int,
+    household_id: PathId,
     body: ReportCreate,
     session: SessionDep,
     settings: SettingsDep,

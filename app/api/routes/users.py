@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import CurrentActor, PageDep, SessionDep, SettingsDep
+from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.models import User
 from app.models.enums import Role
 from app.schemas.common import ErrorBody, Page
@@ -44,7 +44,7 @@ def create_user(body: UserCreate, session: SessionDep, settings: SettingsDep, ac
 
 @router.patch("/{user_id}", response_model=UserRead, summary="Change, deactivate or unlock an account")
 def update_user(
-    user_id: int, body: UserUpdate, session: SessionDep, settings: SettingsDep, actor: CurrentActor
+    user_id: PathId, body: UserUpdate, session: SessionDep, settings: SettingsDep, actor: CurrentActor
 ) -> User:
     """Deactivating, changing the role or the password invalidates every token the user holds."""
     return user_service.update(session, settings, actor, user_id, body)

@@ -1,0 +1,340 @@
+"""Login (OAuth2 password flow), refresh, throttling and lockout, and tokens that stop working.
+
+Waiting is simulated by moving `locked_until` into the past in the database, never by sleeping.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app import db
+from app.config import Settings
+from app.models import User
+from app.models.base import utcnow
+from tests.fixtures import PASSWORD, VILLAGE_A, Accounts, new_household
+
+TOKEN = "/api/v1/auth/token"
+REFRESH = "/api/v1/auth/refresh"
+ME = "/api/v1/auth/me"
+WRONG = "wrong-password-123"
+
+
+def login(client: TestClient, username: str = "cadre_a", password: str = PASSWORD) -> httpx.Response:
+    return client.post(TOKEN, data={"username": username, "password": password})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def refresh(client: TestClient, token: str) -> httpx.Response:
+    return client.post(REFRESH, json={"refresh_token": token})
+
+
+def me(client: TestClient, access_token: str) -> httpx.Response:
+    return client.get(ME, headers=bearer(access_token))
+
+
+def user_row(username: str) -> User:
+    with db.session_scope() as session:
+        return session.scalars(select(User).where(User.username == username)).one()
+
+
+def time_passes(username: str) -> None:
+    """As if the current throttling wait or lockout had run out."""
+    with db.session_scope() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        if user.locked_until is not None:
+            user.locked_until = utcnow() - timedelta(seconds=1)
+
+
+def admin_patch(client: TestClient, accounts: Accounts, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+    response = client.patch(f"/api/v1/users/{accounts.create(name)}", json=changes, headers=accounts["admin"])
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def assert_unauthorized(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "unauthorized"
+
+
+class TestLogin:
+    def test_password_login_returns_access_and_refresh_tokens(self, client: TestClient, accounts: Accounts,
+                                                              settings: Settings) -> None:
+        accounts.create("cadre_a")
+        response = login(client)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["token_type"] == "bearer"
+        assert body["expires_in"] == settings.access_token_minutes * 60
+        assert body["access_token"]
+        assert body["refresh_token"]
+        assert body["access_token"] != body["refresh_token"]
+        who = me(client, body["access_token"])
+        assert who.status_code == 200, who.text
+        assert (who.json()["username"], who.json()["role"], who.json()["region_code"]) == (
+            "cadre_a", "village_cadre", VILLAGE_A)
+
+    def test_access_token_works_on_the_api(self, client: TestClient, accounts: Accounts) -> None:
+        accounts.create("cadre_a")
+        token = login(client).json()["access_token"]
+        new_household(client, bearer(token), village=VILLAGE_A)
+        listed = client.get("/api/v1/households", headers=bearer(token))
+        assert listed.status_code == 200
+        assert listed.json()["total"] == 1
+
+    def test_wrong_password_is_401(self, client: TestClient, accounts: Accounts) -> None:
+        accounts.create("cadre_a")
+        response = login(client, password=WRONG)
+        assert_unauthorized(response)
+        assert "access_token" not in response.json()
+
+    def test_unknown_user_gets_the_same_answer_as_a_wrong_password(self, client: TestClient,
+                                                                   accounts: Accounts) -> None:
+        accounts.create("cadre_a")
+        unknown = login(client, username="nobody_here", password=WRONG)
+        wrong = login(client, password=WRONG)
+        assert_unauthorized(unknown)
+        assert unknown.json()["message"] == wrong.json()["message"]
+
+    @pytest.mark.parametrize("data", [{"username": "cadre_a"}, {"password": PASSWORD}, {}])
+    def test_missing_credentials_are_refused(self, client: TestClient, accounts: Accounts,
+                                             data: dict[str, str]) -> None:
+        accounts.create("cadre_a")
+        response = client.post(TOKEN, data=data)
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] in {"username", "password"}
+
+    def test_password_is_stored_hashed_with_argon2(self, accounts: Accounts) -> None:
+        accounts.create("cadre_a")
+        stored = user_row("cadre_a").password_hash
+        assert stored.startswith("$argon2id$")
+        assert PASSWORD not in stored
+
+
+class TestRefresh:
+    def test_refresh_returns_new_working_tokens(self, client: TestClient, accounts: Accounts) -> None:
+        first = accounts.tokens("cadre_a")
+        response = refresh(client, first["refresh_token"])
+        assert response.status_code == 200, response.text
+        second = response.json()
+        assert second["access_token"] != first["access_token"]
+        assert second["refresh_token"] != first["refresh_token"]
+        assert me(client, second["access_token"]).json()["username"] == "cadre_a"
+        third = refresh(client, second["refresh_token"])
+        assert third.status_code == 200, third.text
+        assert me(client, third.json()["access_token"]).status_code == 200
+
+    def test_access_token_is_not_a_refresh_token(self, client: TestClient, accounts: Accounts) -> None:
+        tokens = accounts.tokens("cadre_a")
+        assert_unauthorized(refresh(client, tokens["access_token"]))
+
+    def test_refresh_token_is_not_an_access_token(self, client: TestClient, accounts: Accounts) -> None:
+        tokens = accounts.tokens("cadre_a")
+        assert_unauthorized(me(client, tokens["refresh_token"]))
+
+    @pytest.mark.parametrize("token", ["garbage", "a.b.c"])
+    def test_garbage_is_refused(self, client: TestClient, accounts: Accounts, token: str) -> None:
+        assert_unauthorized(refresh(client, token))
+
+    def test_tampered_refresh_token_is_refused(self, client: TestClient, accounts: Accounts) -> None:
+        token = accounts.tokens("cadre_a")["refresh_token"]
+        head, payload, signature = token.split(".")
+        flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+        assert_unauthorized(refresh(client, f"{head}.{payload}.{flipped}"))
+
+    def test_unknown_field_is_refused(self, client: TestClient, accounts: Accounts) -> None:
+        token = accounts.tokens("cadre_a")["refresh_token"]
+        response = client.post(REFRESH, json={"refresh_token": token, "extra": 1})
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == "extra"
+
+
+class TestThrottling:
+    def test_repeated_failures_slow_down(self, client: TestClient, accounts: Accounts,
+                                         settings: Settings) -> None:
+        assert settings.login_max_failures >= 4
+        accounts.create("cadre_a")
+        assert_unauthorized(login(client, password=WRONG))
+        # One failure costs nothing: the right password still works at once...
+        assert_unauthorized(login(client, password=WRONG))
+        # ...the second makes the next attempt wait, whatever the password.
+        waits = []
+        for _ in range(2):
+            refused = login(client)
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["code"] == "too_many_requests"
+            assert "access_token" not in refused.json()
+            waits.append(int(refused.headers["Retry-After"]))
+            time_passes("cadre_a")
+            assert_unauthorized(login(client, password=WRONG))
+        assert waits[0] >= 1
+        assert waits[1] > waits[0], "each failure should make the wait longer"
+
+    def test_first_failure_does_not_block_the_right_password(self, client: TestClient,
+                                                             accounts: Accounts) -> None:
+        accounts.create("cadre_a")
+        assert_unauthorized(login(client, password=WRONG))
+        assert login(client).status_code == 200
+
+    def test_success_resets_the_count(self, client: TestClient, accounts: Accounts) -> None:
+        accounts.create("cadre_a")
+        for _ in range(2):
+            assert_unauthorized(login(client, password=WRONG))
+        time_passes("cadre_a")
+        assert login(client).status_code == 200
+        assert_unauthorized(login(client, password=WRONG))
+        assert login(client).status_code == 200, "one failure after a success must not throttle"
+
+    def test_other_accounts_are_not_affected(self, client: TestClient, accounts: Accounts) -> None:
+        accounts.create("cadre_a")
+        accounts.create("cadre_b")
+        for _ in range(2):
+            assert_unauthorized(login(client, password=WRONG))
+        assert login(client).status_code == 429
+        assert login(client, username="cadre_b").status_code == 200
+
+
+class TestLockout:
+    def _lock(self, client: TestClient, settings: Settings, username: str = "cadre_a") -> None:
+        """Fail settings.login_max_failures times, letting each throttling wait run out."""
+        for _ in range(settings.login_max_failures):
+            time_passes(username)
+            assert_unauthorized(login(client, username=username, password=WRONG))
+
+    def test_locks_after_max_failures_even_for_the_right_password(
+            self, client: TestClient, accounts: Accounts, settings: Settings) -> None:
+        accounts.create("cadre_a")
+        self._lock(client, settings)
+        refused = login(client)
+        assert refused.status_code == 429, refused.text
+        retry_after = int(refused.headers["Retry-After"])
+        lockout = settings.login_lockout_minutes * 60
+        assert lockout - 60 <= retry_after <= lockout
+        locked_until = user_row("cadre_a").locked_until
+        assert locked_until is not None
+        lockout_left = locked_until - utcnow()
+        assert lockout_left > timedelta(minutes=settings.login_lockout_minutes) - timedelta(minutes=1)
+
+    def test_one_failure_short_of_the_limit_does_not_lock(self, client: TestClient, accounts: Accounts,
+                                                          settings: Settings) -> None:
+        accounts.create("cadre_a")
+        for _ in range(settings.login_max_failures - 1):
+            time_passes("cadre_a")
+            assert_unauthorized(login(client, password=WRONG))
+        time_passes("cadre_a")
+        assert login(client).status_code == 200
+
+    def test_locked_account_shows_in_user_admin(self, client: TestClient, accounts: Accounts,
+                                                settings: Settings) -> None:
+        user_id = accounts.create("cadre_a")
+        self._lock(client, settings)
+        users = client.get("/api/v1/users", params={"page_size": 500},
+                           headers=accounts["admin"]).json()["items"]
+        assert next(u for u in users if u["id"] == user_id)["locked_until"] is not None
+
+    def test_admin_unlock_clears_the_lock(self, client: TestClient, accounts: Accounts,
+                                          settings: Settings) -> None:
+        accounts.create("cadre_a")
+        accounts["admin"]  # noqa: B018  (log the admin in before anything is locked)
+        self._lock(client, settings)
+        assert login(client).status_code == 429
+        body = admin_patch(client, accounts, "cadre_a", {"unlock": True})
+        assert body["locked_until"] is None
+        assert login(client).status_code == 200
+        # The failure count was cleared too: a single new failure does not throttle.
+        assert_unauthorized(login(client, password=WRONG))
+        assert login(client).status_code == 200
+
+    def test_lock_runs_out(self, client: TestClient, accounts: Accounts, settings: Settings) -> None:
+        accounts.create("cadre_a")
+        self._lock(client, settings)
+        assert login(client).status_code == 429
+        time_passes("cadre_a")
+        assert login(client).status_code == 200
+
+    def test_tokens_issued_before_the_lock_keep_working(self, client: TestClient, accounts: Accounts,
+                                                        settings: Settings) -> None:
+        """A lock stops logins (an attacker guessing), not the cadre already at work in the field."""
+        tokens = accounts.tokens("cadre_a")
+        self._lock(client, settings)
+        assert me(client, tokens["access_token"]).status_code == 200
+        assert refresh(client, tokens["refresh_token"]).status_code == 200
+
+
+class TestTokensStopWorking:
+    def test_deactivated_user_access_and_refresh_tokens_are_refused(self, client: TestClient,
+                                                                   accounts: Accounts) -> None:
+        tokens = accounts.tokens("cadre_a")
+        household = new_household(client, bearer(tokens["access_token"]), village=VILLAGE_A)
+        admin_patch(client, accounts, "cadre_a", {"active": False})
+
+        assert_unauthorized(me(client, tokens["access_token"]))
+        assert_unauthorized(client.get(f"/api/v1/households/{household['id']}",
+                                       headers=bearer(tokens["access_token"])))
+        assert_unauthorized(client.patch(f"/api/v1/households/{household['id']}",
+                                         json={"version": household["version"], "address": "x"},
+                                         headers=bearer(tokens["access_token"])))
+        assert_unauthorized(refresh(client, tokens["refresh_token"]))
+        assert_unauthorized(login(client))
+        unchanged = client.get(f"/api/v1/households/{household['id']}", headers=accounts["district"])
+        assert unchanged.json()["address"] == household["address"]
+
+    def test_deactivation_from_the_command_line_takes_effect_at_once(self, client: TestClient,
+                                                                    accounts: Accounts) -> None:
+        from click.testing import CliRunner
+
+        from app.cli import main
+
+        tokens = accounts.tokens("cadre_a")
+        result = CliRunner().invoke(main, ["users", "deactivate", "--username", "cadre_a"])
+        assert result.exit_code == 0, result.output
+        assert_unauthorized(me(client, tokens["access_token"]))
+        assert_unauthorized(refresh(client, tokens["refresh_token"]))
+
+    def test_inactive_flag_alone_refuses_tokens(self, client: TestClient, accounts: Accounts) -> None:
+        """However the account was deactivated (here: the flag written straight to the database)."""
+        tokens = accounts.tokens("cadre_a")
+        with db.session_scope() as session:
+            session.scalars(select(User).where(User.username == "cadre_a")).one().active = False
+        assert_unauthorized(me(client, tokens["access_token"]))
+        assert_unauthorized(refresh(client, tokens["refresh_token"]))
+
+    def test_reactivation_does_not_revive_old_tokens(self, client: TestClient, accounts: Accounts) -> None:
+        tokens = accounts.tokens("cadre_a")
+        admin_patch(client, accounts, "cadre_a", {"active": False})
+        admin_patch(client, accounts, "cadre_a", {"active": True})
+        assert_unauthorized(me(client, tokens["access_token"]))
+        assert_unauthorized(refresh(client, tokens["refresh_token"]))
+        fresh = login(client)
+        assert fresh.status_code == 200
+        assert me(client, fresh.json()["access_token"]).status_code == 200
+
+    def test_password_change_invalidates_old_tokens(self, client: TestClient, accounts: Accounts) -> None:
+        tokens = accounts.tokens("cadre_a")
+        admin_patch(client, accounts, "cadre_a", {"password": "brand-new-password"})
+        assert_unauthorized(me(client, tokens["access_token"]))
+        assert_unauthorized(refresh(client, tokens["refresh_token"]))
+        assert_unauthorized(login(client))
+        fresh = login(client, password="brand-new-password")
+        assert fresh.status_code == 200, fresh.text
+        assert me(client, fresh.json()["access_token"]).status_code == 200
+
+    def test_role_change_invalidates_old_tokens(self, client: TestClient, accounts: Accounts) -> None:
+        tokens = accounts.tokens("cadre_a")
+        admin_patch(client, accounts, "cadre_a", {"role": "township_reviewer", "region_code": "530402202000"})
+        assert_unauthorized(me(client, tokens["access_token"]))
+        assert_unauthorized(refresh(client, tokens["refresh_token"]))
+
+    def test_other_users_tokens_are_unaffected(self, client: TestClient, accounts: Accounts) -> None:
+        other = accounts.tokens("cadre_b")
+        accounts.create("cadre_a")
+        admin_patch(client, accounts, "cadre_a", {"active": False})
+        assert me(client, other["access_token"]).status_code == 200
+        assert refresh(client, other["refresh_token"]).status_code == 200

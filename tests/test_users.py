@@ -1,0 +1,288 @@
+"""Account administration through the API: only an admin creates, lists and changes accounts."""
+
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.fixtures import COUNTY, TOWNSHIP_1, VILLAGE_A, VILLAGE_B, Accounts
+
+USERS = "/api/v1/users"
+NEW_PASSWORD = "a-new-long-password"
+
+
+def user_body(username: str = "cadre_new", role: str = "village_cadre", region_code: str = VILLAGE_A,
+              **extra: Any) -> dict[str, Any]:
+    return {"username": username, "password": NEW_PASSWORD, "role": role, "region_code": region_code, **extra}
+
+
+def create(client: TestClient, admin: dict[str, str], **kwargs: Any) -> dict[str, Any]:
+    response = client.post(USERS, json=user_body(**kwargs), headers=admin)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def login(client: TestClient, username: str, password: str = NEW_PASSWORD) -> httpx.Response:
+    return client.post("/api/v1/auth/token", data={"username": username, "password": password})
+
+
+def usernames(client: TestClient, admin: dict[str, str], **params: Any) -> list[str]:
+    response = client.get(USERS, params={"page_size": 500, **params}, headers=admin)
+    assert response.status_code == 200, response.text
+    return [u["username"] for u in response.json()["items"]]
+
+
+def assert_invalid(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "invalid"
+    fields = {body["field"], *(e["field"] for e in body.get("errors", []))}
+    assert field in fields, body
+
+
+class TestCreate:
+    def test_admin_creates_an_account_that_can_log_in(self, client: TestClient, accounts: Accounts) -> None:
+        response = client.post(USERS, json=user_body(), headers=accounts["admin"])
+        assert response.status_code == 201, response.text
+        user = response.json()
+        assert user["username"] == "cadre_new"
+        assert user["role"] == "village_cadre"
+        assert user["region_code"] == VILLAGE_A
+        assert user["active"] is True
+        assert isinstance(user["id"], int)
+        assert "password" not in user
+        assert "password_hash" not in user
+        assert NEW_PASSWORD not in response.text
+
+        tokens = login(client, "cadre_new")
+        assert tokens.status_code == 200, tokens.text
+        me = client.get("/api/v1/auth/me",
+                        headers={"Authorization": f"Bearer {tokens.json()['access_token']}"})
+        assert me.json() == {"id": user["id"], "username": "cadre_new", "role": "village_cadre",
+                             "region_code": VILLAGE_A}
+
+    @pytest.mark.parametrize(("role", "region"), [
+        ("village_cadre", VILLAGE_B),
+        ("township_reviewer", TOWNSHIP_1),
+        ("district_officer", COUNTY),
+        ("department_user", COUNTY),
+        ("admin", COUNTY),
+        ("platform_client", COUNTY),
+    ])
+    def test_every_role_at_its_region_level(self, client: TestClient, accounts: Accounts, role: str,
+                                            region: str) -> None:
+        user = create(client, accounts["admin"], username=f"new_{role}", role=role, region_code=region)
+        assert (user["role"], user["region_code"]) == (role, region)
+
+    @pytest.mark.parametrize(("role", "region"), [
+        ("village_cadre", TOWNSHIP_1),
+        ("village_cadre", COUNTY),
+        ("township_reviewer", VILLAGE_A),
+        ("township_reviewer", COUNTY),
+        ("district_officer", TOWNSHIP_1),
+        ("admin", VILLAGE_A),
+        ("platform_client", TOWNSHIP_1),
+    ])
+    def test_region_level_must_match_role(self, client: TestClient, accounts: Accounts, role: str,
+                                          region: str) -> None:
+        response = client.post(USERS, json=user_body(role=role, region_code=region),
+                               headers=accounts["admin"])
+        assert_invalid(response, "region_code")
+        assert "cadre_new" not in usernames(client, accounts["admin"])
+
+    @pytest.mark.parametrize("region", ["530402999999", "110101001001", "12345"])
+    def test_unknown_region_is_refused(self, client: TestClient, accounts: Accounts, region: str) -> None:
+        response = client.post(USERS, json=user_body(region_code=region), headers=accounts["admin"])
+        assert_invalid(response, "region_code")
+        assert login(client, "cadre_new").status_code == 401
+
+    def test_duplicate_username_is_a_conflict(self, client: TestClient, accounts: Accounts) -> None:
+        first = create(client, accounts["admin"])
+        response = client.post(USERS, json=user_body(role="township_reviewer", region_code=TOWNSHIP_1),
+                               headers=accounts["admin"])
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "conflict"
+        assert response.json()["field"] == "username"
+        listed = client.get(USERS, params={"page_size": 500}, headers=accounts["admin"]).json()["items"]
+        assert [u for u in listed if u["username"] == "cadre_new"] == [first]
+
+    @pytest.mark.parametrize("extra", [{"is_admin": True}, {"active": False}, {"password_hash": "x"}])
+    def test_unknown_field_is_refused(self, client: TestClient, accounts: Accounts,
+                                      extra: dict[str, Any]) -> None:
+        response = client.post(USERS, json=user_body(**extra), headers=accounts["admin"])
+        assert_invalid(response, next(iter(extra)))
+        assert "cadre_new" not in usernames(client, accounts["admin"])
+
+    @pytest.mark.parametrize(("changes", "field"), [
+        ({"password": "short"}, "password"),
+        ({"username": "x"}, "username"),
+        ({"username": "bad name!"}, "username"),
+        ({"role": "superuser"}, "role"),
+        ({"role": None}, "role"),
+    ])
+    def test_invalid_fields_are_named(self, client: TestClient, accounts: Accounts, changes: dict[str, Any],
+                                      field: str) -> None:
+        response = client.post(USERS, json=user_body() | changes, headers=accounts["admin"])
+        assert_invalid(response, field)
+
+    @pytest.mark.parametrize("missing", ["username", "password", "role", "region_code"])
+    def test_missing_field_is_named(self, client: TestClient, accounts: Accounts, missing: str) -> None:
+        body = user_body()
+        del body[missing]
+        assert_invalid(client.post(USERS, json=body, headers=accounts["admin"]), missing)
+
+
+class TestList:
+    def test_pagination(self, client: TestClient, accounts: Accounts) -> None:
+        admin = accounts["admin"]
+        for i in range(5):
+            create(client, admin, username=f"cadre_{i}")
+        everyone = usernames(client, admin)
+        assert set(everyone) == {"admin", *(f"cadre_{i}" for i in range(5))}
+
+        pages = []
+        for page in (1, 2, 3):
+            response = client.get(USERS, params={"page": page, "page_size": 2}, headers=admin)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["total"] == 6
+            assert (body["page"], body["page_size"]) == (page, 2)
+            pages.append([u["username"] for u in body["items"]])
+        assert [len(p) for p in pages] == [2, 2, 2]
+        assert [name for p in pages for name in p] == everyone
+
+        beyond = client.get(USERS, params={"page": 4, "page_size": 2}, headers=admin).json()
+        assert beyond["items"] == []
+        assert beyond["total"] == 6
+
+    @pytest.mark.parametrize("params", [{"page": 0}, {"page_size": 0}, {"page_size": 501}, {"page": "x"}])
+    def test_bad_page_parameters_are_refused(self, client: TestClient, accounts: Accounts,
+                                             params: dict[str, Any]) -> None:
+        response = client.get(USERS, params=params, headers=accounts["admin"])
+        assert_invalid(response, next(iter(params)))
+
+    def test_filters_by_role_and_active(self, client: TestClient, accounts: Accounts) -> None:
+        admin = accounts["admin"]
+        create(client, admin, username="cadre_1")
+        gone = create(client, admin, username="cadre_2")
+        create(client, admin, username="reviewer", role="township_reviewer", region_code=TOWNSHIP_1)
+        response = client.patch(f"{USERS}/{gone['id']}", json={"active": False}, headers=admin)
+        assert response.status_code == 200, response.text
+
+        assert usernames(client, admin, role="village_cadre") == ["cadre_1", "cadre_2"]
+        assert usernames(client, admin, role="township_reviewer") == ["reviewer"]
+        assert usernames(client, admin, active="false") == ["cadre_2"]
+        assert usernames(client, admin, role="village_cadre", active="true") == ["cadre_1"]
+        one = client.get(USERS, params={"role": "village_cadre", "page_size": 1}, headers=admin).json()
+        assert one["total"] == 2
+        assert_invalid(client.get(USERS, params={"role": "king"}, headers=admin), "role")
+
+
+class TestUpdate:
+    def test_change_role_and_region(self, client: TestClient, accounts: Accounts) -> None:
+        admin = accounts["admin"]
+        user = create(client, admin)
+        response = client.patch(f"{USERS}/{user['id']}", json={"role": "township_reviewer",
+                                                               "region_code": TOWNSHIP_1}, headers=admin)
+        assert response.status_code == 200, response.text
+        assert (response.json()["role"], response.json()["region_code"]) == ("township_reviewer", TOWNSHIP_1)
+        tokens = login(client, "cadre_new").json()
+        me = client.get("/api/v1/auth/me",
+                        headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+        assert (me["role"], me["region_code"]) == ("township_reviewer", TOWNSHIP_1)
+
+    def test_move_cadre_to_another_village(self, client: TestClient, accounts: Accounts) -> None:
+        user = create(client, accounts["admin"])
+        response = client.patch(f"{USERS}/{user['id']}", json={"region_code": VILLAGE_B},
+                                headers=accounts["admin"])
+        assert response.status_code == 200, response.text
+        assert response.json()["region_code"] == VILLAGE_B
+
+    @pytest.mark.parametrize("changes", [{"role": "township_reviewer"}, {"region_code": TOWNSHIP_1},
+                                         {"role": "district_officer", "region_code": TOWNSHIP_1}])
+    def test_region_level_must_still_match(self, client: TestClient, accounts: Accounts,
+                                           changes: dict[str, Any]) -> None:
+        user = create(client, accounts["admin"])
+        response = client.patch(f"{USERS}/{user['id']}", json=changes, headers=accounts["admin"])
+        assert_invalid(response, "region_code")
+        listed = client.get(USERS, params={"role": "village_cadre"},
+                            headers=accounts["admin"]).json()["items"]
+        assert [(u["role"], u["region_code"]) for u in listed] == [("village_cadre", VILLAGE_A)]
+
+    def test_deactivate_and_reactivate(self, client: TestClient, accounts: Accounts) -> None:
+        admin = accounts["admin"]
+        user = create(client, admin)
+        response = client.patch(f"{USERS}/{user['id']}", json={"active": False}, headers=admin)
+        assert response.status_code == 200, response.text
+        assert response.json()["active"] is False
+        assert login(client, "cadre_new").status_code == 401
+        response = client.patch(f"{USERS}/{user['id']}", json={"active": True}, headers=admin)
+        assert response.json()["active"] is True
+        assert login(client, "cadre_new").status_code == 200
+
+    def test_change_password(self, client: TestClient, accounts: Accounts) -> None:
+        user = create(client, accounts["admin"])
+        response = client.patch(f"{USERS}/{user['id']}", json={"password": "another-password-1"},
+                                headers=accounts["admin"])
+        assert response.status_code == 200, response.text
+        assert "another-password-1" not in response.text
+        assert login(client, "cadre_new").status_code == 401
+        assert login(client, "cadre_new", "another-password-1").status_code == 200
+
+    @pytest.mark.parametrize(("changes", "field"), [
+        ({"username": "renamed"}, "username"),
+        ({"is_admin": True}, "is_admin"),
+        ({"active": None}, "active"),
+        ({"role": None}, "role"),
+        ({"password": "short"}, "password"),
+        ({"active": "maybe"}, "active"),
+    ])
+    def test_invalid_changes_are_refused(self, client: TestClient, accounts: Accounts,
+                                         changes: dict[str, Any], field: str) -> None:
+        user = create(client, accounts["admin"])
+        response = client.patch(f"{USERS}/{user['id']}", json=changes, headers=accounts["admin"])
+        assert_invalid(response, field)
+        assert login(client, "cadre_new").status_code == 200
+
+    def test_unknown_user_is_404(self, client: TestClient, accounts: Accounts) -> None:
+        response = client.patch(f"{USERS}/987654", json={"active": False}, headers=accounts["admin"])
+        assert response.status_code == 404, response.text
+        assert response.json()["code"] == "not_found"
+
+
+NON_ADMINS = ["cadre_a", "township_1", "district", "department", "platform"]
+
+
+class TestOnlyAdmins:
+    @pytest.mark.parametrize("who", NON_ADMINS)
+    def test_non_admin_cannot_create(self, client: TestClient, accounts: Accounts, who: str) -> None:
+        response = client.post(USERS, json=user_body(), headers=accounts[who])
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "forbidden"
+        assert login(client, "cadre_new").status_code == 401
+
+    @pytest.mark.parametrize("who", NON_ADMINS)
+    def test_non_admin_cannot_list(self, client: TestClient, accounts: Accounts, who: str) -> None:
+        response = client.get(USERS, headers=accounts[who])
+        assert response.status_code == 403, response.text
+        assert "username" not in response.text
+
+    @pytest.mark.parametrize("who", NON_ADMINS)
+    def test_non_admin_cannot_change(self, client: TestClient, accounts: Accounts, who: str) -> None:
+        target = create(client, accounts["admin"])
+        caller = accounts[who]
+        attempts = ({"active": False}, {"role": "admin", "region_code": COUNTY},
+                    {"password": "hijacked-pass"})
+        for changes in attempts:
+            response = client.patch(f"{USERS}/{target['id']}", json=changes, headers=caller)
+            assert response.status_code == 403, response.text
+        own = client.patch(f"{USERS}/{accounts.ids[who]}", json={"role": "admin", "region_code": COUNTY},
+                           headers=caller)
+        assert own.status_code == 403, own.text
+        listed = client.get(USERS, params={"page_size": 500}, headers=accounts["admin"]).json()["items"]
+        by_name = {u["username"]: u for u in listed}
+        assert (by_name["cadre_new"]["role"], by_name["cadre_new"]["active"]) == ("village_cadre", True)
+        assert by_name[who]["role"] != "admin"
+        assert login(client, "cadre_new").status_code == 200
