@@ -12,6 +12,7 @@ from app.context import request_id_var
 
 logger = logging.getLogger("app.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_NUMBER = re.compile(r"/(\d+|[^/]*\d{6,}[^/]*)(?=/|$)")
 
 
 class RequestContext:
@@ -40,9 +41,9 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
-            # The route template, not the raw path: paths carry no personal data, but keep it that way.
-            path = getattr(route, "path", None) or scope.get("path", "")
+            # Numbers become {id}: lines group by endpoint, and nothing a client typed is logged verbatim
+            # (the query string, where personal data could appear, is never logged).
+            path = _NUMBER.sub("/{id}", scope.get("path", ""))[:200]
             logger.info(
                 "request",
                 extra={
