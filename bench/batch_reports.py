@@ -160,8 +160,18 @@ def core_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SHOUWANG_DATABASE_URL": url}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port),
-         "--no-access-log", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "app.main:create_app",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -227,7 +237,9 @@ def run(kind: str, households: int, batches: int, demo_households: int, port: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--households", type=int, default=250, help="households receiving reports")
     parser.add_argument("--batches", type=int, default=10)
@@ -236,10 +248,14 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.database, args.households, args.batches, args.demo_households, args.port)
     print(f"database: {args.database}  batches: {args.batches} x {BATCH} reports, one client")
-    print(f"  API batch endpoint : {result['api_reports_per_s']:8.0f} reports/s "
-          f"(median {result['api_median_batch_s'] * 1000:.0f} ms per batch)")
-    print(f"  Core executemany   : {result['core_reports_per_s']:8.0f} reports/s "
-          f"(median {result['core_median_batch_s'] * 1000:.0f} ms per batch)")
+    print(
+        f"  API batch endpoint : {result['api_reports_per_s']:8.0f} reports/s "
+        f"(median {result['api_median_batch_s'] * 1000:.0f} ms per batch)"
+    )
+    print(
+        f"  Core executemany   : {result['core_reports_per_s']:8.0f} reports/s "
+        f"(median {result['core_median_batch_s'] * 1000:.0f} ms per batch)"
+    )
     print(f"  ratio (API time / Core time): {result['ratio_api_to_core_time']:.1f}")
     print(f"  demo-data          : {result['demo_households_per_s']:8.0f} households/s")
 

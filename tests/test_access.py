@@ -50,8 +50,9 @@ class Call:
     body: Callable[[Household], Any] | None = None
     not_found_field: str = "household_id"
 
-    def send(self, client: TestClient, headers: Headers, household: Household,
-             household_id: int | None = None) -> httpx.Response:
+    def send(
+        self, client: TestClient, headers: Headers, household: Household, household_id: int | None = None
+    ) -> httpx.Response:
         hid = household["id"] if household_id is None else household_id
         url = self.path.format(id=hid, member_id=_non_head(household)["id"])
         body = self.body(household) if self.body is not None else None
@@ -79,21 +80,45 @@ READS = [
     Call("read history", "GET", "/api/v1/households/{id}/history"),
 ]
 WRITES = [
-    Call("update household", "PATCH", "/api/v1/households/{id}",
-         lambda h: {"version": h["version"], "address": "二组 99 号", "phone": "13900001111"}),
-    Call("add member", "POST", "/api/v1/households/{id}/members",
-         lambda _: member_body("之女", male=False, birth=date(2006, 6, 1))),
-    Call("update member", "PATCH", "/api/v1/households/{id}/members/{member_id}",
-         lambda h: {"version": _non_head(h)["version"], "ethnicity": "彝族"}),
-    Call("member leaves", "PATCH", "/api/v1/households/{id}/members/{member_id}",
-         lambda h: {"version": _non_head(h)["version"], "left_on": "2024-06-30", "left_reason": "婚出"}),
+    Call(
+        "update household",
+        "PATCH",
+        "/api/v1/households/{id}",
+        lambda h: {"version": h["version"], "address": "二组 99 号", "phone": "13900001111"},
+    ),
+    Call(
+        "add member",
+        "POST",
+        "/api/v1/households/{id}/members",
+        lambda _: member_body("之女", male=False, birth=date(2006, 6, 1)),
+    ),
+    Call(
+        "update member",
+        "PATCH",
+        "/api/v1/households/{id}/members/{member_id}",
+        lambda h: {"version": _non_head(h)["version"], "ethnicity": "彝族"},
+    ),
+    Call(
+        "member leaves",
+        "PATCH",
+        "/api/v1/households/{id}/members/{member_id}",
+        lambda h: {"version": _non_head(h)["version"], "left_on": "2024-06-30", "left_reason": "婚出"},
+    ),
     Call("submit report", "POST", "/api/v1/households/{id}/reports", lambda _: _report("probe-1")),
-    Call("batch by household_id", "POST", "/api/v1/reports/batch",
-         lambda h: {"reports": [_report("probe-2", household_id=h["id"])]},
-         not_found_field="reports[0].household_id"),
-    Call("batch by household_no", "POST", "/api/v1/reports/batch",
-         lambda h: {"reports": [_report("probe-3", household_no=h["household_no"])]},
-         not_found_field="reports[0].household_no"),
+    Call(
+        "batch by household_id",
+        "POST",
+        "/api/v1/reports/batch",
+        lambda h: {"reports": [_report("probe-2", household_id=h["id"])]},
+        not_found_field="reports[0].household_id",
+    ),
+    Call(
+        "batch by household_no",
+        "POST",
+        "/api/v1/reports/batch",
+        lambda h: {"reports": [_report("probe-3", household_no=h["household_no"])]},
+        not_found_field="reports[0].household_no",
+    ),
 ]
 BY_ID = READS + WRITES
 
@@ -113,8 +138,11 @@ def world(client: TestClient, accounts: Accounts) -> dict[str, Household]:
         "B": new_household(client, accounts["cadre_b"], village=VILLAGE_B),
         "C": new_household(client, accounts["cadre_c"], village=VILLAGE_C),
     }
-    response = client.post(f"/api/v1/households/{households['B']['id']}/reports", headers=accounts["cadre_b"],
-                           json=report_body("b-2023", "2023-01-01", "2023-12-31"))
+    response = client.post(
+        f"/api/v1/households/{households['B']['id']}/reports",
+        headers=accounts["cadre_b"],
+        json=report_body("b-2023", "2023-01-01", "2023-12-31"),
+    )
     assert response.status_code == 201, response.text
     return households
 
@@ -150,8 +178,9 @@ def listed_ids(client: TestClient, headers: Headers, **params: Any) -> set[int]:
 
 
 @pytest.mark.parametrize("call", BY_ID, ids=_ids(BY_ID))
-def test_own_village_cadre_may_use_every_endpoint(client: TestClient, accounts: Accounts,
-                                                  world: dict[str, Household], call: Call) -> None:
+def test_own_village_cadre_may_use_every_endpoint(
+    client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call
+) -> None:
     response = call.send(client, accounts["cadre_b"], world["B"])
     assert response.status_code in (200, 201), response.text
 
@@ -162,20 +191,25 @@ def test_own_village_cadre_may_use_every_endpoint(client: TestClient, accounts: 
 class TestCadreOfAnotherVillage:
     @pytest.mark.parametrize("call", BY_ID, ids=_ids(BY_ID))
     def test_every_endpoint_with_an_id_answers_404_and_changes_nothing(
-            self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call) -> None:
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call
+    ) -> None:
         before = snapshot(client, accounts, world["B"])
         response = call.send(client, accounts["cadre_a"], world["B"])
         assert_not_found(response, call.not_found_field)
         assert snapshot(client, accounts, world["B"]) == before
 
     @pytest.mark.parametrize("call", BY_ID, ids=_ids(BY_ID))
-    def test_out_of_scope_looks_like_missing(self, client: TestClient, accounts: Accounts,
-                                             world: dict[str, Household], call: Call) -> None:
+    def test_out_of_scope_looks_like_missing(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call
+    ) -> None:
         """The answer for another village's household is the answer for a household that does not exist."""
         outside = call.send(client, accounts["cadre_a"], world["B"])
         if call.name == "batch by household_no":
-            missing = client.post("/api/v1/reports/batch", headers=accounts["cadre_a"],
-                                  json={"reports": [_report("probe-3", household_no="NO-SUCH-HOUSEHOLD")]})
+            missing = client.post(
+                "/api/v1/reports/batch",
+                headers=accounts["cadre_a"],
+                json={"reports": [_report("probe-3", household_no="NO-SUCH-HOUSEHOLD")]},
+            )
         else:
             missing = call.send(client, accounts["cadre_a"], world["B"], household_id=MISSING_ID)
         assert outside.status_code == missing.status_code == 404
@@ -183,16 +217,18 @@ class TestCadreOfAnotherVillage:
         assert outside.json()["field"] == missing.json()["field"]
         assert world["B"]["household_no"] not in outside.text
 
-    def test_other_village_household_absent_from_list(self, client: TestClient, accounts: Accounts,
-                                                      world: dict[str, Household]) -> None:
+    def test_other_village_household_absent_from_list(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         headers = accounts["cadre_a"]
         assert listed_ids(client, headers) == {world["A"]["id"]}
         assert listed_ids(client, headers, village=VILLAGE_B) == set()
         assert listed_ids(client, headers, township=TOWNSHIP_1) == {world["A"]["id"]}
         assert listed_ids(client, headers, household_no=world["B"]["household_no"]) == set()
 
-    def test_cannot_register_household_in_other_village(self, client: TestClient, accounts: Accounts,
-                                                         world: dict[str, Household]) -> None:
+    def test_cannot_register_household_in_other_village(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         body = household_body(VILLAGE_B)
         response = client.post("/api/v1/households", json=body, headers=accounts["cadre_a"])
         assert response.status_code == 403, response.text
@@ -202,23 +238,33 @@ class TestCadreOfAnotherVillage:
         assert listed_ids(client, accounts["cadre_b"]) == {world["B"]["id"]}
 
     def test_cannot_patch_other_village_member_through_own_household(
-            self, client: TestClient, accounts: Accounts, world: dict[str, Household]) -> None:
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         before = snapshot(client, accounts, world["B"])
         member = _non_head(world["B"])
-        response = client.patch(f"/api/v1/households/{world['A']['id']}/members/{member['id']}",
-                                json={"version": member["version"], "ethnicity": "彝族"},
-                                headers=accounts["cadre_a"])
+        response = client.patch(
+            f"/api/v1/households/{world['A']['id']}/members/{member['id']}",
+            json={"version": member["version"], "ethnicity": "彝族"},
+            headers=accounts["cadre_a"],
+        )
         assert_not_found(response, "member_id")
         assert snapshot(client, accounts, world["B"]) == before
 
     def test_batch_mixing_own_and_other_village_writes_nothing(
-            self, client: TestClient, accounts: Accounts, world: dict[str, Household]) -> None:
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         before_a = snapshot(client, accounts, world["A"])
         before_b = snapshot(client, accounts, world["B"])
-        response = client.post("/api/v1/reports/batch", headers=accounts["cadre_a"], json={"reports": [
-            _report("own", household_id=world["A"]["id"]),
-            _report("theirs", household_id=world["B"]["id"]),
-        ]})
+        response = client.post(
+            "/api/v1/reports/batch",
+            headers=accounts["cadre_a"],
+            json={
+                "reports": [
+                    _report("own", household_id=world["A"]["id"]),
+                    _report("theirs", household_id=world["B"]["id"]),
+                ]
+            },
+        )
         assert_not_found(response, "reports[1].household_id")
         assert snapshot(client, accounts, world["A"]) == before_a
         assert snapshot(client, accounts, world["B"]) == before_b
@@ -229,7 +275,8 @@ class TestCadreOfAnotherVillage:
 
 class TestTownshipReviewer:
     def test_lists_every_village_of_the_township_and_nothing_outside(
-            self, client: TestClient, accounts: Accounts, world: dict[str, Household]) -> None:
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         headers = accounts["township_1"]
         assert listed_ids(client, headers) == {world["A"]["id"], world["B"]["id"]}
         assert listed_ids(client, headers, village=VILLAGE_B) == {world["B"]["id"]}
@@ -240,8 +287,8 @@ class TestTownshipReviewer:
     @pytest.mark.parametrize("village", ["A", "B"])
     @pytest.mark.parametrize("call", READS, ids=_ids(READS))
     def test_reads_every_household_of_the_township(
-            self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call,
-            village: str) -> None:
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call, village: str
+    ) -> None:
         response = call.send(client, accounts["township_1"], world[village])
         assert response.status_code == 200, response.text
         if call.name.startswith("read household"):
@@ -250,7 +297,8 @@ class TestTownshipReviewer:
 
     @pytest.mark.parametrize("call", BY_ID, ids=_ids(BY_ID))
     def test_every_endpoint_with_an_id_answers_404_outside_the_township(
-            self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call) -> None:
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call
+    ) -> None:
         before = snapshot(client, accounts, world["C"])
         response = call.send(client, accounts["township_1"], world["C"])
         assert_not_found(response, call.not_found_field)
@@ -258,7 +306,8 @@ class TestTownshipReviewer:
 
     @pytest.mark.parametrize("call", WRITES, ids=_ids(WRITES))
     def test_writes_on_a_visible_household_are_forbidden(
-            self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call) -> None:
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call
+    ) -> None:
         before = snapshot(client, accounts, world["A"])
         response = call.send(client, accounts["township_1"], world["A"])
         assert response.status_code == 403, response.text
@@ -276,8 +325,9 @@ class TestTownshipReviewer:
 
 
 class TestCountyLevelRoles:
-    def test_district_officer_sees_every_household(self, client: TestClient, accounts: Accounts,
-                                                   world: dict[str, Household]) -> None:
+    def test_district_officer_sees_every_household(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         headers = accounts["district"]
         assert listed_ids(client, headers) == {h["id"] for h in world.values()}
         assert listed_ids(client, headers, township=TOWNSHIP_2) == {world["C"]["id"]}
@@ -285,15 +335,18 @@ class TestCountyLevelRoles:
 
     @pytest.mark.parametrize("call", READS, ids=_ids(READS))
     def test_district_officer_reads_households_of_every_township(
-            self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call) -> None:
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call
+    ) -> None:
         for village in ("B", "C"):
             response = call.send(client, accounts["district"], world[village])
             assert response.status_code == 200, response.text
 
-    def test_district_officer_reveal_shows_full_id_numbers(self, client: TestClient, accounts: Accounts,
-                                                           world: dict[str, Household]) -> None:
-        response = client.get(f"/api/v1/households/{world['C']['id']}", params={"reveal": "true"},
-                              headers=accounts["district"])
+    def test_district_officer_reveal_shows_full_id_numbers(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
+        response = client.get(
+            f"/api/v1/households/{world['C']['id']}", params={"reveal": "true"}, headers=accounts["district"]
+        )
         assert response.status_code == 200, response.text
         assert response.json()["revealed"] is True
         assert all("*" not in m["id_number"] for m in response.json()["members"])
@@ -301,15 +354,17 @@ class TestCountyLevelRoles:
 
     @pytest.mark.parametrize("role", ["district", "department"])
     @pytest.mark.parametrize("call", WRITES, ids=_ids(WRITES))
-    def test_county_readers_may_not_write(self, client: TestClient, accounts: Accounts,
-                                          world: dict[str, Household], call: Call, role: str) -> None:
+    def test_county_readers_may_not_write(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call, role: str
+    ) -> None:
         before = snapshot(client, accounts, world["A"])
         response = call.send(client, accounts[role], world["A"])
         assert response.status_code == 403, response.text
         assert snapshot(client, accounts, world["A"]) == before
 
     def test_department_user_sees_all_households_with_names_masked(
-            self, client: TestClient, accounts: Accounts, world: dict[str, Household]) -> None:
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         headers = accounts["department"]
         assert listed_ids(client, headers) == {h["id"] for h in world.values()}
         response = client.get(f"/api/v1/households/{world['B']['id']}", headers=headers)
@@ -319,11 +374,15 @@ class TestCountyLevelRoles:
         assert not any(m["name"] in names for m in world["B"]["members"])
         assert all("*" in m["id_number"] for m in response.json()["members"])
 
-    def test_department_user_may_not_reveal(self, client: TestClient, accounts: Accounts,
-                                            world: dict[str, Household]) -> None:
+    def test_department_user_may_not_reveal(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         before = snapshot(client, accounts, world["B"])
-        response = client.get(f"/api/v1/households/{world['B']['id']}", params={"reveal": "true"},
-                              headers=accounts["department"])
+        response = client.get(
+            f"/api/v1/households/{world['B']['id']}",
+            params={"reveal": "true"},
+            headers=accounts["department"],
+        )
         assert response.status_code == 403, response.text
         assert "13812345678" not in response.text
         assert snapshot(client, accounts, world["B"]) == before
@@ -334,16 +393,18 @@ class TestCountyLevelRoles:
 
 class TestPlatformClient:
     @pytest.mark.parametrize("call", BY_ID, ids=_ids(BY_ID))
-    def test_refused_on_every_household_endpoint(self, client: TestClient, accounts: Accounts,
-                                                 world: dict[str, Household], call: Call) -> None:
+    def test_refused_on_every_household_endpoint(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call
+    ) -> None:
         before = snapshot(client, accounts, world["A"])
         response = call.send(client, accounts["platform"], world["A"])
         assert response.status_code == 403, response.text
         assert response.json()["code"] == "forbidden"
         assert snapshot(client, accounts, world["A"]) == before
 
-    def test_refused_list_and_register(self, client: TestClient, accounts: Accounts,
-                                       world: dict[str, Household]) -> None:
+    def test_refused_list_and_register(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         headers = accounts["platform"]
         assert client.get("/api/v1/households", headers=headers).status_code == 403
         body = household_body(VILLAGE_A)
@@ -353,38 +414,46 @@ class TestPlatformClient:
 
 class TestUnauthenticated:
     @pytest.mark.parametrize("call", BY_ID, ids=_ids(BY_ID))
-    def test_every_endpoint_with_an_id_answers_401(self, client: TestClient, accounts: Accounts,
-                                                   world: dict[str, Household], call: Call) -> None:
+    def test_every_endpoint_with_an_id_answers_401(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call
+    ) -> None:
         before = snapshot(client, accounts, world["A"])
         response = call.send(client, {}, world["A"])
         assert response.status_code == 401, response.text
         assert response.json()["code"] == "unauthorized"
         assert snapshot(client, accounts, world["A"]) == before
 
-    @pytest.mark.parametrize(("method", "path"), [
-        ("GET", "/api/v1/households"),
-        ("POST", "/api/v1/households"),
-        ("GET", "/api/v1/users"),
-        ("GET", "/api/v1/regions"),
-        ("GET", "/api/v1/auth/me"),
-    ])
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("GET", "/api/v1/households"),
+            ("POST", "/api/v1/households"),
+            ("GET", "/api/v1/users"),
+            ("GET", "/api/v1/regions"),
+            ("GET", "/api/v1/auth/me"),
+        ],
+    )
     def test_collection_endpoints_answer_401(self, client: TestClient, method: str, path: str) -> None:
         body = household_body(VILLAGE_A) if method == "POST" else None
         response = client.request(method, path, json=body)
         assert response.status_code == 401, response.text
 
     @pytest.mark.parametrize("token", ["not-a-token", "eyJhbGciOiJIUzI1NiJ9.e30.AAAA"])
-    def test_garbage_token_answers_401(self, client: TestClient, world: dict[str, Household],
-                                       token: str) -> None:
-        response = client.get(f"/api/v1/households/{world['A']['id']}",
-                              headers={"Authorization": f"Bearer {token}"})
+    def test_garbage_token_answers_401(
+        self, client: TestClient, world: dict[str, Household], token: str
+    ) -> None:
+        response = client.get(
+            f"/api/v1/households/{world['A']['id']}", headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 401, response.text
 
-    def test_refresh_token_is_not_an_access_token(self, client: TestClient, accounts: Accounts,
-                                                  world: dict[str, Household]) -> None:
+    def test_refresh_token_is_not_an_access_token(
+        self, client: TestClient, accounts: Accounts, world: dict[str, Household]
+    ) -> None:
         refresh = accounts.tokens("cadre_a")["refresh_token"]
-        response = client.get(f"/api/v1/households/{world['A']['id']}",
-                              headers={"Authorization": f"Bearer {refresh}"})
+        response = client.get(
+            f"/api/v1/households/{world['A']['id']}", headers={"Authorization": f"Bearer {refresh}"}
+        )
         assert response.status_code == 401, response.text
 
 

@@ -1,5 +1,7 @@
 """API-wide behaviour: health, one error shape, size limit, OpenAPI, docs switch, request ids."""
 
+from collections.abc import Iterator
+
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -40,7 +42,7 @@ def test_body_too_large_without_content_length_is_413(
 ) -> None:
     chunk = b"x" * 65536
 
-    def stream():  # type: ignore[no-untyped-def]
+    def stream() -> Iterator[bytes]:
         for _ in range(settings.max_body_bytes // len(chunk) + 2):
             yield chunk
 

@@ -65,8 +65,9 @@ def assert_unauthorized(response: httpx.Response) -> None:
 
 
 class TestLogin:
-    def test_password_login_returns_access_and_refresh_tokens(self, client: TestClient, accounts: Accounts,
-                                                              settings: Settings) -> None:
+    def test_password_login_returns_access_and_refresh_tokens(
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
         accounts.create("cadre_a")
         response = login(client)
         assert response.status_code == 200, response.text
@@ -79,7 +80,10 @@ class TestLogin:
         who = me(client, body["access_token"])
         assert who.status_code == 200, who.text
         assert (who.json()["username"], who.json()["role"], who.json()["region_code"]) == (
-            "cadre_a", "village_cadre", VILLAGE_A)
+            "cadre_a",
+            "village_cadre",
+            VILLAGE_A,
+        )
 
     def test_access_token_works_on_the_api(self, client: TestClient, accounts: Accounts) -> None:
         accounts.create("cadre_a")
@@ -95,8 +99,9 @@ class TestLogin:
         assert_unauthorized(response)
         assert "access_token" not in response.json()
 
-    def test_unknown_user_gets_the_same_answer_as_a_wrong_password(self, client: TestClient,
-                                                                   accounts: Accounts) -> None:
+    def test_unknown_user_gets_the_same_answer_as_a_wrong_password(
+        self, client: TestClient, accounts: Accounts
+    ) -> None:
         accounts.create("cadre_a")
         unknown = login(client, username="nobody_here", password=WRONG)
         wrong = login(client, password=WRONG)
@@ -104,8 +109,9 @@ class TestLogin:
         assert unknown.json()["message"] == wrong.json()["message"]
 
     @pytest.mark.parametrize("data", [{"username": "cadre_a"}, {"password": PASSWORD}, {}])
-    def test_missing_credentials_are_refused(self, client: TestClient, accounts: Accounts,
-                                             data: dict[str, str]) -> None:
+    def test_missing_credentials_are_refused(
+        self, client: TestClient, accounts: Accounts, data: dict[str, str]
+    ) -> None:
         accounts.create("cadre_a")
         response = client.post(TOKEN, data=data)
         assert response.status_code == 422, response.text
@@ -157,8 +163,9 @@ class TestRefresh:
 
 
 class TestThrottling:
-    def test_repeated_failures_slow_down(self, client: TestClient, accounts: Accounts,
-                                         settings: Settings) -> None:
+    def test_repeated_failures_slow_down(
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
         assert settings.login_max_failures >= 4
         accounts.create("cadre_a")
         assert_unauthorized(login(client, password=WRONG))
@@ -177,8 +184,9 @@ class TestThrottling:
         assert waits[0] >= 1
         assert waits[1] > waits[0], "each failure should make the wait longer"
 
-    def test_first_failure_does_not_block_the_right_password(self, client: TestClient,
-                                                             accounts: Accounts) -> None:
+    def test_first_failure_does_not_block_the_right_password(
+        self, client: TestClient, accounts: Accounts
+    ) -> None:
         accounts.create("cadre_a")
         assert_unauthorized(login(client, password=WRONG))
         assert login(client).status_code == 200
@@ -209,7 +217,8 @@ class TestLockout:
             assert_unauthorized(login(client, username=username, password=WRONG))
 
     def test_locks_after_max_failures_even_for_the_right_password(
-            self, client: TestClient, accounts: Accounts, settings: Settings) -> None:
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
         accounts.create("cadre_a")
         self._lock(client, settings)
         refused = login(client)
@@ -222,8 +231,9 @@ class TestLockout:
         lockout_left = locked_until - utcnow()
         assert lockout_left > timedelta(minutes=settings.login_lockout_minutes) - timedelta(minutes=1)
 
-    def test_one_failure_short_of_the_limit_does_not_lock(self, client: TestClient, accounts: Accounts,
-                                                          settings: Settings) -> None:
+    def test_one_failure_short_of_the_limit_does_not_lock(
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
         accounts.create("cadre_a")
         for _ in range(settings.login_max_failures - 1):
             time_passes("cadre_a")
@@ -231,16 +241,19 @@ class TestLockout:
         time_passes("cadre_a")
         assert login(client).status_code == 200
 
-    def test_locked_account_shows_in_user_admin(self, client: TestClient, accounts: Accounts,
-                                                settings: Settings) -> None:
+    def test_locked_account_shows_in_user_admin(
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
         user_id = accounts.create("cadre_a")
         self._lock(client, settings)
-        users = client.get("/api/v1/users", params={"page_size": 500},
-                           headers=accounts["admin"]).json()["items"]
+        users = client.get("/api/v1/users", params={"page_size": 500}, headers=accounts["admin"]).json()[
+            "items"
+        ]
         assert next(u for u in users if u["id"] == user_id)["locked_until"] is not None
 
-    def test_admin_unlock_clears_the_lock(self, client: TestClient, accounts: Accounts,
-                                          settings: Settings) -> None:
+    def test_admin_unlock_clears_the_lock(
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
         accounts.create("cadre_a")
         accounts["admin"]  # noqa: B018  (log the admin in before anything is locked)
         self._lock(client, settings)
@@ -259,8 +272,9 @@ class TestLockout:
         time_passes("cadre_a")
         assert login(client).status_code == 200
 
-    def test_tokens_issued_before_the_lock_keep_working(self, client: TestClient, accounts: Accounts,
-                                                        settings: Settings) -> None:
+    def test_tokens_issued_before_the_lock_keep_working(
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
         """A lock stops logins (an attacker guessing), not the cadre already at work in the field."""
         tokens = accounts.tokens("cadre_a")
         self._lock(client, settings)
@@ -269,25 +283,32 @@ class TestLockout:
 
 
 class TestTokensStopWorking:
-    def test_deactivated_user_access_and_refresh_tokens_are_refused(self, client: TestClient,
-                                                                   accounts: Accounts) -> None:
+    def test_deactivated_user_access_and_refresh_tokens_are_refused(
+        self, client: TestClient, accounts: Accounts
+    ) -> None:
         tokens = accounts.tokens("cadre_a")
         household = new_household(client, bearer(tokens["access_token"]), village=VILLAGE_A)
         admin_patch(client, accounts, "cadre_a", {"active": False})
 
         assert_unauthorized(me(client, tokens["access_token"]))
-        assert_unauthorized(client.get(f"/api/v1/households/{household['id']}",
-                                       headers=bearer(tokens["access_token"])))
-        assert_unauthorized(client.patch(f"/api/v1/households/{household['id']}",
-                                         json={"version": household["version"], "address": "x"},
-                                         headers=bearer(tokens["access_token"])))
+        assert_unauthorized(
+            client.get(f"/api/v1/households/{household['id']}", headers=bearer(tokens["access_token"]))
+        )
+        assert_unauthorized(
+            client.patch(
+                f"/api/v1/households/{household['id']}",
+                json={"version": household["version"], "address": "x"},
+                headers=bearer(tokens["access_token"]),
+            )
+        )
         assert_unauthorized(refresh(client, tokens["refresh_token"]))
         assert_unauthorized(login(client))
         unchanged = client.get(f"/api/v1/households/{household['id']}", headers=accounts["district"])
         assert unchanged.json()["address"] == household["address"]
 
-    def test_deactivation_from_the_command_line_takes_effect_at_once(self, client: TestClient,
-                                                                    accounts: Accounts) -> None:
+    def test_deactivation_from_the_command_line_takes_effect_at_once(
+        self, client: TestClient, accounts: Accounts
+    ) -> None:
         from click.testing import CliRunner
 
         from app.cli import main

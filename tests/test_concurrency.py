@@ -31,8 +31,9 @@ def two_clients(app: FastAPI) -> Iterator[tuple[TestClient, TestClient]]:
         yield first, second
 
 
-def race(clients: tuple[TestClient, TestClient],
-         calls: list[Callable[[TestClient], httpx.Response]]) -> list[httpx.Response]:
+def race(
+    clients: tuple[TestClient, TestClient], calls: list[Callable[[TestClient], httpx.Response]]
+) -> list[httpx.Response]:
     """Run calls[i] on clients[i] in two threads released together; return the responses in call order."""
     barrier = threading.Barrier(len(calls))
     results: list[httpx.Response | BaseException | None] = [None] * len(calls)
@@ -82,11 +83,20 @@ def test_concurrent_updates_with_the_same_version(
         addresses = [f"round {round_no} writer {i}" for i in range(2)]
 
         if how == "version":
-            calls = [call("PATCH", f"{API}/{hid}", headers=cadre, json={"version": version, "address": a})
-                     for a in addresses]
+            calls = [
+                call("PATCH", f"{API}/{hid}", headers=cadre, json={"version": version, "address": a})
+                for a in addresses
+            ]
         else:
-            calls = [call("PATCH", f"{API}/{hid}", headers={**cadre, "If-Match": f'"{version}"'},
-                          json={"address": a}) for a in addresses]
+            calls = [
+                call(
+                    "PATCH",
+                    f"{API}/{hid}",
+                    headers={**cadre, "If-Match": f'"{version}"'},
+                    json={"address": a},
+                )
+                for a in addresses
+            ]
 
         responses = race(two_clients, calls)
 
@@ -110,8 +120,9 @@ def test_concurrent_updates_with_the_same_version(
         version += 1
 
 
-def test_concurrent_member_changes_and_household_update(client: TestClient, accounts: Accounts,
-                                                        two_clients: tuple[TestClient, TestClient]) -> None:
+def test_concurrent_member_changes_and_household_update(
+    client: TestClient, accounts: Accounts, two_clients: tuple[TestClient, TestClient]
+) -> None:
     """A member change bumps the household's version, so a household edit racing it with the old version
     either goes first or is refused; neither is lost silently and nothing fails with a 500."""
     cadre = accounts["cadre_a"]
@@ -122,12 +133,23 @@ def test_concurrent_member_changes_and_household_update(client: TestClient, acco
         son = next(m for m in current["members"] if m["relation"] == "之子")
         ethnicity = f"族{round_no}"
         address = f"round {round_no}"
-        responses = race(two_clients, [
-            call("PATCH", f"{API}/{hid}", headers=cadre,
-                 json={"version": current["version"], "address": address}),
-            call("PATCH", f"{API}/{hid}/members/{son['id']}", headers=cadre,
-                 json={"version": son["version"], "ethnicity": ethnicity}),
-        ])
+        responses = race(
+            two_clients,
+            [
+                call(
+                    "PATCH",
+                    f"{API}/{hid}",
+                    headers=cadre,
+                    json={"version": current["version"], "address": address},
+                ),
+                call(
+                    "PATCH",
+                    f"{API}/{hid}/members/{son['id']}",
+                    headers=cadre,
+                    json={"version": son["version"], "ethnicity": ethnicity},
+                ),
+            ],
+        )
         assert all(r.status_code in (200, 409, 412) for r in responses), [r.text for r in responses]
         assert responses[1].status_code == 200, responses[1].text
         after = client.get(f"{API}/{hid}", headers=cadre).json()
@@ -146,14 +168,21 @@ def _count_reports(household_ids: list[int]) -> int:
 
 
 def _quarters(prefix: str, household_id: int) -> list[dict[str, Any]]:
-    spans = [("2024-01-01", "2024-03-31"), ("2024-04-01", "2024-06-30"), ("2024-07-01", "2024-09-30"),
-             ("2024-10-01", "2024-12-31")]
-    return [{**report_body(f"{prefix}-q{i + 1}", start, end), "household_id": household_id}
-            for i, (start, end) in enumerate(spans)]
+    spans = [
+        ("2024-01-01", "2024-03-31"),
+        ("2024-04-01", "2024-06-30"),
+        ("2024-07-01", "2024-09-30"),
+        ("2024-10-01", "2024-12-31"),
+    ]
+    return [
+        {**report_body(f"{prefix}-q{i + 1}", start, end), "household_id": household_id}
+        for i, (start, end) in enumerate(spans)
+    ]
 
 
-def test_concurrent_batches_with_the_same_client_refs(client: TestClient, accounts: Accounts,
-                                                      two_clients: tuple[TestClient, TestClient]) -> None:
+def test_concurrent_batches_with_the_same_client_refs(
+    client: TestClient, accounts: Accounts, two_clients: tuple[TestClient, TestClient]
+) -> None:
     cadre = accounts["cadre_a"]
     for round_no in range(ROUNDS // 2):
         households = [new_household(client, cadre)["id"] for _ in range(2)]
@@ -189,8 +218,10 @@ def test_concurrent_batches_same_client_ref_different_bodies(
         first = {"reports": _quarters(f"d{round_no}", hid)}
         second = {"reports": [{**r, "income": {**r["income"], "wages": "9999"}} for r in first["reports"]]}
 
-        responses = race(two_clients, [call("POST", "/api/v1/reports/batch", headers=cadre, json=b)
-                                       for b in (first, second)])
+        responses = race(
+            two_clients,
+            [call("POST", "/api/v1/reports/batch", headers=cadre, json=b) for b in (first, second)],
+        )
 
         codes = sorted(r.status_code for r in responses)
         assert codes == [201, 409], [r.text for r in responses]
@@ -202,8 +233,9 @@ def test_concurrent_batches_same_client_ref_different_bodies(
         assert wages == {winner.json()["items"][0]["income"]["wages"]}
 
 
-def test_concurrent_registrations_of_the_same_person(client: TestClient, accounts: Accounts,
-                                                     two_clients: tuple[TestClient, TestClient]) -> None:
+def test_concurrent_registrations_of_the_same_person(
+    client: TestClient, accounts: Accounts, two_clients: tuple[TestClient, TestClient]
+) -> None:
     """Both requests may pass the service's duplicate check before either commits; the database's unique
     index on active people must still let only one through, answered 409 rather than 500."""
     cadre = accounts["cadre_a"]

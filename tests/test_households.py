@@ -56,10 +56,21 @@ def member_by_relation(household: dict[str, Any], relation: str) -> dict[str, An
     return next(m for m in household["members"] if m["relation"] == relation and m["active"])
 
 
-def leave(client: TestClient, headers: dict[str, str], household_id: int, member: dict[str, Any], *,
-          on: str = "2024-06-01", reason: str = "婚出", **extra: Any) -> Any:
-    return client.patch(f"{API}/{household_id}/members/{member['id']}", headers=headers,
-                        json={"version": member["version"], "left_on": on, "left_reason": reason, **extra})
+def leave(
+    client: TestClient,
+    headers: dict[str, str],
+    household_id: int,
+    member: dict[str, Any],
+    *,
+    on: str = "2024-06-01",
+    reason: str = "婚出",
+    **extra: Any,
+) -> Any:
+    return client.patch(
+        f"{API}/{household_id}/members/{member['id']}",
+        headers=headers,
+        json={"version": member["version"], "left_on": on, "left_reason": reason, **extra},
+    )
 
 
 # --- register ----------------------------------------------------------------------------------
@@ -88,14 +99,18 @@ def test_register_answers_201_with_etag_members_and_size(client: TestClient, acc
     assert read(client, accounts["cadre_a"], created["id"])["household_no"] == body["household_no"]
 
 
-@pytest.mark.parametrize(("capacities", "expected"), [
-    (["丧失劳动力", "无劳动力"], True),
-    (["丧失劳动力", "丧失劳动力"], True),
-    (["丧失劳动力", "普通劳动力"], False),
-    (["技能劳动力", "无劳动力"], False),
-])
-def test_no_labour_capacity_is_computed_from_members(client: TestClient, accounts: Accounts,
-                                                     capacities: list[str], expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("capacities", "expected"),
+    [
+        (["丧失劳动力", "无劳动力"], True),
+        (["丧失劳动力", "丧失劳动力"], True),
+        (["丧失劳动力", "普通劳动力"], False),
+        (["技能劳动力", "无劳动力"], False),
+    ],
+)
+def test_no_labour_capacity_is_computed_from_members(
+    client: TestClient, accounts: Accounts, capacities: list[str], expected: bool
+) -> None:
     members = [
         member_body("户主", birth=date(1950, 1, 2), labour_capacity=capacities[0]),
         member_body("配偶", male=False, birth=date(1952, 3, 4), labour_capacity=capacities[1]),
@@ -131,8 +146,11 @@ def test_no_labour_capacity_follows_a_member_change(client: TestClient, accounts
     ]
     created = new_household(client, cadre, members=members)
     son = member_by_relation(created, "之子")
-    response = client.patch(f"{API}/{created['id']}/members/{son['id']}", headers=cadre,
-                            json={"version": son["version"], "labour_capacity": "丧失劳动力"})
+    response = client.patch(
+        f"{API}/{created['id']}/members/{son['id']}",
+        headers=cadre,
+        json={"version": son["version"], "labour_capacity": "丧失劳动力"},
+    )
     assert response.status_code == 200, response.text
     assert read(client, cadre, created["id"])["no_labour_capacity"] is True
 
@@ -206,8 +224,11 @@ def test_patch_with_version_field(client: TestClient, accounts: Accounts) -> Non
     created = new_household(client, cadre)
     hid = created["id"]
 
-    response = client.patch(f"{API}/{hid}", headers=cadre,
-                            json={"version": 1, "address": "二组 7 号", "monitoring_status": "monitored"})
+    response = client.patch(
+        f"{API}/{hid}",
+        headers=cadre,
+        json={"version": 1, "address": "二组 7 号", "monitoring_status": "monitored"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["version"] == 2
     assert response.headers["ETag"] == '"2"'
@@ -231,8 +252,9 @@ def test_patch_with_if_match_header(client: TestClient, accounts: Accounts) -> N
     created = client.post(API, json=household_body(), headers=cadre)
     hid, etag = created.json()["id"], created.headers["ETag"]
 
-    response = client.patch(f"{API}/{hid}", headers={**cadre, "If-Match": etag},
-                            json={"address": "二组 7 号"})
+    response = client.patch(
+        f"{API}/{hid}", headers={**cadre, "If-Match": etag}, json={"address": "二组 7 号"}
+    )
     assert response.status_code == 200, response.text
     new_etag = response.headers["ETag"]
     assert new_etag == '"2"'
@@ -248,8 +270,9 @@ def test_patch_with_if_match_header(client: TestClient, accounts: Accounts) -> N
     assert after["version"] == 2
     assert actions(history(client, cadre, hid)).count("household.update") == 1
 
-    weak = client.patch(f"{API}/{hid}", headers={**cadre, "If-Match": f"W/{new_etag}"},
-                        json={"address": "五组"})
+    weak = client.patch(
+        f"{API}/{hid}", headers={**cadre, "If-Match": f"W/{new_etag}"}, json={"address": "五组"}
+    )
     assert weak.status_code == 200, weak.text
     assert read(client, cadre, hid)["address"] == "五组"
 
@@ -257,10 +280,18 @@ def test_patch_with_if_match_header(client: TestClient, accounts: Accounts) -> N
 def test_patch_by_reader_or_outside_scope_changes_nothing(client: TestClient, accounts: Accounts) -> None:
     created = new_household(client, accounts["cadre_a"])
     hid = created["id"]
-    assert client.patch(f"{API}/{hid}", headers=accounts["township_1"],
-                        json={"version": 1, "address": "x"}).status_code == 403
-    assert client.patch(f"{API}/{hid}", headers=accounts["cadre_b"],
-                        json={"version": 1, "address": "x"}).status_code == 404
+    assert (
+        client.patch(
+            f"{API}/{hid}", headers=accounts["township_1"], json={"version": 1, "address": "x"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.patch(
+            f"{API}/{hid}", headers=accounts["cadre_b"], json={"version": 1, "address": "x"}
+        ).status_code
+        == 404
+    )
     after = read(client, accounts["cadre_a"], hid)
     assert (after["address"], after["version"]) == ("一组 12 号", 1)
 
@@ -268,8 +299,9 @@ def test_patch_by_reader_or_outside_scope_changes_nothing(client: TestClient, ac
 def test_patch_that_changes_nothing_writes_nothing(client: TestClient, accounts: Accounts) -> None:
     cadre = accounts["cadre_a"]
     created = new_household(client, cadre)
-    response = client.patch(f"{API}/{created['id']}", headers=cadre,
-                            json={"version": 1, "address": created["address"]})
+    response = client.patch(
+        f"{API}/{created['id']}", headers=cadre, json={"version": 1, "address": created["address"]}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["version"] == 1
     assert "household.update" not in actions(history(client, cadre, created["id"]))
@@ -302,8 +334,9 @@ def test_adding_a_second_head_is_409(client: TestClient, accounts: Accounts) -> 
     cadre = accounts["cadre_a"]
     created = new_household(client, cadre)
 
-    response = client.post(f"{API}/{created['id']}/members", headers=cadre,
-                           json=member_body("户主", birth=date(1960, 2, 2)))
+    response = client.post(
+        f"{API}/{created['id']}/members", headers=cadre, json=member_body("户主", birth=date(1960, 2, 2))
+    )
 
     assert response.status_code == 409, response.text
     assert response.json()["field"] == "relation"
@@ -343,8 +376,11 @@ def test_leaving_needs_a_reason(client: TestClient, accounts: Accounts) -> None:
     cadre = accounts["cadre_a"]
     created = new_household(client, cadre)
     son = member_by_relation(created, "之子")
-    response = client.patch(f"{API}/{created['id']}/members/{son['id']}", headers=cadre,
-                            json={"version": son["version"], "left_on": "2024-06-01"})
+    response = client.patch(
+        f"{API}/{created['id']}/members/{son['id']}",
+        headers=cadre,
+        json={"version": son["version"], "left_on": "2024-06-01"},
+    )
     assert response.status_code == 422, response.text
     assert response.json()["field"] == "left_reason"
     assert read(client, cadre, created["id"])["size"] == 3
@@ -383,11 +419,17 @@ def test_a_member_who_left_cannot_be_edited(client: TestClient, accounts: Accoun
     son = member_by_relation(created, "之子")
     gone = leave(client, cadre, created["id"], son).json()
 
-    response = client.patch(f"{API}/{created['id']}/members/{son['id']}", headers=cadre,
-                            json={"version": gone["version"], "ethnicity": "彝族"})
+    response = client.patch(
+        f"{API}/{created['id']}/members/{son['id']}",
+        headers=cadre,
+        json={"version": gone["version"], "ethnicity": "彝族"},
+    )
     assert response.status_code == 409, response.text
-    again = client.patch(f"{API}/{created['id']}/members/{son['id']}", headers=cadre,
-                         json={"version": gone["version"], "left_on": "2024-07-01", "left_reason": "迁出"})
+    again = client.patch(
+        f"{API}/{created['id']}/members/{son['id']}",
+        headers=cadre,
+        json={"version": gone["version"], "left_on": "2024-07-01", "left_reason": "迁出"},
+    )
     assert again.status_code == 409, again.text
 
     stored = next(m for m in read(client, cadre, created["id"])["members"] if m["id"] == son["id"])
@@ -405,8 +447,12 @@ def test_member_patch_with_stale_version_changes_nothing(client: TestClient, acc
     assert ok.status_code == 200, ok.text
     stale = client.patch(url, headers=cadre, json={"version": son["version"], "ethnicity": "白族"})
     assert stale.status_code == 409, stale.text
-    assert client.patch(url, headers={**cadre, "If-Match": f'"{son["version"]}"'},
-                        json={"ethnicity": "白族"}).status_code == 412
+    assert (
+        client.patch(
+            url, headers={**cadre, "If-Match": f'"{son["version"]}"'}, json={"ethnicity": "白族"}
+        ).status_code
+        == 412
+    )
     assert client.patch(url, headers=cadre, json={"ethnicity": "白族"}).status_code == 428
     stored = next(m for m in read(client, cadre, created["id"])["members"] if m["id"] == son["id"])
     assert stored["ethnicity"] == "彝族"
@@ -419,8 +465,11 @@ def test_member_patch_that_changes_nothing_writes_nothing(client: TestClient, ac
     created = new_household(client, cadre)
     son = member_by_relation(created, "之子")
 
-    response = client.patch(f"{API}/{created['id']}/members/{son['id']}", headers=cadre,
-                            json={"version": son["version"], "ethnicity": son["ethnicity"]})
+    response = client.patch(
+        f"{API}/{created['id']}/members/{son['id']}",
+        headers=cadre,
+        json={"version": son["version"], "ethnicity": son["ethnicity"]},
+    )
 
     assert response.status_code == 200, response.text
     assert response.json()["version"] == son["version"]
@@ -447,8 +496,14 @@ def test_history_lists_every_change_in_order(client: TestClient, accounts: Accou
     entries = history(client, accounts["district"], hid)
 
     assert actions(entries) == [
-        "household.create", "member.create", "member.create", "member.create",
-        "household.update", "member.create", "member.leave", "household.reveal",
+        "household.create",
+        "member.create",
+        "member.create",
+        "member.create",
+        "household.update",
+        "member.create",
+        "member.leave",
+        "household.reveal",
     ]
     assert [e["actor"] for e in entries] == ["cadre_a"] * 7 + ["township_1"]
     seqs = [e["seq"] for e in entries]
@@ -499,12 +554,16 @@ def test_changing_an_id_number_to_a_registered_person_is_409(client: TestClient,
     birth = date(1972, 8, 9)
     wife = member_body("配偶", male=False, birth=birth)
     first = new_household(client, cadre, members=[member_body("户主"), wife])
-    second = new_household(client, cadre,
-                           members=[member_body("户主"), member_body("配偶", male=False, birth=birth)])
+    second = new_household(
+        client, cadre, members=[member_body("户主"), member_body("配偶", male=False, birth=birth)]
+    )
     other_wife = member_by_relation(second, "配偶")
 
-    response = client.patch(f"{API}/{second['id']}/members/{other_wife['id']}", headers=cadre,
-                            json={"version": other_wife["version"], "id_number": wife["id_number"]})
+    response = client.patch(
+        f"{API}/{second['id']}/members/{other_wife['id']}",
+        headers=cadre,
+        json={"version": other_wife["version"], "id_number": wife["id_number"]},
+    )
 
     assert response.status_code == 409, response.text
     assert first["household_no"] in response.text
@@ -516,8 +575,9 @@ def _elsewhere_body(id_number: str, birth: date) -> dict[str, Any]:
     return household_body(VILLAGE_B, members=[member_body("户主", birth=birth, id_number=id_number)])
 
 
-def test_same_person_outside_scope_says_only_registered_elsewhere(client: TestClient, accounts: Accounts,
-                                                                  settings: Settings) -> None:
+def test_same_person_outside_scope_says_only_registered_elsewhere(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
     birth = date(1970, 3, 1)
     id_number = make_id(birth)
     head = member_body("户主", birth=birth, id_number=id_number)
@@ -535,8 +595,9 @@ def test_same_person_outside_scope_says_only_registered_elsewhere(client: TestCl
     assert client.get(API, headers=accounts["cadre_b"]).json()["total"] == 0
 
 
-def test_registered_elsewhere_answers_are_rate_limited(client: TestClient, accounts: Accounts,
-                                                       settings: Settings) -> None:
+def test_registered_elsewhere_answers_are_rate_limited(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
     birth = date(1970, 3, 1)
     id_number = make_id(birth)
     head = member_body("户主", birth=birth, id_number=id_number)
@@ -553,9 +614,11 @@ def test_registered_elsewhere_answers_are_rate_limited(client: TestClient, accou
     probe = client.post(f"{API}/lookup", json={"id_number": id_number}, headers=accounts["cadre_b"])
     assert probe.status_code == 429, probe.text
     # The limit is per caller: inside their own scope a cadre still gets the named answer.
-    own = client.post(API, json=household_body(VILLAGE_A, members=[member_body("户主", birth=birth,
-                                                                                id_number=id_number)]),
-                      headers=accounts["cadre_a"])
+    own = client.post(
+        API,
+        json=household_body(VILLAGE_A, members=[member_body("户主", birth=birth, id_number=id_number)]),
+        headers=accounts["cadre_a"],
+    )
     assert own.status_code == 409, own.text
     assert first["household_no"] in own.text
 
@@ -568,21 +631,29 @@ def test_a_person_who_left_can_join_another_household(client: TestClient, accoun
     daughter = member_by_relation(first, "之女")
 
     groom = member_body("户主", birth=date(1994, 1, 1))
-    before = client.post(API, json=household_body(VILLAGE_B, members=[groom, {**bride, "relation": "配偶"}]),
-                         headers=accounts["cadre_b"])
+    before = client.post(
+        API,
+        json=household_body(VILLAGE_B, members=[groom, {**bride, "relation": "配偶"}]),
+        headers=accounts["cadre_b"],
+    )
     assert before.status_code == 409, before.text
 
     assert leave(client, accounts["cadre_a"], first["id"], daughter, reason="婚出").status_code == 200
-    second = client.post(API, json=household_body(VILLAGE_B, members=[groom, {**bride, "relation": "配偶"}]),
-                         headers=accounts["cadre_b"])
+    second = client.post(
+        API,
+        json=household_body(VILLAGE_B, members=[groom, {**bride, "relation": "配偶"}]),
+        headers=accounts["cadre_b"],
+    )
 
     assert second.status_code == 201, second.text
     found = client.post(f"{API}/lookup", json={"id_number": id_number}, headers=accounts["township_1"])
     assert found.status_code == 200, found.text
     assert [h["id"] for h in found.json()] == [second.json()["id"]]
     # Her old household keeps her, as a member who left.
-    assert any(m["id"] == daughter["id"] and not m["active"]
-               for m in read(client, accounts["cadre_a"], first["id"])["members"])
+    assert any(
+        m["id"] == daughter["id"] and not m["active"]
+        for m in read(client, accounts["cadre_a"], first["id"])["members"]
+    )
 
 
 # --- look-up -----------------------------------------------------------------------------------
@@ -606,8 +677,9 @@ def test_lookup_finds_the_household_within_scope(client: TestClient, accounts: A
     spaced = client.post(f"{API}/lookup", json={"id_number": f" {id_number} "}, headers=accounts["cadre_a"])
     assert [h["id"] for h in spaced.json()] == [created["id"]]
     # An unknown person is an empty answer.
-    unknown = client.post(f"{API}/lookup", json={"id_number": make_id(date(1988, 8, 8))},
-                          headers=accounts["cadre_a"])
+    unknown = client.post(
+        f"{API}/lookup", json={"id_number": make_id(date(1988, 8, 8))}, headers=accounts["cadre_a"]
+    )
     assert unknown.status_code == 200
     assert unknown.json() == []
 
@@ -631,8 +703,11 @@ def spread(client: TestClient, accounts: Accounts) -> dict[str, dict[str, Any]]:
     a2 = new_household(client, accounts["cadre_a"], household_type="一般农户")
     b1 = new_household(client, accounts["cadre_b"], village=VILLAGE_B)
     c1 = new_household(client, accounts["cadre_c"], village=VILLAGE_C)
-    response = client.patch(f"{API}/{a1['id']}", headers=accounts["cadre_a"],
-                            json={"version": a1["version"], "monitoring_status": "monitored"})
+    response = client.patch(
+        f"{API}/{a1['id']}",
+        headers=accounts["cadre_a"],
+        json={"version": a1["version"], "monitoring_status": "monitored"},
+    )
     assert response.status_code == 200, response.text
     return {"a1": a1, "a2": a2, "b1": b1, "c1": c1}
 
@@ -670,8 +745,9 @@ def test_list_filters(client: TestClient, accounts: Accounts, spread: dict[str, 
     assert client.get(API, headers=district, params={"village": "123"}).status_code == 422
 
 
-def test_list_masks_phone_and_lists_no_id_numbers(client: TestClient, accounts: Accounts,
-                                                  spread: dict[str, dict[str, Any]]) -> None:
+def test_list_masks_phone_and_lists_no_id_numbers(
+    client: TestClient, accounts: Accounts, spread: dict[str, dict[str, Any]]
+) -> None:
     response = client.get(API, headers=accounts["district"])
     assert response.status_code == 200
     assert {h["phone"] for h in response.json()["items"]} == {PHONE_MASKED}
@@ -705,19 +781,28 @@ def test_pagination(client: TestClient, accounts: Accounts, spread: dict[str, di
     assert first["total"] == 5  # create, three members, the status change
 
 
-def test_lookup_finds_a_household_beyond_the_first_500_in_scope(client: TestClient, accounts: Accounts,
-                                                                 session: Session) -> None:
+def test_lookup_finds_a_household_beyond_the_first_500_in_scope(
+    client: TestClient, accounts: Accounts, session: Session
+) -> None:
     """A district officer's scope holds thousands of households; the look-up must not stop at a page."""
-    session.execute(insert(Household), [
-        {"household_no": f"FILL-{i:05d}", "village_code": VILLAGE_C, "address": "",
-         "household_type": "一般农户"}
-        for i in range(501)
-    ])
+    session.execute(
+        insert(Household),
+        [
+            {
+                "household_no": f"FILL-{i:05d}",
+                "village_code": VILLAGE_C,
+                "address": "",
+                "household_type": "一般农户",
+            }
+            for i in range(501)
+        ],
+    )
     session.commit()
     birth = date(1970, 3, 1)
     id_number = make_id(birth)
-    target = new_household(client, accounts["cadre_a"],
-                           members=[member_body("户主", birth=birth, id_number=id_number)])
+    target = new_household(
+        client, accounts["cadre_a"], members=[member_body("户主", birth=birth, id_number=id_number)]
+    )
 
     for who in ("cadre_a", "district"):
         response = client.post(f"{API}/lookup", json={"id_number": id_number}, headers=accounts[who])

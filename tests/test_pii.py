@@ -34,8 +34,15 @@ def captured_logs() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
     names = ("alembic", "uvicorn", "uvicorn.error", "uvicorn.access")
-    saved = {n: (list(logging.getLogger(n).handlers), logging.getLogger(n).propagate,
-                 logging.getLogger(n).disabled, logging.getLogger(n).level) for n in names}
+    saved = {
+        n: (
+            list(logging.getLogger(n).handlers),
+            logging.getLogger(n).propagate,
+            logging.getLogger(n).disabled,
+            logging.getLogger(n).level,
+        )
+        for n in names
+    }
     stream = io.StringIO()
     logs.configure_logging(stream=stream)
     ours = list(root.handlers)
@@ -80,9 +87,11 @@ def _exercise_the_service(client: TestClient, accounts: Accounts) -> tuple[list[
     ids: list[str] = []
     phones = ["13987654321", "15912340000", "18611112222"]
 
-    members = [member_body("户主", birth=date(1966, 2, 3)),
-               member_body("配偶", male=False, birth=date(1968, 5, 6)),
-               member_body("之子", birth=date(1995, 10, 11))]
+    members = [
+        member_body("户主", birth=date(1966, 2, 3)),
+        member_body("配偶", male=False, birth=date(1968, 5, 6)),
+        member_body("之子", birth=date(1995, 10, 11)),
+    ]
     ids += [m["id_number"] for m in members]
     first = client.post(API, json=household_body(VILLAGE_A, phone=phones[0], members=members), headers=cadre)
     requests += 1
@@ -102,8 +111,9 @@ def _exercise_the_service(client: TestClient, accounts: Accounts) -> tuple[list[
     revealed = response.json()
     assert revealed["phone"] == phones[0]
 
-    update = client.patch(f"{API}/{hid}", headers=cadre,
-                          json={"version": revealed["version"], "phone": phones[2]})
+    update = client.patch(
+        f"{API}/{hid}", headers=cadre, json={"version": revealed["version"], "phone": phones[2]}
+    )
     requests += 1
     assert update.status_code == 200, update.text
 
@@ -117,14 +127,20 @@ def _exercise_the_service(client: TestClient, accounts: Accounts) -> tuple[list[
     # A typo in an ID number corrected: both the old and the new number are personal data.
     corrected = make_id(date(1999, 12, 1), male=False)
     ids.append(corrected)
-    response = client.patch(f"{API}/{hid}/members/{daughter['id']}", headers=cadre,
-                            json={"version": daughter["version"], "id_number": corrected})
+    response = client.patch(
+        f"{API}/{hid}/members/{daughter['id']}",
+        headers=cadre,
+        json={"version": daughter["version"], "id_number": corrected},
+    )
     requests += 1
     assert response.status_code == 200, response.text
 
     son = next(m for m in revealed["members"] if m["relation"] == "之子")
-    response = client.patch(f"{API}/{hid}/members/{son['id']}", headers=cadre,
-                            json={"version": son["version"], "left_on": "2024-03-01", "left_reason": "分户"})
+    response = client.patch(
+        f"{API}/{hid}/members/{son['id']}",
+        headers=cadre,
+        json={"version": son["version"], "left_on": "2024-03-01", "left_reason": "分户"},
+    )
     requests += 1
     assert response.status_code == 200, response.text
 
@@ -134,8 +150,9 @@ def _exercise_the_service(client: TestClient, accounts: Accounts) -> tuple[list[
         assert response.status_code in (200, 409), response.text
 
     # Duplicates inside and outside the caller's scope.
-    response = client.post(API, json=household_body(VILLAGE_A, members=[{**members[1], "relation": "户主"}]),
-                           headers=cadre)
+    response = client.post(
+        API, json=household_body(VILLAGE_A, members=[{**members[1], "relation": "户主"}]), headers=cadre
+    )
     requests += 1
     assert response.status_code == 409, response.text
     response = client.post(API, json=household_body(VILLAGE_B, members=[{**members[0]}]), headers=cadre_b)
@@ -145,8 +162,9 @@ def _exercise_the_service(client: TestClient, accounts: Accounts) -> tuple[list[
     # Invalid input carrying personal data: a bad checksum, and a malformed phone.
     bad = ids[0][:17] + ("1" if ids[0][17] != "1" else "2")
     ids.append(bad)
-    response = client.post(API, json=household_body(VILLAGE_A, members=[member_body("户主", id_number=bad)]),
-                           headers=cadre)
+    response = client.post(
+        API, json=household_body(VILLAGE_A, members=[member_body("户主", id_number=bad)]), headers=cadre
+    )
     requests += 1
     assert response.status_code == 422, response.text
     assert bad not in response.text
@@ -155,14 +173,24 @@ def _exercise_the_service(client: TestClient, accounts: Accounts) -> tuple[list[
     requests += 1
     assert response.status_code == 422, response.text
 
-    response = client.post(f"{API}/{hid}/reports", headers=cadre,
-                           json=report_body("q1", "2024-01-01", "2024-03-31"))
+    response = client.post(
+        f"{API}/{hid}/reports", headers=cadre, json=report_body("q1", "2024-01-01", "2024-03-31")
+    )
     requests += 1
     assert response.status_code == 201, response.text
-    response = client.post("/api/v1/reports/batch", headers=cadre, json={"reports": [
-        {**report_body("q2", "2024-04-01", "2024-06-30"), "household_id": hid},
-        {**report_body("q3", "2024-07-01", "2024-09-30"), "household_no": first.json()["household_no"]},
-    ]})
+    response = client.post(
+        "/api/v1/reports/batch",
+        headers=cadre,
+        json={
+            "reports": [
+                {**report_body("q2", "2024-04-01", "2024-06-30"), "household_id": hid},
+                {
+                    **report_body("q3", "2024-07-01", "2024-09-30"),
+                    "household_no": first.json()["household_no"],
+                },
+            ]
+        },
+    )
     requests += 1
     assert response.status_code == 201, response.text
 
@@ -196,8 +224,9 @@ def test_no_raw_id_number_or_phone_in_any_table_or_log_line(
 
     text = captured_logs.getvalue()
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]
-    request_lines = [line for line in lines
-                     if line.get("message") == "request" and line.get("name") == "app.access"]
+    request_lines = [
+        line for line in lines if line.get("message") == "request" and line.get("name") == "app.access"
+    ]
     assert len(request_lines) >= requests
     paths = {line["path"] for line in request_lines}
     assert "/api/v1/households/{id}" in paths, paths
@@ -211,8 +240,11 @@ def test_stored_values_are_encrypted_and_hashed_with_the_configured_keys(
     client: TestClient, accounts: Accounts, session: Session, settings: Settings
 ) -> None:
     id_number = make_id(date(1966, 2, 3))
-    body = household_body(VILLAGE_A, phone="13987654321", members=[member_body("户主", id_number=id_number,
-                                                                                  birth=date(1966, 2, 3))])
+    body = household_body(
+        VILLAGE_A,
+        phone="13987654321",
+        members=[member_body("户主", id_number=id_number, birth=date(1966, 2, 3))],
+    )
     assert client.post(API, json=body, headers=accounts["cadre_a"]).status_code == 201
 
     member = session.scalars(select(Member)).one()
@@ -258,8 +290,9 @@ def test_encryption_keys_rotate() -> None:
     assert new_only.decrypt(rotated.rotate(token)) == id_number
 
 
-def test_reveal_still_works_after_a_new_key_is_added(client: TestClient, accounts: Accounts,
-                                                     settings: Settings) -> None:
+def test_reveal_still_works_after_a_new_key_is_added(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
     body = household_body(VILLAGE_A, phone="13987654321")
     created = client.post(API, json=body, headers=accounts["cadre_a"]).json()
 
@@ -270,15 +303,19 @@ def test_reveal_still_works_after_a_new_key_is_added(client: TestClient, account
     rotated_app = create_app(rotated_settings)
     try:
         with TestClient(rotated_app) as rotated:
-            response = rotated.get(f"{API}/{created['id']}", headers=accounts["cadre_a"],
-                                   params={"reveal": "true"})
+            response = rotated.get(
+                f"{API}/{created['id']}", headers=accounts["cadre_a"], params={"reveal": "true"}
+            )
             assert response.status_code == 200, response.text
             assert response.json()["phone"] == "13987654321"
             shown = [m["id_number"] for m in response.json()["members"]]
             assert shown == [m["id_number"] for m in body["members"]]
             # A duplicate is still detected: the look-up key did not change.
-            again = rotated.post(API, json=household_body(VILLAGE_A, members=[{**body["members"][0]}]),
-                                 headers=accounts["cadre_a"])
+            again = rotated.post(
+                API,
+                json=household_body(VILLAGE_A, members=[{**body["members"][0]}]),
+                headers=accounts["cadre_a"],
+            )
             assert again.status_code == 409, again.text
     finally:
         rotated_app.state.engine.dispose()
@@ -313,13 +350,16 @@ def _id_ending_in_x() -> str:
     raise AssertionError("no ID number ending in X found")
 
 
-@pytest.mark.parametrize("raw", [
-    make_id(date(1980, 5, 17)),
-    _id_ending_in_x(),
-    _id_ending_in_x().lower(),
-    "13812345678",
-    "0877-2123456",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        make_id(date(1980, 5, 17)),
+        _id_ending_in_x(),
+        _id_ending_in_x().lower(),
+        "13812345678",
+        "0877-2123456",
+    ],
+)
 def test_redact_masks_personal_data_that_slipped_into_a_message(raw: str) -> None:
     message = f"could not save member {raw}, retrying"
     redacted = logs.redact(message)

@@ -12,8 +12,9 @@ USERS = "/api/v1/users"
 NEW_PASSWORD = "a-new-long-password"
 
 
-def user_body(username: str = "cadre_new", role: str = "village_cadre", region_code: str = VILLAGE_A,
-              **extra: Any) -> dict[str, Any]:
+def user_body(
+    username: str = "cadre_new", role: str = "village_cadre", region_code: str = VILLAGE_A, **extra: Any
+) -> dict[str, Any]:
     return {"username": username, "password": NEW_PASSWORD, "role": role, "region_code": region_code, **extra}
 
 
@@ -58,37 +59,51 @@ class TestCreate:
 
         tokens = login(client, "cadre_new")
         assert tokens.status_code == 200, tokens.text
-        me = client.get("/api/v1/auth/me",
-                        headers={"Authorization": f"Bearer {tokens.json()['access_token']}"})
-        assert me.json() == {"id": user["id"], "username": "cadre_new", "role": "village_cadre",
-                             "region_code": VILLAGE_A}
+        me = client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        )
+        assert me.json() == {
+            "id": user["id"],
+            "username": "cadre_new",
+            "role": "village_cadre",
+            "region_code": VILLAGE_A,
+        }
 
-    @pytest.mark.parametrize(("role", "region"), [
-        ("village_cadre", VILLAGE_B),
-        ("township_reviewer", TOWNSHIP_1),
-        ("district_officer", COUNTY),
-        ("department_user", COUNTY),
-        ("admin", COUNTY),
-        ("platform_client", COUNTY),
-    ])
-    def test_every_role_at_its_region_level(self, client: TestClient, accounts: Accounts, role: str,
-                                            region: str) -> None:
+    @pytest.mark.parametrize(
+        ("role", "region"),
+        [
+            ("village_cadre", VILLAGE_B),
+            ("township_reviewer", TOWNSHIP_1),
+            ("district_officer", COUNTY),
+            ("department_user", COUNTY),
+            ("admin", COUNTY),
+            ("platform_client", COUNTY),
+        ],
+    )
+    def test_every_role_at_its_region_level(
+        self, client: TestClient, accounts: Accounts, role: str, region: str
+    ) -> None:
         user = create(client, accounts["admin"], username=f"new_{role}", role=role, region_code=region)
         assert (user["role"], user["region_code"]) == (role, region)
 
-    @pytest.mark.parametrize(("role", "region"), [
-        ("village_cadre", TOWNSHIP_1),
-        ("village_cadre", COUNTY),
-        ("township_reviewer", VILLAGE_A),
-        ("township_reviewer", COUNTY),
-        ("district_officer", TOWNSHIP_1),
-        ("admin", VILLAGE_A),
-        ("platform_client", TOWNSHIP_1),
-    ])
-    def test_region_level_must_match_role(self, client: TestClient, accounts: Accounts, role: str,
-                                          region: str) -> None:
-        response = client.post(USERS, json=user_body(role=role, region_code=region),
-                               headers=accounts["admin"])
+    @pytest.mark.parametrize(
+        ("role", "region"),
+        [
+            ("village_cadre", TOWNSHIP_1),
+            ("village_cadre", COUNTY),
+            ("township_reviewer", VILLAGE_A),
+            ("township_reviewer", COUNTY),
+            ("district_officer", TOWNSHIP_1),
+            ("admin", VILLAGE_A),
+            ("platform_client", TOWNSHIP_1),
+        ],
+    )
+    def test_region_level_must_match_role(
+        self, client: TestClient, accounts: Accounts, role: str, region: str
+    ) -> None:
+        response = client.post(
+            USERS, json=user_body(role=role, region_code=region), headers=accounts["admin"]
+        )
         assert_invalid(response, "region_code")
         assert "cadre_new" not in usernames(client, accounts["admin"])
 
@@ -100,8 +115,9 @@ class TestCreate:
 
     def test_duplicate_username_is_a_conflict(self, client: TestClient, accounts: Accounts) -> None:
         first = create(client, accounts["admin"])
-        response = client.post(USERS, json=user_body(role="township_reviewer", region_code=TOWNSHIP_1),
-                               headers=accounts["admin"])
+        response = client.post(
+            USERS, json=user_body(role="township_reviewer", region_code=TOWNSHIP_1), headers=accounts["admin"]
+        )
         assert response.status_code == 409, response.text
         assert response.json()["code"] == "conflict"
         assert response.json()["field"] == "username"
@@ -109,21 +125,26 @@ class TestCreate:
         assert [u for u in listed if u["username"] == "cadre_new"] == [first]
 
     @pytest.mark.parametrize("extra", [{"is_admin": True}, {"active": False}, {"password_hash": "x"}])
-    def test_unknown_field_is_refused(self, client: TestClient, accounts: Accounts,
-                                      extra: dict[str, Any]) -> None:
+    def test_unknown_field_is_refused(
+        self, client: TestClient, accounts: Accounts, extra: dict[str, Any]
+    ) -> None:
         response = client.post(USERS, json=user_body(**extra), headers=accounts["admin"])
         assert_invalid(response, next(iter(extra)))
         assert "cadre_new" not in usernames(client, accounts["admin"])
 
-    @pytest.mark.parametrize(("changes", "field"), [
-        ({"password": "short"}, "password"),
-        ({"username": "x"}, "username"),
-        ({"username": "bad name!"}, "username"),
-        ({"role": "superuser"}, "role"),
-        ({"role": None}, "role"),
-    ])
-    def test_invalid_fields_are_named(self, client: TestClient, accounts: Accounts, changes: dict[str, Any],
-                                      field: str) -> None:
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [
+            ({"password": "short"}, "password"),
+            ({"username": "x"}, "username"),
+            ({"username": "bad name!"}, "username"),
+            ({"role": "superuser"}, "role"),
+            ({"role": None}, "role"),
+        ],
+    )
+    def test_invalid_fields_are_named(
+        self, client: TestClient, accounts: Accounts, changes: dict[str, Any], field: str
+    ) -> None:
         response = client.post(USERS, json=user_body() | changes, headers=accounts["admin"])
         assert_invalid(response, field)
 
@@ -158,8 +179,9 @@ class TestList:
         assert beyond["total"] == 6
 
     @pytest.mark.parametrize("params", [{"page": 0}, {"page_size": 0}, {"page_size": 501}, {"page": "x"}])
-    def test_bad_page_parameters_are_refused(self, client: TestClient, accounts: Accounts,
-                                             params: dict[str, Any]) -> None:
+    def test_bad_page_parameters_are_refused(
+        self, client: TestClient, accounts: Accounts, params: dict[str, Any]
+    ) -> None:
         response = client.get(USERS, params=params, headers=accounts["admin"])
         assert_invalid(response, next(iter(params)))
 
@@ -184,31 +206,44 @@ class TestUpdate:
     def test_change_role_and_region(self, client: TestClient, accounts: Accounts) -> None:
         admin = accounts["admin"]
         user = create(client, admin)
-        response = client.patch(f"{USERS}/{user['id']}", json={"role": "township_reviewer",
-                                                               "region_code": TOWNSHIP_1}, headers=admin)
+        response = client.patch(
+            f"{USERS}/{user['id']}",
+            json={"role": "township_reviewer", "region_code": TOWNSHIP_1},
+            headers=admin,
+        )
         assert response.status_code == 200, response.text
         assert (response.json()["role"], response.json()["region_code"]) == ("township_reviewer", TOWNSHIP_1)
         tokens = login(client, "cadre_new").json()
-        me = client.get("/api/v1/auth/me",
-                        headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+        me = client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        ).json()
         assert (me["role"], me["region_code"]) == ("township_reviewer", TOWNSHIP_1)
 
     def test_move_cadre_to_another_village(self, client: TestClient, accounts: Accounts) -> None:
         user = create(client, accounts["admin"])
-        response = client.patch(f"{USERS}/{user['id']}", json={"region_code": VILLAGE_B},
-                                headers=accounts["admin"])
+        response = client.patch(
+            f"{USERS}/{user['id']}", json={"region_code": VILLAGE_B}, headers=accounts["admin"]
+        )
         assert response.status_code == 200, response.text
         assert response.json()["region_code"] == VILLAGE_B
 
-    @pytest.mark.parametrize("changes", [{"role": "township_reviewer"}, {"region_code": TOWNSHIP_1},
-                                         {"role": "district_officer", "region_code": TOWNSHIP_1}])
-    def test_region_level_must_still_match(self, client: TestClient, accounts: Accounts,
-                                           changes: dict[str, Any]) -> None:
+    @pytest.mark.parametrize(
+        "changes",
+        [
+            {"role": "township_reviewer"},
+            {"region_code": TOWNSHIP_1},
+            {"role": "district_officer", "region_code": TOWNSHIP_1},
+        ],
+    )
+    def test_region_level_must_still_match(
+        self, client: TestClient, accounts: Accounts, changes: dict[str, Any]
+    ) -> None:
         user = create(client, accounts["admin"])
         response = client.patch(f"{USERS}/{user['id']}", json=changes, headers=accounts["admin"])
         assert_invalid(response, "region_code")
-        listed = client.get(USERS, params={"role": "village_cadre"},
-                            headers=accounts["admin"]).json()["items"]
+        listed = client.get(USERS, params={"role": "village_cadre"}, headers=accounts["admin"]).json()[
+            "items"
+        ]
         assert [(u["role"], u["region_code"]) for u in listed] == [("village_cadre", VILLAGE_A)]
 
     def test_deactivate_and_reactivate(self, client: TestClient, accounts: Accounts) -> None:
@@ -224,23 +259,28 @@ class TestUpdate:
 
     def test_change_password(self, client: TestClient, accounts: Accounts) -> None:
         user = create(client, accounts["admin"])
-        response = client.patch(f"{USERS}/{user['id']}", json={"password": "another-password-1"},
-                                headers=accounts["admin"])
+        response = client.patch(
+            f"{USERS}/{user['id']}", json={"password": "another-password-1"}, headers=accounts["admin"]
+        )
         assert response.status_code == 200, response.text
         assert "another-password-1" not in response.text
         assert login(client, "cadre_new").status_code == 401
         assert login(client, "cadre_new", "another-password-1").status_code == 200
 
-    @pytest.mark.parametrize(("changes", "field"), [
-        ({"username": "renamed"}, "username"),
-        ({"is_admin": True}, "is_admin"),
-        ({"active": None}, "active"),
-        ({"role": None}, "role"),
-        ({"password": "short"}, "password"),
-        ({"active": "maybe"}, "active"),
-    ])
-    def test_invalid_changes_are_refused(self, client: TestClient, accounts: Accounts,
-                                         changes: dict[str, Any], field: str) -> None:
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [
+            ({"username": "renamed"}, "username"),
+            ({"is_admin": True}, "is_admin"),
+            ({"active": None}, "active"),
+            ({"role": None}, "role"),
+            ({"password": "short"}, "password"),
+            ({"active": "maybe"}, "active"),
+        ],
+    )
+    def test_invalid_changes_are_refused(
+        self, client: TestClient, accounts: Accounts, changes: dict[str, Any], field: str
+    ) -> None:
         user = create(client, accounts["admin"])
         response = client.patch(f"{USERS}/{user['id']}", json=changes, headers=accounts["admin"])
         assert_invalid(response, field)
@@ -273,13 +313,17 @@ class TestOnlyAdmins:
     def test_non_admin_cannot_change(self, client: TestClient, accounts: Accounts, who: str) -> None:
         target = create(client, accounts["admin"])
         caller = accounts[who]
-        attempts = ({"active": False}, {"role": "admin", "region_code": COUNTY},
-                    {"password": "hijacked-pass"})
+        attempts = (
+            {"active": False},
+            {"role": "admin", "region_code": COUNTY},
+            {"password": "hijacked-pass"},
+        )
         for changes in attempts:
             response = client.patch(f"{USERS}/{target['id']}", json=changes, headers=caller)
             assert response.status_code == 403, response.text
-        own = client.patch(f"{USERS}/{accounts.ids[who]}", json={"role": "admin", "region_code": COUNTY},
-                           headers=caller)
+        own = client.patch(
+            f"{USERS}/{accounts.ids[who]}", json={"role": "admin", "region_code": COUNTY}, headers=caller
+        )
         assert own.status_code == 403, own.text
         listed = client.get(USERS, params={"page_size": 500}, headers=accounts["admin"]).json()["items"]
         by_name = {u["username"]: u for u in listed}

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.context import request_id_var
-from app.models import AuditEntry, AuditHead
+from app.models import AuditEntry, AuditHead, Base
 from app.models.base import utcnow
 from app.services.access import Actor
 
 GENESIS = "0" * 64
+AUDIT_TABLE = Base.metadata.tables["audit_entry"]
+_PLAIN = (str, int, float, bool, type(None))
 HEAD_ID = 1
 
 
@@ -32,6 +34,8 @@ class Change:
 
 
 def jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
@@ -114,7 +118,7 @@ def record(session: Session, settings: Settings, actor: Actor, changes: list[Cha
         }
         row["mac"] = prev = _entry_mac(key, row)
         rows.append(row)
-    session.execute(insert(AuditEntry), rows)
+    session.execute(insert(AUDIT_TABLE), rows)
     head.length, head.last_mac = seq, prev
     head.head_mac = _head_mac(key, seq, prev)
     session.flush()
