@@ -501,3 +501,28 @@ def test_supersedes_and_replay_in_one_batch(client: TestClient, cadre: dict[str,
     assert again.status_code == 200, again.text
     assert again.json() == first.json()
     assert counts()[0] == 2
+
+
+def test_schema_errors_and_conflicts_are_reported_together(client: TestClient, accounts: Accounts) -> None:
+    """A phone offline for a week learns every problem of its batch from one answer."""
+    household = new_household(client, accounts["cadre_a"])
+    first = client.post(
+        f"/api/v1/households/{household['id']}/reports",
+        json=report_body("q1", "2025-01-01", "2025-03-31"),
+        headers=accounts["cadre_a"],
+    )
+    assert first.status_code == 201
+    bad_amount = {
+        **report_body("q2", "2025-04-01", "2025-06-30", wages="-1"),
+        "household_id": household["id"],
+    }
+    changed = {**report_body("q1", "2025-01-01", "2025-03-31", wages="1"), "household_id": household["id"]}
+    overlapping = {**report_body("q3", "2025-03-01", "2025-08-31"), "household_id": household["id"]}
+    response = client.post(
+        "/api/v1/reports/batch",
+        json={"reports": [bad_amount, changed, overlapping]},
+        headers=accounts["cadre_a"],
+    )
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"reports[0].income.wages", "reports[1].client_ref", "reports[2].period_start"}

@@ -6,10 +6,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import AppError
+from app.errors import AppError, Invalid
 
 logger = logging.getLogger("app.errors")
 
@@ -40,6 +41,11 @@ def _message(error: dict[str, Any]) -> str:
         return "field required"
     message = str(error.get("msg", "invalid value"))
     return message.removeprefix("Value error, ")
+
+
+def validation_errors(exc: ValidationError, prefix: str = "") -> list[AppError]:
+    """A pydantic error list as AppErrors whose fields carry `prefix` (e.g. "reports[3].")."""
+    return [Invalid(_message(dict(e)), field=prefix + (_field(tuple(e["loc"])) or "")) for e in exc.errors()]
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:

@@ -2,7 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SkipValidation, ValidationInfo, field_validator
 
 from app.clock import add_months
 from app.models.enums import DisasterType, EventKind, HousingGrade
@@ -87,7 +87,9 @@ class BatchReportItem(ReportCreate):
 
 
 class BatchReportsIn(StrictModel):
-    reports: list[BatchReportItem] = Field(min_length=1, max_length=1000)
+    # Items are validated one by one in the route, so that a refusal can list every item's errors,
+    # from the schema and from the stored data alike; the schema here is what OpenAPI documents.
+    reports: list[SkipValidation[BatchReportItem]] = Field(min_length=1, max_length=1000)
 
 
 class IncomeOut(ReadModel):

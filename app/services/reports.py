@@ -48,6 +48,7 @@ class Item:
     prefix: str
     household_id: int | None = None
     household_no: str | None = None
+    resolved: bool = False
 
 
 @dataclass
@@ -123,18 +124,29 @@ def _resolve_households(
                 f"role {actor.role.value} may not submit reports for this household",
                 field=f"{item.prefix}household_id",
             )
-        item.household_id = found.id
+        item.household_id, item.resolved = found.id, True
         resolved[found.id] = found
     return resolved, errors
 
 
 def submit(
-    session: Session, settings: Settings, actor: Actor, items: Sequence[Item]
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    items: Sequence[Item],
+    *,
+    invalid: Sequence[AppError] = (),
 ) -> tuple[list[ReportRead], int]:
-    """Store the items' new reports (all or none) and return every item's report; also the count created."""
+    """Store the items' new reports (all or none) and return every item's report; also the count created.
+
+    `invalid` are errors of items that did not even parse: nothing is stored, but the other items are
+    still checked so that one answer names every problem.
+    """
     households, errors = _resolve_households(session, actor, items)
-    if errors:
-        raise combine(errors, "some reports are invalid")
+    errors[:0] = invalid
+    items = [i for i in items if i.resolved]
+    if not items:
+        raise combine(errors, f"{len(errors)} report error(s); nothing was stored")
     hids = list(households)
     refs = {i.body.client_ref for i in items}
     existing_refs = {

@@ -1,10 +1,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import ValidationError
 
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
+from app.api.errors import validation_errors
+from app.errors import AppError
 from app.schemas.common import ErrorBody, Page, PastDate
-from app.schemas.reports import BatchReportsIn, BatchReportsOut, ReportCreate, ReportRead
+from app.schemas.reports import BatchReportItem, BatchReportsIn, BatchReportsOut, ReportCreate, ReportRead
 from app.services import reports as report_service
 
 router = APIRouter(
@@ -71,13 +74,21 @@ def submit_batch(
     """Every item is checked first; if any is invalid nothing is stored and the answer lists every item's
     errors (`reports[i].field`). Re-sending a batch stores nothing new and answers the same body (200);
     header `X-Reports-Created` counts what this call stored."""
-    items = [
-        report_service.Item(
-            body=r, prefix=f"reports[{i}].", household_id=r.household_id, household_no=r.household_no
+    items: list[report_service.Item] = []
+    invalid: list[AppError] = []
+    for i, raw in enumerate(body.reports):
+        prefix = f"reports[{i}]."
+        try:
+            item = BatchReportItem.model_validate(raw)
+        except ValidationError as exc:
+            invalid.extend(validation_errors(exc, prefix))
+            continue
+        items.append(
+            report_service.Item(
+                body=item, prefix=prefix, household_id=item.household_id, household_no=item.household_no
+            )
         )
-        for i, r in enumerate(body.reports)
-    ]
-    reads, created = report_service.submit(session, settings, actor, items)
+    reads, created = report_service.submit(session, settings, actor, items, invalid=invalid)
     response.headers["X-Reports-Created"] = str(created)
     if not created:
         response.status_code = 200
