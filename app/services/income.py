@@ -10,22 +10,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from app.clock import add_months
 
 CENT = Decimal("0.01")
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodIncome:
+class PeriodIncome(NamedTuple):
     report_id: int
     period_start: date
     period_end: date
     net: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Membership:
+class Membership(NamedTuple):
     joined_on: date | None
     left_on: date | None
 
