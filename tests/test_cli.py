@@ -212,3 +212,42 @@ class TestProductionSettings:
             get_settings.cache_clear()
         assert result.exit_code == 2
         assert "demo accounts" in result.output
+
+
+class TestDemoReportsAreReplayable:
+    def test_resending_a_demo_report_is_a_replay_not_a_conflict(self, client: object) -> None:
+        from fastapi.testclient import TestClient
+
+        from tests.fixtures import Accounts
+
+        assert isinstance(client, TestClient)
+        result = runner.invoke(main, ["demo-data", "--households", "40", "--seed", "3"])
+        assert result.exit_code == 0, result.output
+        accounts = Accounts(client, get_settings())
+        with db.session_scope() as session:
+            report = session.scalars(
+                select(Report).join(Household).where(Household.village_code == "530402202201")
+            ).first()
+            assert report is not None
+            body = {
+                "client_ref": report.client_ref,
+                "period_start": report.period_start.isoformat(),
+                "period_end": report.period_end.isoformat(),
+                "income": {
+                    f: str(getattr(report, f))
+                    for f in ("wages", "business", "property", "transfer", "production_cost")
+                },
+                "spending": {
+                    "medical": str(report.spending_medical),
+                    "education": str(report.spending_education),
+                },
+                "housing_grade": report.housing_grade,
+                "drinking_water_safe": report.drinking_water_safe,
+                "food_secure": True,
+                "clothing_secure": True,
+            }
+            household_id = report.household_id
+        response = client.post(
+            f"/api/v1/households/{household_id}/reports", json=body, headers=accounts["cadre_a"]
+        )
+        assert response.status_code == 200, response.text

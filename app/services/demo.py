@@ -21,6 +21,7 @@ from app.models.enums import (
     Employment,
     Health,
     HouseholdType,
+    HousingGrade,
     LabourCapacity,
     MonitoringCategory,
     MonitoringStatus,
@@ -32,9 +33,11 @@ from app.models.enums import (
     Sex,
 )
 from app.pii import cipher_for, id_check_digit, mask_id_number, mask_phone
+from app.schemas.reports import Income, ReportCreate, Spending
 from app.security import generate_password, hash_password
 from app.services import audit, regions
 from app.services.access import Actor
+from app.services.reports import body_hash
 
 COUNTY = "530402000000"
 DEMO_TOWNSHIP = "530402202000"
@@ -271,7 +274,10 @@ def generate(
             select(Region.code).where(Region.level == RegionLevel.village).order_by(Region.code)
         ).all()
     )
-    start_no = (session.scalar(select(func.count()).select_from(Household)) or 0) + 1
+    last_no = session.scalar(
+        select(func.max(Household.household_no)).where(Household.household_no.like("D%"))
+    )
+    start_no = int(last_no[1:]) + 1 if last_no and last_no[1:].isdigit() else 1
     periods = quarters(today, quarter_count)
     now = utcnow()
     rng = gen.rng
@@ -361,23 +367,42 @@ def generate(
             transfer = quarter * transfer_share
             wages = max(quarter - business - transfer, 0) * rng.uniform(0.85, 1.0)
             cost = business * rng.uniform(0.15, 0.35)
+            body = ReportCreate.model_construct(
+                client_ref=f"demo-{end:%Y}q{(end.month - 1) // 3 + 1}",
+                period_start=start,
+                period_end=end,
+                income=Income.model_construct(
+                    wages=_money(wages),
+                    business=_money(business + cost),
+                    property=_money(quarter * 0.02),
+                    transfer=_money(transfer),
+                    production_cost=_money(cost),
+                ),
+                insurance_payout=Decimal(0),
+                spending=Spending.model_construct(
+                    medical=_money(rng.uniform(0, 600)), education=_money(rng.uniform(0, 400))
+                ),
+                housing_grade=HousingGrade(rng.choices("ABCD", weights=(85, 12, 2, 1))[0]),
+                drinking_water_safe=rng.random() > 0.01,
+                food_secure=True,
+                clothing_secure=True,
+                events=[],
+                supersedes=None,
+            )
             report_rows.append(
                 {
                     "household_id": hid,
-                    "client_ref": f"demo-{end:%Y}q{(end.month - 1) // 3 + 1}",
-                    "body_hash": "demo",
+                    "client_ref": body.client_ref,
+                    # the same hash the API computes, so a client re-sending this report is a replay
+                    "body_hash": body_hash(body),
                     "period_start": start,
                     "period_end": end,
-                    "wages": _money(wages),
-                    "business": _money(business + cost),
-                    "property": _money(quarter * 0.02),
-                    "transfer": _money(transfer),
-                    "production_cost": _money(cost),
-                    "insurance_payout": Decimal(0),
-                    "spending_medical": _money(rng.uniform(0, 600)),
-                    "spending_education": _money(rng.uniform(0, 400)),
-                    "housing_grade": rng.choices("ABCD", weights=(85, 12, 2, 1))[0],
-                    "drinking_water_safe": rng.random() > 0.01,
+                    **body.income.model_dump(),
+                    "insurance_payout": body.insurance_payout,
+                    "spending_medical": body.spending.medical,
+                    "spending_education": body.spending.education,
+                    "housing_grade": body.housing_grade,
+                    "drinking_water_safe": body.drinking_water_safe,
                     "food_secure": True,
                     "clothing_secure": True,
                     "created_at": now,
