@@ -46,7 +46,10 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the code after `yield` (the commit) runs when the route returns, before the
+# response is sent. With the default ("request") FastAPI sends the response first, so a failed commit
+# would already have been answered 201.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_current_actor(
