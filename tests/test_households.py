@@ -808,3 +808,82 @@ def test_lookup_finds_a_household_beyond_the_first_500_in_scope(
         response = client.post(f"{API}/lookup", json={"id_number": id_number}, headers=accounts[who])
         assert response.status_code == 200, response.text
         assert [h["id"] for h in response.json()] == [target["id"]], who
+
+
+class TestMaskingCannotBeUndone:
+    def test_unrevealed_read_does_not_give_away_the_birth_date_digits(
+        self, client: TestClient, accounts: Accounts
+    ) -> None:
+        household = new_household(client, accounts["cadre_a"])
+        revealed = client.get(
+            f"/api/v1/households/{household['id']}", params={"reveal": "true"}, headers=accounts["cadre_a"]
+        ).json()
+        for role in ("cadre_a", "township_1", "district", "department"):
+            body = client.get(f"/api/v1/households/{household['id']}", headers=accounts[role]).text
+            for member in revealed["members"]:
+                middle = member["id_number"][6:14]
+                assert middle not in body
+                assert member["birth_date"] not in body
+        masked = client.get(f"/api/v1/households/{household['id']}", headers=accounts["cadre_a"]).json()
+        assert all(m["birth_date"] is None and m["birth_year"] > 1900 for m in masked["members"])
+        assert all(m["birth_date"] for m in revealed["members"])
+
+
+class TestChangesHiddenByMasksAreStillAudited:
+    def test_phone_change_with_the_same_last_four_digits(
+        self, client: TestClient, accounts: Accounts
+    ) -> None:
+        household = new_household(client, accounts["cadre_a"])
+        response = client.patch(
+            f"/api/v1/households/{household['id']}",
+            json={"version": household["version"], "phone": "13912345678"},
+            headers=accounts["cadre_a"],
+        )
+        assert response.status_code == 200
+        assert response.json()["version"] == household["version"] + 1
+        revealed = client.get(
+            f"/api/v1/households/{household['id']}", params={"reveal": "true"}, headers=accounts["cadre_a"]
+        ).json()
+        assert revealed["phone"] == "13912345678"
+        assert revealed["version"] == response.json()["version"]
+        history = client.get(
+            f"/api/v1/households/{household['id']}/history", headers=accounts["cadre_a"]
+        ).json()
+        updates = [e for e in history["items"] if e["action"] == "household.update"]
+        assert updates
+        assert "phone" in updates[-1]["changes"]
+        assert "13912345678" not in str(history)
+        assert "13812345678" not in str(history)
+
+    def test_name_change_with_the_same_mask(self, client: TestClient, accounts: Accounts) -> None:
+        household = new_household(client, accounts["cadre_a"])
+        member = household["members"][1]
+        response = client.patch(
+            f"/api/v1/households/{household['id']}/members/{member['id']}",
+            json={"version": member["version"], "name": member["name"][0] + "改" + member["name"][2:]},
+            headers=accounts["cadre_a"],
+        )
+        assert response.status_code == 200
+        assert response.json()["version"] == member["version"] + 1
+        history = client.get(
+            f"/api/v1/households/{household['id']}/history", headers=accounts["cadre_a"]
+        ).json()
+        assert any(e["action"] == "member.update" and "name" in e["changes"] for e in history["items"])
+
+    def test_health_details_are_not_in_the_audit_log(self, client: TestClient, accounts: Accounts) -> None:
+        household = new_household(client, accounts["cadre_a"])
+        member = household["members"][0]
+        response = client.patch(
+            f"/api/v1/households/{household['id']}/members/{member['id']}",
+            json={"version": member["version"], "health": "残疾", "disability_grade": 2},
+            headers=accounts["cadre_a"],
+        )
+        assert response.status_code == 200
+        history = client.get(
+            f"/api/v1/households/{household['id']}/history", headers=accounts["district"]
+        ).json()
+        text = str(history)
+        assert "残疾" not in text
+        assert "健康" not in text
+        change = next(e for e in history["items"] if e["action"] == "member.update")
+        assert change["changes"]["health"] == {"before": None, "after": "***"}

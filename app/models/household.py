@@ -63,7 +63,6 @@ class Member(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(50))
     id_number_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
-    id_number_masked: Mapped[str] = mapped_column(String(18))
     relation: Mapped[Relation] = mapped_column(str_enum(Relation, 8))
     sex: Mapped[Sex] = mapped_column(str_enum(Sex, 2))
     ethnicity: Mapped[str | None] = mapped_column(String(20))

@@ -118,7 +118,10 @@ class MemberRead(ReadModel):
     id_number: str = Field(description="masked (first 6 and last 4) unless revealed")
     relation: Relation
     sex: Sex
-    birth_date: date
+    birth_date: date | None = Field(
+        description="only when revealed: with the masked ID it would give the full ID"
+    )
+    birth_year: int
     ethnicity: str | None
     joined_on: date | None
     left_on: date | None

@@ -32,7 +32,7 @@ from app.models.enums import (
     SchoolLevel,
     Sex,
 )
-from app.pii import cipher_for, id_check_digit, mask_id_number, mask_phone
+from app.pii import cipher_for, id_check_digit, mask_phone
 from app.schemas.reports import Income, ReportCreate, Spending
 from app.security import generate_password, hash_password
 from app.services import audit, regions
@@ -334,7 +334,6 @@ def generate(
                     "name": p.name,
                     "id_number_encrypted": cipher.encrypt(p.id_number),
                     "id_number_hash": cipher.lookup_hash(p.id_number),
-                    "id_number_masked": mask_id_number(p.id_number),
                     "relation": p.relation,
                     "sex": p.sex,
                     "ethnicity": rng.choice(("汉族", "汉族", "彝族")),

@@ -1,6 +1,6 @@
 """Households and their members: register, read, list, change, members joining and leaving."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -218,13 +218,19 @@ def _check_not_registered(
 # --- views -------------------------------------------------------------------------------------
 
 
-def member_view(member: Member, *, id_number: str, show_name: bool, today: date) -> MemberRead:
+def member_view(
+    member: Member, cipher: PiiCipher, *, reveal: bool, show_name: bool, today: date
+) -> MemberRead:
+    """A member as a reader sees them. Unrevealed: masked ID number and birth year only, since the
+    masked digits (7–14) of an ID number are the birth date."""
     values = {name: getattr(member, name) for name in MEMBER_PLAIN_FIELDS}
+    id_number = cipher.decrypt(member.id_number_encrypted)
     return MemberRead(
         id=member.id,
         name=member.name if show_name else mask_name(member.name),
-        id_number=id_number,
-        birth_date=member.birth_date,
+        id_number=id_number if reveal else mask_id_number(id_number),
+        birth_date=member.birth_date if reveal else None,
+        birth_year=member.birth_date.year,
         left_on=member.left_on,
         left_reason=member.left_reason,
         active=member.left_on is None or member.left_on > today,
@@ -252,13 +258,7 @@ def household_view(
     show_names = actor.role in access.NAME_READERS
     township = session.scalar(select(Region.parent_code).where(Region.code == household.village_code))
     members = [
-        member_view(
-            m,
-            id_number=cipher.decrypt(m.id_number_encrypted) if reveal else m.id_number_masked,
-            show_name=show_names,
-            today=today,
-        )
-        for m in household.members
+        member_view(m, cipher, reveal=reveal, show_name=show_names, today=today) for m in household.members
     ]
     phone = household.phone_masked
     if reveal and household.phone_encrypted is not None:
@@ -356,24 +356,54 @@ def list_households(
 # --- writes ------------------------------------------------------------------------------------
 
 
-def _member_audit(member: Member) -> dict[str, Any]:
+def _hidden(_value: object) -> str:
+    return "***"
+
+
+# How personal fields appear in audit rows: changes are detected on the raw values, recorded masked.
+AUDIT_MASKS: dict[str, Callable[[Any], str]] = {
+    "name": mask_name,
+    "id_number": mask_id_number,
+    "phone": mask_phone,
+    "birth_date": lambda d: f"{d:%Y}-**-**",
+    "health": _hidden,
+    "disability_grade": _hidden,
+    "dibao": _hidden,
+    "tekun": _hidden,
+    "dropout_reason": _hidden,
+}
+
+
+def _masked(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if v is None or k not in AUDIT_MASKS else AUDIT_MASKS[k](v) for k, v in values.items()}
+
+
+def _masked_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The changed fields, compared raw and recorded masked."""
+    changed = [name for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+    old, new = _masked({n: before.get(n) for n in changed}), _masked({n: after.get(n) for n in changed})
+    return {n: {"before": audit.jsonable(old[n]), "after": audit.jsonable(new[n])} for n in changed}
+
+
+def _member_values(member: Member, cipher: PiiCipher) -> dict[str, Any]:
+    """The member's values, raw (ID number decrypted): for change detection, never stored as is."""
     values = {name: getattr(member, name) for name in MEMBER_PLAIN_FIELDS}
-    values |= {
-        "birth_date": f"{member.birth_date:%Y}-**-**",
-        "name": mask_name(member.name),
-        "id_number": member.id_number_masked,
+    return values | {
+        "birth_date": member.birth_date,
+        "name": member.name,
+        "id_number": cipher.decrypt(member.id_number_encrypted),
         "left_on": member.left_on,
         "left_reason": member.left_reason,
     }
-    return values
 
 
-def _household_audit(household: Household) -> dict[str, Any]:
+def _household_values(household: Household, cipher: PiiCipher) -> dict[str, Any]:
     values = {name: getattr(household, name) for name in HOUSEHOLD_FIELDS}
+    phone = household.phone_encrypted
     return values | {
         "household_no": household.household_no,
         "village_code": household.village_code,
-        "phone": household.phone_masked,
+        "phone": cipher.decrypt(phone) if phone is not None else None,
         "no_labour_capacity": household.no_labour_capacity,
     }
 
@@ -383,7 +413,6 @@ def _new_member(cipher: PiiCipher, body: MemberCreate, birth_date: date) -> Memb
         name=body.name,
         id_number_encrypted=cipher.encrypt(body.id_number),
         id_number_hash=cipher.lookup_hash(body.id_number),
-        id_number_masked=mask_id_number(body.id_number),
         birth_date=birth_date,
         **{name: getattr(body, name) for name in MEMBER_PLAIN_FIELDS},
     )
@@ -464,9 +493,18 @@ def register(session: Session, settings: Settings, actor: Actor, body: Household
         actor,
         [
             audit.Change(
-                "household.create", "household", household.id, household.id, _household_audit(household)
+                "household.create",
+                "household",
+                household.id,
+                household.id,
+                _masked(_household_values(household, cipher)),
             ),
-            *(audit.Change("member.create", "member", m.id, household.id, _member_audit(m)) for m in members),
+            *(
+                audit.Change(
+                    "member.create", "member", m.id, household.id, _masked(_member_values(m, cipher))
+                )
+                for m in members
+            ),
         ],
     )
     session.refresh(household, attribute_names=["members"])
@@ -500,13 +538,14 @@ def update(
     for name in ("household_type", "monitoring_category", "monitoring_status", "address"):
         if name in fields and fields[name] is None:
             raise Invalid(f"{name} must not be null", field=name)
-    before = _household_audit(household)
+    cipher = cipher_for(settings)
+    before = _household_values(household, cipher)
     for name in HOUSEHOLD_FIELDS:
-        if name in fields:
+        if name in fields and fields[name] != before[name]:
             setattr(household, name, fields[name])
-    if "phone" in fields:
-        _set_phone(household, cipher_for(settings), fields["phone"])
-    changes = audit.diff(before, _household_audit(household))
+    if "phone" in fields and fields["phone"] != before["phone"]:
+        _set_phone(household, cipher, fields["phone"])
+    changes = _masked_diff(before, _household_values(household, cipher))
     if not changes:
         return household
     _flush_versioned(session)
@@ -554,7 +593,11 @@ def add_member(
         session,
         settings,
         actor,
-        [audit.Change("member.create", "member", member.id, household.id, _member_audit(member))],
+        [
+            audit.Change(
+                "member.create", "member", member.id, household.id, _masked(_member_values(member, cipher))
+            )
+        ],
     )
     return member
 
@@ -614,22 +657,21 @@ def update_member(
             exclude_member_id=member.id,
         )
 
-    before = _member_audit(member)
-    before_identity = (member.birth_date, member.id_number_hash)
+    before = _member_values(member, cipher)
     leaving_head = "left_on" in fields and member.relation == Relation.head
     successor = _successor(household, member, body.successor_head_id, leaving_head)
     for name in (*MEMBER_PLAIN_FIELDS, "name", "sex", "left_on", "left_reason"):
-        if name in fields:
+        if name in fields and fields[name] != before[name]:
             setattr(member, name, fields[name])
-    member.birth_date = merged["birth_date"]
-    if "id_number" in fields:
+    if merged["birth_date"] != member.birth_date:
+        member.birth_date = merged["birth_date"]
+    if "id_number" in fields and fields["id_number"] != before["id_number"]:
         member.id_number_encrypted = cipher.encrypt(fields["id_number"])
         member.id_number_hash = cipher.lookup_hash(fields["id_number"])
-        member.id_number_masked = mask_id_number(fields["id_number"])
     changes: list[audit.Change] = []
     if successor is not None:
         _flush_versioned(session)  # the leaving head frees the head slot before the successor takes it
-        successor_before = _member_audit(successor)
+        successor_before = _member_values(successor, cipher)
         successor.relation = Relation.head
         changes.append(
             audit.Change(
@@ -637,12 +679,10 @@ def update_member(
                 "member",
                 successor.id,
                 household.id,
-                audit.diff(successor_before, _member_audit(successor)),
+                _masked_diff(successor_before, _member_values(successor, cipher)),
             )
         )
-    own_changes = audit.diff(before, _member_audit(member))
-    if (member.birth_date, member.id_number_hash) != before_identity:
-        own_changes["identity"] = {"before": "***", "after": "***"}  # ID number or birth date corrected
+    own_changes = _masked_diff(before, _member_values(member, cipher))
     if not own_changes and not changes:
         return member
     _check_one_head(household.members)

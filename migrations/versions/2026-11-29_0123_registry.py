@@ -216,7 +216,6 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=50), nullable=False),
         sa.Column("id_number_encrypted", sa.LargeBinary(), nullable=False),
         sa.Column("id_number_hash", sa.String(length=64), nullable=False),
-        sa.Column("id_number_masked", sa.String(length=18), nullable=False),
         sa.Column(
             "relation",
             sa.Enum(

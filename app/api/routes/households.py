@@ -5,6 +5,7 @@ from fastapi import APIRouter, Header, Query, Response
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.clock import local_today
 from app.models.enums import HouseholdType, MonitoringCategory, MonitoringStatus
+from app.pii import cipher_for
 from app.schemas.common import ErrorBody, Page
 from app.schemas.history import AuditEntryRead
 from app.schemas.households import (
@@ -126,7 +127,7 @@ def add_member(
     member = household_service.add_member(session, settings, actor, household_id, body)
     response.headers["ETag"] = etag(member.version)
     return household_service.member_view(
-        member, id_number=member.id_number_masked, show_name=True, today=local_today()
+        member, cipher_for(settings), reveal=False, show_name=True, today=local_today()
     )
 
 
@@ -153,7 +154,7 @@ def update_member(
     )
     response.headers["ETag"] = etag(member.version)
     return household_service.member_view(
-        member, id_number=member.id_number_masked, show_name=True, today=local_today()
+        member, cipher_for(settings), reveal=False, show_name=True, today=local_today()
     )
 
 
