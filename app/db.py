@@ -14,11 +14,14 @@ from app.config import get_settings
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and serialised write transactions."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         _configure_sqlite(engine)
         return engine
     # max_overflow=0: overflow connections churn under load (see shared/PERFORMANCE.md).
-    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+    # hide_parameters: statement parameters hold personal data and must never reach a log line.
+    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -193,7 +193,16 @@ def test_reveal_shows_full_values_and_is_audited(client: TestClient, accounts: A
     assert body["members"][0]["id_number"] not in json.dumps(entries[0], ensure_ascii=False)
 
 
-@pytest.mark.parametrize("who", ["department", "admin"])
+def test_admin_manages_accounts_but_reads_no_household(client: TestClient, accounts: Accounts) -> None:
+    created = new_household(client, accounts["cadre_a"])
+    for params in ({}, {"reveal": "true"}):
+        response = client.get(f"{API}/{created['id']}", headers=accounts["admin"], params=params)
+        assert response.status_code == 403
+    assert client.get(API, headers=accounts["admin"]).status_code == 403
+    assert client.get(f"{API}/{created['id']}/history", headers=accounts["admin"]).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["department"])
 def test_reveal_is_forbidden_to_other_readers(client: TestClient, accounts: Accounts, who: str) -> None:
     body = household_body(VILLAGE_A)
     created = client.post(API, json=body, headers=accounts["cadre_a"]).json()

@@ -586,3 +586,25 @@ def test_huge_ids_are_a_4xx(client: TestClient, cadre: dict[str, str], big: int)
             response = client.request(method, url, json=body, headers=cadre)
             statuses[f"{method} {url} {body}"[:160]] = response.status_code
     assert all(400 <= s < 500 for s in statuses.values()), statuses
+
+
+def test_inputs_that_used_to_crash_are_4xx(client: TestClient, accounts: Accounts) -> None:
+    """No input gives a 500: ancient dates, absurd page numbers, NUL characters."""
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    ancient = client.post(
+        f"/api/v1/households/{household['id']}/reports",
+        json=report_body("old", "0001-01-01", "0001-03-31"),
+        headers=cadre,
+    )
+    assert ancient.status_code == 422
+    assert ancient.json()["field"] == "period_start"
+    for path in ("/api/v1/households", f"/api/v1/households/{household['id']}/history", "/api/v1/regions"):
+        response = client.get(path, params={"page": 10**20}, headers=cadre)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["field"] == "page"
+    nul = client.post("/api/v1/households", json=household_body(address="一组\x0012号"), headers=cadre)
+    assert nul.status_code == 422
+    assert nul.json()["field"] == "address"
+    login = client.post("/api/v1/auth/token", data={"username": "cadre_a\x00", "password": "x" * 12})
+    assert 400 <= login.status_code < 500

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import AppError
-from app.schemas.common import MAX_ID, PageParams
+from app.schemas.common import MAX_ID, MAX_PAGE, PageParams
 from app.services import auth
 from app.services.access import Actor
 
@@ -66,7 +66,7 @@ CurrentActor = Annotated[Actor, Depends(get_current_actor)]
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PageParams:
     return PageParams(page=page, page_size=page_size)

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError, Invalid
@@ -94,6 +94,15 @@ def install(app: FastAPI) -> None:
                 "message": "the change conflicts with stored data; read and retry",
                 "field": None,
             },
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, exc: DataError) -> JSONResponse:
+        # Input the schema let through but the database cannot store (e.g. a NUL character).
+        logger.info("data refused by the database", extra={"error": type(exc.orig).__name__})
+        return _json(
+            422,
+            {"code": "invalid", "message": "a value cannot be stored (e.g. a NUL character)", "field": None},
         )
 
     @app.exception_handler(OperationalError)

@@ -2,35 +2,48 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 from app.clock import local_today
 
 T = TypeVar("T")
 
+MAX_PAGE = 100_000
 MAX_ID = 2_147_483_647  # ids are 32-bit integers in every database
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class StrictModel(BaseModel):
-    """Unknown fields are refused, strings are stripped."""
+    """Unknown fields are refused, strings are stripped and may not hold NUL characters."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-def _not_future(value: date) -> date:
+EARLIEST_DATE = date(1900, 1, 1)
+
+
+def _plausible_past(value: date) -> date:
     if value > local_today():
         raise ValueError("date must not be in the future")
+    if value < EARLIEST_DATE:
+        raise ValueError("date must not be before 1900-01-01")
     return value
 
 
-PastDate = Annotated[date, AfterValidator(_not_future)]
+PastDate = Annotated[date, AfterValidator(_plausible_past)]
 
 # Amounts in yuan: JSON numbers or decimal strings, held as Decimal, serialised as strings so no
 # client ever sees a binary float.
@@ -53,7 +66,7 @@ class ErrorBody(ErrorItem):
 
 
 class PageParams(StrictModel):
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     page_size: int = Field(default=50, ge=1, le=500)
 
     @property

@@ -16,8 +16,9 @@ from app.models.enums import RegionLevel, Role
 
 T = TypeVar("T", bound=tuple[Any, ...])
 
+# admin manages accounts only: no household data.
 HOUSEHOLD_READERS = frozenset(
-    {Role.village_cadre, Role.township_reviewer, Role.district_officer, Role.department_user, Role.admin}
+    {Role.village_cadre, Role.township_reviewer, Role.district_officer, Role.department_user}
 )
 HOUSEHOLD_WRITERS = frozenset({Role.village_cadre})
 # Roles that may see full ID numbers and phones on a single-record read (each reveal is audited).
