@@ -19,9 +19,14 @@ COPY --chown=shouwang:shouwang app ./app
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONPATH=/srv/shouwang \
+    SHOUWANG_ENV=production \
     SHOUWANG_DATABASE_URL=sqlite:////srv/shouwang/data/shouwang.db
 RUN mkdir -p /srv/shouwang/data && chown shouwang:shouwang /srv/shouwang/data
 USER shouwang
+# Production by default: the container refuses to start until real keys are given
+# (SHOUWANG_SECRET_KEY, SHOUWANG_ENCRYPTION_KEYS, SHOUWANG_LOOKUP_KEY); point SHOUWANG_DATABASE_URL at
+# PostgreSQL, or keep the SQLite file on this volume.
+VOLUME ["/srv/shouwang/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz').status != 200)"
 # `serve` migrates to head first, then starts uvicorn.

@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from app import db
 from app.config import Settings
-from app.models import Household
+from app.models import Household, Member
+from app.pii import cipher_for
 from tests.fixtures import (
     TOWNSHIP_1,
     TOWNSHIP_2,
@@ -896,3 +898,21 @@ class TestChangesHiddenByMasksAreStillAudited:
         assert "健康" not in text
         change = next(e for e in history["items"] if e["action"] == "member.update")
         assert change["changes"]["health"] == {"before": None, "after": "***"}
+
+
+def test_over_the_probe_limit_every_lookup_waits(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    """A 429 only for registered people would itself reveal who is registered."""
+    elsewhere = new_household(client, accounts["cadre_c"], village=VILLAGE_C)
+    with db.session_scope() as session:
+        member = session.scalars(select(Member).where(Member.household_id == elsewhere["id"])).first()
+        assert member is not None
+        known = cipher_for(settings).decrypt(member.id_number_encrypted)
+    for _ in range(settings.probe_limit_per_hour):
+        answer = client.post(f"{API}/lookup", json={"id_number": known}, headers=accounts["cadre_a"])
+        assert answer.status_code == 409
+    unknown = make_id(date(1990, 1, 1), seq=777)
+    for id_number in (known, unknown):
+        answer = client.post(f"{API}/lookup", json={"id_number": id_number}, headers=accounts["cadre_a"])
+        assert answer.status_code == 429, answer.text

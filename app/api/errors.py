@@ -45,7 +45,10 @@ def _message(error: dict[str, Any]) -> str:
 
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[AppError]:
     """A pydantic error list as AppErrors whose fields carry `prefix` (e.g. "reports[3].")."""
-    return [Invalid(_message(dict(e)), field=prefix + (_field(tuple(e["loc"])) or "")) for e in exc.errors()]
+    return [
+        Invalid(_message(dict(e)), field=(prefix + (_field(tuple(e["loc"])) or "")).rstrip("."))
+        for e in exc.errors()
+    ]
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:

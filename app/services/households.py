@@ -170,6 +170,22 @@ def _check_one_head(members: Sequence[Member]) -> None:
 # --- duplicates --------------------------------------------------------------------------------
 
 
+def _require_probe_budget(session: Session, settings: Settings, actor: Actor, field: str) -> str:
+    """Refuse every person check once the actor has had too many "registered elsewhere" answers.
+
+    Refusing only checks of registered people would itself answer the probe, so over the limit all
+    checks (look-ups, registrations, new members) wait, whatever their answer would be.
+    """
+    key = f"probe:{actor.username}"
+    if rates.recent_count(session, key, PROBE_WINDOW) >= settings.probe_limit_per_hour:
+        raise TooManyRequests(
+            "too many look-ups of people registered elsewhere; try again later",
+            field=field,
+            headers={"Retry-After": "3600"},
+        )
+    return key
+
+
 def _check_not_registered(
     session: Session,
     settings: Settings,
@@ -181,6 +197,7 @@ def _check_not_registered(
     """Refuse a person already active in a household; name that household only inside the actor's scope."""
     if not hashes:
         return
+    key = _require_probe_budget(session, settings, actor, next(iter(hashes.values())))
     stmt = (
         select(Member.id_number_hash, Household.household_no, Household.village_code)
         .join(Household, Member.household_id == Household.id)
@@ -202,13 +219,6 @@ def _check_not_registered(
     if not errors:
         return
     if elsewhere:
-        key = f"probe:{actor.username}"
-        if rates.recent_count(session, key, PROBE_WINDOW) >= settings.probe_limit_per_hour:
-            raise TooManyRequests(
-                "too many look-ups of people registered elsewhere; try again later",
-                field=errors[0].field,
-                headers={"Retry-After": "3600"},
-            )
         error = combine(errors, "person already registered")
         error.after_rollback = lambda s: rates.hit(s, key, PROBE_WINDOW)
         raise error
@@ -728,6 +738,7 @@ def history(
 def lookup(session: Session, settings: Settings, actor: Actor, id_number: str) -> list[HouseholdSummary]:
     """Households in the actor's scope where the person is an active member (exact keyed-hash match)."""
     access.require_role(actor, access.HOUSEHOLD_READERS, "look-up")
+    _require_probe_budget(session, settings, actor, "id_number")
     id_hash = cipher_for(settings).lookup_hash(id_number)
     matches = session.execute(
         select(Household.id, Household.village_code)
