@@ -632,8 +632,13 @@ def update_member(
     for name in ("name", "id_number", "relation", "sex", "birth_date"):
         if name in fields and fields[name] is None:
             raise Invalid(f"{name} must not be null", field=name)
-    if member.left_on is not None and fields:
-        raise Conflict("this member has left the household; their record is history", field="left_on")
+    had_left = member.left_on is not None
+    if had_left and set(fields) - {"left_on", "left_reason"}:
+        raise Conflict(
+            "this member has left the household; only left_on and left_reason can be corrected "
+            "(both null if the leaving was recorded by mistake)",
+            field=next(iter(set(fields) - {"left_on", "left_reason"})),
+        )
     cipher = cipher_for(settings)
     merged = {
         name: getattr(member, name) for name in (*MEMBER_PLAIN_FIELDS, "birth_date", "left_on", "left_reason")
@@ -668,7 +673,12 @@ def update_member(
         )
 
     before = _member_values(member, cipher)
-    leaving_head = "left_on" in fields and member.relation == Relation.head
+    if had_left and "left_on" in fields and fields["left_on"] is None:
+        # the leaving is undone: the person becomes active here again, so they must not be active elsewhere
+        _check_not_registered(
+            session, settings, actor, {member.id_number_hash: "left_on"}, exclude_member_id=member.id
+        )
+    leaving_head = not had_left and fields.get("left_on") is not None and member.relation == Relation.head
     successor = _successor(household, member, body.successor_head_id, leaving_head)
     for name in (*MEMBER_PLAIN_FIELDS, "name", "sex", "left_on", "left_reason"):
         if name in fields and fields[name] != before[name]:
@@ -698,7 +708,9 @@ def update_member(
     _check_one_head(household.members)
     _touch(household)
     _flush_versioned(session)
-    action = "member.leave" if "left_on" in fields else "member.update"
+    action = (
+        "member.leave_corrected" if had_left else "member.leave" if "left_on" in fields else "member.update"
+    )
     changes.insert(0, audit.Change(action, "member", member.id, household.id, own_changes))
     audit.record(session, settings, actor, changes)
     return member
