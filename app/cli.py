@@ -219,16 +219,35 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON file kept outside the database: checked against, then advanced when the chain is intact",
+)
 @_handle_errors
-def audit_verify() -> None:
-    """Check the audit chain: edited, inserted or deleted rows (including the last ones) are reported."""
+def audit_verify(checkpoint: Path | None) -> None:
+    """Check the audit chain: edited, inserted or deleted rows (including the last ones) are reported.
+
+    With --checkpoint, a log wiped or rolled back (head included) since the last check is reported too.
+    """
+    import json
+
     from app.db import session_scope
     from app.services import audit as audit_service
 
     settings = _settings()
+    seen = None
+    if checkpoint is not None and checkpoint.exists():
+        try:
+            data = json.loads(checkpoint.read_text())
+            seen = audit_service.Checkpoint(length=int(data["length"]), mac=str(data["mac"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            _fail(f"cannot read checkpoint {checkpoint}: {exc}")
     with session_scope() as session:
-        result = audit_service.verify(session, settings)
+        result = audit_service.verify(session, settings, checkpoint=seen)
     if result.ok:
+        if checkpoint is not None:
+            checkpoint.write_text(json.dumps({"length": result.length, "mac": result.last_mac}))
         click.echo(f"audit chain intact: {result.length} entries")
         return
     for problem in result.problems[:50]:

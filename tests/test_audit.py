@@ -108,3 +108,49 @@ class TestAuditVerify:
         assert actions.count("report.create") == 2
         assert "household.create" in actions
         assert actions.count("member.create") == 3
+
+
+class TestCheckpoint:
+    """The chain's head lives in the same database; a checkpoint kept elsewhere catches a wipe or rollback."""
+
+    def _verify(self, path: object) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["audit", "verify", "--checkpoint", str(path)])
+        return result.exit_code, result.output
+
+    def test_wiping_the_log_is_detected(self, history: dict[str, Any], tmp_path: Any) -> None:
+        checkpoint = tmp_path / "audit.json"
+        assert self._verify(checkpoint)[0] == 0
+        with db.session_scope() as session:
+            session.execute(delete(AuditEntry))
+            session.execute(update(AuditHead).values(length=0, last_mac="0" * 64, head_mac=""))
+        assert verify()[0] == 0  # without the checkpoint the empty log looks new
+        code, output = self._verify(checkpoint)
+        assert code == 1
+        assert "rolled back" in output
+
+    def test_rollback_with_a_saved_head_is_detected(
+        self, history: dict[str, Any], tmp_path: Any, client: TestClient, accounts: Accounts
+    ) -> None:
+        with db.session_scope() as session:
+            saved = session.get(AuditHead, 1)
+            assert saved is not None
+            old = (saved.length, saved.last_mac, saved.head_mac)
+        client.patch(
+            f"/api/v1/households/{history['id']}",
+            json={"version": history["version"], "address": "二组"},
+            headers=accounts["cadre_a"],
+        )
+        checkpoint = tmp_path / "audit.json"
+        assert self._verify(checkpoint)[0] == 0
+        with db.session_scope() as session:
+            session.execute(delete(AuditEntry).where(AuditEntry.seq > old[0]))
+            session.execute(update(AuditHead).values(length=old[0], last_mac=old[1], head_mac=old[2]))
+        assert verify()[0] == 0
+        assert self._verify(checkpoint)[0] == 1
+
+    def test_checkpoint_advances_with_the_chain(self, history: dict[str, Any], tmp_path: Any) -> None:
+        checkpoint = tmp_path / "audit.json"
+        assert self._verify(checkpoint)[0] == 0
+        first = checkpoint.read_text()
+        assert self._verify(checkpoint)[0] == 0
+        assert checkpoint.read_text() == first

@@ -138,10 +138,25 @@ class VerifyResult:
     ok: bool
     length: int
     problems: list[str]
+    last_mac: str = GENESIS
 
 
-def verify(session: Session, settings: Settings, *, batch: int = 5000) -> VerifyResult:
-    """Walk the chain from the first row; report every broken link, bad mac and head mismatch."""
+@dataclass(frozen=True)
+class Checkpoint:
+    """A chain position recorded outside the database by an earlier verify: (length, mac of that row)."""
+
+    length: int
+    mac: str
+
+
+def verify(
+    session: Session, settings: Settings, *, checkpoint: Checkpoint | None = None, batch: int = 5000
+) -> VerifyResult:
+    """Walk the chain from the first row; report every broken link, bad mac and head mismatch.
+
+    With a checkpoint, also report a chain that no longer reaches it: wiping the log, or rolling it
+    back together with its head, is then detected too.
+    """
     key = _key(settings)
     problems: list[str] = []
     expected_seq, prev = 1, GENESIS
@@ -162,6 +177,8 @@ def verify(session: Session, settings: Settings, *, batch: int = 5000) -> Verify
                 problems.append(f"row {entry.seq}: does not link to the row before it")
             if not hmac.compare_digest(_entry_mac(key, row), entry.mac):
                 problems.append(f"row {entry.seq}: contents do not match its mac (edited)")
+            if checkpoint is not None and entry.seq == checkpoint.length and entry.mac != checkpoint.mac:
+                problems.append(f"row {entry.seq}: differs from the checkpoint taken earlier (rewritten)")
             expected_seq, prev, last_seq = entry.seq + 1, entry.mac, entry.seq
     count = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
     head = session.get(AuditHead, HEAD_ID)
@@ -177,7 +194,12 @@ def verify(session: Session, settings: Settings, *, batch: int = 5000) -> Verify
                 f"the chain head names {head.length} rows but the table ends at row {last_seq} "
                 "(trailing rows deleted or appended)"
             )
-    return VerifyResult(ok=not problems, length=count, problems=problems)
+    if checkpoint is not None and last_seq < checkpoint.length:
+        problems.append(
+            f"the chain ends at row {last_seq} but an earlier verify saw {checkpoint.length} rows "
+            "(rows deleted or rolled back)"
+        )
+    return VerifyResult(ok=not problems, length=count, problems=problems, last_mac=prev)
 
 
 _COLUMNS = (
