@@ -359,3 +359,18 @@ class TestTokensStopWorking:
         admin_patch(client, accounts, "cadre_a", {"active": False})
         assert me(client, other["access_token"]).status_code == 200
         assert refresh(client, other["refresh_token"]).status_code == 200
+
+
+def test_unknown_and_known_usernames_answer_alike(client: TestClient, accounts: Accounts) -> None:
+    """Throttling that only known names get would tell an attacker which names exist."""
+    accounts.create("cadre_a")
+    answers: dict[str, list[tuple[int, str | None]]] = {}
+    for username in ("cadre_a", "no-such-user"):
+        answers[username] = []
+        for _ in range(3):
+            response = client.post(
+                "/api/v1/auth/token", data={"username": username, "password": "wrong-password"}
+            )
+            answers[username].append((response.status_code, response.json()["field"]))
+    assert answers["cadre_a"] == answers["no-such-user"]
+    assert answers["cadre_a"][-1][0] == 429

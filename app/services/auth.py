@@ -7,11 +7,12 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import TooManyRequests, Unauthorized
-from app.models import User
+from app.models import RateEvent, User
 from app.models.base import utcnow
 from app.models.enums import ROLE_REGION_LEVEL
 from app.schemas.users import TokenPair
 from app.security import decode_token, hash_password, issue_token, password_hasher, verify_password
+from app.services import rates
 from app.services.access import Actor
 
 _BAD_LOGIN = "incorrect username or password"
@@ -49,6 +50,28 @@ def _verify_dummy(settings: Settings, password: str) -> None:
     verify_password(settings, _dummy_hash[key], password)
 
 
+def _refuse_if_locked(until: datetime | None, now: datetime) -> None:
+    if until is not None and until > now:
+        retry = _retry_after(until, now)
+        raise TooManyRequests(
+            f"too many failed logins; try again in {retry} s",
+            field="username",
+            headers={"Retry-After": retry},
+        )
+
+
+def _unknown_locked_until(session: Session, settings: Settings, key: str, now: datetime) -> datetime | None:
+    window = timedelta(minutes=settings.login_lockout_minutes)
+    failures = session.scalars(
+        select(RateEvent.occurred_at)
+        .where(RateEvent.key == key, RateEvent.occurred_at > now - window)
+        .order_by(RateEvent.occurred_at.desc())
+    ).all()
+    if not failures:
+        return None
+    return failures[0] + _failure_delay(settings, len(failures))
+
+
 def tokens_for(settings: Settings, user: User) -> TokenPair:
     return TokenPair(
         access_token=issue_token(settings, user_id=user.id, token_version=user.token_version, kind="access"),
@@ -61,19 +84,20 @@ def tokens_for(settings: Settings, user: User) -> TokenPair:
 
 def login(session: Session, settings: Settings, username: str, password: str) -> TokenPair:
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
-    if user is None or not user.active:
-        _verify_dummy(settings, password)
-        raise Unauthorized(_BAD_LOGIN, field="username")
     now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        retry = _retry_after(user.locked_until, now)
-        raise TooManyRequests(
-            f"too many failed logins; try again in {retry} s",
+    if user is None or not user.active:
+        # An unknown name is throttled like a known one, so the answers do not tell which names exist.
+        key = f"login:{username[:64]}"
+        _refuse_if_locked(_unknown_locked_until(session, settings, key, now), now)
+        _verify_dummy(settings, password)
+        raise Unauthorized(
+            _BAD_LOGIN,
             field="username",
-            headers={"Retry-After": retry},
+            after_rollback=lambda s: rates.hit(s, key, timedelta(minutes=settings.login_lockout_minutes)),
         )
+    _refuse_if_locked(user.locked_until, now)
     if not verify_password(settings, user.password_hash, password):
-        raise Unauthorized(_BAD_LOGIN, field="password", after_rollback=_record_failure(user.id, settings))
+        raise Unauthorized(_BAD_LOGIN, field="username", after_rollback=_record_failure(user.id, settings))
     if user.failed_logins or user.locked_until:
         user.failed_logins, user.locked_until = 0, None
     if password_hasher(settings).check_needs_rehash(user.password_hash):
