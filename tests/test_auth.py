@@ -374,3 +374,13 @@ def test_unknown_and_known_usernames_answer_alike(client: TestClient, accounts: 
             answers[username].append((response.status_code, response.json()["field"]))
     assert answers["cadre_a"] == answers["no-such-user"]
     assert answers["cadre_a"][-1][0] == 429
+
+
+def test_logout_revokes_access_and_refresh_tokens(client: TestClient, accounts: Accounts) -> None:
+    tokens = accounts.tokens("cadre_a")
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+    refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 401
+    assert accounts.tokens("cadre_a")["access_token"]

@@ -12,7 +12,7 @@ from app.models.base import utcnow
 from app.models.enums import ROLE_REGION_LEVEL
 from app.schemas.users import TokenPair
 from app.security import decode_token, hash_password, issue_token, password_hasher, verify_password
-from app.services import rates
+from app.services import audit, rates
 from app.services.access import Actor
 
 _BAD_LOGIN = "incorrect username or password"
@@ -122,6 +122,15 @@ def _active_user(session: Session, claims: dict[str, object] | None) -> User:
 def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenPair:
     user = _active_user(session, decode_token(settings, refresh_token, kind="refresh"))
     return tokens_for(settings, user)
+
+
+def logout_everywhere(session: Session, settings: Settings, actor: Actor) -> None:
+    """Revoke every access and refresh token the actor holds (a lost phone, a shared password)."""
+    user = session.get(User, actor.user_id)
+    if user is not None:
+        user.token_version += 1
+        audit.record(session, settings, actor, [audit.Change("user.logout", "user", user.id, None, {})])
+        session.flush()
 
 
 def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:

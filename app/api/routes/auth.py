@@ -37,6 +37,11 @@ def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep) -> Toke
     return auth.refresh(session, settings, body.refresh_token)
 
 
+@router.post("/logout", status_code=204, summary="Revoke all of the caller's tokens, on every device")
+def logout(session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> None:
+    auth.logout_everywhere(session, settings, actor)
+
+
 @router.get("/me", response_model=Me, summary="Who the token belongs to")
 def me(actor: CurrentActor) -> Me:
     return Me(id=actor.user_id or 0, username=actor.username, role=actor.role, region_code=actor.region_code)
