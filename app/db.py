@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import get_settings
 
+READ_ONLY = "shouwang_read_only"
+
 
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and serialised write transactions."""
@@ -39,8 +41,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: two read-then-write transactions can then never
-        # deadlock on the lock upgrade, which SQLite would report as "database is locked".
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # deadlock on the lock upgrade, which SQLite would report as "database is locked". Work that
+        # only reads says so (READ_ONLY) and runs beside writers, as WAL allows.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @lru_cache

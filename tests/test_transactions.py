@@ -42,3 +42,14 @@ def test_commit_failure_is_not_reported_as_created(
     assert response.status_code == 503, response.text
     with db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Household)) == 0
+
+
+def test_reads_are_not_queued_behind_a_write(client: TestClient, accounts: Accounts) -> None:
+    """While a long batch holds the write lock, the district office can still list households."""
+    headers = accounts["district"]
+    with db.get_engine().connect() as writer:
+        writer.execute(select(func.count()).select_from(Household))  # BEGIN IMMEDIATE on SQLite
+        writer.exec_driver_sql("UPDATE audit_head SET length = length")
+        response = client.get("/api/v1/households", headers=headers)
+        writer.rollback()
+    assert response.status_code == 200, response.text

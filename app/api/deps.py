@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.db import READ_ONLY
 from app.errors import AppError
 from app.schemas.common import MAX_ID, MAX_PAGE, PageParams
 from app.services import auth
@@ -30,6 +31,9 @@ def get_session(request: Request) -> Iterator[Session]:
     The commit happens before the response is sent, so a failed commit is never reported as success.
     """
     session: Session = request.app.state.sessionmaker()
+    if request.method in ("GET", "HEAD") and "reveal" not in request.query_params:
+        # Reads need no write lock (SQLite); a reveal writes its audit entry, so it is not a read.
+        session.connection(execution_options={READ_ONLY: True})
     try:
         yield session
         session.commit()
