@@ -21,6 +21,7 @@ class AppError(Exception):
         errors: list["AppError"] | None = None,
         headers: dict[str, str] | None = None,
         after_rollback: Callable[[Session], None] | None = None,
+        persist: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -30,6 +31,8 @@ class AppError(Exception):
         # Work that must persist although the request fails (e.g. counting a failed login);
         # the session dependency runs it in a new transaction after rolling back.
         self.after_rollback = after_rollback
+        # The request fails, but what it wrote stands (a failed login counts, under the row lock).
+        self.persist = persist
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message, "field": self.field}

@@ -12,8 +12,10 @@ from app.config import Settings
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_PHONE_SHAPE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+# re.ASCII: \d would otherwise accept full-width and other Unicode digits, which int() reads, so one
+# person could be registered twice under two spellings of the same number.
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
+_PHONE_SHAPE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$", re.ASCII)
 
 
 def normalise_id_number(value: str) -> str:

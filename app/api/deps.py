@@ -38,6 +38,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
         session.commit()
     except AppError as exc:
+        if exc.persist:
+            session.commit()
+            raise
         session.rollback()
         if exc.after_rollback is not None:
             exc.after_rollback(session)

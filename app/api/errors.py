@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError, Invalid
@@ -80,9 +81,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 401: "unauthorized"}.get(
-            exc.status_code, "error"
-        )
+        code = {
+            400: "invalid",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+            401: "unauthorized",
+        }.get(exc.status_code, "error")
         headers = dict(exc.headers or {})
         return _json(exc.status_code, {"code": code, "message": str(exc.detail), "field": None}, headers)
 
@@ -96,6 +101,17 @@ def install(app: FastAPI) -> None:
                 "code": "conflict",
                 "message": "the change conflicts with stored data; read and retry",
                 "field": None,
+            },
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
+        return _json(
+            409,
+            {
+                "code": "conflict",
+                "message": "the record was changed by someone else; read it again",
+                "field": "version",
             },
         )
 

@@ -72,7 +72,12 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+        if length is not None and not length.isdigit():
+            await _send_error(
+                send, 400, b'{"code":"invalid","message":"bad Content-Length","field":"Content-Length"}'
+            )
+            return
+        if length is not None and int(length) > self.max_bytes:
             await self._refuse(send)
             return
         chunks: list[bytes] = []
@@ -107,9 +112,13 @@ class BodySizeLimit:
             + str(self.max_bytes).encode()
             + b' bytes","field":"body"}'
         )
-        headers: list[Any] = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(payload)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        await _send_error(send, 413, payload)
+
+
+async def _send_error(send: Send, status: int, payload: bytes) -> None:
+    headers: list[Any] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

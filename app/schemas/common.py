@@ -45,11 +45,17 @@ def _plausible_past(value: date) -> date:
 
 PastDate = Annotated[date, AfterValidator(_plausible_past)]
 
+
+def _no_negative_zero(value: Decimal) -> Decimal:
+    return value.copy_abs() if value.is_zero() else value
+
+
 # Amounts in yuan: JSON numbers or decimal strings, held as Decimal, serialised as strings so no
 # client ever sees a binary float.
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=14, decimal_places=2),
+    AfterValidator(_no_negative_zero),
     PlainSerializer(lambda d: str(d.quantize(Decimal("0.01"))), return_type=str),
 ]
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: str(d.quantize(Decimal("0.01"))), return_type=str)]

@@ -1,13 +1,21 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from app.models.enums import Role
 from app.schemas.common import ReadModel, StrictModel
 from app.schemas.households import RegionCode
 
-Username = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
+
+def _has_a_letter(value: str) -> str:
+    # A username must never be a phone or ID number: usernames appear in logs and audit rows.
+    if not any(c.isascii() and c.isalpha() for c in value):
+        raise ValueError("a username needs at least one letter")
+    return value
+
+
+Username = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$"), AfterValidator(_has_a_letter)]
 Password = Annotated[str, Field(min_length=10, max_length=128)]
 
 

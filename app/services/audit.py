@@ -79,7 +79,11 @@ def _head_mac(key: bytes, length: int, last_mac: str) -> str:
     return hmac.new(key, f"head:{length}:{last_mac}".encode(), hashlib.sha256).hexdigest()
 
 
-def _lock_head(session: Session) -> AuditHead:
+def lock_chain(session: Session) -> AuditHead:
+    """Lock the chain head until commit: every writer of the audit log queues behind it.
+
+    Bulk jobs that check-then-insert (demo data, seeding) take it first to run one at a time.
+    """
     head = session.scalars(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()).one_or_none()
     if head is None:
         head = AuditHead(id=HEAD_ID, length=0, last_mac=GENESIS, head_mac="")
@@ -96,7 +100,7 @@ def record(session: Session, settings: Settings, actor: Actor, changes: list[Cha
     if not changes:
         return
     key = _key(settings)
-    head = _lock_head(session)
+    head = lock_chain(session)
     now = utcnow()
     request_id = request_id_var.get()
     rows: list[dict[str, Any]] = []

@@ -1,5 +1,6 @@
 """Login with throttling and lockout, token refresh, and token → actor."""
 
+import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -30,16 +31,13 @@ def _failure_delay(settings: Settings, failures: int) -> timedelta:
     return timedelta(seconds=2 ** (failures - 1)) if failures > 1 else timedelta(0)
 
 
-def _record_failure(user_id: int, settings: Settings):  # type: ignore[no-untyped-def]
-    def run(session: Session) -> None:
-        user = session.scalars(select(User).where(User.id == user_id).with_for_update()).one()
-        user.failed_logins += 1
-        delay = _failure_delay(settings, user.failed_logins)
-        user.locked_until = utcnow() + delay if delay else None
-        if user.failed_logins >= settings.login_max_failures:
-            user.failed_logins = 0
-
-    return run
+def _record_failure(settings: Settings, user: User, now: datetime) -> None:
+    """Count a failed login on the (locked) row: each failure doubles the wait, the limit locks."""
+    user.failed_logins += 1
+    delay = _failure_delay(settings, user.failed_logins)
+    user.locked_until = now + delay if delay else None
+    if user.failed_logins >= settings.login_max_failures:
+        user.failed_logins = 0
 
 
 def _verify_dummy(settings: Settings, password: str) -> None:
@@ -83,21 +81,28 @@ def tokens_for(settings: Settings, user: User) -> TokenPair:
 
 
 def login(session: Session, settings: Settings, username: str, password: str) -> TokenPair:
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    # Locked for the whole attempt: parallel guesses wait their turn and each sees the previous failure.
+    user = session.scalars(select(User).where(User.username == username).with_for_update()).one_or_none()
     now = utcnow()
+    if user is not None and user.is_demo and not settings.is_demo:
+        user = None  # production never lets a demo account in, however the app was started
     if user is None or not user.active:
         # An unknown name is throttled like a known one, so the answers do not tell which names exist.
-        key = f"login:{username[:64]}"
+        key = (
+            "login:"
+            + hashlib.sha256(settings.lookup_key.get_secret_value().encode() + username.encode()).hexdigest()[
+                :40
+            ]
+        )
         _refuse_if_locked(_unknown_locked_until(session, settings, key, now), now)
         _verify_dummy(settings, password)
-        raise Unauthorized(
-            _BAD_LOGIN,
-            field="username",
-            after_rollback=lambda s: rates.hit(s, key, timedelta(minutes=settings.login_lockout_minutes)),
-        )
+        rates.hit(session, key, timedelta(minutes=settings.login_lockout_minutes))
+        raise Unauthorized(_BAD_LOGIN, field="username", persist=True)
     _refuse_if_locked(user.locked_until, now)
     if not verify_password(settings, user.password_hash, password):
-        raise Unauthorized(_BAD_LOGIN, field="username", after_rollback=_record_failure(user.id, settings))
+        _record_failure(settings, user, now)
+        session.flush()
+        raise Unauthorized(_BAD_LOGIN, field="username", persist=True)
     if user.failed_logins or user.locked_until:
         user.failed_logins, user.locked_until = 0, None
     if password_hasher(settings).check_needs_rehash(user.password_hash):
@@ -126,7 +131,7 @@ def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenPa
 
 def logout_everywhere(session: Session, settings: Settings, actor: Actor) -> None:
     """Revoke every access and refresh token the actor holds (a lost phone, a shared password)."""
-    user = session.get(User, actor.user_id)
+    user = session.scalars(select(User).where(User.id == actor.user_id).with_for_update()).one_or_none()
     if user is not None:
         user.token_version += 1
         audit.record(session, settings, actor, [audit.Change("user.logout", "user", user.id, None, {})])

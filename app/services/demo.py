@@ -61,6 +61,7 @@ GIVEN = "文华明国建平秀英兰芳志强永福春梅丽红云海军伟玉�
 def ensure_regions(session: Session, settings: Settings) -> None:
     """Load Hongta's tree if no region exists, then give every village-less township illustrative villages."""
     actor = Actor.system("demo")
+    audit.lock_chain(session)  # two demo starts at once would both add the same villages
     if regions.count(session) == 0:
         regions.import_rows(session, settings, actor, regions.parse_csv(regions.shipped_hongta_csv()))
     townships = session.scalars(select(Region).where(Region.level == RegionLevel.township)).all()
@@ -90,6 +91,7 @@ def ensure_regions(session: Session, settings: Settings) -> None:
 
 def reset_demo_accounts(session: Session, settings: Settings) -> list[tuple[str, str, Role, str]]:
     """Create the demo accounts, or give them fresh passwords; returns (username, password, role, region)."""
+    audit.lock_chain(session)
     accounts = []
     for username, role, region in DEMO_ACCOUNTS:
         password = generate_password()

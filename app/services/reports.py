@@ -167,10 +167,14 @@ def submit(
         ).all()
     )
     targets = {i.body.supersedes for i in items if i.body.supersedes is not None}
-    target_household: dict[int, int] = {}
+    targets_found: dict[int, tuple[int, date, date]] = {}
     if targets:
-        rows = session.execute(select(Report.id, Report.household_id).where(Report.id.in_(targets)))
-        target_household = dict(rows.tuples().all())
+        rows = session.execute(
+            select(Report.id, Report.household_id, Report.period_start, Report.period_end).where(
+                Report.id.in_(targets)
+            )
+        )
+        targets_found = {rid: (hid, start, end) for rid, hid, start, end in rows}
     effective: dict[int, list[tuple[date, date, int | None]]] = defaultdict(list)
     for r in stored:
         if r.id not in superseded:
@@ -210,10 +214,18 @@ def submit(
                 plans.append(plan)
             continue
         if body.supersedes is not None:
-            if target_household.get(body.supersedes) != hid:
+            target = targets_found.get(body.supersedes)
+            if target is None or target[0] != hid:
                 item_errors.append(
                     Invalid(
                         "supersedes must name a report of the same household", field=f"{prefix}supersedes"
+                    )
+                )
+            elif not _overlaps(target[1], target[2], body.period_start, body.period_end):
+                item_errors.append(
+                    Invalid(
+                        "a correction must cover the period of the report it supersedes",
+                        field=f"{prefix}supersedes",
                     )
                 )
             elif body.supersedes in superseded:

@@ -71,8 +71,9 @@ def _visible(actor: Actor) -> Select[tuple[User]]:
     return select(User).where(User.region_code.in_(access.regions_within(actor)))
 
 
-def get(session: Session, actor: Actor, user_id: int) -> User:
-    user = session.scalar(_visible(actor).where(User.id == user_id))
+def get(session: Session, actor: Actor, user_id: int, *, lock: bool = False) -> User:
+    stmt = _visible(actor).where(User.id == user_id)
+    user = session.scalar(stmt.with_for_update() if lock else stmt)
     if user is None:
         raise NotFound(f"user {user_id} not found", field="user_id")
     return user
@@ -92,7 +93,7 @@ def list_users(
 
 
 def update(session: Session, settings: Settings, actor: Actor, user_id: int, body: UserUpdate) -> User:
-    user = get(session, actor, user_id)
+    user = get(session, actor, user_id, lock=True)
     before = {"active": user.active, "role": user.role, "region_code": user.region_code}
     fields = body.model_dump(exclude_unset=True)
     for name in ("active", "role", "region_code", "password", "unlock"):
