@@ -1,0 +1,47 @@
+"""The benchmark of bench/RESULTS.md still runs (a tiny version of it, on SQLite, in a subprocess)."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_batch_benchmark_runs_and_reports_its_ratio(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUWANG_")}
+    env |= {
+        "TMPDIR": str(tmp_path),
+        "SHOUWANG_PASSWORD_MEMORY_KIB": "1024",
+        "SHOUWANG_PASSWORD_TIME_COST": "1",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/batch_reports.py",
+            "--database",
+            "sqlite",
+            "--households",
+            "5",
+            "--batches",
+            "2",
+            "--demo-households",
+            "5",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 x 20 reports" in result.stdout
+    assert "ratio (API time / Core time)" in result.stdout
+    assert "households/s" in result.stdout
