@@ -196,4 +196,3 @@ def test_readyz_is_503_when_the_schema_is_not_at_head(settings: Settings, tmp_pa
         response = c.get("/readyz")
     assert response.status_code == 503
     assert "schema" in response.json()["detail"]
-
