@@ -24,6 +24,7 @@ __all__ = [
     "VILLAGE_C",
     "Accounts",
     "accounts",
+    "cadre",
     "household_body",
     "make_id",
     "member_body",
@@ -167,6 +168,12 @@ class Accounts:
 @pytest.fixture
 def accounts(client: TestClient, settings: Settings) -> Accounts:
     return Accounts(client, settings)
+
+
+@pytest.fixture
+def cadre(accounts: Accounts) -> dict[str, str]:
+    """The cadre of village A, the village most tests work in."""
+    return accounts["cadre_a"]
 
 
 def new_household(client: TestClient, headers: dict[str, str], **kwargs: Any) -> dict[str, Any]:

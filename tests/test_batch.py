@@ -5,12 +5,9 @@ corrections by `supersedes` (the corrected report is kept and marked, never edit
 """
 
 import copy
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -43,21 +40,6 @@ QUARTERS = [
 ]
 
 Body = dict[str, Any]
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    """A 500 comes back as a response (so it fails an assertion, not the whole run)."""
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
-    # An unhandled error's traceback, kept by pytest's log capture, can pin an open SQLite cursor;
-    # closing the app's connections keeps that from locking the database for the next test.
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def cadre(accounts: Accounts) -> dict[str, str]:
-    return accounts["cadre_a"]
 
 
 def counts() -> tuple[int, int]:

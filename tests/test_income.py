@@ -4,34 +4,18 @@ net = wages + business + property + transfer − production_cost; divided by the
 period_end. Through the API (`per_capita_net_income`, `income_basis`) and app.services.income directly.
 """
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.services.income import Membership, PeriodIncome, household_size_at, net_income, per_capita
-from tests.fixtures import VILLAGE_A, Accounts, member_body, new_household, report_body
+from tests.fixtures import VILLAGE_A, member_body, new_household, report_body
 
 HOUSEHOLDS = "/api/v1/households"
 Body = dict[str, Any]
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    """A 500 comes back as a response (so it fails an assertion, not the whole run)."""
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
-    # An unhandled error's traceback, kept by pytest's log capture, can pin an open SQLite cursor.
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def cadre(accounts: Accounts) -> dict[str, str]:
-    return accounts["cadre_a"]
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
@@ -116,21 +115,6 @@ def bad_checksum(id_number: str) -> str:
 def id_with_date(yyyymmdd: str) -> str:
     first17 = f"530402{yyyymmdd}123"
     return first17 + id_check_digit(first17)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    """A 500 comes back as a response (so it fails an assertion, not the whole run)."""
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
-    # An unhandled error's traceback, kept by pytest's log capture, can pin an open SQLite cursor;
-    # closing the app's connections keeps that from locking the database for the next test.
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def cadre(accounts: Accounts) -> dict[str, str]:
-    return accounts["cadre_a"]
 
 
 @pytest.fixture
