@@ -9,9 +9,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.config import Settings
 from app.context import request_id_var
 from app.models import AuditEntry, AuditHead, Base
@@ -122,7 +123,7 @@ def record(session: Session, settings: Settings, actor: Actor, changes: list[Cha
         }
         row["mac"] = prev = _entry_mac(key, row)
         rows.append(row)
-    session.execute(insert(AUDIT_TABLE), rows)
+    bulk.insert_rows(session, AUDIT_TABLE, rows)
     head.length, head.last_mac = seq, prev
     head.head_mac = _head_mac(key, seq, prev)
     session.flush()

@@ -13,9 +13,10 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.config import Settings
 from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound, combine
 from app.models import Base, Household, Member, Report, ReportEvent
@@ -373,7 +374,7 @@ def _insert(
         )
     # A plain executemany (pipelined by psycopg; measured faster on PostgreSQL than one multi-row
     # INSERT ... RETURNING), then the ids by natural key.
-    session.execute(insert(REPORT_TABLE), rows)
+    bulk.insert_rows(session, REPORT_TABLE, rows)
     keys = {(p.household_id, p.body.client_ref) for p in plans}
     found = session.execute(
         select(Report.household_id, Report.client_ref, Report.id).where(
@@ -394,7 +395,7 @@ def _insert(
         for e in p.body.events
     ]
     if events:
-        session.execute(insert(EVENT_TABLE), events)
+        bulk.insert_rows(session, EVENT_TABLE, events)
     audit.record(
         session,
         settings,
