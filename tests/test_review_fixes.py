@@ -196,3 +196,21 @@ def test_readyz_is_503_when_the_schema_is_not_at_head(settings: Settings, tmp_pa
         response = c.get("/readyz")
     assert response.status_code == 503
     assert "schema" in response.json()["detail"]
+
+
+def test_throttle_records_do_not_pile_up(client: TestClient) -> None:
+    """Failed logins under ever-new names must not grow the table forever."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from app.models.base import utcnow
+
+    with db.session_scope() as session:
+        session.execute(
+            insert(RateEvent),
+            [{"key": f"login:old{i}", "occurred_at": utcnow() - timedelta(days=2)} for i in range(50)],
+        )
+    client.post("/api/v1/auth/token", data={"username": "someone-new", "password": "whatever-123"})
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(RateEvent)) == 1

@@ -21,7 +21,18 @@ def recent_count(session: Session, key: str, window: timedelta) -> int:
     )
 
 
+RETENTION = timedelta(days=1)
+
+
 def hit(session: Session, key: str, window: timedelta) -> None:
-    session.execute(delete(RateEvent).where(RateEvent.key == key, RateEvent.occurred_at <= utcnow() - window))
+    """Record one occurrence; drop this key's expired ones and anything older than a day (no window is
+    longer), so the table stays small however many different keys are tried."""
+    now = utcnow()
+    session.execute(
+        delete(RateEvent).where(
+            ((RateEvent.key == key) & (RateEvent.occurred_at <= now - window))
+            | (RateEvent.occurred_at <= now - max(window, RETENTION))
+        )
+    )
     session.add(RateEvent(key=key))
     session.flush()
