@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 from app import db  # noqa: E402
 from app.config import Settings, get_settings  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.models import Base  # noqa: E402
+from app.models import Base, PolicyVersion  # noqa: E402
+from app.schemas.policy import PolicyData  # noqa: E402
 from app.services import demo  # noqa: E402
 from app.services.audit import GENESIS, HEAD_ID  # noqa: E402
 
@@ -91,6 +92,10 @@ def clean_db(migrated: Engine, settings: Settings) -> None:
     _empty(migrated)
     with db.session_scope() as session:
         demo.ensure_regions(session, settings)
+        # what the migration seeds: policy version 1 with the defaults
+        session.add(
+            PolicyVersion(version=1, created_by="system:default", data=PolicyData().model_dump(mode="json"))
+        )
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.household import Household, Member
+from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
 from app.models.region import Region
 from app.models.report import Report, ReportEvent
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "Household",
     "Member",
+    "PolicyVersion",
     "RateEvent",
     "Region",
     "Report",

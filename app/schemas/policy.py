@@ -1,0 +1,112 @@
+"""The policy: every threshold the rules, the model's levels and case routing use, as versioned data.
+
+Defaults follow ../shared/DOMAIN.md; values that could not be confirmed are marked unverified for the
+district to confirm.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+
+from app.schemas.common import Money, ReadModel, StrictModel
+
+Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)]
+
+
+class MonitoringLine(StrictModel):
+    """监测线: annual per-capita net income, yuan, for one year."""
+
+    year: int = Field(ge=2000, le=2100)
+    amount: Money
+    verified: bool = Field(description="false: a default the district has not confirmed")
+    source: str = Field(default="", max_length=200)
+
+
+class CaseDeadlines(StrictModel):
+    """Days allowed per step (used by case routing); normally ≤ 15 days from finding to identification."""
+
+    home_verification: int = Field(default=3, ge=1, le=60)
+    democratic_review: int = Field(default=5, ge=1, le=60)
+    public_notice: int = Field(default=5, ge=1, le=60, description="公示 lasts at least this many days")
+    township_review: int = Field(default=2, ge=1, le=60)
+    county_approval: int = Field(default=5, ge=1, le=60)
+    total: int = Field(default=15, ge=1, le=120)
+
+
+def _default_lines() -> list[MonitoringLine]:
+    return [
+        MonitoringLine(year=2021, amount=Decimal(6000), verified=True, source="national floor (DOMAIN.md)"),
+        MonitoringLine(year=2022, amount=Decimal(7000), verified=False, source="interpolated default"),
+        MonitoringLine(year=2023, amount=Decimal(8050), verified=True, source="Yunnan 2023"),
+        MonitoringLine(year=2024, amount=Decimal(8400), verified=False, source="interpolated default"),
+        MonitoringLine(year=2025, amount=Decimal(8700), verified=True, source="云农办通〔2025〕1号"),
+        MonitoringLine(year=2026, amount=Decimal(8700), verified=False, source="2025 carried forward"),
+    ]
+
+
+class PolicyData(StrictModel):
+    monitoring_lines: list[MonitoringLine] = Field(default_factory=_default_lines, min_length=1)
+    sharp_drop_margin: Decimal = Field(
+        default=Decimal("1.5"),
+        ge=1,
+        le=5,
+        description="sharp-drop rule applies below this multiple of the line",
+    )
+    sharp_drop_share: Share = Field(
+        default=Decimal("0.30"), description="drop against the same period a year earlier"
+    )
+    medical_spending_share: Share = Field(
+        default=Decimal("0.30"), description="medical self-pay above this share of income"
+    )
+    education_spending_share: Share = Field(
+        default=Decimal("0.30"), description="education self-pay above this share"
+    )
+    labour_share_max: Share = Field(
+        default=Decimal("0.25"), description="缺劳动力: at most this share can work"
+    )
+    event_loss_share: Share = Field(
+        default=Decimal("0.30"), description="event loss above this share of annual income"
+    )
+    high_probability: Share = Field(default=Decimal("0.50"), description="model probability for level high")
+    medium_probability: Share = Field(
+        default=Decimal("0.20"), description="model probability for level medium"
+    )
+    cold_start_min_examples: int = Field(
+        default=5000, ge=100, description="labelled household-periods needed before the model is trained"
+    )
+    cold_start_min_positives: int = Field(default=50, ge=10, description="…of which below the line")
+    case_deadlines: CaseDeadlines = Field(default_factory=CaseDeadlines)
+
+    @field_validator("monitoring_lines")
+    @classmethod
+    def _one_line_per_year(cls, lines: list[MonitoringLine]) -> list[MonitoringLine]:
+        years = [line.year for line in lines]
+        if len(set(years)) != len(years):
+            raise ValueError("one monitoring line per year")
+        return sorted(lines, key=lambda line: line.year)
+
+    @model_validator(mode="after")
+    def _cut_offs_ordered(self) -> "PolicyData":
+        if self.medium_probability >= self.high_probability:
+            raise ValueError("medium_probability must be below high_probability")
+        return self
+
+    def line_for(self, year: int) -> Decimal:
+        """The line of `year`; a year past the last configured one carries the last line forward."""
+        known = [line for line in self.monitoring_lines if line.year <= year]
+        return (known[-1] if known else self.monitoring_lines[0]).amount
+
+
+class PolicyUpdate(PolicyData):
+    version: int | None = Field(default=None, description="the version you read (or If-Match)")
+    note: str = Field(default="", max_length=200, description="why the policy changed")
+
+
+class PolicyRead(ReadModel):
+    version: int
+    created_at: datetime
+    created_by: str
+    note: str
+    data: PolicyData
