@@ -1,0 +1,1 @@
+"""Risk engine: policy rules (rules.py); features, model and scheduled scoring follow (issue 3)."""
