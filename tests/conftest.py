@@ -75,11 +75,9 @@ def migrated(settings: Settings) -> Iterator[Engine]:
 def _empty(engine: Engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
-        if IS_POSTGRES:
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))
+        # DELETE, not TRUNCATE: on tables this small it is several times faster on PostgreSQL.
+        for table in tables:
+            connection.execute(text(f"DELETE FROM {table}"))
         connection.execute(
             text("INSERT INTO audit_head (id, length, last_mac, head_mac) VALUES (:id, 0, :mac, '')"),
             {"id": HEAD_ID, "mac": GENESIS},
