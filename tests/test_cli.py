@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from app import db
@@ -13,6 +13,26 @@ from app.models import Household, Member, Region, Report, User
 from app.services import demo
 
 runner = CliRunner()
+PRODUCTION_SECRETS = {
+    "SHOUWANG_SECRET_KEY": "p" * 40,
+    "SHOUWANG_LOOKUP_KEY": "l" * 40,
+    "SHOUWANG_ENCRYPTION_KEYS": "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA=",
+}
+
+
+def invoke_in_production(monkeypatch: pytest.MonkeyPatch, args: list[str], *, without: str = "") -> Result:
+    """Run a command with SHOUWANG_ENV=production and real-looking secrets (minus `without`)."""
+    monkeypatch.setenv("SHOUWANG_ENV", "production")
+    for name, value in PRODUCTION_SECRETS.items():
+        if name == without:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        return runner.invoke(main, args)
+    finally:
+        get_settings.cache_clear()
 
 
 class TestUsersCreate:
@@ -141,15 +161,7 @@ class TestDemoData:
             assert session.scalar(select(func.count()).select_from(Household)) == 20
 
     def test_refused_in_production(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("SHOUWANG_ENV", "production")
-        monkeypatch.setenv("SHOUWANG_SECRET_KEY", "p" * 40)
-        monkeypatch.setenv("SHOUWANG_LOOKUP_KEY", "l" * 40)
-        monkeypatch.setenv("SHOUWANG_ENCRYPTION_KEYS", "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA=")
-        get_settings.cache_clear()
-        try:
-            result = runner.invoke(main, ["demo-data", "--households", "5"])
-        finally:
-            get_settings.cache_clear()
+        result = invoke_in_production(monkeypatch, ["demo-data", "--households", "5"])
         assert result.exit_code == 2
         assert "production" in result.output
 
@@ -179,37 +191,14 @@ class TestProductionSettings:
         "missing", ["SHOUWANG_SECRET_KEY", "SHOUWANG_LOOKUP_KEY", "SHOUWANG_ENCRYPTION_KEYS"]
     )
     def test_refuses_demo_or_missing_secrets(self, monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
-        monkeypatch.setenv("SHOUWANG_ENV", "production")
-        good = {
-            "SHOUWANG_SECRET_KEY": "p" * 40,
-            "SHOUWANG_LOOKUP_KEY": "l" * 40,
-            "SHOUWANG_ENCRYPTION_KEYS": "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA=",
-        }
-        for name, value in good.items():
-            if name != missing:
-                monkeypatch.setenv(name, value)
-            else:
-                monkeypatch.delenv(name, raising=False)
-        get_settings.cache_clear()
-        try:
-            result = runner.invoke(main, ["migrate"])
-        finally:
-            get_settings.cache_clear()
+        result = invoke_in_production(monkeypatch, ["migrate"], without=missing)
         assert result.exit_code == 2
         assert missing.removeprefix("SHOUWANG_").lower() in result.output.lower() or missing in result.output
 
     def test_serve_refuses_active_demo_accounts(self, monkeypatch: pytest.MonkeyPatch) -> None:
         with db.session_scope() as session:
             demo.reset_demo_accounts(session, get_settings())
-        monkeypatch.setenv("SHOUWANG_ENV", "production")
-        monkeypatch.setenv("SHOUWANG_SECRET_KEY", "p" * 40)
-        monkeypatch.setenv("SHOUWANG_LOOKUP_KEY", "l" * 40)
-        monkeypatch.setenv("SHOUWANG_ENCRYPTION_KEYS", "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA=")
-        get_settings.cache_clear()
-        try:
-            result = runner.invoke(main, ["serve", "--port", "1"])
-        finally:
-            get_settings.cache_clear()
+        result = invoke_in_production(monkeypatch, ["serve", "--port", "1"])
         assert result.exit_code == 2
         assert "demo accounts" in result.output
 
