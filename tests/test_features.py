@@ -1,0 +1,159 @@
+"""The rules' features read from stored reports and members agree with what the API shows a cadre."""
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from app import db
+from app.risk import features
+from app.risk.rules import EVENT_KINDS, evaluate
+from app.schemas.policy import PolicyData
+from tests.fixtures import Accounts, household_body, member_body, new_household, report_body
+
+POLICY = PolicyData()
+QUARTERS_2025 = [
+    ("2025-01-01", "2025-03-31"),
+    ("2025-04-01", "2025-06-30"),
+    ("2025-07-01", "2025-09-30"),
+    ("2025-10-01", "2025-12-31"),
+]
+
+
+def submit(
+    client: TestClient, headers: dict[str, str], household_id: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    response = client.post(f"/api/v1/households/{household_id}/reports", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def frame_for(household_id: int, as_of: date = date(2026, 1, 15)) -> dict[str, float]:
+    with db.session_scope() as session:
+        frame = features.build(session, POLICY, as_of, [household_id])
+    return {name: float(values[0]) for name, values in frame.columns.items()}
+
+
+def test_income_features_match_the_reports_api(client: TestClient, accounts: Accounts) -> None:
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    last: dict[str, Any] = {}
+    for i, (start, end) in enumerate(QUARTERS_2025):
+        last = submit(
+            client,
+            cadre,
+            household["id"],
+            report_body(
+                f"q{i}", start, end, wages="1000", business="500", prop="0", transfer="300", cost="100"
+            ),
+        )
+    row = frame_for(household["id"])
+    assert row["income_pc"] == float(last["per_capita_net_income"])
+    assert row["size"] == 3
+    assert row["line"] == 8700
+    assert row["income_total"] == float(last["income_basis"]["net_income"])
+    [reasons] = evaluate({k: np.array([v]) for k, v in row.items()}, POLICY)
+    assert "income_below_line" in {r.code for r in reasons}
+
+
+def test_same_quarter_a_year_earlier_feeds_the_sharp_drop_rule(
+    client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    for i, (start, end) in enumerate([("2024-01-01", "2024-12-31")]):
+        submit(
+            client,
+            cadre,
+            household["id"],
+            report_body(f"y{i}", start, end, wages="60000", business="0", prop="0", transfer="0", cost="0"),
+        )
+    submit(
+        client,
+        cadre,
+        household["id"],
+        report_body(
+            "y2025", "2025-01-01", "2025-12-31", wages="30000", business="0", prop="0", transfer="0", cost="0"
+        ),
+    )
+    row = frame_for(household["id"])
+    assert row["income_pc_prev"] == 20000
+    assert row["income_pc"] == 10000
+    [reasons] = evaluate({k: np.array([v]) for k, v in row.items()}, POLICY)
+    assert "sharp_income_drop" in {r.code for r in reasons}
+
+
+def test_flags_come_from_the_latest_report_and_the_members(client: TestClient, accounts: Accounts) -> None:
+    cadre = accounts["cadre_a"]
+    child = member_body(
+        "之子",
+        birth=date(2015, 6, 1),
+        schooling="辍学",
+        dropout_reason="因经济困难",
+        labour_capacity="无劳动力",
+        basic_medical_insurance=False,
+    )
+    body = household_body(
+        members=[member_body("户主", birth=date(1975, 1, 1), labour_capacity="丧失劳动力"), child]
+    )
+    household = client.post("/api/v1/households", json=body, headers=cadre).json()
+    submit(
+        client,
+        cadre,
+        household["id"],
+        report_body("a", "2025-01-01", "2025-06-30", housing_grade="A", drinking_water_safe=True),
+    )
+    submit(
+        client,
+        cadre,
+        household["id"],
+        report_body(
+            "b", "2025-07-01", "2025-12-31", housing_grade="D", drinking_water_safe=False, food_secure=True
+        ),
+    )
+    row = frame_for(household["id"])
+    assert row["housing_unsafe"] == 1
+    assert row["water_unsafe"] == 1
+    assert row["food_clothing_insecure"] == 0
+    assert row["dropout_compulsory"] == 1
+    assert row["uninsured_member"] == 1
+    assert row["labour_share"] == 0
+    [reasons] = evaluate({k: np.array([v]) for k, v in row.items()}, POLICY)
+    assert {
+        "housing_unsafe",
+        "water_unsafe",
+        "compulsory_dropout",
+        "no_medical_insurance",
+        "lack_of_labour",
+    } <= {r.code for r in reasons}
+
+
+def test_events_of_superseded_reports_and_later_reports_are_ignored(
+    client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    flood = {"kind": "natural_disaster", "disaster_type": "洪涝", "occurred_on": "2025-05-10", "loss": "9000"}
+    first = submit(
+        client, cadre, household["id"], report_body("h1", "2025-01-01", "2025-06-30", events=[flood])
+    )
+    row = frame_for(household["id"])
+    assert row["event_loss"] == 9000
+    assert row["event_kind"] == EVENT_KINDS.index("natural_disaster")
+    correction = report_body("h1-fix", "2025-01-01", "2025-06-30") | {"supersedes": first["id"]}
+    submit(client, cadre, household["id"], correction)
+    assert frame_for(household["id"])["event_loss"] == 0
+    assert np.isnan(frame_for(household["id"], as_of=date(2024, 12, 31))["income_pc"])
+
+
+def test_household_without_reports_has_no_income_but_member_features(
+    client: TestClient, accounts: Accounts
+) -> None:
+    household = new_household(client, accounts["cadre_a"])
+    row = frame_for(household["id"])
+    assert np.isnan(row["income_pc"])
+    assert row["labour_share"] == 1.0
+    [reasons] = evaluate({k: np.array([v]) for k, v in row.items()}, POLICY)
+    assert reasons == []
