@@ -256,6 +256,31 @@ def audit_verify(checkpoint: Path | None) -> None:
 
 
 @main.group()
+def risk() -> None:
+    """The risk engine."""
+
+
+@risk.command("run")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="default: today")
+@_handle_errors
+def risk_run(as_of: Any) -> None:
+    """Score every household now (one run at a time across all processes)."""
+    from app.clock import local_today
+    from app.risk import scorer
+
+    _settings()
+    try:
+        run = scorer.score_all(as_of=as_of.date() if as_of else local_today(), triggered_by="cli")
+    except scorer.AlreadyRunning as exc:
+        _fail(str(exc), 3)
+        return
+    click.echo(
+        f"run {run.id} ({run.mode}, policy v{run.policy_version}): {run.households_scored} households, "
+        f"{run.flagged_high} high, {run.flagged_medium} medium, in {run.duration_ms} ms"
+    )
+
+
+@main.group()
 def keys() -> None:
     """Encryption and look-up keys."""
 

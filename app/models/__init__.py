@@ -7,6 +7,7 @@ from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
 from app.models.region import Region
 from app.models.report import Report, ReportEvent
+from app.models.risk import JobLease, RiskResult, RiskRun
 from app.models.user import User
 
 __all__ = [
@@ -14,11 +15,14 @@ __all__ = [
     "AuditHead",
     "Base",
     "Household",
+    "JobLease",
     "Member",
     "PolicyVersion",
     "RateEvent",
     "Region",
     "Report",
     "ReportEvent",
+    "RiskResult",
+    "RiskRun",
     "User",
 ]

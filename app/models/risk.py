@@ -1,0 +1,54 @@
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, utcnow
+
+
+class RiskRun(Base):
+    """One scoring of every household. Results become current only when the run completes, so a run that
+    dies half-way leaves the previous run's results in force."""
+
+    __tablename__ = "risk_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)  # running|completed|failed
+    as_of: Mapped[date]
+    mode: Mapped[str] = mapped_column(String(16))  # "rules" (cold start) or "model"
+    policy_version: Mapped[int] = mapped_column(ForeignKey("policy_version.version"))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    triggered_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    households_scored: Mapped[int] = mapped_column(default=0)
+    flagged_high: Mapped[int] = mapped_column(default=0)
+    flagged_medium: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RiskResult(Base):
+    """A household's level, score and reasons in one run."""
+
+    __tablename__ = "risk_result"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("risk_run.id", ondelete="CASCADE"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[str] = mapped_column(String(8))  # high|medium|low
+    score: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_risk_result_household_id_run_id", "household_id", "run_id"),)
+
+
+class JobLease(Base):
+    """Who runs a job now, until when: one run at a time across processes and machines (a killed holder's
+    lease simply expires)."""
+
+    __tablename__ = "job_lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    lease_until: Mapped[datetime]

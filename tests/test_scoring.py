@@ -1,0 +1,134 @@
+"""Scoring runs: every household scored by the rules, results current only once a run completes,
+one run at a time, the policy version recorded."""
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app import db
+from app.cli import main
+from app.models import RiskResult, RiskRun
+from app.models.base import utcnow
+from app.risk import rules, scorer
+from app.services import leases
+from tests.fixtures import Accounts, new_household, report_body
+
+AS_OF = date(2026, 1, 15)
+
+
+@pytest.fixture
+def district(client: TestClient, accounts: Accounts) -> dict[str, Any]:
+    """One poor household (7,000 a head in 2025), one comfortable one (20,000 a head)."""
+    cadre = accounts["cadre_a"]
+    poor, rich = new_household(client, cadre), new_household(client, cadre)
+    for household, per_head in ((poor, 7000), (rich, 20000)):
+        body = report_body(
+            "2025",
+            "2025-01-01",
+            "2025-12-31",
+            wages=str(per_head * 3),
+            business="0",
+            prop="0",
+            transfer="0",
+            cost="0",
+        )
+        response = client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre)
+        assert response.status_code == 201
+    return {"poor": poor["id"], "rich": rich["id"]}
+
+
+def results(run_id: int) -> dict[int, RiskResult]:
+    with db.session_scope() as session:
+        return {
+            r.household_id: r for r in session.scalars(select(RiskResult).where(RiskResult.run_id == run_id))
+        }
+
+
+def test_a_run_scores_every_household_with_reasons(district: dict[str, Any]) -> None:
+    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    assert (run.status, run.mode, run.policy_version) == ("completed", "rules", 1)
+    assert (run.households_scored, run.flagged_high) == (2, 1)
+    scored = results(run.id)
+    assert scored[district["poor"]].level == "high"
+    assert scored[district["poor"]].reasons[0]["text"] == "人均纯收入 7,000 元 < 监测线 8,700 元"
+    assert scored[district["rich"]].level == "low"
+    assert scored[district["rich"]].reasons == []
+
+
+def test_changing_the_line_changes_the_next_run(
+    district: dict[str, Any], client: TestClient, accounts: Accounts
+) -> None:
+    first = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    policy = client.get("/api/v1/policy", headers=accounts["admin"]).json()
+    data = policy["data"]
+    data["monitoring_lines"] = [
+        {**line, "amount": "6500"} if line["year"] == 2025 else line for line in data["monitoring_lines"]
+    ]
+    assert (
+        client.put("/api/v1/policy", json=data | {"version": 1}, headers=accounts["admin"]).status_code == 201
+    )
+    second = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    assert (first.policy_version, second.policy_version) == (1, 2)
+    assert results(first.id)[district["poor"]].level == "high"
+    assert results(second.id)[district["poor"]].level == "low"
+
+
+def test_a_run_that_fails_half_way_leaves_the_previous_results_current(
+    district: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    monkeypatch.setattr(scorer, "CHUNK", 1)
+    calls = {"n": 0}
+    original = rules.evaluate
+
+    def dies_on_the_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("killed")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rules, "evaluate", dies_on_the_second_chunk)
+    with pytest.raises(RuntimeError):
+        scorer.score_all(as_of=AS_OF, triggered_by="test")
+    with db.session_scope() as session:
+        current = scorer.current_run(session)
+        assert current is not None
+        assert current.id == good.id
+        failed = session.scalars(select(RiskRun).where(RiskRun.status == "failed")).one()
+        assert "killed" in (failed.error or "")
+        assert session.scalar(select(func.count()).where(RiskResult.run_id == failed.id)) == 0
+    monkeypatch.setattr(rules, "evaluate", original)
+    assert scorer.score_all(as_of=AS_OF, triggered_by="test").status == "completed"
+
+
+def test_one_run_at_a_time(district: dict[str, Any]) -> None:
+    assert leases.acquire(scorer.LEASE, "someone-else", timedelta(minutes=5))
+    with pytest.raises(scorer.AlreadyRunning):
+        scorer.score_all(as_of=AS_OF, triggered_by="test")
+    result = CliRunner().invoke(main, ["risk", "run"])
+    assert result.exit_code == 3
+    assert "in progress" in result.output
+
+
+def test_an_expired_lease_is_taken_over_and_the_dead_run_marked(district: dict[str, Any]) -> None:
+    with db.session_scope() as session:
+        session.add(
+            RiskRun(as_of=AS_OF, mode="rules", policy_version=1, triggered_by="dead", status="running")
+        )
+    assert leases.acquire(scorer.LEASE, "dead-process", timedelta(seconds=-1))
+    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    assert run.status == "completed"
+    with db.session_scope() as session:
+        dead = session.scalars(select(RiskRun).where(RiskRun.triggered_by == "dead")).one()
+        assert (dead.status, dead.error) == ("failed", "abandoned")
+        assert utcnow() > dead.started_at
+
+
+def test_cli_run_prints_the_summary(district: dict[str, Any]) -> None:
+    result = CliRunner().invoke(main, ["risk", "run", "--as-of", "2026-01-15"])
+    assert result.exit_code == 0, result.output
+    assert "2 households, 1 high" in result.output
