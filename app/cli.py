@@ -95,7 +95,20 @@ def serve(host: str, port: int) -> None:
         elif demo_users := demo.active_demo_accounts(session):
             _fail(f"production refuses demo accounts; deactivate them first: {', '.join(demo_users)}", 2)
     configure_logging()
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
+    scheduler = None
+    if settings.scheduler_in_process:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        from app.risk.scheduler import add_jobs
+
+        scheduler = BackgroundScheduler(timezone=settings.timezone)
+        add_jobs(scheduler, settings)
+        scheduler.start()
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 def _bootstrap_demo(session: Any, settings: Settings) -> None:
@@ -278,6 +291,27 @@ def risk_run(as_of: Any) -> None:
         f"run {run.id} ({run.mode}, policy v{run.policy_version}): {run.households_scored} households, "
         f"{run.flagged_high} high, {run.flagged_medium} medium, in {run.duration_ms} ms"
     )
+
+
+@main.command()
+@_handle_errors
+def worker() -> None:
+    """Run scheduled work (nightly scoring, admins' run requests) until stopped."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from app.logs import configure_logging
+    from app.risk.scheduler import add_jobs
+
+    settings = _settings()
+    _migrate(settings)
+    configure_logging()
+    scheduler = BlockingScheduler(timezone=settings.timezone)
+    add_jobs(scheduler, settings)
+    click.echo(f"worker: scoring on '{settings.risk_schedule_cron}' ({settings.timezone}); Ctrl-C stops")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)
 
 
 @main.group()

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
 
     demo_households: int = Field(default=3000, ge=0)
 
+    # Scoring schedule (crontab, in `timezone`) and how often the worker looks for admins' run requests.
+    risk_schedule_cron: str = "0 2 * * *"
+    risk_request_poll_seconds: int = Field(default=30, ge=1)
+    # Single-process demo only: `serve` also runs the scheduler (never with several API workers).
+    scheduler_in_process: bool = False
+
     @field_validator("encryption_keys")
     @classmethod
     def _fernet_keys_valid(cls, value: SecretStr) -> SecretStr:

@@ -132,3 +132,64 @@ def test_cli_run_prints_the_summary(district: dict[str, Any]) -> None:
     result = CliRunner().invoke(main, ["risk", "run", "--as-of", "2026-01-15"])
     assert result.exit_code == 0, result.output
     assert "2 households, 1 high" in result.output
+
+
+class TestApi:
+    def test_admin_requests_a_run_and_the_worker_runs_it(
+        self, district: dict[str, Any], client: TestClient, accounts: Accounts
+    ) -> None:
+        from app.risk import jobs
+
+        response = client.post("/api/v1/risk/runs", json={"as_of": "2026-01-15"}, headers=accounts["admin"])
+        assert response.status_code == 202, response.text
+        assert response.json()["status"] == "requested"
+        again = client.post("/api/v1/risk/runs", json={}, headers=accounts["admin"])
+        assert again.json()["id"] == response.json()["id"]
+        assert client.post("/api/v1/risk/runs", json={}, headers=accounts["district"]).status_code == 403
+
+        jobs.requested_scoring()
+        run = client.get(f"/api/v1/risk/runs/{response.json()['id']}", headers=accounts["district"]).json()
+        assert (run["status"], run["households_scored"], run["flagged_high"]) == ("completed", 2, 1)
+        listed = client.get("/api/v1/risk/runs", headers=accounts["district"]).json()
+        assert listed["total"] == 1
+        assert client.get("/api/v1/risk/runs", headers=accounts["cadre_a"]).status_code == 403
+
+    def test_household_risk_and_list_filters(
+        self, district: dict[str, Any], client: TestClient, accounts: Accounts
+    ) -> None:
+        url = f"/api/v1/households/{district['poor']}/risk"
+        assert client.get(url, headers=accounts["cadre_a"]).status_code == 404  # not scored yet
+        scorer.score_all(as_of=AS_OF, triggered_by="test")
+        risk = client.get(url, headers=accounts["cadre_a"]).json()
+        assert risk["level"] == "high"
+        assert risk["score"] is None
+        assert risk["reasons"][0]["feature"] == "income_pc"
+        assert risk["reasons"][0]["value"] == 7000
+        assert client.get(url, headers=accounts["cadre_b"]).status_code == 404
+        high = client.get(
+            "/api/v1/households", params={"risk_level": "high"}, headers=accounts["district"]
+        ).json()
+        assert [h["id"] for h in high["items"]] == [district["poor"]]
+        low = client.get(
+            "/api/v1/households", params={"risk_level": "low"}, headers=accounts["district"]
+        ).json()
+        assert [h["id"] for h in low["items"]] == [district["rich"]]
+        by_reason = client.get(
+            "/api/v1/households", params={"reason": "income_below_line"}, headers=accounts["district"]
+        ).json()
+        assert [h["id"] for h in by_reason["items"]] == [district["poor"]]
+        bad = client.get("/api/v1/households", params={"reason": "x%"}, headers=accounts["district"])
+        assert bad.status_code == 422
+
+
+def test_worker_schedules_nightly_and_request_jobs(settings: Any) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app.risk.scheduler import add_jobs
+
+    scheduler = BackgroundScheduler(timezone=settings.timezone)
+    add_jobs(scheduler, settings)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"nightly_scoring", "requested_scoring"}
+    assert jobs["nightly_scoring"].max_instances == 1
+    assert "hour='2'" in str(jobs["nightly_scoring"].trigger)

@@ -14,7 +14,8 @@ class RiskRun(Base):
     __tablename__ = "risk_run"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="running", index=True)  # running|completed|failed
+    # requested (by an admin, for the worker) | running | completed | failed
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
     as_of: Mapped[date]
     mode: Mapped[str] = mapped_column(String(16))  # "rules" (cold start) or "model"
     policy_version: Mapped[int] = mapped_column(ForeignKey("policy_version.version"))
@@ -39,6 +40,8 @@ class RiskResult(Base):
     level: Mapped[str] = mapped_column(String(8))  # high|medium|low
     score: Mapped[float | None] = mapped_column(Float)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # "|income_below_line|water_unsafe|": lets household lists filter by reason on any database
+    reason_codes: Mapped[str] = mapped_column(String(400), default="")
 
     __table_args__ = (Index("ix_risk_result_household_id_run_id", "household_id", "run_id"),)
 

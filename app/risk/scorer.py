@@ -41,6 +41,24 @@ def current_run(session: Session) -> RiskRun | None:
     ).first()
 
 
+def request_run(session: Session, *, as_of: date, requested_by: str) -> RiskRun:
+    """Ask the worker for a run (an admin's trigger); an open request is reused, not duplicated."""
+    pending = session.scalars(select(RiskRun).where(RiskRun.status == "requested").limit(1)).first()
+    if pending is not None:
+        return pending
+    version, _ = policy_service.current_data(session)
+    run = RiskRun(
+        as_of=as_of, mode="rules", policy_version=version, triggered_by=requested_by, status="requested"
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def has_request(session: Session) -> bool:
+    return session.scalar(select(RiskRun.id).where(RiskRun.status == "requested").limit(1)) is not None
+
+
 def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
     """Run a complete scoring; raises AlreadyRunning if another run holds the lease."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -53,8 +71,16 @@ def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
                 update(RiskRun).where(RiskRun.status == "running").values(status="failed", error="abandoned")
             )
             version, _ = policy_service.current_data(session)
-            run = RiskRun(as_of=as_of, mode="rules", policy_version=version, triggered_by=triggered_by)
-            session.add(run)
+            run = session.scalars(
+                select(RiskRun).where(RiskRun.status == "requested").order_by(RiskRun.id).limit(1)
+            ).first()
+            if run is None:
+                run = RiskRun(as_of=as_of, mode="rules", policy_version=version, triggered_by=triggered_by)
+                session.add(run)
+            else:  # an admin's request, picked up by this run
+                run.status, run.policy_version, run.started_at = "running", version, utcnow()
+            session.flush()
+            as_of = run.as_of
         try:
             return _score(run.id, as_of, holder)
         except Exception as exc:
@@ -90,6 +116,7 @@ def _score(run_id: int, as_of: date, holder: str) -> RiskRun:
                         "level": level,
                         "score": None,
                         "reasons": [asdict(r) for r in reasons],
+                        "reason_codes": "|" + "".join(f"{r.code}|" for r in reasons),
                     }
                 )
             bulk.insert_rows(session, RESULT_TABLE, rows)

@@ -74,6 +74,8 @@ class HouseholdFilters:
     household_no: str | None = None
     no_labour_capacity: bool | None = None
     ids: frozenset[int] | None = None
+    risk_level: str | None = None
+    reason: str | None = None
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -334,6 +336,10 @@ def list_households(
         conditions.append(Household.household_type == filters.household_type)
     if filters.household_no:
         conditions.append(Household.household_no == filters.household_no)
+    if filters.risk_level is not None or filters.reason is not None:
+        from app.services import risk  # local: risk reads households, households filter by risk
+
+        conditions.append(Household.id.in_(risk.households_with(filters.risk_level, filters.reason)))
     if filters.ids is not None:
         conditions.append(Household.id.in_(filters.ids))
     if filters.no_labour_capacity is not None:

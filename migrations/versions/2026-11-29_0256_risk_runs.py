@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("level", sa.String(length=8), nullable=False),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("reason_codes", sa.String(length=400), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["risk_run.id"], name=op.f("fk_risk_result_run_id_risk_run"), ondelete="CASCADE"
         ),

@@ -18,6 +18,7 @@ from app.schemas.households import (
     MemberRead,
     MemberUpdate,
 )
+from app.schemas.risk import RiskLevel
 from app.services import households as household_service
 from app.services.concurrency import etag
 
@@ -48,10 +49,22 @@ def list_households(
     household_type: Annotated[HouseholdType | None, Query()] = None,
     household_no: Annotated[str | None, Query(max_length=32)] = None,
     no_labour_capacity: Annotated[bool | None, Query()] = None,
+    risk_level: Annotated[RiskLevel | None, Query(description="level in the current scoring run")] = None,
+    reason: Annotated[
+        str | None, Query(pattern=r"^[a-z_]{1,40}$", description="reason code, e.g. water_unsafe")
+    ] = None,
 ) -> Page[HouseholdSummary]:
     """Phones are masked in lists; names and ID numbers are not listed."""
     filters = household_service.HouseholdFilters(
-        township, village, status, category, household_type, household_no, no_labour_capacity
+        township,
+        village,
+        status,
+        category,
+        household_type,
+        household_no,
+        no_labour_capacity,
+        risk_level=risk_level,
+        reason=reason,
     )
     items, total = household_service.list_households(session, actor, filters, page)
     return Page[HouseholdSummary](items=items, total=total, page=page.page, page_size=page.page_size)
