@@ -5,10 +5,7 @@ half-written and the previous completed run stays current. One run at a time: a 
 """
 
 import logging
-import os
-import socket
 import time
-import uuid
 from dataclasses import asdict
 from datetime import date, timedelta
 
@@ -61,7 +58,7 @@ def has_request(session: Session) -> bool:
 
 def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
     """Run a complete scoring; raises AlreadyRunning if another run holds the lease."""
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = leases.holder_id()
     if not leases.acquire(LEASE, holder, LEASE_TTL):
         raise AlreadyRunning("another scoring run is in progress")
     try:
