@@ -209,8 +209,11 @@ def users_deactivate(username: str) -> None:
 @main.command("demo-data")
 @click.option("--households", default=3000, show_default=True, type=click.IntRange(1, 2_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
+@click.option(
+    "--years", default=2, show_default=True, type=click.IntRange(1, 20), help="years of quarterly reports"
+)
 @_handle_errors
-def demo_data(households: int, seed: int) -> None:
+def demo_data(households: int, seed: int, years: int) -> None:
     """Fill the database with a plausible district (demo mode only)."""
     from app.db import session_scope
     from app.services import demo
@@ -221,7 +224,7 @@ def demo_data(households: int, seed: int) -> None:
     _migrate(settings)
     started = time.perf_counter()
     with session_scope() as session:
-        count = demo.generate(session, settings, households=households, seed=seed)
+        count = demo.generate(session, settings, households=households, seed=seed, quarter_count=4 * years)
     elapsed = time.perf_counter() - started
     click.echo(f"demo data: {count} households in {elapsed:.1f} s ({count / elapsed:.0f} households/s)")
 

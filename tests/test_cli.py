@@ -144,7 +144,7 @@ class TestDemoData:
             members = session.scalar(select(func.count()).select_from(Member)) or 0
             assert 60 * 1.5 < members < 60 * 6
             reports = session.scalar(select(func.count()).select_from(Report)) or 0
-            assert reports == 60 * 9
+            assert reports == 60 * 8
             heads = session.scalar(select(func.count()).select_from(Member).where(Member.relation == "户主"))
             assert heads == 60
             villages = session.scalar(select(func.count(func.distinct(Household.village_code))))
@@ -152,6 +152,12 @@ class TestDemoData:
             illustrative = session.scalars(select(Region).where(Region.illustrative.is_(True))).all()
             assert illustrative
             assert all("illustrative" in r.code_source for r in illustrative)
+
+    def test_years_sets_the_history_length(self) -> None:
+        result = runner.invoke(main, ["demo-data", "--households", "5", "--years", "3"])
+        assert result.exit_code == 0, result.output
+        with db.session_scope() as session:
+            assert session.scalar(select(func.count()).select_from(Report)) == 5 * 12
 
     def test_second_run_adds_more(self) -> None:
         runner.invoke(main, ["demo-data", "--households", "10", "--seed", "1"])
