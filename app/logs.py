@@ -40,6 +40,8 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root.handlers = [handler]
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every poll at INFO; our jobs log what they do themselves.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
