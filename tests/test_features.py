@@ -157,3 +157,17 @@ def test_household_without_reports_has_no_income_but_member_features(
     assert row["labour_share"] == 1.0
     [reasons] = evaluate({k: np.array([v]) for k, v in row.items()}, POLICY)
     assert reasons == []
+
+
+def test_labour_share_counts_every_active_member(client: TestClient, accounts: Accounts) -> None:
+    """One worker among four people is 25 %, even if the others' capacity was not recorded."""
+    unknown = {"labour_capacity": None}
+    members = [member_body("户主", birth=date(1970, 1, 1))] + [
+        member_body(relation, birth=date(1990 + i, 1, 1)) | unknown
+        for i, relation in enumerate(("配偶", "之子", "之女"))
+    ]
+    members[1]["sex"], members[3]["sex"] = "女", "女"
+    household = client.post(
+        "/api/v1/households", json=household_body(members=members), headers=accounts["cadre_a"]
+    ).json()
+    assert frame_for(household["id"])["labour_share"] == 0.25

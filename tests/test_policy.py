@@ -130,3 +130,16 @@ def test_only_admins_change_the_policy(client: TestClient, accounts: Accounts, w
 
 def test_platform_client_cannot_read_the_policy(client: TestClient, accounts: Accounts) -> None:
     assert client.get(URL, headers=accounts["platform"]).status_code == 403
+
+
+def test_a_partial_change_keeps_every_other_setting(client: TestClient, accounts: Accounts) -> None:
+    before = current(client, accounts)
+    lines = new_lines(before, 2025, "9000")["monitoring_lines"]
+    first = client.put(URL, json={"version": 1, "monitoring_lines": lines}, headers=accounts["admin"])
+    assert first.status_code == 201, first.text
+    second = client.put(URL, json={"version": 2, "event_loss_share": "0.4"}, headers=accounts["admin"])
+    assert second.status_code == 201, second.text
+    data = second.json()["data"]
+    assert data["event_loss_share"] == "0.4"
+    assert next(line for line in data["monitoring_lines"] if line["year"] == 2025)["amount"] == "9000.00"
+    assert data["sharp_drop_share"] == before["data"]["sharp_drop_share"]

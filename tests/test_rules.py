@@ -202,3 +202,22 @@ def test_every_reason_names_a_feature_and_its_value() -> None:
         assert reason.feature in FEATURES or reason.feature.startswith(("income_pc", "oop_", "event_"))
         assert reason.text
         assert any(ch.isdigit() for ch in reason.text) or reason.value == 1.0
+
+
+def test_no_income_or_nobody_living_there_never_breaks_a_rule() -> None:
+    empty, negative = run(
+        household(income_pc=np.nan, size=0.0, income_total=-500.0, oop_medical=100.0),
+        household(
+            income_pc=-100.0,
+            size=3.0,
+            income_total=-300.0,
+            oop_medical=100.0,
+            event_loss=100.0,
+            event_kind=float(EVENT_KINDS.index("natural_disaster")),
+        ),
+    )
+    assert "rigid_spending" not in codes(empty)
+    shares = [r for r in negative if r.code in {"medical_spending", "sudden_event"}]
+    assert {r.code for r in shares} == {"medical_spending", "sudden_event"}
+    assert all(r.value is None for r in shares)
+    assert all("inf" not in r.text and "nan" not in r.text for r in negative)

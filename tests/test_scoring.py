@@ -193,3 +193,30 @@ def test_worker_schedules_nightly_and_request_jobs(settings: Any) -> None:
     assert set(jobs) == {"nightly_scoring", "requested_scoring"}
     assert jobs["nightly_scoring"].max_instances == 1
     assert "hour='2'" in str(jobs["nightly_scoring"].trigger)
+
+
+def test_a_household_with_no_income_does_not_break_the_run(client: TestClient, accounts: Accounts) -> None:
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    flood = {"kind": "natural_disaster", "disaster_type": "洪涝", "occurred_on": "2025-06-01", "loss": "100"}
+    body = report_body(
+        "loss",
+        "2025-01-01",
+        "2025-12-31",
+        wages="0",
+        business="0",
+        prop="0",
+        transfer="0",
+        cost="500",
+        spending={"medical": "100", "education": "0"},
+        events=[flood],
+    )
+    assert (
+        client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre).status_code
+        == 201
+    )
+    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    assert run.status == "completed"
+    risk = client.get(f"/api/v1/households/{household['id']}/risk", headers=cadre).json()
+    assert risk["level"] == "high"
+    assert any(r["code"] == "sudden_event" and r["value"] is None for r in risk["reasons"])

@@ -182,7 +182,8 @@ def _household(
             values["water_unsafe"] = float(not latest.water_safe)
         if latest.food is not None or latest.clothing is not None:
             values["food_clothing_insecure"] = float(latest.food is False or latest.clothing is False)
-        values |= _event_values(events, {r.id for r in reports}, current.window_start)
+        since = max(current.window_start, add_months(as_of, -12))  # "the last 12 months", even if reports lag
+        values |= _event_values(events, {r.id for r in reports}, since)
     values |= _member_values(members, as_of)
     return values
 
@@ -237,5 +238,6 @@ def _member_values(members: list[Any], as_of: date) -> dict[str, float]:
         values["uninsured_member"] = float(not all(insured))
     known = [m.labour_capacity for m in active if m.labour_capacity is not None]
     if known:
-        values["labour_share"] = sum(1 for c in known if c in CAN_WORK) / len(known)
+        # over all active members: an unrecorded capacity is not counted as labour
+        values["labour_share"] = sum(1 for c in known if c in CAN_WORK) / len(active)
     return values

@@ -67,12 +67,18 @@ class Reason:
     risk_type: str
     level: Level
     feature: str
-    value: float
+    value: float | None  # None where the value is not a finite number (e.g. a share of no income)
     text: str
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _yuan(value: float) -> str:
     """Whole yuan, unless the cents matter (8,699.99 must not read as 8,700)."""
+    if not np.isfinite(value):
+        return "— 元"
     rounded = round(value, 2)
     return f"{rounded:,.0f} 元" if rounded == round(rounded) else f"{rounded:,.2f} 元"
 
@@ -129,7 +135,8 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
             np.nan_to_num(frame[c]) for c in ("oop_medical", "oop_education", "event_loss")
         )
         after_rigid = (total - medical - education - loss) / size
-        rigid = ~below & (after_rigid < line - EPS)
+        # "income at or above the line": an unknown income (NaN) or an empty household is not
+        rigid = (income >= line - EPS) & (size > 0) & (after_rigid < line - EPS)
         for i in np.flatnonzero(rigid):
             cause = (
                 "因病"
@@ -165,7 +172,7 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
                         cause,
                         "medium",
                         f"{column}_share",
-                        float(ratio[i]),
+                        _finite(ratio[i]) if total[i] > 0 else None,
                         f"{name} {_yuan(spent[i])}，占家庭纯收入 {_pct(ratio[i])}"
                         if total[i] > 0
                         else f"{name} {_yuan(spent[i])}，家庭纯收入不足",
@@ -208,7 +215,7 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
                 EVENT_RISK_TYPE.get(kind, "其他"),
                 "medium",
                 "event_loss_share",
-                float(loss_share[i]) if total[i] > 0 else float("inf"),
+                _finite(loss_share[i]) if total[i] > 0 else None,
                 f"近 12 个月{EVENT_LABEL.get(kind, '突发事件')}损失 {_yuan(loss[i])}"
                 + (f"，占家庭纯收入 {_pct(loss_share[i])}" if total[i] > 0 else ""),
             )

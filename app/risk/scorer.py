@@ -17,7 +17,8 @@ from app.db import session_scope
 from app.models import Base, Household, RiskRun
 from app.models.base import utcnow
 from app.risk import features, rules
-from app.services import leases
+from app.schemas.policy import PolicyData
+from app.services import audit, leases
 from app.services import policy as policy_service
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ class AlreadyRunning(Exception):
     """Another process holds the scoring lease."""
 
 
+class LeaseLost(Exception):
+    """The run's lease expired and another run took it: this run must not complete."""
+
+
 def current_run(session: Session) -> RiskRun | None:
     """The latest completed run: the one whose results are in force."""
     return session.scalars(
@@ -40,6 +45,7 @@ def current_run(session: Session) -> RiskRun | None:
 
 def request_run(session: Session, *, as_of: date, requested_by: str) -> RiskRun:
     """Ask the worker for a run (an admin's trigger); an open request is reused, not duplicated."""
+    audit.lock_chain(session)  # two admins at once must not both add a request
     pending = session.scalars(select(RiskRun).where(RiskRun.status == "requested").limit(1)).first()
     if pending is not None:
         return pending
@@ -67,7 +73,7 @@ def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
             session.execute(
                 update(RiskRun).where(RiskRun.status == "running").values(status="failed", error="abandoned")
             )
-            version, _ = policy_service.current_data(session)
+            version, policy = policy_service.current_data(session)
             run = session.scalars(
                 select(RiskRun).where(RiskRun.status == "requested").order_by(RiskRun.id).limit(1)
             ).first()
@@ -79,7 +85,7 @@ def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
             session.flush()
             as_of = run.as_of
         try:
-            return _score(run.id, as_of, holder)
+            return _score(run.id, as_of, holder, policy)
         except Exception as exc:
             with session_scope() as session:
                 session.execute(
@@ -94,10 +100,10 @@ def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
         leases.release(LEASE, holder)
 
 
-def _score(run_id: int, as_of: date, holder: str) -> RiskRun:
+def _score(run_id: int, as_of: date, holder: str, policy: PolicyData) -> RiskRun:
+    """Score with the policy the run recorded (read once, so the version stored is the one applied)."""
     started = time.perf_counter()
     with session_scope() as session:
-        _, policy = policy_service.current_data(session)
         ids = list(session.scalars(select(Household.id).order_by(Household.id)))
         counts = {"high": 0, "medium": 0, "low": 0}
         for offset in range(0, len(ids), CHUNK):
@@ -119,7 +125,8 @@ def _score(run_id: int, as_of: date, holder: str) -> RiskRun:
             bulk.insert_rows(session, RESULT_TABLE, rows)
             if session.connection().dialect.name != "sqlite":
                 # (on SQLite this transaction's write lock already keeps every other run out)
-                leases.renew(LEASE, holder, LEASE_TTL)
+                if not leases.renew(LEASE, holder, LEASE_TTL):
+                    raise LeaseLost("the scoring lease expired and was taken by another run")
             logger.info(
                 "scoring progress", extra={"run_id": run_id, "done": offset + len(rows), "of": len(ids)}
             )

@@ -34,7 +34,7 @@ class ReasonRead(ReadModel):
     risk_type: str = Field(description="national risk type (因病 …) or 三保障/饮水/两不愁 flag")
     level: Literal["high", "medium"]
     feature: str
-    value: float
+    value: float | None = Field(description="the feature's value; null where it is not a finite number")
     text: str
 
 

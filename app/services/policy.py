@@ -45,7 +45,9 @@ def update(
     audit.lock_chain(session)  # one policy change at a time: versions are consecutive
     latest = current(session)
     check_version(latest.version, body.version, if_match)
-    data = PolicyData.model_validate(body.model_dump(exclude={"version", "note"})).model_dump(mode="json")
+    # fields left out keep their current values (a PUT of one share must not reset the lines)
+    sent = body.model_dump(mode="json", exclude_unset=True, exclude={"version", "note"})
+    data = PolicyData.model_validate(latest.data | sent).model_dump(mode="json")
     changes = audit.diff(latest.data, data)
     policy = PolicyVersion(version=latest.version + 1, created_by=actor.username, note=body.note, data=data)
     session.add(policy)
