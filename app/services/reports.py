@@ -130,6 +130,18 @@ def _resolve_households(
     return resolved, errors
 
 
+@dataclass
+class _Context:
+    """What the stored data says about the households a batch touches."""
+
+    existing_refs: dict[tuple[int, str], tuple[int, str]]  # (household, client_ref) -> (report id, hash)
+    stored: list[_Stored]  # reports recent enough to matter for overlaps and income windows
+    superseded: set[int | None]
+    targets: dict[int, tuple[int, date, date]]  # superseded-to-be report -> (household, start, end)
+    effective: dict[int, list[tuple[date, date, int | None]]]  # household -> periods (None: in this batch)
+    batch_refs: dict[tuple[int, str], tuple[str, int]] = field(default_factory=dict)
+
+
 def submit(
     session: Session,
     settings: Settings,
@@ -149,133 +161,150 @@ def submit(
     if not items:
         raise combine(errors, f"{len(errors)} report error(s); nothing was stored")
     hids = list(households)
+    context = _load_context(session, hids, items)
+    plans: list[_Plan] = []
+    to_insert: list[_Plan] = []
+    for item in items:
+        plan = _plan(item, context, to_insert, errors)
+        if plan is not None:
+            plans.append(plan)
+    if errors:
+        raise combine(errors, f"{len(errors)} report error(s); nothing was stored")
+    now = utcnow()
+    ids = _insert(session, settings, actor, to_insert, now)
+    return _answers(session, hids, context, plans, to_insert, ids, now), len(to_insert)
+
+
+def _load_context(session: Session, hids: list[int], items: Sequence[Item]) -> _Context:
     refs = {i.body.client_ref for i in items}
     existing_refs = {
-        (hid, ref): (rid, h)
-        for rid, hid, ref, h in session.execute(
+        (hid, ref): (rid, digest)
+        for rid, hid, ref, digest in session.execute(
             select(Report.id, Report.household_id, Report.client_ref, Report.body_hash).where(
                 Report.household_id.in_(hids), Report.client_ref.in_(refs)
             )
         )
     }
-    earliest = min(_window_start(i.body.period_end) for i in items)
-    stored = _stored_reports(session, hids, earliest)
-    superseded = set(
+    stored = _stored_reports(session, hids, min(_window_start(i.body.period_end) for i in items))
+    superseded: set[int | None] = set(
         session.scalars(
             select(Report.supersedes_id).where(
                 Report.household_id.in_(hids), Report.supersedes_id.is_not(None)
             )
-        ).all()
+        )
     )
-    targets = {i.body.supersedes for i in items if i.body.supersedes is not None}
-    targets_found: dict[int, tuple[int, date, date]] = {}
-    if targets:
+    wanted = {i.body.supersedes for i in items if i.body.supersedes is not None}
+    targets: dict[int, tuple[int, date, date]] = {}
+    if wanted:
         rows = session.execute(
             select(Report.id, Report.household_id, Report.period_start, Report.period_end).where(
-                Report.id.in_(targets)
+                Report.id.in_(wanted)
             )
         )
-        targets_found = {rid: (hid, start, end) for rid, hid, start, end in rows}
+        targets = {rid: (hid, start, end) for rid, hid, start, end in rows}
     effective: dict[int, list[tuple[date, date, int | None]]] = defaultdict(list)
     for r in stored:
         if r.id not in superseded:
             effective[r.household_id].append((r.period_start, r.period_end, r.id))
+    return _Context(existing_refs, stored, superseded, targets, effective)
 
-    plans: list[_Plan] = []
-    batch_refs: dict[tuple[int, str], tuple[str, int]] = {}
-    to_insert: list[_Plan] = []
-    for item in items:
-        body, prefix = item.body, item.prefix
-        assert item.household_id is not None
-        hid = item.household_id
-        digest = body_hash(body)
-        plan = _Plan(household_id=hid, body=body, body_hash=digest)
-        item_errors: list[AppError] = []
-        for j, event in enumerate(body.events):
-            if event.occurred_on > body.period_end:
-                item_errors.append(
-                    Invalid(
-                        "an event must not be after the report's period_end",
-                        field=f"{prefix}events[{j}].occurred_on",
-                    )
-                )
-        previous: str | None = None
-        if (known := existing_refs.get((hid, body.client_ref))) is not None:
-            plan.replay_id, previous = known
-        elif (in_batch := batch_refs.get((hid, body.client_ref))) is not None:
-            previous, plan.new_index = in_batch
-        if previous is not None:
-            if previous != digest:
-                errors.append(
-                    Conflict(
-                        "client_ref was already used for a different report", field=f"{prefix}client_ref"
-                    )
-                )
-            else:
-                plans.append(plan)
-            continue
-        if body.supersedes is not None:
-            target = targets_found.get(body.supersedes)
-            if target is None or target[0] != hid:
-                item_errors.append(
-                    Invalid(
-                        "supersedes must name a report of the same household", field=f"{prefix}supersedes"
-                    )
-                )
-            elif not _overlaps(target[1], target[2], body.period_start, body.period_end):
-                item_errors.append(
-                    Invalid(
-                        "a correction must cover the period of the report it supersedes",
-                        field=f"{prefix}supersedes",
-                    )
-                )
-            elif body.supersedes in superseded:
-                item_errors.append(
-                    Conflict("that report was already superseded", field=f"{prefix}supersedes")
-                )
-        clashes = [
-            rid
-            for s, e, rid in effective[hid]
-            if (rid is None or rid != body.supersedes) and _overlaps(s, e, body.period_start, body.period_end)
-        ]
-        if clashes:
-            what = f"report {clashes[0]}" if clashes[0] is not None else "another report in this batch"
-            item_errors.append(
-                Conflict(
-                    f"the period overlaps {what}; to correct it, send supersedes",
-                    field=f"{prefix}period_start",
-                )
-            )
-        if item_errors:
-            errors.extend(item_errors)
-            continue
-        if body.supersedes is not None:
-            superseded.add(body.supersedes)
-            effective[hid] = [t for t in effective[hid] if t[2] != body.supersedes]
-        effective[hid].append((body.period_start, body.period_end, None))
-        plan.new_index = len(to_insert)
-        batch_refs[(hid, body.client_ref)] = (digest, plan.new_index)
-        to_insert.append(plan)
-        plans.append(plan)
-    if errors:
-        raise combine(errors, f"{len(errors)} report error(s); nothing was stored")
 
-    now = utcnow()
-    ids = _insert(session, settings, actor, to_insert, now)
+def _plan(item: Item, context: _Context, to_insert: list[_Plan], errors: list[AppError]) -> _Plan | None:
+    """What to do with one item: replay a stored report, insert a new one, or refuse (errors grow)."""
+    body, prefix = item.body, item.prefix
+    assert item.household_id is not None
+    hid = item.household_id
+    digest = body_hash(body)
+    plan = _Plan(household_id=hid, body=body, body_hash=digest)
+    previous: str | None = None
+    if (known := context.existing_refs.get((hid, body.client_ref))) is not None:
+        plan.replay_id, previous = known
+    elif (in_batch := context.batch_refs.get((hid, body.client_ref))) is not None:
+        previous, plan.new_index = in_batch
+    if previous is not None:
+        if previous == digest:
+            return plan
+        errors.append(
+            Conflict("client_ref was already used for a different report", field=f"{prefix}client_ref")
+        )
+        return None
+    problems: list[AppError] = [
+        Invalid(
+            "an event must not be after the report's period_end", field=f"{prefix}events[{j}].occurred_on"
+        )
+        for j, event in enumerate(body.events)
+        if event.occurred_on > body.period_end
+    ]
+    problems += _supersede_problems(body, hid, context, prefix)
+    problems += _overlap_problems(body, hid, context, prefix)
+    if problems:
+        errors.extend(problems)
+        return None
+    if body.supersedes is not None:
+        context.superseded.add(body.supersedes)
+        context.effective[hid] = [t for t in context.effective[hid] if t[2] != body.supersedes]
+    context.effective[hid].append((body.period_start, body.period_end, None))
+    plan.new_index = len(to_insert)
+    context.batch_refs[(hid, body.client_ref)] = (digest, plan.new_index)
+    to_insert.append(plan)
+    return plan
+
+
+def _supersede_problems(body: ReportCreate, hid: int, context: _Context, prefix: str) -> list[AppError]:
+    if body.supersedes is None:
+        return []
+    target = context.targets.get(body.supersedes)
+    field_name = f"{prefix}supersedes"
+    if target is None or target[0] != hid:
+        return [Invalid("supersedes must name a report of the same household", field=field_name)]
+    if not _overlaps(target[1], target[2], body.period_start, body.period_end):
+        return [Invalid("a correction must cover the period of the report it supersedes", field=field_name)]
+    if body.supersedes in context.superseded:
+        return [Conflict("that report was already superseded", field=field_name)]
+    return []
+
+
+def _overlap_problems(body: ReportCreate, hid: int, context: _Context, prefix: str) -> list[AppError]:
+    clashes = [
+        rid
+        for start, end, rid in context.effective[hid]
+        if (rid is None or rid != body.supersedes)
+        and _overlaps(start, end, body.period_start, body.period_end)
+    ]
+    if not clashes:
+        return []
+    what = f"report {clashes[0]}" if clashes[0] is not None else "another report in this batch"
+    return [
+        Conflict(f"the period overlaps {what}; to correct it, send supersedes", field=f"{prefix}period_start")
+    ]
+
+
+def _answers(
+    session: Session,
+    hids: list[int],
+    context: _Context,
+    plans: list[_Plan],
+    to_insert: list[_Plan],
+    ids: list[int],
+    now: datetime,
+) -> list[ReportRead]:
+    """Every item's report as stored, in the items' order, with income from the records now current."""
     replays = {r.id: r for r in read_many(session, [p.replay_id for p in plans if p.replay_id is not None])}
     for plan, rid in zip(to_insert, ids, strict=True):
         net = net_income(*(getattr(plan.body.income, f) for f in INCOME_FIELDS))
-        stored.append(_Stored(rid, plan.household_id, plan.body.period_start, plan.body.period_end, net))
-    incomes = _effective_incomes(stored, superseded)
+        context.stored.append(
+            _Stored(rid, plan.household_id, plan.body.period_start, plan.body.period_end, net)
+        )
+    incomes = _effective_incomes(context.stored, context.superseded)
     members = _memberships(session, hids)
     reads = []
     for plan in plans:
         if plan.replay_id is not None:
             reads.append(replays[plan.replay_id])
-            continue
-        rid = ids[plan.new_index or 0]
-        reads.append(_read_new(rid, plan, now, incomes[plan.household_id], members[plan.household_id]))
-    return reads, len(to_insert)
+        else:
+            rid = ids[plan.new_index or 0]
+            reads.append(_read_new(rid, plan, now, incomes[plan.household_id], members[plan.household_id]))
+    return reads
 
 
 def _effective_incomes(stored: list[_Stored], superseded: set[int | None]) -> dict[int, list[PeriodIncome]]:
