@@ -21,6 +21,7 @@ from app.models import Household, Member, Report, ReportEvent
 from app.models.enums import HousingGrade, LabourCapacity, Schooling
 from app.risk.rules import EVENT_KINDS, FEATURES, Array
 from app.schemas.policy import PolicyData
+from app.services import reports as reports_service
 from app.services.income import IncomeResult, Membership, PeriodIncome, net_income, per_capita
 
 UNSAFE_HOUSING = {HousingGrade.c, HousingGrade.d}
@@ -67,13 +68,7 @@ def build(
 
 
 def _reports(session: Session, ids: list[int], as_of: date) -> dict[int, list[_Report]]:
-    superseded = set(
-        session.scalars(
-            select(Report.supersedes_id).where(
-                Report.household_id.in_(ids), Report.supersedes_id.is_not(None)
-            )
-        )
-    )
+    superseded = set(reports_service.corrections(session, ids))
     rows = session.execute(
         select(
             Report.id,

@@ -1,5 +1,6 @@
 """Base classes and shared field types for request and response bodies."""
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -85,3 +86,11 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     page_size: int
+
+    @classmethod
+    def of(cls, items: Sequence[Any], total: int, params: PageParams) -> "Page[T]":
+        """One page of `items` (models or ORM rows, validated into the page's item type)."""
+        return cls.model_validate(
+            {"items": list(items), "total": total, "page": params.page, "page_size": params.page_size},
+            from_attributes=True,
+        )

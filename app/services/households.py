@@ -35,7 +35,7 @@ from app.schemas.households import (
     MemberRead,
     MemberUpdate,
 )
-from app.services import access, audit, rates
+from app.services import access, audit, rates, risk_results
 from app.services.access import Actor
 from app.services.concurrency import check_version
 
@@ -251,6 +251,11 @@ def member_view(
     )
 
 
+def member_read(settings: Settings, member: Member) -> MemberRead:
+    """A member as the cadre who just changed them sees it (masked, names shown)."""
+    return member_view(member, cipher_for(settings), reveal=False, show_name=True, today=local_today())
+
+
 def _size_today(members: Sequence[Member], today: date) -> int:
     return sum(
         1
@@ -337,9 +342,7 @@ def list_households(
     if filters.household_no:
         conditions.append(Household.household_no == filters.household_no)
     if filters.risk_level is not None or filters.reason is not None:
-        from app.services import risk  # local: risk reads households, households filter by risk
-
-        conditions.append(Household.id.in_(risk.households_with(filters.risk_level, filters.reason)))
+        conditions.append(Household.id.in_(risk_results.households_with(filters.risk_level, filters.reason)))
     if filters.ids is not None:
         conditions.append(Household.id.in_(filters.ids))
     if filters.no_labour_capacity is not None:

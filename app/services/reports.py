@@ -136,7 +136,7 @@ class _Context:
 
     existing_refs: dict[tuple[int, str], tuple[int, str]]  # (household, client_ref) -> (report id, hash)
     stored: list[_Stored]  # reports recent enough to matter for overlaps and income windows
-    superseded: set[int | None]
+    superseded: set[int]
     targets: dict[int, tuple[int, date, date]]  # superseded-to-be report -> (household, start, end)
     effective: dict[int, list[tuple[date, date, int | None]]]  # household -> periods (None: in this batch)
     batch_refs: dict[tuple[int, str], tuple[str, int]] = field(default_factory=dict)
@@ -186,13 +186,7 @@ def _load_context(session: Session, hids: list[int], items: Sequence[Item]) -> _
         )
     }
     stored = _stored_reports(session, hids, min(_window_start(i.body.period_end) for i in items))
-    superseded: set[int | None] = set(
-        session.scalars(
-            select(Report.supersedes_id).where(
-                Report.household_id.in_(hids), Report.supersedes_id.is_not(None)
-            )
-        )
-    )
+    superseded = set(corrections(session, hids))
     wanted = {i.body.supersedes for i in items if i.body.supersedes is not None}
     targets: dict[int, tuple[int, date, date]] = {}
     if wanted:
@@ -307,7 +301,7 @@ def _answers(
     return reads
 
 
-def _effective_incomes(stored: list[_Stored], superseded: set[int | None]) -> dict[int, list[PeriodIncome]]:
+def _effective_incomes(stored: list[_Stored], superseded: set[int]) -> dict[int, list[PeriodIncome]]:
     incomes: dict[int, list[PeriodIncome]] = defaultdict(list)
     for s in stored:
         if s.id not in superseded:
@@ -353,6 +347,16 @@ def _read_new(
         for e in body.events
     ]
     return _read(SimpleNamespace(**values), events, incomes, members, None)
+
+
+def corrections(session: Session, household_ids: Sequence[int]) -> dict[int, int]:
+    """Superseded report id → the id of the report that corrects it, for these households."""
+    rows = session.execute(
+        select(Report.supersedes_id, Report.id).where(
+            Report.household_id.in_(household_ids), Report.supersedes_id.is_not(None)
+        )
+    )
+    return {old: new for old, new in rows if old is not None}
 
 
 def _window_start(period_end: date) -> date:
@@ -467,15 +471,7 @@ def read_many(session: Session, report_ids: Sequence[int]) -> list[ReportRead]:
     earliest = min(_window_start(r.period_end) for r in reports.values())
     hids = sorted({r.household_id for r in reports.values()})
     stored = _stored_reports(session, hids, earliest)
-    superseded_by: dict[int, int] = {
-        old: new
-        for old, new in session.execute(
-            select(Report.supersedes_id, Report.id).where(
-                Report.household_id.in_(hids), Report.supersedes_id.is_not(None)
-            )
-        )
-        if old is not None
-    }
+    superseded_by = corrections(session, hids)
     incomes = _effective_incomes(stored, set(superseded_by))
     members = _memberships(session, hids)
     reads = []

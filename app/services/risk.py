@@ -1,6 +1,8 @@
 """Risk results as users read them, and admins' requests for a run."""
 
-from sqlalchemy import ScalarSelect, Select, func, select
+from datetime import date
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
@@ -17,10 +19,9 @@ RUN_READERS = frozenset({Role.district_officer, Role.admin})
 RUN_REQUESTERS = frozenset({Role.admin})
 
 
-def request(session: Session, actor: Actor, as_of_text: object) -> RiskRun:
+def request(session: Session, actor: Actor, as_of: date | None) -> RiskRun:
     access.require_role(actor, RUN_REQUESTERS, "starting a scoring run")
-    as_of = as_of_text if as_of_text is not None else local_today()
-    return scorer.request_run(session, as_of=as_of, requested_by=actor.username)  # type: ignore[arg-type]
+    return scorer.request_run(session, as_of=as_of or local_today(), requested_by=actor.username)
 
 
 def list_runs(session: Session, actor: Actor, page: PageParams) -> tuple[list[RiskRun], int]:
@@ -57,18 +58,3 @@ def household_risk(session: Session, actor: Actor, household_id: int) -> Househo
         score=result.score,
         reasons=[ReasonRead.model_validate(r) for r in result.reasons],
     )
-
-
-def current_run_id() -> ScalarSelect[int]:
-    """A subquery: the id of the run whose results are in force."""
-    return select(func.max(RiskRun.id)).where(RiskRun.status == "completed").scalar_subquery()
-
-
-def households_with(level: str | None, reason: str | None) -> Select[tuple[int]]:
-    """A subquery of household ids whose current result has the level and/or the reason."""
-    stmt = select(RiskResult.household_id).where(RiskResult.run_id == current_run_id())
-    if level is not None:
-        stmt = stmt.where(RiskResult.level == level)
-    if reason is not None:
-        stmt = stmt.where(RiskResult.reason_codes.like(f"%|{reason}|%"))
-    return stmt

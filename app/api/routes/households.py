@@ -3,9 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
-from app.clock import local_today
 from app.models.enums import HouseholdType, MonitoringCategory, MonitoringStatus
-from app.pii import cipher_for
 from app.schemas.common import ErrorBody, Page
 from app.schemas.history import AuditEntryRead
 from app.schemas.households import (
@@ -67,7 +65,7 @@ def list_households(
         reason=reason,
     )
     items, total = household_service.list_households(session, actor, filters, page)
-    return Page[HouseholdSummary](items=items, total=total, page=page.page, page_size=page.page_size)
+    return Page[HouseholdSummary].of(items, total, page)
 
 
 @router.post(
@@ -139,9 +137,7 @@ def add_member(
 ) -> MemberRead:
     member = household_service.add_member(session, settings, actor, household_id, body)
     response.headers["ETag"] = etag(member.version)
-    return household_service.member_view(
-        member, cipher_for(settings), reveal=False, show_name=True, today=local_today()
-    )
+    return household_service.member_read(settings, member)
 
 
 @router.patch(
@@ -166,9 +162,7 @@ def update_member(
         session, settings, actor, household_id, member_id, body, if_match
     )
     response.headers["ETag"] = etag(member.version)
-    return household_service.member_view(
-        member, cipher_for(settings), reveal=False, show_name=True, today=local_today()
-    )
+    return household_service.member_read(settings, member)
 
 
 @router.get(
@@ -180,12 +174,7 @@ def household_history(
     household_id: PathId, session: SessionDep, actor: CurrentActor, page: PageDep
 ) -> Page[AuditEntryRead]:
     entries, total = household_service.history(session, actor, household_id, page)
-    return Page[AuditEntryRead](
-        items=[AuditEntryRead.model_validate(e) for e in entries],
-        total=total,
-        page=page.page,
-        page_size=page.page_size,
-    )
+    return Page[AuditEntryRead].of(entries, total, page)
 
 
 class LookupIn(IdNumberMixin):

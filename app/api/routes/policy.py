@@ -44,9 +44,4 @@ def update_policy(
 @router.get("/versions", response_model=Page[PolicyRead], summary="Every policy version, newest first")
 def list_versions(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[PolicyRead]:
     rows, total = policy_service.versions(session, actor, page)
-    return Page[PolicyRead](
-        items=[PolicyRead.model_validate(r) for r in rows],
-        total=total,
-        page=page.page,
-        page_size=page.page_size,
-    )
+    return Page[PolicyRead].of(rows, total, page)

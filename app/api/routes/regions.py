@@ -20,9 +20,4 @@ def list_regions(
     parent_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
 ) -> Page[RegionRead]:
     regions, total = region_service.list_visible(session, actor, level, parent_code, page)
-    return Page[RegionRead](
-        items=[RegionRead.model_validate(r) for r in regions],
-        total=total,
-        page=page.page,
-        page_size=page.page_size,
-    )
+    return Page[RegionRead].of(regions, total, page)

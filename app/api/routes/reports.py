@@ -35,7 +35,7 @@ def list_reports(
     since: Annotated[PastDate | None, Query(description="periods ending on or after")] = None,
 ) -> Page[ReportRead]:
     items, total = report_service.list_for_household(session, actor, household_id, page, since)
-    return Page[ReportRead](items=items, total=total, page=page.page, page_size=page.page_size)
+    return Page[ReportRead].of(items, total, page)
 
 
 @router.post(

@@ -21,12 +21,7 @@ def request_run(body: RunRequest, session: SessionDep, actor: CurrentActor) -> R
 @router.get("/risk/runs", response_model=Page[RiskRunRead], summary="Scoring runs, newest first")
 def list_runs(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[RiskRunRead]:
     runs, total = risk_service.list_runs(session, actor, page)
-    return Page[RiskRunRead](
-        items=[RiskRunRead.model_validate(r) for r in runs],
-        total=total,
-        page=page.page,
-        page_size=page.page_size,
-    )
+    return Page[RiskRunRead].of(runs, total, page)
 
 
 @router.get("/risk/runs/{run_id}", response_model=RiskRunRead, summary="One scoring run")

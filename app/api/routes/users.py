@@ -23,12 +23,7 @@ def list_users(
     active: Annotated[bool | None, Query()] = None,
 ) -> Page[UserRead]:
     items, total = user_service.list_users(session, actor, page, role, active)
-    return Page[UserRead](
-        items=[UserRead.model_validate(u) for u in items],
-        total=total,
-        page=page.page,
-        page_size=page.page_size,
-    )
+    return Page[UserRead].of(items, total, page)
 
 
 @router.post(
