@@ -210,7 +210,7 @@ def users_deactivate(username: str) -> None:
 @click.option("--households", default=3000, show_default=True, type=click.IntRange(1, 2_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option(
-    "--years", default=2, show_default=True, type=click.IntRange(1, 20), help="years of quarterly reports"
+    "--years", default=3, show_default=True, type=click.IntRange(1, 20), help="years of quarterly reports"
 )
 @_handle_errors
 def demo_data(households: int, seed: int, years: int) -> None:

@@ -135,7 +135,7 @@ class TestRegionsImport:
 
 
 class TestDemoData:
-    def test_generates_households_members_and_two_years_of_quarterly_reports(self) -> None:
+    def test_generates_households_members_and_three_years_of_quarterly_reports(self) -> None:
         result = runner.invoke(main, ["demo-data", "--households", "60", "--seed", "7"])
         assert result.exit_code == 0, result.output
         assert "households/s" in result.output
@@ -144,7 +144,7 @@ class TestDemoData:
             members = session.scalar(select(func.count()).select_from(Member)) or 0
             assert 60 * 1.5 < members < 60 * 6
             reports = session.scalar(select(func.count()).select_from(Report)) or 0
-            assert reports == 60 * 8
+            assert reports == 60 * 12
             heads = session.scalar(select(func.count()).select_from(Member).where(Member.relation == "户主"))
             assert heads == 60
             villages = session.scalar(select(func.count(func.distinct(Household.village_code))))

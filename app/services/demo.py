@@ -1,24 +1,31 @@
 """Demo mode: Hongta's regions, illustrative villages, one account per role, a plausible district.
 
-Every generated row is written in bulk. The figures are plausible, not calibrated: incomes are drawn
-within national rural income fifths scaled to Yunnan (≈ 75% of the national mean), see DOMAIN.md.
+Every generated row is written in bulk. People (sizes, ages, health, labour) are drawn here; their
+incomes follow the calibrated dynamics of services/synthetic.py (README: "Synthetic district").
 """
 
 import random
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
+import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.clock import add_months, local_today
 from app.config import Settings
-from app.models import Household, Member, Region, Report, User
+from app.models import Base, Household, Member, Region, Report, User
 from app.models.base import utcnow
 from app.models.enums import (
     CANNOT_WORK,
+    DisasterType,
     Employment,
+    EventKind,
     Health,
     HouseholdType,
     HousingGrade,
@@ -33,9 +40,9 @@ from app.models.enums import (
     Sex,
 )
 from app.pii import cipher_for, id_check_digit, mask_phone
-from app.schemas.reports import Income, ReportCreate, Spending
+from app.schemas.reports import EventIn, Income, ReportCreate, Spending
 from app.security import generate_password, hash_password
-from app.services import audit, regions
+from app.services import audit, regions, synthetic
 from app.services.access import Actor
 from app.services.reports import body_hash
 
@@ -51,9 +58,6 @@ DEMO_ACCOUNTS = (
     ("demo-platform", Role.platform_client, COUNTY),
 )
 ILLUSTRATIVE_VILLAGES_PER_TOWNSHIP = 3
-# National rural per-capita income by fifths, 2022 (DOMAIN.md), scaled to Yunnan.
-FIFTH_MEANS = (5025, 11965, 17451, 24646, 46075)
-YUNNAN_SCALE = 0.75
 SURNAMES = "李王张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗普矣鲁"
 GIVEN = "文华明国建平秀英兰芳志强永福春梅丽红云海军伟玉珍凤桂"
 
@@ -162,7 +166,7 @@ class _Generator:
     def person(self, relation: Relation, sex: Sex, birth: date, surname: str) -> _Person:
         rng = self.rng
         age = (self.today - birth).days // 365
-        health = rng.choices(list(Health), weights=(60, 30, 5, 5) if age >= 40 else (90, 6, 2, 2))[0]
+        health = rng.choices(list(Health), weights=(46, 46, 2, 6) if age >= 40 else (84, 11, 1, 4))[0]
         if age < 16 or age >= 70 or health == Health.serious_illness:
             labour = LabourCapacity.none if age < 16 or age >= 70 else LabourCapacity.lost
         elif health == Health.disabled and rng.random() < 0.6:
@@ -171,7 +175,7 @@ class _Generator:
             labour = rng.choices((LabourCapacity.ordinary, LabourCapacity.skilled), weights=(80, 20))[0]
         schooling = level = None
         if 6 <= age <= 18:
-            if rng.random() < 0.985:
+            if rng.random() < 0.998:
                 schooling = Schooling.in_school
                 level = (
                     SchoolLevel.primary
@@ -207,7 +211,7 @@ class _Generator:
         head_sex = Sex.male if rng.random() < 0.85 else Sex.female
         head_birth = self.birth(28, 80)
         people = [self.person(Relation.head, head_sex, head_birth, surname)]
-        size = rng.choices((1, 2, 3, 4, 5, 6), weights=(10, 22, 25, 24, 13, 6))[0]
+        size = rng.choices((1, 2, 3, 4, 5, 6), weights=(14, 26, 26, 19, 10, 5))[0]
         head_age = (self.today - head_birth).days // 365
         if size >= 2:
             spouse_sex = Sex.female if head_sex == Sex.male else Sex.male
@@ -235,13 +239,6 @@ class _Generator:
             people.append(self.person(relation, sex, birth, surname))
         return people
 
-    def annual_per_capita(self, lifted: bool) -> float:
-        fifth = self.rng.choices(range(5), weights=(34, 26, 18, 13, 9) if lifted else (20, 20, 20, 20, 20))[0]
-        low = FIFTH_MEANS[fifth - 1] if fifth else FIFTH_MEANS[0] * 0.45
-        high = FIFTH_MEANS[fifth + 1] if fifth < 4 else FIFTH_MEANS[4] * 1.6
-        mean = FIFTH_MEANS[fifth]
-        return self.rng.triangular(low, high, mean) * YUNNAN_SCALE
-
 
 def quarters(today: date, count: int) -> list[tuple[date, date]]:
     """The last `count` complete calendar quarters, oldest first."""
@@ -260,16 +257,18 @@ def generate(
     *,
     households: int,
     seed: int,
-    quarter_count: int = 9,
+    quarter_count: int = 12,
     villages: list[str] | None = None,
 ) -> int:
     """Add `households` households with members and quarterly reports; returns the number added.
 
-    Households are spread over `villages` (default: every village of the tree).
+    Households are spread over `villages` (default: every village of the tree). Incomes follow the
+    calibrated dynamics of services/synthetic.py; the same seed gives the same district.
     """
     ensure_regions(session, settings)
     today = local_today()
     gen = _Generator(seed, today)
+    np_rng = np.random.default_rng(seed)
     cipher = cipher_for(settings)
     villages = villages or list(
         session.scalars(
@@ -286,28 +285,22 @@ def generate(
 
     families = [gen.family() for _ in range(households)]
     existing = set(session.scalars(select(Member.id_number_hash).where(Member.left_on.is_(None))).all())
-    household_rows = []
-    for n, family in enumerate(families):
+    for family in families:
         for person in family:
             while cipher.lookup_hash(person.id_number) in existing:
                 person.id_number = gen.id_number(person.birth, person.sex)
-        lifted = rng.random() < 0.35
+    village_of = [villages[(start_no + n) % len(villages)] for n in range(households)]
+    profile = _profile(families, village_of, villages, rng, today)
+    amounts = synthetic.simulate(np_rng, profile, periods)
+    household_rows = []
+    for n, family in enumerate(families):
+        lifted = bool(profile.lifted[n])
         phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
-        status = rng.choices(list(MonitoringStatus), weights=(88, 2, 7, 3))[0]
-        category = (
-            MonitoringCategory.none
-            if status == MonitoringStatus.not_monitored
-            else rng.choice(
-                [
-                    MonitoringCategory.unstable if lifted else MonitoringCategory.marginal,
-                    MonitoringCategory.sudden_hardship,
-                ]
-            )
-        )
+        status, category = _monitoring(rng, lifted, amounts, n, len(family))
         household_rows.append(
             {
                 "household_no": f"D{start_no + n:07d}",
-                "village_code": villages[(start_no + n) % len(villages)],
+                "village_code": village_of[n],
                 "address": f"{rng.randint(1, 120)}号",
                 "phone_encrypted": cipher.encrypt(phone),
                 "phone_masked": mask_phone(phone),
@@ -325,110 +318,244 @@ def generate(
             insert(Household).returning(Household.id, sort_by_parameter_order=True), household_rows
         )
     )
-    member_rows = []
-    report_rows = []
-    audit_changes = []
-    for hid, family, row in zip(ids, families, household_rows, strict=True):
-        for p in family:
-            member_rows.append(
-                {
-                    "household_id": hid,
-                    "name": p.name,
-                    "id_number_encrypted": cipher.encrypt(p.id_number),
-                    "id_number_hash": cipher.lookup_hash(p.id_number),
-                    "relation": p.relation,
-                    "sex": p.sex,
-                    "ethnicity": rng.choice(("汉族", "汉族", "彝族")),
-                    "birth_date": p.birth,
-                    "labour_capacity": p.labour,
-                    "health": p.health,
-                    "disability_grade": rng.randint(1, 4) if p.health == Health.disabled else None,
-                    "schooling": p.schooling,
-                    "school_level": p.school_level,
-                    "dropout_reason": "因经济困难" if p.schooling == Schooling.dropped_out else None,
-                    "basic_medical_insurance": rng.random() > 0.01,
-                    "serious_illness_insurance": rng.random() > 0.05,
-                    "basic_pension": (today - p.birth).days >= 60 * 365,
-                    "dibao": None,
-                    "tekun": None,
-                    "employment": p.employment,
-                    "migrant_months": p.migrant_months,
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+    member_rows = [
+        _member_row(hid, p, bool(profile.safety_net[n]), rng, cipher, today, now)
+        for n, (hid, family) in enumerate(zip(ids, families, strict=True))
+        for p in family
+    ]
+    bulk.insert_rows(session, MEMBER_TABLE, member_rows)
+    housing = np_rng.choice(np.array(list("ABCD")), size=len(ids), p=HOUSING_GRADES)
+    water_safe = np_rng.random(len(ids)) >= UNSAFE_WATER
+    events: dict[tuple[int, int], list[EventIn]] = defaultdict(list)
+    for e in amounts.events:
+        events[e.household, e.quarter].append(
+            EventIn.model_construct(
+                kind=EventKind(e.kind),
+                disaster_type=DisasterType(e.disaster_type) if e.disaster_type else None,
+                occurred_on=e.occurred_on,
+                loss=_money(e.loss),
             )
-        per_capita = gen.annual_per_capita(row["household_type"] == HouseholdType.lifted)
-        yearly = per_capita * len(family)
-        transfer_share = rng.uniform(0.12, 0.35)
-        for q, (start, end) in enumerate(periods):
-            drift = (1.06 ** (q / 4)) * rng.uniform(0.8, 1.2) * (0.5 if rng.random() < 0.02 else 1)
-            quarter = yearly / 4 * drift
-            business = quarter * rng.uniform(0.2, 0.5)
-            transfer = quarter * transfer_share
-            wages = max(quarter - business - transfer, 0) * rng.uniform(0.85, 1.0)
-            cost = business * rng.uniform(0.15, 0.35)
-            body = ReportCreate.model_construct(
-                client_ref=f"demo-{end:%Y}q{(end.month - 1) // 3 + 1}",
-                period_start=start,
-                period_end=end,
-                income=Income.model_construct(
-                    wages=_money(wages),
-                    business=_money(business + cost),
-                    property=_money(quarter * 0.02),
-                    transfer=_money(transfer),
-                    production_cost=_money(cost),
-                ),
-                insurance_payout=Decimal(0),
-                spending=Spending.model_construct(
-                    medical=_money(rng.uniform(0, 600)), education=_money(rng.uniform(0, 400))
-                ),
-                housing_grade=HousingGrade(rng.choices("ABCD", weights=(85, 12, 2, 1))[0]),
-                drinking_water_safe=rng.random() > 0.01,
-                food_secure=True,
-                clothing_secure=True,
-                events=[],
-                supersedes=None,
-            )
-            report_rows.append(
-                {
-                    "household_id": hid,
-                    "client_ref": body.client_ref,
-                    # the same hash the API computes, so a client re-sending this report is a replay
-                    "body_hash": body_hash(body),
-                    "period_start": start,
-                    "period_end": end,
-                    **body.income.model_dump(),
-                    "insurance_payout": body.insurance_payout,
-                    "spending_medical": body.spending.medical,
-                    "spending_education": body.spending.education,
-                    "housing_grade": body.housing_grade,
-                    "drinking_water_safe": body.drinking_water_safe,
-                    "food_secure": True,
-                    "clothing_secure": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        audit_changes.append(
+        )
+    report_rows = [
+        _report_row(
+            hid,
+            periods[q],
+            amounts,
+            (n, q),
+            events.get((n, q), []),
+            str(housing[n]),
+            bool(water_safe[n]),
+            now,
+        )
+        for n, hid in enumerate(ids)
+        for q in range(len(periods))
+    ]
+    bulk.insert_rows(session, REPORT_TABLE, report_rows)
+    _write_events(session, ids, report_rows, events)
+    audit.record(
+        session,
+        settings,
+        Actor.system("demo-data"),
+        [
             audit.Change(
                 "household.create",
                 "household",
                 hid,
                 hid,
-                {
-                    "source": "demo-data",
-                    "household_no": row["household_no"],
-                    "members": len(family),
-                    "reports": len(periods),
-                },
+                {"source": "demo-data", "household_no": row["household_no"], "members": len(family)},
+            )
+            for hid, family, row in zip(ids, families, household_rows, strict=True)
+        ],
+    )
+    return len(ids)
+
+
+# Persistent household conditions. Hongta rebuilt its unsafe housing and piped its water during
+# poverty alleviation, so few remain (rates are guesses to confirm with the district).
+HOUSING_GRADES = (0.86, 0.135, 0.004, 0.001)
+UNSAFE_WATER = 0.003
+UNINSURED_PERSON = 0.002  # basic medical insurance covers ≥ 99.5 % of the rural population
+MEMBER_TABLE = Base.metadata.tables["member"]
+REPORT_TABLE = Base.metadata.tables["report"]
+EVENT_TABLE = Base.metadata.tables["report_event"]
+
+
+def _profile(
+    families: list[list[_Person]], village_of: list[str], villages: list[str], rng: random.Random, today: date
+) -> synthetic.Households:
+    index = {code: i for i, code in enumerate(villages)}
+
+    def count(family: list[_Person], test: Callable[[_Person], bool]) -> int:
+        return sum(1 for p in family if test(p))
+
+    size = np.array([len(f) for f in families], dtype=np.int64)
+    workers = np.array([count(f, lambda p: p.labour not in CANNOT_WORK) for f in families], dtype=np.int64)
+    lifted = np.array([rng.random() < 0.35 for _ in families], dtype=bool)
+    # 低保 / 特困: most households with no one able to work, a few others
+    safety_net = np.array([rng.random() < (0.7 if w == 0 else 0.03) for w in workers.tolist()], dtype=bool)
+    return synthetic.Households(
+        size=size,
+        workers=workers,
+        migrants=np.array([count(f, lambda p: p.employment == Employment.migrant) for f in families]),
+        elderly=np.array([count(f, lambda p: (today - p.birth).days >= 60 * 365) for f in families]),
+        chronic=np.array([count(f, lambda p: p.health == Health.chronic) for f in families]),
+        serious=np.array(
+            [count(f, lambda p: p.health in (Health.serious_illness, Health.disabled)) for f in families]
+        ),
+        head_birth_year=np.array([f[0].birth.year for f in families], dtype=np.int64),
+        lifted=lifted,
+        safety_net=safety_net,
+        village=np.array([index[v] for v in village_of], dtype=np.int64),
+    )
+
+
+def _monitoring(
+    rng: random.Random, lifted: bool, amounts: synthetic.Quarterly, n: int, size: int
+) -> tuple[MonitoringStatus, MonitoringCategory]:
+    """Households that were poor in the first year are more often already under monitoring."""
+    first_year = slice(0, 4)
+    net = (
+        amounts.wages[n, first_year].sum()
+        + amounts.business[n, first_year].sum()
+        - amounts.production_cost[n, first_year].sum()
+        + amounts.transfer[n, first_year].sum()
+    )
+    poor = net / size < 9000  # near or under the line of the time
+    weights = (60, 3, 30, 7) if poor else (94, 1, 3, 2)
+    status = rng.choices(list(MonitoringStatus), weights=weights)[0]
+    if status == MonitoringStatus.not_monitored:
+        return status, MonitoringCategory.none
+    category = rng.choice(
+        [
+            MonitoringCategory.unstable if lifted else MonitoringCategory.marginal,
+            MonitoringCategory.sudden_hardship,
+        ]
+    )
+    return status, category
+
+
+def _member_row(
+    hid: int,
+    p: _Person,
+    safety_net: bool,
+    rng: random.Random,
+    cipher: Any,
+    today: date,
+    now: Any,
+) -> dict[str, Any]:
+    return {
+        "household_id": hid,
+        "name": p.name,
+        "id_number_encrypted": cipher.encrypt(p.id_number),
+        "id_number_hash": cipher.lookup_hash(p.id_number),
+        "relation": p.relation,
+        "sex": p.sex,
+        "ethnicity": rng.choice(("汉族", "汉族", "彝族")),
+        "birth_date": p.birth,
+        "labour_capacity": p.labour,
+        "health": p.health,
+        "disability_grade": rng.randint(1, 4) if p.health == Health.disabled else None,
+        "schooling": p.schooling,
+        "school_level": p.school_level,
+        "dropout_reason": "因经济困难" if p.schooling == Schooling.dropped_out else None,
+        "basic_medical_insurance": rng.random() >= UNINSURED_PERSON,
+        "serious_illness_insurance": rng.random() > 0.05,
+        "basic_pension": (today - p.birth).days >= 60 * 365,
+        "dibao": True if safety_net and p.relation == Relation.head else None,
+        "tekun": None,
+        "employment": p.employment,
+        "migrant_months": p.migrant_months,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _report_row(
+    hid: int,
+    period: tuple[date, date],
+    amounts: synthetic.Quarterly,
+    cell: tuple[int, int],
+    events: list[EventIn],
+    housing: str,
+    water_safe: bool,
+    now: Any,
+) -> dict[str, Any]:
+    start, end = period
+    n, q = cell
+    body = ReportCreate.model_construct(
+        client_ref=f"demo-{end:%Y}q{(end.month - 1) // 3 + 1}",
+        period_start=start,
+        period_end=end,
+        income=Income.model_construct(
+            wages=_money(amounts.wages[n, q]),
+            business=_money(amounts.business[n, q]),
+            property=_money(amounts.property[n, q]),
+            transfer=_money(amounts.transfer[n, q]),
+            production_cost=_money(amounts.production_cost[n, q]),
+        ),
+        insurance_payout=Decimal(0),
+        spending=Spending.model_construct(
+            medical=_money(amounts.medical[n, q]), education=_money(amounts.education[n, q])
+        ),
+        housing_grade=HousingGrade(housing),
+        drinking_water_safe=water_safe,
+        food_secure=True,
+        clothing_secure=True,
+        events=events,
+        supersedes=None,
+    )
+    return {
+        "household_id": hid,
+        "client_ref": body.client_ref,
+        # the same hash the API computes, so a client re-sending this report is a replay
+        "body_hash": body_hash(body),
+        "period_start": start,
+        "period_end": end,
+        **body.income.model_dump(),
+        "insurance_payout": body.insurance_payout,
+        "spending_medical": body.spending.medical,
+        "spending_education": body.spending.education,
+        "housing_grade": body.housing_grade,
+        "drinking_water_safe": water_safe,
+        "food_secure": True,
+        "clothing_secure": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _write_events(
+    session: Session,
+    ids: list[int],
+    report_rows: list[dict[str, Any]],
+    events: dict[tuple[int, int], list[EventIn]],
+) -> None:
+    """Attach each event to its quarter's report, found by household and client_ref."""
+    if not events:
+        return
+    quarters_per_household = len(report_rows) // len(ids)
+    wanted = {(n, q): report_rows[n * quarters_per_household + q] for n, q in events}
+    report_ids = {
+        (hid, ref): rid
+        for rid, hid, ref in session.execute(
+            select(Report.id, Report.household_id, Report.client_ref).where(
+                Report.household_id.in_({row["household_id"] for row in wanted.values()})
             )
         )
-    session.execute(insert(Member), member_rows)
-    if report_rows:
-        session.execute(insert(Report), report_rows)
-    audit.record(session, settings, Actor.system("demo-data"), audit_changes)
-    return len(ids)
+    }
+    rows = [
+        {
+            "report_id": report_ids[row["household_id"], row["client_ref"]],
+            "kind": e.kind,
+            "disaster_type": e.disaster_type,
+            "occurred_on": e.occurred_on,
+            "loss": e.loss,
+        }
+        for cell, row in wanted.items()
+        for e in events[cell]
+    ]
+    bulk.insert_rows(session, EVENT_TABLE, rows)
 
 
 def _money(value: float) -> Decimal:
