@@ -1,33 +1,23 @@
-"""The rules' feature frame (rules.FEATURES), read set-wise from reports, events and members.
+"""Feature columns for the rules (rules.FEATURES) and for the early-warning model (MODEL_FEATURES).
 
-One query per table for all households (no per-household ORM loop); grouping and arithmetic in Python
-and numpy. The income figures use the same computation as the reports API (services/income.py), so a
-flag and the report a cadre sees never disagree.
+Both are computed from a Panel (app/risk/panel.py) for a set of targets: a report row per household
+(-1: the household has no report yet) and the day the features are known on. Scoring uses each
+household's latest report and the run's as_of; training uses every report and its own period_end.
 """
 
-from collections import defaultdict
-from collections.abc import Iterable
+import warnings
 from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import Decimal
-from typing import Any
+from datetime import date
+from typing import Literal
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clock import add_months
-from app.models import Household, Member, Report, ReportEvent
-from app.models.enums import HousingGrade, LabourCapacity, Schooling
-from app.risk.rules import EVENT_KINDS, FEATURES, Array
+from app.risk import panel as pn
+from app.risk.rules import FEATURES, Array
 from app.schemas.policy import PolicyData
-from app.services import reports as reports_service
-from app.services.income import IncomeResult, Membership, PeriodIncome, net_income, per_capita
 
-UNSAFE_HOUSING = {HousingGrade.c, HousingGrade.d}
-CAN_WORK = {LabourCapacity.ordinary, LabourCapacity.skilled}
-COMPULSORY_AGES = range(6, 16)  # 义务教育: primary and junior secondary
-SAME_PERIOD_TOLERANCE = timedelta(days=7)
+IntArray = pn.IntArray
 
 
 @dataclass
@@ -37,202 +27,182 @@ class Frame:
     as_of: date
 
 
-@dataclass
-class _Report:
-    id: int
-    period_start: date
-    period_end: date
-    net: Decimal
-    medical: Decimal
-    education: Decimal
-    housing: HousingGrade | None
-    water_safe: bool | None
-    food: bool | None
-    clothing: bool | None
-
-
-def build(
-    session: Session, policy: PolicyData, as_of: date, household_ids: Iterable[int] | None = None
-) -> Frame:
-    """Features of every household (or the given ones) as known on `as_of`."""
-    ids = sorted(household_ids) if household_ids is not None else list(session.scalars(select(Household.id)))
-    reports = _reports(session, ids, as_of)
-    events = _events(session, ids, as_of)
-    members = _members(session, ids)
-    columns = {name: np.full(len(ids), np.nan) for name in FEATURES}
-    for row, hid in enumerate(ids):
-        values = _household(reports.get(hid, []), events.get(hid, []), members.get(hid, []), policy, as_of)
-        for name, value in values.items():
-            columns[name][row] = value
-    return Frame(ids, columns, as_of)
-
-
-def _reports(session: Session, ids: list[int], as_of: date) -> dict[int, list[_Report]]:
-    superseded = set(reports_service.corrections(session, ids))
-    rows = session.execute(
-        select(
-            Report.id,
-            Report.household_id,
-            Report.period_start,
-            Report.period_end,
-            Report.wages,
-            Report.business,
-            Report.property,
-            Report.transfer,
-            Report.production_cost,
-            Report.spending_medical,
-            Report.spending_education,
-            Report.housing_grade,
-            Report.drinking_water_safe,
-            Report.food_secure,
-            Report.clothing_secure,
-        )
-        .where(Report.household_id.in_(ids), Report.period_end <= as_of)
-        .order_by(Report.household_id, Report.period_end)
+def build(session: Session, policy: PolicyData, as_of: date, household_ids: list[int] | None = None) -> Frame:
+    """The rules' features of every household (or the given ones) as known on `as_of`."""
+    panel = pn.load(session, as_of=as_of, household_ids=household_ids)
+    rows = latest_rows(panel)
+    return Frame(
+        [int(i) for i in panel.household_ids],
+        rules_columns(panel, policy, rows, np.full(len(rows), as_of.toordinal())),
+        as_of,
     )
-    grouped: dict[int, list[_Report]] = defaultdict(list)
-    for r in rows:
-        if r.id in superseded:
-            continue
-        net = net_income(r.wages, r.business, r.property, r.transfer, r.production_cost)
-        grouped[r.household_id].append(
-            _Report(
-                r.id,
-                r.period_start,
-                r.period_end,
-                net,
-                r.spending_medical,
-                r.spending_education,
-                r.housing_grade,
-                r.drinking_water_safe,
-                r.food_secure,
-                r.clothing_secure,
-            )
-        )
-    return grouped
 
 
-def _events(session: Session, ids: list[int], as_of: date) -> dict[int, list[tuple[date, Decimal, str, int]]]:
-    """(occurred_on, loss, kind, report id) of events up to as_of (superseded reports' are dropped later)."""
-    rows = session.execute(
-        select(Report.household_id, ReportEvent.occurred_on, ReportEvent.loss, ReportEvent.kind, Report.id)
-        .join(Report, ReportEvent.report_id == Report.id)
-        .where(Report.household_id.in_(ids), ReportEvent.occurred_on <= as_of)
-    )
-    grouped: dict[int, list[tuple[date, Decimal, str, int]]] = defaultdict(list)
-    for hid, occurred, loss, kind, report_id in rows:
-        grouped[hid].append((occurred, loss, str(kind), report_id))
-    return grouped
+def latest_rows(panel: pn.Panel) -> IntArray:
+    """Per household, the row of its latest report (-1: none)."""
+    rows = np.full(len(panel.household_ids), -1, dtype=np.int64)
+    rows[panel.hh] = np.arange(len(panel.hh))  # rows are in period order: the last write wins
+    return rows
 
 
-def _members(session: Session, ids: list[int]) -> dict[int, list[Any]]:
-    rows = session.execute(
-        select(
-            Member.household_id,
-            Member.joined_on,
-            Member.left_on,
-            Member.birth_date,
-            Member.labour_capacity,
-            Member.schooling,
-            Member.basic_medical_insurance,
-            Member.dibao,
-            Member.tekun,
-        ).where(Member.household_id.in_(ids))
-    )
-    grouped: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
-        grouped[row.household_id].append(row)
-    return grouped
+def _at(values: Array, rows: IntArray) -> Array:
+    """values[rows], NaN where a row is -1."""
+    if not len(values):
+        return np.full(len(rows), np.nan)
+    return np.where(rows >= 0, values[np.maximum(rows, 0)], np.nan)
 
 
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+def _targets(panel: pn.Panel, rows: IntArray, day: IntArray) -> tuple[IntArray, Array, Array, Array]:
+    """The household of each target, and its events' loss, kind and count on the target's day."""
+    hh = np.where(rows >= 0, panel.hh[np.maximum(rows, 0)] if len(panel.hh) else 0, -1)
+    per_row_day = np.zeros(len(panel.hh), dtype=np.int64)
+    has = rows >= 0
+    per_row_day[rows[has]] = day[has]
+    # rows that are not targets still get a day: their own period_end (only target rows are read)
+    others = np.ones(len(panel.hh), dtype=bool)
+    others[rows[has]] = False
+    per_row_day[others] = panel.reports["end"][others]
+    loss, kind, count = pn.event_values(panel, per_row_day)
+    return hh, _at(loss, rows), _at(kind, rows), _at(count, rows)
 
 
-def _household(
-    reports: list[_Report],
-    events: list[tuple[date, Decimal, str, int]],
-    members: list[Any],
-    policy: PolicyData,
-    as_of: date,
-) -> dict[str, float]:
-    values: dict[str, float] = {}
-    memberships = [Membership(m.joined_on, m.left_on) for m in members]
-    incomes = [PeriodIncome(r.id, r.period_start, r.period_end, r.net) for r in reports]
-    if reports:
-        latest = reports[-1]
-        current = per_capita(incomes[-1], incomes, memberships)
-        values |= _income_values(current, policy, latest.period_end)
-        in_window = {r.id for r in reports if r.id in current.report_ids}
-        values["oop_medical"] = float(sum(r.medical for r in reports if r.id in in_window))
-        values["oop_education"] = float(sum(r.education for r in reports if r.id in in_window))
-        previous = _same_period_a_year_earlier(reports, latest)
-        if previous is not None:
-            prior = per_capita(incomes[reports.index(previous)], incomes, memberships)
-            if prior.per_capita_net_income is not None:
-                values["income_pc_prev"] = float(prior.per_capita_net_income)
-        if latest.housing is not None:
-            values["housing_unsafe"] = float(latest.housing in UNSAFE_HOUSING)
-        if latest.water_safe is not None:
-            values["water_unsafe"] = float(not latest.water_safe)
-        if latest.food is not None or latest.clothing is not None:
-            values["food_clothing_insecure"] = float(latest.food is False or latest.clothing is False)
-        since = max(current.window_start, add_months(as_of, -12))  # "the last 12 months", even if reports lag
-        values |= _event_values(events, {r.id for r in reports}, since)
-    values |= _member_values(members, as_of)
-    return values
+def _households(panel: pn.Panel, rows: IntArray) -> IntArray:
+    """The household index of each target; for a target without a report, its position."""
+    return np.where(rows >= 0, panel.hh[np.maximum(rows, 0)] if len(panel.hh) else 0, np.arange(len(rows)))
 
 
-def _income_values(result: IncomeResult, policy: PolicyData, period_end: date) -> dict[str, float]:
-    values = {
-        "line": float(policy.line_for(period_end.year)),
-        "income_total": float(result.net_income),
-        "size": float(result.household_size),
-    }
-    if result.per_capita_net_income is not None:
-        values["income_pc"] = float(result.per_capita_net_income)
-    return values
+def rules_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntArray) -> dict[str, Array]:
+    """rules.FEATURES for each target. With rows from latest_rows, target i is household i."""
+    d = pn.income(panel)
+    _, loss, kind, _ = _targets(panel, rows, day)
+    members = pn.member_values(panel, _households(panel, rows), day)
+    r = panel.reports
+    prev = _at(d["prev_year"].astype(float), rows)
+    prev_rows = np.where(np.isnan(prev), -1, prev).astype(np.int64)
+    line = _at(pn.lines(policy, r["end"]), rows)
+    known_insured, known_labour = members["known_insured"] > 0, members["known_labour"] > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns = {
+            "income_pc": _at(d["pc"], rows),
+            "line": line,
+            "income_pc_prev": _at(d["pc"], prev_rows),
+            "size": _at(d["size"], rows),
+            "income_total": _at(d["annual"], rows),
+            "oop_medical": _at(d["window"]["medical"], rows),
+            "oop_education": _at(d["window"]["education"], rows),
+            "event_loss": np.where(rows >= 0, loss, np.nan),
+            "event_kind": kind,
+            "housing_unsafe": _at(r["housing_unsafe"], rows),
+            "dropout_compulsory": (members["dropout_compulsory"] > 0).astype(float),
+            "uninsured_member": np.where(known_insured, (members["uninsured"] > 0).astype(float), np.nan),
+            "water_unsafe": _at(r["water_unsafe"], rows),
+            "food_clothing_insecure": _at(r["food_clothing_insecure"], rows),
+            "labour_share": np.where(known_labour, members["workers"] / members["size"], np.nan),
+            "safety_net": (members["safety_net"] > 0).astype(float),
+        }
+    assert set(columns) == set(FEATURES)
+    return columns
 
 
-def _same_period_a_year_earlier(reports: list[_Report], latest: _Report) -> _Report | None:
-    target = add_months(latest.period_end, -12)
-    candidates = [r for r in reports if abs(r.period_end - target) <= SAME_PERIOD_TOLERANCE]
-    return min(candidates, key=lambda r: abs(r.period_end - target)) if candidates else None
+Unit = Literal["yuan", "share", "ratio", "count", "flag", "months"]
 
 
-def _event_values(
-    events: list[tuple[date, Decimal, str, int]], effective: set[int], since: date
-) -> dict[str, float]:
-    recent = [(loss, kind) for occurred, loss, kind, rid in events if rid in effective and occurred >= since]
-    if not recent:
-        return {"event_loss": 0.0}
-    loss, kind = max(recent, key=lambda e: e[0])
-    return {
-        "event_loss": float(sum(e[0] for e in recent)),
-        "event_kind": float(EVENT_KINDS.index(kind)) if kind in EVENT_KINDS else np.nan,
-    }
+@dataclass(frozen=True)
+class ModelFeature:
+    name: str
+    label: str  # Chinese, as a cadre reads it
+    unit: Unit
 
 
-def _member_values(members: list[Any], as_of: date) -> dict[str, float]:
-    active = [
-        m
-        for m in members
-        if (m.joined_on is None or m.joined_on <= as_of) and (m.left_on is None or m.left_on > as_of)
-    ]
-    values: dict[str, float] = {
-        "dropout_compulsory": float(
-            any(
-                m.schooling == Schooling.dropped_out and _age(m.birth_date, as_of) in COMPULSORY_AGES
-                for m in active
-            )
-        ),
-        "safety_net": float(any(m.dibao or m.tekun for m in active)),
-    }
-    insured = [m.basic_medical_insurance for m in active if m.basic_medical_insurance is not None]
-    if insured:
-        values["uninsured_member"] = float(not all(insured))
-    known = [m.labour_capacity for m in active if m.labour_capacity is not None]
-    if known:
-        # over all active members: an unrecorded capacity is not counted as labour
-        values["labour_share"] = sum(1 for c in known if c in CAN_WORK) / len(active)
-    return values
+MODEL_FEATURES = (
+    ModelFeature("income_pc", "人均纯收入", "yuan"),
+    ModelFeature("line_ratio", "人均纯收入与监测线之比", "ratio"),
+    ModelFeature("latest_quarter_ratio", "最近一期收入（折年）与监测线之比", "ratio"),
+    ModelFeature("change_1y", "人均纯收入较上年同期变化", "share"),
+    ModelFeature("change_1q", "人均纯收入较上一期变化", "share"),
+    ModelFeature("volatility", "近四期收入波动", "share"),
+    ModelFeature("transfer_share", "转移性收入占比", "share"),
+    ModelFeature("wage_share", "工资性收入占比", "share"),
+    ModelFeature("business_share", "生产经营净收入占比", "share"),
+    ModelFeature("medical_ratio", "医疗自付与收入之比", "ratio"),
+    ModelFeature("education_ratio", "教育自付与收入之比", "ratio"),
+    ModelFeature("event_loss_ratio", "近 12 个月突发事件损失与收入之比", "ratio"),
+    ModelFeature("event_count", "近 12 个月突发事件次数", "count"),
+    ModelFeature("size", "家庭人口", "count"),
+    ModelFeature("dependency", "无劳动能力成员占比", "share"),
+    ModelFeature("elderly", "60 岁以上成员数", "count"),
+    ModelFeature("children", "16 岁以下成员数", "count"),
+    ModelFeature("chronic", "慢性病成员数", "count"),
+    ModelFeature("serious", "大病或残疾成员数", "count"),
+    ModelFeature("housing_unsafe", "住房为危房", "flag"),
+    ModelFeature("water_unsafe", "饮水不安全", "flag"),
+    ModelFeature("lifted", "脱贫户", "flag"),
+    ModelFeature("safety_net", "享受低保或特困供养", "flag"),
+    ModelFeature("report_gap", "距上一期报告的月数", "months"),
+)
+MODEL_FEATURE_NAMES = tuple(f.name for f in MODEL_FEATURES)
+
+
+def model_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntArray) -> dict[str, Array]:
+    """MODEL_FEATURES for each target: the level, trend, volatility and make-up of its income history,
+    its spending, events, members and living conditions."""
+    d = pn.income(panel)
+    r = panel.reports
+    _, loss, _, count = _targets(panel, rows, day)
+    members = pn.member_values(panel, _households(panel, rows), day)
+    window = d["window"]
+    annual = _at(d["annual"], rows)
+    pc = _at(d["pc"], rows)
+    line = _at(pn.lines(policy, r["end"]), rows)
+    size = _at(d["size"], rows)
+    per_day = d["net"] / d["length"]
+    prev_q, same_q = pn.lagged(panel, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        quarter_pc = per_day * 365 / np.where(d["size"] > 0, d["size"], np.nan)
+        prev_year_pc = np.where(d["prev_year"] >= 0, d["pc"][np.maximum(d["prev_year"], 0)], np.nan)
+        prev_pc = np.where(same_q, d["pc"][prev_q], np.nan)
+        gap = np.where(same_q, (r["end"] - r["end"][prev_q]) / 30.44, np.nan)
+        income_base = np.abs(window["total"])
+        columns = {
+            "income_pc": pc,
+            "line_ratio": pc / line,
+            "latest_quarter_ratio": _at(quarter_pc, rows) / line,
+            "change_1y": _at(d["pc"] / prev_year_pc - 1, rows),
+            "change_1q": _at(d["pc"] / prev_pc - 1, rows),
+            "volatility": _at(_volatility(panel, per_day), rows),
+            "transfer_share": _at(window["transfer"] / income_base, rows),
+            "wage_share": _at(window["wages"] / income_base, rows),
+            "business_share": _at(window["business"] / income_base, rows),
+            "medical_ratio": _at(window["medical"], rows) / annual,
+            "education_ratio": _at(window["education"], rows) / annual,
+            "event_loss_ratio": loss / annual,
+            "event_count": count,
+            "size": size,
+            "dependency": 1 - members["workers"] / members["size"],
+            "elderly": members["elderly"],
+            "children": members["children"],
+            "chronic": members["chronic"],
+            "serious": members["serious"],
+            "housing_unsafe": _at(r["housing_unsafe"], rows),
+            "water_unsafe": _at(r["water_unsafe"], rows),
+            "lifted": panel.lifted[_households(panel, rows)] if len(panel.lifted) else np.zeros(len(rows)),
+            "safety_net": (members["safety_net"] > 0).astype(float),
+            "report_gap": _at(gap, rows),
+        }
+    for name, values in columns.items():
+        columns[name] = np.where(np.isfinite(values), values, np.nan)
+    return columns
+
+
+def _volatility(panel: pn.Panel, per_day: Array) -> Array:
+    """Coefficient of variation of daily income over the report and up to three before it."""
+    values = [per_day]
+    for k in range(1, 4):
+        j, same = pn.lagged(panel, k)
+        values.append(np.where(same, per_day[j], np.nan))
+    stacked = np.vstack(values)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a household with one report: no spread
+        mean = np.nanmean(stacked, axis=0)
+        spread = np.nanstd(stacked, axis=0)
+        return np.where(np.sum(~np.isnan(stacked), axis=0) >= 2, spread / np.abs(mean), np.nan)

@@ -1,0 +1,460 @@
+"""The district's report history as numpy arrays, and the per-report figures both rules and model use.
+
+A Panel holds every effective report (superseded ones dropped), its events and the members, read
+set-wise (app/risk/columns.py). Per report it computes what services/income.py computes for one:
+the annualised per-capita net income over the 12 months ending at period_end, pro rata by days,
+scaled to a year, divided by the members active at period_end; so a flag and the report a cadre
+reads agree. Everything is vectorised: a household's reports are consecutive rows, and "the report
+k periods earlier" is the row k above when it belongs to the same household.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import case, exists, false, select
+from sqlalchemy.orm import Session, aliased
+
+from app.models import Household, Member, Report, ReportEvent
+from app.models.enums import CANNOT_WORK, Health, HouseholdType, HousingGrade, LabourCapacity, Schooling
+from app.risk import columns as col
+from app.risk.rules import EVENT_KINDS
+from app.schemas.policy import PolicyData
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+NEVER = 10**7  # a day number after any date (a member who has not left)
+ALWAYS = -(10**7)  # before any date (a member with no joining date)
+SAME_PERIOD_TOLERANCE = 7
+UNIX_DAY0 = date(1970, 1, 1).toordinal()
+
+
+@dataclass
+class Panel:
+    household_ids: IntArray  # ascending
+    township: IntArray  # per household: index into townships
+    townships: list[str]
+    lifted: FloatArray  # per household: 脱贫户
+    reports: dict[str, Any]  # columns, one row per effective report, by (household, period_end)
+    events: dict[str, Any]  # columns, one row per event of an effective report
+    members: dict[str, Any]  # columns, one row per member, by household
+    derived: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hh(self) -> IntArray:
+        """Per report: the household's index in household_ids."""
+        return self.reports["hh"]  # type: ignore[no-any-return]
+
+
+def load(
+    session: Session,
+    *,
+    as_of: date | None = None,
+    household_ids: list[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> Panel:
+    """Reports ending on or before `as_of` (all if None) of the given households (all if None)."""
+    dialect = session.connection().dialect.name
+    households = select(Household.id, Household.village_code, Household.household_type).order_by(Household.id)
+    if household_ids is not None:
+        households = households.where(Household.id.in_(household_ids))
+    if id_range is not None:
+        households = households.where(Household.id.between(*id_range))
+    rows = session.execute(households).all()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    town_codes = [r[1][:9] + "000" for r in rows]
+    townships = sorted(set(town_codes))
+    town_index = {code: i for i, code in enumerate(townships)}
+    panel = Panel(
+        household_ids=ids,
+        township=np.array([town_index[c] for c in town_codes], dtype=np.int64),
+        townships=townships,
+        lifted=np.array([r[2] == HouseholdType.lifted for r in rows], dtype=np.float64),
+        reports={},
+        events={},
+        members={},
+    )
+    if not len(ids):
+        return _with_empty(panel)
+    lo, hi = int(ids[0]), int(ids[-1])
+    scope = (lambda c: c.in_(household_ids)) if household_ids is not None else (lambda c: c.between(lo, hi))
+    panel.reports = _read_reports(session, dialect, as_of, scope)
+    panel.reports["hh"] = _index(ids, panel.reports.pop("household_id"))
+    panel.events = _read_events(session, dialect, as_of, scope, panel.reports["id"])
+    panel.members = _read_members(session, dialect, scope)
+    panel.members["hh"] = _index(ids, panel.members.pop("household_id"))
+    keep = panel.reports["hh"] >= 0  # reports of households outside the id list of a range query
+    if not keep.all():
+        panel.reports = {k: v[keep] for k, v in panel.reports.items()}
+    return panel
+
+
+def _with_empty(panel: Panel) -> Panel:
+    empty_i = np.zeros(0, dtype=np.int64)
+    empty_f = np.zeros(0)
+    panel.reports = dict.fromkeys(("hh", "id", "start", "end"), empty_i) | dict.fromkeys(
+        REPORT_FLOATS, empty_f
+    )
+    panel.events = {"row": empty_i, "day": empty_i, "kind": empty_i, "loss": empty_f}
+    panel.members = (
+        dict.fromkeys(MEMBER_INTS, empty_i) | dict.fromkeys(MEMBER_FLOATS, empty_f) | {"hh": empty_i}
+    )
+    return panel
+
+
+def _index(ids: IntArray, values: IntArray) -> IntArray:
+    """Position of each value in the sorted ids (-1 if absent)."""
+    pos = np.searchsorted(ids, values)
+    pos = np.minimum(pos, len(ids) - 1)
+    return np.where(ids[pos] == values, pos, -1).astype(np.int64)
+
+
+REPORT_FLOATS = (
+    "wages",
+    "business",
+    "property",
+    "transfer",
+    "cost",
+    "medical",
+    "education",
+    "housing_unsafe",
+    "water_unsafe",
+    "food_clothing_insecure",
+)
+MEMBER_INTS = ("joined", "left", "birth", "health")
+MEMBER_FLOATS = ("can_work", "dropped_out", "insured", "safety_net")
+
+
+def _flag(condition: Any, unknown: Any) -> Any:
+    """1.0 / 0.0, NULL where unknown (filled with NaN by the reader)."""
+    return case((unknown, None), (condition, 1.0), else_=0.0)
+
+
+def _read_reports(session: Session, dialect: str, as_of: date | None, scope: Any) -> dict[str, Any]:
+    newer = aliased(Report)
+    cols = [
+        col.Column("household_id", Report.household_id, "int", -1),
+        col.Column("id", Report.id, "int", -1),
+        col.Column("start", col.days(Report.period_start, dialect), "int", 0),
+        col.Column("end", col.days(Report.period_end, dialect), "int", 0),
+        col.Column("wages", Report.wages, "float", 0.0),
+        col.Column("business", Report.business, "float", 0.0),
+        col.Column("property", Report.property, "float", 0.0),
+        col.Column("transfer", Report.transfer, "float", 0.0),
+        col.Column("cost", Report.production_cost, "float", 0.0),
+        col.Column("medical", Report.spending_medical, "float", 0.0),
+        col.Column("education", Report.spending_education, "float", 0.0),
+        col.Column(
+            "housing_unsafe",
+            _flag(Report.housing_grade.in_([HousingGrade.c, HousingGrade.d]), Report.housing_grade.is_(None)),
+            "float",
+        ),
+        col.Column(
+            "water_unsafe",
+            _flag(Report.drinking_water_safe.is_(False), Report.drinking_water_safe.is_(None)),
+            "float",
+        ),
+        col.Column(
+            "food_clothing_insecure",
+            _flag(
+                (Report.food_secure.is_(False)) | (Report.clothing_secure.is_(False)),
+                Report.food_secure.is_(None) & Report.clothing_secure.is_(None),
+            ),
+            "float",
+        ),
+    ]
+    stmt = (
+        select(*col.select_columns(cols, dialect))
+        .where(scope(Report.household_id), ~exists().where(newer.supersedes_id == Report.id))
+        .order_by(Report.household_id, Report.period_end, Report.id)
+    )
+    if as_of is not None:
+        stmt = stmt.where(Report.period_end <= as_of)
+    return col.read(session, stmt, cols)
+
+
+def _read_events(
+    session: Session, dialect: str, as_of: date | None, scope: Any, report_ids: IntArray
+) -> dict[str, Any]:
+    kind = case(*((ReportEvent.kind == k, i) for i, k in enumerate(EVENT_KINDS)), else_=-1)
+    cols = [
+        col.Column("report_id", ReportEvent.report_id, "int", -1),
+        col.Column("day", col.days(ReportEvent.occurred_on, dialect), "int", 0),
+        col.Column("kind", kind, "int", -1),
+        col.Column("loss", ReportEvent.loss, "float", 0.0),
+    ]
+    stmt = select(*col.select_columns(cols, dialect)).join(Report, ReportEvent.report_id == Report.id)
+    stmt = stmt.where(scope(Report.household_id))
+    if as_of is not None:
+        stmt = stmt.where(Report.period_end <= as_of, ReportEvent.occurred_on <= as_of)
+    events = col.read(session, stmt, cols)
+    order = np.argsort(report_ids, kind="stable")
+    pos = np.searchsorted(report_ids, events["report_id"], sorter=order)
+    pos = np.minimum(pos, max(len(order) - 1, 0))
+    found = report_ids[order[pos]] == events["report_id"] if len(order) else np.zeros(len(pos), dtype=bool)
+    rows = order[pos] if len(order) else pos
+    # events of superseded reports have no row: drop them
+    return {
+        "row": rows[found].astype(np.int64),
+        "day": events["day"][found],
+        "kind": events["kind"][found],
+        "loss": events["loss"][found],
+    }
+
+
+def _read_members(session: Session, dialect: str, scope: Any) -> dict[str, Any]:
+    health = case(*((Member.health == h, i) for i, h in enumerate(Health)), else_=-1)
+    cols = [
+        col.Column("household_id", Member.household_id, "int", -1),
+        col.Column("joined", col.days(Member.joined_on, dialect), "int", ALWAYS),
+        col.Column("left", col.days(Member.left_on, dialect), "int", NEVER),
+        col.Column("birth", col.days(Member.birth_date, dialect), "int", 0),
+        col.Column("health", health, "int", -1),
+        col.Column(
+            "can_work",
+            _flag(
+                Member.labour_capacity.in_([LabourCapacity.ordinary, LabourCapacity.skilled]),
+                Member.labour_capacity.is_(None),
+            ),
+            "float",
+        ),
+        col.Column("dropped_out", _flag(Member.schooling == Schooling.dropped_out, false()), "float", 0.0),
+        col.Column(
+            "insured",
+            _flag(Member.basic_medical_insurance.is_(True), Member.basic_medical_insurance.is_(None)),
+            "float",
+        ),
+        col.Column(
+            "safety_net", _flag(Member.dibao.is_(True) | Member.tekun.is_(True), false()), "float", 0.0
+        ),
+    ]
+    stmt = (
+        select(*col.select_columns(cols, dialect))
+        .where(scope(Member.household_id))
+        .order_by(Member.household_id, Member.id)
+    )
+    return col.read(session, stmt, cols)
+
+
+# ---- per-report figures ---------------------------------------------------------------------------
+
+
+def add_months(day: IntArray, months: int) -> IntArray:
+    """app.clock.add_months over day numbers: the same day `months` later, clamped to the month's end."""
+    d = (day - UNIX_DAY0).astype("datetime64[D]")
+    month = d.astype("datetime64[M]")
+    offset = (d - month.astype("datetime64[D]")).astype(np.int64)
+    target = month + months
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+    result = target.astype("datetime64[D]") + np.minimum(offset, length - 1)
+    return result.astype(np.int64) + UNIX_DAY0  # type: ignore[no-any-return]
+
+
+def year_of(day: IntArray) -> IntArray:
+    return (day - UNIX_DAY0).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def round_cents(value: FloatArray) -> FloatArray:
+    """Decimal's ROUND_HALF_UP to cents (away from zero at exactly half a cent)."""
+    with np.errstate(invalid="ignore"):
+        return np.sign(value) * np.floor(np.abs(value) * 100 + 0.5 + 1e-9) / 100
+
+
+def lines(policy: PolicyData, day: IntArray) -> FloatArray:
+    """The monitoring line of each day's year (a later year carries the last line forward)."""
+    years = np.array([line.year for line in policy.monitoring_lines])
+    amounts = np.array([float(line.amount) for line in policy.monitoring_lines])
+    pos = np.searchsorted(years, year_of(day), side="right") - 1
+    return amounts[np.maximum(pos, 0)]
+
+
+def lagged(panel: Panel, k: int) -> tuple[IntArray, BoolArray]:
+    """For each report, the row k above, and whether it is the same household's."""
+    idx = np.arange(len(panel.hh)) - k
+    valid = idx >= 0
+    idx = np.where(valid, idx, 0)
+    return idx, valid & (panel.hh[idx] == panel.hh)
+
+
+def income(panel: Panel) -> dict[str, Any]:
+    """Per report: the 12-month window and its annualised income, size, per-capita income, sums."""
+    if "pc" in panel.derived:
+        return panel.derived
+    r = panel.reports
+    start, end = r["start"], r["end"]
+    net = r["wages"] + r["business"] + r["property"] + r["transfer"] - r["cost"]
+    length = end - start + 1
+    ws = add_months(end + 1, -12)
+    sums = {
+        name: np.zeros(len(end))
+        for name in ("total", "covered", "medical", "education", "transfer", "wages", "business")
+    }
+
+    def add(rows: IntArray, mask: BoolArray, overlap: FloatArray) -> None:
+        share = np.where(mask, overlap / length[rows], 0.0)
+        sums["total"] += net[rows] * share
+        sums["covered"] += np.where(mask, overlap, 0)
+        sums["transfer"] += r["transfer"][rows] * share
+        sums["wages"] += r["wages"][rows] * share
+        sums["business"] += (r["business"][rows] - r["cost"][rows]) * share
+        sums["medical"] += np.where(mask, r["medical"][rows], 0.0)
+        sums["education"] += np.where(mask, r["education"][rows], 0.0)
+
+    rows = np.arange(len(end))
+    add(rows, np.ones(len(end), dtype=bool), (end - np.maximum(start, ws) + 1).astype(float))
+    k = 1
+    while True:
+        j, same = lagged(panel, k)
+        used = same & (end[j] >= ws) & (end[j] < start)
+        if not used.any():
+            break
+        add(j, used, (end[j] - np.maximum(start[j], ws) + 1).astype(float))
+        k += 1
+    window_days = end - ws + 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        annual = round_cents(sums["total"] * window_days / sums["covered"])
+    size = member_values(panel, panel.hh, end)["size"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pc = np.where(size > 0, round_cents(annual / size), np.nan)
+    panel.derived |= {
+        "net": net,
+        "length": length,
+        "window_start": ws,
+        "annual": annual,
+        "size": size,
+        "pc": pc,
+        "window": sums,
+        "prev_year": _same_period_a_year_earlier(panel),
+    }
+    return panel.derived
+
+
+def _same_period_a_year_earlier(panel: Panel) -> IntArray:
+    """Per report, the row of the same household's report ending nearest a year earlier (±7 days; -1)."""
+    end = panel.reports["end"]
+    target = add_months(end, -12)
+    best = np.full(len(end), -1, dtype=np.int64)
+    best_gap = np.full(len(end), SAME_PERIOD_TOLERANCE + 1)
+    k = 1
+    while True:
+        j, same = lagged(panel, k)
+        reachable = same & (end[j] >= target - SAME_PERIOD_TOLERANCE)
+        if not reachable.any():
+            break
+        gap = np.abs(end[j] - target)
+        better = reachable & (gap <= best_gap)  # ties: the earlier report, as the row-wise code does
+        best = np.where(better, j, best)
+        best_gap = np.where(better, gap, best_gap)
+        k += 1
+    return best
+
+
+def member_values(panel: Panel, hh: IntArray, day: IntArray) -> dict[str, FloatArray]:
+    """Member aggregates of household hh[i] on day[i] (members joined on or before, not yet left)."""
+    m = panel.members
+    n = len(hh)
+    counts = (
+        np.bincount(m["hh"], minlength=len(panel.household_ids))
+        if len(m["hh"])
+        else np.zeros(len(panel.household_ids), dtype=np.int64)
+    )
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else counts
+    out = {
+        name: np.zeros(n)
+        for name in (
+            "size",
+            "known_labour",
+            "workers",
+            "known_insured",
+            "uninsured",
+            "safety_net",
+            "dropout_compulsory",
+            "elderly",
+            "children",
+            "chronic",
+            "serious",
+        )
+    }
+    if n == 0 or not len(m["hh"]):
+        return out
+    hh_counts = counts[hh]
+    day_y, day_md = _year_md(day)
+    for slot in range(int(hh_counts.max())):
+        rows = np.flatnonzero(hh_counts > slot)
+        member = first[hh[rows]] + slot
+        d = day[rows]
+        active = (m["joined"][member] <= d) & (m["left"][member] > d)
+        birth_y, birth_md = _year_md(m["birth"][member])
+        age = day_y[rows] - birth_y - (day_md[rows] < birth_md)
+        can_work = m["can_work"][member]
+        insured = m["insured"][member]
+        health = m["health"][member]
+        for name, value in (
+            ("size", active),
+            ("known_labour", active & ~np.isnan(can_work)),
+            ("workers", active & (can_work == 1)),
+            ("known_insured", active & ~np.isnan(insured)),
+            ("uninsured", active & (insured == 0)),
+            ("safety_net", active & (m["safety_net"][member] == 1)),
+            ("dropout_compulsory", active & (m["dropped_out"][member] == 1) & (age >= 6) & (age < 16)),
+            ("elderly", active & (age >= 60)),
+            ("children", active & (age < 16)),
+            ("chronic", active & (health == HEALTH_CODES[Health.chronic])),
+            ("serious", active & np.isin(health, SERIOUS_CODES)),
+        ):
+            out[name][rows] += value
+    return out
+
+
+HEALTH_CODES = {h: i for i, h in enumerate(Health)}
+SERIOUS_CODES = [HEALTH_CODES[Health.serious_illness], HEALTH_CODES[Health.disabled]]
+_ = CANNOT_WORK  # labour capacities other than ordinary and skilled count as not working
+
+
+def _year_md(day: IntArray) -> tuple[IntArray, IntArray]:
+    d = (day - UNIX_DAY0).astype("datetime64[D]")
+    year = d.astype("datetime64[Y]")
+    month = d.astype("datetime64[M]")
+    month_no = (month - year.astype("datetime64[M]")).astype(np.int64) + 1
+    day_no = (d - month.astype("datetime64[D]")).astype(np.int64) + 1
+    return year.astype(np.int64) + 1970, month_no * 100 + day_no
+
+
+def event_values(panel: Panel, day: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per report row i, on day[i]: losses of the household's events in the last 12 months (and within
+    the row's income window), the kind of the largest, and their count.
+
+    An event counts for the rows at or after its own report, when it occurred in [since, day]."""
+    d = income(panel)
+    ev = panel.events
+    n = len(panel.hh)
+    loss, kind, count = np.zeros(n), np.full(n, np.nan), np.zeros(n)
+    if not len(ev["row"]):
+        return loss, kind, count
+    since = np.maximum(d["window_start"], add_months(day, -12))
+    pairs: list[tuple[IntArray, IntArray]] = []  # (target row, event index)
+    k = 0
+    while True:
+        target = ev["row"] + k
+        inside = target < n
+        target = np.where(inside, target, 0)
+        inside &= panel.hh[target] == panel.hh[ev["row"]]
+        if not inside.any():
+            break
+        counts = inside & (ev["day"] >= since[target]) & (ev["day"] <= day[target])
+        pairs.append((target[counts], np.flatnonzero(counts)))
+        k += 1
+    rows = np.concatenate([p[0] for p in pairs])
+    events = np.concatenate([p[1] for p in pairs])
+    np.add.at(loss, rows, ev["loss"][events])
+    np.add.at(count, rows, 1)
+    # the largest loss names the kind: sort by (row, loss) and take each row's last
+    order = np.lexsort((-events, ev["loss"][events], rows))
+    rows, events = rows[order], events[order]
+    last = np.flatnonzero(np.append(rows[1:] != rows[:-1], True)) if len(rows) else rows
+    kinds = ev["kind"][events[last]].astype(float)
+    kind[rows[last]] = np.where(kinds >= 0, kinds, np.nan)
+    return loss, kind, count
