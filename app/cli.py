@@ -296,6 +296,39 @@ def risk_run(as_of: Any) -> None:
     )
 
 
+@risk.command("train")
+@_handle_errors
+def risk_train() -> None:
+    """Train the early-warning model on the district's history, compare it with the baselines on the
+    newest hold-out, and install it unless it scores worse than the model in use."""
+    from app.risk import model, training
+
+    settings = _settings()
+    try:
+        outcome = training.train(settings, triggered_by="cli")
+    except model.ColdStart as exc:
+        _fail(f"not enough history to train; scoring stays on rules alone: {exc}", 4)
+        return
+    except training.AlreadyTraining as exc:
+        _fail(str(exc), 3)
+        return
+    m = outcome.model
+    click.echo(
+        f"model {m.id}: {m.status} — {m.decision}\n"
+        f"trained on {m.train_from}..{m.train_to} ({m.examples_train} examples), hold-out {m.test_period} "
+        f"({m.examples_test} households, {m.positives_test} below the line within the horizon)\n"
+    )
+    names = ["roc_auc", "pr_auc", "brier", "recall_at_5", "precision_at_5", "recall_at_10", "precision_at_10"]
+    click.echo("| scorer | " + " | ".join(names) + " |")
+    click.echo("|---" * (len(names) + 1) + "|")
+    for row in outcome.table:
+        cells = [
+            "—" if row[n] is None else f"{row[n]['value']:.3f} [{row[n]['low']:.3f}, {row[n]['high']:.3f}]"
+            for n in names
+        ]
+        click.echo(f"| {row['scorer']} | " + " | ".join(cells) + " |")
+
+
 @main.command()
 @_handle_errors
 def worker() -> None:

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
 
     # Scoring schedule (crontab, in `timezone`) and how often the worker looks for admins' run requests.
     risk_schedule_cron: str = "0 2 * * *"
+    risk_train_cron: str = "0 3 * * 0"  # retrain weekly, Sunday 03:00 (installed only if not worse)
     risk_request_poll_seconds: int = Field(default=30, ge=1)
     # Single-process demo only: `serve` also runs the scheduler (never with several API workers).
     scheduler_in_process: bool = False

@@ -7,7 +7,7 @@ from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
 from app.models.region import Region
 from app.models.report import Report, ReportEvent
-from app.models.risk import JobLease, RiskResult, RiskRun
+from app.models.risk import JobLease, RiskModel, RiskResult, RiskRun
 from app.models.user import User
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Region",
     "Report",
     "ReportEvent",
+    "RiskModel",
     "RiskResult",
     "RiskRun",
     "User",

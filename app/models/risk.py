@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -42,6 +42,8 @@ class RiskResult(Base):
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # "|income_below_line|water_unsafe|": lets household lists filter by reason on any database
     reason_codes: Mapped[str] = mapped_column(String(400), default="")
+    # the model's top contributing factors (feature, value, effect, text); null in rules mode
+    factors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_risk_result_household_id_run_id", "household_id", "run_id"),)
 
@@ -55,3 +57,42 @@ class JobLease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(80))
     lease_until: Mapped[datetime]
+
+
+class RiskModel(Base):
+    """A trained early-warning model: its artifact, what it was trained on, how it scored, and whether
+    it is the one in use. Artifacts are verified by hash and keyed signature before they are loaded."""
+
+    __tablename__ = "risk_model"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # active (in use; at most one) | retired (replaced) | rejected (scored worse than the active one)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[int] = mapped_column(ForeignKey("policy_version.version"))
+    estimator: Mapped[str] = mapped_column(String(200))
+    sklearn_version: Mapped[str] = mapped_column(String(32))
+    features: Mapped[list[str]] = mapped_column(JSON)
+    train_from: Mapped[date]
+    train_to: Mapped[date]
+    test_period: Mapped[date]
+    examples_train: Mapped[int]
+    examples_test: Mapped[int]
+    positives_test: Mapped[int]
+    # model and baselines: metric → {value, low, high}; recall at 10 % by township
+    evaluation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decision: Mapped[str] = mapped_column(String(400))
+    artifact: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index(
+            "uq_risk_model_one_active",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )

@@ -161,7 +161,7 @@ def model_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntA
         quarter_pc = per_day * 365 / np.where(d["size"] > 0, d["size"], np.nan)
         prev_year_pc = np.where(d["prev_year"] >= 0, d["pc"][np.maximum(d["prev_year"], 0)], np.nan)
         prev_pc = np.where(same_q, d["pc"][prev_q], np.nan)
-        gap = np.where(same_q, (r["end"] - r["end"][prev_q]) / 30.44, np.nan)
+        gap = np.where(same_q, np.round((r["end"] - r["end"][prev_q]) / 30.44), np.nan)
         income_base = np.abs(window["total"])
         columns = {
             "income_pc": pc,

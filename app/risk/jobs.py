@@ -3,8 +3,9 @@
 import logging
 
 from app.clock import local_today
+from app.config import get_settings
 from app.db import session_scope
-from app.risk import scorer
+from app.risk import model, scorer, training
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +27,14 @@ def requested_scoring() -> None:
         scorer.score_all(as_of=local_today(), triggered_by="request")
     except scorer.AlreadyRunning:
         logger.info("requested run waits: another run is in progress")
+
+
+def scheduled_training() -> None:
+    """Retrain on schedule; the new model is installed only if it is not worse (training.py)."""
+    try:
+        outcome = training.train(get_settings(), triggered_by="schedule")
+        logger.info("model trained", extra={"model_id": outcome.model.id, "status": outcome.model.status})
+    except model.ColdStart as exc:
+        logger.info("training skipped: cold start", extra={"reason": str(exc)})
+    except training.AlreadyTraining:
+        logger.info("training skipped: another training is in progress")

@@ -272,9 +272,9 @@ def lines(policy: PolicyData, day: IntArray) -> FloatArray:
 
 
 def lagged(panel: Panel, k: int) -> tuple[IntArray, BoolArray]:
-    """For each report, the row k above, and whether it is the same household's."""
+    """For each report, the row k above (k < 0: below), and whether it is the same household's."""
     idx = np.arange(len(panel.hh)) - k
-    valid = idx >= 0
+    valid = (idx >= 0) & (idx < len(panel.hh))
     idx = np.where(valid, idx, 0)
     return idx, valid & (panel.hh[idx] == panel.hh)
 

@@ -17,6 +17,12 @@ def add_jobs(scheduler: BaseScheduler, settings: Settings) -> None:
         **common,
     )
     scheduler.add_job(
+        jobs.scheduled_training,
+        CronTrigger.from_crontab(settings.risk_train_cron, timezone=settings.timezone),
+        id="scheduled_training",
+        **common,
+    )
+    scheduler.add_job(
         jobs.requested_scoring,
         IntervalTrigger(seconds=settings.risk_request_poll_seconds),
         id="requested_scoring",

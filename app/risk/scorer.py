@@ -8,15 +8,20 @@ import logging
 import time
 from dataclasses import asdict
 from datetime import date, timedelta
+from typing import Any
 
+import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import bulk
+from app.config import Settings, get_settings
 from app.db import session_scope
 from app.models import Base, Household, RiskRun
 from app.models.base import utcnow
-from app.risk import features, rules
+from app.risk import features, rules, training
+from app.risk import model as ml
+from app.risk import panel as pn
 from app.schemas.policy import PolicyData
 from app.services import audit, leases
 from app.services import policy as policy_service
@@ -24,7 +29,7 @@ from app.services import policy as policy_service
 logger = logging.getLogger(__name__)
 LEASE = "risk_scoring"
 LEASE_TTL = timedelta(minutes=10)
-CHUNK = 5000
+CHUNK = 50000
 RESULT_TABLE = Base.metadata.tables["risk_result"]
 
 
@@ -103,37 +108,115 @@ def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
 def _score(run_id: int, as_of: date, holder: str, policy: PolicyData) -> RiskRun:
     """Score with the policy the run recorded (read once, so the version stored is the one applied)."""
     started = time.perf_counter()
+    settings = get_settings()
     with session_scope() as session:
+        model = _active_model(session, settings)
         ids = list(session.scalars(select(Household.id).order_by(Household.id)))
         counts = {"high": 0, "medium": 0, "low": 0}
+        day = as_of.toordinal()
         for offset in range(0, len(ids), CHUNK):
-            frame = features.build(session, policy, as_of, ids[offset : offset + CHUNK])
-            rows = []
-            for hid, reasons in zip(frame.household_ids, rules.evaluate(frame.columns, policy), strict=True):
-                level = rules.level_of(reasons) or "low"
+            chunk = ids[offset : offset + CHUNK]
+            panel = pn.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
+            rows = features.latest_rows(panel)
+            days = np.full(len(rows), day)
+            reasons = rules.evaluate(features.rules_columns(panel, policy, rows, days), policy)
+            levels = [rules.level_of(r) for r in reasons]
+            scores: list[float | None] = [None] * len(rows)
+            factors: list[list[dict[str, Any]] | None] = [None] * len(rows)
+            if model is not None:
+                _apply_model(model[1], panel, policy, rows, days, reasons, levels, scores, factors)
+            out = []
+            for i, hid in enumerate(panel.household_ids.tolist()):
+                level = levels[i] or "low"
                 counts[level] += 1
-                rows.append(
+                out.append(
                     {
                         "run_id": run_id,
                         "household_id": hid,
                         "level": level,
-                        "score": None,
-                        "reasons": [asdict(r) for r in reasons],
-                        "reason_codes": "|" + "".join(f"{r.code}|" for r in reasons),
+                        "score": scores[i],
+                        "reasons": [asdict(r) for r in reasons[i]],
+                        "reason_codes": "|" + "".join(f"{r.code}|" for r in reasons[i]),
+                        "factors": factors[i],
                     }
                 )
-            bulk.insert_rows(session, RESULT_TABLE, rows)
+            bulk.insert_rows(session, RESULT_TABLE, out)
             if session.connection().dialect.name != "sqlite":
                 # (on SQLite this transaction's write lock already keeps every other run out)
                 if not leases.renew(LEASE, holder, LEASE_TTL):
                     raise LeaseLost("the scoring lease expired and was taken by another run")
             logger.info(
-                "scoring progress", extra={"run_id": run_id, "done": offset + len(rows), "of": len(ids)}
+                "scoring progress", extra={"run_id": run_id, "done": offset + len(chunk), "of": len(ids)}
             )
         run = session.get(RiskRun, run_id)
         assert run is not None
         run.status, run.finished_at = "completed", utcnow()
+        run.mode, run.model_version = ("model", str(model[0])) if model else ("rules", None)
         run.duration_ms = int((time.perf_counter() - started) * 1000)
         run.households_scored = len(ids)
         run.flagged_high, run.flagged_medium = counts["high"], counts["medium"]
     return run
+
+
+def _active_model(session: Session, settings: Settings) -> tuple[int, ml.Artifact] | None:
+    """The model in use, verified; None in cold start. A model that fails verification is not used:
+    the run falls back to rules alone and says so in the log."""
+    stored = training.active_model(session)
+    if stored is None:
+        return None
+    try:
+        return stored.id, training.load_artifact(settings, stored)
+    except ml.ArtifactInvalid as exc:
+        logger.error(
+            "active model not loaded; scoring on rules alone",
+            extra={"model_id": stored.id, "error": str(exc)},
+        )
+        return None
+
+
+def _apply_model(
+    artifact: ml.Artifact,
+    panel: pn.Panel,
+    policy: PolicyData,
+    rows: pn.IntArray,
+    days: pn.IntArray,
+    reasons: list[list[rules.Reason]],
+    levels: list[rules.Level | None],
+    scores: list[float | None],
+    factors: list[list[dict[str, Any]] | None],
+) -> None:
+    """Probabilities for households with a report; the policy's cut-offs give the model's level, and a
+    rule's high outranks it. Flagged households get their top factors, in words, as a reason."""
+    scored = np.flatnonzero(rows >= 0)
+    if not len(scored):
+        return
+    X = ml.matrix(features.model_columns(panel, policy, rows[scored], days[scored]))
+    probability = ml.probabilities(artifact.estimator, X)
+    high, medium = float(policy.high_probability), float(policy.medium_probability)
+    model_level: list[rules.Level | None] = [
+        "high" if p >= high else "medium" if p >= medium else None for p in probability.tolist()
+    ]
+    for i, p in zip(scored.tolist(), probability.tolist(), strict=True):
+        scores[i] = round(p, 4)
+    flagged = [k for k, i in enumerate(scored.tolist()) if model_level[k] or levels[i]]
+    explained = ml.explain(artifact, X[flagged]) if flagged else []
+    for k, top in zip(flagged, explained, strict=True):
+        i = int(scored[k])
+        factors[i] = top
+        level = model_level[k]
+        if level is None:
+            continue
+        words = "；".join(f["text"] for f in top) or "综合多项指标"
+        reasons[i].append(
+            rules.Reason(
+                "model_warning",
+                "其他",
+                level,
+                "probability",
+                round(float(probability[k]), 4),
+                f"预警模型：{policy.model_horizon_months} 个月内人均纯收入低于监测线的概率 "
+                f"{probability[k] * 100:.0f}%（{words}）",
+            )
+        )
+        if levels[i] != "high":
+            levels[i] = level

@@ -73,6 +73,12 @@ class PolicyData(StrictModel):
     medium_probability: Share = Field(
         default=Decimal("0.20"), description="model probability for level medium"
     )
+    model_horizon_months: int = Field(
+        default=6,
+        ge=3,
+        le=24,
+        description="the model warns of a fall below the line at any report within this many months",
+    )
     cold_start_min_examples: int = Field(
         default=5000, ge=100, description="labelled household-periods needed before the model is trained"
     )

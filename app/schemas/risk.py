@@ -38,6 +38,13 @@ class ReasonRead(ReadModel):
     text: str
 
 
+class FactorRead(ReadModel):
+    feature: str
+    value: float | None
+    effect: float = Field(description="how much lower the probability would be with a typical value")
+    text: str = Field(description="the feature and its value in words, e.g. 转移性收入占比 64%")
+
+
 class HouseholdRiskRead(ReadModel):
     household_id: int
     run_id: int
@@ -45,3 +52,41 @@ class HouseholdRiskRead(ReadModel):
     level: RiskLevel
     score: float | None = Field(description="model probability; null while scoring runs on rules alone")
     reasons: list[ReasonRead]
+    factors: list[FactorRead] | None = Field(
+        description="the model's top contributing factors (flagged households; null in rules mode)"
+    )
+
+
+class MetricRead(ReadModel):
+    value: float
+    low: float | None = Field(description="95 % bootstrap interval, lower end")
+    high: float | None
+
+
+class ModelVersionRead(ReadModel):
+    id: int
+    status: str = Field(description="active | retired | rejected")
+    created_at: datetime
+    created_by: str
+    policy_version: int
+    estimator: str
+    sklearn_version: str
+    features: list[str]
+    train_from: date
+    train_to: date
+    test_period: date = Field(description="the hold-out: features known on this day, outcomes after it")
+    examples_train: int
+    examples_test: int
+    positives_test: int
+    decision: str
+    sha256: str
+    metrics: dict[str, MetricRead | None]
+    baselines: dict[str, dict[str, MetricRead | None]]
+    recall_at_10_by_township: list[dict[str, str | int | float | None]]
+
+
+class ModelStatusRead(ReadModel):
+    mode: Literal["model", "rules"] = Field(description="what the next scoring run uses")
+    reason: str
+    current: ModelVersionRead | None
+    recent: list[ModelVersionRead] = Field(description="the latest trained versions, newest first")

@@ -7,11 +7,17 @@ from sqlalchemy.orm import Session
 
 from app.clock import local_today
 from app.errors import NotFound
-from app.models import RiskResult, RiskRun
+from app.models import RiskModel, RiskResult, RiskRun
 from app.models.enums import Role
-from app.risk import scorer
+from app.risk import scorer, training
 from app.schemas.common import PageParams
-from app.schemas.risk import HouseholdRiskRead, ReasonRead
+from app.schemas.risk import (
+    FactorRead,
+    HouseholdRiskRead,
+    ModelStatusRead,
+    ModelVersionRead,
+    ReasonRead,
+)
 from app.services import access, households
 from app.services.access import Actor
 
@@ -57,4 +63,48 @@ def household_risk(session: Session, actor: Actor, household_id: int) -> Househo
         level=result.level,
         score=result.score,
         reasons=[ReasonRead.model_validate(r) for r in result.reasons],
+        factors=[FactorRead.model_validate(f) for f in result.factors] if result.factors else None,
+    )
+
+
+def model_status(session: Session, actor: Actor) -> ModelStatusRead:
+    """The model in use (or why scoring runs on rules alone) and the latest trained versions."""
+    access.require_role(actor, RUN_READERS, "reading the risk model")
+    recent = list(session.scalars(select(RiskModel).order_by(RiskModel.id.desc()).limit(5)))
+    current = next((m for m in recent if m.status == "active"), None) or training.active_model(session)
+    reason = (
+        f"model {current.id}: {current.decision}"
+        if current is not None
+        else "cold start: no model has been trained yet (shouwang risk train, or the weekly schedule)"
+    )
+    return ModelStatusRead(
+        mode="model" if current is not None else "rules",
+        reason=reason,
+        current=_model_read(current) if current is not None else None,
+        recent=[_model_read(m) for m in recent],
+    )
+
+
+def _model_read(m: RiskModel) -> ModelVersionRead:
+    evaluation = m.evaluation
+    return ModelVersionRead(
+        id=m.id,
+        status=m.status,
+        created_at=m.created_at,
+        created_by=m.created_by,
+        policy_version=m.policy_version,
+        estimator=m.estimator,
+        sklearn_version=m.sklearn_version,
+        features=m.features,
+        train_from=m.train_from,
+        train_to=m.train_to,
+        test_period=m.test_period,
+        examples_train=m.examples_train,
+        examples_test=m.examples_test,
+        positives_test=m.positives_test,
+        decision=m.decision,
+        sha256=m.sha256,
+        metrics=evaluation["model"]["metrics"],
+        baselines={name: e["metrics"] for name, e in evaluation["baselines"].items()},
+        recall_at_10_by_township=evaluation["model"]["recall_at_10_by_township"],
     )

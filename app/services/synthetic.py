@@ -50,10 +50,10 @@ class Calibration:
     # How strongly earning capacity orders households over the income distribution (0: not at all).
     capacity_weight: float = 1.0
     # Event probabilities a quarter, and their effect.
-    illness_per_person: float = 0.004  # serious illness onset (×2.5 for members aged 60+)
+    illness_per_person: float = 0.005  # serious illness onset (×2.5 for members aged 60+)
     accident_per_household: float = 0.003
-    job_loss_per_migrant: float = 0.025
-    business_failure_per_household: float = 0.006
+    job_loss_per_migrant: float = 0.03
+    business_failure_per_household: float = 0.01
     disaster_per_village: float = 0.012  # ×2.5 in the rainy third quarter
     disaster_reach: float = 0.5  # share of the village's households hit
     medical_base_per_person: tuple[float, float] = (40, 120)  # a quarter; chronic illness ×4
@@ -138,7 +138,7 @@ def simulate(
     n, q = len(households.size), len(periods)
     if q == 0 or n == 0:
         empty = np.zeros((n, q))
-        return Quarterly(*(empty.copy() for _ in range(7)))
+        return Quarterly(empty, empty, empty, empty, empty, empty, empty)
     size = households.size.astype(float)
     level = annual_levels(rng, households, cal)
     fifth_of = np.searchsorted(np.quantile(level, [0.2, 0.4, 0.6, 0.8]), level)
@@ -221,7 +221,8 @@ def _events(
     per_person = cal.illness_per_person * (households.size + 1.5 * households.elderly)
     ill = rng.random((n, q)) < per_person[:, None]
     illness_cost = rng.lognormal(np.log(12000), 0.7, (n, q))
-    linger(wage_effect, ill, np.minimum(share_one_worker, 1.0) * 0.9, 4)
+    linger(wage_effect, ill, np.minimum(share_one_worker * 1.3, 1.0), 6)  # the sick and a carer
+    linger(business_effect, ill, np.full(n, 0.3), 6)
     medical_extra += np.where(ill, illness_cost * 0.45, 0)  # out-of-pocket after insurance
     medical_extra[:, 1:] += np.where(ill[:, :-1], illness_cost[:, :-1] * 0.15, 0)
 
@@ -232,15 +233,15 @@ def _events(
     job_loss = (rng.random((n, q)) < cal.job_loss_per_migrant * households.migrants[:, None]) & (
         households.migrants[:, None] > 0
     )
-    linger(wage_effect, job_loss, np.full(n, 0.6), 3)
+    linger(wage_effect, job_loss, np.full(n, 0.7), 4)
 
     failure = rng.random((n, q)) < cal.business_failure_per_household
-    linger(business_effect, failure, np.full(n, 0.7), 4)
+    linger(business_effect, failure, np.full(n, 0.8), 6)
 
     village_hit = rng.random((villages, q)) < cal.disaster_per_village * np.where(rainy, 2.5, 1.0)
     disaster = village_hit[households.village] & (rng.random((n, q)) < cal.disaster_reach)
-    disaster_depth: FloatArray = np.asarray(rng.uniform(0.3, 0.8, n), dtype=float)
-    linger(business_effect, disaster, disaster_depth, 2)
+    disaster_depth: FloatArray = np.asarray(rng.uniform(0.4, 0.9, n), dtype=float)
+    linger(business_effect, disaster, disaster_depth, 3)
 
     for kind, hits in (
         ("illness", ill),
@@ -257,9 +258,9 @@ def _events(
             loss = {
                 "illness": medical_extra[h, t],
                 "accident": medical_extra[h, t] + wages * 0.5 * 1.5,
-                "job_loss": wages * 0.6 * 2,
-                "business_failure": business * 0.7 * 2.5,
-                "natural_disaster": business * disaster_depth[h] * 1.5,
+                "job_loss": wages * 0.7 * 2.5,
+                "business_failure": business * 0.8 * 3.5,
+                "natural_disaster": business * disaster_depth[h] * 2,
             }[kind]
             events.append(
                 Event(

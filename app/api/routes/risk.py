@@ -3,7 +3,7 @@ from fastapi import APIRouter
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep
 from app.models import RiskRun
 from app.schemas.common import ErrorBody, Page
-from app.schemas.risk import HouseholdRiskRead, RiskRunRead, RunRequest
+from app.schemas.risk import HouseholdRiskRead, ModelStatusRead, RiskRunRead, RunRequest
 from app.services import risk as risk_service
 
 router = APIRouter(tags=["risk"], responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
@@ -36,3 +36,14 @@ def get_run(run_id: PathId, session: SessionDep, actor: CurrentActor) -> RiskRun
 )
 def household_risk(household_id: PathId, session: SessionDep, actor: CurrentActor) -> HouseholdRiskRead:
     return risk_service.household_risk(session, actor, household_id)
+
+
+@router.get(
+    "/risk/model",
+    response_model=ModelStatusRead,
+    summary="The early-warning model in use, its metrics against the baselines, recent versions",
+)
+def risk_model(session: SessionDep, actor: CurrentActor) -> ModelStatusRead:
+    """`mode` says what the next run uses: `rules` during cold start. Metrics come with 95 % bootstrap
+    intervals, from the temporal hold-out the model was judged on."""
+    return risk_service.model_status(session, actor)

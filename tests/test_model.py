@@ -1,0 +1,197 @@
+"""The early-warning model: trained on the district's history, judged on a temporal hold-out against
+three baselines, stored and verified, installed only if not worse, used by scoring with explanations."""
+
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from sklearn.dummy import DummyClassifier
+from sqlalchemy import select, update
+
+from app import db
+from app.cli import main
+from app.clock import local_today
+from app.config import Settings
+from app.models import RiskModel, RiskResult
+from app.risk import features as ft
+from app.risk import model as ml
+from app.risk import scorer, training
+from app.services import demo
+from tests.fixtures import Accounts
+
+runner = CliRunner()
+HOUSEHOLDS = 1500
+
+
+@pytest.fixture
+def district(settings: Settings) -> None:
+    """A generated district: 1,500 households with 3 years of quarterly reports."""
+    with db.session_scope() as session:
+        demo.generate(session, settings, households=HOUSEHOLDS, seed=21, quarter_count=12)
+
+
+def test_train_prints_the_model_against_three_baselines_and_installs_it(district: None) -> None:
+    result = runner.invoke(main, ["risk", "train"])
+    assert result.exit_code == 0, result.output
+    assert "active — first model" in result.output
+    for scorer_name in ("| model |", "| rules |", "| distance_to_line |", "| logistic_regression |"):
+        assert scorer_name in result.output
+    with db.session_scope() as session:
+        stored = session.scalars(select(RiskModel)).one()
+        assert stored.status == "active"
+        assert stored.test_period > stored.train_to  # temporal: trained on the past of the hold-out
+        assert stored.examples_test == HOUSEHOLDS
+        assert stored.positives_test > 0
+        assert ml.digest(stored.artifact) == stored.sha256
+
+
+def test_the_model_api_serves_metrics_with_intervals(
+    district: None, client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    cold = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
+    assert cold["mode"] == "rules"
+    assert "cold start" in cold["reason"]
+    assert cold["current"] is None
+    training.train(settings, triggered_by="test")
+    body = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
+    assert body["mode"] == "model"
+    current = body["current"]
+    for name in (
+        "roc_auc",
+        "pr_auc",
+        "brier",
+        "recall_at_5",
+        "precision_at_5",
+        "recall_at_10",
+        "precision_at_10",
+    ):
+        metric = current["metrics"][name]
+        assert metric["low"] <= metric["value"] <= metric["high"]
+    assert set(current["baselines"]) == {"rules", "distance_to_line", "logistic_regression"}
+    assert current["baselines"]["rules"]["brier"] is None  # a level is not a probability
+    townships = current["recall_at_10_by_township"]
+    assert townships
+    assert all(t["township"].endswith("000") for t in townships)
+    assert client.get("/api/v1/risk/model", headers=accounts["cadre_a"]).status_code == 403
+
+
+def test_cold_start_scores_on_rules_and_says_so(settings: Settings) -> None:
+    with db.session_scope() as session:
+        demo.generate(session, settings, households=30, seed=3, quarter_count=4)
+    result = runner.invoke(main, ["risk", "train"])
+    assert result.exit_code == 4
+    assert "not enough history" in result.output
+    assert "rules alone" in result.output
+    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    assert (run.mode, run.model_version) == ("rules", None)
+
+
+def test_scoring_uses_the_model_and_explains_in_words(district: None, settings: Settings) -> None:
+    stored = training.train(settings, triggered_by="test").model
+    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    assert (run.mode, run.model_version) == ("model", str(stored.id))
+    with db.session_scope() as session:
+        results = list(session.scalars(select(RiskResult).where(RiskResult.run_id == run.id)))
+    assert all(r.score is not None and 0 <= r.score <= 1 for r in results)
+    flagged = [r for r in results if r.level != "low"]
+    assert flagged
+    for r in flagged:  # every flagged household: reasons naming a feature and its value
+        assert r.reasons
+        assert all(reason["feature"] and reason["text"] for reason in r.reasons)
+    warned = [r for r in flagged if "|model_warning|" in r.reason_codes]
+    assert warned
+    for r in warned:
+        assert r.factors, "a model warning comes with its factors"
+        for f in r.factors:
+            assert f["feature"]
+            assert f["effect"] > 0
+            assert f["text"]
+        reason = next(x for x in r.reasons if x["code"] == "model_warning")
+        assert "概率" in reason["text"]
+        assert r.factors[0]["text"] in reason["text"]
+
+
+def test_a_worse_model_does_not_replace_the_current_one(
+    district: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = training.train(settings, triggered_by="test").model
+
+    def guessing(data: ml.Dataset, split: ml.Split) -> Any:
+        return DummyClassifier(strategy="uniform", random_state=0).fit(data.X[split.fit], data.y[split.fit])
+
+    monkeypatch.setattr(ml, "fit_model", guessing)
+    worse = training.train(settings, triggered_by="test").model
+    assert worse.status == "rejected"
+    assert "<" in worse.decision
+    with db.session_scope() as session:
+        assert training.active_model(session).id == first.id  # type: ignore[union-attr]
+    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    assert run.model_version == str(first.id)
+
+
+def test_an_equally_good_model_replaces_the_current_one(district: None, settings: Settings) -> None:
+    first = training.train(settings, triggered_by="test").model
+    second = training.train(settings, triggered_by="test").model  # same data, same seed: same recall
+    assert second.status == "active"
+    assert "≥" in second.decision
+    with db.session_scope() as session:
+        assert session.get(RiskModel, first.id).status == "retired"  # type: ignore[union-attr]
+
+
+def test_a_tampered_artifact_is_not_loaded(district: None, settings: Settings) -> None:
+    stored = training.train(settings, triggered_by="test").model
+    with db.session_scope() as session:
+        blob = bytearray(session.get(RiskModel, stored.id).artifact)  # type: ignore[union-attr]
+        blob[len(blob) // 2] ^= 0xFF
+        session.execute(update(RiskModel).where(RiskModel.id == stored.id).values(artifact=bytes(blob)))
+    with db.session_scope() as session, pytest.raises(ml.ArtifactInvalid):
+        training.load_artifact(settings, session.get(RiskModel, stored.id))  # type: ignore[arg-type]
+    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    assert run.mode == "rules"  # never unpickled: scoring falls back to the rules
+
+
+def test_temporal_split_never_trains_on_the_hold_out_or_its_future() -> None:
+    days = np.repeat(np.arange(1, 9) * 91, 10)
+    data = ml.Dataset(
+        X=np.zeros((len(days), 1)),
+        y=np.zeros(len(days), dtype=bool),
+        period=days,
+        label_day=days + 182,  # a six-month horizon
+        township=np.zeros(len(days), dtype=np.int64),
+        townships=["t"],
+        rules_score=np.zeros(len(days)),
+    )
+    split = ml.temporal_split(data)
+    assert set(data.period[split.test]) == {8 * 91}
+    assert data.label_day[np.concatenate([split.fit, split.calibrate])].max() <= 8 * 91
+    assert data.period[split.fit].max() < data.period[split.calibrate].min()
+
+
+def test_ties_at_the_budget_share_the_remaining_alerts() -> None:
+    y = np.array([True, False, True, False, False, False, False, False, False, False])
+    level = np.array([1.0, 1.0, 1.0, 1.0, 0, 0, 0, 0, 0, 0])  # four tied at the top, budget of one
+    hits, k = ml.budget_hits(y, level, 0.10)
+    assert k == 1
+    assert hits == pytest.approx(0.5)
+    hits, _ = ml.budget_hits(y, np.array([0.9, 0.1, 0.8, 0, 0, 0, 0, 0, 0, 0.0]), 0.20)
+    assert hits == 2
+
+
+def test_explanations_name_the_feature_and_its_value() -> None:
+    feature = next(f for f in ft.MODEL_FEATURES if f.name == "transfer_share")
+    assert ml.factor(feature, 0.64, 0.2)["text"] == "转移性收入占比 64%"
+    ratio = next(f for f in ft.MODEL_FEATURES if f.name == "medical_ratio")
+    assert ml.factor(ratio, 1.8, 0.1)["text"] == "医疗自付与收入之比 1.80 倍"
+
+
+def test_a_feature_never_recorded_does_not_stop_training() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    days = np.repeat(np.arange(1, 5) * 91, n // 4)
+    X = np.column_stack([rng.normal(size=n), np.full(n, np.nan)])
+    y = X[:, 0] + rng.normal(scale=0.5, size=n) > 0.8
+    data = ml.Dataset(X, y, days, days + 91, np.zeros(n, dtype=np.int64), ["t"], np.zeros(n))
+    fitted = ml.fit_model(data, ml.temporal_split(data))
+    assert ml.probabilities(fitted, X).shape == (n,)
