@@ -1,0 +1,764 @@
+"""Benchmark: a full risk scoring run against its floor and against a row-by-row ORM scorer.
+
+    .venv/bin/python bench/risk_scoring.py --database postgresql --households 1000000
+    .venv/bin/python bench/risk_scoring.py --database sqlite --households 100000
+    .venv/bin/python bench/risk_scoring.py --database sqlite --households 2000      # smoke test, seconds
+
+Figures (medians over --repeats runs, each after one warm-up):
+- end to end: `scorer.score_all(...)` wall time (read → features → rules → model → write, one transaction);
+- floor: the same shape and nothing else: in one transaction, read the columns a scoring needs
+  (`app.risk.panel.load`, the scorer's own reader: reports, events, members) and write one `risk_result`
+  row per household for a new `risk_run` with `app.bulk.insert_rows` (COPY on PostgreSQL);
+- ORM: a naive scorer on a sample of households (--orm-sample), per household: `session.get` with its
+  members, its reports and their events through the ORM, `services.income.per_capita` for the latest
+  report (and the one a year earlier), `rules.evaluate` on a one-row frame, one `RiskResult` object;
+  its time is extrapolated linearly to the whole district.
+
+The district (households × 8 quarterly reports, members, events; `demo.generate` in chunks) is built once
+and reused. PostgreSQL: database shouwang_bench_<size> (e.g. shouwang_bench_1m), saved with
+`pg_dump -Fc` to <data-dir>/shouwang_bench_<size>.dump and restored from there when the database is
+missing. SQLite: <data-dir>/shouwang_bench_<size>.db, copied to ….db.dump. A partly built district (an
+interrupted build) is continued, not restarted. --data-dir defaults to /work/bench-data (outside the
+repo) from 50,000 households up, to $TMPDIR/shouwang-bench-risk below. Runs this benchmark creates are
+deleted after each measurement, so the database stays the district.
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import math
+import os
+import pstats
+import shlex
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy.orm import Session, selectinload
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+PG_CLI = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
+DEFAULT_DATA_DIR = Path("/work/bench-data")
+SMALL = 50_000  # below this the district is built in a temporary directory by default
+QUARTERS = 8
+BENCH_TRIGGERS = ("bench", "bench-floor", "bench-orm")
+WRITE_CHUNK = 5000  # result rows per COPY in the floor (the scorer writes per 5,000 households too)
+TARGET_HOUSEHOLDS = 1_000_000
+TARGET_SECONDS = 60.0
+TARGET_FLOOR_RATIO = 3.0
+TARGET_ORM_RATIO = 50.0
+
+
+def size_label(households: int) -> str:
+    if households % 1_000_000 == 0:
+        return f"{households // 1_000_000}m"
+    if households % 1000 == 0:
+        return f"{households // 1000}k"
+    return str(households)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---- the district -----------------------------------------------------------------------------------
+
+
+@dataclass
+class District:
+    kind: str  # sqlite | postgresql
+    name: str
+    url: str
+    dump: Path
+    db_file: Path | None = None
+    built: dict[str, Any] = field(default_factory=dict)  # how it was obtained, generation time
+
+
+def district_for(kind: str, households: int, data_dir: Path) -> District:
+    name = f"shouwang_bench_{size_label(households)}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if kind == "sqlite":
+        db_file = data_dir / f"{name}.db"
+        return District(kind, name, f"sqlite:///{db_file}", data_dir / f"{name}.db.dump", db_file)
+    return District(kind, name, PG_SERVER + name, data_dir / f"{name}.dump")
+
+
+def configure(url: str) -> None:
+    os.environ["SHOUWANG_DATABASE_URL"] = url
+    os.environ["SHOUWANG_DEMO_HOUSEHOLDS"] = "0"
+    from app import db
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    db.get_sessionmaker.cache_clear()
+
+
+def dispose() -> None:
+    from app import db
+
+    if db.get_engine.cache_info().currsize:
+        db.get_engine().dispose()
+
+
+def pg_exists(name: str) -> bool:
+    admin = create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            found = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+    finally:
+        admin.dispose()
+    return found is not None
+
+
+def run_tool(args: list[str]) -> None:
+    say("  $ " + shlex.join(args))
+    subprocess.run(args, check=True)
+
+
+def remove(district: District) -> None:
+    """--rebuild: drop the database and its dump."""
+    if district.kind == "postgresql":
+        if pg_exists(district.name):
+            run_tool(["dropdb", *PG_CLI, "--force", district.name])
+    else:
+        assert district.db_file is not None
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{district.db_file}{suffix}").unlink(missing_ok=True)
+    district.dump.unlink(missing_ok=True)
+
+
+def open_district(district: District) -> None:
+    """Create the database, from the dump when there is one."""
+    if district.kind == "postgresql":
+        if pg_exists(district.name):
+            district.built["source"] = "existing database"
+            return
+        run_tool(["createdb", *PG_CLI, district.name])
+        if district.dump.exists():
+            started = time.perf_counter()
+            run_tool(
+                ["pg_restore", *PG_CLI, "-d", district.name, "-j", "2", "--no-owner", str(district.dump)]
+            )
+            district.built |= {
+                "source": f"restored {district.dump}",
+                "restore_s": time.perf_counter() - started,
+            }
+        else:
+            district.built["source"] = "generated"
+        return
+    assert district.db_file is not None
+    if district.db_file.exists():
+        district.built["source"] = "existing database"
+    elif district.dump.exists():
+        shutil.copyfile(district.dump, district.db_file)
+        district.built["source"] = f"copied {district.dump}"
+    else:
+        district.built["source"] = "generated"
+
+
+def migrate(url: str) -> None:
+    from alembic import command
+
+    from app.services.health import alembic_config
+
+    config = alembic_config(url)
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+def household_count() -> int:
+    from app.db import session_scope
+    from app.models import Household
+
+    with session_scope() as session:
+        return int(session.scalar(select(func.count()).select_from(Household)) or 0)
+
+
+def generate(households: int, chunk: int, base_seed: int) -> dict[str, Any]:
+    """Add households in chunks (one transaction each) until the district has `households`.
+
+    A chunk's seed follows from the number of households before it, so an interrupted build continues
+    where it stopped and gives the same district."""
+    from app.config import get_settings
+    from app.db import session_scope
+    from app.services import demo
+
+    settings = get_settings()
+    with session_scope() as session:
+        demo.ensure_regions(session, settings)
+    done = household_count()
+    if done >= households:
+        return {}
+    if done:
+        say(f"continuing an interrupted build: {done:,} of {households:,} households present")
+    start_done, started = done, time.perf_counter()
+    while done < households:
+        n = min(chunk, households - done)
+        with session_scope() as session:
+            demo.generate(
+                session, settings, households=n, seed=base_seed * 10_000_019 + done, quarter_count=QUARTERS
+            )
+        done += n
+        elapsed = time.perf_counter() - started
+        rate = (done - start_done) / elapsed
+        say(
+            f"  generated {done:>9,} / {households:,} households  {elapsed:7.0f} s  {rate:6.0f} households/s"
+            f"  eta {(households - done) / rate:6.0f} s"
+        )
+    elapsed = time.perf_counter() - started
+    return {
+        "generated_households": done - start_done,
+        "generate_s": elapsed,
+        "generate_households_per_s": (done - start_done) / elapsed,
+    }
+
+
+def vacuum(district: District, *, analyze_all: bool = False, tables: Sequence[str] = ()) -> None:
+    """PostgreSQL: VACUUM ANALYZE (the whole database, or the given tables); SQLite: checkpoint the WAL."""
+    from app.db import get_engine
+
+    if district.kind == "sqlite":  # (the app's engine opens every transaction with BEGIN IMMEDIATE)
+        dispose()
+        with closing(sqlite3.connect(str(district.db_file))) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if analyze_all:
+            connection.execute(text("VACUUM ANALYZE"))
+        for table in tables:
+            connection.execute(text(f"VACUUM ANALYZE {table}"))
+
+
+def save_dump(district: District) -> float:
+    started = time.perf_counter()
+    partial = district.dump.with_name(district.dump.name + ".partial")
+    if district.kind == "postgresql":
+        run_tool(["pg_dump", *PG_CLI, "-Fc", "-Z", "1", "-f", str(partial), district.name])
+    else:
+        assert district.db_file is not None
+        dispose()
+        shutil.copyfile(district.db_file, partial)
+    partial.replace(district.dump)
+    return time.perf_counter() - started
+
+
+def prepare(district: District, households: int, chunk: int, base_seed: int, rebuild: bool) -> None:
+    if rebuild:
+        remove(district)
+    open_district(district)
+    configure(district.url)
+    migrate(district.url)
+    district.built |= generate(households, chunk, base_seed)
+    present = household_count()
+    if present != households:
+        raise SystemExit(f"{district.name} holds {present:,} households, not {households:,}: use --rebuild")
+    if district.built.get("generated_households") or "restore_s" in district.built:
+        vacuum(district, analyze_all=True)  # pg_restore leaves no statistics
+    if not district.dump.exists():
+        district.built["dump_s"] = save_dump(district)
+    district.built["dump"] = str(district.dump)
+    district.built["dump_bytes"] = district.dump.stat().st_size
+
+
+# ---- bench runs ---------------------------------------------------------------------------------------
+
+
+def delete_bench_runs(district: District, triggers: Sequence[str] = BENCH_TRIGGERS) -> None:
+    """Remove the runs this benchmark made (and their results), so each measurement starts alike."""
+    from app.db import session_scope
+    from app.models import RiskResult, RiskRun
+
+    with session_scope() as session:
+        ids = list(session.scalars(select(RiskRun.id).where(RiskRun.triggered_by.in_(triggers))))
+        if not ids:
+            return
+        session.execute(delete(RiskResult).where(RiskResult.run_id.in_(ids)))
+        session.execute(delete(RiskRun).where(RiskRun.id.in_(ids)))
+    vacuum(district, tables=("risk_result", "risk_run"))
+
+
+def last_report_day() -> date:
+    from app.db import session_scope
+    from app.models import Report
+
+    with session_scope() as session:
+        last = session.scalar(select(func.max(Report.period_end)))
+    if last is None:
+        raise SystemExit("the district has no reports")
+    return last
+
+
+def new_run(session: Session, as_of: date, triggered_by: str) -> Any:
+    from app.models import RiskRun
+    from app.services import policy as policy_service
+
+    version, _ = policy_service.current_data(session)
+    run = RiskRun(as_of=as_of, mode="rules", policy_version=version, triggered_by=triggered_by)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def complete(run: Any, started: float, scored: int) -> None:
+    from app.models.base import utcnow
+
+    run.status, run.finished_at = "completed", utcnow()
+    run.duration_ms = int((time.perf_counter() - started) * 1000)
+    run.households_scored = scored
+
+
+def end_to_end(as_of: date) -> dict[str, Any]:
+    from app.risk import scorer
+
+    started = time.perf_counter()
+    run = scorer.score_all(as_of=as_of, triggered_by="bench")
+    wall = time.perf_counter() - started
+    if run.status != "completed":
+        raise RuntimeError(f"scoring run {run.id} ended {run.status}: {run.error}")
+    return {
+        "s": wall,
+        "run_id": run.id,
+        "duration_ms": run.duration_ms,
+        "mode": run.mode,
+        "scored": run.households_scored,
+        "high": run.flagged_high,
+        "medium": run.flagged_medium,
+    }
+
+
+def floor(as_of: date) -> dict[str, Any]:
+    """Read what a scoring reads, write one result row per household, commit: nothing else."""
+    from app import bulk
+    from app.db import session_scope
+    from app.models import Base
+    from app.risk import panel as pn
+
+    table = Base.metadata.tables["risk_result"]
+    started = time.perf_counter()
+    with session_scope() as session:
+        run = new_run(session, as_of, "bench-floor")
+        panel = pn.load(session, as_of=as_of)
+        read_s = time.perf_counter() - started
+        ids = panel.household_ids.tolist()
+        for offset in range(0, len(ids), WRITE_CHUNK):
+            rows = [
+                {
+                    "run_id": run.id,
+                    "household_id": hid,
+                    "level": "low",
+                    "score": None,
+                    "reasons": [],
+                    "reason_codes": "|",
+                }
+                for hid in ids[offset : offset + WRITE_CHUNK]
+            ]
+            bulk.insert_rows(session, table, rows)
+        complete(run, started, len(ids))
+    return {
+        "s": time.perf_counter() - started,
+        "read_s": read_s,
+        "reports": len(panel.hh),
+        "members": len(panel.members["hh"]),
+        "events": len(panel.events["row"]),
+        "households": len(ids),
+    }
+
+
+# ---- the row-by-row ORM scorer --------------------------------------------------------------------------
+
+NAN = math.nan
+
+
+def _flag(value: bool | None) -> float:
+    return NAN if value is None else float(value)
+
+
+def _age(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def orm_features(household: Any, reports: list[Any], as_of: date, policy: Any) -> dict[str, float]:
+    """rules.FEATURES of one household from its ORM objects (reports: effective, by period_end)."""
+    from app.clock import add_months
+    from app.models.enums import HousingGrade, LabourCapacity, Schooling
+    from app.risk.rules import EVENT_KINDS, FEATURES
+    from app.services.income import Membership, PeriodIncome, net_income, per_capita
+
+    columns = dict.fromkeys(FEATURES, NAN)
+    members = [
+        m
+        for m in household.members
+        if (m.joined_on is None or m.joined_on <= as_of) and (m.left_on is None or m.left_on > as_of)
+    ]
+    memberships = [Membership(m.joined_on, m.left_on) for m in household.members]
+    workers = [m for m in members if m.labour_capacity is not None]
+    insured = [m for m in members if m.basic_medical_insurance is not None]
+    columns |= {
+        "dropout_compulsory": float(
+            any(m.schooling == Schooling.dropped_out and 6 <= _age(m.birth_date, as_of) < 16 for m in members)
+        ),
+        "uninsured_member": float(any(m.basic_medical_insurance is False for m in insured))
+        if insured
+        else NAN,
+        "labour_share": sum(
+            m.labour_capacity in (LabourCapacity.ordinary, LabourCapacity.skilled) for m in workers
+        )
+        / len(members)
+        if workers
+        else NAN,
+        "safety_net": float(any(m.dibao is True or m.tekun is True for m in members)),
+    }
+    if not reports:
+        return columns
+    incomes = [
+        PeriodIncome(
+            r.id,
+            r.period_start,
+            r.period_end,
+            net_income(r.wages, r.business, r.property, r.transfer, r.production_cost),
+        )
+        for r in reports
+    ]
+    latest, target = reports[-1], incomes[-1]
+    result = per_capita(target, incomes[:-1], memberships)
+    year_ago = add_months(latest.period_end, -12)
+    previous = [
+        (abs((p.period_end - year_ago).days), i)
+        for i, p in enumerate(incomes[:-1])
+        if abs((p.period_end - year_ago).days) <= 7
+    ]
+    prev_pc: Decimal | None = None
+    if previous:
+        _, i = min(previous)
+        prev_pc = per_capita(incomes[i], incomes[:i], memberships).per_capita_net_income
+    used_ids = set(result.report_ids)
+    used = [r for r in reports if r.id in used_ids]
+    since = max(result.window_start, add_months(as_of, -12))
+    events = [e for r in reports for e in r.events if since <= e.occurred_on <= as_of]
+    largest = max(events, key=lambda e: e.loss, default=None)
+    food, clothing = latest.food_secure, latest.clothing_secure
+    columns |= {
+        "income_pc": NAN if result.per_capita_net_income is None else float(result.per_capita_net_income),
+        "line": float(policy.line_for(latest.period_end.year)),
+        "income_pc_prev": NAN if prev_pc is None else float(prev_pc),
+        "size": float(result.household_size),
+        "income_total": float(result.net_income),
+        "oop_medical": float(sum(r.spending_medical for r in used)),
+        "oop_education": float(sum(r.spending_education for r in used)),
+        "event_loss": float(sum(e.loss for e in events)),
+        "event_kind": NAN if largest is None else float(EVENT_KINDS.index(largest.kind.value)),
+        "housing_unsafe": NAN
+        if latest.housing_grade is None
+        else float(latest.housing_grade in (HousingGrade.c, HousingGrade.d)),
+        "water_unsafe": _flag(None if latest.drinking_water_safe is None else not latest.drinking_water_safe),
+        "food_clothing_insecure": NAN
+        if food is None and clothing is None
+        else float(food is False or clothing is False),
+    }
+    return columns
+
+
+def orm_scorer(as_of: date, sample: list[int]) -> dict[str, Any]:
+    """The naive way: one household at a time through the ORM, one result object each."""
+    from app.db import session_scope
+    from app.models import Household, Report, RiskResult
+    from app.risk import rules
+    from app.services import policy as policy_service
+
+    started = time.perf_counter()
+    levels: dict[int, str] = {}
+    with session_scope() as session:
+        _, policy = policy_service.current_data(session)
+        run = new_run(session, as_of, "bench-orm")
+        for hid in sample:
+            household = session.get(Household, hid, options=[selectinload(Household.members)])
+            assert household is not None
+            reports = list(
+                session.scalars(
+                    select(Report)
+                    .options(selectinload(Report.events))
+                    .where(Report.household_id == hid, Report.period_end <= as_of)
+                    .order_by(Report.period_end, Report.id)
+                )
+            )
+            superseded = {r.supersedes_id for r in reports if r.supersedes_id is not None}
+            effective = [r for r in reports if r.id not in superseded]
+            features = orm_features(household, effective, as_of, policy)
+            frame = {name: np.array([value]) for name, value in features.items()}
+            reasons = rules.evaluate(frame, policy)[0]
+            level = rules.level_of(reasons) or "low"
+            levels[hid] = level
+            session.add(
+                RiskResult(
+                    run_id=run.id,
+                    household_id=hid,
+                    level=level,
+                    score=None,
+                    reasons=[asdict(r) for r in reasons],
+                    reason_codes="|" + "".join(f"{r.code}|" for r in reasons),
+                )
+            )
+        complete(run, started, len(sample))
+    return {"s": time.perf_counter() - started, "levels": levels}
+
+
+def sample_ids(size: int) -> list[int]:
+    """`size` households spread evenly over the district's ids."""
+    from app.db import session_scope
+    from app.models import Household
+
+    with session_scope() as session:
+        ids = list(session.scalars(select(Household.id).order_by(Household.id)))
+    if size >= len(ids):
+        return ids
+    return [ids[int(i)] for i in np.linspace(0, len(ids) - 1, size)]
+
+
+def levels_of_run(run_id: int, ids: list[int]) -> dict[int, str]:
+    from app.db import session_scope
+    from app.models import RiskResult
+
+    out: dict[int, str] = {}
+    with session_scope() as session:
+        for offset in range(0, len(ids), 1000):
+            chunk = ids[offset : offset + 1000]
+            rows = session.execute(
+                select(RiskResult.household_id, RiskResult.level).where(
+                    RiskResult.run_id == run_id, RiskResult.household_id.in_(chunk)
+                )
+            )
+            out |= {int(hid): str(level) for hid, level in rows.tuples()}
+    return out
+
+
+# ---- measuring ----------------------------------------------------------------------------------------
+
+
+def measure(
+    label: str,
+    step: Callable[[], dict[str, Any]],
+    repeats: int,
+    after: Callable[[], None],
+    *,
+    keep_last: bool = False,
+) -> list[dict[str, Any]]:
+    """One warm-up, then `repeats` timed runs; `after` (untimed) runs after each (but the last, if
+    keep_last)."""
+    results = []
+    for i in range(repeats + 1):
+        outcome = step()
+        say(f"  {label} {'warm-up' if i == 0 else f'run {i}'}: {outcome['s']:.2f} s")
+        if i:
+            results.append(outcome)
+        if not (keep_last and i == repeats):
+            after()
+    return results
+
+
+def profile_end_to_end(as_of: date, top: int, path: Path | None) -> str:
+    from app.risk import scorer
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run = scorer.score_all(as_of=as_of, triggered_by="bench")
+    profiler.disable()
+    if path is not None:
+        profiler.dump_stats(path)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    return f"profiled run: {run.duration_ms} ms (under cProfile)\n" + out.getvalue()
+
+
+def median(results: list[dict[str, Any]], key: str = "s") -> float:
+    return float(statistics.median(r[key] for r in results))
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    households: int = args.households
+    data_dir = args.data_dir or (
+        DEFAULT_DATA_DIR if households >= SMALL else Path(tempfile.gettempdir()) / "shouwang-bench-risk"
+    )
+    district = district_for(args.database, households, data_dir)
+    say(f"district {district.name} ({district.url}), dump {district.dump}")
+    prepare(district, households, args.chunk, args.seed, args.rebuild)
+    say(f"district ready: {district.built}")
+    if args.build_only:
+        dispose()
+        return {"district": district.built}
+    delete_bench_runs(district)
+    as_of = args.as_of or last_report_day() + timedelta(days=1)
+    load_before = os.getloadavg()[0]
+
+    def cleanup() -> None:
+        delete_bench_runs(district)
+
+    say(f"end to end: score_all(as_of={as_of})")
+    # the last run's results stay for comparing the ORM scorer's levels
+    e2e_runs = measure("end to end", lambda: end_to_end(as_of), args.repeats, cleanup, keep_last=True)
+    sample = sample_ids(args.orm_sample)
+    say(f"ORM scorer on {len(sample):,} households")
+    orm_runs = measure(
+        "ORM",
+        lambda: orm_scorer(as_of, sample),
+        args.repeats,
+        lambda: delete_bench_runs(district, ["bench-orm"]),
+    )
+    reference = levels_of_run(e2e_runs[-1]["run_id"], sample)
+    orm_levels: dict[int, str] = orm_runs[-1]["levels"]
+    agree = sum(1 for hid in sample if reference.get(hid) == orm_levels[hid])
+    cleanup()
+    say("floor: panel.load + one result row per household")
+    floor_runs = measure("floor", lambda: floor(as_of), args.repeats, cleanup)
+    profile = profile_end_to_end(as_of, args.profile_top, args.profile) if args.profile_top else ""
+    cleanup()
+    dispose()
+
+    e2e, floor_s, orm_sample_s = median(e2e_runs), median(floor_runs), median(orm_runs)
+    orm_s = orm_sample_s * households / len(sample)
+    return {
+        "database": args.database,
+        "households": households,
+        "as_of": as_of.isoformat(),
+        "district": district.built,
+        "end_to_end_s": e2e,
+        "end_to_end_runs_s": [r["s"] for r in e2e_runs],
+        "end_to_end_duration_ms": [r["duration_ms"] for r in e2e_runs],
+        "mode": e2e_runs[-1]["mode"],
+        "flagged": {"high": e2e_runs[-1]["high"], "medium": e2e_runs[-1]["medium"]},
+        "floor_s": floor_s,
+        "floor_runs_s": [r["s"] for r in floor_runs],
+        "floor_read_s": median(floor_runs, "read_s"),
+        "rows_read": {k: floor_runs[-1][k] for k in ("reports", "members", "events")},
+        "orm_sample": len(sample),
+        "orm_sample_s": orm_sample_s,
+        "orm_runs_s": [r["s"] for r in orm_runs],
+        "orm_extrapolated_s": orm_s,
+        "orm_agreement": agree / len(sample) if sample else NAN,
+        "ratio_end_to_end_to_floor": e2e / floor_s,
+        "ratio_orm_to_end_to_end": orm_s / e2e,
+        "profile": profile,
+        "command": shlex.join(sys.orig_argv),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "cpus": os.cpu_count(),
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    n = result["households"]
+    e2e, floor_s, orm_s = result["end_to_end_s"], result["floor_s"], result["orm_extrapolated_s"]
+    us = 1e6 / n
+    lines = [
+        f"database: {result['database']}  households: {n:,} × {QUARTERS} quarterly reports "
+        f"(reports {result['rows_read']['reports']:,}, members {result['rows_read']['members']:,}, "
+        f"events {result['rows_read']['events']:,})  as_of: {result['as_of']}  mode: {result['mode']}",
+        f"command: {result['command']}",
+        "",
+        "| figure | median s | µs per household | end-to-end ÷ floor | ORM ÷ end-to-end |",
+        "|---|---|---|---|---|",
+        f"| end to end (`score_all`) | {e2e:.2f} | {e2e * us:.1f} | "
+        f"**{result['ratio_end_to_end_to_floor']:.2f}×** | |",
+        "| floor (read columns + bulk-write one row per household) | "
+        f"{floor_s:.2f} | {floor_s * us:.1f} | 1 | |",
+        f"| ORM row by row, extrapolated from {result['orm_sample']:,} households "
+        f"({result['orm_sample_s']:.2f} s) | {orm_s:.0f} | {orm_s * us:.0f} | | "
+        f"**{result['ratio_orm_to_end_to_end']:.0f}×** |",
+        "",
+        f"runs (s): end to end {_list(result['end_to_end_runs_s'])}; floor {_list(result['floor_runs_s'])} "
+        f"(read {result['floor_read_s']:.2f}); ORM sample {_list(result['orm_runs_s'])}",
+        f"machine: {result['cpus']} CPUs; 1-minute load average {result['load_average'][0]} before "
+        f"measuring, {result['load_average'][1]} after (other work on the machine skews the times)",
+        f"flagged: {result['flagged']}; ORM levels agree with score_all on {result['orm_agreement']:.1%} "
+        "of the sample",
+    ]
+    built = result["district"]
+    if "generate_s" in built:
+        lines.append(
+            f"district generated this run: {built['generated_households']:,} households in "
+            f"{built['generate_s']:.0f} s ({built['generate_households_per_s']:.0f} households/s)"
+        )
+    lines.append(
+        f"district: {built.get('source')}; dump {built.get('dump')} ({built.get('dump_bytes', 0):,} bytes)"
+    )
+    scale = TARGET_HOUSEHOLDS / n
+    at_target = e2e * scale
+    applies = "" if result["database"] == "postgresql" else " (the targets are for PostgreSQL; for reference)"
+    lines += [
+        "",
+        f"targets{applies}:",
+        f"- end to end ≤ {TARGET_SECONDS:.0f} s for {TARGET_HOUSEHOLDS:,} households: "
+        + (f"{e2e:.1f} s" if scale == 1 else f"{at_target:.1f} s extrapolated linearly from {n:,}")
+        + f" → {'met' if at_target <= TARGET_SECONDS else 'NOT met'}",
+        f"- end to end ≤ {TARGET_FLOOR_RATIO:.0f}× the floor: {result['ratio_end_to_end_to_floor']:.2f}× → "
+        f"{'met' if result['ratio_end_to_end_to_floor'] <= TARGET_FLOOR_RATIO else 'NOT met'}",
+        f"- ≥ {TARGET_ORM_RATIO:.0f}× faster than the ORM path: {result['ratio_orm_to_end_to_end']:.0f}× → "
+        f"{'met' if result['ratio_orm_to_end_to_end'] >= TARGET_ORM_RATIO else 'NOT met'}",
+    ]
+    return "\n".join(lines)
+
+
+def _list(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--households", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per figure (after one warm-up)")
+    parser.add_argument("--orm-sample", type=int, default=2000, help="households the ORM scorer scores")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where the district and its dump live")
+    parser.add_argument("--chunk", type=int, default=20_000, help="households generated per transaction")
+    parser.add_argument("--seed", type=int, default=1, help="base seed of the district")
+    parser.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, help="default: after the last report"
+    )
+    parser.add_argument("--rebuild", action="store_true", help="drop the district and its dump first")
+    parser.add_argument(
+        "--build-only", action="store_true", help="build (or restore) the district, measure nothing"
+    )
+    parser.add_argument(
+        "--profile-top", type=int, default=0, help="also profile one score_all run; print the top N functions"
+    )
+    parser.add_argument("--profile", type=Path, default=None, help="save that profile (pstats) here")
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.households < 1 or args.repeats < 1 or args.orm_sample < 1:
+        parser.error("--households, --repeats and --orm-sample must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    result = run(args)
+    if args.build_only:
+        print(json.dumps(result["district"], default=str))
+        return
+    print(report(result))
+    if result["profile"]:
+        print("\n" + result["profile"])
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "profile"}, default=str))
+
+
+if __name__ == "__main__":
+    main()
