@@ -195,3 +195,19 @@ def test_a_feature_never_recorded_does_not_stop_training() -> None:
     data = ml.Dataset(X, y, days, days + 91, np.zeros(n, dtype=np.int64), ["t"], np.zeros(n))
     fitted = ml.fit_model(data, ml.temporal_split(data))
     assert ml.probabilities(fitted, X).shape == (n,)
+
+
+def test_scheduled_training_in_cold_start_leaves_scoring_on_rules(settings: Settings) -> None:
+    from app.risk import jobs
+
+    jobs.scheduled_training()  # nothing to learn from: logged, not raised
+    with db.session_scope() as session:
+        assert session.scalars(select(RiskModel)).first() is None
+
+
+def test_a_large_district_trains_on_a_spread_out_sample(
+    district: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(training, "TRAIN_MAX_HOUSEHOLDS", HOUSEHOLDS // 2)
+    stored = training.train(settings, triggered_by="test").model
+    assert stored.examples_test == pytest.approx(HOUSEHOLDS / 2, abs=1)

@@ -55,14 +55,18 @@ def load(
     as_of: date | None = None,
     household_ids: list[int] | None = None,
     id_range: tuple[int, int] | None = None,
+    every: int = 1,
 ) -> Panel:
-    """Reports ending on or before `as_of` (all if None) of the given households (all if None)."""
+    """Reports ending on or before `as_of` (all if None) of the given households (all if None);
+    with `every` = k, only households whose id is a multiple of k (a spread-out sample)."""
     dialect = session.connection().dialect.name
     households = select(Household.id, Household.village_code, Household.household_type).order_by(Household.id)
     if household_ids is not None:
         households = households.where(Household.id.in_(household_ids))
     if id_range is not None:
         households = households.where(Household.id.between(*id_range))
+    if every > 1:
+        households = households.where(Household.id % every == 0)
     rows = session.execute(households).all()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     town_codes = [r[1][:9] + "000" for r in rows]
@@ -80,7 +84,11 @@ def load(
     if not len(ids):
         return _with_empty(panel)
     lo, hi = int(ids[0]), int(ids[-1])
-    scope = (lambda c: c.in_(household_ids)) if household_ids is not None else (lambda c: c.between(lo, hi))
+
+    def scope(column: Any) -> Any:
+        within = column.in_(household_ids) if household_ids is not None else column.between(lo, hi)
+        return within & (column % every == 0) if every > 1 else within
+
     panel.reports = _read_reports(session, dialect, as_of, scope)
     panel.reports["hh"] = _index(ids, panel.reports.pop("household_id"))
     panel.events = _read_events(session, dialect, as_of, scope, panel.reports["id"])

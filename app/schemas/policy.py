@@ -74,7 +74,7 @@ class PolicyData(StrictModel):
         default=Decimal("0.20"), description="model probability for level medium"
     )
     model_horizon_months: int = Field(
-        default=6,
+        default=12,
         ge=3,
         le=24,
         description="the model warns of a fall below the line at any report within this many months",

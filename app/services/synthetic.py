@@ -35,6 +35,7 @@ class Calibration:
     # national one, and the two poorest fifths are lifted (fifth_lift). See README for the outcome.
     level_scale: float = 0.85
     fifth_lift: tuple[float, ...] = (2.15, 1.25, 1.05, 1.0, 1.0)
+    poorest_floor: float = 0.7  # the poorest fifth is drawn from this share of its mean upwards
     growth_mean: float = 0.065  # nominal, a year (national rural mean 2019–2024: ≈ 7.6 %)
     growth_sd: float = 0.02
     # Income composition by fifth: transfers fall and business rises with income (poorest ≈ 27 %).
@@ -44,9 +45,10 @@ class Calibration:
     production_cost_share: tuple[float, float] = (0.20, 0.35)  # of gross business income
     # Business income by calendar quarter (harvests of tobacco, vegetables, fruit come late in the year).
     business_season: tuple[float, ...] = (0.19, 0.23, 0.26, 0.32)
-    persistent_rho: float = 0.85  # a quarter
-    persistent_sd: float = 0.06
-    transitory_sd: float = 0.08
+    persistent_rho: float = 0.8  # a quarter
+    persistent_sd: float = 0.15
+    transitory_sd: float = 0.12
+    volatility_floor: float = 0.3  # shock scale of a household with no business or migrant income
     # How strongly earning capacity orders households over the income distribution (0: not at all).
     capacity_weight: float = 1.0
     # Event probabilities a quarter, and their effect.
@@ -113,7 +115,7 @@ def annual_levels(rng: np.random.Generator, households: Households, cal: Calibra
     n = len(households.size)
     means = np.array(cal.fifth_means_2022) * np.array(cal.fifth_lift) * cal.level_scale
     fifth = rng.integers(0, 5, n)
-    low = np.where(fifth == 0, means[0] * 0.45, means[np.maximum(fifth - 1, 0)])
+    low = np.where(fifth == 0, means[0] * cal.poorest_floor, means[np.maximum(fifth - 1, 0)])
     high = np.where(fifth == 4, means[4] * 1.6, means[np.minimum(fifth + 1, 4)])
     draws = rng.triangular(low, means[fifth], high)
     share_working = households.workers / np.maximum(households.size, 1)
@@ -156,10 +158,18 @@ def simulate(
     growth = rng.normal(cal.growth_mean, cal.growth_sd, n)
     trend = (1 + growth[:, None]) ** years[None, :]
     persistent = np.empty((n, q))
-    persistent[:, 0] = rng.normal(0, cal.persistent_sd / np.sqrt(1 - cal.persistent_rho**2), n)
+    # Farm and business income swings; wages less; pensions and allowances hardly: each household's
+    # shocks scale with how it earns (mean scale ≈ 1).
+    risky = business_share + 0.5 * wage_share * (households.migrants > 0)
+    scale = np.clip(
+        cal.volatility_floor + (1 - cal.volatility_floor) * risky / max(risky.mean(), 1e-9), 0.2, 3
+    )
+    persistent_sd, transitory_sd = cal.persistent_sd * scale, cal.transitory_sd * scale
+    persistent[:, 0] = rng.normal(0, 1, n) * persistent_sd / np.sqrt(1 - cal.persistent_rho**2)
     for t in range(1, q):
-        persistent[:, t] = cal.persistent_rho * persistent[:, t - 1] + rng.normal(0, cal.persistent_sd, n)
-    shock = np.exp(persistent + rng.normal(0, cal.transitory_sd, (n, q)) - cal.transitory_sd**2 / 2)
+        persistent[:, t] = cal.persistent_rho * persistent[:, t - 1] + rng.normal(0, 1, n) * persistent_sd
+    transitory = rng.normal(0, 1, (n, q)) * transitory_sd[:, None]
+    shock = np.exp(persistent + transitory - (transitory_sd**2 / 2)[:, None])
     base = (level * size / 4)[:, None] * trend * shock
 
     season = np.array([cal.business_season[(end.month - 1) // 3] * 4 for _, end in periods])
