@@ -36,6 +36,7 @@ Array = pn.FloatArray
 BUDGETS = (0.05, 0.10)
 BOOTSTRAP = 200
 LEVEL_SCORE = {"high": 2.0, "medium": 1.0}
+ARTIFACT_FORMAT = 1
 
 
 class ColdStart(Exception):
@@ -131,8 +132,8 @@ def check_history(data: Dataset, policy: PolicyData) -> None:
 
 def fit_model(data: Dataset, split: Split) -> Any:
     estimator = HistGradientBoostingClassifier(
-        max_iter=250,
-        learning_rate=0.05,
+        max_iter=120,  # prediction time grows with trees: a 1M-household run must stay within a minute
+        learning_rate=0.08,
         max_leaf_nodes=15,
         min_samples_leaf=40,
         l2_regularization=1.0,
@@ -274,7 +275,9 @@ class Artifact:
     estimator: Any
     features: tuple[str, ...]
     reference: Array  # per feature: the training median, the "typical household" explanations compare to
+    explained: tuple[int, ...]  # the features explanations consider (the most influential)
     sklearn_version: str
+    format: int = 1  # ARTIFACT_FORMAT when written; an artifact of another layout is retrained, not read
 
 
 def dump(artifact: Artifact) -> bytes:
@@ -298,6 +301,8 @@ def load(data: bytes, *, sha256: str, signature: str, key: bytes) -> Artifact:
     artifact = pickle.loads(data)  # noqa: S301 - verified above: written and signed by this service
     if not isinstance(artifact, Artifact):
         raise ArtifactInvalid("the stored model is not a model artifact")
+    if getattr(artifact, "format", None) != ARTIFACT_FORMAT:
+        raise ArtifactInvalid("the stored model was written by another version of the service: retrain")
     if artifact.sklearn_version != sklearn.__version__:
         raise ArtifactInvalid(
             f"model trained with scikit-learn {artifact.sklearn_version}, "
@@ -309,26 +314,40 @@ def load(data: bytes, *, sha256: str, signature: str, key: bytes) -> Artifact:
 # ---- explanations ----------------------------------------------------------------------------------
 
 
-def explain(artifact: Artifact, X: Array, top: int = 3) -> list[list[dict[str, Any]]]:
-    """Each row's top factors: the features whose replacement by the typical household's value lowers
-    the probability most, with the row's own value in words."""
-    base = probabilities(artifact.estimator, X)
-    effects = np.zeros_like(X)
-    for j in range(X.shape[1]):
-        changed = X.copy()
-        changed[:, j] = artifact.reference[j]
-        effects[:, j] = base - probabilities(artifact.estimator, changed)
+def what_if(estimator: Any, X: Array, base: Array, columns: list[int], reference: Array) -> Array:
+    """base − the probability with each of `columns` set to its reference value (rows × columns)."""
+    if not columns or not len(X):
+        return np.zeros((len(X), len(columns)))
+    variants = np.repeat(X[None, :, :], len(columns), axis=0)
+    for k, j in enumerate(columns):
+        variants[k, :, j] = reference[j]
+    changed = probabilities(estimator, variants.reshape(-1, X.shape[1])).reshape(len(columns), len(X))
+    return (base[None, :] - changed).T
+
+
+def explain(artifact: Artifact, X: Array, base: Array, top: int = 3) -> list[list[dict[str, Any]]]:
+    """Each row's top factors: of the features that matter most to the model (chosen at training), those
+    whose replacement by the typical household's value lowers the probability most, in words."""
+    columns = list(artifact.explained)
+    effects = what_if(artifact.estimator, X, base, columns, artifact.reference)
     out = []
     for i in range(len(X)):
         order = np.argsort(-effects[i])[:top]
         out.append(
             [
-                factor(ft.MODEL_FEATURES[j], X[i, j], float(effects[i, j]))
-                for j in order
-                if effects[i, j] > 0.005
+                factor(ft.MODEL_FEATURES[columns[k]], X[i, columns[k]], float(effects[i, k]))
+                for k in order
+                if effects[i, k] > 0.005
             ]
         )
     return out
+
+
+def most_influential(estimator: Any, X: Array, reference: Array, count: int) -> tuple[int, ...]:
+    """The `count` features whose what-if changes the probability most, on average over X."""
+    base = probabilities(estimator, X)
+    effects = np.abs(what_if(estimator, X, base, list(range(X.shape[1])), reference))
+    return tuple(int(j) for j in np.argsort(-effects.mean(axis=0))[:count])
 
 
 def factor(feature: ft.ModelFeature, value: float, effect: float) -> dict[str, Any]:

@@ -199,7 +199,7 @@ def _apply_model(
     for i, p in zip(scored.tolist(), probability.tolist(), strict=True):
         scores[i] = round(p, 4)
     flagged = [k for k, i in enumerate(scored.tolist()) if model_level[k] or levels[i]]
-    explained = ml.explain(artifact, X[flagged]) if flagged else []
+    explained = ml.explain(artifact, X[flagged], probability[flagged]) if flagged else []
     for k, top in zip(flagged, explained, strict=True):
         i = int(scored[k])
         factors[i] = top

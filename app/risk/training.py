@@ -31,6 +31,7 @@ LEASE = "risk_training"
 LEASE_TTL = timedelta(minutes=30)
 GOVERNING_METRIC = "recall_at_10"
 TRAIN_MAX_HOUSEHOLDS = 200_000
+EXPLAINED_FEATURES = 8
 
 
 class AlreadyTraining(Exception):
@@ -83,10 +84,12 @@ def train(settings: Settings, *, triggered_by: str) -> Outcome:
                 for name, (score, probabilistic) in ml.baseline_scores(data, test, logistic).items()
             },
         }
+        reference = _reference(data.X[split.fit])
         artifact = ml.Artifact(
             estimator=estimator,
             features=ft.MODEL_FEATURE_NAMES,
-            reference=_reference(data.X[split.fit]),
+            reference=reference,
+            explained=ml.most_influential(estimator, data.X[split.calibrate], reference, EXPLAINED_FEATURES),
             sklearn_version=sklearn.__version__,
         )
         blob = ml.dump(artifact)
