@@ -32,3 +32,38 @@ def _value(value: Any, is_json: bool) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
+
+
+def copy_tuples(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows given as tuples of plain values (JSON columns as Python objects): on PostgreSQL one
+    COPY text stream built in one pass, the fastest way to write a million result rows."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    is_json = [isinstance(table.c[c].type, JSON) for c in columns]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    text = "".join("\t".join(_text(v, j) for v, j in zip(row, is_json, strict=True)) + "\n" for row in rows)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        copy.write(text)
+
+
+def _text(value: Any, is_json: bool) -> str:
+    """A value in COPY's text format: \\N for NULL; backslash, tab and line breaks escaped."""
+    if value is None:
+        return "\\N"
+    if is_json:
+        value = "[]" if value == [] else json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            return str(value).replace("\r", "\\r")
+        return value
+    return str(value)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import case, exists, false, select
+from sqlalchemy import BigInteger, case, cast, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Household, Member, Report, ReportEvent
@@ -60,23 +60,27 @@ def load(
     """Reports ending on or before `as_of` (all if None) of the given households (all if None);
     with `every` = k, only households whose id is a multiple of k (a spread-out sample)."""
     dialect = session.connection().dialect.name
-    households = select(Household.id, Household.village_code, Household.household_type).order_by(Household.id)
+    cols = [
+        col.Column("id", Household.id, "int", -1),
+        # the township's code is the village's first 9 digits followed by 000
+        col.Column("township", cast(func.substr(Household.village_code, 1, 9), BigInteger), "int", 0),
+        col.Column("lifted", _flag(Household.household_type == HouseholdType.lifted, false()), "float", 0.0),
+    ]
+    households = select(*col.select_columns(cols, dialect))
     if household_ids is not None:
         households = households.where(Household.id.in_(household_ids))
     if id_range is not None:
         households = households.where(Household.id.between(*id_range))
     if every > 1:
         households = households.where(Household.id % every == 0)
-    rows = session.execute(households).all()
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    town_codes = [r[1][:9] + "000" for r in rows]
-    townships = sorted(set(town_codes))
-    town_index = {code: i for i, code in enumerate(townships)}
+    found = _sorted(col.read(session, households, cols), "id")
+    ids = found["id"]
+    prefixes, township = np.unique(found["township"], return_inverse=True)
     panel = Panel(
         household_ids=ids,
-        township=np.array([town_index[c] for c in town_codes], dtype=np.int64),
-        townships=townships,
-        lifted=np.array([r[2] == HouseholdType.lifted for r in rows], dtype=np.float64),
+        township=township.astype(np.int64),
+        townships=[f"{int(p):09d}000" for p in prefixes],
+        lifted=found["lifted"],
         reports={},
         events={},
         members={},
@@ -89,15 +93,24 @@ def load(
         within = column.in_(household_ids) if household_ids is not None else column.between(lo, hi)
         return within & (column % every == 0) if every > 1 else within
 
-    panel.reports = _read_reports(session, dialect, as_of, scope)
-    panel.reports["hh"] = _index(ids, panel.reports.pop("household_id"))
+    reports = _sorted(_read_reports(session, dialect, as_of, scope), "household_id", "end", "id")
+    reports["hh"] = _index(ids, reports.pop("household_id"))
+    panel.reports = _rows(reports, reports["hh"] >= 0)  # drop reports of households not in the set
     panel.events = _read_events(session, dialect, as_of, scope, panel.reports["id"])
-    panel.members = _read_members(session, dialect, scope)
-    panel.members["hh"] = _index(ids, panel.members.pop("household_id"))
-    keep = panel.reports["hh"] >= 0  # reports of households outside the id list of a range query
-    if not keep.all():
-        panel.reports = {k: v[keep] for k, v in panel.reports.items()}
+    members = _sorted(_read_members(session, dialect, scope), "household_id", "id")
+    members["hh"] = _index(ids, members.pop("household_id"))
+    panel.members = _rows(members, members["hh"] >= 0)
     return panel
+
+
+def _sorted(columns: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The rows ordered by `keys` (the first the primary key): sorting here spares the database."""
+    order = np.lexsort([columns[k] for k in reversed(keys)])
+    return {name: values[order] for name, values in columns.items()}
+
+
+def _rows(columns: dict[str, Any], keep: BoolArray) -> dict[str, Any]:
+    return columns if keep.all() else {name: values[keep] for name, values in columns.items()}
 
 
 def _with_empty(panel: Panel) -> Panel:
@@ -132,7 +145,7 @@ REPORT_FLOATS = (
     "water_unsafe",
     "food_clothing_insecure",
 )
-MEMBER_INTS = ("joined", "left", "birth", "health")
+MEMBER_INTS = ("id", "joined", "left", "birth", "health")
 MEMBER_FLOATS = ("can_work", "dropped_out", "insured", "safety_net")
 
 
@@ -174,10 +187,8 @@ def _read_reports(session: Session, dialect: str, as_of: date | None, scope: Any
             "float",
         ),
     ]
-    stmt = (
-        select(*col.select_columns(cols, dialect))
-        .where(scope(Report.household_id), ~exists().where(newer.supersedes_id == Report.id))
-        .order_by(Report.household_id, Report.period_end, Report.id)
+    stmt = select(*col.select_columns(cols, dialect)).where(
+        scope(Report.household_id), ~exists().where(newer.supersedes_id == Report.id)
     )
     if as_of is not None:
         stmt = stmt.where(Report.period_end <= as_of)
@@ -217,6 +228,7 @@ def _read_members(session: Session, dialect: str, scope: Any) -> dict[str, Any]:
     health = case(*((Member.health == h, i) for i, h in enumerate(Health)), else_=-1)
     cols = [
         col.Column("household_id", Member.household_id, "int", -1),
+        col.Column("id", Member.id, "int", -1),
         col.Column("joined", col.days(Member.joined_on, dialect), "int", ALWAYS),
         col.Column("left", col.days(Member.left_on, dialect), "int", NEVER),
         col.Column("birth", col.days(Member.birth_date, dialect), "int", 0),
@@ -239,11 +251,7 @@ def _read_members(session: Session, dialect: str, scope: Any) -> dict[str, Any]:
             "safety_net", _flag(Member.dibao.is_(True) | Member.tekun.is_(True), false()), "float", 0.0
         ),
     ]
-    stmt = (
-        select(*col.select_columns(cols, dialect))
-        .where(scope(Member.household_id))
-        .order_by(Member.household_id, Member.id)
-    )
+    stmt = select(*col.select_columns(cols, dialect)).where(scope(Member.household_id))
     return col.read(session, stmt, cols)
 
 
