@@ -41,7 +41,7 @@ def test_train_prints_the_model_against_three_baselines_and_installs_it(district
     with db.session_scope() as session:
         stored = session.scalars(select(RiskModel)).one()
         assert stored.status == "active"
-        assert stored.test_period > stored.train_to  # temporal: trained on the past of the hold-out
+        assert stored.train_to < stored.test_period
         assert stored.examples_test == HOUSEHOLDS
         assert stored.positives_test > 0
         assert ml.digest(stored.artifact) == stored.sha256
@@ -145,18 +145,34 @@ def test_a_tampered_artifact_is_not_loaded(district: None, settings: Settings) -
     with db.session_scope() as session:
         blob = bytearray(session.get(RiskModel, stored.id).artifact)  # type: ignore[union-attr]
         blob[len(blob) // 2] ^= 0xFF
-        session.execute(update(RiskModel).where(RiskModel.id == stored.id).values(artifact=bytes(blob)))
+        # the hash is recomputed too: only the keyed signature can tell
+        session.execute(
+            update(RiskModel)
+            .where(RiskModel.id == stored.id)
+            .values(artifact=bytes(blob), sha256=ml.digest(bytes(blob)))
+        )
     with db.session_scope() as session, pytest.raises(ml.ArtifactInvalid):
         training.load_artifact(settings, session.get(RiskModel, stored.id))  # type: ignore[arg-type]
     run = scorer.score_all(as_of=local_today(), triggered_by="test")
     assert run.mode == "rules"  # never unpickled: scoring falls back to the rules
 
 
+def test_the_api_says_when_the_active_model_cannot_be_used(
+    district: None, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    stored = training.train(settings, triggered_by="test").model
+    with db.session_scope() as session:
+        session.execute(update(RiskModel).where(RiskModel.id == stored.id).values(signature="0" * 64))
+    body = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
+    assert body["mode"] == "rules"
+    assert "cannot be used" in body["reason"]
+
+
 def test_temporal_split_never_trains_on_the_hold_out_or_its_future() -> None:
-    days = np.repeat(np.arange(1, 9) * 91, 10)
+    days = np.repeat(np.arange(1, 9) * 91, 40)
     data = ml.Dataset(
         X=np.zeros((len(days), 1)),
-        y=np.zeros(len(days), dtype=bool),
+        y=np.arange(len(days)) % 2 == 0,
         period=days,
         label_day=days + 182,  # a six-month horizon
         township=np.zeros(len(days), dtype=np.int64),
@@ -211,3 +227,27 @@ def test_a_large_district_trains_on_a_spread_out_sample(
     monkeypatch.setattr(training, "TRAIN_MAX_HOUSEHOLDS", HOUSEHOLDS // 2)
     stored = training.train(settings, triggered_by="test").model
     assert stored.examples_test == pytest.approx(HOUSEHOLDS / 2, abs=1)
+
+
+def test_training_examples_never_see_the_hold_out_period(district: None, settings: Settings) -> None:
+    from app.risk import panel as pn
+    from app.services import policy as policy_service
+
+    with db.session_scope() as session:
+        _, policy = policy_service.current_data(session)
+        data = ml.build_dataset(pn.load(session), policy)
+    split = ml.temporal_split(data)
+    trained = np.concatenate([split.fit, split.calibrate])
+    assert data.label_day[trained].max() <= data.period[split.test].min()  # outcomes known by then
+    assert data.period[split.fit].max() < data.period[split.calibrate].min()
+
+
+def test_a_hold_out_with_nobody_below_the_line_is_a_cold_start() -> None:
+    days = np.repeat(np.arange(1, 6) * 91, 100)
+    y = np.zeros(len(days), dtype=bool)
+    y[: 4 * 100 : 5] = True  # positives in the first four periods, none in the newest
+    data = ml.Dataset(
+        np.zeros((len(days), 1)), y, days, days + 91, np.zeros(len(days), dtype=np.int64), ["t"], y * 1.0
+    )
+    with pytest.raises(ml.ColdStart, match="hold-out"):
+        ml.temporal_split(data)

@@ -41,7 +41,8 @@ def build(session: Session, policy: PolicyData, as_of: date, household_ids: list
 def latest_rows(panel: pn.Panel) -> IntArray:
     """Per household, the row of its latest report (-1: none)."""
     rows = np.full(len(panel.household_ids), -1, dtype=np.int64)
-    rows[panel.hh] = np.arange(len(panel.hh))  # rows are in period order: the last write wins
+    last = np.flatnonzero(np.append(panel.hh[1:] != panel.hh[:-1], True)) if len(panel.hh) else panel.hh
+    rows[panel.hh[last]] = last  # a household's rows are consecutive, in period order
     return rows
 
 
@@ -137,7 +138,6 @@ MODEL_FEATURES = (
     ModelFeature("housing_unsafe", "住房为危房", "flag"),
     ModelFeature("water_unsafe", "饮水不安全", "flag"),
     ModelFeature("lifted", "脱贫户", "flag"),
-    ModelFeature("safety_net", "享受低保或特困供养", "flag"),
     ModelFeature("report_gap", "距上一期报告的月数", "months"),
 )
 MODEL_FEATURE_NAMES = tuple(f.name for f in MODEL_FEATURES)
@@ -186,7 +186,6 @@ def model_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntA
             "housing_unsafe": _at(r["housing_unsafe"], rows),
             "water_unsafe": _at(r["water_unsafe"], rows),
             "lifted": panel.lifted[_households(panel, rows)] if len(panel.lifted) else np.zeros(len(rows)),
-            "safety_net": (members["safety_net"] > 0).astype(float),
             "report_gap": _at(gap, rows),
         }
     for name, values in columns.items():

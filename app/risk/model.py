@@ -35,8 +35,10 @@ from app.schemas.policy import PolicyData
 Array = pn.FloatArray
 BUDGETS = (0.05, 0.10)
 BOOTSTRAP = 200
+INFLUENCE_SAMPLE = 5000
 LEVEL_SCORE = {"high": 2.0, "medium": 1.0}
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2
+MIN_CLASS_EXAMPLES = 10  # per class in each of the fitting, calibration and hold-out sets
 
 
 class ColdStart(Exception):
@@ -107,18 +109,31 @@ class Split:
 
 
 def temporal_split(data: Dataset) -> Split:
-    """Hold out the newest period; train on examples whose outcome was known by then; calibrate on the
-    last training period. Never a random split: the model is judged on a future it has not seen."""
-    periods = np.unique(data.period)
-    if len(periods) < 3:
-        raise ColdStart(f"{len(periods)} report periods with a known outcome; at least 3 are needed")
-    test_period = int(periods[-1])
-    test = np.flatnonzero(data.period == test_period)
+    """Hold out the newest month of reports; train on examples whose outcome was known by its end;
+    calibrate on the last training month. Never a random split: the model is judged on a future it has
+    not seen. (Months, not days: reports of one period need not all end on the same day.)"""
+    month = pn.month_of(data.period)
+    months = np.unique(month)
+    if len(months) < 3:
+        raise ColdStart(f"{len(months)} report months with a known outcome; at least 3 are needed")
+    test = np.flatnonzero(month == months[-1])
+    test_period = int(data.period[test].max())
     train = np.flatnonzero(data.label_day <= test_period)
-    calibration_period = int(data.period[train].max())
-    calibrate = train[data.period[train] == calibration_period]
-    fit = train[data.period[train] < calibration_period]
-    return Split(fit, calibrate, test, test_period, int(data.period[train].min()), calibration_period)
+    if not len(train):
+        raise ColdStart("no example's outcome was known before the newest period: the history is too short")
+    calibration_month = month[train].max()
+    calibrate = train[month[train] == calibration_month]
+    fit = train[month[train] < calibration_month]
+    for name, rows in (("fitting", fit), ("calibration", calibrate), ("hold-out", test)):
+        positives = int(data.y[rows].sum())
+        if min(positives, len(rows) - positives) < MIN_CLASS_EXAMPLES:
+            raise ColdStart(
+                f"the {name} set has {positives} households below the line and {len(rows) - positives} "
+                f"above; each needs at least {MIN_CLASS_EXAMPLES}"
+            )
+    return Split(
+        fit, calibrate, test, test_period, int(data.period[train].min()), int(data.period[calibrate].max())
+    )
 
 
 def check_history(data: Dataset, policy: PolicyData) -> None:
@@ -276,8 +291,9 @@ class Artifact:
     features: tuple[str, ...]
     reference: Array  # per feature: the training median, the "typical household" explanations compare to
     explained: tuple[int, ...]  # the features explanations consider (the most influential)
+    horizon_months: int  # the horizon the model was trained for
     sklearn_version: str
-    format: int = 1  # ARTIFACT_FORMAT when written; an artifact of another layout is retrained, not read
+    format: int = ARTIFACT_FORMAT  # an artifact of another layout is retrained, not read
 
 
 def dump(artifact: Artifact) -> bytes:
@@ -344,7 +360,9 @@ def explain(artifact: Artifact, X: Array, base: Array, top: int = 3) -> list[lis
 
 
 def most_influential(estimator: Any, X: Array, reference: Array, count: int) -> tuple[int, ...]:
-    """The `count` features whose what-if changes the probability most, on average over X."""
+    """The `count` features whose what-if changes the probability most, on average over X (a sample)."""
+    if len(X) > INFLUENCE_SAMPLE:
+        X = X[np.random.default_rng(0).choice(len(X), INFLUENCE_SAMPLE, replace=False)]
     base = probabilities(estimator, X)
     effects = np.abs(what_if(estimator, X, base, list(range(X.shape[1])), reference))
     return tuple(int(j) for j in np.argsort(-effects.mean(axis=0))[:count])

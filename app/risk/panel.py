@@ -273,6 +273,11 @@ def year_of(day: IntArray) -> IntArray:
     return (day - UNIX_DAY0).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
+def month_of(day: IntArray) -> IntArray:
+    """Months since January 1970 of each day number."""
+    return (day - UNIX_DAY0).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
 def round_cents(value: FloatArray) -> FloatArray:
     """Decimal's ROUND_HALF_UP to cents (away from zero at exactly half a cent)."""
     with np.errstate(invalid="ignore"):

@@ -216,7 +216,7 @@ def _apply_model(
                 level,
                 "probability",
                 round(float(probability[k]), 4),
-                f"预警模型：{policy.model_horizon_months} 个月内人均纯收入低于监测线的概率 "
+                f"预警模型：{artifact.horizon_months} 个月内人均纯收入低于监测线的概率 "
                 f"{probability[k] * 100:.0f}%（{words}）",
             )
         )

@@ -72,8 +72,10 @@ def train(settings: Settings, *, triggered_by: str) -> Outcome:
         data = ml.build_dataset(panel, policy)
         ml.check_history(data, policy)
         split = ml.temporal_split(data)
+        _renew(holder)
         estimator = ml.fit_model(data, split)
         logistic = ml.fit_logistic(data, split)
+        _renew(holder)
         test = split.test
         y, township = data.y[test], data.township[test]
         probability = ml.probabilities(estimator, data.X[test])
@@ -90,6 +92,7 @@ def train(settings: Settings, *, triggered_by: str) -> Outcome:
             features=ft.MODEL_FEATURE_NAMES,
             reference=reference,
             explained=ml.most_influential(estimator, data.X[split.calibrate], reference, EXPLAINED_FEATURES),
+            horizon_months=policy.model_horizon_months,
             sklearn_version=sklearn.__version__,
         )
         blob = ml.dump(artifact)
@@ -144,6 +147,11 @@ def train(settings: Settings, *, triggered_by: str) -> Outcome:
         return Outcome(stored, table(evaluation))
     finally:
         leases.release(LEASE, holder)
+
+
+def _renew(holder: str) -> None:
+    if not leases.renew(LEASE, holder, LEASE_TTL):
+        raise AlreadyTraining("the training lease expired and another training took it")
 
 
 def _reference(X: pn.FloatArray) -> pn.FloatArray:

@@ -6,10 +6,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
+from app.config import get_settings
 from app.errors import NotFound
 from app.models import RiskModel, RiskResult, RiskRun
 from app.models.enums import Role
 from app.risk import scorer, training
+from app.risk.model import ArtifactInvalid
 from app.schemas.common import PageParams
 from app.schemas.risk import (
     FactorRead,
@@ -72,13 +74,18 @@ def model_status(session: Session, actor: Actor) -> ModelStatusRead:
     access.require_role(actor, RUN_READERS, "reading the risk model")
     recent = list(session.scalars(select(RiskModel).order_by(RiskModel.id.desc()).limit(5)))
     current = next((m for m in recent if m.status == "active"), None) or training.active_model(session)
-    reason = (
-        f"model {current.id}: {current.decision}"
-        if current is not None
-        else "cold start: no model has been trained yet (shouwang risk train, or the weekly schedule)"
-    )
+    usable = current is not None
+    if current is None:
+        reason = "cold start: no model has been trained yet (shouwang risk train, or the weekly schedule)"
+    else:
+        try:
+            training.load_artifact(get_settings(), current)
+            reason = f"model {current.id}: {current.decision}"
+        except ArtifactInvalid as exc:
+            usable = False
+            reason = f"model {current.id} cannot be used ({exc}); runs apply the rules alone until retrained"
     return ModelStatusRead(
-        mode="model" if current is not None else "rules",
+        mode="model" if usable else "rules",
         reason=reason,
         current=_model_read(current) if current is not None else None,
         recent=[_model_read(m) for m in recent],
