@@ -45,3 +45,29 @@ def test_batch_benchmark_runs_and_reports_its_ratio(tmp_path: Path) -> None:
     assert "2 x 20 reports" in result.stdout
     assert "ratio (API time / Core time)" in result.stdout
     assert "households/s" in result.stdout
+
+
+def _bench(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUWANG_")} | {"TMPDIR": str(tmp_path)}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_real_panel_benchmark_runs_the_pipeline_on_wagepan(tmp_path: Path) -> None:
+    result = _bench(tmp_path, "bench/real_panel.py", "--bootstrap", "20")
+    assert result.returncode == 0, result.stderr[-2000:]
+    for scorer in ("| model |", "| rules |", "| distance_to_line |", "| logistic_regression |"):
+        assert scorer in result.stdout
+
+
+def test_model_quality_benchmark_reports_its_verdict(tmp_path: Path) -> None:
+    result = _bench(tmp_path, "bench/model_quality.py", "--households", "1500", "--seed", "21")
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    assert "model beats every baseline at the 10 % budget:" in result.stdout
