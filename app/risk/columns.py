@@ -30,7 +30,7 @@ class Column:
 def days(expr: Any, dialect: str) -> ColumnElement[Any]:
     """A date as a day number (proleptic ordinal, as date.toordinal()); NULL stays NULL."""
     if dialect == "postgresql":
-        return expr - func.to_date("0001-01-01", "YYYY-MM-DD") + 1  # type: ignore[no-any-return]
+        return expr - literal_column("DATE '0001-01-01'") + 1  # type: ignore[no-any-return]
     return cast(func.julianday(expr) - 1721424.5, Integer)
 
 
