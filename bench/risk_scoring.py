@@ -5,14 +5,17 @@
     .venv/bin/python bench/risk_scoring.py --database sqlite --households 2000      # smoke test, seconds
 
 Figures (medians over --repeats runs, each after one warm-up):
-- end to end: `scorer.score_all(...)` wall time (read → features → rules → model → write, one transaction);
-- floor: the same shape and nothing else: in one transaction, read the columns a scoring needs
-  (`app.risk.panel.load`, the scorer's own reader: reports, events, members) and write one `risk_result`
-  row per household for a new `risk_run` with `app.bulk.insert_rows` (COPY on PostgreSQL);
+- end to end: `scorer.score_all(...)` wall time (read → features → rules → model → write, one transaction),
+  with an active early-warning model (see ensure_model; --no-model: rules only);
+- floor: the same shape and nothing else: in one transaction, read the columns a scoring needs with the
+  scorer's own chunked reader (`scorer.read_chunks`: reports, events, members; on PostgreSQL the next chunk
+  is read while this one is written) and write one `risk_result` row per household for a new `risk_run`
+  with the scorer's writer (`bulk.copy_tuples`, COPY on PostgreSQL);
 - ORM: a naive scorer on a sample of households (--orm-sample), per household: `session.get` with its
   members, its reports and their events through the ORM, `services.income.per_capita` for the latest
   report (and the one a year earlier), `rules.evaluate` on a one-row frame, one `RiskResult` object;
-  its time is extrapolated linearly to the whole district.
+  with a model, one prediction (and explanation) per household on a single thread; its time is
+  extrapolated linearly to the whole district, and its levels are compared with score_all's.
 
 The district (households × 8 quarterly reports, members, events; `demo.generate` in chunks) is built once
 and reused. PostgreSQL: database shouwang_bench_<size> (e.g. shouwang_bench_1m), saved with
@@ -42,13 +45,13 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.orm import Session, selectinload
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 PG_CLI = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
@@ -56,7 +59,6 @@ DEFAULT_DATA_DIR = Path("/work/bench-data")
 SMALL = 50_000  # below this the district is built in a temporary directory by default
 QUARTERS = 8
 BENCH_TRIGGERS = ("bench", "bench-floor", "bench-orm")
-WRITE_CHUNK = 5000  # result rows per COPY in the floor (the scorer writes per 5,000 households too)
 TARGET_HOUSEHOLDS = 1_000_000
 TARGET_SECONDS = 60.0
 TARGET_FLOOR_RATIO = 3.0
@@ -192,6 +194,10 @@ def household_count() -> int:
 
 
 def generate(households: int, chunk: int, base_seed: int) -> dict[str, Any]:
+    return generate_quarters(households, chunk, base_seed, QUARTERS)
+
+
+def generate_quarters(households: int, chunk: int, base_seed: int, quarters: int) -> dict[str, Any]:
     """Add households in chunks (one transaction each) until the district has `households`.
 
     A chunk's seed follows from the number of households before it, so an interrupted build continues
@@ -213,7 +219,7 @@ def generate(households: int, chunk: int, base_seed: int) -> dict[str, Any]:
         n = min(chunk, households - done)
         with session_scope() as session:
             demo.generate(
-                session, settings, households=n, seed=base_seed * 10_000_019 + done, quarter_count=QUARTERS
+                session, settings, households=n, seed=base_seed * 10_000_019 + done, quarter_count=quarters
             )
         done += n
         elapsed = time.perf_counter() - started
@@ -344,41 +350,38 @@ def end_to_end(as_of: date) -> dict[str, Any]:
 
 
 def floor(as_of: date) -> dict[str, Any]:
-    """Read what a scoring reads, write one result row per household, commit: nothing else."""
+    """Read what a scoring reads, write one result row per household, commit: nothing else.
+
+    Read and write as the scorer does: `scorer.read_chunks` (panel.load per scorer.CHUNK households, by
+    id range, the next chunk read on a second connection on PostgreSQL while this one is written) and
+    `bulk.copy_tuples` (one COPY text stream per chunk)."""
     from app import bulk
     from app.db import session_scope
-    from app.models import Base
-    from app.risk import panel as pn
+    from app.models import Base, Household
+    from app.risk import scorer
 
     table = Base.metadata.tables["risk_result"]
+    chunk = int(getattr(scorer, "CHUNK", 50_000))
+    counts = dict.fromkeys(("reports", "members", "events"), 0)
+    read_s = 0.0
     started = time.perf_counter()
     with session_scope() as session:
         run = new_run(session, as_of, "bench-floor")
-        panel = pn.load(session, as_of=as_of)
-        read_s = time.perf_counter() - started
-        ids = panel.household_ids.tolist()
-        for offset in range(0, len(ids), WRITE_CHUNK):
-            rows = [
-                {
-                    "run_id": run.id,
-                    "household_id": hid,
-                    "level": "low",
-                    "score": None,
-                    "reasons": [],
-                    "reason_codes": "|",
-                }
-                for hid in ids[offset : offset + WRITE_CHUNK]
+        ids = list(session.scalars(select(Household.id).order_by(Household.id)))
+        parts = [ids[offset : offset + chunk] for offset in range(0, len(ids), chunk)]
+        read_started = time.perf_counter()
+        for _, panel in scorer.read_chunks(session, as_of, parts):
+            read_s += time.perf_counter() - read_started  # waiting for a read (not overlapped)
+            counts["reports"] += len(panel.hh)
+            counts["members"] += len(panel.members["hh"])
+            counts["events"] += len(panel.events["row"])
+            rows: list[tuple[Any, ...]] = [
+                (run.id, hid, "low", None, [], "|", None) for hid in panel.household_ids.tolist()
             ]
-            bulk.insert_rows(session, table, rows)
+            bulk.copy_tuples(session, table, scorer.RESULT_COLUMNS, rows)
+            read_started = time.perf_counter()
         complete(run, started, len(ids))
-    return {
-        "s": time.perf_counter() - started,
-        "read_s": read_s,
-        "reports": len(panel.hh),
-        "members": len(panel.members["hh"]),
-        "events": len(panel.events["row"]),
-        "households": len(ids),
-    }
+    return {"s": time.perf_counter() - started, "read_s": read_s, "households": len(ids), **counts}
 
 
 # ---- the row-by-row ORM scorer --------------------------------------------------------------------------
@@ -394,39 +397,80 @@ def _age(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def orm_features(household: Any, reports: list[Any], as_of: date, policy: Any) -> dict[str, float]:
-    """rules.FEATURES of one household from its ORM objects (reports: effective, by period_end)."""
+@dataclass
+class OrmHousehold:
+    """What the row-by-row scorer works out for one household, in plain Python."""
+
+    rules: dict[str, float]
+    model: dict[str, float]
+
+
+def _window_sums(reports: list[Any], used: set[int], start: date, end: date) -> dict[str, float]:
+    """Pro-rata sums of the income components over the income window (as panel.income)."""
+    sums = dict.fromkeys(("total", "transfer", "wages", "business"), 0.0)
+    for r in reports:
+        if r.id not in used:
+            continue
+        overlap = (min(r.period_end, end) - max(r.period_start, start)).days + 1
+        share = overlap / ((r.period_end - r.period_start).days + 1)
+        net = r.wages + r.business + r.property + r.transfer - r.production_cost
+        sums["total"] += float(net) * share
+        sums["transfer"] += float(r.transfer) * share
+        sums["wages"] += float(r.wages) * share
+        sums["business"] += float(r.business - r.production_cost) * share
+    return sums
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and math.isfinite(a) and math.isfinite(b) else NAN
+
+
+def orm_features(household: Any, reports: list[Any], as_of: date, policy: Any) -> OrmHousehold:
+    """rules.FEATURES and features.MODEL_FEATURES of one household from its ORM objects (reports:
+    effective, by period_end), with services.income for the per-capita incomes."""
     from app.clock import add_months
-    from app.models.enums import HousingGrade, LabourCapacity, Schooling
+    from app.models.enums import Health, HouseholdType, HousingGrade, LabourCapacity, Schooling
+    from app.risk.features import MODEL_FEATURE_NAMES
     from app.risk.rules import EVENT_KINDS, FEATURES
     from app.services.income import Membership, PeriodIncome, net_income, per_capita
 
     columns = dict.fromkeys(FEATURES, NAN)
+    model = dict.fromkeys(MODEL_FEATURE_NAMES, NAN)
     members = [
         m
         for m in household.members
         if (m.joined_on is None or m.joined_on <= as_of) and (m.left_on is None or m.left_on > as_of)
     ]
     memberships = [Membership(m.joined_on, m.left_on) for m in household.members]
-    workers = [m for m in members if m.labour_capacity is not None]
+    known_labour = [m for m in members if m.labour_capacity is not None]
+    workers = sum(m.labour_capacity in (LabourCapacity.ordinary, LabourCapacity.skilled) for m in members)
     insured = [m for m in members if m.basic_medical_insurance is not None]
+    ages = [_age(m.birth_date, as_of) for m in members]
+    safety_net = float(any(m.dibao is True or m.tekun is True for m in members))
     columns |= {
         "dropout_compulsory": float(
-            any(m.schooling == Schooling.dropped_out and 6 <= _age(m.birth_date, as_of) < 16 for m in members)
+            any(
+                m.schooling == Schooling.dropped_out and 6 <= a < 16
+                for m, a in zip(members, ages, strict=True)
+            )
         ),
         "uninsured_member": float(any(m.basic_medical_insurance is False for m in insured))
         if insured
         else NAN,
-        "labour_share": sum(
-            m.labour_capacity in (LabourCapacity.ordinary, LabourCapacity.skilled) for m in workers
-        )
-        / len(members)
-        if workers
-        else NAN,
-        "safety_net": float(any(m.dibao is True or m.tekun is True for m in members)),
+        "labour_share": workers / len(members) if known_labour else NAN,
+        "safety_net": safety_net,
+    }
+    model |= {
+        "dependency": 1 - workers / len(members) if members else NAN,
+        "elderly": float(sum(a >= 60 for a in ages)),
+        "children": float(sum(a < 16 for a in ages)),
+        "chronic": float(sum(m.health == Health.chronic for m in members)),
+        "serious": float(sum(m.health in (Health.serious_illness, Health.disabled) for m in members)),
+        "lifted": float(household.household_type == HouseholdType.lifted),
+        "safety_net": safety_net,
     }
     if not reports:
-        return columns
+        return OrmHousehold(columns, model)
     incomes = [
         PeriodIncome(
             r.id,
@@ -438,54 +482,95 @@ def orm_features(household: Any, reports: list[Any], as_of: date, policy: Any) -
     ]
     latest, target = reports[-1], incomes[-1]
     result = per_capita(target, incomes[:-1], memberships)
+    pc = NAN if result.per_capita_net_income is None else float(result.per_capita_net_income)
+
+    def pc_of(i: int) -> float:
+        value = per_capita(incomes[i], incomes[:i], memberships).per_capita_net_income
+        return NAN if value is None else float(value)
+
     year_ago = add_months(latest.period_end, -12)
     previous = [
         (abs((p.period_end - year_ago).days), i)
         for i, p in enumerate(incomes[:-1])
         if abs((p.period_end - year_ago).days) <= 7
     ]
-    prev_pc: Decimal | None = None
-    if previous:
-        _, i = min(previous)
-        prev_pc = per_capita(incomes[i], incomes[:i], memberships).per_capita_net_income
+    prev_year_pc = pc_of(min(previous)[1]) if previous else NAN
     used_ids = set(result.report_ids)
     used = [r for r in reports if r.id in used_ids]
     since = max(result.window_start, add_months(as_of, -12))
     events = [e for r in reports for e in r.events if since <= e.occurred_on <= as_of]
     largest = max(events, key=lambda e: e.loss, default=None)
     food, clothing = latest.food_secure, latest.clothing_secure
+    line = float(policy.line_for(latest.period_end.year))
+    annual = float(result.net_income)
+    medical = float(sum(r.spending_medical for r in used))
+    education = float(sum(r.spending_education for r in used))
+    loss = float(sum(e.loss for e in events))
+    grade = latest.housing_grade
+    housing = NAN if grade is None else float(grade in (HousingGrade.c, HousingGrade.d))
+    water = _flag(None if latest.drinking_water_safe is None else not latest.drinking_water_safe)
     columns |= {
-        "income_pc": NAN if result.per_capita_net_income is None else float(result.per_capita_net_income),
-        "line": float(policy.line_for(latest.period_end.year)),
-        "income_pc_prev": NAN if prev_pc is None else float(prev_pc),
+        "income_pc": pc,
+        "line": line,
+        "income_pc_prev": prev_year_pc,
         "size": float(result.household_size),
-        "income_total": float(result.net_income),
-        "oop_medical": float(sum(r.spending_medical for r in used)),
-        "oop_education": float(sum(r.spending_education for r in used)),
-        "event_loss": float(sum(e.loss for e in events)),
+        "income_total": annual,
+        "oop_medical": medical,
+        "oop_education": education,
+        "event_loss": loss,
         "event_kind": NAN if largest is None else float(EVENT_KINDS.index(largest.kind.value)),
-        "housing_unsafe": NAN
-        if latest.housing_grade is None
-        else float(latest.housing_grade in (HousingGrade.c, HousingGrade.d)),
-        "water_unsafe": _flag(None if latest.drinking_water_safe is None else not latest.drinking_water_safe),
+        "housing_unsafe": housing,
+        "water_unsafe": water,
         "food_clothing_insecure": NAN
         if food is None and clothing is None
         else float(food is False or clothing is False),
     }
-    return columns
+    per_day = [float(i.net) / ((i.period_end - i.period_start).days + 1) for i in incomes[-4:]]
+    size = result.household_size
+    sums = _window_sums(reports, used_ids, result.window_start, result.window_end)
+    base = abs(sums["total"])
+    several = len(incomes) > 1
+    model |= {
+        "income_pc": pc,
+        "line_ratio": pc / line,
+        "latest_quarter_ratio": _ratio(per_day[-1] * 365, size) / line,
+        "change_1y": _ratio(pc, prev_year_pc) - 1,
+        "change_1q": _ratio(pc, pc_of(len(incomes) - 2)) - 1 if several else NAN,
+        "volatility": _ratio(float(np.std(per_day)), abs(float(np.mean(per_day)))) if several else NAN,
+        "transfer_share": _ratio(sums["transfer"], base),
+        "wage_share": _ratio(sums["wages"], base),
+        "business_share": _ratio(sums["business"], base),
+        "medical_ratio": _ratio(medical, annual),
+        "education_ratio": _ratio(education, annual),
+        "event_loss_ratio": _ratio(loss, annual),
+        "event_count": float(len(events)),
+        "size": float(size),
+        "housing_unsafe": housing,
+        "water_unsafe": water,
+        "report_gap": (incomes[-1].period_end - incomes[-2].period_end).days / 30.44 if several else NAN,
+    }
+    return OrmHousehold(columns, {k: v if math.isfinite(v) else NAN for k, v in model.items()})
 
 
 def orm_scorer(as_of: date, sample: list[int]) -> dict[str, Any]:
-    """The naive way: one household at a time through the ORM, one result object each."""
+    """The naive way: one household at a time through the ORM, one result object each; with an active
+    model, one prediction (and, when flagged, one explanation) per household."""
+    from app.config import get_settings
     from app.db import session_scope
     from app.models import Household, Report, RiskResult
-    from app.risk import rules
+    from app.risk import model as ml
+    from app.risk import rules, scorer
     from app.services import policy as policy_service
 
     started = time.perf_counter()
     levels: dict[int, str] = {}
-    with session_scope() as session:
+    # one row per prediction: OpenMP threads only add synchronisation (and, on a busy 2-core machine,
+    # stalls of seconds), so the row-by-row scorer predicts on one thread
+    with threadpool_limits(1), session_scope() as session:
         _, policy = policy_service.current_data(session)
+        active = scorer._active_model(session, get_settings())
+        artifact = active[1] if active else None
+        high, medium = float(policy.high_probability), float(policy.medium_probability)
         run = new_run(session, as_of, "bench-orm")
         for hid in sample:
             household = session.get(Household, hid, options=[selectinload(Household.members)])
@@ -501,22 +586,109 @@ def orm_scorer(as_of: date, sample: list[int]) -> dict[str, Any]:
             superseded = {r.supersedes_id for r in reports if r.supersedes_id is not None}
             effective = [r for r in reports if r.id not in superseded]
             features = orm_features(household, effective, as_of, policy)
-            frame = {name: np.array([value]) for name, value in features.items()}
+            frame = {name: np.array([value]) for name, value in features.rules.items()}
             reasons = rules.evaluate(frame, policy)[0]
-            level = rules.level_of(reasons) or "low"
-            levels[hid] = level
+            level = rules.level_of(reasons)
+            score: float | None = None
+            factors: list[dict[str, Any]] | None = None
+            if artifact is not None and effective:
+                X = np.array([[features.model.get(name, NAN) for name in artifact.features]])
+                p = float(ml.probabilities(artifact.estimator, X)[0])
+                score = round(p, 4)
+                model_level: rules.Level | None = "high" if p >= high else "medium" if p >= medium else None
+                if model_level or level:
+                    factors = ml.explain(artifact, X, np.array([p]))[0]
+                if model_level:
+                    reasons.append(
+                        rules.Reason("model_warning", "其他", model_level, "probability", score, "")
+                    )
+                    if level != "high":
+                        level = model_level
+            levels[hid] = level or "low"
             session.add(
                 RiskResult(
                     run_id=run.id,
                     household_id=hid,
-                    level=level,
-                    score=None,
+                    level=level or "low",
+                    score=score,
                     reasons=[asdict(r) for r in reasons],
                     reason_codes="|" + "".join(f"{r.code}|" for r in reasons),
+                    factors=factors,
                 )
             )
         complete(run, started, len(sample))
+        run.mode = "model" if artifact is not None else "rules"
     return {"s": time.perf_counter() - started, "levels": levels}
+
+
+MODEL_QUARTERS = 12  # the model needs outcomes 12 months on, and three periods with one
+DONOR_HOUSEHOLDS = 20_000
+
+
+def ensure_model(district: District, data_dir: Path, households: int, retrain: bool) -> dict[str, Any]:
+    """An active early-warning model in the district, so scoring runs read → features → rules → model →
+    write. Trained on the district itself when its history allows; when it does not (8 quarters may be
+    too few: outcomes are 12 months on), on a donor district with 12 quarters (SQLite, kept in data_dir),
+    whose signed artifact is then installed here as a trained model would be."""
+    from app.config import get_settings
+    from app.db import session_scope
+    from app.models import RiskModel
+    from app.risk import model as ml
+    from app.risk import training
+    from app.services import policy as policy_service
+
+    settings = get_settings()
+    with session_scope() as session:
+        stored = training.active_model(session)
+        if stored is not None and not retrain:
+            try:
+                training.load_artifact(settings, stored)
+                return {"model": f"reused model {stored.id} ({stored.created_by})"}
+            except ml.ArtifactInvalid as exc:
+                say(f"stored model {stored.id} cannot be loaded ({exc}): training a new one")
+    started = time.perf_counter()
+    say("training the early-warning model on the district")
+    try:
+        outcome = training.train(settings, triggered_by="bench")
+        elapsed = time.perf_counter() - started
+        return {"model": f"trained model {outcome.model.id} ({outcome.model.status})", "train_s": elapsed}
+    except (ml.ColdStart, ValueError) as exc:  # (ValueError: a history too short for the split)
+        say(f"  not trainable here: {type(exc).__name__}: {exc}")
+
+    size = min(DONOR_HOUSEHOLDS, max(households, 2000))
+    donor = data_dir / f"shouwang_bench_model_donor_{size_label(size)}.db"
+    say(f"training the model on a donor district {donor} ({size:,} × {MODEL_QUARTERS} quarters)")
+    configure(f"sqlite:///{donor}")
+    try:
+        migrate(f"sqlite:///{donor}")
+        if household_count() < size:
+            generate_quarters(size, size, base_seed=7, quarters=MODEL_QUARTERS)
+        with session_scope() as session:
+            model = training.active_model(session)
+            if model is not None:
+                try:
+                    training.load_artifact(settings, model)
+                except ml.ArtifactInvalid:
+                    model = None
+        if model is None or retrain:
+            model = training.train(settings, triggered_by="bench").model
+        fields = {
+            c.key: getattr(model, c.key) for c in RiskModel.__table__.columns if c.key not in ("id", "status")
+        }
+    finally:
+        dispose()
+        configure(district.url)
+    elapsed = time.perf_counter() - started
+    with session_scope() as session:
+        for old in session.scalars(select(RiskModel).where(RiskModel.status == "active")):
+            old.status = "retired"
+        session.flush()
+        version, _ = policy_service.current_data(session)
+        installed = RiskModel(**(fields | {"status": "active", "policy_version": version}))
+        session.add(installed)
+        session.flush()
+        model_id = installed.id
+    return {"model": f"model {model_id}, trained on donor {donor}", "train_s": elapsed}
 
 
 def sample_ids(size: int) -> list[int]:
@@ -603,6 +775,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.build_only:
         dispose()
         return {"district": district.built}
+    if args.model:
+        district.built |= ensure_model(district, data_dir, households, args.retrain)
     delete_bench_runs(district)
     as_of = args.as_of or last_report_day() + timedelta(days=1)
     load_before = os.getloadavg()[0]
@@ -625,7 +799,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     orm_levels: dict[int, str] = orm_runs[-1]["levels"]
     agree = sum(1 for hid in sample if reference.get(hid) == orm_levels[hid])
     cleanup()
-    say("floor: panel.load + one result row per household")
+    say("floor: the scorer's chunked reader + one result row per household (its COPY writer)")
     floor_runs = measure("floor", lambda: floor(as_of), args.repeats, cleanup)
     profile = profile_end_to_end(as_of, args.profile_top, args.profile) if args.profile_top else ""
     cleanup()
@@ -694,6 +868,9 @@ def report(result: dict[str, Any]) -> str:
             f"district generated this run: {built['generated_households']:,} households in "
             f"{built['generate_s']:.0f} s ({built['generate_households_per_s']:.0f} households/s)"
         )
+    if "model" in built:
+        trained = f", trained in {built['train_s']:.0f} s" if "train_s" in built else ""
+        lines.append(f"model: {built['model']}{trained}")
     lines.append(
         f"district: {built.get('source')}; dump {built.get('dump')} ({built.get('dump_bytes', 0):,} bytes)"
     )
@@ -733,6 +910,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--as-of", type=date.fromisoformat, default=None, help="default: after the last report"
     )
     parser.add_argument("--rebuild", action="store_true", help="drop the district and its dump first")
+    parser.add_argument(
+        "--no-model",
+        dest="model",
+        action="store_false",
+        help="do not train the early-warning model (by default one is trained once per district)",
+    )
+    parser.add_argument("--retrain", action="store_true", help="train a new model even if one is active")
     parser.add_argument(
         "--build-only", action="store_true", help="build (or restore) the district, measure nothing"
     )

@@ -71,3 +71,15 @@ def test_model_quality_benchmark_reports_its_verdict(tmp_path: Path) -> None:
     result = _bench(tmp_path, "bench/model_quality.py", "--households", "1500", "--seed", "21")
     assert result.returncode in (0, 1), result.stderr[-2000:]
     assert "model beats every baseline at the 10 % budget:" in result.stdout
+
+
+def test_scoring_benchmark_reports_floor_and_orm_ratios(tmp_path: Path) -> None:
+    result = _bench(
+        tmp_path,
+        "bench/risk_scoring.py",
+        *("--database", "sqlite", "--households", "300", "--repeats", "1", "--orm-sample", "30"),
+        *("--no-model", "--data-dir", str(tmp_path)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ORM levels agree with score_all on 100.0% of the sample" in result.stdout
+    assert "end to end ≤ 3× the floor" in result.stdout

@@ -119,7 +119,7 @@ def _score(run_id: int, as_of: date, holder: str, policy: PolicyData) -> RiskRun
         day = as_of.toordinal()
         chunks = [ids[offset : offset + CHUNK] for offset in range(0, len(ids), CHUNK)]
         for offset, (chunk, panel) in zip(
-            range(0, len(ids), CHUNK), _panels(session, as_of, chunks), strict=True
+            range(0, len(ids), CHUNK), read_chunks(session, as_of, chunks), strict=True
         ):
             rows = features.latest_rows(panel)
             days = np.full(len(rows), day)
@@ -163,7 +163,9 @@ def _score(run_id: int, as_of: date, holder: str, policy: PolicyData) -> RiskRun
     return run
 
 
-def _panels(session: Session, as_of: date, chunks: list[list[int]]) -> Iterator[tuple[list[int], pn.Panel]]:
+def read_chunks(
+    session: Session, as_of: date, chunks: list[list[int]]
+) -> Iterator[tuple[list[int], pn.Panel]]:
     """Each chunk's panel. On PostgreSQL the next chunk is read on another connection while this one is
     scored and written, so the database's work and Python's overlap (two cores, both busy)."""
     if session.connection().dialect.name != "postgresql":
