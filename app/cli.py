@@ -206,6 +206,9 @@ def users_deactivate(username: str) -> None:
     click.echo(f"deactivated {username}")
 
 
+DEMO_CHUNK = 20_000
+
+
 @main.command("demo-data")
 @click.option("--households", default=3000, show_default=True, type=click.IntRange(1, 2_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
@@ -223,8 +226,17 @@ def demo_data(households: int, seed: int, years: int) -> None:
         _fail("demo data is refused in production", 2)
     _migrate(settings)
     started = time.perf_counter()
-    with session_scope() as session:
-        count = demo.generate(session, settings, households=households, seed=seed, quarter_count=4 * years)
+    count = 0
+    # a large district is written in chunks, each in its own transaction (and seeded from --seed)
+    for number, offset in enumerate(range(0, households, DEMO_CHUNK)):
+        size = min(DEMO_CHUNK, households - offset)
+        with session_scope() as session:
+            count += demo.generate(
+                session, settings, households=size, seed=seed + 7919 * number, quarter_count=4 * years
+            )
+        if households > DEMO_CHUNK:
+            rate = count / (time.perf_counter() - started)
+            click.echo(f"  {count:,} / {households:,} households ({rate:.0f}/s)", err=True)
     elapsed = time.perf_counter() - started
     click.echo(f"demo data: {count} households in {elapsed:.1f} s ({count / elapsed:.0f} households/s)")
 

@@ -284,11 +284,7 @@ def generate(
     rng = gen.rng
 
     families = [gen.family() for _ in range(households)]
-    existing = set(session.scalars(select(Member.id_number_hash).where(Member.left_on.is_(None))).all())
-    for family in families:
-        for person in family:
-            while cipher.lookup_hash(person.id_number) in existing:
-                person.id_number = gen.id_number(person.birth, person.sex)
+    _avoid_registered_ids(session, gen, cipher, [p for family in families for p in family])
     village_of = [villages[(start_no + n) % len(villages)] for n in range(households)]
     profile = _profile(families, village_of, villages, rng, today)
     amounts = synthetic.simulate(np_rng, profile, periods)
@@ -378,6 +374,28 @@ UNINSURED_PERSON = 0.002  # basic medical insurance covers ≥ 99.5 % of the rur
 MEMBER_TABLE = Base.metadata.tables["member"]
 REPORT_TABLE = Base.metadata.tables["report"]
 EVENT_TABLE = Base.metadata.tables["report_event"]
+
+
+def _avoid_registered_ids(session: Session, gen: _Generator, cipher: Any, people: list[_Person]) -> None:
+    """Give a new ID number to anyone whose number an active member already has (an earlier run's).
+
+    Only the new numbers are looked up, so each chunk of a large district costs the same."""
+    pending = people
+    while pending:
+        hashes = {cipher.lookup_hash(p.id_number): p for p in pending}
+        taken: set[str] = set()
+        keys = list(hashes)
+        for start in range(0, len(keys), 5000):
+            taken |= set(
+                session.scalars(
+                    select(Member.id_number_hash).where(
+                        Member.left_on.is_(None), Member.id_number_hash.in_(keys[start : start + 5000])
+                    )
+                )
+            )
+        pending = [hashes[h] for h in taken]
+        for person in pending:
+            person.id_number = gen.id_number(person.birth, person.sex)
 
 
 def _profile(
