@@ -251,3 +251,22 @@ def test_a_hold_out_with_nobody_below_the_line_is_a_cold_start() -> None:
     )
     with pytest.raises(ml.ColdStart, match="hold-out"):
         ml.temporal_split(data)
+
+
+def test_every_scored_household_can_read_its_factors(
+    district: None, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    training.train(settings, triggered_by="test")
+    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    with db.session_scope() as session:
+        low = session.scalars(
+            select(RiskResult).where(
+                RiskResult.run_id == run.id, RiskResult.score > 0.05, RiskResult.level == "low"
+            )
+        ).first()
+    assert low is not None
+    assert low.factors is None
+    body = client.get(f"/api/v1/households/{low.household_id}/risk", headers=accounts["district"]).json()
+    assert body["level"] == "low"
+    assert body["factors"], "a household at some risk has factors that raise it"
+    assert all(f["text"] and f["feature"] for f in body["factors"])

@@ -53,7 +53,8 @@ class HouseholdRiskRead(ReadModel):
     score: float | None = Field(description="model probability; null while scoring runs on rules alone")
     reasons: list[ReasonRead]
     factors: list[FactorRead] | None = Field(
-        description="the model's top contributing factors (flagged households; null in rules mode)"
+        description="the model's top contributing factors, in words (null in rules mode; empty when "
+        "nothing raises the household's risk above a typical household's)"
     )
 
 

@@ -1,18 +1,23 @@
 """Risk results as users read them, and admins' requests for a run."""
 
 from datetime import date
+from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
 from app.config import get_settings
 from app.errors import NotFound
-from app.models import RiskModel, RiskResult, RiskRun
+from app.models import PolicyVersion, RiskModel, RiskResult, RiskRun
 from app.models.enums import Role
-from app.risk import scorer, training
+from app.risk import features, scorer, training
+from app.risk import model as ml
+from app.risk import panel as pn
 from app.risk.model import ArtifactInvalid
 from app.schemas.common import PageParams
+from app.schemas.policy import PolicyData
 from app.schemas.risk import (
     FactorRead,
     HouseholdRiskRead,
@@ -65,8 +70,33 @@ def household_risk(session: Session, actor: Actor, household_id: int) -> Househo
         level=result.level,
         score=result.score,
         reasons=[ReasonRead.model_validate(r) for r in result.reasons],
-        factors=[FactorRead.model_validate(f) for f in result.factors] if result.factors else None,
+        factors=[
+            FactorRead.model_validate(f)
+            for f in result.factors or _explain_on_read(session, run, household_id)
+        ]
+        if run.mode == "model"
+        else None,
     )
+
+
+def _explain_on_read(session: Session, run: RiskRun, household_id: int) -> list[dict[str, Any]]:
+    """A household the model did not flag gets its factors when it is read (a run explains only the
+    flagged ones, to stay fast): the run's model and policy, on the reports known on the run's as_of."""
+    stored = session.get(RiskModel, int(run.model_version)) if run.model_version else None
+    policy = session.get(PolicyVersion, run.policy_version)
+    if stored is None or policy is None:
+        return []
+    try:
+        artifact = training.load_artifact(get_settings(), stored)
+    except ArtifactInvalid:
+        return []
+    panel = pn.load(session, as_of=run.as_of, household_ids=[household_id])
+    rows = features.latest_rows(panel)
+    if not len(rows) or rows[0] < 0:
+        return []
+    days = np.full(1, run.as_of.toordinal())
+    X = ml.matrix(features.model_columns(panel, PolicyData.model_validate(policy.data), rows, days))
+    return ml.explain(artifact, X, ml.probabilities(artifact.estimator, X))[0]
 
 
 def model_status(session: Session, actor: Actor) -> ModelStatusRead:
