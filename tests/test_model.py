@@ -270,3 +270,11 @@ def test_every_scored_household_can_read_its_factors(
     assert body["level"] == "low"
     assert body["factors"], "a household at some risk has factors that raise it"
     assert all(f["text"] and f["feature"] for f in body["factors"])
+
+
+def test_the_default_demo_district_is_enough_to_train() -> None:
+    # the contract: 3,000 households with 3 years of quarterly reports meet the default cold-start threshold
+    assert runner.invoke(main, ["demo-data"]).exit_code == 0
+    result = runner.invoke(main, ["risk", "train"])
+    assert result.exit_code == 0, result.output
+    assert "active" in result.output
