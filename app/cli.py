@@ -306,6 +306,11 @@ def risk_run(as_of: Any) -> None:
         f"run {run.id} ({run.mode}, policy v{run.policy_version}): {run.households_scored} households, "
         f"{run.flagged_high} high, {run.flagged_medium} medium, in {run.duration_ms} ms"
     )
+    from app.services import cases
+
+    counts = cases.open_for_run(_settings(), run.id)
+    if counts:
+        click.echo("signals: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
 
 
 @risk.command("train")

@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
-from app.api.routes import auth, households, policy, regions, reports, risk, users
+from app.api.routes import auth, cases, households, policy, regions, reports, risk, users
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, users, regions, households, reports, policy, risk):
+for module in (auth, users, regions, households, reports, policy, risk, cases):
     api_router.include_router(module.router)

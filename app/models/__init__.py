@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
+from app.models.case import Case, CaseEvent, Signal
 from app.models.household import Household, Member
 from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
@@ -14,6 +15,8 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "Case",
+    "CaseEvent",
     "Household",
     "JobLease",
     "Member",
@@ -25,5 +28,6 @@ __all__ = [
     "RiskModel",
     "RiskResult",
     "RiskRun",
+    "Signal",
     "User",
 ]

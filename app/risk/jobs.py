@@ -6,6 +6,7 @@ from app.clock import local_today
 from app.config import get_settings
 from app.db import session_scope
 from app.risk import model, scorer, training
+from app.services import cases
 
 logger = logging.getLogger(__name__)
 
@@ -14,6 +15,7 @@ def nightly_scoring() -> None:
     try:
         run = scorer.score_all(as_of=local_today(), triggered_by="schedule")
         logger.info("scoring run completed", extra={"run_id": run.id, "high": run.flagged_high})
+        _open_cases(run.id)
     except scorer.AlreadyRunning:
         logger.info("scoring skipped: another run is in progress")
 
@@ -24,7 +26,8 @@ def requested_scoring() -> None:
         if not scorer.has_request(session):
             return
     try:
-        scorer.score_all(as_of=local_today(), triggered_by="request")
+        run = scorer.score_all(as_of=local_today(), triggered_by="request")
+        _open_cases(run.id)
     except scorer.AlreadyRunning:
         logger.info("requested run waits: another run is in progress")
 
@@ -38,3 +41,8 @@ def scheduled_training() -> None:
         logger.info("training skipped: cold start", extra={"reason": str(exc)})
     except training.AlreadyTraining:
         logger.info("training skipped: another training is in progress")
+
+
+def _open_cases(run_id: int) -> None:
+    counts = cases.open_for_run(get_settings(), run_id)
+    logger.info("cases from scoring run", extra={"run_id": run_id, **counts})

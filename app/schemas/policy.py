@@ -84,6 +84,15 @@ class PolicyData(StrictModel):
     )
     cold_start_min_positives: int = Field(default=50, ge=10, description="…of which below the line")
     case_deadlines: CaseDeadlines = Field(default_factory=CaseDeadlines)
+    case_suppression_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="after a rejection, same-level signals open no case for this long",
+    )
+    open_cases_for_medium: bool = Field(
+        default=False, description="a scoring run's medium flags open cases too (high flags always do)"
+    )
 
     @field_validator("monitoring_lines")
     @classmethod

@@ -1,0 +1,46 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import CurrentActor, PageDep, PathId, SessionDep
+from app.schemas.cases import CaseDetail, CaseEventRead, CaseRead, CaseSource, CaseStep
+from app.schemas.common import ErrorBody, Page
+from app.services import cases as case_service
+
+router = APIRouter(
+    prefix="/cases",
+    tags=["cases"],
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+CODE = r"^\d{12}$"
+
+
+@router.get("", response_model=Page[CaseRead], summary="Cases in the caller's region, by due time")
+def list_cases(
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    step: Annotated[CaseStep | None, Query()] = None,
+    overdue: Annotated[bool | None, Query()] = None,
+    source: Annotated[CaseSource | None, Query()] = None,
+    township_code: Annotated[str | None, Query(pattern=CODE)] = None,
+    village_code: Annotated[str | None, Query(pattern=CODE)] = None,
+) -> Page[CaseRead]:
+    filters = {
+        "status": status,
+        "step": step,
+        "overdue": overdue,
+        "source": source,
+        "township_code": township_code,
+        "village_code": village_code,
+    }
+    items, total = case_service.list_cases(session, actor, page, filters)
+    return Page[CaseRead].of([CaseRead.of(c) for c in items], total, page)
+
+
+@router.get("/{case_id}", response_model=CaseDetail, summary="One case with its timeline")
+def get_case(case_id: PathId, session: SessionDep, actor: CurrentActor) -> CaseDetail:
+    case, events = case_service.get(session, actor, case_id)
+    read = CaseRead.of(case)
+    return CaseDetail(**read.model_dump(), timeline=[CaseEventRead.model_validate(e) for e in events])

@@ -1,0 +1,76 @@
+"""Cases: a household's way from a signal (a flag, a cadre's report, a department's list, its own
+application) through verification to a decision. At most one open case per household, enforced by the
+database (a partial unique index), not only by the code."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, utcnow
+
+
+class Case(Base):
+    __tablename__ = "case_file"  # "case" is an SQL keyword
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    village_code: Mapped[str] = mapped_column(String(12), index=True)
+    township_code: Mapped[str] = mapped_column(String(12), index=True)
+    source: Mapped[str] = mapped_column(
+        String(24)
+    )  # risk_scorer | cadre_report | department | self_application
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | closed
+    # village_verification | democratic_review | public_notice | township_review | district_decision
+    step: Mapped[str] = mapped_column(String(24))
+    outcome: Mapped[str | None] = mapped_column(String(12))  # confirmed | rejected | withdrawn
+    level: Mapped[str | None] = mapped_column(String(8))  # the highest level among its signals
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    step_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index(
+            "uq_case_file_one_open_per_household",
+            "household_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+
+class CaseEvent(Base):
+    """The case's timeline: every signal and transition, who, when, with its fields."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(24))
+    step: Mapped[str] = mapped_column(String(24))  # the step the case was at when it happened
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Signal(Base):
+    """One signal about a household and what became of it (kept even when it opened nothing)."""
+
+    __tablename__ = "case_signal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    source: Mapped[str] = mapped_column(String(24))
+    level: Mapped[str | None] = mapped_column(String(8))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # opened | attached | monitored (recorded on the monitoring record) | suppressed | unmatched
+    outcome: Mapped[str] = mapped_column(String(12))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(80), default="")  # e.g. "risk_run:12"

@@ -1,0 +1,47 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from app.models.base import utcnow
+from app.schemas.common import ReadModel
+
+CaseStep = Literal[
+    "village_verification", "democratic_review", "public_notice", "township_review", "district_decision"
+]
+CaseSource = Literal["risk_scorer", "cadre_report", "department", "self_application"]
+
+
+class CaseRead(ReadModel):
+    id: int
+    household_id: int
+    village_code: str
+    township_code: str
+    source: str
+    status: Literal["open", "closed"]
+    step: CaseStep
+    outcome: Literal["confirmed", "rejected", "withdrawn"] | None
+    level: str | None = Field(description="the highest level among the case's signals")
+    reasons: list[dict[str, Any]]
+    opened_at: datetime
+    due_at: datetime = Field(description="when the current step is due")
+    closed_at: datetime | None
+    overdue: bool = False
+
+    @classmethod
+    def of(cls, case: Any) -> "CaseRead":
+        read = cls.model_validate(case)
+        read.overdue = case.status == "open" and case.due_at < utcnow()
+        return read
+
+
+class CaseEventRead(ReadModel):
+    at: datetime
+    actor: str
+    action: str
+    step: str
+    data: dict[str, Any]
+
+
+class CaseDetail(CaseRead):
+    timeline: list[CaseEventRead]

@@ -1,0 +1,241 @@
+"""Signals open cases: one open case per household, no pile-up, nothing dropped.
+
+A signal for a household with an open case attaches to it (with its reasons, raising the level); for a
+monitored household it is recorded on the monitoring record, not a new case; after a rejection, new
+signals are suppressed for the policy's number of days unless the level rises or a new reason appears.
+Every signal is kept (case_signal) with what became of it.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.errors import NotFound
+from app.models import Case, CaseEvent, Household, RiskResult, RiskRun, Signal
+from app.models.base import utcnow
+from app.models.enums import MonitoringStatus, Role
+from app.schemas.common import PageParams
+from app.schemas.policy import PolicyData
+from app.services import access, audit
+from app.services.access import Actor
+
+STEPS = ("village_verification", "democratic_review", "public_notice", "township_review", "district_decision")
+LEVEL_RANK = {None: 0, "medium": 1, "high": 2}
+CASE_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
+BATCH = 2000
+
+
+@dataclass
+class SignalIn:
+    household_id: int | None
+    source: str
+    level: str | None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    origin: str = ""
+
+
+def receive(
+    session: Session, settings: Settings, policy: PolicyData, actor: Actor, signals: Sequence[SignalIn]
+) -> list[Signal]:
+    """Record the signals and open or attach cases, in the caller's transaction."""
+    ids = sorted({s.household_id for s in signals if s.household_id is not None})
+    # rows locked in id order: concurrent batches for the same households wait rather than duplicate
+    households = {
+        h.id: h
+        for h in session.scalars(
+            select(Household).where(Household.id.in_(ids)).order_by(Household.id).with_for_update()
+        )
+    }
+    open_cases = {
+        c.household_id: c
+        for c in session.scalars(select(Case).where(Case.household_id.in_(ids), Case.status == "open"))
+    }
+    rejected = _last_rejections(session, ids)
+    now = utcnow()
+    recorded, changes = [], []
+    for signal in signals:
+        household = households.get(signal.household_id) if signal.household_id is not None else None
+        row = Signal(
+            household_id=household.id if household else None,
+            source=signal.source,
+            level=signal.level,
+            reasons=signal.reasons,
+            received_at=now,
+            origin=signal.origin,
+            outcome="unmatched",
+        )
+        if household is None:
+            pass
+        elif household.monitoring_status == MonitoringStatus.monitored:
+            row.outcome = "monitored"
+        elif (case := open_cases.get(household.id)) is not None:
+            _attach(session, case, signal, actor)
+            row.outcome, row.case_id = "attached", case.id
+        elif _suppressed(rejected.get(household.id), signal, policy, now):
+            row.outcome = "suppressed"
+        else:
+            case = _open(session, household, signal, policy, actor, now)
+            open_cases[household.id] = case
+            row.outcome, row.case_id = "opened", case.id
+            changes.append(
+                audit.Change(
+                    "case.open",
+                    "case",
+                    case.id,
+                    household.id,
+                    {"source": signal.source, "level": signal.level, "origin": signal.origin},
+                )
+            )
+        session.add(row)
+        recorded.append(row)
+    session.flush()
+    if changes:
+        audit.record(session, settings, actor, changes)
+    return recorded
+
+
+def _open(
+    session: Session, household: Household, signal: SignalIn, policy: PolicyData, actor: Actor, now: Any
+) -> Case:
+    case = Case(
+        household_id=household.id,
+        village_code=household.village_code,
+        township_code=household.village_code[:9] + "000",
+        source=signal.source,
+        status="open",
+        step=STEPS[0],
+        level=signal.level,
+        reasons=list(signal.reasons),
+        opened_at=now,
+        step_started_at=now,
+        due_at=now + timedelta(days=policy.case_deadlines.home_verification),
+    )
+    session.add(case)
+    session.flush()
+    household.monitoring_status = MonitoringStatus.under_verification
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor=actor.username,
+            action="opened",
+            step=case.step,
+            data={"source": signal.source, "level": signal.level, "origin": signal.origin},
+        )
+    )
+    return case
+
+
+def _attach(session: Session, case: Case, signal: SignalIn, actor: Actor) -> None:
+    known = {r.get("code") for r in case.reasons}
+    new = [r for r in signal.reasons if r.get("code") not in known]
+    if new:
+        case.reasons = [*case.reasons, *new]
+    if LEVEL_RANK.get(signal.level, 0) > LEVEL_RANK.get(case.level, 0):
+        case.level = signal.level
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            actor=actor.username,
+            action="signal",
+            step=case.step,
+            data={
+                "source": signal.source,
+                "level": signal.level,
+                "origin": signal.origin,
+                "new_reasons": [r.get("code") for r in new],
+            },
+        )
+    )
+
+
+def _last_rejections(session: Session, ids: list[int]) -> dict[int, Case]:
+    latest = (
+        select(Case.household_id, func.max(Case.id).label("id"))
+        .where(Case.household_id.in_(ids), Case.outcome == "rejected")
+        .group_by(Case.household_id)
+        .subquery()
+    )
+    return {c.household_id: c for c in session.scalars(select(Case).join(latest, Case.id == latest.c.id))}
+
+
+def _suppressed(rejected: Case | None, signal: SignalIn, policy: PolicyData, now: Any) -> bool:
+    """Within the policy's days after a rejection, only a higher level or a new reason reopens."""
+    if rejected is None or rejected.closed_at is None:
+        return False
+    if now - rejected.closed_at > timedelta(days=policy.case_suppression_days):
+        return False
+    if LEVEL_RANK.get(signal.level, 0) > LEVEL_RANK.get(rejected.level, 0):
+        return False
+    known = {r.get("code") for r in rejected.reasons}
+    return all(r.get("code") in known for r in signal.reasons)
+
+
+def from_run(session: Session, settings: Settings, policy: PolicyData, run: RiskRun) -> dict[str, int]:
+    """The run's flags as signals: high always, medium when the policy says so."""
+    levels = ["high", "medium"] if policy.open_cases_for_medium else ["high"]
+    results = session.execute(
+        select(RiskResult.household_id, RiskResult.level, RiskResult.reasons)
+        .where(RiskResult.run_id == run.id, RiskResult.level.in_(levels))
+        .order_by(RiskResult.household_id)
+    ).all()
+    counts: dict[str, int] = {}
+    actor = Actor.system("risk_scorer")
+    for start in range(0, len(results), BATCH):
+        signals = [
+            SignalIn(hid, "risk_scorer", level, list(reasons), f"risk_run:{run.id}")
+            for hid, level, reasons in results[start : start + BATCH]
+        ]
+        for row in receive(session, settings, policy, actor, signals):
+            counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    return counts
+
+
+def open_for_run(settings: Settings, run_id: int) -> dict[str, int]:
+    """After a run completes: its flags become signals, in one transaction of their own."""
+    from app.db import session_scope
+    from app.models import PolicyVersion
+
+    with session_scope() as session:
+        run = session.get(RiskRun, run_id)
+        policy = session.get(PolicyVersion, run.policy_version) if run else None
+        if run is None or policy is None or run.status != "completed":
+            return {}
+        return from_run(session, settings, PolicyData.model_validate(policy.data), run)
+
+
+# ---- reading ---------------------------------------------------------------------------------------
+
+
+def visible(actor: Actor) -> Any:
+    access.require_role(actor, CASE_READERS, "reading cases")
+    return select(Case).where(Case.village_code.in_(access.visible_village_codes(actor)))
+
+
+def list_cases(
+    session: Session, actor: Actor, page: PageParams, filters: dict[str, Any]
+) -> tuple[list[Case], int]:
+    stmt = visible(actor)
+    for name in ("status", "step", "source", "township_code", "village_code"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(Case, name) == filters[name])
+    if filters.get("overdue") is not None:
+        now = utcnow()
+        overdue = (Case.status == "open") & (Case.due_at < now)
+        stmt = stmt.where(overdue if filters["overdue"] else ~overdue)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    cases = session.scalars(stmt.order_by(Case.due_at, Case.id).offset(page.offset).limit(page.page_size))
+    return list(cases), total
+
+
+def get(session: Session, actor: Actor, case_id: int) -> tuple[Case, list[CaseEvent]]:
+    case = session.scalars(visible(actor).where(Case.id == case_id)).first()
+    if case is None:
+        raise NotFound(f"case {case_id} not found", field="case_id")
+    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+    return case, list(events)

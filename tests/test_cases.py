@@ -1,0 +1,171 @@
+"""Signals open cases: one open case per household, no pile-up, every signal kept, cases scoped."""
+
+import threading
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+
+from app import db
+from app.config import Settings
+from app.models import Case, Household, Signal
+from app.models.base import utcnow
+from app.models.enums import MonitoringStatus
+from app.risk import scorer
+from app.schemas.policy import PolicyData
+from app.services import cases
+from app.services.access import Actor
+from tests.fixtures import Accounts, new_household, report_body
+
+AS_OF = date(2026, 1, 15)
+POLICY = PolicyData()
+HIGH = [{"code": "income_below_line", "text": "人均纯收入 7,000 元 < 监测线 8,700 元"}]
+
+
+@pytest.fixture
+def poor(client: TestClient, accounts: Accounts) -> int:
+    """A household at 7,000 a head in 2025, in cadre_a's village."""
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    body = report_body(
+        "2025", "2025-01-01", "2025-12-31", wages="21000", business="0", prop="0", transfer="0", cost="0"
+    )
+    assert (
+        client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre).status_code
+        == 201
+    )
+    return int(household["id"])
+
+
+def signal(settings: Settings, household_id: int, level: str = "high", reasons: Any = None) -> Signal:
+    with db.session_scope() as session:
+        [row] = cases.receive(
+            session,
+            settings,
+            POLICY,
+            Actor.system("test"),
+            [cases.SignalIn(household_id, "risk_scorer", level, reasons if reasons is not None else HIGH)],
+        )
+        session.expunge(row)
+        return row
+
+
+def open_cases(household_id: int) -> list[Case]:
+    with db.session_scope() as session:
+        found = session.scalars(select(Case).where(Case.household_id == household_id, Case.status == "open"))
+        return list(found)
+
+
+def test_a_high_flag_opens_one_case_in_the_village_and_a_second_attaches(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    assert cases.open_for_run(settings, run.id) == {"opened": 1}
+    again = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    assert cases.open_for_run(settings, again.id) == {"attached": 1}
+    [case] = open_cases(poor)
+    assert (case.step, case.source, case.level) == ("village_verification", "risk_scorer", "high")
+    with db.session_scope() as session:
+        assert session.get(Household, poor).monitoring_status == MonitoringStatus.under_verification  # type: ignore[union-attr]
+    listed = client.get("/api/v1/cases", headers=accounts["cadre_a"]).json()
+    assert [c["id"] for c in listed["items"]] == [case.id]
+    detail = client.get(f"/api/v1/cases/{case.id}", headers=accounts["cadre_a"]).json()
+    assert [e["action"] for e in detail["timeline"]] == ["opened", "signal"]
+    assert detail["reasons"][0]["code"] == "income_below_line"
+    assert detail["overdue"] is False
+
+
+def test_cases_are_scoped_to_the_region(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = signal(settings, poor).case_id
+    assert client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_b"]).status_code == 404
+    assert client.get("/api/v1/cases", headers=accounts["cadre_b"]).json()["total"] == 0
+    assert client.get(f"/api/v1/cases/{case_id}", headers=accounts["township_1"]).status_code == 200
+    assert client.get(f"/api/v1/cases/{case_id}", headers=accounts["township_2"]).status_code == 404
+    assert client.get(f"/api/v1/cases/{case_id}", headers=accounts["district"]).status_code == 200
+    assert client.get("/api/v1/cases", headers=accounts["admin"]).status_code == 403
+
+
+def test_a_monitored_household_gets_no_new_case(poor: int, settings: Settings) -> None:
+    with db.session_scope() as session:
+        session.execute(
+            update(Household).where(Household.id == poor).values(monitoring_status=MonitoringStatus.monitored)
+        )
+    row = signal(settings, poor)
+    assert (row.outcome, row.case_id) == ("monitored", None)
+    assert open_cases(poor) == []
+
+
+def test_after_a_rejection_the_same_flag_is_suppressed_unless_it_rises(poor: int, settings: Settings) -> None:
+    first = signal(settings, poor, level="medium")
+    with db.session_scope() as session:
+        session.execute(
+            update(Case)
+            .where(Case.id == first.case_id)
+            .values(status="closed", outcome="rejected", closed_at=utcnow() - timedelta(days=5))
+        )
+    assert signal(settings, poor, level="medium").outcome == "suppressed"
+    assert signal(settings, poor, level="high").outcome == "opened"  # the level rose
+
+
+def test_a_new_reason_reopens_after_a_rejection_and_the_suppression_ends(
+    poor: int, settings: Settings
+) -> None:
+    first = signal(settings, poor)
+    with db.session_scope() as session:
+        session.execute(
+            update(Case)
+            .where(Case.id == first.case_id)
+            .values(status="closed", outcome="rejected", closed_at=utcnow() - timedelta(days=31))
+        )
+    assert signal(settings, poor).outcome == "opened"  # 31 days later: the suppression has ended
+    with db.session_scope() as session:
+        session.execute(
+            update(Case)
+            .where(Case.household_id == poor, Case.status == "open")
+            .values(status="closed", outcome="rejected", closed_at=utcnow())
+        )
+    assert signal(settings, poor).outcome == "suppressed"
+    water = [{"code": "water_unsafe", "text": "饮水安全未保障"}]
+    assert signal(settings, poor, reasons=water).outcome == "opened"
+
+
+def test_an_unknown_household_is_kept_as_unmatched(settings: Settings) -> None:
+    row = signal(settings, 999_999)
+    assert (row.outcome, row.household_id) == ("unmatched", None)
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Signal)) == 1
+
+
+def test_concurrent_flags_give_exactly_one_case_per_household(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    households = [int(new_household(client, accounts["cadre_a"])["id"]) for _ in range(40)]
+    flags = households + households[:10]  # 50 flags for 40 households, spread over 4 workers
+    errors: list[BaseException] = []
+
+    def worker(part: list[int]) -> None:
+        try:
+            with db.session_scope() as session:
+                cases.receive(
+                    session,
+                    settings,
+                    POLICY,
+                    Actor.system("test"),
+                    [cases.SignalIn(h, "risk_scorer", "high", HIGH) for h in part],
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(flags[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.status == "open")) == 40
+        assert session.scalar(select(func.count()).select_from(Signal)) == 50
