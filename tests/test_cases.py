@@ -169,3 +169,120 @@ def test_concurrent_flags_give_exactly_one_case_per_household(
     with db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Case).where(Case.status == "open")) == 40
         assert session.scalar(select(func.count()).select_from(Signal)) == 50
+
+
+# ---- the procedure ------------------------------------------------------------------------------------
+
+
+def act(client: TestClient, headers: dict[str, str], case_id: int | None, **body: Any) -> Any:
+    return client.post(f"/api/v1/cases/{case_id}/actions", json=body, headers=headers)
+
+
+VERIFY = {
+    "action": "verify",
+    "visited_on": "2026-01-10",
+    "visitors": ["李文", "王华"],
+    "findings": "收入下降属实",
+    "consent_signed": True,
+}
+REVIEW = {"action": "review", "held_on": "2026-01-12", "outcome": "agreed", "attendees": 23}
+
+
+def to_township(client: TestClient, accounts: Accounts, case_id: int | None, notice_days_ago: int) -> None:
+    cadre = accounts["cadre_a"]
+    assert act(client, cadre, case_id, **VERIFY).json()["step"] == "democratic_review"
+    assert act(client, cadre, case_id, **REVIEW).json()["step"] == "public_notice"
+    starts = (date.today() - timedelta(days=notice_days_ago)).isoformat()
+    response = act(client, cadre, case_id, action="notice", starts_on=starts, objections="")
+    assert response.json()["step"] == "township_review", response.text
+
+
+def test_the_full_path_makes_the_household_monitored(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = signal(settings, poor).case_id
+    to_township(client, accounts, case_id, notice_days_ago=6)
+    assert (
+        act(client, accounts["township_1"], case_id, action="approve").json()["step"] == "district_decision"
+    )
+    confirmed = act(
+        client,
+        accounts["district"],
+        case_id,
+        action="confirm",
+        monitoring_category="边缘易致贫户",
+        risk_types=["因病"],
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["status"], confirmed.json()["outcome"]) == ("closed", "confirmed")
+    with db.session_scope() as session:
+        household = session.get(Household, poor)
+        assert household is not None
+        assert household.monitoring_status == MonitoringStatus.monitored
+        assert (household.monitoring_category, household.risk_types) == ("边缘易致贫户", ["因病"])
+    timeline = client.get(f"/api/v1/cases/{case_id}", headers=accounts["district"]).json()["timeline"]
+    assert [e["action"] for e in timeline] == ["opened", "verify", "review", "notice", "approve", "confirm"]
+    # a closed case takes no more actions
+    assert act(client, accounts["cadre_a"], case_id, action="close", reason="x").status_code == 409
+
+
+def test_township_approval_waits_for_the_notice_to_run_its_days(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = signal(settings, poor).case_id
+    to_township(client, accounts, case_id, notice_days_ago=2)
+    refused = act(client, accounts["township_1"], case_id, action="approve")
+    assert refused.status_code == 409
+    assert "public notice runs until" in refused.json()["message"]
+
+
+def test_return_and_reject_paths(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = signal(settings, poor).case_id
+    to_township(client, accounts, case_id, notice_days_ago=6)
+    returned = act(client, accounts["township_1"], case_id, action="return", reason="家庭人口未核实")
+    assert returned.json()["step"] == "village_verification"
+    to_township(client, accounts, case_id, notice_days_ago=6)
+    act(client, accounts["township_1"], case_id, action="approve")
+    rejected = act(client, accounts["district"], case_id, action="reject", reason="收入未低于监测线")
+    assert (rejected.json()["status"], rejected.json()["outcome"]) == ("closed", "rejected")
+    with db.session_scope() as session:
+        assert session.get(Household, poor).monitoring_status == MonitoringStatus.not_monitored  # type: ignore[union-attr]
+
+
+def test_refusals_come_in_order_scope_step_role_body(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = signal(settings, poor).case_id
+    assert act(client, accounts["cadre_b"], case_id, **VERIFY).status_code == 404  # another village
+    skipped = act(client, accounts["cadre_a"], case_id, action="approve")  # skipping ahead: wrong step
+    assert skipped.status_code == 409
+    assert act(client, accounts["township_1"], case_id, **VERIFY).status_code == 403  # the village's step
+    no_consent = act(client, accounts["cadre_a"], case_id, **(VERIFY | {"consent_signed": False}))
+    assert (no_consent.status_code, no_consent.json()["field"]) == (422, "consent_signed")
+    extra = act(client, accounts["cadre_a"], case_id, **(VERIFY | {"colour": "red"}))
+    assert (extra.status_code, extra.json()["field"]) == (422, "colour")
+    unknown = act(client, accounts["cadre_a"], case_id, action="teleport")
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "action")
+    assert (
+        client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_a"]).json()["step"]
+        == "village_verification"
+    )
+
+
+def test_risk_types_must_fit_the_household(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = signal(settings, poor).case_id
+    to_township(client, accounts, case_id, notice_days_ago=6)
+    act(client, accounts["township_1"], case_id, action="approve")
+    body = {"action": "confirm", "monitoring_category": "边缘易致贫户"}
+    too_many = act(
+        client,
+        accounts["district"],
+        case_id,
+        **body,
+        risk_types=["因病", "因学", "因残", "其他", "因意外事故", "缺劳动力"],
+    )
+    assert (too_many.status_code, too_many.json()["field"]) == (422, "risk_types")

@@ -2,7 +2,7 @@
 application) through verification to a decision. At most one open case per household, enforced by the
 database (a partial unique index), not only by the code."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, text
@@ -31,6 +31,8 @@ class Case(Base):
     step_started_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime] = mapped_column(index=True)
     closed_at: Mapped[datetime | None]
+    notice_ends_on: Mapped[date | None]  # 公示 ends; township approval is possible from then
+    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

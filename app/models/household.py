@@ -1,6 +1,6 @@
 from datetime import date
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin
@@ -44,6 +44,9 @@ class Household(TimestampMixin, Base):
         str_enum(MonitoringStatus, 24), default=MonitoringStatus.not_monitored, index=True
     )
     no_labour_capacity: Mapped[bool] = mapped_column(default=False)
+    # set when a case is confirmed (县级审定): the household's risk types (1–5) and since when monitored
+    risk_types: Mapped[list[str] | None] = mapped_column(JSON)
+    monitored_since: Mapped[date | None]
     version: Mapped[int] = mapped_column(default=1)
 
     members: Mapped[list["Member"]] = relationship(

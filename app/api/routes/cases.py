@@ -1,10 +1,15 @@
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
+from pydantic import ValidationError
 
-from app.api.deps import CurrentActor, PageDep, PathId, SessionDep
+from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
+from app.api.errors import validation_errors
+from app.errors import combine
+from app.schemas.case_actions import ACTIONS
 from app.schemas.cases import CaseDetail, CaseEventRead, CaseRead, CaseSource, CaseStep
 from app.schemas.common import ErrorBody, Page
+from app.services import case_actions
 from app.services import cases as case_service
 
 router = APIRouter(
@@ -44,3 +49,27 @@ def get_case(case_id: PathId, session: SessionDep, actor: CurrentActor) -> CaseD
     case, events = case_service.get(session, actor, case_id)
     read = CaseRead.of(case)
     return CaseDetail(**read.model_dump(), timeline=[CaseEventRead.model_validate(e) for e in events])
+
+
+@router.post(
+    "/{case_id}/actions",
+    response_model=CaseRead,
+    summary="Take a step: verify, review, notice, approve, return, confirm, reject, close, reassign",
+    responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+def act(
+    case_id: PathId,
+    body: Annotated[dict[str, Any], Body(examples=[{"action": "approve", "comment": ""}])],
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> CaseRead:
+    """Refusals in this order: outside your region 404; not valid at the case's step or on a closed case
+    409; the wrong role for the step 403; a bad body 422 naming the field."""
+    case = case_actions.check(session, actor, case_id, body.get("action"))
+    model = ACTIONS[str(body["action"])]
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as exc:
+        raise combine(validation_errors(exc), f"{body['action']}: invalid body") from None
+    return CaseRead.of(case_actions.apply(session, settings, actor, case, parsed))

@@ -1,0 +1,181 @@
+"""The case procedure as a state machine: 入户核实 → 民主评议 → 公示 → 乡镇审核 → 县级审定.
+
+Refusals come in a fixed order: a case outside the caller's region is 404; an action not valid at the
+case's step, or on a closed case, is 409; the wrong role for the step is 403; a bad body is 422 (the
+route validates the body only after `check`). Every transition is on the timeline and audited.
+"""
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import local_today
+from app.config import Settings
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.models import Case, CaseEvent, Household, Member, User
+from app.models.base import utcnow
+from app.models.enums import CANNOT_WORK, MonitoringCategory, MonitoringStatus, RegionLevel, Role
+from app.schemas import case_actions as bodies
+from app.schemas.policy import PolicyData
+from app.services import audit, cases
+from app.services import policy as policy_service
+from app.services.access import Actor
+
+ALL_STEPS = frozenset(cases.STEPS)
+ANYONE = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
+# action → (steps where it is valid, roles that may take it)
+RULES: dict[str, tuple[frozenset[str], frozenset[Role]]] = {
+    "verify": (frozenset({"village_verification"}), frozenset({Role.village_cadre})),
+    "review": (frozenset({"democratic_review"}), frozenset({Role.village_cadre})),
+    "notice": (frozenset({"public_notice"}), frozenset({Role.village_cadre})),
+    "approve": (frozenset({"township_review"}), frozenset({Role.township_reviewer})),
+    "return": (frozenset({"township_review"}), frozenset({Role.township_reviewer})),
+    "confirm": (frozenset({"district_decision"}), frozenset({Role.district_officer})),
+    "reject": (frozenset({"district_decision"}), frozenset({Role.district_officer})),
+    "close": (ALL_STEPS, ANYONE),
+    "reassign": (ALL_STEPS, ANYONE),
+}
+
+
+def check(session: Session, actor: Actor, case_id: int, action: Any) -> Case:
+    """The case, locked, if `action` may be taken on it by `actor` now (body not yet validated)."""
+    if not isinstance(action, str) or action not in RULES:
+        raise Invalid(f"action must be one of: {', '.join(RULES)}", field="action")
+    case: Case | None = session.scalars(
+        cases.visible(actor).where(Case.id == case_id).with_for_update()
+    ).first()
+    if case is None:
+        raise NotFound(f"case {case_id} not found", field="case_id")
+    steps, roles = RULES[action]
+    if case.status != "open":
+        raise Conflict(f"case {case_id} is closed ({case.outcome})", field="action")
+    if case.step not in steps:
+        raise Conflict(f"{action} is not possible at step {case.step}", field="action")
+    if actor.role not in roles:
+        raise Forbidden(f"role {actor.role.value} may not {action} at step {case.step}")
+    return case
+
+
+def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: BaseModel) -> Case:
+    _, policy = policy_service.current_data(session)
+    household = session.get(Household, case.household_id, with_for_update=True)
+    assert household is not None
+    step_before = case.step
+    data = body.model_dump(mode="json", exclude={"action"})
+    match body:
+        case bodies.Verify():
+            _advance(case, "democratic_review", policy)
+        case bodies.Review():
+            _advance(case, "public_notice", policy)
+        case bodies.Notice():
+            ends = body.starts_on + timedelta(days=policy.case_deadlines.public_notice)
+            data["ends_on"] = ends.isoformat()
+            case.notice_ends_on = ends
+            _advance(case, "township_review", policy, starts=ends)
+        case bodies.Approve():
+            today = local_today()
+            if case.notice_ends_on is None or today < case.notice_ends_on:
+                raise Conflict(
+                    f"the public notice runs until {case.notice_ends_on}: approval is possible from then",
+                    field="action",
+                )
+            _advance(case, "district_decision", policy)
+        case bodies.Return():
+            case.notice_ends_on = None
+            _advance(case, "village_verification", policy)
+        case bodies.Confirm():
+            _check_risk_types(session, household, body.risk_types)
+            household.monitoring_status = MonitoringStatus.monitored
+            household.monitoring_category = MonitoringCategory(body.monitoring_category)
+            household.risk_types = list(body.risk_types)
+            household.monitored_since = local_today()
+            _close(case, "confirmed")
+        case bodies.Reject():
+            household.monitoring_status = MonitoringStatus.not_monitored
+            _close(case, "rejected")
+        case bodies.Close():
+            household.monitoring_status = MonitoringStatus.not_monitored
+            _close(case, "withdrawn")
+        case bodies.Reassign():
+            _check_assignee(session, case, body.user_id)
+            case.assigned_user_id = body.user_id
+    action = str(body.model_dump(include={"action"})["action"])
+    session.add(CaseEvent(case_id=case.id, actor=actor.username, action=action, step=step_before, data=data))
+    session.flush()
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                f"case.{action}",
+                "case",
+                case.id,
+                case.household_id,
+                {
+                    "from": step_before,
+                    "to": case.step,
+                    "status": case.status,
+                    "outcome": case.outcome,
+                    **data,
+                },
+            )
+        ],
+    )
+    return case
+
+
+def _due(step: str, policy: PolicyData) -> int:
+    deadlines = policy.case_deadlines
+    return {
+        "village_verification": deadlines.home_verification,
+        "democratic_review": deadlines.democratic_review,
+        "public_notice": deadlines.public_notice,
+        "township_review": deadlines.township_review,
+        "district_decision": deadlines.county_approval,
+    }[step]
+
+
+def _advance(case: Case, step: str, policy: PolicyData, starts: date | None = None) -> None:
+    now = utcnow()
+    case.step, case.step_started_at = step, now
+    extra = max(0, (starts - local_today()).days) if starts else 0  # township review starts after the notice
+    case.due_at = now + timedelta(days=_due(step, policy) + extra)
+
+
+def _close(case: Case, outcome: str) -> None:
+    case.status, case.outcome, case.closed_at = "closed", outcome, utcnow()
+
+
+def _check_risk_types(session: Session, household: Household, risk_types: Sequence[str]) -> None:
+    """DOMAIN.md's consistency rules for the labour-related risk types."""
+    members = session.scalars(
+        select(Member).where(Member.household_id == household.id, Member.left_on.is_(None))
+    ).all()
+    workers = sum(
+        1 for m in members if m.labour_capacity is not None and m.labour_capacity not in CANNOT_WORK
+    )
+    if "因务工就业不稳" in risk_types and members and workers == 0:
+        raise Invalid("因务工就业不稳 needs a member able to work; none is", field="risk_types")
+    if "缺劳动力" in risk_types and members and workers * 4 > len(members):
+        raise Invalid(
+            f"缺劳动力 applies when at most ¼ of members can work; {workers} of {len(members)} can",
+            field="risk_types",
+        )
+
+
+def _check_assignee(session: Session, case: Case, user_id: int) -> None:
+    user = session.get(User, user_id)
+    regions = {
+        RegionLevel.village: case.village_code,
+        RegionLevel.township: case.township_code,
+    }
+    if user is None or not user.active or user.role not in ANYONE:
+        raise Invalid(f"user {user_id} cannot take cases", field="user_id")
+    in_scope = user.region_code in regions.values() or user.role == Role.district_officer
+    if not in_scope:
+        raise Invalid(f"user {user_id} works outside this case's region", field="user_id")
