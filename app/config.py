@@ -42,6 +42,7 @@ class Settings(BaseSettings):
 
     # Scoring schedule (crontab, in `timezone`) and how often the worker looks for admins' run requests.
     risk_schedule_cron: str = "0 2 * * *"
+    case_escalation_minutes: int = Field(default=10, ge=1, le=1440)  # how often overdue steps are checked
     risk_train_cron: str = "0 3 * * 0"  # retrain weekly, Sunday 03:00 (installed only if not worse)
     risk_request_poll_seconds: int = Field(default=30, ge=1)
     # Single-process demo only: `serve` also runs the scheduler (never with several API workers).

@@ -17,7 +17,7 @@ from app.risk import scorer
 from app.schemas.policy import PolicyData
 from app.services import cases
 from app.services.access import Actor
-from tests.fixtures import Accounts, new_household, report_body
+from tests.fixtures import VILLAGE_B, Accounts, new_household, report_body
 
 AS_OF = date(2026, 1, 15)
 POLICY = PolicyData()
@@ -286,3 +286,67 @@ def test_risk_types_must_fit_the_household(
         risk_types=["因病", "因学", "因残", "其他", "因意外事故", "缺劳动力"],
     )
     assert (too_many.status_code, too_many.json()["field"]) == (422, "risk_types")
+
+
+# ---- deadlines, escalation, inbox --------------------------------------------------------------------
+
+
+def test_an_overdue_village_step_is_escalated_to_the_township_exactly_once(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    from app.services import escalation
+
+    reviewer, other_reviewer = accounts["township_1"], accounts["township_2"]  # the accounts exist first
+    case_id = signal(settings, poor).case_id
+    with db.session_scope() as session:
+        due = session.get(Case, case_id).due_at  # type: ignore[union-attr]
+    later = due + timedelta(hours=1)  # a frozen clock, past the village's deadline
+    with db.session_scope() as session:
+        assert escalation.escalate_overdue(session, settings, now=due - timedelta(minutes=1)) == 0
+    counts: list[int] = []
+
+    def run() -> None:
+        with db.session_scope() as session:
+            counts.append(escalation.escalate_overdue(session, settings, now=later))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]  # the job twice at the same time
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(counts) == [0, 1]
+    with db.session_scope() as session:
+        assert escalation.escalate_overdue(session, settings, now=later) == 0  # and never again
+    township = client.get("/api/v1/notifications", headers=reviewer).json()["items"]
+    assert [(n["kind"], n["case_id"], n["step"]) for n in township] == [
+        ("escalated", case_id, "village_verification")
+    ]
+    assert client.get("/api/v1/notifications", headers=other_reviewer).json()["items"] == []
+    inbox = client.get("/api/v1/inbox", headers=accounts["township_1"]).json()["items"]
+    assert [c["id"] for c in inbox] == [case_id]
+    timeline = client.get(f"/api/v1/cases/{case_id}", headers=accounts["township_1"]).json()["timeline"]
+    assert [e["action"] for e in timeline].count("escalated") == 1
+
+
+def test_each_inbox_shows_exactly_the_cases_waiting_on_its_user_by_due_time(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    first = int(new_household(client, accounts["cadre_a"])["id"])
+    second = int(new_household(client, accounts["cadre_a"])["id"])
+    other_village = int(new_household(client, accounts["cadre_b"], village=VILLAGE_B)["id"])
+    late, early, b_case = (signal(settings, h).case_id for h in (first, second, other_village))
+    with db.session_scope() as session:
+        session.execute(update(Case).where(Case.id == early).values(due_at=utcnow() + timedelta(hours=1)))
+    inbox = client.get("/api/v1/inbox", headers=accounts["cadre_a"]).json()["items"]
+    assert [c["id"] for c in inbox] == [early, late]
+    assert [c["id"] for c in client.get("/api/v1/inbox", headers=accounts["cadre_b"]).json()["items"]] == [
+        b_case
+    ]
+    assert (
+        client.get("/api/v1/inbox", headers=accounts["township_1"]).json()["items"] == []
+    )  # not their step yet
+    assert client.get("/api/v1/inbox", headers=accounts["district"]).json()["items"] == []
+    kinds = [
+        n["kind"] for n in client.get("/api/v1/notifications", headers=accounts["cadre_a"]).json()["items"]
+    ]
+    assert kinds == ["new_work", "new_work"]

@@ -5,3 +5,4 @@ from app.api.routes import auth, cases, households, policy, regions, reports, ri
 api_router = APIRouter(prefix="/api/v1")
 for module in (auth, users, regions, households, reports, policy, risk, cases):
     api_router.include_router(module.router)
+api_router.include_router(cases.inbox_router)

@@ -2,7 +2,7 @@
 
 from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
-from app.models.case import Case, CaseEvent, Signal
+from app.models.case import Case, CaseEvent, Notification, Signal
 from app.models.household import Household, Member
 from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
@@ -20,6 +20,7 @@ __all__ = [
     "Household",
     "JobLease",
     "Member",
+    "Notification",
     "PolicyVersion",
     "RateEvent",
     "Region",

@@ -33,6 +33,8 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     notice_ends_on: Mapped[date | None]  # 公示 ends; township approval is possible from then
     assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # the step whose deadline passed and was escalated (each step is escalated once)
+    escalated_step: Mapped[str | None] = mapped_column(String(24))
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -76,3 +78,17 @@ class Signal(Base):
     outcome: Mapped[str] = mapped_column(String(12))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"), index=True)
     origin: Mapped[str] = mapped_column(String(80), default="")  # e.g. "risk_run:12"
+
+
+class Notification(Base):
+    """A user's notification: new work, a case returned, an escalation. Never personal data."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))  # new_work | returned | escalated
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
+    step: Mapped[str] = mapped_column(String(24))
+    read_at: Mapped[datetime | None]

@@ -6,7 +6,7 @@ from app.clock import local_today
 from app.config import get_settings
 from app.db import session_scope
 from app.risk import model, scorer, training
-from app.services import cases
+from app.services import cases, escalation
 
 logger = logging.getLogger(__name__)
 
@@ -46,3 +46,11 @@ def scheduled_training() -> None:
 def _open_cases(run_id: int) -> None:
     counts = cases.open_for_run(get_settings(), run_id)
     logger.info("cases from scoring run", extra={"run_id": run_id, **counts})
+
+
+def escalate_cases() -> None:
+    """Overdue steps, escalated once each (safe to run twice at once: services/escalation.py)."""
+    with session_scope() as session:
+        count = escalation.escalate_overdue(session, get_settings())
+    if count:
+        logger.info("cases escalated", extra={"count": count})

@@ -23,6 +23,12 @@ def add_jobs(scheduler: BaseScheduler, settings: Settings) -> None:
         **common,
     )
     scheduler.add_job(
+        jobs.escalate_cases,
+        IntervalTrigger(minutes=settings.case_escalation_minutes),
+        id="case_escalation",
+        **common,
+    )
+    scheduler.add_job(
         jobs.requested_scoring,
         IntervalTrigger(seconds=settings.risk_request_poll_seconds),
         id="requested_scoring",

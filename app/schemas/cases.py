@@ -45,3 +45,12 @@ class CaseEventRead(ReadModel):
 
 class CaseDetail(CaseRead):
     timeline: list[CaseEventRead]
+
+
+class NotificationRead(ReadModel):
+    id: int
+    created_at: datetime
+    kind: str = Field(description="new_work | returned | escalated")
+    case_id: int
+    step: str
+    read_at: datetime | None

@@ -21,7 +21,7 @@ from app.models.base import utcnow
 from app.models.enums import CANNOT_WORK, MonitoringCategory, MonitoringStatus, RegionLevel, Role
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
-from app.services import audit, cases
+from app.services import audit, cases, escalation
 from app.services import policy as policy_service
 from app.services.access import Actor
 
@@ -104,6 +104,8 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
             _check_assignee(session, case, body.user_id)
             case.assigned_user_id = body.user_id
     action = str(body.model_dump(include={"action"})["action"])
+    if case.status == "open" and case.step != step_before:
+        escalation.notify_owners(session, case, "returned" if action == "return" else "new_work")
     session.add(CaseEvent(case_id=case.id, actor=actor.username, action=action, step=step_before, data=data))
     session.flush()
     audit.record(

@@ -21,7 +21,7 @@ from app.models.base import utcnow
 from app.models.enums import MonitoringStatus, Role
 from app.schemas.common import PageParams
 from app.schemas.policy import PolicyData
-from app.services import access, audit
+from app.services import access, audit, escalation
 from app.services.access import Actor
 
 STEPS = ("village_verification", "democratic_review", "public_notice", "township_review", "district_decision")
@@ -118,6 +118,7 @@ def _open(
     session.add(case)
     session.flush()
     household.monitoring_status = MonitoringStatus.under_verification
+    escalation.notify_owners(session, case, "new_work")
     session.add(
         CaseEvent(
             case_id=case.id,

@@ -7,9 +7,9 @@ from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.api.errors import validation_errors
 from app.errors import combine
 from app.schemas.case_actions import ACTIONS
-from app.schemas.cases import CaseDetail, CaseEventRead, CaseRead, CaseSource, CaseStep
+from app.schemas.cases import CaseDetail, CaseEventRead, CaseRead, CaseSource, CaseStep, NotificationRead
 from app.schemas.common import ErrorBody, Page
-from app.services import case_actions
+from app.services import case_actions, escalation
 from app.services import cases as case_service
 
 router = APIRouter(
@@ -73,3 +73,33 @@ def act(
     except ValidationError as exc:
         raise combine(validation_errors(exc), f"{body['action']}: invalid body") from None
     return CaseRead.of(case_actions.apply(session, settings, actor, case, parsed))
+
+
+inbox_router = APIRouter(tags=["cases"], responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
+
+
+@inbox_router.get("/inbox", response_model=Page[CaseRead], summary="Cases waiting on me, by due time")
+def inbox(
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    overdue: Annotated[bool | None, Query()] = None,
+    source: Annotated[CaseSource | None, Query()] = None,
+    township_code: Annotated[str | None, Query(pattern=CODE)] = None,
+    village_code: Annotated[str | None, Query(pattern=CODE)] = None,
+) -> Page[CaseRead]:
+    """Your role's steps in your region, overdue steps escalated to you, and cases assigned to you."""
+    filters = {
+        "overdue": overdue,
+        "source": source,
+        "township_code": township_code,
+        "village_code": village_code,
+    }
+    items, total = escalation.inbox(session, actor, page, filters)
+    return Page[CaseRead].of([CaseRead.of(c) for c in items], total, page)
+
+
+@inbox_router.get("/notifications", response_model=Page[NotificationRead], summary="My notifications")
+def notifications(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[NotificationRead]:
+    items, total = escalation.notifications(session, actor, page)
+    return Page[NotificationRead].of(items, total, page)

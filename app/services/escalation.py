@@ -1,0 +1,145 @@
+"""Deadlines: a step past its due time is escalated once — village steps to the township's reviewers,
+township review to the district's officers, the district decision to the admins — and each user's inbox
+lists the cases waiting on them, by due time.
+
+The job is safe to run twice at once: a case is claimed by a conditional UPDATE (escalated_step moves
+to the current step only if it is not there yet), so only one runner notifies.
+"""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.models import Case, CaseEvent, Notification, User
+from app.models.base import utcnow
+from app.models.enums import Role
+from app.schemas.common import PageParams
+from app.services import access, audit
+from app.services.access import Actor
+
+logger = logging.getLogger(__name__)
+VILLAGE_STEPS = ("village_verification", "democratic_review", "public_notice")
+# who owns a step, and who hears when it is overdue
+OWNER = dict.fromkeys(VILLAGE_STEPS, Role.village_cadre) | {
+    "township_review": Role.township_reviewer,
+    "district_decision": Role.district_officer,
+}
+ESCALATE_TO = dict.fromkeys(VILLAGE_STEPS, Role.township_reviewer) | {
+    "township_review": Role.district_officer,
+    "district_decision": Role.admin,
+}
+
+
+def escalate_overdue(session: Session, settings: Settings, now: datetime | None = None) -> int:
+    """Escalate every open case whose step is past due and not yet escalated; returns how many."""
+    now = now or utcnow()
+    due = session.execute(
+        select(Case.id, Case.step).where(
+            Case.status == "open",
+            Case.due_at < now,
+            or_(Case.escalated_step.is_(None), Case.escalated_step != Case.step),
+        )
+    ).all()
+    escalated = 0
+    for case_id, step in due:
+        claimed = session.execute(
+            update(Case)
+            .where(
+                Case.id == case_id,
+                Case.step == step,
+                or_(Case.escalated_step.is_(None), Case.escalated_step != step),
+            )
+            .values(escalated_step=step)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # another runner took it, or the case moved on
+        case = session.get(Case, case_id)
+        assert case is not None
+        targets = _users(session, ESCALATE_TO[step], case)
+        for user_id in targets:
+            session.add(
+                Notification(user_id=user_id, kind="escalated", case_id=case_id, step=step, created_at=now)
+            )
+        session.add(
+            CaseEvent(
+                case_id=case_id,
+                at=now,
+                actor="system:escalation",
+                action="escalated",
+                step=step,
+                data={
+                    "to": ESCALATE_TO[step].value,
+                    "due_at": case.due_at.isoformat(),
+                    "notified": len(targets),
+                },
+            )
+        )
+        escalated += 1
+    if escalated:
+        session.flush()
+        audit.record(
+            session,
+            settings,
+            Actor.system("escalation"),
+            [audit.Change("case.escalate", "case", None, None, {"cases": escalated})],
+        )
+    return escalated
+
+
+def notify_owners(session: Session, case: Case, kind: str) -> None:
+    """Tell the users who own the case's current step that it waits on them."""
+    for user_id in _users(session, OWNER[case.step], case):
+        session.add(Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step))
+
+
+def _users(session: Session, role: Role, case: Case) -> list[int]:
+    region = {
+        Role.village_cadre: case.village_code,
+        Role.township_reviewer: case.township_code,
+    }.get(role)
+    stmt = select(User.id).where(User.role == role, User.active.is_(True))
+    if region is not None:
+        stmt = stmt.where(User.region_code == region)
+    return list(session.scalars(stmt.order_by(User.id)))
+
+
+def inbox(
+    session: Session, actor: Actor, page: PageParams, filters: dict[str, Any]
+) -> tuple[list[Case], int]:
+    """Cases waiting on the actor: their role's steps in their region, escalations to them, and cases
+    assigned to them; by due time."""
+    access.require_role(actor, frozenset(OWNER.values()) | {Role.admin}, "reading an inbox")
+    own_steps = [step for step, role in OWNER.items() if role == actor.role]
+    escalated_steps = [step for step, role in ESCALATE_TO.items() if role == actor.role]
+    waiting = or_(
+        Case.step.in_(own_steps),
+        Case.step.in_(escalated_steps) & (Case.escalated_step == Case.step),
+        Case.assigned_user_id == actor.user_id,
+    )
+    stmt = select(Case).where(Case.status == "open", waiting)
+    if actor.role != Role.admin:
+        stmt = stmt.where(Case.village_code.in_(access.visible_village_codes(actor)))
+    if actor.role == Role.village_cadre:
+        # a case assigned to another cadre of the village waits on that cadre
+        stmt = stmt.where(or_(Case.assigned_user_id.is_(None), Case.assigned_user_id == actor.user_id))
+    for name in ("source", "township_code", "village_code"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(Case, name) == filters[name])
+    if filters.get("overdue") is not None:
+        late = Case.due_at < utcnow()
+        stmt = stmt.where(late if filters["overdue"] else ~late)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    cases = session.scalars(stmt.order_by(Case.due_at, Case.id).offset(page.offset).limit(page.page_size))
+    return list(cases), total
+
+
+def notifications(session: Session, actor: Actor, page: PageParams) -> tuple[list[Notification], int]:
+    stmt = select(Notification).where(Notification.user_id == actor.user_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Notification.id.desc()).offset(page.offset).limit(page.page_size))
+    return list(rows), total
