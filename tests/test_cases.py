@@ -140,23 +140,27 @@ def test_an_unknown_household_is_kept_as_unmatched(settings: Settings) -> None:
         assert session.scalar(select(func.count()).select_from(Signal)) == 1
 
 
-def test_concurrent_flags_give_exactly_one_case_per_household(
-    client: TestClient, accounts: Accounts, settings: Settings
-) -> None:
-    households = [int(new_household(client, accounts["cadre_a"])["id"]) for _ in range(40)]
-    flags = households + households[:10]  # 50 flags for 40 households, spread over 4 workers
+def test_1000_flags_for_800_households_from_4_workers_give_800_cases(settings: Settings) -> None:
+    from app.services import demo
+
+    with db.session_scope() as session:
+        demo.generate(session, settings, households=800, seed=5, quarter_count=0)
+        session.execute(update(Household).values(monitoring_status=MonitoringStatus.not_monitored))
+        households = list(session.scalars(select(Household.id).order_by(Household.id)))
+    flags = households + households[::4]  # 1,000 flags: every household once, 200 of them twice
     errors: list[BaseException] = []
 
     def worker(part: list[int]) -> None:
         try:
-            with db.session_scope() as session:
-                cases.receive(
-                    session,
-                    settings,
-                    POLICY,
-                    Actor.system("test"),
-                    [cases.SignalIn(h, "risk_scorer", "high", HIGH) for h in part],
-                )
+            for start in range(0, len(part), 50):  # batches, as a scoring run sends them
+                with db.session_scope() as session:
+                    cases.receive(
+                        session,
+                        settings,
+                        POLICY,
+                        Actor.system("test"),
+                        [cases.SignalIn(h, "risk_scorer", "high", HIGH) for h in part[start : start + 50]],
+                    )
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -167,8 +171,13 @@ def test_concurrent_flags_give_exactly_one_case_per_household(
         t.join()
     assert errors == []
     with db.session_scope() as session:
-        assert session.scalar(select(func.count()).select_from(Case).where(Case.status == "open")) == 40
-        assert session.scalar(select(func.count()).select_from(Signal)) == 50
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.status == "open")) == 800
+        assert session.scalar(select(func.count(func.distinct(Case.household_id)))) == 800
+        assert session.scalar(select(func.count()).select_from(Signal)) == 1000
+        attached = session.scalar(
+            select(func.count()).select_from(Signal).where(Signal.outcome == "attached")
+        )
+        assert attached == 200
 
 
 # ---- the procedure ------------------------------------------------------------------------------------
