@@ -5,7 +5,7 @@ database (a partial unique index), not only by the code."""
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -77,7 +77,10 @@ class Signal(Base):
     # opened | attached | monitored (recorded on the monitoring record) | suppressed | unmatched
     outcome: Mapped[str] = mapped_column(String(12))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"), index=True)
-    origin: Mapped[str] = mapped_column(String(80), default="")  # e.g. "risk_run:12"
+    origin: Mapped[str] = mapped_column(String(80), default="")  # e.g. "risk_run:12", "医保.csv line 3"
+    # a department's row that matched no one, or could not be read: kept (encrypted) for review
+    id_number_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
 
 class Notification(Base):

@@ -1,0 +1,55 @@
+"""部门筛查预警: departments' signals about residents, as JSON or CSV rows."""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from app.schemas.common import Money, PastDate, StrictModel
+from app.schemas.households import IdNumberMixin, Name, RegionCode
+
+Department = Literal["医保", "民政", "教育", "住建", "水利", "残联", "应急", "人社", "公安", "农业农村"]
+CSV_COLUMNS = (
+    "department",
+    "id_number",
+    "name",
+    "village_code",
+    "signal_type",
+    "amount",
+    "occurred_on",
+    "note",
+)
+
+
+class DepartmentSignal(IdNumberMixin):
+    department: Department
+    id_number: str = Field(description="the resident's ID number; matched to a registered member")
+    name: Name
+    village_code: RegionCode
+    signal_type: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[a-z_]+$",
+        description="e.g. medical_self_pay, dropout, disaster",
+    )
+    amount: Money | None = None
+    occurred_on: PastDate
+    note: str = Field(default="", max_length=500)
+
+
+class DepartmentBatch(StrictModel):
+    signals: list[DepartmentSignal] = Field(min_length=1, max_length=5000)
+
+
+class LineProblem(StrictModel):
+    line: int = Field(description="line in the CSV (the header is line 1); item number + 1 for JSON")
+    field: str | None
+    message: str
+
+
+class DepartmentResult(StrictModel):
+    received: int
+    outcomes: dict[str, int] = Field(description="opened, attached, monitored, suppressed, unmatched")
+    unmatched: list[LineProblem] = Field(description="rows whose ID number matches no registered member")
+    invalid: list[LineProblem] = Field(description="rows that could not be read; kept for review")
+    received_on: date

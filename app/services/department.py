@@ -1,0 +1,153 @@
+"""Departments' signals (医保, 民政, 教育 …): rows matched to households by the ID look-up hash (as any
+active member, not only the head); good rows open or attach cases; unmatched and unreadable rows are
+reported by line and kept as unmatched signals for review — never dropped."""
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import local_today
+from app.config import Settings
+from app.errors import Invalid
+from app.models import Member, Signal
+from app.models.enums import Role
+from app.pii import cipher_for, mask_id_number, normalise_id_number
+from app.schemas.department import CSV_COLUMNS, DepartmentResult, DepartmentSignal, LineProblem
+from app.services import access, cases
+from app.services import policy as policy_service
+from app.services.access import Actor
+
+SENDERS = frozenset({Role.department_user})
+MAX_ROWS = 20_000
+
+
+def receive_rows(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    rows: Sequence[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]],
+    origin: str,
+) -> DepartmentResult:
+    """rows: (line, parsed signal or the raw row, its problems)."""
+    access.require_role(actor, SENDERS, "sending department signals")
+    cipher = cipher_for(settings)
+    _, policy = policy_service.current_data(session)
+    good = [(line, row) for line, row, problems in rows if isinstance(row, DepartmentSignal) and not problems]
+    hashes = {cipher.lookup_hash(row.id_number) for _, row in good}
+    found = session.execute(
+        select(Member.id_number_hash, Member.household_id).where(
+            Member.id_number_hash.in_(hashes), Member.left_on.is_(None)
+        )
+    )
+    members: dict[str, int] = {str(row[0]): int(row[1]) for row in found}
+    signals, unmatched, invalid = [], [], []
+    for line, row, problems in rows:
+        if not isinstance(row, DepartmentSignal) or problems:
+            invalid.extend(problems)
+            session.add(_kept(cipher, row, origin, line, "; ".join(p.message for p in problems)))
+            continue
+        household_id = members.get(cipher.lookup_hash(row.id_number))
+        if household_id is None:
+            unmatched.append(
+                LineProblem(line=line, field="id_number", message="no registered member has this ID number")
+            )
+            session.add(_kept(cipher, row, origin, line, "unmatched"))
+            continue
+        signals.append(
+            cases.SignalIn(
+                household_id,
+                "department",
+                "high",
+                [
+                    {
+                        "code": f"department_{row.signal_type}",
+                        "department": row.department,
+                        "text": f"{row.department}部门预警：{row.signal_type}"
+                        + (f"，金额 {row.amount} 元" if row.amount is not None else "")
+                        + f"（{row.occurred_on}）",
+                    }
+                ],
+                f"{origin} line {line}",
+            )
+        )
+    outcomes: dict[str, int] = {"unmatched": len(unmatched) + len(invalid_lines(rows))}
+    for recorded in cases.receive(session, settings, policy, actor, signals):
+        outcomes[recorded.outcome] = outcomes.get(recorded.outcome, 0) + 1
+    return DepartmentResult(
+        received=len(rows), outcomes=outcomes, unmatched=unmatched, invalid=invalid, received_on=local_today()
+    )
+
+
+def invalid_lines(rows: Sequence[tuple[int, Any, list[LineProblem]]]) -> list[int]:
+    return [line for line, row, problems in rows if problems or not isinstance(row, DepartmentSignal)]
+
+
+def _kept(cipher: Any, row: DepartmentSignal | dict[str, Any], origin: str, line: int, note: str) -> Signal:
+    """An unmatched or unreadable row as a signal for review: the ID number encrypted, never in clear."""
+    raw = row.model_dump(mode="json") if isinstance(row, DepartmentSignal) else dict(row)
+    id_number = normalise_id_number(str(raw.pop("id_number", "") or ""))
+    raw.pop("name", None)  # names stay out of the signal; the encrypted ID number identifies the row
+    return Signal(
+        household_id=None,
+        source="department",
+        level="high",
+        reasons=[{"code": "department_unmatched", "row": {k: str(v) for k, v in raw.items()}}],
+        outcome="unmatched",
+        origin=f"{origin} line {line}"[:80],
+        id_number_encrypted=cipher.encrypt(id_number) if id_number else None,
+        note=(f"{mask_id_number(id_number)}: " if len(id_number) == 18 else "") + note[:400],
+    )
+
+
+def parse_json(
+    items: list[DepartmentSignal],
+) -> list[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]]:
+    return [(i + 1, item, []) for i, item in enumerate(items)]
+
+
+def parse_csv(text: str) -> list[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]]:
+    """Rows with their problems, by line (the header is line 1). A wrong header refuses the file."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header) != CSV_COLUMNS:
+        raise Invalid(f"the CSV header must be: {','.join(CSV_COLUMNS)}", field="header")
+    rows: list[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]] = []
+    for line, values in enumerate(reader, start=2):
+        if len(rows) >= MAX_ROWS:
+            raise Invalid(f"at most {MAX_ROWS} rows per file", field="file")
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(CSV_COLUMNS):
+            raw = dict(zip(CSV_COLUMNS, values, strict=False))
+            rows.append(
+                (
+                    line,
+                    raw,
+                    [
+                        LineProblem(
+                            line=line, field=None, message=f"{len(values)} columns, not {len(CSV_COLUMNS)}"
+                        )
+                    ],
+                )
+            )
+            continue
+        raw = {k: v.strip() for k, v in zip(CSV_COLUMNS, values, strict=True)}
+        data = {k: (None if k == "amount" and v == "" else v) for k, v in raw.items()}
+        try:
+            rows.append((line, DepartmentSignal.model_validate(data), []))
+        except ValidationError as exc:
+            problems = [
+                LineProblem(
+                    line=line,
+                    field=".".join(str(p) for p in e["loc"]) or None,
+                    message=e["msg"].removeprefix("Value error, "),
+                )
+                for e in exc.errors()
+            ]
+            rows.append((line, raw, problems))
+    return rows

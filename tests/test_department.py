@@ -1,0 +1,95 @@
+"""Department signals (部门筛查预警): matched by any member's ID number, unmatched and malformed rows
+reported by line and kept for review, never dropped."""
+
+from datetime import date
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app import db
+from app.models import Case, Signal
+from tests.fixtures import VILLAGE_A, Accounts, household_body, make_id, member_body
+
+HEADER = "department,id_number,name,village_code,signal_type,amount,occurred_on,note"
+
+
+def household_with(client: TestClient, accounts: Accounts, spouse_birth: date) -> tuple[int, str]:
+    """A household whose spouse (not the head) will be named by the departments; returns her ID number."""
+    spouse = member_body("配偶", male=False, birth=spouse_birth)
+    members = [member_body("户主", birth=date(1970, 3, 1)), spouse]
+    response = client.post(
+        "/api/v1/households", json=household_body(members=members), headers=accounts["cadre_a"]
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"]), str(spouse["id_number"])
+
+
+def test_a_csv_with_good_unmatched_and_malformed_rows(client: TestClient, accounts: Accounts) -> None:
+    household, spouse = household_with(client, accounts, date(1972, 8, 9))
+    stranger = make_id(date(1965, 1, 2))
+    csv_text = "\n".join(
+        [
+            HEADER,
+            # line 2: matched through a member who is not the head
+            f"医保,{spouse},测试配偶,{VILLAGE_A},medical_self_pay,23500.00,2026-01-05,住院自付",
+            # line 3: nobody registered with this ID number
+            f"应急,{stranger},某某,{VILLAGE_A},disaster,8000,2026-01-06,",
+            # line 4: a bad checksum; line 5: a bad amount; line 6: too few columns
+            f"民政,{spouse[:-1]}{'0' if spouse[-1] != '0' else '1'},测试配偶,{VILLAGE_A},dibao,,2026-01-07,",
+            f"教育,{spouse},测试配偶,{VILLAGE_A},dropout,abc,2026-01-08,",
+            "医保,only,three",
+            # line 7: the same household again: attaches to its case
+            f"医保,{spouse},测试配偶,{VILLAGE_A},medical_self_pay,1200,2026-01-09,门诊",
+        ]
+    )
+    response = client.post(
+        "/api/v1/department-signals/import",
+        content="\ufeff" + csv_text,
+        headers=accounts["department"] | {"content-type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["received"] == 6
+    assert body["outcomes"] == {"opened": 1, "attached": 1, "unmatched": 4}
+    assert [p["line"] for p in body["unmatched"]] == [3]
+    invalid = {(p["line"], p["field"]) for p in body["invalid"]}
+    assert (4, "id_number") in invalid
+    assert (5, "amount") in invalid
+    assert (6, None) in invalid
+    with db.session_scope() as session:
+        [case] = session.scalars(select(Case)).all()
+        assert (case.household_id, case.source) == (household, "department")
+        kept = session.scalars(select(Signal).where(Signal.outcome == "unmatched")).all()
+        assert len(kept) == 4  # never dropped
+        assert all(s.id_number_encrypted for s in kept if s.origin != "csv line 6")
+        assert not any(stranger in (s.note + str(s.reasons)) for s in kept)  # no ID number in clear
+        assert session.scalar(select(func.count()).select_from(Signal)) == 6
+
+
+def test_json_signals_and_who_may_send_them(client: TestClient, accounts: Accounts) -> None:
+    _, spouse = household_with(client, accounts, date(1973, 4, 4))
+    item = {
+        "department": "残联",
+        "id_number": spouse,
+        "name": "测试配偶",
+        "village_code": VILLAGE_A,
+        "signal_type": "disability",
+        "occurred_on": "2026-01-03",
+    }
+    ok = client.post("/api/v1/department-signals", json={"signals": [item]}, headers=accounts["department"])
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["outcomes"] == {"opened": 1, "unmatched": 0}
+    refused = client.post("/api/v1/department-signals", json={"signals": [item]}, headers=accounts["cadre_a"])
+    assert refused.status_code == 403
+    bad = client.post(
+        "/api/v1/department-signals",
+        json={"signals": [item | {"department": "外星"}]},
+        headers=accounts["department"],
+    )
+    assert bad.status_code == 422
+    wrong_header = client.post(
+        "/api/v1/department-signals/import",
+        content="a,b,c\n1,2,3",
+        headers=accounts["department"] | {"content-type": "text/csv"},
+    )
+    assert (wrong_header.status_code, wrong_header.json()["field"]) == (422, "header")
