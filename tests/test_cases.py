@@ -359,3 +359,19 @@ def test_each_inbox_shows_exactly_the_cases_waiting_on_its_user_by_due_time(
         n["kind"] for n in client.get("/api/v1/notifications", headers=accounts["cadre_a"]).json()["items"]
     ]
     assert kinds == ["new_work", "new_work"]
+
+
+def test_a_cadre_reports_a_household_in_their_village(
+    poor: int, client: TestClient, accounts: Accounts
+) -> None:
+    body = {"household_id": poor, "description": "户主突发脑梗住院"}
+    response = client.post("/api/v1/cases", json=body, headers=accounts["cadre_a"])
+    assert response.status_code == 201, response.text
+    assert response.json()["outcome"] == "opened"
+    case = client.get(f"/api/v1/cases/{response.json()['case_id']}", headers=accounts["cadre_a"]).json()
+    assert (case["source"], case["reasons"][0]["code"]) == ("cadre_report", "cadre_report")
+    assert client.post("/api/v1/cases", json=body, headers=accounts["cadre_b"]).status_code == 404
+    assert client.post("/api/v1/cases", json=body, headers=accounts["township_1"]).status_code == 403
+    assert (
+        client.post("/api/v1/cases", json=body | {"extra": 1}, headers=accounts["cadre_a"]).status_code == 422
+    )

@@ -4,7 +4,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.models.base import utcnow
-from app.schemas.common import ReadModel
+from app.schemas.common import ReadModel, RecordId, StrictModel
 
 CaseStep = Literal[
     "village_verification", "democratic_review", "public_notice", "township_review", "district_decision"
@@ -54,3 +54,20 @@ class NotificationRead(ReadModel):
     case_id: int
     step: str
     read_at: datetime | None
+
+
+class CadreReport(StrictModel):
+    """基层干部排查: a cadre reports a household in difficulty."""
+
+    household_id: RecordId
+    level: Literal["high", "medium"] = "high"
+    description: str = Field(min_length=1, max_length=1000, description="what the cadre found")
+
+
+class SignalRead(ReadModel):
+    id: int
+    household_id: int | None
+    source: str
+    level: str | None
+    outcome: str = Field(description="opened | attached | monitored | suppressed | unmatched")
+    case_id: int | None

@@ -210,6 +210,27 @@ def open_for_run(settings: Settings, run_id: int) -> dict[str, int]:
         return from_run(session, settings, PolicyData.model_validate(policy.data), run)
 
 
+def report_by_cadre(
+    session: Session, settings: Settings, actor: Actor, household_id: int, level: str, description: str
+) -> Signal:
+    """基层干部排查: the cadre's own village only; opens or attaches like any other signal."""
+    from app.services import households
+    from app.services import policy as policy_service
+
+    household = households.load(session, actor, household_id, members=False)
+    access.require_household_writer(actor, household)
+    _, policy = policy_service.current_data(session)
+    reason = {"code": "cadre_report", "text": f"基层干部排查：{description}"}
+    [row] = receive(
+        session,
+        settings,
+        policy,
+        actor,
+        [SignalIn(household.id, "cadre_report", level, [reason], actor.username)],
+    )
+    return row
+
+
 # ---- reading ---------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,16 @@ from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.api.errors import validation_errors
 from app.errors import combine
 from app.schemas.case_actions import ACTIONS
-from app.schemas.cases import CaseDetail, CaseEventRead, CaseRead, CaseSource, CaseStep, NotificationRead
+from app.schemas.cases import (
+    CadreReport,
+    CaseDetail,
+    CaseEventRead,
+    CaseRead,
+    CaseSource,
+    CaseStep,
+    NotificationRead,
+    SignalRead,
+)
 from app.schemas.common import ErrorBody, Page
 from app.services import case_actions, escalation
 from app.services import cases as case_service
@@ -42,6 +51,22 @@ def list_cases(
     }
     items, total = case_service.list_cases(session, actor, page, filters)
     return Page[CaseRead].of([CaseRead.of(c) for c in items], total, page)
+
+
+@router.post(
+    "",
+    response_model=SignalRead,
+    status_code=201,
+    summary="A cadre reports a household in difficulty (基层干部排查)",
+    responses={422: {"model": ErrorBody}},
+)
+def report(body: CadreReport, session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> SignalRead:
+    """Opens a case, or attaches to the household's open case; a monitored household's report is recorded
+    on its monitoring record (`outcome` says which)."""
+    row = case_service.report_by_cadre(
+        session, settings, actor, body.household_id, body.level, body.description
+    )
+    return SignalRead.model_validate(row)
 
 
 @router.get("/{case_id}", response_model=CaseDetail, summary="One case with its timeline")
