@@ -1,8 +1,19 @@
 from fastapi import APIRouter
 
-from app.api.routes import auth, cases, department, households, policy, regions, reports, risk, users
+from app.api.routes import (
+    assistance,
+    auth,
+    cases,
+    department,
+    households,
+    policy,
+    regions,
+    reports,
+    risk,
+    users,
+)
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, users, regions, households, reports, policy, risk, cases, department):
+for module in (auth, users, regions, households, reports, policy, risk, cases, department, assistance):
     api_router.include_router(module.router)
 api_router.include_router(cases.inbox_router)

@@ -2,7 +2,7 @@
 
 from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
-from app.models.case import Case, CaseEvent, Notification, Signal
+from app.models.case import Assistance, Case, CaseEvent, Notification, Signal
 from app.models.household import Household, Member
 from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
@@ -12,6 +12,7 @@ from app.models.risk import JobLease, RiskModel, RiskResult, RiskRun
 from app.models.user import User
 
 __all__ = [
+    "Assistance",
     "AuditEntry",
     "AuditHead",
     "Base",

@@ -3,9 +3,10 @@ application) through verification to a decision. At most one open case per house
 database (a partial unique index), not only by the code."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -18,9 +19,10 @@ class Case(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
     village_code: Mapped[str] = mapped_column(String(12), index=True)
     township_code: Mapped[str] = mapped_column(String(12), index=True)
-    source: Mapped[str] = mapped_column(
-        String(24)
-    )  # risk_scorer | cadre_report | department | self_application
+    # risk_scorer | cadre_report | department | self_application
+    source: Mapped[str] = mapped_column(String(24))
+    # identification (识别) or elimination (风险消除: 帮扶消除 / 自然消除); both run the same steps
+    kind: Mapped[str] = mapped_column(String(16), default="identification", server_default="identification")
     status: Mapped[str] = mapped_column(String(8), default="open")  # open | closed
     # village_verification | democratic_review | public_notice | township_review | district_decision
     step: Mapped[str] = mapped_column(String(24))
@@ -95,3 +97,20 @@ class Notification(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
     step: Mapped[str] = mapped_column(String(24))
     read_at: Mapped[datetime | None]
+
+
+class Assistance(Base):
+    """A measure for a monitored household (帮扶措施)."""
+
+    __tablename__ = "assistance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    category: Mapped[str] = mapped_column(String(16))
+    item: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(40))
+    started_on: Mapped[date]
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    status: Mapped[str] = mapped_column(String(12))  # planned | in_progress | done | stopped
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -74,15 +74,16 @@ class Confirm(StrictModel):
     """县级审定: the household becomes monitored with its category and risk types."""
 
     action: Literal["confirm"]
-    monitoring_category: Literal[
-        MonitoringCategory.unstable, MonitoringCategory.marginal, MonitoringCategory.sudden_hardship
-    ]
-    risk_types: list[RiskType] = Field(min_length=1, max_length=5)
+    monitoring_category: (
+        Literal[MonitoringCategory.unstable, MonitoringCategory.marginal, MonitoringCategory.sudden_hardship]
+        | None
+    ) = Field(default=None, description="required to confirm an identification; not for an elimination")
+    risk_types: list[RiskType] | None = Field(default=None, min_length=1, max_length=5)
 
     @field_validator("risk_types")
     @classmethod
-    def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
             raise ValueError("each risk type once")
         return value
 

@@ -90,6 +90,15 @@ class PolicyData(StrictModel):
         le=365,
         description="after a rejection, same-level signals open no case for this long",
     )
+    measure_gap_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="缺什么补什么: warn when a confirmed risk type has no measure this long",
+    )
+    elimination_months: int = Field(
+        default=6, ge=1, le=24, description="income above the line this long before risk elimination"
+    )
     open_cases_for_medium: bool = Field(
         default=False, description="a scoring run's medium flags open cases too (high flags always do)"
     )

@@ -87,19 +87,24 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
         case bodies.Return():
             case.notice_ends_on = None
             _advance(case, "village_verification", policy)
+        case bodies.Confirm() if case.kind == "elimination":
+            household.monitoring_status = MonitoringStatus.risk_eliminated
+            _close(case, "confirmed")
         case bodies.Confirm():
+            if body.monitoring_category is None:
+                raise Invalid("required to confirm an identification", field="monitoring_category")
+            if not body.risk_types:
+                raise Invalid("required to confirm an identification (1 to 5)", field="risk_types")
             _check_risk_types(session, household, body.risk_types)
             household.monitoring_status = MonitoringStatus.monitored
             household.monitoring_category = MonitoringCategory(body.monitoring_category)
             household.risk_types = list(body.risk_types)
             household.monitored_since = local_today()
             _close(case, "confirmed")
-        case bodies.Reject():
-            household.monitoring_status = MonitoringStatus.not_monitored
-            _close(case, "rejected")
-        case bodies.Close():
-            household.monitoring_status = MonitoringStatus.not_monitored
-            _close(case, "withdrawn")
+        case bodies.Reject() | bodies.Close():
+            if case.kind == "identification":  # a refused elimination leaves the household monitored
+                household.monitoring_status = MonitoringStatus.not_monitored
+            _close(case, "rejected" if isinstance(body, bodies.Reject) else "withdrawn")
         case bodies.Reassign():
             _check_assignee(session, case, body.user_id)
             case.assigned_user_id = body.user_id

@@ -1,0 +1,67 @@
+from fastapi import APIRouter
+
+from app.api.deps import CurrentActor, PathId, SessionDep, SettingsDep
+from app.schemas.assistance import (
+    AssistanceCreate,
+    AssistanceList,
+    AssistanceRead,
+    EliminationProposal,
+    GapRead,
+)
+from app.schemas.cases import CaseRead
+from app.schemas.common import ErrorBody
+from app.services import assistance
+
+router = APIRouter(
+    prefix="/households",
+    tags=["cases"],
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
+)
+
+
+@router.get("/{household_id}/assistance", response_model=AssistanceList, summary="Measures, and gaps")
+def list_assistance(household_id: PathId, session: SessionDep, actor: CurrentActor) -> AssistanceList:
+    measures, gaps = assistance.listing(session, actor, household_id)
+    return AssistanceList(
+        measures=[AssistanceRead.model_validate(m) for m in measures],
+        gaps=[GapRead.model_validate(g) for g in gaps],
+    )
+
+
+@router.post(
+    "/{household_id}/assistance", response_model=AssistanceRead, status_code=201, summary="Record a measure"
+)
+def add_assistance(
+    household_id: PathId,
+    body: AssistanceCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> AssistanceRead:
+    return AssistanceRead.model_validate(assistance.add(session, settings, actor, household_id, body))
+
+
+@router.post(
+    "/{household_id}/elimination",
+    response_model=CaseRead,
+    status_code=201,
+    summary="Propose risk elimination (风险消除): opens a case that runs the same steps",
+)
+def propose_elimination(
+    household_id: PathId,
+    body: EliminationProposal,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> CaseRead:
+    """Refused (409, with the reasons) when income was below the line within the policy's months, when
+    三保障, water or rigid spending is unresolved, and for a household without labour capacity living on
+    the safety net (it stays monitored)."""
+    case = assistance.propose_elimination(session, settings, actor, household_id, body.kind, body.reason)
+    return CaseRead.of(case)

@@ -1,0 +1,191 @@
+"""Assistance (帮扶措施) for monitored households, "缺什么补什么" gaps, and risk elimination (风险消除)."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import add_months, local_today
+from app.config import Settings
+from app.errors import Conflict
+from app.models import Assistance, Case, CaseEvent, Household, Member
+from app.models.base import utcnow
+from app.models.enums import MonitoringStatus
+from app.risk import features, rules
+from app.risk import panel as pn
+from app.schemas.assistance import AssistanceCreate
+from app.schemas.policy import PolicyData
+from app.services import audit, escalation, households
+from app.services import policy as policy_service
+from app.services.access import Actor, require_household_writer
+
+# which measures answer which risk type (a gap is a confirmed type with none of these)
+ANSWERS: dict[str, frozenset[str]] = {
+    "因病": frozenset({"健康帮扶", "综合保障"}),
+    "因学": frozenset({"义务教育保障", "其他教育帮扶"}),
+    "因残": frozenset({"综合保障", "健康帮扶", "公益岗位帮扶"}),
+    "因自然灾害": frozenset({"住房安全保障", "生产生活条件改善", "综合保障", "产业帮扶"}),
+    "因意外事故": frozenset({"健康帮扶", "综合保障"}),
+    "因产业项目失败": frozenset({"产业帮扶", "金融帮扶"}),
+    "因务工就业不稳": frozenset({"就业帮扶", "公益岗位帮扶"}),
+    "缺劳动力": frozenset({"综合保障", "公益岗位帮扶"}),
+}
+UNRESOLVED = {
+    "income_below_line",
+    "rigid_spending",
+    "housing_unsafe",
+    "compulsory_dropout",
+    "no_medical_insurance",
+    "water_unsafe",
+    "food_clothing",
+}
+
+
+def add(
+    session: Session, settings: Settings, actor: Actor, household_id: int, body: AssistanceCreate
+) -> Assistance:
+    household = households.load(session, actor, household_id, members=False)
+    require_household_writer(actor, household)
+    if household.monitoring_status != MonitoringStatus.monitored:
+        raise Conflict("assistance is recorded for monitored households", field="household_id")
+    row = Assistance(household_id=household.id, created_by=actor.username, **body.model_dump())
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        settings,
+        actor,
+        [audit.Change("assistance.add", "assistance", row.id, household.id, body.model_dump(mode="json"))],
+    )
+    return row
+
+
+@dataclass
+class Gap:
+    risk_type: str
+    days_without_measure: int
+
+
+def listing(session: Session, actor: Actor, household_id: int) -> tuple[list[Assistance], list[Gap]]:
+    household = households.load(session, actor, household_id, members=False)
+    rows = list(
+        session.scalars(
+            select(Assistance).where(Assistance.household_id == household.id).order_by(Assistance.id)
+        )
+    )
+    return rows, gaps(session, household, rows)
+
+
+def gaps(session: Session, household: Household, rows: list[Assistance]) -> list[Gap]:
+    """Confirmed risk types with no matching measure for longer than the policy allows."""
+    if household.monitoring_status != MonitoringStatus.monitored or not household.monitored_since:
+        return []
+    _, policy = policy_service.current_data(session)
+    waited = (local_today() - household.monitored_since).days
+    categories = {r.category for r in rows if r.status != "stopped"}
+    return [
+        Gap(risk_type, waited)
+        for risk_type in household.risk_types or []
+        if risk_type in ANSWERS and not (ANSWERS[risk_type] & categories) and waited > policy.measure_gap_days
+    ]
+
+
+def propose_elimination(
+    session: Session, settings: Settings, actor: Actor, household_id: int, kind: str, reason: str
+) -> Case:
+    """A monitored household whose income has stayed above the line for the policy's months, with its
+    三保障, water and rigid spending resolved, may be proposed; the proposal runs the same steps."""
+    household = households.load(session, actor, household_id, members=False)
+    require_household_writer(actor, household)
+    if household.monitoring_status != MonitoringStatus.monitored:
+        raise Conflict(
+            "only a monitored household can be proposed for risk elimination", field="household_id"
+        )
+    if _on_the_safety_net_without_labour(session, household):
+        raise Conflict(
+            "a household without labour capacity living on the safety net stays monitored",
+            field="household_id",
+        )
+    _, policy = policy_service.current_data(session)
+    today = local_today()
+    problems = _income_problems(session, household.id, policy, today) + _unresolved(
+        session, household.id, policy, today
+    )
+    if problems:
+        raise Conflict("risk elimination refused: " + "; ".join(problems), field="household_id")
+    if session.scalars(
+        select(Case.id).where(Case.household_id == household.id, Case.status == "open")
+    ).first():
+        raise Conflict("the household already has an open case", field="household_id")
+    now = utcnow()
+    case = Case(
+        household_id=household.id,
+        village_code=household.village_code,
+        township_code=household.village_code[:9] + "000",
+        source="cadre_report",
+        kind="elimination",
+        status="open",
+        step="village_verification",
+        level=None,
+        reasons=[{"code": "elimination", "kind": kind, "text": f"风险消除（{kind}）：{reason}"}],
+        opened_at=now,
+        step_started_at=now,
+        due_at=now + timedelta(days=policy.case_deadlines.home_verification),
+    )
+    session.add(case)
+    session.flush()
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor=actor.username,
+            action="opened",
+            step=case.step,
+            data={"elimination": kind, "reason": reason},
+        )
+    )
+    escalation.notify_owners(session, case, "new_work")
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "case.open", "case", case.id, household.id, {"kind": "elimination", "elimination": kind}
+            )
+        ],
+    )
+    return case
+
+
+def _on_the_safety_net_without_labour(session: Session, household: Household) -> bool:
+    members = session.scalars(
+        select(Member).where(Member.household_id == household.id, Member.left_on.is_(None))
+    ).all()
+    safety_net = any(m.dibao or m.tekun for m in members)
+    return household.no_labour_capacity and safety_net
+
+
+def _income_problems(session: Session, household_id: int, policy: PolicyData, today: date) -> list[str]:
+    panel = pn.load(session, as_of=today, household_ids=[household_id])
+    d = pn.income(panel)
+    end = panel.reports["end"]
+    since = add_months(today, -policy.elimination_months).toordinal()
+    inside = end >= since
+    if not inside.any():
+        return [f"no report in the last {policy.elimination_months} months"]
+    line = pn.lines(policy, end)
+    below = inside & ~(d["pc"] >= line - rules.EPS)
+    return [
+        f"income per head {d['pc'][i]:,.0f} below the line {line[i]:,.0f} in the report ending "
+        f"{date.fromordinal(int(end[i]))}"
+        for i in np.flatnonzero(below)
+    ]
+
+
+def _unresolved(session: Session, household_id: int, policy: PolicyData, today: date) -> list[str]:
+    frame = features.build(session, policy, today, [household_id])
+    [reasons] = rules.evaluate(frame.columns, policy)
+    return [r.text for r in reasons if r.code in UNRESOLVED and r.code != "income_below_line"]

@@ -1,0 +1,118 @@
+"""Assistance for monitored households, 缺什么补什么 gaps, and risk elimination through the same steps."""
+
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from app import db
+from app.models import Household
+from app.models.enums import MonitoringStatus
+from tests.fixtures import Accounts, household_body, member_body, report_body
+
+
+def monitored(client: TestClient, accounts: Accounts, quarterly_wages: tuple[str, str], **body: Any) -> int:
+    """A monitored household (因病, since 40 days) with reports for 2026 Q2 and Q3."""
+    cadre = accounts["cadre_a"]
+    response = client.post("/api/v1/households", json=household_body(**body), headers=cadre)
+    assert response.status_code == 201, response.text
+    hid = int(response.json()["id"])
+    for ref, start, end, wages in (
+        ("2026q2", "2026-04-01", "2026-06-30", quarterly_wages[0]),
+        ("2026q3", "2026-07-01", "2026-09-30", quarterly_wages[1]),
+    ):
+        report = report_body(ref, start, end, wages=wages, business="0", prop="0", transfer="0", cost="0")
+        assert client.post(f"/api/v1/households/{hid}/reports", json=report, headers=cadre).status_code == 201
+    with db.session_scope() as session:
+        session.execute(
+            update(Household)
+            .where(Household.id == hid)
+            .values(
+                monitoring_status=MonitoringStatus.monitored,
+                risk_types=["因病"],
+                monitored_since=date.today() - timedelta(days=40),
+            )
+        )
+    return hid
+
+
+def propose(client: TestClient, accounts: Accounts, hid: int) -> Any:
+    body = {"kind": "帮扶消除", "reason": "务工收入稳定"}
+    return client.post(f"/api/v1/households/{hid}/elimination", json=body, headers=accounts["cadre_a"])
+
+
+def test_a_measure_closes_the_gap_for_its_risk_type(client: TestClient, accounts: Accounts) -> None:
+    hid = monitored(client, accounts, ("30000", "30000"))
+    listed = client.get(f"/api/v1/households/{hid}/assistance", headers=accounts["township_1"]).json()
+    assert listed["gaps"] == [{"risk_type": "因病", "days_without_measure": 40}]
+    measure = {
+        "category": "健康帮扶",
+        "item": "大病救助",
+        "department": "医保局",
+        "started_on": "2026-11-01",
+        "amount": "3000",
+    }
+    created = client.post(f"/api/v1/households/{hid}/assistance", json=measure, headers=accounts["cadre_a"])
+    assert created.status_code == 201, created.text
+    listed = client.get(f"/api/v1/households/{hid}/assistance", headers=accounts["cadre_a"]).json()
+    assert listed["gaps"] == []
+    assert [m["category"] for m in listed["measures"]] == ["健康帮扶"]
+    other = client.post(f"/api/v1/households/{hid}/assistance", json=measure, headers=accounts["cadre_b"])
+    assert other.status_code == 404
+    bad = client.post(
+        f"/api/v1/households/{hid}/assistance",
+        json=measure | {"category": "发钱"},
+        headers=accounts["cadre_a"],
+    )
+    assert (bad.status_code, bad.json()["field"]) == (422, "category")
+
+
+def test_elimination_is_refused_when_income_fell_below_the_line_in_the_period(
+    client: TestClient, accounts: Accounts
+) -> None:
+    hid = monitored(client, accounts, ("1000", "30000"))
+    refused = propose(client, accounts, hid)
+    assert refused.status_code == 409
+    assert "below the line" in refused.json()["message"]
+
+
+def test_elimination_is_refused_for_a_no_labour_household_on_the_safety_net(
+    client: TestClient, accounts: Accounts
+) -> None:
+    members = [
+        member_body("户主", birth=date(1940, 3, 1), labour_capacity="丧失劳动力", dibao=True),
+        member_body("配偶", male=False, birth=date(1942, 6, 1), labour_capacity="丧失劳动力"),
+    ]
+    hid = monitored(client, accounts, ("30000", "30000"), members=members)
+    refused = propose(client, accounts, hid)
+    assert refused.status_code == 409
+    assert "stays monitored" in refused.json()["message"]
+
+
+def test_elimination_runs_the_steps_and_ends_monitoring(client: TestClient, accounts: Accounts) -> None:
+    hid = monitored(client, accounts, ("30000", "30000"))
+    proposed = propose(client, accounts, hid)
+    assert proposed.status_code == 201, proposed.text
+    case_id = proposed.json()["id"]
+
+    def act(who: str, **body: Any) -> Any:
+        response = client.post(f"/api/v1/cases/{case_id}/actions", json=body, headers=accounts[who])
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    act(
+        "cadre_a",
+        action="verify",
+        visited_on="2026-11-20",
+        visitors=["李文"],
+        findings="收入稳定",
+        consent_signed=True,
+    )
+    act("cadre_a", action="review", held_on="2026-11-21", outcome="agreed", attendees=15)
+    act("cadre_a", action="notice", starts_on=(date.today() - timedelta(days=6)).isoformat())
+    act("township_1", action="approve")
+    done = act("district", action="confirm")
+    assert (done["status"], done["outcome"]) == ("closed", "confirmed")
+    with db.session_scope() as session:
+        assert session.get(Household, hid).monitoring_status == MonitoringStatus.risk_eliminated  # type: ignore[union-attr]
