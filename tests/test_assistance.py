@@ -116,3 +116,42 @@ def test_elimination_runs_the_steps_and_ends_monitoring(client: TestClient, acco
     assert (done["status"], done["outcome"]) == ("closed", "confirmed")
     with db.session_scope() as session:
         assert session.get(Household, hid).monitoring_status == MonitoringStatus.risk_eliminated  # type: ignore[union-attr]
+
+
+def test_the_green_channel_helps_a_disaster_case_before_the_decision(
+    client: TestClient, accounts: Accounts, settings: Any
+) -> None:
+    from app.schemas.policy import PolicyData
+    from app.services import cases
+    from app.services.access import Actor
+
+    cadre = accounts["cadre_a"]
+    flooded, ill = (
+        int(client.post("/api/v1/households", json=household_body(), headers=cadre).json()["id"])
+        for _ in range(2)
+    )
+    with db.session_scope() as session:
+        cases.receive(
+            session,
+            settings,
+            PolicyData(),
+            Actor.system("test"),
+            [
+                cases.SignalIn(
+                    flooded, "risk_scorer", "medium", [{"code": "sudden_event", "risk_type": "因自然灾害"}]
+                ),
+                cases.SignalIn(ill, "risk_scorer", "high", [{"code": "rigid_spending", "risk_type": "因病"}]),
+            ],
+        )
+    measure = {
+        "category": "住房安全保障",
+        "item": "临时安置",
+        "department": "应急局",
+        "started_on": "2026-11-20",
+    }
+    assert (
+        client.post(f"/api/v1/households/{flooded}/assistance", json=measure, headers=cadre).status_code
+        == 201
+    )
+    refused = client.post(f"/api/v1/households/{ill}/assistance", json=measure, headers=cadre)
+    assert refused.status_code == 409

@@ -214,21 +214,18 @@ def test_the_full_path_makes_the_household_monitored(
     assert (
         act(client, accounts["township_1"], case_id, action="approve").json()["step"] == "district_decision"
     )
-    confirmed = act(
-        client,
-        accounts["district"],
-        case_id,
-        action="confirm",
-        monitoring_category="边缘易致贫户",
-        risk_types=["因病"],
-    )
+    decide = {"action": "confirm", "monitoring_category": "边缘易致贫户"}
+    # 因病 needs out-of-pocket medical spending on record; this household has none
+    ill = act(client, accounts["district"], case_id, **decide, risk_types=["因病"])
+    assert (ill.status_code, ill.json()["field"]) == (422, "risk_types")
+    confirmed = act(client, accounts["district"], case_id, **decide, risk_types=["因务工就业不稳"])
     assert confirmed.status_code == 200, confirmed.text
     assert (confirmed.json()["status"], confirmed.json()["outcome"]) == ("closed", "confirmed")
     with db.session_scope() as session:
         household = session.get(Household, poor)
         assert household is not None
         assert household.monitoring_status == MonitoringStatus.monitored
-        assert (household.monitoring_category, household.risk_types) == ("边缘易致贫户", ["因病"])
+        assert (household.monitoring_category, household.risk_types) == ("边缘易致贫户", ["因务工就业不稳"])
     timeline = client.get(f"/api/v1/cases/{case_id}", headers=accounts["district"]).json()["timeline"]
     assert [e["action"] for e in timeline] == ["opened", "verify", "review", "notice", "approve", "confirm"]
     # a closed case takes no more actions

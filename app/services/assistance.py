@@ -48,8 +48,12 @@ def add(
 ) -> Assistance:
     household = households.load(session, actor, household_id, members=False)
     require_household_writer(actor, household)
-    if household.monitoring_status != MonitoringStatus.monitored:
-        raise Conflict("assistance is recorded for monitored households", field="household_id")
+    if household.monitoring_status != MonitoringStatus.monitored and not _green_channel(session, household):
+        raise Conflict(
+            "assistance is recorded for monitored households (or, by the green channel, for a household "
+            "whose open case comes from a disaster or an accident)",
+            field="household_id",
+        )
     row = Assistance(household_id=household.id, created_by=actor.username, **body.model_dump())
     session.add(row)
     session.flush()
@@ -60,6 +64,17 @@ def add(
         [audit.Change("assistance.add", "assistance", row.id, household.id, body.model_dump(mode="json"))],
     )
     return row
+
+
+GREEN_CHANNEL = frozenset({"因自然灾害", "因意外事故"})
+
+
+def _green_channel(session: Session, household: Household) -> bool:
+    """Disaster and accident cases may get help before the decision (绿色通道)."""
+    case = session.scalars(
+        select(Case).where(Case.household_id == household.id, Case.status == "open")
+    ).first()
+    return case is not None and any(r.get("risk_type") in GREEN_CHANNEL for r in case.reasons)
 
 
 @dataclass

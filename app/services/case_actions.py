@@ -19,6 +19,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.models import Case, CaseEvent, Household, Member, User
 from app.models.base import utcnow
 from app.models.enums import CANNOT_WORK, MonitoringCategory, MonitoringStatus, RegionLevel, Role
+from app.risk import features
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
 from app.services import audit, cases, escalation
@@ -168,6 +169,14 @@ def _check_risk_types(session: Session, household: Household, risk_types: Sequen
     )
     if "因务工就业不稳" in risk_types and members and workers == 0:
         raise Invalid("因务工就业不稳 needs a member able to work; none is", field="risk_types")
+    if "因病" in risk_types:
+        _, policy = policy_service.current_data(session)
+        frame = features.build(session, policy, local_today(), [household.id])
+        if not frame.columns["oop_medical"][0] > 0:
+            raise Invalid(
+                "因病 needs compliant out-of-pocket medical spending in the last 12 months",
+                field="risk_types",
+            )
     if "缺劳动力" in risk_types and members and workers * 4 > len(members):
         raise Invalid(
             f"缺劳动力 applies when at most ¼ of members can work; {workers} of {len(members)} can",
