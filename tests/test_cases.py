@@ -372,3 +372,21 @@ def test_a_cadre_reports_a_household_in_their_village(
     assert (
         client.post("/api/v1/cases", json=body | {"extra": 1}, headers=accounts["cadre_a"]).status_code == 422
     )
+
+
+def test_lists_count_overdue_cases_and_the_inbox_filters_by_risk_type(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    ill, flooded = (int(new_household(client, accounts["cadre_a"])["id"]) for _ in range(2))
+    ill_case = signal(settings, ill, reasons=[{"code": "rigid_spending", "risk_type": "因病"}]).case_id
+    signal(settings, flooded, reasons=[{"code": "sudden_event", "risk_type": "因自然灾害"}])
+    with db.session_scope() as session:
+        session.execute(update(Case).where(Case.id == ill_case).values(due_at=utcnow() - timedelta(days=1)))
+    listed = client.get("/api/v1/cases", headers=accounts["cadre_a"]).json()
+    assert (listed["total"], listed["overdue"]) == (2, 1)
+    assert [c["overdue"] for c in listed["items"]] == [True, False]  # the overdue one is due first
+    only_ill = client.get("/api/v1/inbox", params={"risk_type": "因病"}, headers=accounts["cadre_a"]).json()
+    assert [c["id"] for c in only_ill["items"]] == [ill_case]
+    assert only_ill["overdue"] == 1
+    late = client.get("/api/v1/cases", params={"overdue": "true"}, headers=accounts["cadre_a"]).json()
+    assert [c["id"] for c in late["items"]] == [ill_case]

@@ -4,7 +4,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.models.base import utcnow
-from app.schemas.common import ReadModel, RecordId, StrictModel
+from app.schemas.common import Page, ReadModel, RecordId, StrictModel
 
 CaseStep = Literal[
     "village_verification", "democratic_review", "public_notice", "township_review", "district_decision"
@@ -71,3 +71,9 @@ class SignalRead(ReadModel):
     level: str | None
     outcome: str = Field(description="opened | attached | monitored | suppressed | unmatched")
     case_id: int | None
+
+
+class CasePage(Page[CaseRead]):
+    overdue: int = Field(
+        description="how many of the listed cases (all pages) are past their step's due time"
+    )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -241,18 +241,28 @@ def visible(actor: Actor) -> Any:
 
 def list_cases(
     session: Session, actor: Actor, page: PageParams, filters: dict[str, Any]
-) -> tuple[list[Case], int]:
+) -> tuple[list[Case], int, int]:
     stmt = visible(actor)
     for name in ("status", "step", "source", "township_code", "village_code"):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Case, name) == filters[name])
     if filters.get("overdue") is not None:
         now = utcnow()
-        overdue = (Case.status == "open") & (Case.due_at < now)
-        stmt = stmt.where(overdue if filters["overdue"] else ~overdue)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        late = (Case.status == "open") & (Case.due_at < now)
+        stmt = stmt.where(late if filters["overdue"] else ~late)
+    total, overdue = count_with_overdue(session, stmt)
     cases = session.scalars(stmt.order_by(Case.due_at, Case.id).offset(page.offset).limit(page.page_size))
-    return list(cases), total
+    return list(cases), total, overdue
+
+
+def count_with_overdue(session: Session, stmt: Any) -> tuple[int, int]:
+    """How many cases `stmt` selects, and how many of them are overdue."""
+    rows = stmt.subquery()
+    late = (rows.c.status == "open") & (rows.c.due_at < utcnow())
+    total, overdue = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((late, 1), else_=0)), 0)).select_from(rows)
+    ).one()
+    return int(total), int(overdue)
 
 
 def get(session: Session, actor: Actor, case_id: int) -> tuple[Case, list[CaseEvent]]:

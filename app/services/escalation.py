@@ -6,11 +6,12 @@ The job is safe to run twice at once: a case is claimed by a conditional UPDATE 
 to the current step only if it is not there yet), so only one runner notifies.
 """
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import String, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -110,7 +111,7 @@ def _users(session: Session, role: Role, case: Case) -> list[int]:
 
 def inbox(
     session: Session, actor: Actor, page: PageParams, filters: dict[str, Any]
-) -> tuple[list[Case], int]:
+) -> tuple[list[Case], int, int]:
     """Cases waiting on the actor: their role's steps in their region, escalations to them, and cases
     assigned to them; by due time."""
     access.require_role(actor, frozenset(OWNER.values()) | {Role.admin}, "reading an inbox")
@@ -133,9 +134,18 @@ def inbox(
     if filters.get("overdue") is not None:
         late = Case.due_at < utcnow()
         stmt = stmt.where(late if filters["overdue"] else ~late)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if filters.get("risk_type") is not None:
+        # the case's reasons name their risk type; the JSON text is searched, on any database
+        text = func.cast(Case.reasons, String)
+        escaped = json.dumps(filters["risk_type"])[1:-1]  # how the JSON column spells it, \u-escaped
+        stmt = stmt.where(
+            or_(text.contains(filters["risk_type"], autoescape=True), text.contains(escaped, autoescape=True))
+        )
+    from app.services.cases import count_with_overdue
+
+    total, overdue = count_with_overdue(session, stmt)
     cases = session.scalars(stmt.order_by(Case.due_at, Case.id).offset(page.offset).limit(page.page_size))
-    return list(cases), total
+    return list(cases), total, overdue
 
 
 def notifications(session: Session, actor: Actor, page: PageParams) -> tuple[list[Notification], int]:

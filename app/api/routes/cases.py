@@ -6,18 +6,19 @@ from pydantic import ValidationError
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.api.errors import validation_errors
 from app.errors import combine
-from app.schemas.case_actions import ACTIONS
+from app.schemas.case_actions import ACTIONS, RiskType
 from app.schemas.cases import (
     CadreReport,
     CaseDetail,
     CaseEventRead,
+    CasePage,
     CaseRead,
     CaseSource,
     CaseStep,
     NotificationRead,
     SignalRead,
 )
-from app.schemas.common import ErrorBody, Page
+from app.schemas.common import ErrorBody, Page, PageParams
 from app.services import case_actions, escalation
 from app.services import cases as case_service
 
@@ -29,7 +30,17 @@ router = APIRouter(
 CODE = r"^\d{12}$"
 
 
-@router.get("", response_model=Page[CaseRead], summary="Cases in the caller's region, by due time")
+def _page(items: list[Any], total: int, overdue: int, page: PageParams) -> CasePage:
+    return CasePage(
+        items=[CaseRead.of(c) for c in items],
+        total=total,
+        page=page.page,
+        page_size=page.page_size,
+        overdue=overdue,
+    )
+
+
+@router.get("", response_model=CasePage, summary="Cases in the caller's region, by due time")
 def list_cases(
     session: SessionDep,
     actor: CurrentActor,
@@ -40,7 +51,7 @@ def list_cases(
     source: Annotated[CaseSource | None, Query()] = None,
     township_code: Annotated[str | None, Query(pattern=CODE)] = None,
     village_code: Annotated[str | None, Query(pattern=CODE)] = None,
-) -> Page[CaseRead]:
+) -> CasePage:
     filters = {
         "status": status,
         "step": step,
@@ -49,8 +60,8 @@ def list_cases(
         "township_code": township_code,
         "village_code": village_code,
     }
-    items, total = case_service.list_cases(session, actor, page, filters)
-    return Page[CaseRead].of([CaseRead.of(c) for c in items], total, page)
+    items, total, overdue_count = case_service.list_cases(session, actor, page, filters)
+    return _page(items, total, overdue_count, page)
 
 
 @router.post(
@@ -103,7 +114,7 @@ def act(
 inbox_router = APIRouter(tags=["cases"], responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
 
 
-@inbox_router.get("/inbox", response_model=Page[CaseRead], summary="Cases waiting on me, by due time")
+@inbox_router.get("/inbox", response_model=CasePage, summary="Cases waiting on me, by due time")
 def inbox(
     session: SessionDep,
     actor: CurrentActor,
@@ -112,16 +123,20 @@ def inbox(
     source: Annotated[CaseSource | None, Query()] = None,
     township_code: Annotated[str | None, Query(pattern=CODE)] = None,
     village_code: Annotated[str | None, Query(pattern=CODE)] = None,
-) -> Page[CaseRead]:
+    risk_type: Annotated[
+        RiskType | None, Query(description="a reason's national risk type, e.g. 因病")
+    ] = None,
+) -> CasePage:
     """Your role's steps in your region, overdue steps escalated to you, and cases assigned to you."""
     filters = {
         "overdue": overdue,
         "source": source,
         "township_code": township_code,
         "village_code": village_code,
+        "risk_type": risk_type,
     }
-    items, total = escalation.inbox(session, actor, page, filters)
-    return Page[CaseRead].of([CaseRead.of(c) for c in items], total, page)
+    items, total, overdue_count = escalation.inbox(session, actor, page, filters)
+    return _page(items, total, overdue_count, page)
 
 
 @inbox_router.get("/notifications", response_model=Page[NotificationRead], summary="My notifications")
