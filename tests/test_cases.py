@@ -390,3 +390,25 @@ def test_lists_count_overdue_cases_and_the_inbox_filters_by_risk_type(
     assert only_ill["overdue"] == 1
     late = client.get("/api/v1/cases", params={"overdue": "true"}, headers=accounts["cadre_a"]).json()
     assert [c["id"] for c in late["items"]] == [ill_case]
+
+
+def test_reassign_to_a_user_in_scope_and_close_as_withdrawn(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = signal(settings, poor).case_id
+    reviewer = accounts.create("township_1")
+    outsider = accounts.create("cadre_c")  # another township's village
+    refused = act(client, accounts["cadre_a"], case_id, action="reassign", user_id=outsider, reason="换人")
+    assert (refused.status_code, refused.json()["field"]) == (422, "user_id")
+    moved = act(
+        client, accounts["cadre_a"], case_id, action="reassign", user_id=reviewer, reason="需乡镇协助"
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["step"] == "village_verification"  # same step, another person
+    inbox = client.get("/api/v1/inbox", headers=accounts["township_1"]).json()["items"]
+    assert [c["id"] for c in inbox] == [case_id]
+    closed = act(client, accounts["township_1"], case_id, action="close", reason="重复登记")
+    assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "withdrawn")
+    with db.session_scope() as session:
+        assert session.get(Household, poor).monitoring_status == MonitoringStatus.not_monitored  # type: ignore[union-attr]
+    assert client.get("/api/v1/inbox", headers=accounts["township_1"]).json()["items"] == []
