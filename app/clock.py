@@ -10,6 +10,11 @@ def local_today() -> date:
     return datetime.now(ZoneInfo(get_settings().timezone)).date()
 
 
+def local_date(moment: datetime) -> date:
+    """The district's local date of a moment."""
+    return moment.astimezone(ZoneInfo(get_settings().timezone)).date()
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
     month_index = day.year * 12 + day.month - 1 + months

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app import db
-from app.models import Household
+from app.models import Case, Household
 from app.models.enums import MonitoringStatus
 from tests.fixtures import Accounts, household_body, member_body, report_body
 
@@ -110,7 +110,12 @@ def test_elimination_runs_the_steps_and_ends_monitoring(client: TestClient, acco
         consent_signed=True,
     )
     act("cadre_a", action="review", held_on="2026-11-21", outcome="agreed", attendees=15)
-    act("cadre_a", action="notice", starts_on=(date.today() - timedelta(days=6)).isoformat())
+    act("cadre_a", action="notice", starts_on=date.today().isoformat())
+    with db.session_scope() as session:  # the notice's days go by
+        case = session.get(Case, case_id)
+        assert case is not None
+        assert case.notice_ends_on is not None
+        case.notice_ends_on -= timedelta(days=6)
     act("township_1", action="approve")
     done = act("district", action="confirm")
     assert (done["status"], done["outcome"]) == ("closed", "confirmed")

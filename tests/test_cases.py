@@ -17,7 +17,7 @@ from app.risk import scorer
 from app.schemas.policy import PolicyData
 from app.services import cases
 from app.services.access import Actor
-from tests.fixtures import VILLAGE_B, Accounts, new_household, report_body
+from tests.fixtures import VILLAGE_A, VILLAGE_B, Accounts, new_household, report_body
 
 AS_OF = date(2026, 1, 15)
 POLICY = PolicyData()
@@ -198,12 +198,40 @@ REVIEW = {"action": "review", "held_on": "2026-01-12", "outcome": "agreed", "att
 
 
 def to_township(client: TestClient, accounts: Accounts, case_id: int | None, notice_days_ago: int) -> None:
+    """Verify, review, and a notice that started today; then the clock moves on `notice_days_ago` days
+    (the notice's end is moved back by as much: the service's clock is not mocked)."""
     cadre = accounts["cadre_a"]
     assert act(client, cadre, case_id, **VERIFY).json()["step"] == "democratic_review"
     assert act(client, cadre, case_id, **REVIEW).json()["step"] == "public_notice"
-    starts = (date.today() - timedelta(days=notice_days_ago)).isoformat()
-    response = act(client, cadre, case_id, action="notice", starts_on=starts, objections="")
+    response = act(client, cadre, case_id, action="notice", starts_on=date.today().isoformat(), objections="")
     assert response.json()["step"] == "township_review", response.text
+    with db.session_scope() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        assert case.notice_ends_on is not None
+        case.notice_ends_on -= timedelta(days=notice_days_ago)
+
+
+def test_a_notice_cannot_be_backdated_and_a_disagreeing_review_ends_the_case(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    case_id = signal(settings, poor).case_id
+    act(client, cadre, case_id, **VERIFY)
+    act(client, cadre, case_id, **REVIEW)
+    backdated = act(
+        client, cadre, case_id, action="notice", starts_on=(date.today() - timedelta(days=6)).isoformat()
+    )
+    assert (backdated.status_code, backdated.json()["field"]) == (422, "starts_on")
+    other = signal(settings, int(new_household(client, cadre)["id"])).case_id
+    act(client, cadre, other, **VERIFY)
+    ended = act(client, cadre, other, **(REVIEW | {"outcome": "disagreed"}))
+    assert (ended.json()["status"], ended.json()["outcome"]) == ("closed", "rejected")
+
+
+def test_admins_get_escalations_as_notifications_not_an_inbox(client: TestClient, accounts: Accounts) -> None:
+    assert client.get("/api/v1/inbox", headers=accounts["admin"]).status_code == 403
+    assert client.get("/api/v1/notifications", headers=accounts["admin"]).status_code == 200
 
 
 def test_the_full_path_makes_the_household_monitored(
@@ -395,20 +423,36 @@ def test_lists_count_overdue_cases_and_the_inbox_filters_by_risk_type(
 def test_reassign_to_a_user_in_scope_and_close_as_withdrawn(
     poor: int, settings: Settings, client: TestClient, accounts: Accounts
 ) -> None:
+    from app.schemas.users import UserCreate
+    from app.services import users
+
     case_id = signal(settings, poor).case_id
-    reviewer = accounts.create("township_1")
-    outsider = accounts.create("cadre_c")  # another township's village
-    refused = act(client, accounts["cadre_a"], case_id, action="reassign", user_id=outsider, reason="换人")
-    assert (refused.status_code, refused.json()["field"]) == (422, "user_id")
+    with db.session_scope() as session:
+        colleague = users.create(
+            session,
+            settings,
+            Actor.system("tests"),
+            UserCreate(
+                username="cadre_a2",
+                password="correct-horse-battery",
+                role="village_cadre",
+                region_code=VILLAGE_A,
+            ),
+        ).id
+    reviewer = accounts.create("township_1")  # not a village step's owner
+    outsider = accounts.create("cadre_b")  # another village's cadre
+    for wrong in (reviewer, outsider):
+        refused = act(client, accounts["cadre_a"], case_id, action="reassign", user_id=wrong, reason="换人")
+        assert (refused.status_code, refused.json()["field"]) == (422, "user_id")
     moved = act(
-        client, accounts["cadre_a"], case_id, action="reassign", user_id=reviewer, reason="需乡镇协助"
+        client, accounts["cadre_a"], case_id, action="reassign", user_id=colleague, reason="驻村工作队跟进"
     )
     assert moved.status_code == 200, moved.text
-    assert moved.json()["step"] == "village_verification"  # same step, another person
-    inbox = client.get("/api/v1/inbox", headers=accounts["township_1"]).json()["items"]
-    assert [c["id"] for c in inbox] == [case_id]
+    assert (moved.json()["step"], moved.json()["assigned_user_id"]) == ("village_verification", colleague)
+    assert (
+        client.get("/api/v1/inbox", headers=accounts["cadre_a"]).json()["items"] == []
+    )  # waits on the colleague
     closed = act(client, accounts["township_1"], case_id, action="close", reason="重复登记")
     assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "withdrawn")
     with db.session_scope() as session:
         assert session.get(Household, poor).monitoring_status == MonitoringStatus.not_monitored  # type: ignore[union-attr]
-    assert client.get("/api/v1/inbox", headers=accounts["township_1"]).json()["items"] == []

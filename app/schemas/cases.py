@@ -18,6 +18,7 @@ class CaseRead(ReadModel):
     village_code: str
     township_code: str
     source: str
+    kind: Literal["identification", "elimination"]
     status: Literal["open", "closed"]
     step: CaseStep
     outcome: Literal["confirmed", "rejected", "withdrawn"] | None
@@ -26,6 +27,7 @@ class CaseRead(ReadModel):
     opened_at: datetime
     due_at: datetime = Field(description="when the current step is due")
     closed_at: datetime | None
+    assigned_user_id: int | None = Field(description="the person the case was reassigned to, if any")
     overdue: bool = False
 
     @classmethod

@@ -13,12 +13,12 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clock import local_today
+from app.clock import local_date, local_today
 from app.config import Settings
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.models import Case, CaseEvent, Household, Member, User
 from app.models.base import utcnow
-from app.models.enums import CANNOT_WORK, MonitoringCategory, MonitoringStatus, RegionLevel, Role
+from app.models.enums import CANNOT_WORK, MonitoringCategory, MonitoringStatus, Role
 from app.risk import features
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
@@ -27,6 +27,7 @@ from app.services import policy as policy_service
 from app.services.access import Actor
 
 ALL_STEPS = frozenset(cases.STEPS)
+NOTICE_LEAD_DAYS = 14  # a notice may be announced up to two weeks ahead
 ANYONE = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
 # action → (steps where it is valid, roles that may take it)
 RULES: dict[str, tuple[frozenset[str], frozenset[Role]]] = {
@@ -44,18 +45,27 @@ RULES: dict[str, tuple[frozenset[str], frozenset[Role]]] = {
 
 def check(session: Session, actor: Actor, case_id: int, action: Any) -> Case:
     """The case, locked, if `action` may be taken on it by `actor` now (body not yet validated)."""
+    found = session.execute(select(Case.id, Case.household_id).where(Case.id == case_id)).first()
+    visible = found is not None and session.scalar(
+        cases.visible(actor).with_only_columns(Case.id).where(Case.id == case_id)
+    )
+    if found is None or not visible:
+        raise NotFound(f"case {case_id} not found", field="case_id")
+    # the household first, then the case: the order signals take, so the two never deadlock
+    session.get(Household, found.household_id, with_for_update=True)
+    case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).one()
     if not isinstance(action, str) or action not in RULES:
         raise Invalid(f"action must be one of: {', '.join(RULES)}", field="action")
-    case: Case | None = session.scalars(
-        cases.visible(actor).where(Case.id == case_id).with_for_update()
-    ).first()
-    if case is None:
-        raise NotFound(f"case {case_id} not found", field="case_id")
     steps, roles = RULES[action]
     if case.status != "open":
         raise Conflict(f"case {case_id} is closed ({case.outcome})", field="action")
     if case.step not in steps:
         raise Conflict(f"{action} is not possible at step {case.step}", field="action")
+    if action == "approve" and (case.notice_ends_on is None or local_today() < case.notice_ends_on):
+        raise Conflict(
+            f"the public notice runs until {case.notice_ends_on}: approval is possible from then",
+            field="action",
+        )
     if actor.role not in roles:
         raise Forbidden(f"role {actor.role.value} may not {action} at step {case.step}")
     return case
@@ -70,20 +80,25 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
     match body:
         case bodies.Verify():
             _advance(case, "democratic_review", policy)
+        case bodies.Review() if body.outcome == "disagreed":
+            # the village's democratic review did not agree: the case ends here, refused
+            if case.kind == "identification":
+                household.monitoring_status = MonitoringStatus.not_monitored
+            _close(case, "rejected")
         case bodies.Review():
             _advance(case, "public_notice", policy)
         case bodies.Notice():
+            reviewed = local_date(case.step_started_at)
+            if not reviewed <= body.starts_on <= local_today() + timedelta(days=NOTICE_LEAD_DAYS):
+                raise Invalid(
+                    f"the notice starts between the review ({reviewed}) and {NOTICE_LEAD_DAYS} days ahead",
+                    field="starts_on",
+                )
             ends = body.starts_on + timedelta(days=policy.case_deadlines.public_notice)
             data["ends_on"] = ends.isoformat()
             case.notice_ends_on = ends
             _advance(case, "township_review", policy, starts=ends)
         case bodies.Approve():
-            today = local_today()
-            if case.notice_ends_on is None or today < case.notice_ends_on:
-                raise Conflict(
-                    f"the public notice runs until {case.notice_ends_on}: approval is possible from then",
-                    field="action",
-                )
             _advance(case, "district_decision", policy)
         case bodies.Return():
             case.notice_ends_on = None
@@ -151,6 +166,8 @@ def _due(step: str, policy: PolicyData) -> int:
 def _advance(case: Case, step: str, policy: PolicyData, starts: date | None = None) -> None:
     now = utcnow()
     case.step, case.step_started_at = step, now
+    case.escalated_step = None  # a step done again can be escalated again
+    case.assigned_user_id = None  # the next step's owners take it
     extra = max(0, (starts - local_today()).days) if starts else 0  # township review starts after the notice
     case.due_at = now + timedelta(days=_due(step, policy) + extra)
 
@@ -185,13 +202,14 @@ def _check_risk_types(session: Session, household: Household, risk_types: Sequen
 
 
 def _check_assignee(session: Session, case: Case, user_id: int) -> None:
+    """Only to someone who can take the case's current step: its owners' role, in the case's region."""
     user = session.get(User, user_id)
-    regions = {
-        RegionLevel.village: case.village_code,
-        RegionLevel.township: case.township_code,
-    }
-    if user is None or not user.active or user.role not in ANYONE:
-        raise Invalid(f"user {user_id} cannot take cases", field="user_id")
-    in_scope = user.region_code in regions.values() or user.role == Role.district_officer
-    if not in_scope:
+    owner = escalation.OWNER[case.step]
+    region = {
+        Role.village_cadre: case.village_code,
+        Role.township_reviewer: case.township_code,
+    }.get(owner)
+    if user is None or not user.active or user.role != owner:
+        raise Invalid(f"user {user_id} cannot take the step {case.step}", field="user_id")
+    if region is not None and user.region_code != region:
         raise Invalid(f"user {user_id} works outside this case's region", field="user_id")

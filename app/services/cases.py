@@ -133,8 +133,8 @@ def _open(
 
 
 def _attach(session: Session, case: Case, signal: SignalIn, actor: Actor) -> None:
-    known = {r.get("code") for r in case.reasons}
-    new = [r for r in signal.reasons if r.get("code") not in known]
+    known = {_key(r) for r in case.reasons}
+    new = [r for r in signal.reasons if _key(r) not in known]
     if new:
         case.reasons = [*case.reasons, *new]
     if LEVEL_RANK.get(signal.level, 0) > LEVEL_RANK.get(case.level, 0):
@@ -173,41 +173,47 @@ def _suppressed(rejected: Case | None, signal: SignalIn, policy: PolicyData, now
         return False
     if LEVEL_RANK.get(signal.level, 0) > LEVEL_RANK.get(rejected.level, 0):
         return False
-    known = {r.get("code") for r in rejected.reasons}
-    return all(r.get("code") in known for r in signal.reasons)
+    known = {_key(r) for r in rejected.reasons}
+    return all(_key(r) in known for r in signal.reasons)
 
 
-def from_run(session: Session, settings: Settings, policy: PolicyData, run: RiskRun) -> dict[str, int]:
-    """The run's flags as signals: high always, medium when the policy says so."""
-    levels = ["high", "medium"] if policy.open_cases_for_medium else ["high"]
-    results = session.execute(
-        select(RiskResult.household_id, RiskResult.level, RiskResult.reasons)
-        .where(RiskResult.run_id == run.id, RiskResult.level.in_(levels))
-        .order_by(RiskResult.household_id)
-    ).all()
-    counts: dict[str, int] = {}
-    actor = Actor.system("risk_scorer")
-    for start in range(0, len(results), BATCH):
-        signals = [
-            SignalIn(hid, "risk_scorer", level, list(reasons), f"risk_run:{run.id}")
-            for hid, level, reasons in results[start : start + BATCH]
-        ]
-        for row in receive(session, settings, policy, actor, signals):
-            counts[row.outcome] = counts.get(row.outcome, 0) + 1
-    return counts
+def _key(reason: dict[str, Any]) -> tuple[Any, Any]:
+    """A rule's reason is the same reason whatever its current value; a cadre's report or a department's
+    row is new when it says something new."""
+    code = str(reason.get("code", ""))
+    told = code == "cadre_report" or code.startswith("department_")
+    return code, reason.get("text") if told else None
 
 
 def open_for_run(settings: Settings, run_id: int) -> dict[str, int]:
-    """After a run completes: its flags become signals, in one transaction of their own."""
+    """After a run completes: its flags become signals, a transaction per batch (a failure loses at most
+    one batch, whose flags the next run raises again)."""
     from app.db import session_scope
     from app.models import PolicyVersion
 
     with session_scope() as session:
         run = session.get(RiskRun, run_id)
-        policy = session.get(PolicyVersion, run.policy_version) if run else None
-        if run is None or policy is None or run.status != "completed":
+        version = session.get(PolicyVersion, run.policy_version) if run else None
+        if run is None or version is None or run.status != "completed":
             return {}
-        return from_run(session, settings, PolicyData.model_validate(policy.data), run)
+        policy = PolicyData.model_validate(version.data)
+        levels = ["high", "medium"] if policy.open_cases_for_medium else ["high"]
+        flagged = session.execute(
+            select(RiskResult.household_id, RiskResult.level, RiskResult.reasons)
+            .where(RiskResult.run_id == run.id, RiskResult.level.in_(levels))
+            .order_by(RiskResult.household_id)
+        ).all()
+    counts: dict[str, int] = {}
+    actor = Actor.system("risk_scorer")
+    for start in range(0, len(flagged), BATCH):
+        signals = [
+            SignalIn(hid, "risk_scorer", level, list(reasons), f"risk_run:{run_id}")
+            for hid, level, reasons in flagged[start : start + BATCH]
+        ]
+        with session_scope() as session:
+            for row in receive(session, settings, policy, actor, signals):
+                counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    return counts
 
 
 def report_by_cadre(

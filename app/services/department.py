@@ -23,6 +23,16 @@ from app.services import policy as policy_service
 from app.services.access import Actor
 
 SENDERS = frozenset({Role.department_user})
+RISK_TYPE_OF = {
+    "medical_self_pay": "因病",
+    "dropout": "因学",
+    "education_cost": "因学",
+    "disability": "因残",
+    "disaster": "因自然灾害",
+    "accident": "因意外事故",
+    "unemployment": "因务工就业不稳",
+    "industry_failure": "因产业项目失败",
+}
 MAX_ROWS = 20_000
 
 
@@ -66,6 +76,7 @@ def receive_rows(
                 [
                     {
                         "code": f"department_{row.signal_type}",
+                        "risk_type": RISK_TYPE_OF.get(row.signal_type, "其他"),
                         "department": row.department,
                         "text": f"{row.department}部门预警：{row.signal_type}"
                         + (f"，金额 {row.amount} 元" if row.amount is not None else "")
@@ -90,7 +101,7 @@ def invalid_lines(rows: Sequence[tuple[int, Any, list[LineProblem]]]) -> list[in
 def _kept(cipher: Any, row: DepartmentSignal | dict[str, Any], origin: str, line: int, note: str) -> Signal:
     """An unmatched or unreadable row as a signal for review: the ID number encrypted, never in clear."""
     raw = row.model_dump(mode="json") if isinstance(row, DepartmentSignal) else dict(row)
-    id_number = normalise_id_number(str(raw.pop("id_number", "") or ""))
+    id_number = str(raw.pop("id_number", "") or "").strip()
     raw.pop("name", None)  # names stay out of the signal; the encrypted ID number identifies the row
     return Signal(
         household_id=None,
@@ -100,7 +111,8 @@ def _kept(cipher: Any, row: DepartmentSignal | dict[str, Any], origin: str, line
         outcome="unmatched",
         origin=f"{origin} line {line}"[:80],
         id_number_encrypted=cipher.encrypt(id_number) if id_number else None,
-        note=(f"{mask_id_number(id_number)}: " if len(id_number) == 18 else "") + note[:400],
+        note=(f"{mask_id_number(normalise_id_number(id_number))}: " if len(id_number) == 18 else "")
+        + note[:400],
     )
 
 
@@ -123,18 +135,11 @@ def parse_csv(text: str) -> list[tuple[int, DepartmentSignal | dict[str, Any], l
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(CSV_COLUMNS):
-            raw = dict(zip(CSV_COLUMNS, values, strict=False))
-            rows.append(
-                (
-                    line,
-                    raw,
-                    [
-                        LineProblem(
-                            line=line, field=None, message=f"{len(values)} columns, not {len(CSV_COLUMNS)}"
-                        )
-                    ],
-                )
+            # the values can't be trusted to their columns: the whole line is kept, encrypted
+            problem = LineProblem(
+                line=line, field=None, message=f"{len(values)} columns, not {len(CSV_COLUMNS)}"
             )
+            rows.append((line, {"id_number": ",".join(values)}, [problem]))
             continue
         raw = {k: v.strip() for k, v in zip(CSV_COLUMNS, values, strict=True)}
         data = {k: (None if k == "amount" and v == "" else v) for k, v in raw.items()}
