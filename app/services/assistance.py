@@ -1,7 +1,7 @@
 """Assistance (帮扶措施) for monitored households, "缺什么补什么" gaps, and risk elimination (风险消除)."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 from sqlalchemy import select
@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 from app.clock import add_months, local_today
 from app.config import Settings
 from app.errors import Conflict
-from app.models import Assistance, Case, CaseEvent, Household, Member
+from app.models import Assistance, Case, Household, Member
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus
 from app.risk import features, rules
 from app.risk import panel as pn
 from app.schemas.assistance import AssistanceCreate
 from app.schemas.policy import PolicyData
-from app.services import audit, escalation, households
+from app.services import audit, cases, households
 from app.services import policy as policy_service
 from app.services.access import Actor, require_household_writer
 
@@ -134,34 +134,9 @@ def propose_elimination(
         select(Case.id).where(Case.household_id == household.id, Case.status == "open")
     ).first():
         raise Conflict("the household already has an open case", field="household_id")
-    now = utcnow()
-    case = Case(
-        household_id=household.id,
-        village_code=household.village_code,
-        township_code=household.village_code[:9] + "000",
-        source="cadre_report",
-        kind="elimination",
-        status="open",
-        step="village_verification",
-        level=None,
-        reasons=[{"code": "elimination", "kind": kind, "text": f"风险消除（{kind}）：{reason}"}],
-        opened_at=now,
-        step_started_at=now,
-        due_at=now + timedelta(days=policy.case_deadlines.home_verification),
-    )
-    session.add(case)
-    session.flush()
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            actor=actor.username,
-            action="opened",
-            step=case.step,
-            data={"elimination": kind, "reason": reason},
-        )
-    )
-    escalation.notify_owners(session, case, "new_work")
+    reasons = [{"code": "elimination", "kind": kind, "text": f"风险消除（{kind}）：{reason}"}]
+    proposal = cases.SignalIn(household.id, "cadre_report", None, reasons, actor.username)
+    case = cases.open_case(session, household, proposal, policy, actor, utcnow(), kind="elimination")
     audit.record(
         session,
         settings,

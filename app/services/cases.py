@@ -79,7 +79,7 @@ def receive(
         elif _suppressed(rejected.get(household.id), signal, policy, now):
             row.outcome = "suppressed"
         else:
-            case = _open(session, household, signal, policy, actor, now)
+            case = open_case(session, household, signal, policy, actor, now)
             open_cases[household.id] = case
             row.outcome, row.case_id = "opened", case.id
             changes.append(
@@ -99,14 +99,23 @@ def receive(
     return recorded
 
 
-def _open(
-    session: Session, household: Household, signal: SignalIn, policy: PolicyData, actor: Actor, now: Any
+def open_case(
+    session: Session,
+    household: Household,
+    signal: SignalIn,
+    policy: PolicyData,
+    actor: Actor,
+    now: Any,
+    kind: str = "identification",
 ) -> Case:
+    """A new case at the first step, on the timeline, its owners told. An identification puts the
+    household under verification; an elimination leaves it monitored until the decision."""
     case = Case(
         household_id=household.id,
         village_code=household.village_code,
         township_code=household.village_code[:9] + "000",
         source=signal.source,
+        kind=kind,
         status="open",
         step=STEPS[0],
         level=signal.level,
@@ -117,7 +126,8 @@ def _open(
     )
     session.add(case)
     session.flush()
-    household.monitoring_status = MonitoringStatus.under_verification
+    if kind == "identification":
+        household.monitoring_status = MonitoringStatus.under_verification
     escalation.notify_owners(session, case, "new_work")
     session.add(
         CaseEvent(
@@ -126,7 +136,7 @@ def _open(
             actor=actor.username,
             action="opened",
             step=case.step,
-            data={"source": signal.source, "level": signal.level, "origin": signal.origin},
+            data={"kind": kind, "source": signal.source, "level": signal.level, "origin": signal.origin},
         )
     )
     return case
