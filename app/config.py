@@ -42,6 +42,11 @@ class Settings(BaseSettings):
 
     # Scoring schedule (crontab, in `timezone`) and how often the worker looks for admins' run requests.
     risk_schedule_cron: str = "0 2 * * *"
+    # region webhooks: hosts an admin may point a webhook at (comma-separated), and delivery settings
+    webhook_allowed_hosts: str = ""
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_poll_seconds: int = Field(default=30, ge=1, le=3600)
     case_escalation_minutes: int = Field(default=10, ge=1, le=1440)  # how often overdue steps are checked
     risk_train_cron: str = "0 3 * * 0"  # retrain weekly, Sunday 03:00 (installed only if not worse)
     risk_request_poll_seconds: int = Field(default=30, ge=1)
@@ -80,6 +85,10 @@ class Settings(BaseSettings):
     @property
     def fernet_keys(self) -> list[str]:
         return [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
+
+    @property
+    def webhook_allowed_host_list(self) -> set[str]:
+        return {h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()}
 
     @property
     def is_demo(self) -> bool:

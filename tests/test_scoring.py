@@ -190,7 +190,13 @@ def test_worker_schedules_nightly_and_request_jobs(settings: Any) -> None:
     scheduler = BackgroundScheduler(timezone=settings.timezone)
     add_jobs(scheduler, settings)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"nightly_scoring", "requested_scoring", "scheduled_training", "case_escalation"}
+    assert set(jobs) == {
+        "nightly_scoring",
+        "requested_scoring",
+        "scheduled_training",
+        "case_escalation",
+        "webhook_delivery",
+    }
     assert jobs["nightly_scoring"].max_instances == 1
     assert "hour='2'" in str(jobs["nightly_scoring"].trigger)
     assert "day_of_week='0'" in str(jobs["scheduled_training"].trigger)

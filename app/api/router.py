@@ -11,9 +11,22 @@ from app.api.routes import (
     reports,
     risk,
     users,
+    webhooks,
 )
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, users, regions, households, reports, policy, risk, cases, department, assistance):
+for module in (
+    auth,
+    users,
+    regions,
+    households,
+    reports,
+    policy,
+    risk,
+    cases,
+    department,
+    assistance,
+    webhooks,
+):
     api_router.include_router(module.router)
 api_router.include_router(cases.inbox_router)

@@ -4,6 +4,7 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Assistance, Case, CaseEvent, Notification, Signal
 from app.models.household import Household, Member
+from app.models.outbox import OutboxMessage, WebhookEndpoint
 from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
 from app.models.region import Region
@@ -22,6 +23,7 @@ __all__ = [
     "JobLease",
     "Member",
     "Notification",
+    "OutboxMessage",
     "PolicyVersion",
     "RateEvent",
     "Region",
@@ -32,4 +34,5 @@ __all__ = [
     "RiskRun",
     "Signal",
     "User",
+    "WebhookEndpoint",
 ]

@@ -6,7 +6,7 @@ from app.clock import local_today
 from app.config import get_settings
 from app.db import session_scope
 from app.risk import model, scorer, training
-from app.services import cases, escalation
+from app.services import cases, escalation, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +54,11 @@ def escalate_cases() -> None:
         count = escalation.escalate_overdue(session, get_settings())
     if count:
         logger.info("cases escalated", extra={"count": count})
+
+
+def deliver_webhooks() -> None:
+    """Post due outbox messages; locked rows are skipped, so two workers never post one twice."""
+    with session_scope() as session:
+        sent = outbox.deliver_due(session, get_settings())
+    if sent:
+        logger.info("webhook messages delivered", extra={"count": sent})

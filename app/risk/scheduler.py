@@ -23,6 +23,12 @@ def add_jobs(scheduler: BaseScheduler, settings: Settings) -> None:
         **common,
     )
     scheduler.add_job(
+        jobs.deliver_webhooks,
+        IntervalTrigger(seconds=settings.webhook_poll_seconds),
+        id="webhook_delivery",
+        **common,
+    )
+    scheduler.add_job(
         jobs.escalate_cases,
         IntervalTrigger(minutes=settings.case_escalation_minutes),
         id="case_escalation",

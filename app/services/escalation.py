@@ -19,7 +19,7 @@ from app.models import Case, CaseEvent, Notification, User
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.schemas.common import PageParams
-from app.services import access, audit
+from app.services import access, audit, outbox
 from app.services.access import Actor
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,8 @@ def notify_owners(session: Session, case: Case, kind: str) -> None:
     """Tell the users who own the case's current step that it waits on them."""
     for user_id in _users(session, OWNER[case.step], case):
         session.add(Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step))
+    session.flush()
+    outbox.enqueue_case(session, case, kind)
 
 
 def _users(session: Session, role: Role, case: Case) -> list[int]:

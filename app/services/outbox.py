@@ -1,0 +1,182 @@
+"""Region webhooks through a transactional outbox.
+
+A message is written with the change it announces, so a rollback takes it back and a commit keeps it
+until delivered. The worker posts due messages (signed: HMAC-SHA256 over "timestamp.body" with the
+endpoint's secret), retries failures with exponential backoff, and parks a message as dead after the
+configured number of attempts, where an admin sees it and can send it again. Payloads carry ids, codes
+and steps: never personal data.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.errors import Invalid, NotFound
+from app.models import Case, OutboxMessage, WebhookEndpoint
+from app.models.base import utcnow
+from app.models.enums import Role
+from app.pii import cipher_for
+from app.schemas.common import PageParams
+from app.services import access, audit
+from app.services.access import Actor
+
+logger = logging.getLogger(__name__)
+ADMINS = frozenset({Role.admin})
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=6)
+
+
+def add_endpoint(
+    session: Session, settings: Settings, actor: Actor, region_code: str, url: str, secret: str
+) -> WebhookEndpoint:
+    access.require_role(actor, ADMINS, "adding webhooks")
+    host = (urlsplit(url).hostname or "").lower()
+    if urlsplit(url).scheme not in ("https", "http") or host not in settings.webhook_allowed_host_list:
+        raise Invalid(f"the URL's host {host or '(none)'} is not on the webhook allow-list", field="url")
+    endpoint = WebhookEndpoint(
+        region_code=region_code,
+        url=url,
+        secret_encrypted=cipher_for(settings).encrypt(secret),
+        created_by=actor.username,
+    )
+    session.add(endpoint)
+    session.flush()
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "webhook.add", "webhook_endpoint", endpoint.id, None, {"region_code": region_code, "url": url}
+            )
+        ],
+    )
+    return endpoint
+
+
+def enqueue_case(session: Session, case: Case, event: str) -> None:
+    """Queue `event` about `case` for every active endpoint of its village, township or county."""
+    regions = {case.village_code, case.township_code, case.village_code[:6] + "000000"}
+    endpoints = session.scalars(
+        select(WebhookEndpoint.id).where(
+            WebhookEndpoint.active.is_(True), WebhookEndpoint.region_code.in_(regions)
+        )
+    ).all()
+    payload = {
+        "event": event,
+        "case_id": case.id,
+        "step": case.step,
+        "status": case.status,
+        "village_code": case.village_code,
+        "township_code": case.township_code,
+        "at": utcnow().isoformat(),
+    }
+    for endpoint_id in endpoints:
+        session.add(OutboxMessage(endpoint_id=endpoint_id, payload=payload))
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def deliver_due(session: Session, settings: Settings, now: datetime | None = None, limit: int = 100) -> int:
+    """Post the due messages (each locked, skipped by a concurrent worker); returns how many were sent."""
+    now = now or utcnow()
+    due = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    cipher = cipher_for(settings)
+    sent = 0
+    with httpx.Client(timeout=settings.webhook_timeout_seconds) as client:
+        for message in due:
+            endpoint = session.get(WebhookEndpoint, message.endpoint_id)
+            if endpoint is None or not endpoint.active:
+                message.status, message.last_error = "dead", "endpoint removed or inactive"
+                continue
+            body = json.dumps({"message_id": message.id, **message.payload}, ensure_ascii=False).encode()
+            timestamp = str(int(time.time()))
+            headers = {
+                "content-type": "application/json",
+                "x-shouwang-timestamp": timestamp,
+                "x-shouwang-signature": signature(cipher.decrypt(endpoint.secret_encrypted), timestamp, body),
+            }
+            message.attempts += 1
+            try:
+                response = client.post(endpoint.url, content=body, headers=headers)
+                message.last_status, message.last_error = response.status_code, None
+                delivered = 200 <= response.status_code < 300
+                if not delivered:
+                    message.last_error = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                message.last_status, message.last_error, delivered = (
+                    None,
+                    f"{type(exc).__name__}: {exc}"[:500],
+                    False,
+                )
+            if delivered:
+                message.status, message.delivered_at = "delivered", now
+                sent += 1
+            elif message.attempts >= settings.webhook_max_attempts:
+                message.status = "dead"
+                logger.warning(
+                    "webhook message parked", extra={"message_id": message.id, "attempts": message.attempts}
+                )
+            else:
+                message.next_attempt_at = now + min(BACKOFF_FIRST * 2 ** (message.attempts - 1), BACKOFF_MAX)
+    return sent
+
+
+def deliveries(
+    session: Session, actor: Actor, endpoint_id: int, status: str | None, page: PageParams
+) -> tuple[list[OutboxMessage], int]:
+    access.require_role(actor, ADMINS, "reading webhook deliveries")
+    if session.get(WebhookEndpoint, endpoint_id) is None:
+        raise NotFound(f"webhook {endpoint_id} not found", field="endpoint_id")
+    stmt = select(OutboxMessage).where(OutboxMessage.endpoint_id == endpoint_id)
+    if status is not None:
+        stmt = stmt.where(OutboxMessage.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(OutboxMessage.id.desc()).offset(page.offset).limit(page.page_size))
+    return list(rows), total
+
+
+def replay(session: Session, settings: Settings, actor: Actor, message_id: int) -> OutboxMessage:
+    """Send a dead message again (from now, with a fresh count of attempts)."""
+    access.require_role(actor, ADMINS, "replaying webhook messages")
+    message = session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None:
+        raise NotFound(f"message {message_id} not found", field="message_id")
+    message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
+    audit.record(
+        session, settings, actor, [audit.Change("webhook.replay", "outbox_message", message.id, None, {})]
+    )
+    return message
+
+
+def endpoints(session: Session, actor: Actor) -> list[tuple[WebhookEndpoint, dict[str, Any]]]:
+    access.require_role(actor, ADMINS, "reading webhooks")
+    counts: dict[int, dict[str, Any]] = {}
+    for endpoint_id, status, n in session.execute(
+        select(OutboxMessage.endpoint_id, OutboxMessage.status, func.count()).group_by(
+            OutboxMessage.endpoint_id, OutboxMessage.status
+        )
+    ):
+        counts.setdefault(endpoint_id, {})[status] = n
+    return [
+        (e, counts.get(e.id, {}))
+        for e in session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))
+    ]
