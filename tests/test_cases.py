@@ -456,3 +456,24 @@ def test_reassign_to_a_user_in_scope_and_close_as_withdrawn(
     assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "withdrawn")
     with db.session_scope() as session:
         assert session.get(Household, poor).monitoring_status == MonitoringStatus.not_monitored  # type: ignore[union-attr]
+
+
+def test_notifications_are_marked_read_by_their_owner_only(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    signal(settings, poor)
+    [note] = client.get(
+        "/api/v1/notifications", params={"unread": "true"}, headers=accounts["cadre_a"]
+    ).json()["items"]
+    assert (
+        client.post(f"/api/v1/notifications/{note['id']}/read", headers=accounts["cadre_b"]).status_code
+        == 404
+    )
+    read = client.post(f"/api/v1/notifications/{note['id']}/read", headers=accounts["cadre_a"])
+    assert read.json()["read_at"] is not None
+    assert (
+        client.get("/api/v1/notifications", params={"unread": "true"}, headers=accounts["cadre_a"]).json()[
+            "items"
+        ]
+        == []
+    )

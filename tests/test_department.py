@@ -93,3 +93,20 @@ def test_json_signals_and_who_may_send_them(client: TestClient, accounts: Accoun
         headers=accounts["department"] | {"content-type": "text/csv"},
     )
     assert (wrong_header.status_code, wrong_header.json()["field"]) == (422, "header")
+
+
+def test_unmatched_rows_are_listed_for_review_masked(client: TestClient, accounts: Accounts) -> None:
+    stranger = make_id(date(1961, 2, 3))
+    csv_text = f"{HEADER}\n应急,{stranger},某某,{VILLAGE_A},disaster,8000,2026-01-06,房屋倒塌"
+    headers = accounts["department"] | {"content-type": "text/csv"}
+    assert (
+        client.post("/api/v1/department-signals/import", content=csv_text, headers=headers).status_code == 200
+    )
+    listed = client.get("/api/v1/department-signals/unmatched", headers=accounts["district"]).json()
+    [row] = listed["items"]
+    assert row["origin"] == "csv line 2"
+    assert stranger not in str(row)
+    assert row["note"].startswith(stranger[:6] + "********")
+    assert row["row"]["signal_type"] == "disaster"
+    assert "name" not in row["row"]
+    assert client.get("/api/v1/department-signals/unmatched", headers=accounts["cadre_a"]).status_code == 403

@@ -1,6 +1,6 @@
 """部门筛查预警: departments' signals about residents, as JSON or CSV rows."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -53,3 +53,11 @@ class DepartmentResult(StrictModel):
     unmatched: list[LineProblem] = Field(description="rows whose ID number matches no registered member")
     invalid: list[LineProblem] = Field(description="rows that could not be read; kept for review")
     received_on: date
+
+
+class UnmatchedRead(StrictModel):
+    id: int
+    origin: str = Field(description="the file or batch and its line")
+    note: str = Field(description="the masked ID number and why the row was kept")
+    row: dict[str, str] = Field(description="the row's other fields (no name, no ID number)")
+    received_at: datetime

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
@@ -156,3 +156,15 @@ def parse_csv(text: str) -> list[tuple[int, DepartmentSignal | dict[str, Any], l
             ]
             rows.append((line, raw, problems))
     return rows
+
+
+REVIEWERS = frozenset({Role.department_user, Role.district_officer})
+
+
+def unmatched(session: Session, actor: Actor, page: Any) -> tuple[list[Signal], int]:
+    """Department rows that matched no registered member, newest first, for review (ID numbers masked)."""
+    access.require_role(actor, REVIEWERS, "reviewing unmatched department signals")
+    stmt = select(Signal).where(Signal.source == "department", Signal.outcome == "unmatched")
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Signal.id.desc()).offset(page.offset).limit(page.page_size))
+    return list(rows), total

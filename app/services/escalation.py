@@ -15,6 +15,7 @@ from sqlalchemy import String, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.errors import NotFound
 from app.models import Case, CaseEvent, Notification, User
 from app.models.base import utcnow
 from app.models.enums import Role
@@ -151,8 +152,21 @@ def inbox(
     return list(cases), total, overdue
 
 
-def notifications(session: Session, actor: Actor, page: PageParams) -> tuple[list[Notification], int]:
+def notifications(
+    session: Session, actor: Actor, page: PageParams, unread: bool | None = None
+) -> tuple[list[Notification], int]:
     stmt = select(Notification).where(Notification.user_id == actor.user_id)
+    if unread is not None:
+        stmt = stmt.where(Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Notification.id.desc()).offset(page.offset).limit(page.page_size))
     return list(rows), total
+
+
+def mark_read(session: Session, actor: Actor, notification_id: int) -> Notification:
+    note = session.get(Notification, notification_id)
+    if note is None or note.user_id != actor.user_id:
+        raise NotFound(f"notification {notification_id} not found", field="notification_id")
+    if note.read_at is None:
+        note.read_at = utcnow()
+    return note

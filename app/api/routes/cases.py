@@ -140,6 +140,18 @@ def inbox(
 
 
 @inbox_router.get("/notifications", response_model=Page[NotificationRead], summary="My notifications")
-def notifications(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[NotificationRead]:
-    items, total = escalation.notifications(session, actor, page)
+def notifications(
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    unread: Annotated[bool | None, Query(description="only unread (true) or read (false) ones")] = None,
+) -> Page[NotificationRead]:
+    items, total = escalation.notifications(session, actor, page, unread)
     return Page[NotificationRead].of(items, total, page)
+
+
+@inbox_router.post(
+    "/notifications/{notification_id}/read", response_model=NotificationRead, summary="Mark one read"
+)
+def mark_read(notification_id: PathId, session: SessionDep, actor: CurrentActor) -> NotificationRead:
+    return NotificationRead.model_validate(escalation.mark_read(session, actor, notification_id))

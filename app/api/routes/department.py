@@ -2,10 +2,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from app.api.deps import CurrentActor, SessionDep, SettingsDep
+from app.api.deps import CurrentActor, PageDep, SessionDep, SettingsDep
 from app.errors import Invalid
-from app.schemas.common import ErrorBody
-from app.schemas.department import DepartmentBatch, DepartmentResult
+from app.schemas.common import ErrorBody, Page
+from app.schemas.department import DepartmentBatch, DepartmentResult, UnmatchedRead
 from app.services import department
 
 router = APIRouter(
@@ -44,3 +44,21 @@ def receive_csv(
         raise Invalid("the file must be UTF-8", field="file") from None
     rows = department.parse_csv(text)
     return department.receive_rows(session, settings, actor, rows, "csv")
+
+
+@router.get("/unmatched", response_model=Page[UnmatchedRead], summary="Rows kept for review")
+def unmatched(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[UnmatchedRead]:
+    """Rows that matched no registered member or could not be read, newest first. ID numbers are masked;
+    the encrypted copy stays in the database for the district to follow up."""
+    rows, total = department.unmatched(session, actor, page)
+    items = [
+        UnmatchedRead(
+            id=r.id,
+            origin=r.origin,
+            note=r.note,
+            row=(r.reasons[0].get("row", {}) if r.reasons else {}),
+            received_at=r.received_at,
+        )
+        for r in rows
+    ]
+    return Page[UnmatchedRead].of(items, total, page)
