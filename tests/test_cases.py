@@ -477,3 +477,32 @@ def test_notifications_are_marked_read_by_their_owner_only(
         ]
         == []
     )
+
+
+def test_verification_may_store_the_corrected_indicators_as_a_report(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = signal(settings, poor).case_id
+    corrected = report_body(
+        "visit-2026-01",
+        "2026-07-01",
+        "2026-09-30",
+        wages="1500",
+        business="0",
+        prop="0",
+        transfer="300",
+        cost="0",
+    )
+    bad = act(
+        client,
+        accounts["cadre_a"],
+        case_id,
+        **(VERIFY | {"report": corrected | {"period_end": "2026-06-30"}}),
+    )
+    assert (bad.status_code, bad.json()["field"]) == (422, "report.period_end")  # before its start
+    done = act(client, accounts["cadre_a"], case_id, **(VERIFY | {"report": corrected}))
+    assert done.status_code == 200, done.text
+    reports = client.get(f"/api/v1/households/{poor}/reports", headers=accounts["cadre_a"]).json()["items"]
+    assert "visit-2026-01" in [r["client_ref"] for r in reports]
+    timeline = client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_a"]).json()["timeline"]
+    assert timeline[-1]["data"]["report"]["client_ref"] == "visit-2026-01"

@@ -7,6 +7,7 @@ from pydantic import Field, field_validator
 
 from app.models.enums import MonitoringCategory
 from app.schemas.common import PastDate, StrictModel
+from app.schemas.reports import ReportCreate
 
 RiskType = Literal[
     "因病", "因学", "因残", "因自然灾害", "因意外事故", "因产业项目失败", "因务工就业不稳", "缺劳动力", "其他"
@@ -22,6 +23,9 @@ class Verify(StrictModel):
     visitors: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1, max_length=10)
     findings: str = Field(min_length=1, max_length=2000)
     consent_signed: bool = Field(description="承诺授权: the household signed its consent")
+    report: ReportCreate | None = Field(
+        default=None, description="indicators as verified at the visit: stored as a new dated report"
+    )
 
     @field_validator("consent_signed")
     @classmethod

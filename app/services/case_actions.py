@@ -22,7 +22,7 @@ from app.models.enums import CANNOT_WORK, MonitoringCategory, MonitoringStatus, 
 from app.risk import features
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
-from app.services import audit, cases, escalation
+from app.services import audit, cases, escalation, reports
 from app.services import policy as policy_service
 from app.services.access import Actor
 
@@ -76,9 +76,13 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
     household = session.get(Household, case.household_id, with_for_update=True)
     assert household is not None
     step_before = case.step
-    data = body.model_dump(mode="json", exclude={"action"})
+    data = body.model_dump(mode="json", exclude={"action", "report"})
     match body:
         case bodies.Verify():
+            if body.report is not None:  # the corrected indicators: a new report, as a cadre files one
+                item = reports.Item(body=body.report, prefix="report.", household_id=household.id)
+                stored, _ = reports.submit(session, settings, actor, [item])
+                data["report"] = {"id": stored[0].id, "client_ref": body.report.client_ref}
             _advance(case, "democratic_review", policy)
         case bodies.Review() if body.outcome == "disagreed":
             # the village's democratic review did not agree: the case ends here, refused
