@@ -94,6 +94,8 @@ def serve(host: str, port: int) -> None:
             _bootstrap_demo(session, settings)
         elif demo_users := demo.active_demo_accounts(session):
             _fail(f"production refuses demo accounts; deactivate them first: {', '.join(demo_users)}", 2)
+    if settings.is_demo:
+        _first_demo_run(settings)
     configure_logging()
     scheduler = None
     if settings.scheduler_in_process:
@@ -109,6 +111,32 @@ def serve(host: str, port: int) -> None:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+def _first_demo_run(settings: Settings) -> None:
+    """On the demo's first start: train the model (when the history allows), score every household and
+    open the cases, so the inboxes have work in them."""
+    from app.clock import local_today
+    from app.db import session_scope
+    from app.risk import model, scorer, training
+    from app.services import cases
+
+    with session_scope() as session:
+        if scorer.current_run(session) is not None:
+            return
+    try:
+        training.train(settings, triggered_by="demo")
+    except (model.ColdStart, training.AlreadyTraining):
+        pass
+    try:
+        run = scorer.score_all(as_of=local_today(), triggered_by="demo")
+    except scorer.AlreadyRunning:
+        return
+    counts = cases.open_for_run(settings, run.id)
+    click.echo(
+        f"demo scoring: {run.households_scored} households ({run.mode}), {run.flagged_high} high, "
+        f"{run.flagged_medium} medium; {counts.get('opened', 0)} cases opened"
+    )
 
 
 def _bootstrap_demo(session: Any, settings: Settings) -> None:
