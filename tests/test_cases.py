@@ -360,6 +360,11 @@ def test_an_overdue_village_step_is_escalated_to_the_township_exactly_once(
     assert [c["id"] for c in inbox] == [case_id]
     timeline = client.get(f"/api/v1/cases/{case_id}", headers=accounts["township_1"]).json()["timeline"]
     assert [e["action"] for e in timeline].count("escalated") == 1
+    with db.session_scope() as session:
+        from app.models import AuditEntry
+
+        audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "case.escalate")).all()
+        assert [(a.entity_id, a.changes["step"]) for a in audited] == [(str(case_id), "village_verification")]
 
 
 def test_each_inbox_shows_exactly_the_cases_waiting_on_its_user_by_due_time(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.clock import local_today
 from app.config import Settings
 from app.errors import Invalid
-from app.models import Member, Signal
+from app.models import Household, Member, Signal
 from app.models.enums import Role
 from app.pii import cipher_for, mask_id_number, normalise_id_number
 from app.schemas.department import CSV_COLUMNS, DepartmentResult, DepartmentSignal, LineProblem
@@ -49,9 +49,14 @@ def receive_rows(
     _, policy = policy_service.current_data(session)
     good = [(line, row) for line, row, problems in rows if isinstance(row, DepartmentSignal) and not problems]
     hashes = {cipher.lookup_hash(row.id_number) for _, row in good}
+    # only households in the sender's region: a department elsewhere cannot open cases here
     found = session.execute(
-        select(Member.id_number_hash, Member.household_id).where(
-            Member.id_number_hash.in_(hashes), Member.left_on.is_(None)
+        select(Member.id_number_hash, Member.household_id)
+        .join(Household, Member.household_id == Household.id)
+        .where(
+            Member.id_number_hash.in_(hashes),
+            Member.left_on.is_(None),
+            Household.village_code.in_(access.visible_village_codes(actor)),
         )
     )
     members: dict[str, int] = {str(row[0]): int(row[1]) for row in found}

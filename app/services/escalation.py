@@ -47,6 +47,7 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
         )
     ).all()
     escalated = 0
+    changes: list[audit.Change] = []
     for case_id, step in due:
         claimed = session.execute(
             update(Case)
@@ -81,15 +82,19 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
                 },
             )
         )
-        escalated += 1
-    if escalated:
-        session.flush()
-        audit.record(
-            session,
-            settings,
-            Actor.system("escalation"),
-            [audit.Change("case.escalate", "case", None, None, {"cases": escalated})],
+        changes.append(
+            audit.Change(
+                "case.escalate",
+                "case",
+                case_id,
+                case.household_id,
+                {"step": step, "to": ESCALATE_TO[step].value, "due_at": case.due_at.isoformat()},
+            )
         )
+        escalated += 1
+    if changes:
+        session.flush()
+        audit.record(session, settings, Actor.system("escalation"), changes)
     return escalated
 
 
