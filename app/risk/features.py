@@ -53,9 +53,8 @@ def _at(values: Array, rows: IntArray) -> Array:
     return np.where(rows >= 0, values[np.maximum(rows, 0)], np.nan)
 
 
-def _targets(panel: pn.Panel, rows: IntArray, day: IntArray) -> tuple[IntArray, Array, Array, Array]:
-    """The household of each target, and its events' loss, kind and count on the target's day."""
-    hh = np.where(rows >= 0, panel.hh[np.maximum(rows, 0)] if len(panel.hh) else 0, -1)
+def _events(panel: pn.Panel, rows: IntArray, day: IntArray) -> tuple[Array, Array, Array]:
+    """Each target's events: loss, kind of the largest and count, on the target's day."""
     per_row_day = np.zeros(len(panel.hh), dtype=np.int64)
     has = rows >= 0
     per_row_day[rows[has]] = day[has]
@@ -64,7 +63,7 @@ def _targets(panel: pn.Panel, rows: IntArray, day: IntArray) -> tuple[IntArray, 
     others[rows[has]] = False
     per_row_day[others] = panel.reports["end"][others]
     loss, kind, count = pn.event_values(panel, per_row_day)
-    return hh, _at(loss, rows), _at(kind, rows), _at(count, rows)
+    return _at(loss, rows), _at(kind, rows), _at(count, rows)
 
 
 def _households(panel: pn.Panel, rows: IntArray) -> IntArray:
@@ -75,7 +74,7 @@ def _households(panel: pn.Panel, rows: IntArray) -> IntArray:
 def rules_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntArray) -> dict[str, Array]:
     """rules.FEATURES for each target. With rows from latest_rows, target i is household i."""
     d = pn.income(panel)
-    _, loss, kind, _ = _targets(panel, rows, day)
+    loss, kind, _ = _events(panel, rows, day)
     members = pn.member_values(panel, _households(panel, rows), day)
     r = panel.reports
     prev = _at(d["prev_year"].astype(float), rows)
@@ -148,7 +147,7 @@ def model_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntA
     its spending, events, members and living conditions."""
     d = pn.income(panel)
     r = panel.reports
-    _, loss, _, count = _targets(panel, rows, day)
+    loss, _, count = _events(panel, rows, day)
     members = pn.member_values(panel, _households(panel, rows), day)
     window = d["window"]
     annual = _at(d["annual"], rows)

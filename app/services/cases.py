@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -21,7 +21,7 @@ from app.models.base import utcnow
 from app.models.enums import MonitoringStatus, Role
 from app.schemas.common import PageParams
 from app.schemas.policy import PolicyData
-from app.services import access, audit, escalation
+from app.services import access, audit, case_queries, escalation
 from app.services.access import Actor
 
 STEPS = ("village_verification", "democratic_review", "public_notice", "township_review", "district_decision")
@@ -258,27 +258,7 @@ def visible(actor: Actor) -> Any:
 def list_cases(
     session: Session, actor: Actor, page: PageParams, filters: dict[str, Any]
 ) -> tuple[list[Case], int, int]:
-    stmt = visible(actor)
-    for name in ("status", "step", "source", "township_code", "village_code"):
-        if filters.get(name) is not None:
-            stmt = stmt.where(getattr(Case, name) == filters[name])
-    if filters.get("overdue") is not None:
-        now = utcnow()
-        late = (Case.status == "open") & (Case.due_at < now)
-        stmt = stmt.where(late if filters["overdue"] else ~late)
-    total, overdue = count_with_overdue(session, stmt)
-    cases = session.scalars(stmt.order_by(Case.due_at, Case.id).offset(page.offset).limit(page.page_size))
-    return list(cases), total, overdue
-
-
-def count_with_overdue(session: Session, stmt: Any) -> tuple[int, int]:
-    """How many cases `stmt` selects, and how many of them are overdue."""
-    rows = stmt.subquery()
-    late = (rows.c.status == "open") & (rows.c.due_at < utcnow())
-    total, overdue = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((late, 1), else_=0)), 0)).select_from(rows)
-    ).one()
-    return int(total), int(overdue)
+    return case_queries.page_of(session, case_queries.filtered(visible(actor), filters), page)
 
 
 def get(session: Session, actor: Actor, case_id: int) -> tuple[Case, list[CaseEvent]]:

@@ -61,8 +61,10 @@ def receive_rows(
     )
     members: dict[str, int] = {str(row[0]): int(row[1]) for row in found}
     signals, unmatched, invalid = [], [], []
+    unreadable = 0
     for line, row, problems in rows:
         if not isinstance(row, DepartmentSignal) or problems:
+            unreadable += 1
             invalid.extend(problems)
             session.add(_kept(cipher, row, origin, line, "; ".join(p.message for p in problems)))
             continue
@@ -91,16 +93,12 @@ def receive_rows(
                 f"{origin} line {line}",
             )
         )
-    outcomes: dict[str, int] = {"unmatched": len(unmatched) + len(invalid_lines(rows))}
+    outcomes: dict[str, int] = {"unmatched": len(unmatched) + unreadable}
     for recorded in cases.receive(session, settings, policy, actor, signals):
         outcomes[recorded.outcome] = outcomes.get(recorded.outcome, 0) + 1
     return DepartmentResult(
         received=len(rows), outcomes=outcomes, unmatched=unmatched, invalid=invalid, received_on=local_today()
     )
-
-
-def invalid_lines(rows: Sequence[tuple[int, Any, list[LineProblem]]]) -> list[int]:
-    return [line for line, row, problems in rows if problems or not isinstance(row, DepartmentSignal)]
 
 
 def _kept(cipher: Any, row: DepartmentSignal | dict[str, Any], origin: str, line: int, note: str) -> Signal:

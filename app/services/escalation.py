@@ -6,12 +6,11 @@ The job is safe to run twice at once: a case is claimed by a conditional UPDATE 
 to the current step only if it is not there yet), so only one runner notifies.
 """
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -20,7 +19,7 @@ from app.models import Case, CaseEvent, Notification, User
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.schemas.common import PageParams
-from app.services import access, audit, outbox
+from app.services import access, audit, case_queries, outbox
 from app.services.access import Actor
 
 logger = logging.getLogger(__name__)
@@ -137,24 +136,7 @@ def inbox(
     if actor.role == Role.village_cadre:
         # a case assigned to another cadre of the village waits on that cadre
         stmt = stmt.where(or_(Case.assigned_user_id.is_(None), Case.assigned_user_id == actor.user_id))
-    for name in ("source", "township_code", "village_code"):
-        if filters.get(name) is not None:
-            stmt = stmt.where(getattr(Case, name) == filters[name])
-    if filters.get("overdue") is not None:
-        late = Case.due_at < utcnow()
-        stmt = stmt.where(late if filters["overdue"] else ~late)
-    if filters.get("risk_type") is not None:
-        # the case's reasons name their risk type; the JSON text is searched, on any database
-        text = func.cast(Case.reasons, String)
-        escaped = json.dumps(filters["risk_type"])[1:-1]  # how the JSON column spells it, \u-escaped
-        stmt = stmt.where(
-            or_(text.contains(filters["risk_type"], autoescape=True), text.contains(escaped, autoescape=True))
-        )
-    from app.services.cases import count_with_overdue
-
-    total, overdue = count_with_overdue(session, stmt)
-    cases = session.scalars(stmt.order_by(Case.due_at, Case.id).offset(page.offset).limit(page.page_size))
-    return list(cases), total, overdue
+    return case_queries.page_of(session, case_queries.filtered(stmt, filters), page)
 
 
 def notifications(

@@ -1,0 +1,42 @@
+"""Filtering and paging of case lists, shared by the case list and the inbox."""
+
+import json
+from typing import Any
+
+from sqlalchemy import String, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import Case
+from app.models.base import utcnow
+from app.schemas.common import PageParams
+
+EQUAL = ("status", "step", "source", "township_code", "village_code")
+
+
+def filtered(stmt: Any, filters: dict[str, Any]) -> Any:
+    """`stmt` over Case narrowed by the given filters (None: not filtered)."""
+    for name in EQUAL:
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(Case, name) == filters[name])
+    if filters.get("overdue") is not None:
+        late = (Case.status == "open") & (Case.due_at < utcnow())
+        stmt = stmt.where(late if filters["overdue"] else ~late)
+    if filters.get("risk_type") is not None:
+        # the case's reasons name their risk type; the JSON text is searched, on any database
+        text = func.cast(Case.reasons, String)
+        escaped = json.dumps(filters["risk_type"])[1:-1]  # how the JSON column spells it, \u-escaped
+        stmt = stmt.where(
+            or_(text.contains(filters["risk_type"], autoescape=True), text.contains(escaped, autoescape=True))
+        )
+    return stmt
+
+
+def page_of(session: Session, stmt: Any, page: PageParams) -> tuple[list[Case], int, int]:
+    """One page by due time, the total, and how many of all are overdue."""
+    rows = stmt.subquery()
+    late = (rows.c.status == "open") & (rows.c.due_at < utcnow())
+    total, overdue = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((late, 1), else_=0)), 0)).select_from(rows)
+    ).one()
+    cases = session.scalars(stmt.order_by(Case.due_at, Case.id).offset(page.offset).limit(page.page_size))
+    return list(cases), int(total), int(overdue)
