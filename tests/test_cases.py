@@ -1,7 +1,7 @@
 """Signals open cases: one open case per household, no pile-up, every signal kept, cases scoped."""
 
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -365,6 +365,66 @@ def test_an_overdue_village_step_is_escalated_to_the_township_exactly_once(
 
         audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "case.escalate")).all()
         assert [(a.entity_id, a.changes["step"]) for a in audited] == [(str(case_id), "village_verification")]
+
+
+def test_deadlines_follow_the_policy_windows_village_ten_township_three_district_two(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    from app.services import escalation
+
+    def read(case_id: int | None) -> dict[str, Any]:
+        return dict(client.get(f"/api/v1/cases/{case_id}", headers=accounts["district"]).json())
+
+    def days(later: str, earlier: str) -> float:
+        delta = datetime.fromisoformat(later) - datetime.fromisoformat(earlier)
+        return round(delta / timedelta(days=1), 2)
+
+    accounts["township_1"]  # noqa: B018 - the reviewer exists before the escalation notifies
+    case_id = signal(settings, poor).case_id
+    opened = read(case_id)
+    assert days(opened["due_at"], opened["opened_at"]) == 10  # verification, review and notice together
+    assert days(opened["decision_due_at"], opened["opened_at"]) == 15  # first signal to decision
+    with db.session_scope() as session:
+        assert escalation.escalate_overdue(session, settings, now=utcnow() + timedelta(days=11)) == 1
+    cadre = accounts["cadre_a"]
+    act(client, cadre, case_id, **VERIFY)
+    reviewed = act(client, cadre, case_id, **REVIEW).json()
+    assert reviewed["due_at"] == opened["due_at"]  # the village's steps share one window...
+    with db.session_scope() as session:  # ...escalated once, not again at each of its steps
+        assert escalation.escalate_overdue(session, settings, now=utcnow() + timedelta(days=11)) == 0
+    starts = date.today() + timedelta(days=1)
+    noticed = act(client, cadre, case_id, action="notice", starts_on=starts.isoformat(), objections="").json()
+    notice_ends = starts + timedelta(days=5)
+    assert noticed["step"] == "township_review"
+    assert datetime.fromisoformat(noticed["due_at"]).date() == notice_ends + timedelta(days=3)
+    assert noticed["decision_due_at"] == opened["decision_due_at"]
+    with db.session_scope() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        assert case.notice_ends_on == notice_ends
+        case.notice_ends_on = date.today()  # the notice has run
+    approved = act(client, accounts["township_1"], case_id, action="approve").json()
+    assert days(approved["due_at"], utcnow().isoformat()) == 2
+
+
+def test_a_policy_with_per_step_deadlines_reads_as_windows() -> None:
+    """Versions stored before the windows (days per step) stay readable, as the sums they made."""
+    legacy = PolicyData().model_dump(mode="json") | {
+        "case_deadlines": {
+            "home_verification": 3,
+            "democratic_review": 5,
+            "public_notice": 5,
+            "township_review": 2,
+            "county_approval": 5,
+            "total": 15,
+        }
+    }
+    deadlines = PolicyData.model_validate(legacy).case_deadlines
+    windows = (deadlines.village, deadlines.public_notice, deadlines.township, deadlines.district)
+    assert windows == (13, 5, 2, 5)
+    assert PolicyData().case_deadlines.total == 15
+    with pytest.raises(ValueError, match="public notice must fit"):
+        PolicyData.model_validate({"case_deadlines": {"village": 5, "public_notice": 5}})
 
 
 def test_each_inbox_shows_exactly_the_cases_waiting_on_its_user_by_due_time(

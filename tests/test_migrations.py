@@ -1,6 +1,8 @@
 """Migrations build the schema from nothing, downgrade cleanly and match the models (alembic check)."""
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from app.db import make_engine
 from app.models import Base
+from app.models.base import UTCDateTime
 from app.services.health import alembic_config, head_revisions
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 
@@ -52,5 +55,84 @@ def test_upgrade_downgrade_upgrade_and_no_drift(scratch_url: str) -> None:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
             assert set(context.get_current_heads()) == head_revisions()
+    finally:
+        engine.dispose()
+
+
+def test_case_deadlines_become_windows_and_open_cases_get_a_decision_deadline(scratch_url: str) -> None:
+    """A district that had changed a per-step deadline keeps its days (as the sums they made); each case
+    stored before gets its decision deadline from when it was opened."""
+    config = alembic_config(scratch_url)
+    config.attributes["configure_logger"] = False
+    engine = make_engine(scratch_url)
+    try:
+        command.upgrade(config, "9833243e39dd")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO region (code, name, level, parent_code, code_source, illustrative)"
+                    " VALUES ('530402001001', '村', 'village', NULL, '', true)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO household (id, household_no, village_code, address, household_type,"
+                    " monitoring_category, monitoring_status, no_labour_capacity, version)"
+                    " VALUES (1, 'H1', '530402001001', '', '脱贫户', 'none', 'under_verification', false, 1)"
+                )
+            )
+            [data] = connection.execute(text("SELECT data FROM policy_version WHERE version = 1")).scalars()
+            data = json.loads(data) if isinstance(data, str) else data
+            data["case_deadlines"]["township_review"] = 4
+            connection.execute(
+                text(
+                    "INSERT INTO policy_version (version, created_at, created_by, note, data)"
+                    " VALUES (2, :at, 'admin', 'township 4 days', :data)"
+                ),
+                {"at": datetime(2026, 3, 1, tzinfo=UTC), "data": json.dumps(data)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO case_file (id, household_id, village_code, township_code, source, kind,"
+                    " status, step, reasons, opened_at, step_started_at, due_at, version)"
+                    " VALUES (1, 1, '530402001001', '530402001000', 'risk_scorer', 'identification',"
+                    " 'open', 'village_verification', '[]', :opened, :opened, :opened, 1)"
+                ),
+                {"opened": datetime(2026, 3, 2, 8, 0, tzinfo=UTC)},
+            )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            latest = connection.execute(
+                text("SELECT version, data FROM policy_version ORDER BY version DESC LIMIT 1")
+            ).one()
+            stored = json.loads(latest.data) if isinstance(latest.data, str) else latest.data
+            assert latest.version == 3
+            windows = {"village": 13, "public_notice": 5, "township": 4, "district": 5}
+            assert stored["case_deadlines"] == windows
+            read = text("SELECT decision_due_at FROM case_file").columns(decision_due_at=UTCDateTime())
+            due = connection.execute(read).scalar_one()  # read as the app reads it
+            assert due == datetime(2026, 3, 2, 8, 0, tzinfo=UTC) + timedelta(days=22)
+        command.downgrade(config, "9833243e39dd")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT max(version) FROM policy_version")).scalar_one() == 2
+    finally:
+        engine.dispose()
+
+
+def test_the_untouched_old_deadlines_become_the_new_defaults(scratch_url: str) -> None:
+    config = alembic_config(scratch_url)
+    config.attributes["configure_logger"] = False
+    engine = make_engine(scratch_url)
+    try:
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version, data FROM policy_version ORDER BY version")).all()
+        stored = [json.loads(d) if isinstance(d, str) else d for _, d in rows]
+        assert [v for v, _ in rows] == [1, 2]
+        windows = {"village": 10, "public_notice": 5, "township": 3, "district": 2}
+        assert stored[1]["case_deadlines"] == windows
+        assert {k: v for k, v in stored[1].items() if k != "case_deadlines"} == {
+            k: v for k, v in stored[0].items() if k != "case_deadlines"
+        }
     finally:
         engine.dispose()

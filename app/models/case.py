@@ -31,7 +31,8 @@ class Case(Base):
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     step_started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    due_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime] = mapped_column(index=True)  # the current level's window ends
+    decision_due_at: Mapped[datetime]  # the policy's days from the first signal to the decision
     closed_at: Mapped[datetime | None]
     notice_ends_on: Mapped[date | None]  # 公示 ends; township approval is possible from then
     assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

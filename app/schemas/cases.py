@@ -25,7 +25,10 @@ class CaseRead(ReadModel):
     level: str | None = Field(description="the highest level among the case's signals")
     reasons: list[dict[str, Any]]
     opened_at: datetime
-    due_at: datetime = Field(description="when the current step is due")
+    due_at: datetime = Field(
+        description="when the current step is due (the village's three steps share one window)"
+    )
+    decision_due_at: datetime = Field(description="the policy's deadline for the district's decision")
     closed_at: datetime | None
     assigned_user_id: int | None = Field(description="the person the case was reassigned to, if any")
     overdue: bool = False

@@ -6,7 +6,7 @@ district to confirm.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -24,15 +24,46 @@ class MonitoringLine(StrictModel):
     source: str = Field(default="", max_length=200)
 
 
-class CaseDeadlines(StrictModel):
-    """Days allowed per step (used by case routing); normally ≤ 15 days from finding to identification."""
+LEGACY_DEADLINES = frozenset(
+    {"home_verification", "democratic_review", "public_notice", "township_review", "county_approval"}
+)
 
-    home_verification: int = Field(default=3, ge=1, le=60)
-    democratic_review: int = Field(default=5, ge=1, le=60)
-    public_notice: int = Field(default=5, ge=1, le=60, description="公示 lasts at least this many days")
-    township_review: int = Field(default=2, ge=1, le=60)
-    county_approval: int = Field(default=5, ge=1, le=60)
-    total: int = Field(default=15, ge=1, le=120)
+
+class CaseDeadlines(StrictModel):
+    """Calendar days each level has for a case: the village's verification, review and public notice
+    together, then the township's review, then the district's decision — 15 days from the first signal
+    to the decision by default."""
+
+    village: int = Field(default=10, ge=1, le=60, description="入户核实 + 民主评议 + 公示, together")
+    public_notice: int = Field(default=5, ge=1, le=60, description="公示 runs at least this many days")
+    township: int = Field(default=3, ge=1, le=60, description="乡镇审核")
+    district: int = Field(default=2, ge=1, le=60, description="县级审定")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_per_step_days(cls, data: Any) -> Any:
+        """Policy versions stored before the levels had windows gave days per step: read them as the
+        sums they added up to, so old versions stay readable."""
+        legacy = isinstance(data, dict) and LEGACY_DEADLINES <= data.keys()
+        if legacy and all(isinstance(data[key], int) for key in LEGACY_DEADLINES):
+            return {
+                "village": data["home_verification"] + data["democratic_review"] + data["public_notice"],
+                "public_notice": data["public_notice"],
+                "township": data["township_review"],
+                "district": data["county_approval"],
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _notice_fits(self) -> "CaseDeadlines":
+        if self.public_notice >= self.village:
+            raise ValueError("the public notice must fit inside the village's days, with time to verify")
+        return self
+
+    @property
+    def total(self) -> int:
+        """Days from the first signal to the district's decision."""
+        return self.village + self.township + self.district
 
 
 def _default_lines() -> list[MonitoringLine]:

@@ -6,7 +6,7 @@ route validates the body only after `check`). Every transition is on the timelin
 """
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,6 +25,7 @@ from app.schemas.policy import PolicyData
 from app.services import audit, cases, escalation, reports
 from app.services import policy as policy_service
 from app.services.access import Actor
+from app.services.escalation import VILLAGE_STEPS
 
 ALL_STEPS = frozenset(cases.STEPS)
 NOTICE_LEAD_DAYS = 14  # a notice may be announced up to two weeks ahead
@@ -156,24 +157,30 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
     return case
 
 
-def _due(step: str, policy: PolicyData) -> int:
-    deadlines = policy.case_deadlines
-    return {
-        "village_verification": deadlines.home_verification,
-        "democratic_review": deadlines.democratic_review,
-        "public_notice": deadlines.public_notice,
-        "township_review": deadlines.township_review,
-        "district_decision": deadlines.county_approval,
-    }[step]
-
-
 def _advance(case: Case, step: str, policy: PolicyData, starts: date | None = None) -> None:
-    now = utcnow()
-    case.step, case.step_started_at = step, now
-    case.escalated_step = None  # a step done again can be escalated again
-    case.assigned_user_id = None  # the next step's owners take it
-    extra = max(0, (starts - local_today()).days) if starts else 0  # township review starts after the notice
-    case.due_at = now + timedelta(days=_due(step, policy) + extra)
+    """Move to `step`. The village's three steps share one window (set when verification starts), so
+    moving between them keeps the deadline, the assignee and an escalation already made."""
+    within_village = case.step in VILLAGE_STEPS and step in VILLAGE_STEPS[1:]
+    case.step, case.step_started_at = step, utcnow()
+    if within_village:
+        if case.escalated_step is not None:
+            case.escalated_step = step
+        return
+    case.escalated_step = None  # a new window can be escalated again
+    case.assigned_user_id = None  # the next level's owners take it
+    case.due_at = due(step, policy, starts)
+
+
+def due(step: str, policy: PolicyData, starts: date | None = None) -> datetime:
+    """When a window opening now at `step` ends; township review opens when the notice has run."""
+    deadlines = policy.case_deadlines
+    days = {
+        "village_verification": deadlines.village,
+        "township_review": deadlines.township,
+        "district_decision": deadlines.district,
+    }[step]
+    waits = max(0, (starts - local_today()).days) if starts else 0
+    return utcnow() + timedelta(days=days + waits)
 
 
 def _close(case: Case, outcome: str) -> None:

@@ -122,7 +122,8 @@ def open_case(
         reasons=list(signal.reasons),
         opened_at=now,
         step_started_at=now,
-        due_at=now + timedelta(days=policy.case_deadlines.home_verification),
+        due_at=now + timedelta(days=policy.case_deadlines.village),
+        decision_due_at=now + timedelta(days=policy.case_deadlines.total),
     )
     session.add(case)
     session.flush()
