@@ -42,8 +42,7 @@ class Settings(BaseSettings):
 
     # Scoring schedule (crontab, in `timezone`) and how often the worker looks for admins' run requests.
     risk_schedule_cron: str = "0 2 * * *"
-    # region webhooks: hosts an admin may point a webhook at (comma-separated), and delivery settings
-    webhook_allowed_hosts: str = ""
+    # region webhooks' delivery (the hosts they may point at are data: /api/v1/webhooks/allowed-hosts)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_poll_seconds: int = Field(default=30, ge=1, le=3600)
@@ -85,10 +84,6 @@ class Settings(BaseSettings):
     @property
     def fernet_keys(self) -> list[str]:
         return [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
-
-    @property
-    def webhook_allowed_host_list(self) -> set[str]:
-        return {h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()}
 
     @property
     def is_demo(self) -> bool:

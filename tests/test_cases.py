@@ -99,6 +99,32 @@ def test_a_monitored_household_gets_no_new_case(poor: int, settings: Settings) -
     assert open_cases(poor) == []
 
 
+def test_a_monitored_households_signals_are_kept_on_its_monitoring_record(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    first = signal(settings, poor)  # opens a case
+    with db.session_scope() as session:
+        session.execute(
+            update(Case).where(Case.id == first.case_id).values(status="closed", outcome="confirmed")
+        )
+        session.execute(
+            update(Household).where(Household.id == poor).values(monitoring_status=MonitoringStatus.monitored)
+        )
+    flood = [{"code": "sudden_event", "risk_type": "因自然灾害", "text": "洪灾损失 12,000 元"}]
+    signal(settings, poor, reasons=flood)
+    url = f"/api/v1/households/{poor}/signals"
+    record = client.get(url, headers=accounts["cadre_a"]).json()
+    assert record["total"] == 2
+    newest = record["items"][0]
+    assert (newest["outcome"], newest["case_id"], newest["reasons"]) == ("monitored", None, flood)
+    assert record["items"][1]["outcome"] == "opened"
+    only = client.get(url, params={"outcome": "monitored"}, headers=accounts["township_1"]).json()
+    assert [item["outcome"] for item in only["items"]] == ["monitored"]
+    assert client.get(url, headers=accounts["cadre_b"]).status_code == 404  # another village
+    assert client.get(url, headers=accounts["township_2"]).status_code == 404
+    assert client.get(url, params={"outcome": "lost"}, headers=accounts["cadre_a"]).status_code == 422
+
+
 def test_after_a_rejection_the_same_flag_is_suppressed_unless_it_rises(poor: int, settings: Settings) -> None:
     first = signal(settings, poor, level="medium")
     with db.session_scope() as session:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app import db
 from app.models import Case, Signal
-from tests.fixtures import VILLAGE_A, Accounts, household_body, make_id, member_body
+from tests.fixtures import VILLAGE_A, VILLAGE_B, Accounts, household_body, make_id, member_body
 
 HEADER = "department,id_number,name,village_code,signal_type,amount,occurred_on,note"
 
@@ -110,3 +110,23 @@ def test_unmatched_rows_are_listed_for_review_masked(client: TestClient, account
     assert row["row"]["signal_type"] == "disaster"
     assert "name" not in row["row"]
     assert client.get("/api/v1/department-signals/unmatched", headers=accounts["cadre_a"]).status_code == 403
+
+
+def test_a_row_naming_another_village_is_matched_by_id_and_the_difference_reported(
+    client: TestClient, accounts: Accounts
+) -> None:
+    household, spouse = household_with(client, accounts, date(1974, 5, 6))
+    csv_text = f"{HEADER}\n应急,{spouse},测试配偶,{VILLAGE_B},disaster,8000,2026-01-06,"
+    response = client.post(
+        "/api/v1/department-signals/import",
+        content=csv_text,
+        headers=accounts["department"] | {"content-type": "text/csv"},
+    )
+    body = response.json()
+    assert body["outcomes"] == {"opened": 1, "unmatched": 0}
+    [problem] = body["elsewhere"]
+    assert (problem["line"], problem["field"]) == (2, "village_code")
+    assert VILLAGE_A in problem["message"]
+    case = client.get("/api/v1/cases", headers=accounts["cadre_a"]).json()["items"][0]
+    assert case["household_id"] == household
+    assert case["reasons"][0]["reported_village_code"] == VILLAGE_B  # the cadres see the difference

@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from app import db
 from app.config import Settings
+from app.models import AuditEntry, WebhookAllowedHost
 from app.models.base import utcnow
 from app.schemas.policy import PolicyData
 from app.services import cases, outbox
@@ -49,7 +51,8 @@ class Receiver:
 
 @pytest.fixture
 def receiver(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
-    monkeypatch.setattr(settings, "webhook_allowed_hosts", "127.0.0.1")
+    with db.session_scope() as session:
+        session.add(WebhookAllowedHost(host="127.0.0.1", added_by="test"))
     monkeypatch.setattr(settings, "webhook_max_attempts", 3)
     r = Receiver()
     yield r
@@ -143,3 +146,53 @@ def test_only_admins_add_webhooks_and_only_to_allowed_hosts(
         "/api/v1/webhooks", json=body | {"url": "https://example.org/hook"}, headers=accounts["admin"]
     )
     assert (elsewhere.status_code, elsewhere.json()["field"]) == (422, "url")
+
+
+def test_admins_keep_the_allow_list_through_the_api(
+    receiver: Receiver, client: TestClient, accounts: Accounts
+) -> None:
+    admin, hosts = accounts["admin"], "/api/v1/webhooks/allowed-hosts"
+    hook = {"region_code": TOWNSHIP_1, "url": "https://hooks.yuxi.example.cn/shouwang", "secret": SECRET}
+    assert client.post("/api/v1/webhooks", json=hook, headers=admin).status_code == 422  # not allowed yet
+    assert (
+        client.post(hosts, json={"host": "hooks.yuxi.example.cn"}, headers=accounts["district"]).status_code
+        == 403
+    )
+    bad = client.post(hosts, json={"host": "evil.example/path"}, headers=admin)
+    assert (bad.status_code, bad.json()["field"]) == (422, "host")
+    assert client.post(hosts, json={"host": "x", "port": 1}, headers=admin).status_code == 422
+    added = client.post(hosts, json={"host": "Hooks.Yuxi.Example.CN"}, headers=admin)
+    assert (added.status_code, added.json()["host"]) == (201, "hooks.yuxi.example.cn")
+    assert client.post(hosts, json={"host": "hooks.yuxi.example.cn"}, headers=admin).status_code == 200
+    assert [h["host"] for h in client.get(hosts, headers=admin).json()] == [
+        "127.0.0.1",
+        "hooks.yuxi.example.cn",
+    ]
+    endpoint = client.post("/api/v1/webhooks", json=hook, headers=admin)
+    assert endpoint.status_code == 201, endpoint.text
+    in_use = client.delete(f"{hosts}/hooks.yuxi.example.cn", headers=admin)
+    assert (in_use.status_code, in_use.json()["field"]) == (409, "host")
+    assert client.delete(f"/api/v1/webhooks/{endpoint.json()['id']}", headers=admin).json()["active"] is False
+    assert client.delete(f"{hosts}/hooks.yuxi.example.cn", headers=admin).status_code == 204
+    assert client.delete(f"{hosts}/hooks.yuxi.example.cn", headers=admin).status_code == 404
+    assert client.post("/api/v1/webhooks", json=hook, headers=admin).status_code == 422
+    with db.session_scope() as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action.like("webhook.%")).order_by(AuditEntry.seq)
+        ).all()
+    assert actions == ["webhook.allow_host", "webhook.add", "webhook.deactivate", "webhook.disallow_host"]
+
+
+def test_a_deactivated_webhooks_undelivered_messages_are_parked_not_lost(
+    receiver: Receiver, client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    body = {"region_code": TOWNSHIP_1, "url": receiver.url, "secret": SECRET}
+    endpoint = client.post("/api/v1/webhooks", json=body, headers=accounts["admin"]).json()["id"]
+    open_case(client, accounts, settings)
+    client.delete(f"/api/v1/webhooks/{endpoint}", headers=accounts["admin"])
+    assert deliver(settings) == 0
+    assert receiver.posts == []
+    dead = client.get(
+        f"/api/v1/webhooks/{endpoint}/deliveries", params={"status": "dead"}, headers=accounts["admin"]
+    ).json()["items"]
+    assert [m["last_error"] for m in dead] == ["endpoint removed or inactive"]

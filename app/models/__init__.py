@@ -4,7 +4,7 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Assistance, Case, CaseEvent, Notification, Signal
 from app.models.household import Household, Member
-from app.models.outbox import OutboxMessage, WebhookEndpoint
+from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
 from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
 from app.models.region import Region
@@ -34,5 +34,6 @@ __all__ = [
     "RiskRun",
     "Signal",
     "User",
+    "WebhookAllowedHost",
     "WebhookEndpoint",
 ]

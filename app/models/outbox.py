@@ -24,6 +24,16 @@ class WebhookEndpoint(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class WebhookAllowedHost(Base):
+    """A host region webhooks may point at: the allow-list is data, which an admin changes through the API."""
+
+    __tablename__ = "webhook_allowed_host"
+
+    host: Mapped[str] = mapped_column(String(253), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(80))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox_message"
 

@@ -78,6 +78,17 @@ class SignalRead(ReadModel):
     case_id: int | None
 
 
+SignalOutcome = Literal["opened", "attached", "monitored", "suppressed", "unmatched"]
+
+
+class SignalRecord(SignalRead):
+    """A signal on a household's record: what it said, where it came from, what became of it."""
+
+    received_at: datetime
+    reasons: list[dict[str, Any]]
+    origin: str = Field(description='where it came from, e.g. "risk_run:12" or "医保.csv line 3"')
+
+
 class CasePage(Page[CaseRead]):
     overdue: int = Field(
         description="how many of the listed cases (all pages) are past their step's due time"

@@ -52,6 +52,11 @@ class DepartmentResult(StrictModel):
     outcomes: dict[str, int] = Field(description="opened, attached, monitored, suppressed, unmatched")
     unmatched: list[LineProblem] = Field(description="rows whose ID number matches no registered member")
     invalid: list[LineProblem] = Field(description="rows that could not be read; kept for review")
+    elsewhere: list[LineProblem] = Field(
+        default_factory=list,
+        description="rows matched by ID number to a household registered in another village than the row"
+        " names: processed, the difference noted on the signal for the cadres to check",
+    )
     received_on: date
 
 

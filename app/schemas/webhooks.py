@@ -10,7 +10,7 @@ from app.schemas.households import RegionCode
 class WebhookCreate(StrictModel):
     region_code: RegionCode = Field(description="a village, township or the county: its cases are posted")
     url: str = Field(
-        min_length=8, max_length=500, description="on the allow-list (SHOUWANG_WEBHOOK_ALLOWED_HOSTS)"
+        min_length=8, max_length=500, description="its host on the allow-list (/webhooks/allowed-hosts)"
     )
     secret: str = Field(min_length=32, max_length=200, description="signs every post (HMAC-SHA256)")
 
@@ -34,3 +34,13 @@ class DeliveryRead(ReadModel):
     delivered_at: datetime | None
     last_status: int | None
     last_error: str | None
+
+
+class AllowedHostCreate(StrictModel):
+    host: str = Field(min_length=1, max_length=253, description="a host name or IP address, without port")
+
+
+class AllowedHostRead(ReadModel):
+    host: str
+    added_by: str
+    added_at: datetime

@@ -1,4 +1,4 @@
-"""Filtering and paging of case lists, shared by the case list and the inbox."""
+"""Filtering and paging of case lists, shared by the case list and the inbox; a household's signals."""
 
 import json
 from typing import Any
@@ -6,9 +6,11 @@ from typing import Any
 from sqlalchemy import String, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import Case
+from app.models import Case, Signal
 from app.models.base import utcnow
 from app.schemas.common import PageParams
+from app.services import households
+from app.services.access import Actor
 
 EQUAL = ("status", "step", "source", "township_code", "village_code")
 
@@ -40,3 +42,19 @@ def page_of(session: Session, stmt: Any, page: PageParams) -> tuple[list[Case], 
     ).one()
     cases = session.scalars(stmt.order_by(Case.due_at, Case.id).offset(page.offset).limit(page.page_size))
     return list(cases), int(total), int(overdue)
+
+
+def signals_of(
+    session: Session, actor: Actor, household_id: int, page: PageParams, outcome: str | None = None
+) -> tuple[list[Signal], int]:
+    """The household's signals, newest first: its monitoring record once it is monitored (signals then
+    open no case and are kept here), and every flag, report and department row before."""
+    households.load(session, actor, household_id, members=False)  # 404 outside the actor's region
+    stmt = select(Signal).where(Signal.household_id == household_id)
+    if outcome is not None:
+        stmt = stmt.where(Signal.outcome == outcome)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(
+        stmt.order_by(Signal.received_at.desc(), Signal.id.desc()).offset(page.offset).limit(page.page_size)
+    )
+    return list(rows), int(total or 0)

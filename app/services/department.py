@@ -51,7 +51,7 @@ def receive_rows(
     hashes = {cipher.lookup_hash(row.id_number) for _, row in good}
     # only households in the sender's region: a department elsewhere cannot open cases here
     found = session.execute(
-        select(Member.id_number_hash, Member.household_id)
+        select(Member.id_number_hash, Member.household_id, Household.village_code)
         .join(Household, Member.household_id == Household.id)
         .where(
             Member.id_number_hash.in_(hashes),
@@ -59,8 +59,8 @@ def receive_rows(
             Household.village_code.in_(access.visible_village_codes(actor)),
         )
     )
-    members: dict[str, int] = {str(row[0]): int(row[1]) for row in found}
-    signals, unmatched, invalid = [], [], []
+    members: dict[str, tuple[int, str]] = {str(row[0]): (int(row[1]), str(row[2])) for row in found}
+    signals, unmatched, invalid, elsewhere = [], [], [], []
     unreadable = 0
     for line, row, problems in rows:
         if not isinstance(row, DepartmentSignal) or problems:
@@ -68,36 +68,41 @@ def receive_rows(
             invalid.extend(problems)
             session.add(_kept(cipher, row, origin, line, "; ".join(p.message for p in problems)))
             continue
-        household_id = members.get(cipher.lookup_hash(row.id_number))
+        household_id, village_code = members.get(cipher.lookup_hash(row.id_number), (None, ""))
         if household_id is None:
             unmatched.append(
                 LineProblem(line=line, field="id_number", message="no registered member has this ID number")
             )
             session.add(_kept(cipher, row, origin, line, "unmatched"))
             continue
-        signals.append(
-            cases.SignalIn(
-                household_id,
-                "department",
-                "high",
-                [
-                    {
-                        "code": f"department_{row.signal_type}",
-                        "risk_type": RISK_TYPE_OF.get(row.signal_type, "其他"),
-                        "department": row.department,
-                        "text": f"{row.department}部门预警：{row.signal_type}"
-                        + (f"，金额 {row.amount} 元" if row.amount is not None else "")
-                        + f"（{row.occurred_on}）",
-                    }
-                ],
-                f"{origin} line {line}",
+        reason: dict[str, Any] = {
+            "code": f"department_{row.signal_type}",
+            "risk_type": RISK_TYPE_OF.get(row.signal_type, "其他"),
+            "department": row.department,
+            "text": f"{row.department}部门预警：{row.signal_type}"
+            + (f"，金额 {row.amount} 元" if row.amount is not None else "")
+            + f"（{row.occurred_on}）",
+        }
+        if row.village_code != village_code:  # the ID number decides; the cadres check the difference
+            reason["reported_village_code"] = row.village_code
+            elsewhere.append(
+                LineProblem(
+                    line=line,
+                    field="village_code",
+                    message=f"the ID number's household is registered in village {village_code}",
+                )
             )
-        )
+        signals.append(cases.SignalIn(household_id, "department", "high", [reason], f"{origin} line {line}"))
     outcomes: dict[str, int] = {"unmatched": len(unmatched) + unreadable}
     for recorded in cases.receive(session, settings, policy, actor, signals):
         outcomes[recorded.outcome] = outcomes.get(recorded.outcome, 0) + 1
     return DepartmentResult(
-        received=len(rows), outcomes=outcomes, unmatched=unmatched, invalid=invalid, received_on=local_today()
+        received=len(rows),
+        outcomes=outcomes,
+        unmatched=unmatched,
+        invalid=invalid,
+        elsewhere=elsewhere,
+        received_on=local_today(),
     )
 
 

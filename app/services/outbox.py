@@ -27,7 +27,7 @@ from app.models.base import utcnow
 from app.models.enums import Role
 from app.pii import cipher_for
 from app.schemas.common import PageParams
-from app.services import access, audit
+from app.services import access, audit, webhook_hosts
 from app.services.access import Actor
 
 logger = logging.getLogger(__name__)
@@ -40,9 +40,9 @@ def add_endpoint(
     session: Session, settings: Settings, actor: Actor, region_code: str, url: str, secret: str
 ) -> WebhookEndpoint:
     access.require_role(actor, ADMINS, "adding webhooks")
-    host = (urlsplit(url).hostname or "").lower()
-    if urlsplit(url).scheme not in ("https", "http") or host not in settings.webhook_allowed_host_list:
-        raise Invalid(f"the URL's host {host or '(none)'} is not on the webhook allow-list", field="url")
+    if urlsplit(url).scheme not in ("https", "http") or not webhook_hosts.is_allowed(session, url):
+        host = webhook_hosts.host_of(url) or "(none)"
+        raise Invalid(f"the URL's host {host} is not on the webhook allow-list", field="url")
     endpoint = WebhookEndpoint(
         region_code=region_code,
         url=url,
@@ -61,6 +61,27 @@ def add_endpoint(
             )
         ],
     )
+    return endpoint
+
+
+def deactivate(session: Session, settings: Settings, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
+    """Stop posting to a webhook; its undelivered messages are parked as dead, where they stay visible."""
+    access.require_role(actor, ADMINS, "removing webhooks")
+    endpoint = session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+    if endpoint is None:
+        raise NotFound(f"webhook {endpoint_id} not found", field="endpoint_id")
+    if endpoint.active:
+        endpoint.active = False
+        audit.record(
+            session,
+            settings,
+            actor,
+            [
+                audit.Change(
+                    "webhook.deactivate", "webhook_endpoint", endpoint.id, None, {"url": endpoint.url}
+                )
+            ],
+        )
     return endpoint
 
 

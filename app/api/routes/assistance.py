@@ -1,6 +1,8 @@
-from fastapi import APIRouter
+from typing import Annotated
 
-from app.api.deps import CurrentActor, PathId, SessionDep, SettingsDep
+from fastapi import APIRouter, Query
+
+from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.schemas.assistance import (
     AssistanceCreate,
     AssistanceList,
@@ -8,9 +10,9 @@ from app.schemas.assistance import (
     EliminationProposal,
     GapRead,
 )
-from app.schemas.cases import CaseRead
-from app.schemas.common import ErrorBody
-from app.services import assistance
+from app.schemas.cases import CaseRead, SignalOutcome, SignalRecord
+from app.schemas.common import ErrorBody, Page
+from app.services import assistance, case_queries
 
 router = APIRouter(
     prefix="/households",
@@ -65,3 +67,21 @@ def propose_elimination(
     the safety net (it stays monitored)."""
     case = assistance.propose_elimination(session, settings, actor, household_id, body.kind, body.reason)
     return CaseRead.of(case)
+
+
+@router.get(
+    "/{household_id}/signals",
+    response_model=Page[SignalRecord],
+    summary="The household's signals, newest first (its monitoring record once monitored)",
+)
+def list_signals(
+    household_id: PathId,
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    outcome: Annotated[SignalOutcome | None, Query()] = None,
+) -> Page[SignalRecord]:
+    """A monitored household's new flags, reports and department rows open no case: they are kept here
+    (`outcome` = `monitored`) for its cadres to follow up."""
+    rows, total = case_queries.signals_of(session, actor, household_id, page, outcome)
+    return Page[SignalRecord].of(rows, total, page)

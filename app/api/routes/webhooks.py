@@ -1,11 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.schemas.common import ErrorBody, Page
-from app.schemas.webhooks import DeliveryRead, WebhookCreate, WebhookRead
-from app.services import outbox
+from app.schemas.webhooks import AllowedHostCreate, AllowedHostRead, DeliveryRead, WebhookCreate, WebhookRead
+from app.services import outbox, webhook_hosts
 
 router = APIRouter(
     prefix="/webhooks",
@@ -48,3 +48,53 @@ def replay(
     message_id: PathId, session: SessionDep, settings: SettingsDep, actor: CurrentActor
 ) -> DeliveryRead:
     return DeliveryRead.model_validate(outbox.replay(session, settings, actor, message_id))
+
+
+@router.delete("/{endpoint_id}", response_model=WebhookRead, summary="Deactivate a webhook (admin)")
+def deactivate(
+    endpoint_id: PathId, session: SessionDep, settings: SettingsDep, actor: CurrentActor
+) -> WebhookRead:
+    """Nothing more is posted to it; undelivered messages are parked as dead, visible in its deliveries."""
+    return WebhookRead.model_validate(outbox.deactivate(session, settings, actor, endpoint_id))
+
+
+@router.get("/allowed-hosts", response_model=list[AllowedHostRead], summary="The webhook allow-list (admin)")
+def allowed_hosts(session: SessionDep, actor: CurrentActor) -> list[AllowedHostRead]:
+    return [AllowedHostRead.model_validate(h) for h in webhook_hosts.listing(session, actor)]
+
+
+@router.post(
+    "/allowed-hosts",
+    response_model=AllowedHostRead,
+    status_code=201,
+    summary="Allow webhooks to point at a host (admin)",
+    responses={200: {"model": AllowedHostRead, "description": "already allowed"}, 422: {"model": ErrorBody}},
+)
+def allow_host(
+    body: AllowedHostCreate,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> AllowedHostRead:
+    entry, added = webhook_hosts.allow(session, settings, actor, body.host)
+    if not added:
+        response.status_code = 200
+    return AllowedHostRead.model_validate(entry)
+
+
+@router.delete(
+    "/allowed-hosts/{host}",
+    status_code=204,
+    summary="Remove a host from the allow-list (admin)",
+    responses={409: {"model": ErrorBody}},
+)
+def disallow_host(
+    host: Annotated[str, Path(max_length=253)],
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> Response:
+    """Refused (409) while an active webhook points at the host: deactivate it first."""
+    webhook_hosts.disallow(session, settings, actor, host)
+    return Response(status_code=204)
