@@ -48,6 +48,7 @@ ACCOUNT_SPECS: dict[str, tuple[Role, str]] = {
     "township_2": (Role.township_reviewer, TOWNSHIP_2),
     "district": (Role.district_officer, COUNTY),
     "department": (Role.department_user, COUNTY),
+    "department_2": (Role.department_user, COUNTY),  # another department's account
     "admin": (Role.admin, COUNTY),
     "platform": (Role.platform_client, COUNTY),
 }

@@ -7,22 +7,44 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app import db
-from app.models import Case, Household
+from app.models import Case, Household, Member
 from app.models.enums import MonitoringStatus
 from tests.fixtures import Accounts, household_body, member_body, report_body
 
 
-def monitored(client: TestClient, accounts: Accounts, quarterly_wages: tuple[str, str], **body: Any) -> int:
-    """A monitored household (因病, since 40 days) with reports for 2026 Q2 and Q3."""
+def last_quarters(count: int) -> list[tuple[str, date, date]]:
+    """The last `count` quarters that have ended, oldest first: (ref, start, end)."""
+    today = date.today()
+    year, quarter = today.year, (today.month - 1) // 3  # the quarter before this one (0: last year's Q4)
+    if quarter == 0:
+        year, quarter = year - 1, 4
+    found = []
+    for _ in range(count):
+        start = date(year, 3 * quarter - 2, 1)
+        end = (date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)) - timedelta(days=1)
+        found.append((f"{year}q{quarter}", start, end))
+        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return found[::-1]
+
+
+def monitored(client: TestClient, accounts: Accounts, quarterly_wages: tuple[str, ...], **body: Any) -> int:
+    """A monitored household (因病, since 40 days) with a report for each of the last quarters that have
+    ended (as many as wages are given, oldest first)."""
     cadre = accounts["cadre_a"]
     response = client.post("/api/v1/households", json=household_body(**body), headers=cadre)
     assert response.status_code == 201, response.text
     hid = int(response.json()["id"])
-    for ref, start, end, wages in (
-        ("2026q2", "2026-04-01", "2026-06-30", quarterly_wages[0]),
-        ("2026q3", "2026-07-01", "2026-09-30", quarterly_wages[1]),
-    ):
-        report = report_body(ref, start, end, wages=wages, business="0", prop="0", transfer="0", cost="0")
+    for (ref, start, end), wages in zip(last_quarters(len(quarterly_wages)), quarterly_wages, strict=True):
+        report = report_body(
+            ref,
+            start.isoformat(),
+            end.isoformat(),
+            wages=wages,
+            business="0",
+            prop="0",
+            transfer="0",
+            cost="0",
+        )
         assert client.post(f"/api/v1/households/{hid}/reports", json=report, headers=cadre).status_code == 201
     with db.session_scope() as session:
         session.execute(
@@ -43,7 +65,7 @@ def propose(client: TestClient, accounts: Accounts, hid: int) -> Any:
 
 
 def test_a_measure_closes_the_gap_for_its_risk_type(client: TestClient, accounts: Accounts) -> None:
-    hid = monitored(client, accounts, ("30000", "30000"))
+    hid = monitored(client, accounts, ("30000", "30000", "30000"))
     listed = client.get(f"/api/v1/households/{hid}/assistance", headers=accounts["township_1"]).json()
     assert listed["gaps"] == [{"risk_type": "因病", "days_without_measure": 40}]
     measure = {
@@ -71,10 +93,18 @@ def test_a_measure_closes_the_gap_for_its_risk_type(client: TestClient, accounts
 def test_elimination_is_refused_when_income_fell_below_the_line_in_the_period(
     client: TestClient, accounts: Accounts
 ) -> None:
-    hid = monitored(client, accounts, ("1000", "30000"))
+    hid = monitored(client, accounts, ("1000", "1000", "30000"))
     refused = propose(client, accounts, hid)
     assert refused.status_code == 409
     assert "below the line" in refused.json()["message"]
+
+
+def test_elimination_needs_reports_covering_the_whole_period(client: TestClient, accounts: Accounts) -> None:
+    """One good quarter is not six months above the line."""
+    hid = monitored(client, accounts, ("30000",))
+    refused = propose(client, accounts, hid)
+    assert refused.status_code == 409
+    assert "no report covers" in refused.json()["message"]
 
 
 def test_elimination_is_refused_for_a_no_labour_household_on_the_safety_net(
@@ -84,14 +114,14 @@ def test_elimination_is_refused_for_a_no_labour_household_on_the_safety_net(
         member_body("户主", birth=date(1940, 3, 1), labour_capacity="丧失劳动力", dibao=True),
         member_body("配偶", male=False, birth=date(1942, 6, 1), labour_capacity="丧失劳动力"),
     ]
-    hid = monitored(client, accounts, ("30000", "30000"), members=members)
+    hid = monitored(client, accounts, ("30000", "30000", "30000"), members=members)
     refused = propose(client, accounts, hid)
     assert refused.status_code == 409
     assert "stays monitored" in refused.json()["message"]
 
 
 def test_elimination_runs_the_steps_and_ends_monitoring(client: TestClient, accounts: Accounts) -> None:
-    hid = monitored(client, accounts, ("30000", "30000"))
+    hid = monitored(client, accounts, ("30000", "30000", "30000"))
     proposed = propose(client, accounts, hid)
     assert proposed.status_code == 201, proposed.text
     case_id = proposed.json()["id"]
@@ -104,12 +134,12 @@ def test_elimination_runs_the_steps_and_ends_monitoring(client: TestClient, acco
     act(
         "cadre_a",
         action="verify",
-        visited_on="2026-11-20",
+        visited_on=date.today().isoformat(),
         visitors=["李文"],
         findings="收入稳定",
         consent_signed=True,
     )
-    act("cadre_a", action="review", held_on="2026-11-21", outcome="agreed", attendees=15)
+    act("cadre_a", action="review", held_on=date.today().isoformat(), outcome="agreed", attendees=15)
     act("cadre_a", action="notice", starts_on=date.today().isoformat())
     with db.session_scope() as session:  # the notice's days go by
         case = session.get(Case, case_id)
@@ -117,6 +147,15 @@ def test_elimination_runs_the_steps_and_ends_monitoring(client: TestClient, acco
         assert case.notice_ends_on is not None
         case.notice_ends_on -= timedelta(days=6)
     act("township_1", action="approve")
+    with db.session_scope() as session:  # meanwhile the household lost its labour and lives on 低保
+        session.execute(update(Household).where(Household.id == hid).values(no_labour_capacity=True))
+        session.execute(update(Member).where(Member.household_id == hid).values(dibao=True))
+    stale = client.post(
+        f"/api/v1/cases/{case_id}/actions", json={"action": "confirm"}, headers=accounts["district"]
+    )
+    assert (stale.status_code, "stays monitored" in stale.json()["message"]) == (409, True)
+    with db.session_scope() as session:
+        session.execute(update(Household).where(Household.id == hid).values(no_labour_capacity=False))
     done = act("district", action="confirm")
     assert (done["status"], done["outcome"]) == ("closed", "confirmed")
     with db.session_scope() as session:

@@ -159,6 +159,29 @@ def test_a_new_reason_reopens_after_a_rejection_and_the_suppression_ends(
     assert signal(settings, poor, reasons=water).outcome == "opened"
 
 
+def test_next_months_same_department_row_stays_suppressed_after_a_rejection(
+    poor: int, settings: Settings
+) -> None:
+    def medical(when: str, amount: str, department: str = "医保") -> list[dict[str, Any]]:
+        return [
+            {
+                "code": "department_medical_self_pay",
+                "department": department,
+                "text": f"{department}部门预警：medical_self_pay，金额 {amount} 元（{when}）",
+            }
+        ]
+
+    first = signal(settings, poor, reasons=medical("2026-10-05", "23500"))
+    with db.session_scope() as session:
+        session.execute(
+            update(Case)
+            .where(Case.id == first.case_id)
+            .values(status="closed", outcome="rejected", closed_at=utcnow() - timedelta(days=3))
+        )
+    assert signal(settings, poor, reasons=medical("2026-11-05", "1200")).outcome == "suppressed"
+    assert signal(settings, poor, reasons=medical("2026-11-05", "1200", "民政")).outcome == "opened"
+
+
 def test_an_unknown_household_is_kept_as_unmatched(settings: Settings) -> None:
     row = signal(settings, 999_999)
     assert (row.outcome, row.household_id) == ("unmatched", None)
@@ -268,7 +291,17 @@ def test_the_full_path_makes_the_household_monitored(
     assert (
         act(client, accounts["township_1"], case_id, action="approve").json()["step"] == "district_decision"
     )
-    decide = {"action": "confirm", "monitoring_category": "边缘易致贫户"}
+    # the fixture's household is 脱贫户: 边缘易致贫户 is for 一般农户 (DOMAIN.md)
+    wrong = act(
+        client,
+        accounts["district"],
+        case_id,
+        action="confirm",
+        monitoring_category="边缘易致贫户",
+        risk_types=["因务工就业不稳"],
+    )
+    assert (wrong.status_code, wrong.json()["field"]) == (422, "monitoring_category")
+    decide = {"action": "confirm", "monitoring_category": "脱贫不稳定户"}
     # 因病 needs out-of-pocket medical spending on record; this household has none
     ill = act(client, accounts["district"], case_id, **decide, risk_types=["因病"])
     assert (ill.status_code, ill.json()["field"]) == (422, "risk_types")
@@ -279,7 +312,7 @@ def test_the_full_path_makes_the_household_monitored(
         household = session.get(Household, poor)
         assert household is not None
         assert household.monitoring_status == MonitoringStatus.monitored
-        assert (household.monitoring_category, household.risk_types) == ("边缘易致贫户", ["因务工就业不稳"])
+        assert (household.monitoring_category, household.risk_types) == ("脱贫不稳定户", ["因务工就业不稳"])
     timeline = client.get(f"/api/v1/cases/{case_id}", headers=accounts["district"]).json()["timeline"]
     assert [e["action"] for e in timeline] == ["opened", "verify", "review", "notice", "approve", "confirm"]
     # a closed case takes no more actions
@@ -337,7 +370,7 @@ def test_risk_types_must_fit_the_household(
     case_id = signal(settings, poor).case_id
     to_township(client, accounts, case_id, notice_days_ago=6)
     act(client, accounts["township_1"], case_id, action="approve")
-    body = {"action": "confirm", "monitoring_category": "边缘易致贫户"}
+    body = {"action": "confirm", "monitoring_category": "脱贫不稳定户"}
     too_many = act(
         client,
         accounts["district"],

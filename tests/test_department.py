@@ -1,6 +1,7 @@
 """Department signals (部门筛查预警): matched by any member's ID number, unmatched and malformed rows
 reported by line and kept for review, never dropped."""
 
+import json
 from datetime import date
 
 from fastapi.testclient import TestClient
@@ -81,12 +82,12 @@ def test_json_signals_and_who_may_send_them(client: TestClient, accounts: Accoun
     assert ok.json()["outcomes"] == {"opened": 1, "unmatched": 0}
     refused = client.post("/api/v1/department-signals", json={"signals": [item]}, headers=accounts["cadre_a"])
     assert refused.status_code == 403
-    bad = client.post(
-        "/api/v1/department-signals",
-        json={"signals": [item | {"department": "外星"}]},
-        headers=accounts["department"],
+    empty = client.post("/api/v1/department-signals", json={"signals": []}, headers=accounts["department"])
+    assert (empty.status_code, empty.json()["field"]) == (422, "signals")
+    not_a_batch = client.post(
+        "/api/v1/department-signals", json={"signals": [item], "x": 1}, headers=accounts["department"]
     )
-    assert bad.status_code == 422
+    assert (not_a_batch.status_code, not_a_batch.json()["field"]) == (422, "x")
     wrong_header = client.post(
         "/api/v1/department-signals/import",
         content="a,b,c\n1,2,3",
@@ -130,3 +131,59 @@ def test_a_row_naming_another_village_is_matched_by_id_and_the_difference_report
     case = client.get("/api/v1/cases", headers=accounts["cadre_a"]).json()["items"][0]
     assert case["household_id"] == household
     assert case["reasons"][0]["reported_village_code"] == VILLAGE_B  # the cadres see the difference
+
+
+def test_a_bad_json_item_is_kept_for_review_and_the_others_go_on(
+    client: TestClient, accounts: Accounts
+) -> None:
+    _, spouse = household_with(client, accounts, date(1975, 7, 8))
+    good = {
+        "department": "残联",
+        "id_number": spouse,
+        "name": "测试配偶",
+        "village_code": VILLAGE_A,
+        "signal_type": "disability",
+        "occurred_on": "2026-01-03",
+    }
+    bad = good | {"department": "外星", "colour": "red"}
+    response = client.post(
+        "/api/v1/department-signals", json={"signals": [good, bad]}, headers=accounts["department"]
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["outcomes"] == {"opened": 1, "unmatched": 1}
+    assert {(p["line"], p["field"]) for p in body["invalid"]} == {(2, "department"), (2, "colour")}
+    kept = client.get("/api/v1/department-signals/unmatched", headers=accounts["department"]).json()
+    assert [item["row"]["department"] for item in kept["items"]] == ["外星"]
+
+
+def test_an_unreadable_csv_is_refused_naming_the_line(client: TestClient, accounts: Accounts) -> None:
+    huge = "x" * 200_000  # past the CSV reader's field limit
+    csv_text = f'{HEADER}\n医保,1,a,{VILLAGE_A},dropout,,2026-01-05,"{huge}"\n'
+    response = client.post(
+        "/api/v1/department-signals/import",
+        content=csv_text,
+        headers=accounts["department"] | {"content-type": "text/csv"},
+    )
+    assert (response.status_code, response.json()["field"]) == (422, "file")
+    assert response.json()["message"].startswith("line 2:")
+
+
+def test_each_department_reviews_its_own_unmatched_rows_without_notes(
+    client: TestClient, accounts: Accounts
+) -> None:
+    stranger = make_id(date(1962, 2, 3))
+    csv_text = f"{HEADER}\n医保,{stranger},某某,{VILLAGE_A},medical_self_pay,8000,2026-01-06,住院：肝癌晚期"
+    client.post(
+        "/api/v1/department-signals/import",
+        content=csv_text,
+        headers=accounts["department"] | {"content-type": "text/csv"},
+    )
+    mine = client.get("/api/v1/department-signals/unmatched", headers=accounts["department"]).json()["items"]
+    assert len(mine) == 1
+    assert "note" not in mine[0]["row"]
+    assert "肝癌" not in json.dumps(mine, ensure_ascii=False)
+    district = client.get("/api/v1/department-signals/unmatched", headers=accounts["district"]).json()
+    assert district["total"] == 1
+    other = accounts["department_2"]
+    assert client.get("/api/v1/department-signals/unmatched", headers=other).json()["total"] == 0

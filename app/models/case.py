@@ -84,6 +84,7 @@ class Signal(Base):
     # a department's row that matched no one, or could not be read: kept (encrypted) for review
     id_number_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     note: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    sent_by: Mapped[str | None] = mapped_column(String(80))  # who sent it (a user, or system:…)
 
 
 class Notification(Base):

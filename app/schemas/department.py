@@ -1,7 +1,7 @@
 """部门筛查预警: departments' signals about residents, as JSON or CSV rows."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -38,7 +38,12 @@ class DepartmentSignal(IdNumberMixin):
 
 
 class DepartmentBatch(StrictModel):
-    signals: list[DepartmentSignal] = Field(min_length=1, max_length=5000)
+    signals: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=5000,
+        description="items shaped as DepartmentSignal; each is checked on its own, and a bad one is"
+        " reported (line = its number) and kept for review, not refusing the others",
+    )
 
 
 class LineProblem(StrictModel):

@@ -108,8 +108,7 @@ class HouseholdUpdate(PhoneMixin):
     address: str | None = Field(default=None, max_length=200)
     phone: str | None = None
     household_type: HouseholdType | None = None
-    monitoring_category: MonitoringCategory | None = None
-    monitoring_status: MonitoringStatus | None = None
+    # monitoring status and category are not here: they follow the case procedure (a decision)
 
 
 class MemberRead(ReadModel):

@@ -32,6 +32,7 @@ ANSWERS: dict[str, frozenset[str]] = {
     "因务工就业不稳": frozenset({"就业帮扶", "公益岗位帮扶"}),
     "缺劳动力": frozenset({"综合保障", "公益岗位帮扶"}),
 }
+REPORT_LAG_DAYS = 100  # quarterly reports: the last one may end up to a quarter (and some days) ago
 UNRESOLVED = {
     "income_below_line",
     "rigid_spending",
@@ -118,18 +119,8 @@ def propose_elimination(
         raise Conflict(
             "only a monitored household can be proposed for risk elimination", field="household_id"
         )
-    if _on_the_safety_net_without_labour(session, household):
-        raise Conflict(
-            "a household without labour capacity living on the safety net stays monitored",
-            field="household_id",
-        )
     _, policy = policy_service.current_data(session)
-    today = local_today()
-    problems = _income_problems(session, household.id, policy, today) + _unresolved(
-        session, household.id, policy, today
-    )
-    if problems:
-        raise Conflict("risk elimination refused: " + "; ".join(problems), field="household_id")
+    check_elimination(session, household, policy)
     if session.scalars(
         select(Case.id).where(Case.household_id == household.id, Case.status == "open")
     ).first():
@@ -158,17 +149,46 @@ def _on_the_safety_net_without_labour(session: Session, household: Household) ->
     return household.no_labour_capacity and safety_net
 
 
+def check_elimination(session: Session, household: Household, policy: PolicyData) -> None:
+    """409, saying why, unless the household may leave monitoring now: checked when it is proposed and
+    again when the district confirms (the facts may have changed during the steps)."""
+    if _on_the_safety_net_without_labour(session, household):
+        raise Conflict(
+            "a household without labour capacity living on the safety net stays monitored",
+            field="household_id",
+        )
+    today = local_today()
+    problems = _income_problems(session, household.id, policy, today) + _unresolved(
+        session, household.id, policy, today
+    )
+    if problems:
+        raise Conflict("risk elimination refused: " + "; ".join(problems), field="household_id")
+
+
 def _income_problems(session: Session, household_id: int, policy: PolicyData, today: date) -> list[str]:
+    """Income above the line in every report of the policy's months, and reports covering all of them
+    (one good quarter is not six months above the line)."""
     panel = pn.load(session, as_of=today, household_ids=[household_id])
     d = pn.income(panel)
-    end = panel.reports["end"]
+    start, end = panel.reports["start"], panel.reports["end"]
     since = add_months(today, -policy.elimination_months).toordinal()
-    inside = end >= since
-    if not inside.any():
+    inside = np.flatnonzero(end >= since)
+    if not len(inside):
         return [f"no report in the last {policy.elimination_months} months"]
+    problems = []
+    covered = since
+    for i in inside[np.argsort(start[inside], kind="stable")]:
+        if start[i] > covered + 1:
+            problems.append(
+                f"no report covers {date.fromordinal(covered)} to {date.fromordinal(int(start[i]) - 1)}"
+            )
+        covered = max(covered, int(end[i]))
+    if covered < today.toordinal() - REPORT_LAG_DAYS:
+        problems.append(f"no report since {date.fromordinal(covered)}")
     line = pn.lines(policy, end)
-    below = inside & ~(d["pc"] >= line - rules.EPS)
-    return [
+    below = np.zeros(len(end), dtype=bool)
+    below[inside] = ~(d["pc"][inside] >= line[inside] - rules.EPS)
+    return problems + [
         f"income per head {d['pc'][i]:,.0f} below the line {line[i]:,.0f} in the report ending "
         f"{date.fromordinal(int(end[i]))}"
         for i in np.flatnonzero(below)

@@ -18,11 +18,11 @@ from app.config import Settings
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.models import Case, CaseEvent, Household, Member, User
 from app.models.base import utcnow
-from app.models.enums import CANNOT_WORK, MonitoringCategory, MonitoringStatus, Role
+from app.models.enums import CANNOT_WORK, HouseholdType, MonitoringCategory, MonitoringStatus, Role
 from app.risk import features
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
-from app.services import audit, cases, escalation, reports
+from app.services import assistance, audit, cases, escalation, reports
 from app.services import policy as policy_service
 from app.services.access import Actor
 from app.services.escalation import VILLAGE_STEPS
@@ -109,6 +109,7 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
             case.notice_ends_on = None
             _advance(case, "village_verification", policy)
         case bodies.Confirm() if case.kind == "elimination":
+            assistance.check_elimination(session, household, policy)
             household.monitoring_status = MonitoringStatus.risk_eliminated
             _close(case, "confirmed")
         case bodies.Confirm():
@@ -116,6 +117,7 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
                 raise Invalid("required to confirm an identification", field="monitoring_category")
             if not body.risk_types:
                 raise Invalid("required to confirm an identification (1 to 5)", field="risk_types")
+            _check_category(household, MonitoringCategory(body.monitoring_category))
             _check_risk_types(session, household, body.risk_types)
             household.monitoring_status = MonitoringStatus.monitored
             household.monitoring_category = MonitoringCategory(body.monitoring_category)
@@ -185,6 +187,22 @@ def due(step: str, policy: PolicyData, starts: date | None = None) -> datetime:
 
 def _close(case: Case, outcome: str) -> None:
     case.status, case.outcome, case.closed_at = "closed", outcome, utcnow()
+
+
+# DOMAIN.md: 脱贫不稳定户 are 脱贫户, 边缘易致贫户 are 一般农户; 突发严重困难户 may be either
+CATEGORY_FOR_TYPE = {
+    MonitoringCategory.unstable: HouseholdType.lifted,
+    MonitoringCategory.marginal: HouseholdType.ordinary,
+}
+
+
+def _check_category(household: Household, category: MonitoringCategory) -> None:
+    needed = CATEGORY_FOR_TYPE.get(category)
+    if needed is not None and household.household_type != needed:
+        raise Invalid(
+            f"{category.value} applies to {needed.value}; this household is {household.household_type}",
+            field="monitoring_category",
+        )
 
 
 def _check_risk_types(session: Session, household: Household, risk_types: Sequence[str]) -> None:

@@ -68,6 +68,7 @@ def receive(
             received_at=now,
             origin=signal.origin,
             outcome="unmatched",
+            sent_by=actor.username,
         )
         if household is None:
             pass
@@ -189,11 +190,13 @@ def _suppressed(rejected: Case | None, signal: SignalIn, policy: PolicyData, now
 
 
 def _key(reason: dict[str, Any]) -> tuple[Any, Any]:
-    """A rule's reason is the same reason whatever its current value; a cadre's report or a department's
-    row is new when it says something new."""
+    """A rule's reason is the same reason whatever its current value, and a department's signal type is
+    the same from the same department whatever its date and amount (next month's 医保 row is not news);
+    a cadre's report is new when it says something new."""
     code = str(reason.get("code", ""))
-    told = code == "cadre_report" or code.startswith("department_")
-    return code, reason.get("text") if told else None
+    if code.startswith("department_"):
+        return code, reason.get("department")
+    return code, reason.get("text") if code == "cadre_report" else None
 
 
 def open_for_run(settings: Settings, run_id: int) -> dict[str, int]:

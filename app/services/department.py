@@ -4,7 +4,7 @@ reported by line and kept as unmatched signals for review — never dropped."""
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -66,14 +66,14 @@ def receive_rows(
         if not isinstance(row, DepartmentSignal) or problems:
             unreadable += 1
             invalid.extend(problems)
-            session.add(_kept(cipher, row, origin, line, "; ".join(p.message for p in problems)))
+            session.add(_kept(cipher, actor, row, origin, line, "; ".join(p.message for p in problems)))
             continue
         household_id, village_code = members.get(cipher.lookup_hash(row.id_number), (None, ""))
         if household_id is None:
             unmatched.append(
                 LineProblem(line=line, field="id_number", message="no registered member has this ID number")
             )
-            session.add(_kept(cipher, row, origin, line, "unmatched"))
+            session.add(_kept(cipher, actor, row, origin, line, "unmatched"))
             continue
         reason: dict[str, Any] = {
             "code": f"department_{row.signal_type}",
@@ -106,16 +106,20 @@ def receive_rows(
     )
 
 
-def _kept(cipher: Any, row: DepartmentSignal | dict[str, Any], origin: str, line: int, note: str) -> Signal:
-    """An unmatched or unreadable row as a signal for review: the ID number encrypted, never in clear."""
+def _kept(
+    cipher: Any, actor: Actor, row: DepartmentSignal | dict[str, Any], origin: str, line: int, note: str
+) -> Signal:
+    """An unmatched or unreadable row as a signal for review: the ID number encrypted, never in clear;
+    the name left out; only the known columns kept, each cut to 200 characters."""
     raw = row.model_dump(mode="json") if isinstance(row, DepartmentSignal) else dict(row)
-    id_number = str(raw.pop("id_number", "") or "").strip()
-    raw.pop("name", None)  # names stay out of the signal; the encrypted ID number identifies the row
+    id_number = str(raw.pop("id_number", "") or "").strip()[:400]
+    kept = {k: str(raw[k])[:200] for k in CSV_COLUMNS if k in raw and k != "name"}
     return Signal(
         household_id=None,
         source="department",
         level="high",
-        reasons=[{"code": "department_unmatched", "row": {k: str(v) for k, v in raw.items()}}],
+        sent_by=actor.username,
+        reasons=[{"code": "department_unmatched", "row": kept}],
         outcome="unmatched",
         origin=f"{origin} line {line}"[:80],
         id_number_encrypted=cipher.encrypt(id_number) if id_number else None,
@@ -125,9 +129,28 @@ def _kept(cipher: Any, row: DepartmentSignal | dict[str, Any], origin: str, line
 
 
 def parse_json(
-    items: list[DepartmentSignal],
+    items: list[dict[str, Any]],
 ) -> list[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]]:
-    return [(i + 1, item, []) for i, item in enumerate(items)]
+    """Each item validated on its own (its number is its "line"): a bad one is kept for review with
+    its problems, and does not refuse the others."""
+    return [_validated(i + 1, item, item) for i, item in enumerate(items)]
+
+
+def _validated(
+    line: int, data: dict[str, Any], raw: dict[str, Any]
+) -> tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]:
+    try:
+        return line, DepartmentSignal.model_validate(data), []
+    except ValidationError as exc:
+        problems = [
+            LineProblem(
+                line=line,
+                field=".".join(str(p) for p in e["loc"]) or None,
+                message=e["msg"].removeprefix("Value error, "),
+            )
+            for e in exc.errors()
+        ]
+        return line, raw, problems
 
 
 def parse_csv(text: str) -> list[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]]:
@@ -137,7 +160,7 @@ def parse_csv(text: str) -> list[tuple[int, DepartmentSignal | dict[str, Any], l
     if header is None or tuple(h.strip() for h in header) != CSV_COLUMNS:
         raise Invalid(f"the CSV header must be: {','.join(CSV_COLUMNS)}", field="header")
     rows: list[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]] = []
-    for line, values in enumerate(reader, start=2):
+    for line, values in _lines(reader):
         if len(rows) >= MAX_ROWS:
             raise Invalid(f"at most {MAX_ROWS} rows per file", field="file")
         if not any(v.strip() for v in values):
@@ -151,19 +174,22 @@ def parse_csv(text: str) -> list[tuple[int, DepartmentSignal | dict[str, Any], l
             continue
         raw = {k: v.strip() for k, v in zip(CSV_COLUMNS, values, strict=True)}
         data = {k: (None if k == "amount" and v == "" else v) for k, v in raw.items()}
-        try:
-            rows.append((line, DepartmentSignal.model_validate(data), []))
-        except ValidationError as exc:
-            problems = [
-                LineProblem(
-                    line=line,
-                    field=".".join(str(p) for p in e["loc"]) or None,
-                    message=e["msg"].removeprefix("Value error, "),
-                )
-                for e in exc.errors()
-            ]
-            rows.append((line, raw, problems))
+        rows.append(_validated(line, data, raw))
     return rows
+
+
+def _lines(reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """(line, values) after the header; a file the CSV reader cannot read (an unclosed quote running
+    on, a field past the reader's limit) is refused naming the line it stopped at."""
+    while True:
+        starts = reader.line_num + 1  # a quoted value may run over several lines: the row's first
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise Invalid(f"line {starts}: {exc}", field="file") from None
+        yield starts, values
 
 
 REVIEWERS = frozenset({Role.department_user, Role.district_officer})
@@ -173,6 +199,8 @@ def unmatched(session: Session, actor: Actor, page: Any) -> tuple[list[Signal], 
     """Department rows that matched no registered member, newest first, for review (ID numbers masked)."""
     access.require_role(actor, REVIEWERS, "reviewing unmatched department signals")
     stmt = select(Signal).where(Signal.source == "department", Signal.outcome == "unmatched")
+    if actor.role == Role.department_user:  # a department reviews its own rows; the district all of them
+        stmt = stmt.where(Signal.sent_by == actor.username)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Signal.id.desc()).offset(page.offset).limit(page.page_size))
     return list(rows), total

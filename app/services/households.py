@@ -554,12 +554,12 @@ def update(
     access.require_household_writer(actor, household)
     check_version(household.version, body.version, if_match)
     fields = body.model_dump(exclude_unset=True, exclude={"version"})
-    for name in ("household_type", "monitoring_category", "monitoring_status", "address"):
+    for name in ("household_type", "address"):
         if name in fields and fields[name] is None:
             raise Invalid(f"{name} must not be null", field=name)
     cipher = cipher_for(settings)
     before = _household_values(household, cipher)
-    for name in HOUSEHOLD_FIELDS:
+    for name in ("address", "household_type"):
         if name in fields and fields[name] != before[name]:
             setattr(household, name, fields[name])
     if "phone" in fields and fields["phone"] != before["phone"]:

@@ -48,15 +48,17 @@ def receive_csv(
 
 @router.get("/unmatched", response_model=Page[UnmatchedRead], summary="Rows kept for review")
 def unmatched(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[UnmatchedRead]:
-    """Rows that matched no registered member or could not be read, newest first. ID numbers are masked;
-    the encrypted copy stays in the database for the district to follow up."""
+    """Rows that matched no registered member or could not be read, newest first: a department user's
+    own rows, every department's for district officers. ID numbers are masked (the encrypted copy stays
+    for the district to follow up); names and the free-text note are not shown."""
     rows, total = department.unmatched(session, actor, page)
     items = [
         UnmatchedRead(
             id=r.id,
             origin=r.origin,
             note=r.note,
-            row=(r.reasons[0].get("row", {}) if r.reasons else {}),
+            # a department's free-text note may hold health details: not shown in the review list
+            row={k: v for k, v in (r.reasons[0].get("row", {}) if r.reasons else {}).items() if k != "note"},
             received_at=r.received_at,
         )
         for r in rows
