@@ -80,6 +80,20 @@ def test_a_measure_closes_the_gap_for_its_risk_type(client: TestClient, accounts
     listed = client.get(f"/api/v1/households/{hid}/assistance", headers=accounts["cadre_a"]).json()
     assert listed["gaps"] == []
     assert [m["category"] for m in listed["measures"]] == ["健康帮扶"]
+    url = f"/api/v1/households/{hid}/assistance/{created.json()['id']}"
+    assert client.patch(url, json={"status": "stopped"}, headers=accounts["cadre_b"]).status_code == 404
+    bad_status = client.patch(url, json={"status": "paused"}, headers=accounts["cadre_a"])
+    assert (bad_status.status_code, bad_status.json()["field"]) == (422, "status")
+    stopped = client.patch(url, json={"status": "stopped"}, headers=accounts["cadre_a"])
+    assert stopped.json()["status"] == "stopped"
+    listed = client.get(f"/api/v1/households/{hid}/assistance", headers=accounts["cadre_a"]).json()
+    assert [g["risk_type"] for g in listed["gaps"]] == ["因病"]  # a stopped measure answers nothing
+    elsewhere = client.patch(
+        f"/api/v1/households/{hid + 1000}/assistance/{created.json()['id']}",
+        json={"status": "done"},
+        headers=accounts["cadre_a"],
+    )
+    assert elsewhere.status_code == 404
     other = client.post(f"/api/v1/households/{hid}/assistance", json=measure, headers=accounts["cadre_b"])
     assert other.status_code == 404
     bad = client.post(
@@ -199,3 +213,18 @@ def test_the_green_channel_helps_a_disaster_case_before_the_decision(
     )
     refused = client.post(f"/api/v1/households/{ill}/assistance", json=measure, headers=cadre)
     assert refused.status_code == 409
+
+
+def test_a_cadre_reported_accident_opens_the_green_channel(client: TestClient, accounts: Accounts) -> None:
+    cadre = accounts["cadre_a"]
+    hid = int(client.post("/api/v1/households", json=household_body(), headers=cadre).json()["id"])
+    measure = {"category": "健康帮扶", "item": "医疗救助", "department": "医保局", "started_on": "2026-11-20"}
+    url = f"/api/v1/households/{hid}/assistance"
+    reported = client.post(
+        "/api/v1/cases", json={"household_id": hid, "description": "户主车祸住院"}, headers=cadre
+    )
+    assert reported.status_code == 201, reported.text
+    assert client.post(url, json=measure, headers=cadre).status_code == 409  # the cause is not known
+    again = {"household_id": hid, "description": "车祸，交警认定", "risk_type": "因意外事故"}
+    assert client.post("/api/v1/cases", json=again, headers=cadre).json()["outcome"] == "attached"
+    assert client.post(url, json=measure, headers=cadre).status_code == 201

@@ -10,14 +10,14 @@ from sqlalchemy import func, select, update
 
 from app import db
 from app.config import Settings
-from app.models import Case, Household, Signal
+from app.models import Case, Household, Notification, Signal
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus
 from app.risk import scorer
 from app.schemas.policy import PolicyData
 from app.services import cases
 from app.services.access import Actor
-from tests.fixtures import VILLAGE_A, VILLAGE_B, Accounts, new_household, report_body
+from tests.fixtures import TOWNSHIP_1, VILLAGE_A, VILLAGE_B, Accounts, new_household, report_body
 
 AS_OF = date(2026, 1, 15)
 POLICY = PolicyData()
@@ -75,6 +75,24 @@ def test_a_high_flag_opens_one_case_in_the_village_and_a_second_attaches(
     assert [e["action"] for e in detail["timeline"]] == ["opened", "signal"]
     assert detail["reasons"][0]["code"] == "income_below_line"
     assert detail["overdue"] is False
+
+
+def test_the_database_itself_refuses_a_second_open_case(poor: int, settings: Settings) -> None:
+    """The partial unique index, not only the code, keeps one open case per household."""
+    from sqlalchemy.exc import IntegrityError
+
+    first = signal(settings, poor)
+    with db.session_scope() as session:
+        case = session.get(Case, first.case_id)
+        assert case is not None
+        columns = {c.key: getattr(case, c.key) for c in Case.__table__.columns if c.key != "id"}
+    with db.session_scope() as session:
+        session.add(Case(**columns))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()
+    with db.session_scope() as session:  # a closed one beside it is fine
+        session.add(Case(**(columns | {"status": "closed", "outcome": "withdrawn"})))
 
 
 def test_cases_are_scoped_to_the_region(
@@ -238,12 +256,12 @@ def act(client: TestClient, headers: dict[str, str], case_id: int | None, **body
 
 VERIFY = {
     "action": "verify",
-    "visited_on": "2026-01-10",
+    "visited_on": date.today().isoformat(),
     "visitors": ["李文", "王华"],
     "findings": "收入下降属实",
     "consent_signed": True,
 }
-REVIEW = {"action": "review", "held_on": "2026-01-12", "outcome": "agreed", "attendees": 23}
+REVIEW = {"action": "review", "held_on": date.today().isoformat(), "outcome": "agreed", "attendees": 23}
 
 
 def to_township(client: TestClient, accounts: Accounts, case_id: int | None, notice_days_ago: int) -> None:
@@ -576,10 +594,86 @@ def test_reassign_to_a_user_in_scope_and_close_as_withdrawn(
     assert (
         client.get("/api/v1/inbox", headers=accounts["cadre_a"]).json()["items"] == []
     )  # waits on the colleague
+    with db.session_scope() as session:  # who is told
+        told = session.scalars(
+            select(Notification.user_id).where(
+                Notification.case_id == case_id, Notification.kind == "assigned"
+            )
+        ).all()
+    assert told == [colleague]
     closed = act(client, accounts["township_1"], case_id, action="close", reason="重复登记")
     assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "withdrawn")
     with db.session_scope() as session:
         assert session.get(Household, poor).monitoring_status == MonitoringStatus.not_monitored  # type: ignore[union-attr]
+
+
+def test_dates_follow_the_procedure_visit_then_review(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    case_id = signal(settings, poor).case_id
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    early = act(client, cadre, case_id, **(VERIFY | {"visited_on": yesterday}))  # before the case began
+    assert (early.status_code, early.json()["field"]) == (422, "visited_on")
+    act(client, cadre, case_id, **VERIFY)
+    before_visit = act(client, cadre, case_id, **(REVIEW | {"held_on": yesterday}))
+    assert (before_visit.status_code, before_visit.json()["field"]) == (422, "held_on")
+    assert act(client, cadre, case_id, **REVIEW).json()["step"] == "public_notice"
+
+
+def test_a_reassigned_township_case_waits_on_its_assignee_and_escalations_reach_the_district(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    from app.schemas.users import UserCreate
+    from app.services import escalation, users
+
+    district, admin = accounts.create("district"), accounts.create("admin")
+    case_id = signal(settings, poor).case_id
+    to_township(client, accounts, case_id, notice_days_ago=6)
+    with db.session_scope() as session:
+        colleague = users.create(
+            session,
+            settings,
+            Actor.system("tests"),
+            UserCreate(
+                username="township_1b",
+                password="correct-horse-battery",
+                role="township_reviewer",
+                region_code=TOWNSHIP_1,
+            ),
+        ).id
+    act(client, accounts["township_1"], case_id, action="reassign", user_id=colleague, reason="分管")
+    assert client.get("/api/v1/inbox", headers=accounts["township_1"]).json()["items"] == []
+    with db.session_scope() as session:  # township review overdue: to the district's officers
+        due = session.get(Case, case_id).due_at  # type: ignore[union-attr]
+        assert escalation.escalate_overdue(session, settings, now=due + timedelta(hours=1)) == 1
+    inbox = client.get("/api/v1/inbox", headers=accounts["district"]).json()["items"]
+    assert [c["id"] for c in inbox] == [case_id]
+    act(client, accounts["township_1"], case_id, action="approve")  # not theirs now, but still in scope
+    with db.session_scope() as session:  # district decision overdue: to the admins
+        due = session.get(Case, case_id).due_at  # type: ignore[union-attr]
+        assert escalation.escalate_overdue(session, settings, now=due + timedelta(hours=1)) == 1
+        told = session.execute(
+            select(Notification.user_id, Notification.step).where(Notification.kind == "escalated")
+        ).all()
+    assert sorted(told) == sorted([(district, "township_review"), (admin, "district_decision")])
+
+
+def test_the_decision_deadline_shows_on_the_case(
+    poor: int, settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = signal(settings, poor).case_id
+    assert (
+        client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_a"]).json()["decision_overdue"]
+        is False
+    )
+    with db.session_scope() as session:
+        session.execute(
+            update(Case).where(Case.id == case_id).values(decision_due_at=utcnow() - timedelta(days=1))
+        )
+    assert (
+        client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_a"]).json()["decision_overdue"] is True
+    )
 
 
 def test_notifications_are_marked_read_by_their_owner_only(

@@ -196,3 +196,27 @@ def test_a_deactivated_webhooks_undelivered_messages_are_parked_not_lost(
         f"/api/v1/webhooks/{endpoint}/deliveries", params={"status": "dead"}, headers=accounts["admin"]
     ).json()["items"]
     assert [m["last_error"] for m in dead] == ["endpoint removed or inactive"]
+
+
+def test_escalations_and_outcomes_are_posted_too(
+    receiver: Receiver, client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    from app.models import Case
+    from app.services import escalation
+
+    body = {"region_code": TOWNSHIP_1, "url": receiver.url, "secret": SECRET}
+    client.post("/api/v1/webhooks", json=body, headers=accounts["admin"])
+    accounts.create("township_1")
+    case_id = open_case(client, accounts, settings)
+    with db.session_scope() as session:
+        due = session.get(Case, case_id).due_at  # type: ignore[union-attr]
+        assert escalation.escalate_overdue(session, settings, now=due + timedelta(hours=1)) == 1
+    closed = client.post(
+        f"/api/v1/cases/{case_id}/actions",
+        json={"action": "close", "reason": "重复登记"},
+        headers=accounts["cadre_a"],
+    )
+    assert closed.status_code == 200, closed.text
+    assert deliver(settings) == 3
+    events = [(p["event"], p["status"]) for p in (json.loads(raw) for _, raw in receiver.posts)]
+    assert events == [("new_work", "open"), ("escalated", "open"), ("closed", "closed")]

@@ -95,7 +95,7 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(16))  # new_work | returned | escalated
+    kind: Mapped[str] = mapped_column(String(16))  # new_work | returned | escalated | assigned
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
     step: Mapped[str] = mapped_column(String(24))
     read_at: Mapped[datetime | None]

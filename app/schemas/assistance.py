@@ -24,13 +24,20 @@ MeasureCategory = Literal[
 ]
 
 
+MeasureStatus = Literal["planned", "in_progress", "done", "stopped"]
+
+
 class AssistanceCreate(StrictModel):
     category: MeasureCategory
     item: str = Field(min_length=1, max_length=200)
     department: str = Field(min_length=1, max_length=40, description="the department responsible")
     started_on: date
     amount: Money | None = None
-    status: Literal["planned", "in_progress", "done", "stopped"] = "in_progress"
+    status: MeasureStatus = "in_progress"
+
+
+class AssistanceUpdate(StrictModel):
+    status: MeasureStatus = Field(description="a stopped measure no longer answers its risk types")
 
 
 class AssistanceRead(ReadModel):

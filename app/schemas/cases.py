@@ -4,6 +4,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.models.base import utcnow
+from app.schemas.case_actions import RiskType
 from app.schemas.common import Page, ReadModel, RecordId, StrictModel
 
 CaseStep = Literal[
@@ -32,11 +33,16 @@ class CaseRead(ReadModel):
     closed_at: datetime | None
     assigned_user_id: int | None = Field(description="the person the case was reassigned to, if any")
     overdue: bool = False
+    decision_overdue: bool = Field(
+        default=False, description="still open past the policy's days from the first signal to the decision"
+    )
 
     @classmethod
     def of(cls, case: Any) -> "CaseRead":
         read = cls.model_validate(case)
-        read.overdue = case.status == "open" and case.due_at < utcnow()
+        now = utcnow()
+        read.overdue = case.status == "open" and case.due_at < now
+        read.decision_overdue = case.status == "open" and case.decision_due_at < now
         return read
 
 
@@ -55,7 +61,7 @@ class CaseDetail(CaseRead):
 class NotificationRead(ReadModel):
     id: int
     created_at: datetime
-    kind: str = Field(description="new_work | returned | escalated")
+    kind: str = Field(description="new_work | returned | escalated | assigned")
     case_id: int
     step: str
     read_at: datetime | None
@@ -67,6 +73,11 @@ class CadreReport(StrictModel):
     household_id: RecordId
     level: Literal["high", "medium"] = "high"
     description: str = Field(min_length=1, max_length=1000, description="what the cadre found")
+    risk_type: RiskType | None = Field(
+        default=None,
+        description="the cause, if known (因自然灾害 and 因意外事故 open the green channel: assistance before"
+        " the decision)",
+    )
 
 
 class SignalRead(ReadModel):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import add_months, local_today
 from app.config import Settings
-from app.errors import Conflict
+from app.errors import Conflict, NotFound
 from app.models import Assistance, Case, Household, Member
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus
@@ -64,6 +64,27 @@ def add(
         actor,
         [audit.Change("assistance.add", "assistance", row.id, household.id, body.model_dump(mode="json"))],
     )
+    return row
+
+
+def set_status(
+    session: Session, settings: Settings, actor: Actor, household_id: int, measure_id: int, status: str
+) -> Assistance:
+    """A measure moves on (planned → in progress → done, or stopped); audited with before and after."""
+    household = households.load(session, actor, household_id, members=False)
+    require_household_writer(actor, household)
+    row = session.get(Assistance, measure_id, with_for_update=True)
+    if row is None or row.household_id != household.id:
+        raise NotFound(f"measure {measure_id} not found", field="measure_id")
+    if row.status != status:
+        change = {"status": {"before": row.status, "after": status}}
+        row.status = status
+        audit.record(
+            session,
+            settings,
+            actor,
+            [audit.Change("assistance.update", "assistance", row.id, household.id, change)],
+        )
     return row
 
 

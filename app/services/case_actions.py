@@ -22,7 +22,7 @@ from app.models.enums import CANNOT_WORK, HouseholdType, MonitoringCategory, Mon
 from app.risk import features
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
-from app.services import assistance, audit, cases, escalation, reports
+from app.services import assistance, audit, cases, escalation, outbox, reports
 from app.services import policy as policy_service
 from app.services.access import Actor
 from app.services.escalation import VILLAGE_STEPS
@@ -80,11 +80,20 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
     data = body.model_dump(mode="json", exclude={"action", "report"})
     match body:
         case bodies.Verify():
+            if body.visited_on < local_date(case.step_started_at):
+                raise Invalid(
+                    f"the visit is on or after {local_date(case.step_started_at)}, when verification began",
+                    field="visited_on",
+                )
             if body.report is not None:  # the corrected indicators: a new report, as a cadre files one
                 item = reports.Item(body=body.report, prefix="report.", household_id=household.id)
                 stored, _ = reports.submit(session, settings, actor, [item])
                 data["report"] = {"id": stored[0].id, "client_ref": body.report.client_ref}
             _advance(case, "democratic_review", policy)
+        case bodies.Review() if body.held_on < _visited_on(session, case):
+            raise Invalid(
+                f"the review is on or after the visit ({_visited_on(session, case)})", field="held_on"
+            )
         case bodies.Review() if body.outcome == "disagreed":
             # the village's democratic review did not agree: the case ends here, refused
             if case.kind == "identification":
@@ -131,9 +140,12 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
         case bodies.Reassign():
             _check_assignee(session, case, body.user_id)
             case.assigned_user_id = body.user_id
+            escalation.notify_user(session, case, body.user_id, "assigned")
     action = str(body.model_dump(include={"action"})["action"])
     if case.status == "open" and case.step != step_before:
         escalation.notify_owners(session, case, "returned" if action == "return" else "new_work")
+    elif case.status == "closed":
+        outbox.enqueue_case(session, case, "closed")  # the region's webhooks hear the outcome
     session.add(CaseEvent(case_id=case.id, actor=actor.username, action=action, step=step_before, data=data))
     session.flush()
     audit.record(
@@ -228,6 +240,16 @@ def _check_risk_types(session: Session, household: Household, risk_types: Sequen
             f"缺劳动力 applies when at most ¼ of members can work; {workers} of {len(members)} can",
             field="risk_types",
         )
+
+
+def _visited_on(session: Session, case: Case) -> date:
+    visit = session.scalars(
+        select(CaseEvent.data)
+        .where(CaseEvent.case_id == case.id, CaseEvent.action == "verify")
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    ).first()
+    return date.fromisoformat(visit["visited_on"]) if visit else local_date(case.opened_at)
 
 
 def _check_assignee(session: Session, case: Case, user_id: int) -> None:

@@ -231,7 +231,13 @@ def open_for_run(settings: Settings, run_id: int) -> dict[str, int]:
 
 
 def report_by_cadre(
-    session: Session, settings: Settings, actor: Actor, household_id: int, level: str, description: str
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    household_id: int,
+    level: str,
+    description: str,
+    risk_type: str | None = None,
 ) -> Signal:
     """基层干部排查: the cadre's own village only; opens or attaches like any other signal."""
     from app.services import households
@@ -241,6 +247,8 @@ def report_by_cadre(
     access.require_household_writer(actor, household)
     _, policy = policy_service.current_data(session)
     reason = {"code": "cadre_report", "text": f"基层干部排查：{description}"}
+    if risk_type is not None:
+        reason["risk_type"] = risk_type
     [row] = receive(
         session,
         settings,

@@ -67,6 +67,7 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
             session.add(
                 Notification(user_id=user_id, kind="escalated", case_id=case_id, step=step, created_at=now)
             )
+        outbox.enqueue_case(session, case, "escalated")
         session.add(
             CaseEvent(
                 case_id=case_id,
@@ -105,6 +106,13 @@ def notify_owners(session: Session, case: Case, kind: str) -> None:
     outbox.enqueue_case(session, case, kind)
 
 
+def notify_user(session: Session, case: Case, user_id: int, kind: str) -> None:
+    """Tell one user (a case reassigned to them) that it waits on them."""
+    session.add(Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step))
+    session.flush()
+    outbox.enqueue_case(session, case, kind)
+
+
 def _users(session: Session, role: Role, case: Case) -> list[int]:
     region = {
         Role.village_cadre: case.village_code,
@@ -125,17 +133,16 @@ def inbox(
     access.require_role(actor, frozenset(OWNER.values()), "reading an inbox")
     own_steps = [step for step, role in OWNER.items() if role == actor.role]
     escalated_steps = [step for step, role in ESCALATE_TO.items() if role == actor.role]
+    # a case assigned to a colleague waits on that colleague, not on everyone who owns its step
+    unassigned = or_(Case.assigned_user_id.is_(None), Case.assigned_user_id == actor.user_id)
     waiting = or_(
-        Case.step.in_(own_steps),
+        Case.step.in_(own_steps) & unassigned,
         Case.step.in_(escalated_steps) & (Case.escalated_step == Case.step),
         Case.assigned_user_id == actor.user_id,
     )
     stmt = select(Case).where(Case.status == "open", waiting)
     if actor.role != Role.admin:
         stmt = stmt.where(Case.village_code.in_(access.visible_village_codes(actor)))
-    if actor.role == Role.village_cadre:
-        # a case assigned to another cadre of the village waits on that cadre
-        stmt = stmt.where(or_(Case.assigned_user_id.is_(None), Case.assigned_user_id == actor.user_id))
     return case_queries.page_of(session, case_queries.filtered(stmt, filters), page)
 
 

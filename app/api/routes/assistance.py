@@ -7,6 +7,7 @@ from app.schemas.assistance import (
     AssistanceCreate,
     AssistanceList,
     AssistanceRead,
+    AssistanceUpdate,
     EliminationProposal,
     GapRead,
 )
@@ -47,6 +48,23 @@ def add_assistance(
     actor: CurrentActor,
 ) -> AssistanceRead:
     return AssistanceRead.model_validate(assistance.add(session, settings, actor, household_id, body))
+
+
+@router.patch(
+    "/{household_id}/assistance/{measure_id}",
+    response_model=AssistanceRead,
+    summary="Change a measure's status",
+)
+def update_assistance(
+    household_id: PathId,
+    measure_id: PathId,
+    body: AssistanceUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> AssistanceRead:
+    row = assistance.set_status(session, settings, actor, household_id, measure_id, body.status)
+    return AssistanceRead.model_validate(row)
 
 
 @router.post(

@@ -75,7 +75,7 @@ def report(body: CadreReport, session: SessionDep, settings: SettingsDep, actor:
     """Opens a case, or attaches to the household's open case; a monitored household's report is recorded
     on its monitoring record (`outcome` says which)."""
     row = case_service.report_by_cadre(
-        session, settings, actor, body.household_id, body.level, body.description
+        session, settings, actor, body.household_id, body.level, body.description, body.risk_type
     )
     return SignalRead.model_validate(row)
 
