@@ -10,6 +10,10 @@ RUN pip install .
 
 # Runtime stage: the virtualenv, migrations and alembic.ini, run as an unprivileged user.
 FROM python:3.11-slim AS runtime
+# Charts label in Chinese: a CJK font, or they would show boxes.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /srv/shouwang --create-home shouwang
 WORKDIR /srv/shouwang
 COPY --from=build /opt/venv /opt/venv

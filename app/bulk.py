@@ -61,6 +61,8 @@ def _text(value: Any, is_json: bool) -> str:
         value = "[]" if value == [] else json.dumps(value, ensure_ascii=False)
     elif isinstance(value, Enum):
         value = value.value
+    elif isinstance(value, bytes):
+        return "\\\\x" + value.hex()  # bytea's hex input, its backslash escaped for COPY
     if isinstance(value, str):
         if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
             value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")

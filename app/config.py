@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_poll_seconds: int = Field(default=30, ge=1, le=3600)
     case_escalation_minutes: int = Field(default=10, ge=1, le=1440)  # how often overdue steps are checked
+    risk_list_cron: str = "0 6 * * 1"  # freeze the week's risk list, Monday 06:00
     risk_train_cron: str = "0 3 * * 0"  # retrain weekly, Sunday 03:00 (installed only if not worse)
     risk_request_poll_seconds: int = Field(default=30, ge=1)
     # Single-process demo only: `serve` also runs the scheduler (never with several API workers).

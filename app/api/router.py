@@ -10,6 +10,7 @@ from app.api.routes import (
     regions,
     reports,
     risk,
+    risk_lists,
     users,
     webhooks,
 )
@@ -23,6 +24,7 @@ for module in (
     reports,
     policy,
     risk,
+    risk_lists,
     cases,
     department,
     assistance,

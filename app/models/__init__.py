@@ -10,6 +10,7 @@ from app.models.rate import RateEvent
 from app.models.region import Region
 from app.models.report import Report, ReportEvent
 from app.models.risk import JobLease, RiskModel, RiskResult, RiskRun
+from app.models.risk_list import RiskList, RiskListEntry
 from app.models.user import User
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "Region",
     "Report",
     "ReportEvent",
+    "RiskList",
+    "RiskListEntry",
     "RiskModel",
     "RiskResult",
     "RiskRun",

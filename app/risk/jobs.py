@@ -5,8 +5,10 @@ import logging
 from app.clock import local_today
 from app.config import get_settings
 from app.db import session_scope
+from app.errors import Conflict
 from app.risk import model, scorer, training
 from app.services import cases, escalation, outbox
+from app.services.access import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +64,16 @@ def deliver_webhooks() -> None:
         sent = outbox.deliver_due(session, get_settings())
     if sent:
         logger.info("webhook messages delivered", extra={"count": sent})
+
+
+def weekly_risk_list() -> None:
+    """Freeze this week's list unless it exists (safe twice at once: a lease and a unique index)."""
+    from app.services import risk_lists
+
+    week = risk_lists.week_of(local_today())
+    try:
+        with session_scope() as session:
+            made = risk_lists.generate(session, get_settings(), Actor.system("schedule"), week)
+            logger.info("risk list frozen", extra={"week": week, "entries": made.entries})
+    except Conflict as exc:
+        logger.info("risk list not generated", extra={"week": week, "reason": exc.message})

@@ -23,6 +23,12 @@ def add_jobs(scheduler: BaseScheduler, settings: Settings) -> None:
         **common,
     )
     scheduler.add_job(
+        jobs.weekly_risk_list,
+        CronTrigger.from_crontab(settings.risk_list_cron, timezone=settings.timezone),
+        id="weekly_risk_list",
+        **common,
+    )
+    scheduler.add_job(
         jobs.deliver_webhooks,
         IntervalTrigger(seconds=settings.webhook_poll_seconds),
         id="webhook_delivery",

@@ -4,12 +4,12 @@ Run it after putting a new key first in SHOUWANG_ENCRYPTION_KEYS (keep the old o
 or after changing SHOUWANG_LOOKUP_KEY (until then duplicates and look-ups cannot match stored hashes).
 """
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import Base, Household, Member
-from app.pii import cipher_for
+from app.pii import PiiCipher, cipher_for
 from app.services import audit
 from app.services.access import Actor
 
@@ -58,10 +58,42 @@ def rewrap(session: Session, settings: Settings, actor: Actor) -> tuple[int, int
         )
         households += len(phones)
         last = phones[-1][0]
+    entries = _rewrap_risk_lists(session, cipher)
     audit.record(
         session,
         settings,
         actor,
-        [audit.Change("keys.rewrap", "keys", None, None, {"members": members, "households": households})],
+        [
+            audit.Change(
+                "keys.rewrap",
+                "keys",
+                None,
+                None,
+                {"members": members, "households": households, "risk_list_entries": entries},
+            )
+        ],
     )
     return members, households
+
+
+def _rewrap_risk_lists(session: Session, cipher: PiiCipher) -> int:
+    """The heads' ID numbers frozen in weekly lists (the lists stay as they were; only the key changes)."""
+    table = Base.metadata.tables["risk_list_entry"]
+    statement = (
+        update(table)
+        .where(table.c.list_id == bindparam("l"), table.c.household_id == bindparam("h"))
+        .values(head_id_encrypted=bindparam("token"))
+    )
+    done, after = 0, (0, 0)
+    while rows := session.execute(
+        select(table.c.list_id, table.c.household_id, table.c.head_id_encrypted)
+        .where(tuple_(table.c.list_id, table.c.household_id) > after, table.c.head_id_encrypted.is_not(None))
+        .order_by(table.c.list_id, table.c.household_id)
+        .limit(CHUNK)
+    ).all():
+        session.connection().execute(
+            statement, [{"l": lid, "h": hid, "token": cipher.rotate(token)} for lid, hid, token in rows]
+        )
+        done += len(rows)
+        after = (rows[-1][0], rows[-1][1])
+    return done

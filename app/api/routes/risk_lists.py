@@ -1,0 +1,163 @@
+import os
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+from app.api.deps import CurrentActor, PageDep, SessionDep, SettingsDep
+from app.errors import NotFound
+from app.models import RiskList
+from app.schemas.common import ErrorBody
+from app.schemas.risk_lists import (
+    Change,
+    ExportFormat,
+    Level,
+    RiskListEntryRead,
+    RiskListPage,
+    RiskListRead,
+    RiskListSummary,
+)
+from app.services import risk_list_charts, risk_list_export, risk_list_summary, risk_lists
+from app.services.risk_lists import Filters
+
+router = APIRouter(
+    prefix="/risk-lists",
+    tags=["risk lists"],
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+CODE = r"^\d{12}$"
+WeekPath = Annotated[str, Path(max_length=8, description='ISO week ("2026-W48") or "latest"')]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MEDIA = {"csv": "text/csv", "xlsx": XLSX, "json": "application/json"}
+
+
+@router.get("", response_model=list[RiskListRead], summary="The weeks that have a list (and superseded ones)")
+def weeks(session: SessionDep, actor: CurrentActor) -> list[RiskList]:
+    return risk_lists.listing(session, actor)
+
+
+@router.post(
+    "/{week}",
+    response_model=RiskListRead,
+    status_code=201,
+    summary="Freeze a week's list now (admin)",
+    responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+def generate(
+    week: WeekPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+    force: Annotated[
+        bool, Query(description="regenerate a week that has a list (the old one is kept)")
+    ] = False,
+) -> RiskList:
+    """The scheduled job does this every Monday morning. A week that has not begun is refused; a week
+    that has a list needs `force=true`, and its old list stays, marked superseded."""
+    return risk_lists.generate(session, settings, actor, week, force)
+
+
+def _format(request: Request, format: ExportFormat | None) -> str:
+    if format is not None:
+        return format
+    accept = request.headers.get("accept", "")
+    if XLSX in accept:
+        return "xlsx"
+    if "text/csv" in accept:
+        return "csv"
+    return "json"
+
+
+@router.get(
+    "/{week}",
+    response_model=RiskListPage,
+    summary="A week's list in the caller's region: JSON (paginated), CSV or XLSX",
+    responses={200: {"content": {"text/csv": {}, XLSX: {}}}, 422: {"model": ErrorBody}},
+)
+def read(
+    week: WeekPath,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+    page: PageDep,
+    township: Annotated[str | None, Query(pattern=CODE)] = None,
+    village: Annotated[str | None, Query(pattern=CODE)] = None,
+    level: Annotated[Level | None, Query()] = None,
+    reason: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$", description="a reason code")] = None,
+    change: Annotated[Change | None, Query()] = None,
+    overdue: Annotated[bool | None, Query()] = None,
+    format: Annotated[ExportFormat | None, Query(description="or by the Accept header")] = None,
+) -> Any:
+    """CSV is UTF-8 with a BOM and Chinese headers, streamed as it is read; XLSX has a summary sheet with
+    the charts and one sheet per township. Cells a spreadsheet would read as formulas are escaped."""
+    risk_list = risk_lists.readable(session, actor, week)
+    filters = Filters(township, village, level, reason, change, overdue)
+    chosen = _format(request, format)
+    name = f"risk-list-{risk_list.week}"
+    if chosen == "csv":
+        chunks = risk_list_export.csv_chunks(risk_list_export.stream(settings, risk_list.id, actor, filters))
+        return StreamingResponse(
+            chunks,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if chosen == "xlsx":
+        handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="shouwang-")
+        os.close(handle)
+        try:
+            risk_list_export.write_xlsx(FilePath(path), settings, risk_list.id, actor, filters)
+        except BaseException:
+            os.unlink(path)
+            raise
+        return FileResponse(
+            path, media_type=XLSX, filename=f"{name}.xlsx", background=BackgroundTask(os.unlink, path)
+        )
+    items, total = risk_list_export.page(session, settings, risk_list, actor, filters, page)
+    return RiskListPage(
+        risk_list=RiskListRead.model_validate(risk_list),
+        items=[RiskListEntryRead.model_validate(item) for item in items],
+        total=total,
+        page=page.page,
+        page_size=page.page_size,
+    )
+
+
+@router.get(
+    "/{week}/summary", response_model=RiskListSummary, summary="A week's summary, in the caller's region"
+)
+def summary(
+    week: WeekPath,
+    session: SessionDep,
+    actor: CurrentActor,
+    township: Annotated[str | None, Query(pattern=CODE)] = None,
+    village: Annotated[str | None, Query(pattern=CODE)] = None,
+) -> RiskListSummary:
+    risk_list = risk_lists.readable(session, actor, week)
+    return risk_list_summary.summarise(session, risk_list, actor, Filters(township, village))
+
+
+@router.get(
+    "/{week}/charts/{name}.png",
+    summary="A chart (PNG): flagged-by-township (last 12 weeks) or reasons",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, 503: {"model": ErrorBody}},
+)
+def chart(
+    week: WeekPath,
+    name: Annotated[str, Path(max_length=40)],
+    session: SessionDep,
+    actor: CurrentActor,
+    township: Annotated[str | None, Query(pattern=CODE)] = None,
+    village: Annotated[str | None, Query(pattern=CODE)] = None,
+) -> Response:
+    if name not in risk_list_charts.NAMES:
+        raise NotFound(f"no chart {name!r}; charts: {', '.join(risk_list_charts.NAMES)}", field="name")
+    risk_list = risk_lists.readable(session, actor, week)
+    filters = Filters(township, village)
+    summary = risk_list_summary.summarise(session, risk_list, actor, filters)
+    png = risk_list_charts.render(name, session, risk_list, actor, filters, summary)
+    return Response(png, media_type="image/png")

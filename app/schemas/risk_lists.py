@@ -1,0 +1,93 @@
+"""Weekly risk lists in JSON; the Chinese labels CSV and XLSX use."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.schemas.common import ReadModel
+
+Change = Literal["new", "continuing", "level_up", "level_down", "resolved"]
+Level = Literal["high", "medium", "low"]
+ExportFormat = Literal["json", "csv", "xlsx"]
+
+
+class RiskListRead(ReadModel):
+    id: int
+    week: str = Field(description='ISO week, e.g. "2026-W48"')
+    status: Literal["current", "superseded"]
+    generated_at: datetime
+    generated_by: str
+    run_id: int | None = Field(description="the scoring run whose levels the list froze")
+    policy_version: int
+    previous_id: int | None = Field(description="the list it was compared with (the week before)")
+    entries: int = Field(description="households on the list")
+    resolved: int = Field(description="households that left it since the week before")
+    superseded_at: datetime | None
+    superseded_by: str | None
+
+
+class RiskListEntryRead(BaseModel):
+    household_id: int
+    household_no: str
+    township_code: str
+    township_name: str
+    village_code: str
+    village_name: str
+    address: str
+    head_name: str | None
+    head_id_masked: str | None
+    household_type: str
+    monitoring_category: str
+    monitoring_status: str
+    level: str | None
+    score: float | None
+    reasons: str = Field(description="the reasons in words, with their values")
+    reason_codes: list[str]
+    risk_types: list[str]
+    case_id: int | None
+    case_step: str | None
+    case_days_open: int | None
+    overdue: bool
+    measures: str = Field(description="assistance measures in place")
+    change: Change
+    previous_level: str | None
+    resolved_reason: str | None = Field(
+        description="why it left the list: risk_eliminated | case_rejected | case_withdrawn | score_fell"
+        " | other"
+    )
+
+
+class RiskListPage(BaseModel):
+    risk_list: RiskListRead
+    items: list[RiskListEntryRead]
+    total: int
+    page: int
+    page_size: int
+
+
+class TownshipLevels(BaseModel):
+    township_code: str
+    township_name: str
+    high: int
+    medium: int
+    low: int = Field(description="on the list for an open case or monitoring, not at high or medium risk")
+
+
+class RiskListSummary(BaseModel):
+    week: str
+    list_id: int
+    households: int = Field(description="on the list (in the caller's region)")
+    by_township: list[TownshipLevels]
+    by_risk_type: dict[str, int]
+    by_reason: dict[str, int] = Field(description="reason codes")
+    changes: dict[str, int] = Field(description="new, continuing, level_up, level_down, resolved")
+    cases_by_step: dict[str, int]
+    overdue_cases: int
+    median_days_to_decision: float | None = Field(
+        description="cases decided in the 7 days before the list was made"
+    )
+    decisions: int
+    confirmed_risk_types_with_measure: float | None = Field(
+        description="share of monitored households' confirmed risk types that have a matching measure"
+    )

@@ -1,0 +1,462 @@
+"""Weekly risk lists: frozen snapshots, week-over-week changes, JSON/CSV/XLSX exports, scope, charts."""
+
+import csv
+import io
+import threading
+import warnings
+from datetime import date, timedelta
+from typing import Any
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+
+from app import db
+from app.config import Settings
+from app.models import AuditEntry, Case, Household, RiskList, RiskResult, RiskRun
+from app.models.base import utcnow
+from app.models.enums import MonitoringStatus
+from app.risk import scorer
+from app.schemas.policy import PolicyData
+from app.services import cases, risk_list_charts, risk_lists
+from app.services.access import Actor
+from tests.fixtures import (
+    TOWNSHIP_1,
+    TOWNSHIP_2,
+    VILLAGE_B,
+    VILLAGE_C,
+    Accounts,
+    new_household,
+    report_body,
+)
+
+API = "/api/v1/risk-lists"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+THIS_WEEK = risk_lists.week_of(date.today())
+
+
+def weeks_ago(n: int) -> str:
+    return risk_lists.week_of(date.today() - timedelta(days=7 * n))
+
+
+def results(levels: dict[int, str | None]) -> int:
+    """A completed scoring run with the given levels (None: low, no reasons); returns its id."""
+    reasons = {
+        "high": [{"code": "income_below_line", "risk_type": "其他", "text": "人均纯收入 7,000 元 < 监测线"}],
+        "medium": [{"code": "sharp_income_drop", "risk_type": "其他", "text": "收入比上年同期下降 35%"}],
+    }
+    with db.session_scope() as session:
+        run = RiskRun(
+            status="completed", as_of=date.today(), mode="rules", policy_version=1, triggered_by="test"
+        )
+        session.add(run)
+        session.flush()
+        for hid, level in levels.items():
+            found = reasons.get(level or "", [])
+            codes = "|" + "|".join(r["code"] for r in found) + "|" if found else ""
+            session.add(
+                RiskResult(
+                    run_id=run.id,
+                    household_id=hid,
+                    level=level or "low",
+                    score=0.7 if level == "high" else 0.3 if level == "medium" else 0.05,
+                    reasons=found,
+                    reason_codes=codes,
+                )
+            )
+        return run.id
+
+
+def generate(settings: Settings, week: str, force: bool = False) -> RiskList:
+    with db.session_scope() as session:
+        made = risk_lists.generate(session, settings, Actor.system("test"), week, force)
+        session.expunge(made)
+        return made
+
+
+def json_items(client: TestClient, headers: dict[str, str], week: str, **params: Any) -> list[dict[str, Any]]:
+    response = client.get(f"{API}/{week}", headers=headers, params={"page_size": 500, **params})
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def csv_rows(body: bytes) -> list[list[str]]:
+    assert body.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(body[3:].decode("utf-8"))))
+
+
+def workbook(body: bytes) -> Any:
+    return openpyxl.load_workbook(io.BytesIO(body))
+
+
+def sheet_values(book: Any) -> dict[str, list[tuple[Any, ...]]]:
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in book.worksheets}
+
+
+@pytest.fixture
+def district(client: TestClient, accounts: Accounts) -> dict[str, int]:
+    """Households in villages A and B (township 1) and C (township 2); one address starts with "="."""
+    made = {
+        "a1": new_household(client, accounts["cadre_a"], address='=HYPERLINK("http://x")'),
+        "a2": new_household(client, accounts["cadre_a"]),
+        "b1": new_household(client, accounts["cadre_b"], village=VILLAGE_B),
+        "c1": new_household(client, accounts["cadre_c"], village=VILLAGE_C),
+        "c2": new_household(client, accounts["cadre_c"], village=VILLAGE_C),
+    }
+    return {k: int(v["id"]) for k, v in made.items()}
+
+
+# ---- acceptance 1: frozen ---------------------------------------------------------------------------
+
+
+def test_a_past_week_never_changes_when_the_data_does(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    cadre = accounts["cadre_a"]
+    poor = int(new_household(client, cadre)["id"])
+    quarter = report_body(
+        "q", "2025-01-01", "2025-12-31", wages="12000", business="0", prop="0", transfer="0", cost="0"
+    )
+    assert client.post(f"/api/v1/households/{poor}/reports", json=quarter, headers=cadre).status_code == 201
+    run = scorer.score_all(as_of=date(2026, 1, 15), triggered_by="test")
+    assert run.flagged_high >= 1
+    generate(settings, THIS_WEEK)
+    district = accounts["district"]
+    before_json = client.get(f"{API}/{THIS_WEEK}", headers=district).content
+    before_csv = client.get(f"{API}/{THIS_WEEK}", headers=district, params={"format": "csv"}).content
+    before_xlsx = sheet_values(
+        workbook(client.get(f"{API}/{THIS_WEEK}", headers=district, params={"format": "xlsx"}).content)
+    )
+    assert [
+        i["household_id"] for i in client.get(f"{API}/{THIS_WEEK}", headers=district).json()["items"]
+    ] == [poor]
+
+    # the household's income recovers and it is rescored; its address changes too
+    rich = report_body(
+        "r", "2026-01-01", "2026-03-31", wages="90000", business="0", prop="0", transfer="0", cost="0"
+    )
+    assert client.post(f"/api/v1/households/{poor}/reports", json=rich, headers=cadre).status_code == 201
+    with db.session_scope() as session:
+        session.execute(update(Household).where(Household.id == poor).values(address="三组 9 号"))
+    scorer.score_all(as_of=date(2026, 4, 15), triggered_by="test")
+
+    assert client.get(f"{API}/{THIS_WEEK}", headers=district).content == before_json
+    assert client.get(f"{API}/{THIS_WEEK}", headers=district, params={"format": "csv"}).content == before_csv
+    after = sheet_values(
+        workbook(client.get(f"{API}/{THIS_WEEK}", headers=district | {"accept": XLSX}).content)
+    )
+    assert after == before_xlsx
+
+
+# ---- acceptance 2: changes ---------------------------------------------------------------------------
+
+
+def test_two_weeks_give_each_change_type(client: TestClient, accounts: Accounts, settings: Settings) -> None:
+    ids = [int(new_household(client, accounts["cadre_a"])["id"]) for _ in range(7)]
+    new, cont, up, down, eliminated, rejected, fell = ids
+    with db.session_scope() as session:
+        session.execute(
+            update(Household)
+            .where(Household.id == eliminated)
+            .values(monitoring_status=MonitoringStatus.monitored)
+        )
+        [signal] = cases.receive(
+            session,
+            settings,
+            PolicyData(),
+            Actor.system("test"),
+            [cases.SignalIn(rejected, "cadre_report", "high", [])],
+        )
+        case_id = signal.case_id
+    results({cont: "medium", up: "medium", down: "high", eliminated: None, rejected: None, fell: "high"})
+    first = generate(settings, weeks_ago(1))
+
+    with db.session_scope() as session:
+        session.execute(
+            update(Household)
+            .where(Household.id == eliminated)
+            .values(monitoring_status=MonitoringStatus.risk_eliminated)
+        )
+        session.execute(
+            update(Case)
+            .where(Case.id == case_id)
+            .values(status="closed", outcome="rejected", closed_at=utcnow())
+        )
+    results(
+        {
+            new: "high",
+            cont: "medium",
+            up: "high",
+            down: "medium",
+            eliminated: None,
+            rejected: None,
+            fell: None,
+        }
+    )
+    second = generate(settings, THIS_WEEK)
+    assert second.previous_id == first.id
+    assert (second.entries, second.resolved) == (4, 3)
+
+    items = {i["household_id"]: i for i in json_items(client, accounts["district"], THIS_WEEK)}
+    assert {hid: (items[hid]["change"], items[hid]["previous_level"]) for hid in (new, cont, up, down)} == {
+        new: ("new", None),
+        cont: ("continuing", "medium"),
+        up: ("level_up", "medium"),
+        down: ("level_down", "high"),
+    }
+    assert {
+        hid: (items[hid]["change"], items[hid]["resolved_reason"]) for hid in (eliminated, rejected, fell)
+    } == {
+        eliminated: ("resolved", "risk_eliminated"),
+        rejected: ("resolved", "case_rejected"),
+        fell: ("resolved", "score_fell"),
+    }
+    only = json_items(client, accounts["district"], THIS_WEEK, change="resolved")
+    assert {i["household_id"] for i in only} == {eliminated, rejected, fell}
+    summary = client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["district"]).json()
+    assert summary["changes"] == {"new": 1, "continuing": 1, "level_up": 1, "level_down": 1, "resolved": 3}
+    assert summary["households"] == 4
+
+
+# ---- acceptance 3 and 4: formats and scope -----------------------------------------------------------
+
+
+def test_exports_in_every_format(
+    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    results(
+        {district["a1"]: "high", district["a2"]: "medium", district["b1"]: "high", district["c1"]: "medium"}
+    )
+    generate(settings, THIS_WEEK)
+    officer = accounts["district"]
+    items = json_items(client, officer, THIS_WEEK)
+    # by township code (小石桥 530402201… before 洛河 530402202…), village, household number
+    assert [i["household_id"] for i in items] == [
+        district["c1"],
+        district["a1"],
+        district["a2"],
+        district["b1"],
+    ]
+    first = next(i for i in items if i["household_id"] == district["a1"])
+    assert first["head_id_masked"].count("*") == 8
+    assert first["address"].startswith("=")  # JSON carries the value as it is
+    assert "人均纯收入" in first["reasons"]
+
+    body = client.get(f"{API}/{THIS_WEEK}", headers=officer, params={"format": "csv"})
+    assert body.headers["content-type"].startswith("text/csv")
+    rows = csv_rows(body.content)
+    assert rows[0][:4] == ["乡镇", "村", "村代码", "户编号"]
+    assert [r[3] for r in rows[1:]] == [i["household_no"] for i in items]  # the same rows as the JSON
+    address = rows[0].index("地址")
+    escaped = [r[address] for r in rows[1:] if r[3] == first["household_no"]][0]
+    assert escaped == "'" + first["address"]
+    assert "洛河彝族乡" in body.content.decode("utf-8-sig")
+    assert "高" in [r[rows[0].index("风险等级")] for r in rows[1:]]
+
+    book = workbook(client.get(f"{API}/{THIS_WEEK}", headers=officer, params={"format": "xlsx"}).content)
+    assert book.sheetnames[0] == "汇总"
+    townships = book.sheetnames[1:]
+    assert len(townships) == 2
+    summary_sheet = book["汇总"]
+    assert len(summary_sheet._images) == 2  # the two charts
+    for name in townships:
+        ws = book[name]
+        assert [c.value for c in ws[1]][:4] == ["乡镇", "村", "村代码", "户编号"]
+        assert ws.freeze_panes == "A2"
+        assert ws.auto_filter.ref is not None
+    values = sheet_values(book)
+    cells = [v for t in townships for row in values[t][1:] for v in row]
+    assert "'" + first["address"] in cells
+    assert sorted(row[3] for t in townships for row in values[t][1:]) == sorted(
+        i["household_no"] for i in items
+    )
+
+
+def test_a_township_reviewer_gets_only_their_township_in_every_format(
+    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    results(dict.fromkeys(district.values(), "high"))
+    generate(settings, THIS_WEEK)
+    reviewer = accounts["township_2"]
+    items = json_items(client, reviewer, THIS_WEEK)
+    assert {i["household_id"] for i in items} == {district["c1"], district["c2"]}
+    rows = csv_rows(client.get(f"{API}/{THIS_WEEK}", headers=reviewer, params={"format": "csv"}).content)
+    assert {r[2] for r in rows[1:]} == {VILLAGE_C}
+    book = workbook(client.get(f"{API}/{THIS_WEEK}", headers=reviewer, params={"format": "xlsx"}).content)
+    assert len(book.sheetnames) == 2
+    assert {row[2] for row in sheet_values(book)[book.sheetnames[1]][1:]} == {VILLAGE_C}
+    summary = client.get(f"{API}/{THIS_WEEK}/summary", headers=reviewer).json()
+    assert [t["township_code"] for t in summary["by_township"]] == [TOWNSHIP_2]
+    # asking for another township narrows to nothing, never widens
+    assert json_items(client, reviewer, THIS_WEEK, township=TOWNSHIP_1) == []
+    cadre_items = json_items(client, accounts["cadre_b"], THIS_WEEK)
+    assert {i["household_id"] for i in cadre_items} == {district["b1"]}
+
+
+def test_filters(
+    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    results({district["a1"]: "high", district["a2"]: "medium", district["b1"]: "high"})
+    with db.session_scope() as session:
+        cases.receive(
+            session,
+            settings,
+            PolicyData(),
+            Actor.system("test"),
+            [cases.SignalIn(district["a1"], "risk_scorer", "high", [])],
+        )
+        session.execute(update(Case).values(due_at=utcnow() - timedelta(days=1)))
+    generate(settings, THIS_WEEK)
+    officer = accounts["district"]
+
+    def ids(**params: Any) -> set[int]:
+        return {i["household_id"] for i in json_items(client, officer, THIS_WEEK, **params)}
+
+    assert ids(level="medium") == {district["a2"]}
+    assert ids(village=VILLAGE_B) == {district["b1"]}
+    assert ids(reason="sharp_income_drop") == {district["a2"]}
+    assert ids(overdue=True) == {district["a1"]}
+    assert ids(change="new") == {district["a1"], district["a2"], district["b1"]}
+    for bad in (
+        {"level": "severe"},
+        {"change": "gone"},
+        {"village": "12"},
+        {"format": "pdf"},
+        {"reason": "A;B"},
+    ):
+        response = client.get(f"{API}/{THIS_WEEK}", headers=officer, params=bad)
+        assert (response.status_code, response.json()["field"]) == (422, next(iter(bad)))
+
+
+# ---- generation: who, when, force -------------------------------------------------------------------
+
+
+def test_generation_is_for_admins_and_a_week_is_regenerated_only_with_force(
+    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    results({district["a1"]: "high"})
+    admin = accounts["admin"]
+    assert client.post(f"{API}/{THIS_WEEK}", headers=accounts["district"]).status_code == 403
+    future = risk_lists.week_of(date.today() + timedelta(days=14))
+    assert client.post(f"{API}/{future}", headers=admin).status_code == 422
+    assert client.post(f"{API}/2026-W54", headers=admin).json()["field"] == "week"
+    made = client.post(f"{API}/{THIS_WEEK}", headers=admin)
+    assert made.status_code == 201, made.text
+    again = client.post(f"{API}/{THIS_WEEK}", headers=admin)
+    assert (again.status_code, again.json()["field"]) == (409, "force")
+    results({district["a1"]: "high", district["b1"]: "high"})
+    forced = client.post(f"{API}/{THIS_WEEK}", headers=admin, params={"force": True})
+    assert forced.status_code == 201
+    listed = client.get(API, headers=admin).json()
+    assert [(w["week"], w["status"], w["entries"]) for w in listed] == [
+        (THIS_WEEK, "current", 2),
+        (THIS_WEEK, "superseded", 1),
+    ]
+    assert len(json_items(client, accounts["district"], "latest")) == 2
+    assert client.get(f"{API}/{THIS_WEEK}", headers=admin).status_code == 403  # admins read no household data
+    with db.session_scope() as session:
+        audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "risk_list.generate")).all()
+        assert [a.changes["force"] for a in audited] == [False, True]
+        assert audited[1].changes["superseded"] == made.json()["id"]
+    assert client.get(f"{API}/{weeks_ago(5)}", headers=accounts["district"]).status_code == 404
+
+
+def test_the_weekly_job_twice_at_once_freezes_one_list(district: dict[str, int], settings: Settings) -> None:
+    from app.risk import jobs
+
+    results({district["a1"]: "high"})
+    threads = [threading.Thread(target=jobs.weekly_risk_list) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    jobs.weekly_risk_list()  # and again later: the week exists
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(RiskList)) == 1
+
+
+def test_the_cli_exports_a_township(district: dict[str, int], settings: Settings, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    results(dict.fromkeys(district.values(), "high"))
+    runner = CliRunner()
+    made = runner.invoke(main, ["lists", "generate", "--week", "current"])
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "list.csv"
+    exported = runner.invoke(
+        main,
+        [
+            "lists",
+            "export",
+            "--week",
+            "latest",
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+            "--township",
+            TOWNSHIP_2,
+        ],
+    )
+    assert exported.exit_code == 0, exported.output
+    rows = csv_rows(out.read_bytes())
+    assert {r[2] for r in rows[1:]} == {VILLAGE_C}
+    json_out = tmp_path / "list.json"
+    assert (
+        runner.invoke(
+            main, ["lists", "export", "--week", "latest", "--format", "json", "--out", str(json_out)]
+        ).exit_code
+        == 0
+    )
+    import json
+
+    assert len(json.loads(json_out.read_text())["items"]) == len(district)
+    bad = runner.invoke(
+        main, ["lists", "export", "--week", "latest", "--format", "csv", "--out", str(out), "--township", "x"]
+    )
+    assert bad.exit_code != 0
+
+
+# ---- acceptance 5: charts ---------------------------------------------------------------------------
+
+
+def test_charts_render_chinese_with_a_cjk_font(
+    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    results({district["a1"]: "high", district["c1"]: "medium"})
+    generate(settings, weeks_ago(1))
+    generate(settings, THIS_WEEK)
+    assert "CJK" in risk_list_charts.cjk_font() or "WenQuanYi" in risk_list_charts.cjk_font()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for name in risk_list_charts.NAMES:
+            response = client.get(f"{API}/{THIS_WEEK}/charts/{name}.png", headers=accounts["district"])
+            assert response.status_code == 200, response.text
+            assert response.headers["content-type"] == "image/png"
+            assert response.content.startswith(b"\x89PNG")
+    assert [str(w.message) for w in caught if "Glyph" in str(w.message)] == []
+    assert client.get(f"{API}/{THIS_WEEK}/charts/pie.png", headers=accounts["district"]).status_code == 404
+
+
+def test_summary_counts(
+    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    with db.session_scope() as session:
+        session.execute(
+            update(Household)
+            .where(Household.id == district["c2"])
+            .values(monitoring_status=MonitoringStatus.monitored, risk_types=["因病", "因学"])
+        )
+    results({district["a1"]: "high", district["b1"]: "medium", district["c1"]: "high"})
+    generate(settings, THIS_WEEK)
+    summary = client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["district"]).json()
+    assert summary["households"] == 4
+    levels = {t["township_code"]: (t["high"], t["medium"], t["low"]) for t in summary["by_township"]}
+    assert levels == {TOWNSHIP_1: (1, 1, 0), TOWNSHIP_2: (1, 0, 1)}
+    assert summary["by_reason"] == {"income_below_line": 2, "sharp_income_drop": 1}
+    assert summary["by_risk_type"]["因病"] == 1
+    assert summary["confirmed_risk_types_with_measure"] == 0.0  # two confirmed types, no measure
+    assert summary["median_days_to_decision"] is None
