@@ -89,3 +89,16 @@ def test_scoring_benchmark_reports_floor_and_orm_ratios(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ORM levels agree with score_all on 100.0% of the sample" in result.stdout
     assert "end to end ≤ 3× the floor" in result.stdout
+
+
+def test_risk_list_benchmark_reports_exports_against_the_floor(tmp_path: Path) -> None:
+    result = _bench(
+        tmp_path,
+        "bench/risk_lists.py",
+        *("--database", "sqlite", "--households", "300", "--repeats", "1", "--data-dir", str(tmp_path)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for fmt in ("| csv |", "| json |", "| xlsx |"):
+        assert fmt in result.stdout
+    assert "ratio to the floor" in result.stdout
+    assert "CSV over HTTP: first byte after" in result.stdout

@@ -23,7 +23,7 @@ from app.db import READ_ONLY, session_scope
 from app.models import RiskList, RiskListEntry
 from app.pii import PiiCipher, cipher_for, mask_id_number
 from app.schemas.common import PageParams
-from app.services import access, risk_list_charts, risk_list_summary, risk_lists
+from app.services import access, risk_list_summary, risk_lists
 from app.services.access import Actor
 from app.services.risk_lists import READERS, Filters
 
@@ -244,6 +244,8 @@ def write_xlsx(
             session.connection(execution_options={READ_ONLY: True})
             risk_list = session.get(RiskList, list_id)
             assert risk_list is not None
+            from app.services import risk_list_charts  # matplotlib: only the workbook needs it
+
             summary = risk_list_summary.summarise(session, risk_list, actor, filters)
             charts = risk_list_charts.render_all(session, risk_list, actor, filters, summary)
         _summary_sheet(workbook, header, summary, charts)
