@@ -6,6 +6,7 @@ Dockerfile). Without one a chart is refused (503) rather than drawn with empty b
 """
 
 import io
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,10 @@ WEEKS = 12
 class ChartsUnavailable(AppError):
     status_code = 503
     code = "charts_unavailable"
+
+
+# matplotlib's settings (the font among them) are global: requests render one at a time
+RENDERING = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +101,7 @@ def flagged_by_township(session: Session, risk_list: RiskList, actor: Actor, fil
         )
     )[::-1]
     stmt = (
-        select(RiskList.week, RiskListEntry.township_name, func.count())
+        select(RiskList.week, RiskListEntry.township_code, RiskListEntry.township_name, func.count())
         .join(RiskListEntry, RiskListEntry.list_id == RiskList.id)
         .where(
             RiskList.status == "current",
@@ -105,15 +110,17 @@ def flagged_by_township(session: Session, risk_list: RiskList, actor: Actor, fil
             RiskListEntry.level.in_(("high", "medium")),
             RiskListEntry.village_code.in_(access.visible_village_codes(actor)),
         )
-        .group_by(RiskList.week, RiskListEntry.township_name)
+        .group_by(RiskList.week, RiskListEntry.township_code, RiskListEntry.township_name)
     )
     if filters.township is not None:
         stmt = stmt.where(RiskListEntry.township_code == filters.township)
     if filters.village is not None:
         stmt = stmt.where(RiskListEntry.village_code == filters.village)
     counts: dict[str, dict[str, int]] = {}
-    for week, township, n in session.execute(stmt):
-        counts.setdefault(township, {})[week] = n
+    names: dict[str, str] = {}
+    for week, code, name, n in session.execute(stmt):
+        counts.setdefault(code, {})[week] = n
+        names[code] = name
     with matplotlib.rc_context(_style(family)):
         figure = _figure(10, 5.5)
         axes = figure.add_subplot()
@@ -154,9 +161,10 @@ def reasons(summary: RiskListSummary) -> bytes:
 def render(
     name: str, session: Session, risk_list: RiskList, actor: Actor, filters: Filters, summary: RiskListSummary
 ) -> bytes:
-    if name == "flagged-by-township":
-        return flagged_by_township(session, risk_list, actor, filters)
-    return reasons(summary)
+    with RENDERING:
+        if name == "flagged-by-township":
+            return flagged_by_township(session, risk_list, actor, filters)
+        return reasons(summary)
 
 
 def render_all(

@@ -9,6 +9,7 @@ apostrophe in CSV and XLSX; JSON carries the values as they are.
 import csv
 import io
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from app.services import access, risk_list_summary, risk_lists
 from app.services.access import Actor
 from app.services.risk_lists import READERS, Filters
 
+logger = logging.getLogger(__name__)
 BATCH = 2000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LEVEL = {"high": "高", "medium": "中", "low": "低"}
@@ -237,7 +239,8 @@ def write_xlsx(
 ) -> None:
     """A summary sheet (figures and charts), then one sheet per township, written row by row
     (xlsxwriter's constant-memory mode keeps one row in memory)."""
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False})
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    workbook = xlsxwriter.Workbook(str(path), options)
     try:
         header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
         with session_scope() as session:
@@ -247,7 +250,11 @@ def write_xlsx(
             from app.services import risk_list_charts  # matplotlib: only the workbook needs it
 
             summary = risk_list_summary.summarise(session, risk_list, actor, filters)
-            charts = risk_list_charts.render_all(session, risk_list, actor, filters, summary)
+            try:
+                charts = risk_list_charts.render_all(session, risk_list, actor, filters, summary)
+            except risk_list_charts.ChartsUnavailable as exc:  # the list still goes out, without charts
+                logger.warning("risk list workbook without charts", extra={"reason": exc.message})
+                charts = {}
         _summary_sheet(workbook, header, summary, charts)
         sheet: Any = None
         township, row_number = None, 0
@@ -265,13 +272,23 @@ def write_xlsx(
 
 
 def _township_sheet(workbook: Any, header: Any, name: str, code: str) -> Any:
-    title = "".join(ch for ch in name if ch not in "[]:*?/\\")[:24] or code
-    sheet = workbook.add_worksheet(f"{title}{code[6:9]}" if workbook.get_worksheet_by_name(title) else title)
+    sheet = workbook.add_worksheet(_sheet_name(workbook, name, code))
     sheet.freeze_panes(1, 0)
     for i, column in enumerate(COLUMNS):
         sheet.set_column(i, i, column.width)
     sheet.write_row(0, 0, HEADERS, header)
     return sheet
+
+
+def _sheet_name(workbook: Any, name: str, code: str) -> str:
+    """The township's name as Excel allows it (≤ 31 characters, none of []:*?/\\, no apostrophe at either
+    end, unique regardless of case); its code when the name cannot be used."""
+    title = "".join(ch for ch in name if ch not in "[]:*?/\\").strip().strip("'")[:31].strip("'")
+    taken = {sheet.name.lower() for sheet in workbook.worksheets()}
+    for candidate in (title, f"{title[:18]}{code}" if title else "", code):
+        if candidate and candidate.lower() not in taken and candidate.lower() != "history":
+            return candidate
+    return f"{code}-{len(taken)}"
 
 
 def _finish(sheet: Any, last_row: int) -> None:

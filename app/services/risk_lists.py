@@ -38,7 +38,7 @@ from app.services.access import Actor
 from app.services.assistance import ANSWERS
 from app.services.risk_results import current_run_id
 
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+WEEK = re.compile(r"^([0-9]{4})-W([0-9]{2})$")  # ASCII digits only: one spelling per week
 READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
 GENERATORS = frozenset({Role.admin})
 LEVEL_RANK = {"high": 2, "medium": 1}
@@ -167,7 +167,8 @@ class Busy(Conflict):
 
 
 def generate(session: Session, settings: Settings, actor: Actor, week: str, force: bool = False) -> RiskList:
-    """Freeze `week`'s list now. A week not begun yet is refused; an existing week needs `force`."""
+    """Freeze `week`'s list now. A week not begun yet is refused, and so is one before a week that has a
+    list (it would be made of today's data); an existing week needs `force`."""
     access.require_role(actor, GENERATORS, "generating risk lists")
     if week_start(week) > local_today():
         raise Invalid(f"{week} has not begun", field="week")
@@ -186,6 +187,11 @@ def _lock(session: Session) -> None:
 
 
 def _generate(session: Session, settings: Settings, actor: Actor, week: str, force: bool) -> RiskList:
+    later = session.scalar(
+        select(RiskList.week).where(RiskList.status == "current", RiskList.week > week).limit(1)
+    )
+    if later is not None:  # today's data would pass for that week's, and the later week's changes break
+        raise Conflict(f"{later} already has a list: {week} can no longer be made", field="week")
     existing = session.scalars(
         select(RiskList).where(RiskList.week == week, RiskList.status == "current").with_for_update()
     ).first()
