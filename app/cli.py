@@ -449,8 +449,6 @@ def lists_generate(week: str, force: bool) -> None:
 @_handle_errors
 def lists_export(week: str, fmt: str, out: Path, township: str | None, quiet: bool) -> None:
     """Write a week's list to a file (the whole county, or one township), with a progress bar."""
-    from tqdm import tqdm
-
     from app.db import session_scope
     from app.schemas.risk_lists import RiskListRead
     from app.services import risk_list_export, risk_lists
@@ -463,21 +461,43 @@ def lists_export(week: str, fmt: str, out: Path, township: str | None, quiet: bo
         total = risk_list_export.count(session, risk_list_export.rows(risk_list.id, actor, filters))
         header = RiskListRead.model_validate(risk_list).model_dump(mode="json")
     partial = out.with_name(out.name + ".partial")
-    with tqdm(total=total, unit=" households", disable=quiet, file=sys.stderr) as bar:
-        if fmt == "xlsx":
-            risk_list_export.write_xlsx(partial, settings, risk_list.id, actor, filters, bar.update)
-        else:
-            batches = risk_list_export.stream(settings, risk_list.id, actor, filters, bar.update)
-            chunks = (
-                risk_list_export.csv_chunks(batches)
-                if fmt == "csv"
-                else risk_list_export.json_chunks(header, batches)
-            )
-            with partial.open("wb") as f:
-                for chunk in chunks:
-                    f.write(chunk)
+    try:
+        _write_export(settings, risk_list.id, actor, filters, header, fmt, partial, total, quiet)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # names and masked IDs: no half-written file left behind
+        raise
     partial.replace(out)  # a half-written file never carries the final name
     click.echo(f"{total} rows of {risk_list.week} written to {out}", err=True)
+
+
+def _write_export(
+    settings: Settings,
+    list_id: int,
+    actor: Any,
+    filters: Any,
+    header: dict[str, Any],
+    fmt: str,
+    partial: Path,
+    total: int,
+    quiet: bool,
+) -> None:
+    from tqdm import tqdm
+
+    from app.services import risk_list_export
+
+    with tqdm(total=total, unit=" households", disable=quiet, file=sys.stderr) as bar:
+        if fmt == "xlsx":
+            risk_list_export.write_xlsx(partial, settings, list_id, actor, filters, bar.update)
+            return
+        batches = risk_list_export.stream(settings, list_id, actor, filters, bar.update)
+        chunks = (
+            risk_list_export.csv_chunks(batches)
+            if fmt == "csv"
+            else risk_list_export.json_chunks(header, batches)
+        )
+        with partial.open("wb") as f:
+            for chunk in chunks:
+                f.write(chunk)
 
 
 if __name__ == "__main__":

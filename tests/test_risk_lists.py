@@ -9,12 +9,13 @@ from typing import Any
 
 import openpyxl
 import pytest
+import xlsxwriter
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from app import db
 from app.config import Settings
-from app.models import AuditEntry, Case, Household, RiskList, RiskResult, RiskRun
+from app.models import AuditEntry, Case, Household, RiskList, RiskListEntry, RiskResult, RiskRun
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus
 from app.risk import scorer
@@ -24,6 +25,7 @@ from app.services.access import Actor
 from tests.fixtures import (
     TOWNSHIP_1,
     TOWNSHIP_2,
+    VILLAGE_A,
     VILLAGE_B,
     VILLAGE_C,
     Accounts,
@@ -247,7 +249,11 @@ def test_exports_in_every_format(
     assert body.headers["content-type"].startswith("text/csv")
     rows = csv_rows(body.content)
     assert rows[0][:4] == ["乡镇", "村", "村代码", "户编号"]
-    assert [r[3] for r in rows[1:]] == [i["household_no"] for i in items]  # the same rows as the JSON
+    # the same rows as the JSON, in the same order
+    header = rows[0]
+    assert [(r[3], r[header.index("户主身份证号")], r[header.index("风险分")]) for r in rows[1:]] == [
+        (i["household_no"], i["head_id_masked"], str(i["score"])) for i in items
+    ]
     address = rows[0].index("地址")
     escaped = [r[address] for r in rows[1:] if r[3] == first["household_no"]][0]
     assert escaped == "'" + first["address"]
@@ -366,12 +372,21 @@ def test_the_weekly_job_twice_at_once_freezes_one_list(district: dict[str, int],
     from app.risk import jobs
 
     results({district["a1"]: "high"})
-    threads = [threading.Thread(target=jobs.weekly_risk_list) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            jobs.weekly_risk_list()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    jobs.weekly_risk_list()  # and again later: the week exists
+    job()  # and again later: the week exists
+    assert errors == []
     with db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(RiskList)) == 1
 
@@ -460,3 +475,198 @@ def test_summary_counts(
     assert summary["by_risk_type"]["因病"] == 1
     assert summary["confirmed_risk_types_with_measure"] == 0.0  # two confirmed types, no measure
     assert summary["median_days_to_decision"] is None
+
+
+def test_weeks_are_ascii_and_a_past_week_cannot_be_made_once_a_later_one_exists(
+    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    admin = accounts["admin"]
+    full_width = THIS_WEEK.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    refused = client.post(f"{API}/{full_width}", headers=admin)
+    assert (refused.status_code, refused.json()["field"]) == (422, "week")
+    assert client.post(f"{API}/{THIS_WEEK}", headers=admin).status_code == 201
+    late = client.post(f"{API}/{weeks_ago(2)}", headers=admin)
+    assert (late.status_code, late.json()["field"]) == (409, "week")
+
+
+def test_counts_and_charts_are_those_of_the_callers_region(
+    district: dict[str, int],
+    client: TestClient,
+    accounts: Accounts,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matplotlib.axes import Axes
+
+    results(dict.fromkeys(district.values(), "high"))
+    generate(settings, THIS_WEEK)
+    [listed] = client.get(API, headers=accounts["cadre_c"]).json()
+    assert listed["entries"] == 2  # village C's two, not the county's five
+    page = client.get(f"{API}/{THIS_WEEK}", headers=accounts["township_1"]).json()
+    assert (page["risk_list"]["entries"], page["total"]) == (3, 3)
+    assert client.get(API, headers=accounts["district"]).json()[0]["entries"] == 5
+    rows = csv_rows(
+        client.get(f"{API}/{THIS_WEEK}", headers=accounts["cadre_a"], params={"format": "csv"}).content
+    )
+    assert {r[2] for r in rows[1:]} == {VILLAGE_A}
+    lines: dict[str, list[int]] = {}
+    plot = Axes.plot
+
+    def record(self: Axes, x: Any, y: Any, **kwargs: Any) -> Any:
+        lines[kwargs["label"]] = list(y)
+        return plot(self, x, y, **kwargs)
+
+    monkeypatch.setattr(Axes, "plot", record)
+    chart = client.get(f"{API}/{THIS_WEEK}/charts/flagged-by-township.png", headers=accounts["township_2"])
+    assert chart.status_code == 200
+    assert lines == {"小石桥彝族乡": [2]}  # one line: the reviewer's township, its two households
+
+
+def test_workbook_sheet_names_and_text_stay_text(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    from app.services import risk_list_export
+
+    book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
+    names = []
+    for name, code in (("'Abc'", "530402001000"), ("abc", "530402002000"), ("[]:*?/\\\\", "530402003000")):
+        names.append(risk_list_export._sheet_name(book, name, code))
+        book.add_worksheet(names[-1])
+    assert names == ["Abc", "abc530402002000", "530402003000"]
+    hid = int(new_household(client, accounts["cadre_a"], address="http://evil.example/x")["id"])
+    results({hid: "high"})
+    generate(settings, THIS_WEEK)
+    xlsx = workbook(
+        client.get(f"{API}/{THIS_WEEK}", headers=accounts["district"], params={"format": "xlsx"}).content
+    )
+    sheet = xlsx[xlsx.sheetnames[1]]
+    cell = next(c for c in sheet[2] if c.value == "http://evil.example/x")
+    assert cell.hyperlink is None
+
+
+def test_summary_decisions_measures_and_steps(
+    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    from app.models import Assistance
+
+    with db.session_scope() as session:
+        session.execute(
+            update(Household)
+            .where(Household.id == district["c2"])
+            .values(monitoring_status=MonitoringStatus.monitored, risk_types=["因病", "因学"])
+        )
+        session.add(
+            Assistance(
+                household_id=district["c2"],
+                category="健康帮扶",
+                item="大病救助",
+                department="医保局",
+                started_on=date.today(),
+                status="in_progress",
+                created_by="t",
+            )
+        )
+        rows = cases.receive(
+            session,
+            settings,
+            PolicyData(),
+            Actor.system("test"),
+            [cases.SignalIn(district[k], "risk_scorer", "high", []) for k in ("a1", "a2", "c1")],
+        )
+        decided = [r.case_id for r in rows]
+        opened = utcnow() - timedelta(days=30)
+        for case_id, days in zip(decided[1:], (12, 15), strict=True):
+            session.execute(
+                update(Case)
+                .where(Case.id == case_id)
+                .values(
+                    status="closed",
+                    outcome="confirmed",
+                    opened_at=opened,
+                    closed_at=opened + timedelta(days=days),
+                )
+            )
+        session.execute(update(Case).where(Case.id == decided[0]).values(due_at=utcnow() - timedelta(days=1)))
+    generate(settings, THIS_WEEK)
+    summary = client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["district"]).json()
+    assert summary["cases_by_step"] == {"village_verification": 1}
+    assert summary["overdue_cases"] == 1
+    assert summary["confirmed_risk_types_with_measure"] == 0.5  # 因病 has 健康帮扶; 因学 nothing
+    # opened 30 days ago, decided after 12 and 15 days: before the week before the list, not counted
+    assert (summary["decisions"], summary["median_days_to_decision"]) == (0, None)
+    with db.session_scope() as session:  # now decided yesterday, after 4 and 7 days
+        for case_id, days in zip(decided[1:], (4, 7), strict=True):
+            session.execute(
+                update(Case)
+                .where(Case.id == case_id)
+                .values(opened_at=utcnow() - timedelta(days=days + 1), closed_at=utcnow() - timedelta(days=1))
+            )
+    generate(settings, THIS_WEEK, force=True)
+    summary = client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["district"]).json()
+    assert (summary["decisions"], summary["median_days_to_decision"]) == (2, 5.5)
+    township = client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["township_2"]).json()
+    assert township["decisions"] == 1  # c1's case only: decisions are counted in the caller's region
+
+
+def test_the_catch_up_generates_a_missed_week(
+    district: dict[str, int], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.risk import jobs
+
+    results({district["a1"]: "high"})
+    today = date.today()
+    later_this_week = f"59 23 * * {(today.weekday() + 1) % 7}"  # cron: 0 is Sunday; today, 23:59
+    monkeypatch.setattr(settings, "risk_list_cron", later_this_week)
+    jobs.risk_list_catch_up()
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(RiskList)) == 0  # not due yet
+    monkeypatch.setattr(settings, "risk_list_cron", "0 0 * * 1")  # Monday 00:00: past
+    jobs.risk_list_catch_up()
+    jobs.risk_list_catch_up()
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(RiskList)) == 1
+
+
+def test_key_rotation_rewraps_the_frozen_head_ids(
+    district: dict[str, int],
+    client: TestClient,
+    accounts: Accounts,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from app.pii import cipher_for
+    from app.services import keys
+
+    results({district["a1"]: "high"})
+    generate(settings, THIS_WEEK)
+    before = json_items(client, accounts["district"], THIS_WEEK)[0]["head_id_masked"]
+    old_keys = settings.encryption_keys.get_secret_value()
+    new_key = Fernet.generate_key().decode()
+    monkeypatch.setattr(settings, "encryption_keys", type(settings.encryption_keys)(f"{new_key},{old_keys}"))
+    with db.session_scope() as session:
+        keys.rewrap(session, settings, Actor.system("test"))
+    monkeypatch.setattr(settings, "encryption_keys", type(settings.encryption_keys)(new_key))
+    with db.session_scope() as session:
+        token = session.scalars(select(RiskListEntry.head_id_encrypted)).first()
+    assert token is not None
+    assert cipher_for(settings).decrypt(token)[-4:] == before[-4:]  # readable with the new key alone
+
+
+def test_crontab_weekdays_are_read_as_cron_reads_them() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.risk.scheduler import cron
+
+    monday = datetime(2026, 11, 23, tzinfo=ZoneInfo("Asia/Shanghai"))
+    for expression, day in (
+        ("0 6 * * 1", "Mon"),
+        ("0 3 * * 0", "Sun"),
+        ("0 3 * * 7", "Sun"),
+        ("0 1 * * 2-4", "Tue"),
+    ):
+        fires = cron(expression, "Asia/Shanghai").get_next_fire_time(None, monday)
+        assert fires is not None
+        assert fires.strftime("%a") == day, expression

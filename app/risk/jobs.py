@@ -1,6 +1,10 @@
 """Job functions for the scheduler: thin, each opens its own sessions, safe to run twice at once."""
 
 import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from app.clock import local_today
 from app.config import get_settings
@@ -67,7 +71,8 @@ def deliver_webhooks() -> None:
 
 
 def weekly_risk_list() -> None:
-    """Freeze this week's list unless it exists (safe twice at once: a lease and a unique index)."""
+    """Freeze this week's list unless it exists (safe twice at once: a lock held by the generating
+    transaction, and a unique index on the week's current list)."""
     from app.services import risk_lists
 
     week = risk_lists.week_of(local_today())
@@ -75,5 +80,31 @@ def weekly_risk_list() -> None:
         with session_scope() as session:
             made = risk_lists.generate(session, get_settings(), Actor.system("schedule"), week)
             logger.info("risk list frozen", extra={"week": week, "entries": made.entries})
+    except risk_lists.Busy:
+        logger.warning("risk list not generated: another generation is running", extra={"week": week})
     except Conflict as exc:
         logger.info("risk list not generated", extra={"week": week, "reason": exc.message})
+
+
+def risk_list_catch_up() -> None:
+    """Hourly: once this week's scheduled freeze is past, freeze the week if it still has no list (the
+    worker was down at the time, or another generation was running)."""
+    from app.models import RiskList
+    from app.risk import scheduler
+    from app.services import risk_lists
+
+    settings = get_settings()
+    zone = ZoneInfo(settings.timezone)
+    now = datetime.now(zone)
+    monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time(), zone)
+    due = scheduler.cron(settings.risk_list_cron, settings.timezone).get_next_fire_time(None, monday)
+    if due is None or now < due:
+        return
+    week = risk_lists.week_of(now.date())
+    with session_scope() as session:
+        exists = session.scalar(
+            select(RiskList.id).where(RiskList.week == week, RiskList.status == "current")
+        )
+    if exists is None:
+        logger.warning("risk list missed its schedule: generating it now", extra={"week": week})
+        weekly_risk_list()

@@ -124,10 +124,9 @@ def flagged_by_township(session: Session, risk_list: RiskList, actor: Actor, fil
     with matplotlib.rc_context(_style(family)):
         figure = _figure(10, 5.5)
         axes = figure.add_subplot()
-        for township in sorted(counts, key=lambda t: -sum(counts[t].values())):
-            axes.plot(
-                range(len(weeks)), [counts[township].get(w, 0) for w in weeks], marker="o", label=township
-            )
+        for code in sorted(counts, key=lambda t: (-sum(counts[t].values()), t)):
+            line = [counts[code].get(w, 0) for w in weeks]
+            axes.plot(range(len(weeks)), line, marker="o", label=names[code])
         axes.set_xticks(range(len(weeks)), [w.replace("-", "\n") for w in weeks], fontsize=8)
         axes.set_title(f"近 {len(weeks)} 周高、中风险户数（按乡镇）")
         axes.set_ylabel("户数")

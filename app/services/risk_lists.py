@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, select, text, union
+from sqlalchemy import Select, and_, func, select, text, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -97,12 +97,31 @@ def find(session: Session, week: str) -> RiskList:
     return found
 
 
-def listing(session: Session, actor: Actor) -> list[RiskList]:
-    """Every list, newest week first; superseded ones after the week's current one."""
+def listing(session: Session, actor: Actor) -> list[tuple[RiskList, int, int]]:
+    """Every list with its counts (on the list, resolved) in the actor's region; newest week first,
+    superseded ones after the week's current one."""
     access.require_role(actor, READERS | GENERATORS, "reading risk lists")
-    return list(
+    found = list(
         session.scalars(select(RiskList).order_by(RiskList.week.desc(), RiskList.status, RiskList.id.desc()))
     )
+    return [(risk_list, *counts(session, actor, risk_list)) for risk_list in found]
+
+
+def counts(session: Session, actor: Actor, risk_list: RiskList) -> tuple[int, int]:
+    """(on the list, resolved) in the actor's region: a county-wide count is the county's business."""
+    if actor.region_level == RegionLevel.county:
+        return risk_list.entries, risk_list.resolved
+    resolved = RiskListEntry.change == "resolved"
+    row = session.execute(
+        select(
+            func.count().filter(~resolved),
+            func.count().filter(resolved),
+        ).where(
+            RiskListEntry.list_id == risk_list.id,
+            RiskListEntry.village_code.in_(access.visible_village_codes(actor)),
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 @dataclass(frozen=True)

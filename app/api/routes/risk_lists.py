@@ -35,8 +35,18 @@ MEDIA = {"csv": "text/csv", "xlsx": XLSX, "json": "application/json"}
 
 
 @router.get("", response_model=list[RiskListRead], summary="The weeks that have a list (and superseded ones)")
-def weeks(session: SessionDep, actor: CurrentActor) -> list[RiskList]:
-    return risk_lists.listing(session, actor)
+def weeks(session: SessionDep, actor: CurrentActor) -> list[RiskListRead]:
+    """Each list's counts are those of the caller's region."""
+    return [
+        _read(risk_list, entries, resolved)
+        for risk_list, entries, resolved in risk_lists.listing(session, actor)
+    ]
+
+
+def _read(risk_list: RiskList, entries: int, resolved: int) -> RiskListRead:
+    return RiskListRead.model_validate(risk_list).model_copy(
+        update={"entries": entries, "resolved": resolved}
+    )
 
 
 @router.post(
@@ -118,7 +128,7 @@ def read(
         )
     items, total = risk_list_export.page(session, settings, risk_list, actor, filters, page)
     return RiskListPage(
-        risk_list=RiskListRead.model_validate(risk_list),
+        risk_list=_read(risk_list, *risk_lists.counts(session, actor, risk_list)),
         items=[RiskListEntryRead.model_validate(item) for item in items],
         total=total,
         page=page.page,
