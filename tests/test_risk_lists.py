@@ -280,15 +280,22 @@ def test_exports_in_every_format(
 
 
 def test_a_township_reviewer_gets_only_their_township_in_every_format(
-    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+    district: dict[str, int],
+    client: TestClient,
+    accounts: Accounts,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     results(dict.fromkeys(district.values(), "high"))
     generate(settings, THIS_WEEK)
     reviewer = accounts["township_2"]
     items = json_items(client, reviewer, THIS_WEEK)
     assert {i["household_id"] for i in items} == {district["c1"], district["c2"]}
-    rows = csv_rows(client.get(f"{API}/{THIS_WEEK}", headers=reviewer, params={"format": "csv"}).content)
+    with caplog.at_level("INFO", logger="app.api.routes.risk_lists"):
+        rows = csv_rows(client.get(f"{API}/{THIS_WEEK}", headers=reviewer, params={"format": "csv"}).content)
     assert {r[2] for r in rows[1:]} == {VILLAGE_C}
+    [exported] = [r for r in caplog.records if r.getMessage() == "risk list exported"]
+    assert (exported.user, exported.format) == ("township_2", "csv")  # type: ignore[attr-defined]
     book = workbook(client.get(f"{API}/{THIS_WEEK}", headers=reviewer, params={"format": "xlsx"}).content)
     assert len(book.sheetnames) == 2
     assert {row[2] for row in sheet_values(book)[book.sheetnames[1]][1:]} == {VILLAGE_C}

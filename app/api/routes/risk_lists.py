@@ -1,5 +1,7 @@
+import logging
 import os
 import tempfile
+from dataclasses import asdict
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -28,6 +30,7 @@ router = APIRouter(
     tags=["risk lists"],
     responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
+logger = logging.getLogger(__name__)
 CODE = r"^\d{12}$"
 WeekPath = Annotated[str, Path(max_length=8, description='ISO week ("2026-W48") or "latest"')]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -108,6 +111,16 @@ def read(
     filters = Filters(township, village, level, reason, change, overdue)
     chosen = _format(request, format)
     name = f"risk-list-{risk_list.week}"
+    if chosen != "json":  # who took a whole list away, and which (no personal data in the log)
+        logger.info(
+            "risk list exported",
+            extra={
+                "user": actor.username,
+                "week": risk_list.week,
+                "format": chosen,
+                "filters": asdict(filters),
+            },
+        )
     if chosen == "csv":
         chunks = risk_list_export.csv_chunks(risk_list_export.stream(settings, risk_list.id, actor, filters))
         return StreamingResponse(
