@@ -57,7 +57,7 @@ def receive(
     }
     rejected = _last_rejections(session, ids)
     now = utcnow()
-    recorded, changes = [], []
+    recorded, changes, opened = [], [], []
     for signal in signals:
         household = households.get(signal.household_id) if signal.household_id is not None else None
         row = Signal(
@@ -80,20 +80,26 @@ def receive(
         elif _suppressed(rejected.get(household.id), signal, policy, now):
             row.outcome = "suppressed"
         else:
-            case = open_case(session, household, signal, policy, actor, now)
+            case = _new_case(session, household, signal, policy, now)
             open_cases[household.id] = case
-            row.outcome, row.case_id = "opened", case.id
-            changes.append(
-                audit.Change(
-                    "case.open",
-                    "case",
-                    case.id,
-                    household.id,
-                    {"source": signal.source, "level": signal.level, "origin": signal.origin},
-                )
-            )
+            row.outcome = "opened"
+            opened.append((case, signal, row))
         session.add(row)
         recorded.append(row)
+    session.flush()  # the new cases get their ids, all at once
+    cache: dict[Any, Any] = {}
+    for case, signal, row in opened:
+        row.case_id = case.id
+        _announce(session, case, signal, actor, now, "identification", cache)
+        changes.append(
+            audit.Change(
+                "case.open",
+                "case",
+                case.id,
+                case.household_id,
+                {"source": signal.source, "level": signal.level, "origin": signal.origin},
+            )
+        )
     session.flush()
     if changes:
         audit.record(session, settings, actor, changes)
@@ -111,6 +117,20 @@ def open_case(
 ) -> Case:
     """A new case at the first step, on the timeline, its owners told. An identification puts the
     household under verification; an elimination leaves it monitored until the decision."""
+    case = _new_case(session, household, signal, policy, now, kind)
+    session.flush()
+    _announce(session, case, signal, actor, now, kind)
+    return case
+
+
+def _new_case(
+    session: Session,
+    household: Household,
+    signal: SignalIn,
+    policy: PolicyData,
+    now: Any,
+    kind: str = "identification",
+) -> Case:
     case = Case(
         household_id=household.id,
         village_code=household.village_code,
@@ -127,10 +147,22 @@ def open_case(
         decision_due_at=now + timedelta(days=policy.case_deadlines.total),
     )
     session.add(case)
-    session.flush()
     if kind == "identification":
         household.monitoring_status = MonitoringStatus.under_verification
-    escalation.notify_owners(session, case, "new_work")
+    return case
+
+
+def _announce(
+    session: Session,
+    case: Case,
+    signal: SignalIn,
+    actor: Actor,
+    now: Any,
+    kind: str,
+    cache: dict[Any, Any] | None = None,
+) -> None:
+    """The opened case on its timeline, and its owners told (the case has its id)."""
+    escalation.notify_owners(session, case, "new_work", cache)
     session.add(
         CaseEvent(
             case_id=case.id,
@@ -141,7 +173,6 @@ def open_case(
             data={"kind": kind, "source": signal.source, "level": signal.level, "origin": signal.origin},
         )
     )
-    return case
 
 
 def _attach(session: Session, case: Case, signal: SignalIn, actor: Actor) -> None:

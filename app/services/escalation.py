@@ -98,12 +98,17 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
     return escalated
 
 
-def notify_owners(session: Session, case: Case, kind: str) -> None:
-    """Tell the users who own the case's current step that it waits on them."""
-    for user_id in _users(session, OWNER[case.step], case):
-        session.add(Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step))
-    session.flush()
-    outbox.enqueue_case(session, case, kind)
+def notify_owners(session: Session, case: Case, kind: str, cache: dict[Any, Any] | None = None) -> None:
+    """Tell the users who own the case's current step that it waits on them. `cache` (for a batch of
+    cases) remembers who owns what and where the webhooks are, so a batch asks once per region."""
+    cache = {} if cache is None else cache
+    key = ("users", OWNER[case.step], case.village_code)
+    if key not in cache:
+        cache[key] = _users(session, OWNER[case.step], case)
+    session.add_all(
+        Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step) for user_id in cache[key]
+    )
+    outbox.enqueue_case(session, case, kind, cache)
 
 
 def notify_user(session: Session, case: Case, user_id: int, kind: str) -> None:

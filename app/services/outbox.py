@@ -85,14 +85,20 @@ def deactivate(session: Session, settings: Settings, actor: Actor, endpoint_id: 
     return endpoint
 
 
-def enqueue_case(session: Session, case: Case, event: str) -> None:
+def enqueue_case(session: Session, case: Case, event: str, cache: dict[Any, Any] | None = None) -> None:
     """Queue `event` about `case` for every active endpoint of its village, township or county."""
-    regions = {case.village_code, case.township_code, case.village_code[:6] + "000000"}
-    endpoints = session.scalars(
-        select(WebhookEndpoint.id).where(
-            WebhookEndpoint.active.is_(True), WebhookEndpoint.region_code.in_(regions)
-        )
-    ).all()
+    key = ("endpoints", case.village_code)
+    if cache is None or key not in cache:
+        regions = {case.village_code, case.township_code, case.village_code[:6] + "000000"}
+        found = session.scalars(
+            select(WebhookEndpoint.id).where(
+                WebhookEndpoint.active.is_(True), WebhookEndpoint.region_code.in_(regions)
+            )
+        ).all()
+        if cache is None:
+            cache = {}
+        cache[key] = list(found)
+    endpoints = cache[key]
     payload = {
         "event": event,
         "case_id": case.id,
