@@ -60,6 +60,9 @@ def test_a_csv_with_good_unmatched_and_malformed_rows(client: TestClient, accoun
     with db.session_scope() as session:
         [case] = session.scalars(select(Case)).all()
         assert (case.household_id, case.source) == (household, "department")
+    timeline = client.get(f"/api/v1/cases/{case.id}", headers=accounts["district"]).json()["timeline"]
+    assert [e["action"] for e in timeline] == ["opened", "signal"]  # line 7 attached after line 2 opened
+    with db.session_scope() as session:
         kept = session.scalars(select(Signal).where(Signal.outcome == "unmatched")).all()
         assert len(kept) == 4  # never dropped
         assert all(s.id_number_encrypted for s in kept if s.origin != "csv line 6")

@@ -57,7 +57,27 @@ def receive(
     }
     rejected = _last_rejections(session, ids)
     now = utcnow()
-    recorded, changes, opened = [], [], []
+    recorded: list[Signal] = []
+    changes: list[audit.Change] = []
+    pending: dict[int, tuple[Case, SignalIn, Signal]] = {}  # opened in this batch, not yet announced
+    cache: dict[Any, Any] = {}
+
+    def announce(opened: list[tuple[Case, SignalIn, Signal]]) -> None:
+        session.flush()  # the new cases get their ids, all at once
+        for case, signal, row in opened:
+            pending.pop(case.household_id, None)
+            row.case_id = case.id
+            _announce(session, case, signal, actor, now, "identification", cache)
+            changes.append(
+                audit.Change(
+                    "case.open",
+                    "case",
+                    case.id,
+                    case.household_id,
+                    {"source": signal.source, "level": signal.level, "origin": signal.origin},
+                )
+            )
+
     for signal in signals:
         household = households.get(signal.household_id) if signal.household_id is not None else None
         row = Signal(
@@ -75,6 +95,8 @@ def receive(
         elif household.monitoring_status == MonitoringStatus.monitored:
             row.outcome = "monitored"
         elif (case := open_cases.get(household.id)) is not None:
+            if household.id in pending:  # opened earlier in this batch: on its timeline first
+                announce([pending[household.id]])
             _attach(session, case, signal, actor)
             row.outcome, row.case_id = "attached", case.id
         elif _suppressed(rejected.get(household.id), signal, policy, now):
@@ -83,23 +105,10 @@ def receive(
             case = _new_case(session, household, signal, policy, now)
             open_cases[household.id] = case
             row.outcome = "opened"
-            opened.append((case, signal, row))
+            pending[household.id] = (case, signal, row)
         session.add(row)
         recorded.append(row)
-    session.flush()  # the new cases get their ids, all at once
-    cache: dict[Any, Any] = {}
-    for case, signal, row in opened:
-        row.case_id = case.id
-        _announce(session, case, signal, actor, now, "identification", cache)
-        changes.append(
-            audit.Change(
-                "case.open",
-                "case",
-                case.id,
-                case.household_id,
-                {"source": signal.source, "level": signal.level, "origin": signal.origin},
-            )
-        )
+    announce(list(pending.values()))
     session.flush()
     if changes:
         audit.record(session, settings, actor, changes)
