@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     risk_list_cron: str = "0 6 * * 1"  # freeze the week's risk list, Monday 06:00
     risk_train_cron: str = "0 3 * * 0"  # retrain weekly, Sunday 03:00 (installed only if not worse)
     risk_request_poll_seconds: int = Field(default=30, ge=1)
+    # The provincial relief platform: where case news is posted back, and how hard to try.
+    relief_callback_url: str = ""
+    relief_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    relief_max_attempts: int = Field(default=12, ge=1, le=100)
+    relief_backoff_seconds: float = Field(default=30.0, gt=0, le=3600)  # doubled after each failure…
+    relief_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)  # …up to this
+    relief_poll_seconds: float = Field(default=10.0, gt=0, le=3600)
     # Single-process demo only: `serve` also runs the scheduler (never with several API workers).
     scheduler_in_process: bool = False
 

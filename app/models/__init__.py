@@ -8,6 +8,7 @@ from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
 from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
 from app.models.region import Region
+from app.models.relief import PlatformKey, ReliefApplication, ReliefMessage
 from app.models.report import Report, ReportEvent
 from app.models.risk import JobLease, RiskModel, RiskResult, RiskRun
 from app.models.risk_list import RiskList, RiskListEntry
@@ -25,9 +26,12 @@ __all__ = [
     "Member",
     "Notification",
     "OutboxMessage",
+    "PlatformKey",
     "PolicyVersion",
     "RateEvent",
     "Region",
+    "ReliefApplication",
+    "ReliefMessage",
     "Report",
     "ReportEvent",
     "RiskList",

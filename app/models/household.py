@@ -1,6 +1,6 @@
 from datetime import date
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin
@@ -47,6 +47,8 @@ class Household(TimestampMixin, Base):
     # set when a case is confirmed (县级审定): the household's risk types (1–5) and since when monitored
     risk_types: Mapped[list[str] | None] = mapped_column(JSON)
     monitored_since: Mapped[date | None]
+    # made from an application to the relief platform: its members are completed at the village's visit
+    provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1)
 
     members: Mapped[list["Member"]] = relationship(
