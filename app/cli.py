@@ -153,6 +153,17 @@ def _bootstrap_demo(session: Any, settings: Settings) -> None:
     accounts = demo.reset_demo_accounts(session, settings)
     click.echo("\nDemo accounts (passwords are new at every start; log in at /docs → Authorize):")
     for username, password, role, region in accounts:
+        if role == Role.platform_client:  # the platform signs its requests: a fresh key instead
+            from datetime import timedelta
+
+            from app.services import relief_keys
+            from app.services.access import Actor
+
+            key_id, secret, _ = relief_keys.rotate(
+                session, settings, Actor.system("demo"), username, timedelta(0)
+            )
+            click.echo(f"  {username:<16} key_id={key_id} secret={secret} (docs/relief-platform.md)")
+            continue
         click.echo(f"  {username:<16} {password:<18} {role.value:<18} {region}")
     click.echo("")
 
@@ -498,6 +509,71 @@ def _write_export(
         with partial.open("wb") as f:
             for chunk in chunks:
                 f.write(chunk)
+
+
+@main.group()
+def relief() -> None:
+    """The provincial relief platform: its signing keys and the messages posted to it."""
+
+
+@relief.group("keys")
+def relief_keys_group() -> None:
+    """HMAC keys of platform_client accounts (kept encrypted in the database)."""
+
+
+@relief_keys_group.command("create")
+@click.option("--user", "username", required=True, help="a platform_client account")
+@_handle_errors
+def relief_keys_create(username: str) -> None:
+    """A new key: prints key_id=… and secret=… (the secret is shown this once)."""
+    from app.db import session_scope
+    from app.services import relief_keys
+    from app.services.access import Actor
+
+    settings = _settings()
+    with session_scope() as session:
+        key_id, secret = relief_keys.create(session, settings, Actor.system("cli"), username)
+    click.echo(f"key_id={key_id}\nsecret={secret}")
+
+
+@relief_keys_group.command("rotate")
+@click.option("--user", "username", required=True, help="a platform_client account")
+@click.option("--grace-hours", type=click.FloatRange(0, 24 * 90), default=24.0, show_default=True)
+@_handle_errors
+def relief_keys_rotate(username: str, grace_hours: float) -> None:
+    """A new key; the account's current keys stay valid for the grace period, then are refused."""
+    from datetime import timedelta
+
+    from app.db import session_scope
+    from app.services import relief_keys
+    from app.services.access import Actor
+
+    settings = _settings()
+    with session_scope() as session:
+        key_id, secret, until = relief_keys.rotate(
+            session, settings, Actor.system("cli"), username, timedelta(hours=grace_hours)
+        )
+    click.echo(f"key_id={key_id}\nsecret={secret}\nprevious keys accepted until {until.isoformat()}")
+
+
+@relief.command("deliveries")
+@click.option("--status", type=click.Choice(["pending", "delivered", "dead"]), default=None)
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@_handle_errors
+def relief_deliveries(status: str | None, limit: int) -> None:
+    """The outbox of messages to the platform, newest first (`--status dead`: the dead letters)."""
+    from app.db import session_scope
+    from app.schemas.common import PageParams
+    from app.services import relief_outbox
+
+    with session_scope() as session:
+        rows, total = relief_outbox.deliveries(session, status, PageParams(page=1, page_size=limit))
+        click.echo(f"{total} messages" + (f" {status}" if status else ""))
+        for m in rows:
+            click.echo(
+                f"{m.id:>7} {m.status:<9} {m.application_id:<24} #{m.sequence:<3} {m.event:<22} "
+                f"attempts {m.attempts:<2} {m.last_error or ''}"
+            )
 
 
 if __name__ == "__main__":

@@ -143,3 +143,11 @@ def test_a_partial_change_keeps_every_other_setting(client: TestClient, accounts
     assert data["event_loss_share"] == "0.4"
     assert next(line for line in data["monitoring_lines"] if line["year"] == 2025)["amount"] == "9000.00"
     assert data["sharp_drop_share"] == before["data"]["sharp_drop_share"]
+
+
+def test_a_platform_account_cannot_log_in_with_a_password(client: TestClient, accounts: Accounts) -> None:
+    from tests.fixtures import PASSWORD
+
+    accounts.create("platform")
+    refused = client.post("/api/v1/auth/token", data={"username": "platform", "password": PASSWORD})
+    assert refused.status_code == 401

@@ -8,6 +8,7 @@ from app.api.routes import (
     households,
     policy,
     regions,
+    relief,
     reports,
     risk,
     risk_lists,
@@ -29,6 +30,7 @@ for module in (
     department,
     assistance,
     webhooks,
+    relief,
 ):
     api_router.include_router(module.router)
 api_router.include_router(cases.inbox_router)

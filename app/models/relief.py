@@ -31,7 +31,7 @@ class ReliefApplication(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[str] = mapped_column(String(64), unique=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"), index=True)  # null: monitored
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
     region_code: Mapped[str] = mapped_column(String(12))
     difficulty_type: Mapped[str] = mapped_column(String(16))

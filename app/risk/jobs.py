@@ -108,3 +108,12 @@ def risk_list_catch_up() -> None:
     if exists is None:
         logger.warning("risk list missed its schedule: generating it now", extra={"week": week})
         weekly_risk_list()
+
+
+def deliver_relief_messages() -> None:
+    """Post the relief platform's due messages, in order per application (services/relief_outbox.py)."""
+    from app.services import relief_outbox
+
+    sent = relief_outbox.deliver_due(get_settings())
+    if sent:
+        logger.info("relief messages delivered", extra={"count": sent})

@@ -47,6 +47,12 @@ def add_jobs(scheduler: BaseScheduler, settings: Settings) -> None:
     )
     scheduler.add_job(jobs.risk_list_catch_up, IntervalTrigger(hours=1), id="risk_list_catch_up", **common)
     scheduler.add_job(
+        jobs.deliver_relief_messages,
+        IntervalTrigger(seconds=settings.relief_poll_seconds),
+        id="relief_delivery",
+        **common,
+    )
+    scheduler.add_job(
         jobs.deliver_webhooks,
         IntervalTrigger(seconds=settings.webhook_poll_seconds),
         id="webhook_delivery",

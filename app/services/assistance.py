@@ -17,7 +17,7 @@ from app.risk import features, rules
 from app.risk import panel as pn
 from app.schemas.assistance import AssistanceCreate
 from app.schemas.policy import PolicyData
-from app.services import audit, cases, households
+from app.services import audit, cases, households, relief_outbox
 from app.services import policy as policy_service
 from app.services.access import Actor, require_household_writer
 
@@ -58,6 +58,7 @@ def add(
     row = Assistance(household_id=household.id, created_by=actor.username, **body.model_dump())
     session.add(row)
     session.flush()
+    relief_outbox.on_assistance(session, row)
     audit.record(
         session,
         settings,

@@ -10,7 +10,7 @@ from app.config import Settings
 from app.errors import TooManyRequests, Unauthorized
 from app.models import RateEvent, User
 from app.models.base import utcnow
-from app.models.enums import ROLE_REGION_LEVEL
+from app.models.enums import ROLE_REGION_LEVEL, Role
 from app.schemas.users import TokenPair
 from app.security import decode_token, hash_password, issue_token, password_hasher, verify_password
 from app.services import audit, rates
@@ -86,6 +86,8 @@ def login(session: Session, settings: Settings, username: str, password: str) ->
     now = utcnow()
     if user is not None and user.is_demo and not settings.is_demo:
         user = None  # production never lets a demo account in, however the app was started
+    if user is not None and user.role == Role.platform_client:
+        user = None  # the relief platform signs its requests (HMAC keys); it has no password to log in with
     if user is None or not user.active:
         # An unknown name is throttled like a known one, so the answers do not tell which names exist.
         key = (

@@ -22,7 +22,7 @@ from app.models.enums import CANNOT_WORK, HouseholdType, MonitoringCategory, Mon
 from app.risk import features
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
-from app.services import assistance, audit, cases, escalation, outbox, reports
+from app.services import assistance, audit, cases, escalation, outbox, relief_outbox, reports
 from app.services import policy as policy_service
 from app.services.access import Actor
 from app.services.escalation import VILLAGE_STEPS
@@ -142,6 +142,9 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
             case.assigned_user_id = body.user_id
             escalation.notify_user(session, case, body.user_id, "assigned")
     action = str(body.model_dump(include={"action"})["action"])
+    if action == "verify":
+        household.provisional = False  # the visit completed the household (members, type)
+    relief_outbox.on_case_action(session, case, action, data)
     if case.status == "open" and case.step != step_before:
         escalation.notify_owners(session, case, "returned" if action == "return" else "new_work")
     elif case.status == "closed":

@@ -67,7 +67,7 @@ def upgrade() -> None:
         "relief_application",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("application_id", sa.String(length=64), nullable=False),
-        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=True),
         sa.Column("household_id", sa.Integer(), nullable=False),
         sa.Column("region_code", sa.String(length=12), nullable=False),
         sa.Column("difficulty_type", sa.String(length=16), nullable=False),

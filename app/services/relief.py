@@ -1,0 +1,285 @@
+"""Applications from the provincial relief platform (云南省政府救助平台): checked, matched to a household
+(as any member, by the ID look-up hash), made into a case with source `self_application`, answered the
+same way when delivered again, amended when the platform changes one; and reconciliation.
+
+Refusals carry the platform's machine-readable codes (docs/relief-platform.md).
+"""
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.clock import local_today
+from app.config import Settings
+from app.errors import AppError
+from app.models import Case, CaseEvent, Household, Member, Region, ReliefApplication, User
+from app.models.enums import HouseholdType, MonitoringStatus, RegionLevel, Relation, Role, Sex
+from app.pii import cipher_for, mask_phone, normalise_id_number, validate_id_number
+from app.schemas.relief import WITHIN_SCOPE, ApplicationAnswer, ApplicationIn, ReconcileIn
+from app.services import audit, cases, relief_outbox
+from app.services import policy as policy_service
+from app.services.access import Actor
+from app.services.relief_keys import Signer
+
+# the platform's difficulty areas, as the risk types a case carries
+RISK_TYPE = {"medical": "因病", "education": "因学", "employment": "因务工就业不稳"}
+LABEL = {
+    "living": "基本生活",
+    "employment": "就业",
+    "education": "教育",
+    "medical": "医疗",
+    "housing": "住房",
+    "drinking_water": "饮水",
+    "other": "其他",
+}
+
+
+class PlatformRefusal(AppError):
+    """422 with the platform's code: invalid_payload | invalid_id_number | region_outside_county."""
+
+    status_code = 422
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = code
+
+
+def parse(body: bytes) -> tuple[ApplicationIn, str]:
+    """The application and its ID number (normalised), or PlatformRefusal."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise PlatformRefusal("invalid_payload", "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise PlatformRefusal("invalid_payload", "the body must be a JSON object")
+    try:
+        application = ApplicationIn.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise PlatformRefusal(
+            "invalid_payload", f"{field}: {first['msg'].removeprefix('Value error, ')}", field
+        ) from None
+    id_number = normalise_id_number(application.id_number)
+    try:
+        validate_id_number(id_number, today=local_today())
+    except ValueError as exc:
+        raise PlatformRefusal("invalid_id_number", str(exc), "id_number") from None
+    return application, id_number
+
+
+def receive(
+    session: Session, settings: Settings, signer: Signer, body: bytes
+) -> tuple[ApplicationAnswer, bool]:
+    """The answer, and whether it is new (False: a repeat or an amendment of a known application)."""
+    application, id_number = parse(body)
+    _lock(session, application.application_id)
+    cipher = cipher_for(settings)
+    canonical = application.model_dump(mode="json") | {"id_number": id_number}
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    user = session.get(User, signer.user_id)
+    assert user is not None  # verified a moment ago
+    actor = Actor(user.id, user.username, Role.platform_client, user.region_code, RegionLevel.county)
+    known = session.scalars(
+        select(ReliefApplication).where(ReliefApplication.application_id == application.application_id)
+    ).one_or_none()
+    if known is not None:
+        if known.payload_hash != digest:
+            _amend(session, settings, actor, known, canonical, digest)
+        return ApplicationAnswer.model_validate(known.answer), False
+    _check_region(session, application.region_code)
+    household, provisional = _household(session, settings, application, id_number)
+    _, policy = policy_service.current_data(session)
+    reason = {
+        "code": "self_application",
+        "risk_type": RISK_TYPE.get(application.difficulty_type, "其他"),
+        "difficulty_type": application.difficulty_type,
+        "text": f"农户自主申报（{LABEL[application.difficulty_type]}）：{application.description[:200]}",
+    }
+    signal = cases.SignalIn(
+        household.id, "self_application", "high", [reason], f"relief:{application.application_id}"
+    )
+    [row] = cases.receive(session, settings, policy, actor, [signal])
+    status = "monitored" if row.case_id is None else "received"
+    answer = ApplicationAnswer(application_id=application.application_id, case_id=row.case_id, status=status)
+    stored = ReliefApplication(
+        application_id=application.application_id,
+        case_id=row.case_id,
+        household_id=household.id,
+        region_code=application.region_code,
+        difficulty_type=application.difficulty_type,
+        declared_size=application.household_size,
+        provisional_household=provisional,
+        payload_encrypted=cipher.encrypt(json.dumps(canonical, ensure_ascii=False)),
+        payload_hash=digest,
+        answer=answer.model_dump(mode="json"),
+        status=status,
+    )
+    session.add(stored)
+    session.flush()
+    relief_outbox.enqueue(
+        session,
+        stored,
+        "received",
+        status,
+        {"within_scope": application.difficulty_type in WITHIN_SCOPE, "provisional_household": provisional},
+    )
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "relief.application",
+                "relief_application",
+                stored.id,
+                household.id,
+                {
+                    "application_id": application.application_id,
+                    "case_id": row.case_id,
+                    "outcome": row.outcome,
+                    "provisional_household": provisional,
+                },
+            )
+        ],
+    )
+    return answer, True
+
+
+def _lock(session: Session, application_id: str) -> None:
+    """One delivery of an application at a time (PostgreSQL: an advisory lock for the transaction;
+    SQLite serialises writers anyway)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": f"relief:{application_id}"}
+        )
+
+
+def _check_region(session: Session, region_code: str) -> None:
+    region = session.get(Region, region_code)
+    county = session.scalars(select(Region.code).where(Region.level == RegionLevel.county)).first()
+    if county is None or region_code[:6] != county[:6]:
+        raise PlatformRefusal("region_outside_county", f"{region_code} is not in this county", "region_code")
+    if region is None or region.level != RegionLevel.village:
+        raise PlatformRefusal(
+            "invalid_payload", f"{region_code} is not a village of this county", "region_code"
+        )
+
+
+def _household(
+    session: Session, settings: Settings, application: ApplicationIn, id_number: str
+) -> tuple[Household, bool]:
+    """The household the applicant belongs to (as any member), or a provisional one in their village."""
+    cipher = cipher_for(settings)
+    found = session.scalars(
+        select(Household)
+        .join(Member, Member.household_id == Household.id)
+        .where(Member.id_number_hash == cipher.lookup_hash(id_number), Member.left_on.is_(None))
+        .limit(1)
+    ).first()
+    if found is not None:
+        return found, False
+    born = validate_id_number(id_number, today=local_today())
+    household = Household(
+        household_no=f"SQ-{hashlib.sha256(application.application_id.encode()).hexdigest()[:20]}",
+        village_code=application.region_code,
+        address=application.address,
+        phone_encrypted=cipher.encrypt(application.phone),
+        phone_masked=mask_phone(application.phone),
+        household_type=HouseholdType.ordinary,  # the village's visit corrects it
+        monitoring_status=MonitoringStatus.not_monitored,
+        provisional=True,
+    )
+    household.members.append(
+        Member(
+            name=application.applicant_name,
+            id_number_encrypted=cipher.encrypt(id_number),
+            id_number_hash=cipher.lookup_hash(id_number),
+            relation=Relation.head,
+            sex=Sex.male if int(id_number[16]) % 2 else Sex.female,
+            birth_date=born,
+        )
+    )
+    session.add(household)
+    session.flush()
+    return household, True
+
+
+def _amend(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    known: ReliefApplication,
+    canonical: dict[str, Any],
+    digest: str,
+) -> None:
+    """A changed payload under a known id: kept as the latest version, noted on the case (which fields,
+    never their values) and audited."""
+    cipher = cipher_for(settings)
+    before = json.loads(cipher.decrypt(known.payload_encrypted))
+    changed = sorted(k for k in canonical.keys() | before.keys() if canonical.get(k) != before.get(k))
+    known.payload_encrypted = cipher.encrypt(json.dumps(canonical, ensure_ascii=False))
+    known.payload_hash = digest
+    known.amendments += 1
+    if known.case_id is not None:
+        case = session.get(Case, known.case_id)
+        assert case is not None
+        session.add(
+            CaseEvent(
+                case_id=known.case_id,
+                actor=actor.username,
+                action="amended",
+                step=case.step,
+                data={
+                    "application_id": known.application_id,
+                    "fields": changed,
+                    "amendment": known.amendments,
+                },
+            )
+        )
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "relief.amendment",
+                "relief_application",
+                known.id,
+                known.household_id,
+                {"application_id": known.application_id, "fields": changed},
+            )
+        ],
+    )
+
+
+def parse_reconcile(body: bytes) -> ReconcileIn:
+    try:
+        return ReconcileIn.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise PlatformRefusal("invalid_payload", f"{field}: {first['msg']}", field) from None
+
+
+def reconcile(session: Session, application_ids: list[str]) -> list[dict[str, Any]]:
+    """The status we last reported for each id; `unknown` for ids never received."""
+    found = {
+        a.application_id: a
+        for a in session.scalars(
+            select(ReliefApplication).where(ReliefApplication.application_id.in_(set(application_ids)))
+        )
+    }
+    return [
+        {
+            "application_id": i,
+            "status": found[i].status if i in found else "unknown",
+            "case_id": found[i].case_id if i in found else None,
+        }
+        for i in application_ids
+    ]

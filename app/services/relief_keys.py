@@ -1,0 +1,148 @@
+"""The relief platform's HMAC keys: created and rotated from the command line, kept encrypted in the
+database (so they rotate without a restart), checked on every request.
+
+A request is signed over `timestamp + "." + body` with HMAC-SHA256, keyed with the secret's UTF-8 bytes;
+`X-Shouwang-Signature` is "sha256=" + the hex digest. After a rotation the previous key is accepted until
+its grace deadline, then refused.
+"""
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.errors import AppError, Invalid, NotFound
+from app.models import PlatformKey, User
+from app.models.base import utcnow
+from app.models.enums import Role
+from app.pii import cipher_for
+from app.services import audit
+from app.services.access import Actor
+
+MAX_SKEW_SECONDS = 300
+
+
+class SignatureRefused(AppError):
+    """401 with the platform's machine-readable code: unknown_key | bad_signature | stale_timestamp."""
+
+    status_code = 401
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, field=None)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signed: the platform account and the key used."""
+
+    user_id: int
+    username: str
+    key_id: str
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def create(session: Session, settings: Settings, actor: Actor, username: str) -> tuple[str, str]:
+    """A new key for a platform_client account; returns (key_id, secret). The secret is shown once."""
+    user = _platform_user(session, username)
+    key_id, secret = f"rp_{secrets.token_hex(8)}", secrets.token_urlsafe(32)
+    session.add(
+        PlatformKey(
+            key_id=key_id,
+            user_id=user.id,
+            secret_encrypted=cipher_for(settings).encrypt(secret),
+            created_by=actor.username,
+        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        settings,
+        actor,
+        [audit.Change("relief.key_create", "platform_key", None, None, {"user": username, "key_id": key_id})],
+    )
+    return key_id, secret
+
+
+def rotate(
+    session: Session, settings: Settings, actor: Actor, username: str, grace: timedelta
+) -> tuple[str, str, datetime]:
+    """A new key; the account's current keys stay valid for `grace`, then are refused."""
+    user = _platform_user(session, username)
+    deadline = utcnow() + grace
+    current = session.scalars(
+        select(PlatformKey).where(PlatformKey.user_id == user.id, PlatformKey.retires_at.is_(None))
+    ).all()
+    for key in current:
+        key.retires_at = deadline
+    key_id, secret = create(session, settings, actor, username)
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "relief.key_rotate",
+                "platform_key",
+                None,
+                None,
+                {"user": username, "new": key_id, "retiring": [k.key_id for k in current], "until": deadline},
+            )
+        ],
+    )
+    return key_id, secret, deadline
+
+
+def _platform_user(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username}", field="user")
+    if user.role != Role.platform_client:
+        raise Invalid(f"{username} is a {user.role.value}, not a platform_client", field="user")
+    return user
+
+
+def verify(
+    session: Session,
+    settings: Settings,
+    key_id: str | None,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+) -> Signer:
+    """The signer of a request, or SignatureRefused with the platform's code."""
+    key = session.scalars(select(PlatformKey).where(PlatformKey.key_id == (key_id or ""))).one_or_none()
+    now = utcnow()
+    if key is None or (key.retires_at is not None and key.retires_at <= now):
+        raise SignatureRefused("unknown_key", "unknown or retired key id (X-Shouwang-Key-Id)")
+    user = session.get(User, key.user_id)
+    if user is None or not user.active or user.role != Role.platform_client:
+        raise SignatureRefused("unknown_key", "the key's account is not an active platform client")
+    if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+        raise SignatureRefused("stale_timestamp", "X-Shouwang-Timestamp must be Unix seconds")
+    if abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
+        raise SignatureRefused("stale_timestamp", "the timestamp is more than 5 minutes from our clock")
+    expected = sign(cipher_for(settings).decrypt(key.secret_encrypted), timestamp, body)
+    if not signature or not hmac.compare_digest(expected, signature):
+        raise SignatureRefused("bad_signature", "the signature does not match the body and timestamp")
+    return Signer(user.id, user.username, key.key_id)
+
+
+def current_secret(session: Session, settings: Settings) -> tuple[str, str] | None:
+    """(key_id, secret) to sign our callbacks with: the newest key that is not retiring."""
+    key = session.scalars(
+        select(PlatformKey).where(PlatformKey.retires_at.is_(None)).order_by(PlatformKey.id.desc()).limit(1)
+    ).first()
+    if key is None:
+        return None
+    return key.key_id, cipher_for(settings).decrypt(key.secret_encrypted)

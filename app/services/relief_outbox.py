@@ -1,0 +1,256 @@
+"""Messages to the relief platform: written in the transaction of the change they report (a
+transactional outbox), posted by the worker in order per application, signed like the platform's
+requests, retried with exponential backoff, parked as dead after the set attempts (visible, replayable).
+
+Delivery is at least once: a message posted whose answer is lost is posted again, with the same
+`message_id`; the platform drops a `message_id` it has seen. Within an application, a message is not
+posted before every earlier one (by `sequence`) is delivered, so a dead message holds back the ones
+after it until it is replayed.
+"""
+
+import json
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.config import Settings
+from app.db import session_scope
+from app.errors import NotFound
+from app.models import Assistance, Case, ReliefApplication, ReliefMessage
+from app.models.base import utcnow
+from app.schemas.common import PageParams
+from app.schemas.relief import WITHIN_SCOPE
+from app.services import audit, relief_keys
+from app.services.access import Actor
+
+logger = logging.getLogger(__name__)
+
+# a case action → (event, the status the platform is told)
+EVENTS = {
+    "verify": ("village_verification", "village_verified"),
+    "notice": ("public_notice", "public_notice"),
+    "approve": ("township_review", "township_approved"),
+    "return": ("township_review", "returned_to_village"),
+    "confirm": ("decided", "confirmed"),
+    "reject": ("decided", "rejected"),
+    "close": ("decided", "withdrawn"),
+}
+
+
+def enqueue(
+    session: Session, application: ReliefApplication, event: str, status: str, details: dict[str, Any]
+) -> ReliefMessage:
+    """The next message of `application` (its row locked: sequences never collide)."""
+    session.refresh(application, with_for_update=True)
+    application.last_sequence += 1
+    application.status = status
+    message_id = str(uuid.uuid4())
+    payload = {
+        "message_id": message_id,
+        "application_id": application.application_id,
+        "sequence": application.last_sequence,
+        "event": event,
+        "status": status,
+        "case_id": application.case_id,
+        "at": utcnow().isoformat(),
+        **details,
+    }
+    message = ReliefMessage(
+        message_id=message_id,
+        application_id=application.application_id,
+        sequence=application.last_sequence,
+        event=event,
+        payload=payload,
+    )
+    session.add(message)
+    return message
+
+
+def on_case_action(session: Session, case: Case, action: str, data: dict[str, Any]) -> None:
+    """Tell the platform about a step of a case that came from it."""
+    if action == "review" and data.get("outcome") == "disagreed":
+        action = "reject"
+        data = data | {"reason": "民主评议未通过"}
+    if action not in EVENTS:
+        return
+    event, status = EVENTS[action]
+    for application in _applications(session, case.id):
+        details: dict[str, Any] = {"step": case.step, "case_status": case.status}
+        if action == "verify":
+            details["visited_on"] = data.get("visited_on")
+        elif action == "notice":
+            details |= {"starts_on": data.get("starts_on"), "ends_on": data.get("ends_on")}
+        elif action in ("return", "reject", "close"):
+            details["reason"] = data.get("reason")
+        if action == "confirm":
+            details |= {
+                "monitoring_category": data.get("monitoring_category"),
+                "risk_types": data.get("risk_types"),
+                "assistance": _measures(session, case.household_id),
+            }
+        if event == "decided":
+            details["within_scope"] = application.difficulty_type in WITHIN_SCOPE
+            if action == "reject" and not details["within_scope"]:
+                details["note"] = (
+                    "the difficulty is outside 两不愁三保障 and drinking water, which monitoring covers"
+                )
+        enqueue(session, application, event, status, details)
+
+
+def on_assistance(session: Session, measure: Assistance) -> None:
+    """A measure recorded for a household whose application the platform sent: assistance started."""
+    applications = session.scalars(
+        select(ReliefApplication).where(
+            ReliefApplication.household_id == measure.household_id,
+            ReliefApplication.status.not_in(("rejected", "withdrawn")),
+        )
+    ).all()
+    for application in applications:
+        enqueue(
+            session,
+            application,
+            "assistance_started",
+            "assistance_started",
+            {"measure": _measure(measure)},
+        )
+
+
+def _applications(session: Session, case_id: int) -> list[ReliefApplication]:
+    return list(
+        session.scalars(
+            select(ReliefApplication)
+            .where(ReliefApplication.case_id == case_id)
+            .order_by(ReliefApplication.id)
+        )
+    )
+
+
+def _measure(m: Assistance) -> dict[str, Any]:
+    return {
+        "category": m.category,
+        "item": m.item,
+        "department": m.department,
+        "started_on": m.started_on.isoformat(),
+    }
+
+
+def _measures(session: Session, household_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Assistance)
+        .where(Assistance.household_id == household_id, Assistance.status != "stopped")
+        .order_by(Assistance.id)
+    )
+    return [_measure(m) for m in rows]
+
+
+def body_of(message: ReliefMessage) -> bytes:
+    """The bytes posted: the same on every attempt."""
+    return json.dumps(message.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _next(session: Session, now: datetime) -> ReliefMessage | None:
+    """The oldest due message whose earlier messages (same application) are all delivered; locked, and
+    skipped by other workers while this one posts it."""
+    earlier = aliased(ReliefMessage)
+    held_back = exists().where(
+        earlier.application_id == ReliefMessage.application_id,
+        earlier.sequence < ReliefMessage.sequence,
+        earlier.status != "delivered",
+    )
+    return session.scalars(
+        select(ReliefMessage)
+        .where(ReliefMessage.status == "pending", ReliefMessage.next_attempt_at <= now, ~held_back)
+        .order_by(ReliefMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
+def deliver_due(settings: Settings, limit: int = 200) -> int:
+    """Post due messages, each in its own transaction; returns how many were delivered."""
+    if not settings.relief_callback_url:
+        return 0
+    delivered = 0
+    with httpx.Client(timeout=settings.relief_timeout_seconds) as client:
+        for _ in range(limit):
+            with session_scope() as session:
+                message = _next(session, utcnow())
+                if message is None:
+                    break
+                delivered += _post(session, settings, client, message)
+    return delivered
+
+
+def _post(session: Session, settings: Settings, client: httpx.Client, message: ReliefMessage) -> int:
+    signing = relief_keys.current_secret(session, settings)
+    now = utcnow()
+    message.attempts += 1
+    status: int | None = None
+    error: str | None
+    if signing is None:
+        error = "no platform key to sign with (shouwang relief keys create)"
+    else:
+        key_id, secret = signing
+        body, timestamp = body_of(message), str(int(time.time()))
+        headers = {
+            "content-type": "application/json",
+            "x-shouwang-key-id": key_id,
+            "x-shouwang-timestamp": timestamp,
+            "x-shouwang-signature": relief_keys.sign(secret, timestamp, body),
+        }
+        try:
+            response = client.post(settings.relief_callback_url, content=body, headers=headers)
+            status = response.status_code
+            error = None if 200 <= status < 300 else f"HTTP {status}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+    message.last_status, message.last_error = status, error
+    if error is None:
+        message.status, message.delivered_at = "delivered", now
+        return 1
+    if message.attempts >= settings.relief_max_attempts:
+        message.status = "dead"
+        logger.warning(
+            "relief message parked",
+            extra={"message_id": message.message_id, "application_id": message.application_id},
+        )
+    else:
+        wait = min(
+            settings.relief_backoff_seconds * 2 ** (message.attempts - 1), settings.relief_backoff_max_seconds
+        )
+        message.next_attempt_at = now + timedelta(seconds=wait)
+    return 0
+
+
+def deliveries(session: Session, status: str | None, page: PageParams) -> tuple[list[ReliefMessage], int]:
+    stmt = select(ReliefMessage)
+    if status is not None:
+        stmt = stmt.where(ReliefMessage.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(ReliefMessage.id.desc()).offset(page.offset).limit(page.page_size))
+    return list(rows), total
+
+
+def replay(session: Session, settings: Settings, actor: Actor, message_id: int) -> ReliefMessage:
+    """A dead message goes out again from now, with a fresh count of attempts (and its own message_id)."""
+    message = session.get(ReliefMessage, message_id, with_for_update=True)
+    if message is None:
+        raise NotFound(f"message {message_id} not found", field="message_id")
+    message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "relief.replay", "relief_message", message.id, None, {"message_id": message.message_id}
+            )
+        ],
+    )
+    return message

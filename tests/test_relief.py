@@ -1,0 +1,335 @@
+"""The relief platform integration, in process: signed applications in (idempotent, amended, matched,
+refused with the platform's codes), messages back in order through the outbox, key rotation, and
+reconciliation. tests/test_relief_e2e.py runs the same exchange between real processes."""
+
+import json
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+
+from app import db
+from app.config import Settings
+from app.models import Case, CaseEvent, Household, Member, PlatformKey, ReliefApplication, ReliefMessage
+from app.models.base import utcnow
+from app.services import relief_keys, relief_outbox
+from app.services.access import Actor
+from tests.fixtures import VILLAGE_A, Accounts, household_body, make_id, member_body
+from tests.test_webhooks import Receiver
+
+URL = "/api/v1/integrations/relief-platform"
+
+
+class Platform:
+    """Signs like the provincial platform."""
+
+    def __init__(self, client: TestClient, key_id: str, secret: str) -> None:
+        self.client, self.key_id, self.secret = client, key_id, secret
+
+    def post(
+        self, path: str, payload: Any, *, timestamp: int | None = None, secret: str | None = None
+    ) -> Any:
+        body = json.dumps(payload, ensure_ascii=False).encode() if not isinstance(payload, bytes) else payload
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        headers = {
+            "content-type": "application/json",
+            "x-shouwang-key-id": self.key_id,
+            "x-shouwang-timestamp": ts,
+            "x-shouwang-signature": relief_keys.sign(secret or self.secret, ts, body),
+        }
+        return self.client.post(f"{URL}/{path}", content=body, headers=headers)
+
+
+@pytest.fixture
+def platform(client: TestClient, accounts: Accounts, settings: Settings) -> Platform:
+    accounts.create("platform")
+    with db.session_scope() as session:
+        key_id, secret = relief_keys.create(session, settings, Actor.system("test"), "platform")
+    return Platform(client, key_id, secret)
+
+
+APPLICANT_ID = make_id(date(1975, 4, 2), male=False)
+
+
+def application(**changes: Any) -> dict[str, Any]:
+    return {
+        "application_id": "YN-2026-000123",
+        "applicant_name": "李秀英",
+        "id_number": APPLICANT_ID,
+        "phone": "13912345678",
+        "address": "洛河村三组 5 号",
+        "region_code": VILLAGE_A,
+        "household_size": 4,
+        "difficulty_type": "medical",
+        "description": "丈夫住院，自付医疗费 3 万元",
+        "submitted_at": "2026-11-20T09:30:00+08:00",
+        "stated_loss": "30000",
+        "attachments": [{"name": "诊断书.jpg", "url": "https://zhaozhengfu.example/a/1", "sha256": "a" * 64}],
+    } | changes
+
+
+def messages() -> list[ReliefMessage]:
+    with db.session_scope() as session:
+        return list(session.scalars(select(ReliefMessage).order_by(ReliefMessage.id)))
+
+
+# ---- acceptance 1: signed, idempotent, refused with codes --------------------------------------------
+
+
+def test_a_signed_application_opens_one_case_and_a_repeat_gets_the_same_answer(
+    platform: Platform, client: TestClient, accounts: Accounts
+) -> None:
+    first = platform.post("applications", application())
+    assert first.status_code == 202, first.text
+    answer = first.json()
+    assert answer["status"] == "received"
+    case = client.get(f"/api/v1/cases/{answer['case_id']}", headers=accounts["cadre_a"]).json()
+    assert (case["source"], case["village_code"], case["step"]) == (
+        "self_application",
+        VILLAGE_A,
+        "village_verification",
+    )
+    assert "自主申报" in case["reasons"][0]["text"]
+    again = platform.post("applications", application())
+    assert (again.status_code, again.json()) == (202, answer)
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
+        household = session.scalars(select(Household)).one()
+        # nobody had this ID number: a provisional household, the applicant its head
+        assert household.provisional
+        relations = session.scalars(select(Member.relation).where(Member.household_id == household.id)).all()
+        assert [r.value for r in relations] == ["户主"]
+    assert [m.event for m in messages()] == ["received"]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"region_code": "110101001001"}, 422, "region_outside_county"),
+        ({"id_number": "530402197504020001"}, 422, "invalid_id_number"),
+        ({"household_size": 0}, 422, "invalid_payload"),
+        ({"difficulty_type": "lottery"}, 422, "invalid_payload"),
+        ({"submitted_at": "2026-11-20T09:30:00"}, 422, "invalid_payload"),  # no offset
+        ({"colour": "red"}, 422, "invalid_payload"),
+    ],
+)
+def test_refusals_carry_the_platforms_codes(
+    platform: Platform, change: dict[str, Any], status: int, code: str
+) -> None:
+    refused = platform.post("applications", application(**change))
+    assert (refused.status_code, refused.json()["code"]) == (status, code)
+    assert messages() == []
+
+
+def test_bad_signatures_old_timestamps_and_unknown_keys_are_refused(platform: Platform) -> None:
+    body = application()
+    forged = platform.post("applications", body, secret="not-the-secret")
+    assert (forged.status_code, forged.json()["code"]) == (401, "bad_signature")
+    stale = platform.post("applications", body, timestamp=int(time.time()) - 301)
+    assert (stale.status_code, stale.json()["code"]) == (401, "stale_timestamp")
+    unknown = Platform(platform.client, "rp_nobody", platform.secret).post("applications", body)
+    assert (unknown.status_code, unknown.json()["code"]) == (401, "unknown_key")
+    assert platform.post("applications", b"{not json").json()["code"] == "invalid_payload"
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_a_changed_payload_under_the_same_id_is_an_amendment(
+    platform: Platform, client: TestClient, accounts: Accounts
+) -> None:
+    answer = platform.post("applications", application()).json()
+    amended = platform.post(
+        "applications", application(description="丈夫住院，自付 4 万元", stated_loss="40000")
+    )
+    assert (amended.status_code, amended.json()) == (202, answer)
+    timeline = client.get(f"/api/v1/cases/{answer['case_id']}", headers=accounts["cadre_a"]).json()[
+        "timeline"
+    ]
+    [event] = [e for e in timeline if e["action"] == "amended"]
+    assert event["data"]["fields"] == ["description", "stated_loss"]
+    assert "4 万" not in json.dumps(event)  # field names, never values, on the timeline
+    with db.session_scope() as session:
+        assert session.scalars(select(ReliefApplication.amendments)).one() == 1
+
+
+def test_an_applicant_who_is_a_member_is_matched_to_their_household(
+    platform: Platform, client: TestClient, accounts: Accounts
+) -> None:
+    daughter = member_body("之女", male=False, birth=date(1998, 6, 1))
+    members = [member_body("户主", birth=date(1970, 3, 1)), daughter]
+    existing = client.post(
+        "/api/v1/households", json=household_body(members=members), headers=accounts["cadre_a"]
+    )
+    answer = platform.post("applications", application(id_number=daughter["id_number"])).json()
+    with db.session_scope() as session:
+        case = session.get(Case, answer["case_id"])
+        assert case is not None
+        assert case.household_id == existing.json()["id"]
+        assert session.scalar(select(func.count()).select_from(Household)) == 1  # no provisional one
+
+
+# ---- acceptance 2 and 3: messages back, in order, signed; failures park and replay ---------------------
+
+
+def walk(client: TestClient, accounts: Accounts, case_id: int) -> None:
+    today = date.today().isoformat()
+
+    def act(who: str, **body: Any) -> None:
+        response = client.post(f"/api/v1/cases/{case_id}/actions", json=body, headers=accounts[who])
+        assert response.status_code == 200, response.text
+
+    act("cadre_a", action="verify", visited_on=today, visitors=["李文"], findings="属实", consent_signed=True)
+    act("cadre_a", action="review", held_on=today, outcome="agreed", attendees=20)
+    act("cadre_a", action="notice", starts_on=today, objections="")
+    with db.session_scope() as session:
+        session.execute(update(Case).where(Case.id == case_id).values(notice_ends_on=date.today()))
+    act("township_1", action="approve")
+    act("district", action="confirm", monitoring_category="突发严重困难户", risk_types=["因意外事故"])
+
+
+@pytest.fixture
+def callback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
+    receiver = Receiver()
+    monkeypatch.setattr(settings, "relief_callback_url", receiver.url)
+    monkeypatch.setattr(settings, "relief_max_attempts", 3)
+    monkeypatch.setattr(settings, "relief_backoff_seconds", 0.01)
+    yield receiver
+    receiver.server.shutdown()
+
+
+def test_the_steps_are_posted_back_in_order_and_signed(
+    platform: Platform, callback: Receiver, client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    case_id = platform.post("applications", application()).json()["case_id"]
+    walk(client, accounts, case_id)
+    measure = {
+        "category": "健康帮扶",
+        "item": "医疗救助",
+        "department": "医保局",
+        "started_on": date.today().isoformat(),
+    }
+    hid = client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_a"]).json()["household_id"]
+    assert (
+        client.post(
+            f"/api/v1/households/{hid}/assistance", json=measure, headers=accounts["cadre_a"]
+        ).status_code
+        == 201
+    )
+    assert relief_outbox.deliver_due(settings) == 6
+    posted = [json.loads(body) for _, body in callback.posts]
+    assert [(p["sequence"], p["event"], p["status"]) for p in posted] == [
+        (1, "received", "received"),
+        (2, "village_verification", "village_verified"),
+        (3, "public_notice", "public_notice"),
+        (4, "township_review", "township_approved"),
+        (5, "decided", "confirmed"),
+        (6, "assistance_started", "assistance_started"),
+    ]
+    assert posted[4]["assistance"] == []  # confirmed before any measure
+    assert posted[5]["measure"]["category"] == "健康帮扶"
+    for headers, body in callback.posts:
+        expected = relief_keys.sign(platform.secret, headers["x-shouwang-timestamp"], body)
+        assert headers["x-shouwang-signature"] == expected
+        assert headers["x-shouwang-key-id"] == platform.key_id
+    assert all(p["application_id"] == "YN-2026-000123" for p in posted)
+    first = callback.posts[0][1].decode()
+    assert "id_number" not in first
+    assert "李秀英" not in first  # no personal data goes back
+
+
+def test_failures_back_off_park_hold_back_the_rest_and_replay_in_order(
+    platform: Platform, callback: Receiver, client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    case_id = platform.post("applications", application()).json()["case_id"]
+    callback.status = 503
+    for _ in range(3):
+        relief_outbox.deliver_due(settings)
+        with db.session_scope() as session:  # the backoff has passed
+            session.execute(update(ReliefMessage).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    [dead] = messages()
+    assert (dead.status, dead.attempts, dead.last_error) == ("dead", 3, "HTTP 503")
+    walk(client, accounts, case_id)  # more news while the first message is parked
+    callback.status = 200
+    assert relief_outbox.deliver_due(settings) == 0  # held back behind the dead one: order is kept
+    listed = client.get(f"{URL}/deliveries", params={"status": "dead"}, headers=accounts["admin"]).json()
+    assert [m["id"] for m in listed["items"]] == [dead.id]
+    assert client.get(f"{URL}/deliveries", headers=accounts["district"]).status_code == 403
+    assert client.post(f"{URL}/deliveries/{dead.id}/replay", headers=accounts["admin"]).status_code == 200
+    assert relief_outbox.deliver_due(settings) == 5
+    delivered = [json.loads(body) for _, body in callback.posts[-5:]]
+    assert [p["sequence"] for p in delivered] == [1, 2, 3, 4, 5]
+    ids = [json.loads(body)["message_id"] for _, body in callback.posts]
+    assert ids.count(dead.message_id) == 4  # three failed tries and the replay: one message_id throughout
+
+
+# ---- acceptance 4 and 5: key rotation, reconciliation ------------------------------------------------
+
+
+def test_both_secrets_work_during_the_grace_period_and_only_the_new_one_after(
+    platform: Platform, settings: Settings
+) -> None:
+    with db.session_scope() as session:
+        new_id, new_secret, _ = relief_keys.rotate(
+            session, settings, Actor.system("test"), "platform", timedelta(hours=2)
+        )
+    new = Platform(platform.client, new_id, new_secret)
+    assert platform.post("applications", application(application_id="A1")).status_code == 202
+    assert new.post("applications", application(application_id="A2")).status_code == 202
+    with db.session_scope() as session:  # the grace period ends
+        session.execute(
+            update(PlatformKey)
+            .where(PlatformKey.key_id == platform.key_id)
+            .values(retires_at=utcnow() - timedelta(seconds=1))
+        )
+    assert platform.post("applications", application(application_id="A3")).json()["code"] == "unknown_key"
+    assert new.post("applications", application(application_id="A4")).status_code == 202
+
+
+def test_reconciliation_tells_the_truth_unknown_ids_included(
+    platform: Platform, client: TestClient, accounts: Accounts
+) -> None:
+    answer = platform.post("applications", application()).json()
+    body = {"application_ids": ["YN-2026-000123", "YN-NEVER-SENT"]}
+    expected = {
+        "items": [
+            {"application_id": "YN-2026-000123", "status": "received", "case_id": answer["case_id"]},
+            {"application_id": "YN-NEVER-SENT", "status": "unknown", "case_id": None},
+        ]
+    }
+    signed = platform.post("reconcile", body)
+    assert (signed.status_code, signed.json()) == (200, expected)
+    assert client.post(f"{URL}/reconcile", json=body, headers=accounts["admin"]).json() == expected
+    assert client.post(f"{URL}/reconcile", json=body, headers=accounts["district"]).status_code == 403
+    assert client.post(f"{URL}/reconcile", json=body).status_code == 401
+    assert platform.post("reconcile", {"application_ids": []}).json()["code"] == "invalid_payload"
+
+
+def test_an_out_of_scope_difficulty_is_verified_and_its_rejection_says_so(
+    platform: Platform, client: TestClient, accounts: Accounts
+) -> None:
+    case_id = platform.post("applications", application(difficulty_type="employment")).json()["case_id"]
+    today = date.today().isoformat()
+    client.post(
+        f"/api/v1/cases/{case_id}/actions",
+        json={
+            "action": "verify",
+            "visited_on": today,
+            "visitors": ["李文"],
+            "findings": "有工作",
+            "consent_signed": True,
+        },
+        headers=accounts["cadre_a"],
+    )
+    client.post(
+        f"/api/v1/cases/{case_id}/actions",
+        json={"action": "review", "held_on": today, "outcome": "disagreed", "attendees": 15},
+        headers=accounts["cadre_a"],
+    )
+    decided = messages()[-1].payload
+    assert (decided["event"], decided["status"], decided["within_scope"]) == ("decided", "rejected", False)
+    assert "两不愁三保障" in decided["note"]
+    with db.session_scope() as session:
+        assert session.scalar(select(CaseEvent.action).where(CaseEvent.action == "review")) == "review"
