@@ -45,3 +45,30 @@ def test_rewrap_moves_data_to_the_new_keys(
         ).one()
         assert phone is not None
         assert new_cipher.decrypt(phone) == "13812345678"
+
+
+def test_rewrap_covers_webhook_and_relief_platform_secrets_and_applications(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    from app.models import PlatformKey, WebhookAllowedHost, WebhookEndpoint
+    from app.services import outbox, relief_keys
+
+    accounts.create("platform")
+    with db.session_scope() as session:
+        session.add(WebhookAllowedHost(host="hooks.example.cn", added_by="t"))
+        session.flush()
+        admin = Actor.system("tests")
+        outbox.add_endpoint(session, settings, admin, "530402000000", "https://hooks.example.cn/x", "w" * 40)
+        _, secret = relief_keys.create(session, settings, admin, "platform")
+    new_key = Fernet.generate_key().decode()
+    rotated = settings.model_copy(
+        update={"encryption_keys": type(settings.encryption_keys)(f"{new_key},{settings.fernet_keys[0]}")}
+    )
+    with db.session_scope() as session:
+        keys.rewrap(session, rotated, Actor.system("tests"))
+    only_new = cipher_for(
+        rotated.model_copy(update={"encryption_keys": type(settings.encryption_keys)(new_key)})
+    )
+    with db.session_scope() as session:
+        assert only_new.decrypt(session.scalars(select(WebhookEndpoint.secret_encrypted)).one()) == "w" * 40
+        assert only_new.decrypt(session.scalars(select(PlatformKey.secret_encrypted)).one()) == secret

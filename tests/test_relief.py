@@ -333,3 +333,36 @@ def test_an_out_of_scope_difficulty_is_verified_and_its_rejection_says_so(
     assert "两不愁三保障" in decided["note"]
     with db.session_scope() as session:
         assert session.scalar(select(CaseEvent.action).where(CaseEvent.action == "review")) == "review"
+
+
+def test_the_cli_creates_and_rotates_keys_and_lists_deliveries(
+    platform: Platform, client: TestClient, accounts: Accounts
+) -> None:
+    import re
+
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    runner = CliRunner()
+    assert platform.post("applications", application()).status_code == 202
+    made = runner.invoke(main, ["relief", "keys", "create", "--user", "platform"])
+    assert made.exit_code == 0, made.output
+    assert re.search(r"^key_id=rp_[0-9a-f]{16}$", made.output, flags=re.M)
+    rotated = runner.invoke(main, ["relief", "keys", "rotate", "--user", "platform", "--grace-hours", "1"])
+    assert rotated.exit_code == 0, rotated.output
+    new_id = re.search(r"^key_id=(\S+)$", rotated.output, flags=re.M)
+    new_secret = re.search(r"^secret=(\S+)$", rotated.output, flags=re.M)
+    assert new_id
+    assert new_secret
+    fresh = Platform(platform.client, new_id.group(1), new_secret.group(1))
+    assert fresh.post("applications", application(application_id="CLI-2")).status_code == 202
+    assert platform.post("applications", application(application_id="CLI-3")).status_code == 202  # grace
+    accounts.create("cadre_a")
+    wrong = runner.invoke(main, ["relief", "keys", "create", "--user", "cadre_a"])
+    assert wrong.exit_code != 0
+    assert "not a platform_client" in wrong.output
+    listed = runner.invoke(main, ["relief", "deliveries", "--status", "pending"])
+    assert listed.exit_code == 0, listed.output
+    assert "3 messages pending" in listed.output
+    assert "YN-2026-000123" in listed.output

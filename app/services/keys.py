@@ -59,6 +59,7 @@ def rewrap(session: Session, settings: Settings, actor: Actor) -> tuple[int, int
         households += len(phones)
         last = phones[-1][0]
     entries = _rewrap_risk_lists(session, cipher)
+    others = {f"{t}.{c}": _rewrap_column(session, cipher, t, c) for t, c in OTHER_SECRETS}
     audit.record(
         session,
         settings,
@@ -69,11 +70,34 @@ def rewrap(session: Session, settings: Settings, actor: Actor) -> tuple[int, int
                 "keys",
                 None,
                 None,
-                {"members": members, "households": households, "risk_list_entries": entries},
+                {"members": members, "households": households, "risk_list_entries": entries} | others,
             )
         ],
     )
     return members, households
+
+
+# other encrypted columns (tables with an integer id): webhook and relief platform secrets, applications
+OTHER_SECRETS = (
+    ("webhook_endpoint", "secret_encrypted"),
+    ("platform_key", "secret_encrypted"),
+    ("relief_application", "payload_encrypted"),
+)
+
+
+def _rewrap_column(session: Session, cipher: PiiCipher, table_name: str, column: str) -> int:
+    table = Base.metadata.tables[table_name]
+    statement = update(table).where(table.c.id == bindparam("row_id")).values({column: bindparam("token")})
+    done, last = 0, 0
+    while rows := session.execute(
+        select(table.c.id, table.c[column]).where(table.c.id > last).order_by(table.c.id).limit(CHUNK)
+    ).all():
+        session.connection().execute(
+            statement, [{"row_id": row_id, "token": cipher.rotate(token)} for row_id, token in rows]
+        )
+        done += len(rows)
+        last = rows[-1][0]
+    return done
 
 
 def _rewrap_risk_lists(session: Session, cipher: PiiCipher) -> int:
