@@ -559,13 +559,19 @@ def relief_keys_rotate(username: str, grace_hours: float) -> None:
 @relief.command("deliveries")
 @click.option("--status", type=click.Choice(["pending", "delivered", "dead"]), default=None)
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--replay-dead", is_flag=True, help="send every dead message again first")
 @_handle_errors
-def relief_deliveries(status: str | None, limit: int) -> None:
+def relief_deliveries(status: str | None, limit: int, replay_dead: bool) -> None:
     """The outbox of messages to the platform, newest first (`--status dead`: the dead letters)."""
     from app.db import session_scope
     from app.schemas.common import PageParams
     from app.services import relief_outbox
+    from app.services.access import Actor
 
+    if replay_dead:
+        with session_scope() as session:
+            count = relief_outbox.replay_dead(session, _settings(), Actor.system("cli"))
+        click.echo(f"{count} dead messages will be sent again")
     with session_scope() as session:
         rows, total = relief_outbox.deliveries(session, status, PageParams(page=1, page_size=limit))
         click.echo(f"{total} messages" + (f" {status}" if status else ""))

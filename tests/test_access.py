@@ -397,18 +397,18 @@ class TestPlatformClient:
         self, client: TestClient, accounts: Accounts, world: dict[str, Household], call: Call
     ) -> None:
         before = snapshot(client, accounts, world["A"])
-        response = call.send(client, accounts["platform"], world["A"])
-        assert response.status_code == 403, response.text
-        assert response.json()["code"] == "forbidden"
+        response = call.send(client, accounts["platform"], world["A"])  # a platform account only signs:
+        assert response.status_code == 401, response.text  # a token of its own is refused outright
+        assert response.json()["code"] == "unauthorized"
         assert snapshot(client, accounts, world["A"]) == before
 
     def test_refused_list_and_register(
         self, client: TestClient, accounts: Accounts, world: dict[str, Household]
     ) -> None:
         headers = accounts["platform"]
-        assert client.get("/api/v1/households", headers=headers).status_code == 403
+        assert client.get("/api/v1/households", headers=headers).status_code == 401
         body = household_body(VILLAGE_A)
-        assert client.post("/api/v1/households", json=body, headers=headers).status_code == 403
+        assert client.post("/api/v1/households", json=body, headers=headers).status_code == 401
         assert listed_ids(client, accounts["district"]) == {h["id"] for h in world.values()}
 
 

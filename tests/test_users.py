@@ -292,7 +292,7 @@ class TestUpdate:
         assert response.json()["code"] == "not_found"
 
 
-NON_ADMINS = ["cadre_a", "township_1", "district", "department", "platform"]
+NON_ADMINS = ["cadre_a", "township_1", "district", "department"]  # a platform token is refused outright (401)
 
 
 class TestOnlyAdmins:

@@ -34,3 +34,4 @@ for module in (
 ):
     api_router.include_router(module.router)
 api_router.include_router(cases.inbox_router)
+api_router.include_router(relief.case_router)

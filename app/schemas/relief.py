@@ -1,7 +1,7 @@
 """The relief platform's contract (docs/relief-platform.md): applications in, reconciliation, deliveries."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -11,6 +11,8 @@ from app.schemas.households import Name, PhoneMixin
 DifficultyType = Literal["living", "employment", "education", "medical", "housing", "drinking_water", "other"]
 # 两不愁三保障 and drinking water: what monitoring covers; employment and "other" are verified all the same
 WITHIN_SCOPE = frozenset({"living", "education", "medical", "housing", "drinking_water"})
+# ASCII only: one spelling per id
+ApplicationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 
 
 class OnBehalfOf(PhoneMixin):
@@ -28,7 +30,7 @@ class Attachment(StrictModel):
 class ApplicationIn(PhoneMixin):
     """The ID number is checked apart (its own error code); every other field here."""
 
-    application_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    application_id: ApplicationId
     applicant_name: Name
     id_number: str = Field(min_length=1, max_length=40)
     phone: str
@@ -50,7 +52,7 @@ class ApplicationAnswer(BaseModel):
 
 
 class ReconcileIn(StrictModel):
-    application_ids: list[str] = Field(min_length=1, max_length=500)
+    application_ids: list[ApplicationId] = Field(min_length=1, max_length=500)
 
 
 class ReconcileItem(BaseModel):
@@ -76,3 +78,22 @@ class ReliefDeliveryRead(ReadModel):
     delivered_at: datetime | None
     last_status: int | None
     last_error: str | None
+
+
+class ApplicationOnCase(BaseModel):
+    application_id: str
+    received_at: datetime
+    amendments: int
+    status: str
+    provisional_household: bool
+    applicant_name: str
+    id_number: str = Field(description="masked")
+    phone: str = Field(description="masked")
+    address: str
+    household_size: int = Field(description="as declared; the village's visit establishes the members")
+    difficulty_type: str
+    description: str
+    submitted_at: datetime
+    stated_loss: str | None
+    on_behalf_of: dict[str, Any] | None
+    attachments: list[dict[str, Any]]

@@ -123,6 +123,8 @@ def _active_user(session: Session, claims: dict[str, object] | None) -> User:
     user = session.get(User, user_id)
     if user is None or not user.active or user.token_version != claims.get("tv"):
         raise Unauthorized("token is no longer valid")
+    if user.role == Role.platform_client:  # it signs its requests; a token of its own opens nothing
+        raise Unauthorized("platform accounts sign their requests (docs/relief-platform.md)")
     return user
 
 

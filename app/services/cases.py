@@ -218,8 +218,9 @@ def _last_rejections(session: Session, ids: list[int]) -> dict[int, Case]:
 
 
 def _suppressed(rejected: Case | None, signal: SignalIn, policy: PolicyData, now: Any) -> bool:
-    """Within the policy's days after a rejection, only a higher level or a new reason reopens."""
-    if rejected is None or rejected.closed_at is None:
+    """Within the policy's days after a rejection, only a higher level or a new reason reopens. A
+    household's own application is always verified."""
+    if rejected is None or rejected.closed_at is None or signal.source == "self_application":
         return False
     if now - rejected.closed_at > timedelta(days=policy.case_suppression_days):
         return False

@@ -7,6 +7,7 @@ Refusals carry the platform's machine-readable codes (docs/relief-platform.md).
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from app.clock import local_today
 from app.config import Settings
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.models import Case, CaseEvent, Household, Member, Region, ReliefApplication, User
 from app.models.enums import HouseholdType, MonitoringStatus, RegionLevel, Relation, Role, Sex
-from app.pii import cipher_for, mask_phone, normalise_id_number, validate_id_number
+from app.pii import cipher_for, mask_id_number, mask_phone, normalise_id_number, validate_id_number
 from app.schemas.relief import WITHIN_SCOPE, ApplicationAnswer, ApplicationIn, ReconcileIn
 from app.services import audit, cases, relief_outbox
 from app.services import policy as policy_service
@@ -52,18 +53,14 @@ def parse(body: bytes) -> tuple[ApplicationIn, str]:
     """The application and its ID number (normalised), or PlatformRefusal."""
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PlatformRefusal("invalid_payload", "the body is not JSON") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise PlatformRefusal("invalid_payload", "the body is not JSON (or nested too deep)") from None
     if not isinstance(data, dict):
         raise PlatformRefusal("invalid_payload", "the body must be a JSON object")
     try:
         application = ApplicationIn.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise PlatformRefusal(
-            "invalid_payload", f"{field}: {first['msg'].removeprefix('Value error, ')}", field
-        ) from None
+        raise _payload_refusal(exc) from None
     id_number = normalise_id_number(application.id_number)
     try:
         validate_id_number(id_number, today=local_today())
@@ -72,12 +69,19 @@ def parse(body: bytes) -> tuple[ApplicationIn, str]:
     return application, id_number
 
 
+def _payload_refusal(exc: ValidationError) -> PlatformRefusal:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or None
+    message = first["msg"].removeprefix("Value error, ")
+    return PlatformRefusal("invalid_payload", f"{field}: {message}" if field else message, field)
+
+
 def receive(
     session: Session, settings: Settings, signer: Signer, body: bytes
 ) -> tuple[ApplicationAnswer, bool]:
     """The answer, and whether it is new (False: a repeat or an amendment of a known application)."""
     application, id_number = parse(body)
-    _lock(session, application.application_id)
+    _lock(session, f"application:{application.application_id}")
     cipher = cipher_for(settings)
     canonical = application.model_dump(mode="json") | {"id_number": id_number}
     digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -89,9 +93,10 @@ def receive(
     ).one_or_none()
     if known is not None:
         if known.payload_hash != digest:
-            _amend(session, settings, actor, known, canonical, digest)
+            _amend(session, settings, actor, known, application, canonical, digest)
         return ApplicationAnswer.model_validate(known.answer), False
     _check_region(session, application.region_code)
+    _lock(session, f"person:{cipher.lookup_hash(id_number)}")  # one person's applications one at a time
     household, provisional = _household(session, settings, application, id_number)
     _, policy = policy_service.current_data(session)
     reason = {
@@ -215,17 +220,28 @@ def _amend(
     settings: Settings,
     actor: Actor,
     known: ReliefApplication,
+    application: ApplicationIn,
     canonical: dict[str, Any],
     digest: str,
 ) -> None:
-    """A changed payload under a known id: kept as the latest version, noted on the case (which fields,
-    never their values) and audited."""
+    """A changed payload under a known id: checked like a new one, kept as the latest version, noted on
+    the case (which fields, never their values) and audited. An older version arriving late (by
+    `submitted_at`) changes nothing; a different applicant is refused."""
     cipher = cipher_for(settings)
     before = json.loads(cipher.decrypt(known.payload_encrypted))
+    if canonical["id_number"] != before["id_number"]:
+        raise PlatformRefusal(
+            "invalid_payload", "an application's applicant cannot change: send a new application", "id_number"
+        )
+    if application.submitted_at < datetime.fromisoformat(before["submitted_at"]):
+        return  # an older version, retried or replayed late: the newer one stands
+    _check_region(session, application.region_code)
     changed = sorted(k for k in canonical.keys() | before.keys() if canonical.get(k) != before.get(k))
     known.payload_encrypted = cipher.encrypt(json.dumps(canonical, ensure_ascii=False))
     known.payload_hash = digest
     known.amendments += 1
+    known.region_code, known.difficulty_type = application.region_code, application.difficulty_type
+    known.declared_size = application.household_size
     if known.case_id is not None:
         case = session.get(Case, known.case_id)
         assert case is not None
@@ -262,9 +278,7 @@ def parse_reconcile(body: bytes) -> ReconcileIn:
     try:
         return ReconcileIn.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise PlatformRefusal("invalid_payload", f"{field}: {first['msg']}", field) from None
+        raise _payload_refusal(exc) from None
 
 
 def reconcile(session: Session, application_ids: list[str]) -> list[dict[str, Any]]:
@@ -283,3 +297,38 @@ def reconcile(session: Session, application_ids: list[str]) -> list[dict[str, An
         }
         for i in application_ids
     ]
+
+
+def on_case(session: Session, settings: Settings, actor: Actor, case_id: int) -> list[dict[str, Any]]:
+    """The applications behind a case, as the verifiers need them (ID number and phones masked)."""
+    visible = session.scalar(cases.visible(actor).with_only_columns(Case.id).where(Case.id == case_id))
+    if visible is None:
+        raise NotFound(f"case {case_id} not found", field="case_id")
+    cipher = cipher_for(settings)
+    shown = []
+    for row in session.scalars(
+        select(ReliefApplication).where(ReliefApplication.case_id == case_id).order_by(ReliefApplication.id)
+    ):
+        data = json.loads(cipher.decrypt(row.payload_encrypted))
+        helper = data.get("on_behalf_of")
+        shown.append(
+            {
+                "application_id": row.application_id,
+                "received_at": row.received_at,
+                "amendments": row.amendments,
+                "status": row.status,
+                "provisional_household": row.provisional_household,
+                "applicant_name": data["applicant_name"],
+                "id_number": mask_id_number(data["id_number"]),
+                "phone": mask_phone(data["phone"]),
+                "address": data.get("address", ""),
+                "household_size": data["household_size"],
+                "difficulty_type": data["difficulty_type"],
+                "description": data["description"],
+                "submitted_at": data["submitted_at"],
+                "stated_loss": data.get("stated_loss"),
+                "on_behalf_of": {**helper, "phone": mask_phone(helper["phone"])} if helper else None,
+                "attachments": data.get("attachments", []),
+            }
+        )
+    return shown

@@ -8,12 +8,13 @@ its grace deadline, then refused.
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -26,6 +27,7 @@ from app.services import audit
 from app.services.access import Actor
 
 MAX_SKEW_SECONDS = 300
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class SignatureRefused(AppError):
@@ -128,20 +130,30 @@ def verify(
     user = session.get(User, key.user_id)
     if user is None or not user.active or user.role != Role.platform_client:
         raise SignatureRefused("unknown_key", "the key's account is not an active platform client")
-    if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+    if not timestamp or not TIMESTAMP.fullmatch(timestamp):
         raise SignatureRefused("stale_timestamp", "X-Shouwang-Timestamp must be Unix seconds")
     if abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
         raise SignatureRefused("stale_timestamp", "the timestamp is more than 5 minutes from our clock")
     expected = sign(cipher_for(settings).decrypt(key.secret_encrypted), timestamp, body)
-    if not signature or not hmac.compare_digest(expected, signature):
+    if not signature or not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         raise SignatureRefused("bad_signature", "the signature does not match the body and timestamp")
     return Signer(user.id, user.username, key.key_id)
 
 
 def current_secret(session: Session, settings: Settings) -> tuple[str, str] | None:
-    """(key_id, secret) to sign our callbacks with: the newest key that is not retiring."""
+    """(key_id, secret) to sign our callbacks with: the platform's oldest key still valid. During a
+    rotation's grace period that is the old key, which the platform surely still has; when the grace
+    ends, the new one."""
     key = session.scalars(
-        select(PlatformKey).where(PlatformKey.retires_at.is_(None)).order_by(PlatformKey.id.desc()).limit(1)
+        select(PlatformKey)
+        .join(User, User.id == PlatformKey.user_id)
+        .where(
+            User.role == Role.platform_client,
+            User.active.is_(True),
+            or_(PlatformKey.retires_at.is_(None), PlatformKey.retires_at > utcnow()),
+        )
+        .order_by(PlatformKey.id)
+        .limit(1)
     ).first()
     if key is None:
         return None

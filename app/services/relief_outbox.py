@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.config import Settings
 from app.db import session_scope
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.models import Assistance, Case, ReliefApplication, ReliefMessage
 from app.models.base import utcnow
 from app.schemas.common import PageParams
@@ -88,10 +88,9 @@ def on_case_action(session: Session, case: Case, action: str, data: dict[str, An
             details |= {"starts_on": data.get("starts_on"), "ends_on": data.get("ends_on")}
         elif action in ("return", "reject", "close"):
             details["reason"] = data.get("reason")
-        if action == "confirm":
+        if action == "confirm":  # the category and the measures' kinds: no risk types (因病 is health)
             details |= {
                 "monitoring_category": data.get("monitoring_category"),
-                "risk_types": data.get("risk_types"),
                 "assistance": _measures(session, case.household_id),
             }
         if event == "decided":
@@ -104,11 +103,12 @@ def on_case_action(session: Session, case: Case, action: str, data: dict[str, An
 
 
 def on_assistance(session: Session, measure: Assistance) -> None:
-    """A measure recorded for a household whose application the platform sent: assistance started."""
+    """The first measure for a household whose application the platform sent (and that was not turned
+    down): assistance started, once per application."""
     applications = session.scalars(
         select(ReliefApplication).where(
             ReliefApplication.household_id == measure.household_id,
-            ReliefApplication.status.not_in(("rejected", "withdrawn")),
+            ReliefApplication.status.not_in(("rejected", "withdrawn", "assistance_started")),
         )
     ).all()
     for application in applications:
@@ -238,11 +238,15 @@ def deliveries(session: Session, status: str | None, page: PageParams) -> tuple[
 
 
 def replay(session: Session, settings: Settings, actor: Actor, message_id: int) -> ReliefMessage:
-    """A dead message goes out again from now, with a fresh count of attempts (and its own message_id)."""
+    """A dead message goes out again from now, with a fresh count of attempts and the same message_id."""
     message = session.get(ReliefMessage, message_id, with_for_update=True)
     if message is None:
         raise NotFound(f"message {message_id} not found", field="message_id")
-    message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
+    if message.status != "dead":
+        raise Conflict(
+            f"message {message_id} is {message.status}: only dead messages are replayed", field="message_id"
+        )
+    _revive(message)
     audit.record(
         session,
         settings,
@@ -254,3 +258,24 @@ def replay(session: Session, settings: Settings, actor: Actor, message_id: int) 
         ],
     )
     return message
+
+
+def replay_dead(session: Session, settings: Settings, actor: Actor) -> int:
+    """Every dead message again (after a long outage, each application's first message is parked)."""
+    dead = session.scalars(
+        select(ReliefMessage).where(ReliefMessage.status == "dead").with_for_update()
+    ).all()
+    for message in dead:
+        _revive(message)
+    if dead:
+        audit.record(
+            session,
+            settings,
+            actor,
+            [audit.Change("relief.replay_dead", "relief_message", None, None, {"count": len(dead)})],
+        )
+    return len(dead)
+
+
+def _revive(message: ReliefMessage) -> None:
+    message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()

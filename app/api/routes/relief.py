@@ -12,7 +12,13 @@ from app.config import Settings
 from app.errors import Unauthorized
 from app.models.enums import Role
 from app.schemas.common import ErrorBody, Page
-from app.schemas.relief import ApplicationAnswer, ReconcileItem, ReconcileOut, ReliefDeliveryRead
+from app.schemas.relief import (
+    ApplicationAnswer,
+    ApplicationOnCase,
+    ReconcileItem,
+    ReconcileOut,
+    ReliefDeliveryRead,
+)
 from app.services import access, auth, relief, relief_keys, relief_outbox
 from app.services.relief_keys import Signer
 
@@ -112,3 +118,27 @@ def replay(
 ) -> ReliefDeliveryRead:
     access.require_role(actor, ADMINS, "replaying relief deliveries")
     return ReliefDeliveryRead.model_validate(relief_outbox.replay(session, settings, actor, message_id))
+
+
+@router.post("/deliveries/replay-dead", summary="Send every dead message again (admin)")
+def replay_dead(session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> dict[str, int]:
+    """After a long outage each application's first message may be parked, holding back the rest."""
+    access.require_role(actor, ADMINS, "replaying relief deliveries")
+    return {"replayed": relief_outbox.replay_dead(session, settings, actor)}
+
+
+case_router = APIRouter(
+    prefix="/cases", tags=["cases"], responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
+)
+
+
+@case_router.get(
+    "/{case_id}/applications",
+    response_model=list[ApplicationOnCase],
+    summary="The relief platform applications behind a case (for its verifiers)",
+)
+def applications_on_case(
+    case_id: PathId, session: SessionDep, settings: SettingsDep, actor: CurrentActor
+) -> list[ApplicationOnCase]:
+    """What the household declared (size, loss, who filed it, attachments); ID number and phones masked."""
+    return [ApplicationOnCase.model_validate(a) for a in relief.on_case(session, settings, actor, case_id)]
