@@ -366,3 +366,138 @@ def test_the_cli_creates_and_rotates_keys_and_lists_deliveries(
     assert listed.exit_code == 0, listed.output
     assert "3 messages pending" in listed.output
     assert "YN-2026-000123" in listed.output
+
+
+# ---- review fixes -------------------------------------------------------------------------------------
+
+
+def test_a_rejected_households_new_application_is_verified_again(
+    platform: Platform, client: TestClient, accounts: Accounts
+) -> None:
+    first = platform.post("applications", application()).json()
+    with db.session_scope() as session:
+        session.execute(
+            update(Case)
+            .where(Case.id == first["case_id"])
+            .values(status="closed", outcome="rejected", closed_at=utcnow())
+        )
+    again = platform.post("applications", application(application_id="YN-2026-000124")).json()
+    assert again["status"] == "received"
+    assert again["case_id"] not in (None, first["case_id"])
+
+
+def test_amendments_are_checked_and_older_versions_change_nothing(platform: Platform) -> None:
+    platform.post("applications", application())
+    other_person = platform.post("applications", application(id_number=make_id(date(1990, 1, 1))))
+    assert (other_person.status_code, other_person.json()["field"]) == (422, "id_number")
+    outside = platform.post("applications", application(region_code="110101001001", description="改"))
+    assert outside.json()["code"] == "region_outside_county"
+    older = platform.post(
+        "applications", application(submitted_at="2026-11-19T09:30:00+08:00", description="旧")
+    )
+    assert older.status_code == 202
+    newer = platform.post(
+        "applications", application(submitted_at="2026-11-21T09:30:00+08:00", difficulty_type="housing")
+    )
+    assert newer.status_code == 202
+    with db.session_scope() as session:
+        stored = session.scalars(select(ReliefApplication)).one()
+        assert (stored.amendments, stored.difficulty_type) == (1, "housing")
+
+
+def test_odd_headers_and_bodies_are_refused_not_crashed(platform: Platform) -> None:
+    body = json.dumps(application()).encode()
+    for headers, code in (
+        ({"x-shouwang-timestamp": "²"}, "stale_timestamp"),
+        ({"x-shouwang-timestamp": str(int(time.time()) + 600)}, "stale_timestamp"),  # from the future
+        ({"x-shouwang-signature": "sha256=签名"}, "bad_signature"),
+        ({"x-shouwang-signature": ""}, "bad_signature"),
+    ):
+        ts = headers.get("x-shouwang-timestamp", str(int(time.time())))
+        sent = {
+            "content-type": "application/json",
+            "x-shouwang-key-id": platform.key_id,
+            "x-shouwang-timestamp": ts,
+            "x-shouwang-signature": relief_keys.sign(platform.secret, ts, body),
+        } | headers
+        raw = {k: v.encode() for k, v in sent.items()}  # as sent on the wire: UTF-8 bytes
+        answer = platform.client.post(f"{URL}/applications", content=body, headers=raw)
+        assert (answer.status_code, answer.json()["code"]) == (401, code), headers
+    missing = platform.client.post(f"{URL}/applications", content=body)
+    assert (missing.status_code, missing.json()["code"]) == (401, "unknown_key")
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert platform.post("applications", deep).json()["code"] == "invalid_payload"
+
+
+def test_callbacks_are_signed_with_the_old_key_until_the_grace_ends(
+    platform: Platform, callback: Receiver, settings: Settings
+) -> None:
+    platform.post("applications", application())
+    with db.session_scope() as session:
+        new_id, _, _ = relief_keys.rotate(
+            session, settings, Actor.system("test"), "platform", timedelta(hours=1)
+        )
+    relief_outbox.deliver_due(settings)
+    assert callback.posts[-1][0]["x-shouwang-key-id"] == platform.key_id  # the platform surely has it
+    with db.session_scope() as session:
+        session.execute(
+            update(PlatformKey)
+            .where(PlatformKey.key_id == platform.key_id)
+            .values(retires_at=utcnow() - timedelta(seconds=1))
+        )
+    with db.session_scope() as session:  # the grace is over: the next message goes with the new key
+        [application_row] = session.scalars(select(ReliefApplication)).all()
+        relief_outbox.enqueue(session, application_row, "received", "received", {})
+    relief_outbox.deliver_due(settings)
+    assert callback.posts[-1][0]["x-shouwang-key-id"] == new_id
+
+
+def test_only_dead_messages_replay_and_all_of_them_at_once(
+    platform: Platform, client: TestClient, accounts: Accounts
+) -> None:
+    platform.post("applications", application())
+    [pending] = messages()
+    refused = client.post(f"{URL}/deliveries/{pending.id}/replay", headers=accounts["admin"])
+    assert (refused.status_code, refused.json()["field"]) == (409, "message_id")
+    with db.session_scope() as session:
+        session.execute(update(ReliefMessage).values(status="dead"))
+    done = client.post(f"{URL}/deliveries/replay-dead", headers=accounts["admin"])
+    assert done.json() == {"replayed": 1}
+    assert [m.status for m in messages()] == ["pending"]
+
+
+def test_verifiers_see_the_application_masked(
+    platform: Platform, client: TestClient, accounts: Accounts
+) -> None:
+    helper = {"name": "李文", "phone": "13700001234", "relation": "村民小组长"}
+    case_id = platform.post("applications", application(on_behalf_of=helper)).json()["case_id"]
+    [shown] = client.get(f"/api/v1/cases/{case_id}/applications", headers=accounts["cadre_a"]).json()
+    assert (shown["household_size"], shown["stated_loss"], shown["difficulty_type"]) == (
+        4,
+        "30000.00",
+        "medical",
+    )
+    assert shown["id_number"].count("*") == 8
+    assert shown["phone"].endswith("5678")
+    assert "1391234" not in shown["phone"]
+    assert shown["on_behalf_of"]["phone"].endswith("1234")
+    assert shown["on_behalf_of"]["name"] == "李文"
+    assert client.get(f"/api/v1/cases/{case_id}/applications", headers=accounts["cadre_b"]).status_code == 404
+
+
+def test_assistance_started_is_said_once(platform: Platform, client: TestClient, accounts: Accounts) -> None:
+    case_id = platform.post("applications", application()).json()["case_id"]
+    walk(client, accounts, case_id)
+    hid = client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_a"]).json()["household_id"]
+    for item in ("医疗救助", "临时救助"):
+        measure = {
+            "category": "健康帮扶",
+            "item": item,
+            "department": "医保局",
+            "started_on": date.today().isoformat(),
+        }
+        client.post(f"/api/v1/households/{hid}/assistance", json=measure, headers=accounts["cadre_a"])
+    events = [m.event for m in messages()]
+    assert events.count("assistance_started") == 1
+    assert "医疗救助" not in json.dumps([m.payload for m in messages()], ensure_ascii=False)
+    assert all("risk_types" not in m.payload for m in messages())

@@ -132,12 +132,8 @@ def _applications(session: Session, case_id: int) -> list[ReliefApplication]:
 
 
 def _measure(m: Assistance) -> dict[str, Any]:
-    return {
-        "category": m.category,
-        "item": m.item,
-        "department": m.department,
-        "started_on": m.started_on.isoformat(),
-    }
+    """A measure's kind, who gives it and since when (not its free-text item, which may name an illness)."""
+    return {"category": m.category, "department": m.department, "started_on": m.started_on.isoformat()}
 
 
 def _measures(session: Session, household_id: int) -> list[dict[str, Any]]:
