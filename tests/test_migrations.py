@@ -100,6 +100,14 @@ def test_case_deadlines_become_windows_and_open_cases_get_a_decision_deadline(sc
                 ),
                 {"opened": datetime(2026, 3, 2, 8, 0, tzinfo=UTC)},
             )
+            # a row pointing at the case: SQLite rebuilds case_file (and household) under it
+            connection.execute(
+                text(
+                    "INSERT INTO case_event (id, case_id, at, actor, action, step, data)"
+                    " VALUES (1, 1, :at, 'system', 'opened', 'village_verification', '{}')"
+                ),
+                {"at": datetime(2026, 3, 2, 8, 0, tzinfo=UTC)},
+            )
         command.upgrade(config, "head")
         with engine.connect() as connection:
             latest = connection.execute(

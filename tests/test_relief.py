@@ -420,7 +420,7 @@ def test_odd_headers_and_bodies_are_refused_not_crashed(platform: Platform) -> N
             "x-shouwang-timestamp": ts,
             "x-shouwang-signature": relief_keys.sign(platform.secret, ts, body),
         } | headers
-        raw = {k: v.encode() for k, v in sent.items()}  # as sent on the wire: UTF-8 bytes
+        raw = {k.encode(): v.encode() for k, v in sent.items()}  # as sent on the wire: UTF-8 bytes
         answer = platform.client.post(f"{URL}/applications", content=body, headers=raw)
         assert (answer.status_code, answer.json()["code"]) == (401, code), headers
     missing = platform.client.post(f"{URL}/applications", content=body)

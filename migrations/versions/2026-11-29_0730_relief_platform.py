@@ -95,8 +95,10 @@ def upgrade() -> None:
             batch_op.f("ix_relief_application_household_id"), ["household_id"], unique=False
         )
 
-    with op.batch_alter_table("household", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("provisional", sa.Boolean(), server_default=sa.false(), nullable=False))
+    # a plain ADD COLUMN (no table copy: the household table is the largest but one)
+    op.add_column(
+        "household", sa.Column("provisional", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
 
 
 def downgrade() -> None:
