@@ -129,7 +129,9 @@ def trim(run_id: int, households: int, share: float) -> int:
             session.execute(
                 select(RiskResult.household_id)
                 .where(RiskResult.run_id == run_id, RiskResult.level.in_(("high", "medium")))
-                .order_by(RiskResult.score.desc(), (RiskResult.household_id * 2654435761) % 4294967296)
+                .order_by(
+                    RiskResult.score.desc().nulls_last(), (RiskResult.household_id % 10007) * 7919 % 10007
+                )
             )
             .scalars()
             .all()
