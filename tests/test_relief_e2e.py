@@ -144,11 +144,14 @@ def world(tmp_path: Path) -> Iterator[World]:
             process.wait(timeout=20)
 
 
+APPLICANT = make_id(date(1968, 9, 9), male=False)
+
+
 def application(application_id: str, **changes: Any) -> dict[str, Any]:
     return {
         "application_id": application_id,
         "applicant_name": "王春梅",
-        "id_number": make_id(date(1968, 9, 9), male=False),
+        "id_number": APPLICANT,
         "phone": "13800001111",
         "region_code": VILLAGE,
         "household_size": 3,

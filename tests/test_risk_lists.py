@@ -623,6 +623,7 @@ def test_the_catch_up_generates_a_missed_week(
     results({district["a1"]: "high"})
     today = date.today()
     later_this_week = f"59 23 * * {(today.weekday() + 1) % 7}"  # cron: 0 is Sunday; today, 23:59
+    monkeypatch.setattr(jobs, "get_settings", lambda: settings)  # the job reads these settings
     monkeypatch.setattr(settings, "risk_list_cron", later_this_week)
     jobs.risk_list_catch_up()
     with db.session_scope() as session:

@@ -196,10 +196,13 @@ def test_worker_schedules_nightly_and_request_jobs(settings: Any) -> None:
         "scheduled_training",
         "case_escalation",
         "webhook_delivery",
+        "weekly_risk_list",
+        "risk_list_catch_up",
+        "relief_delivery",
     }
     assert jobs["nightly_scoring"].max_instances == 1
     assert "hour='2'" in str(jobs["nightly_scoring"].trigger)
-    assert "day_of_week='0'" in str(jobs["scheduled_training"].trigger)
+    assert "day_of_week='sun'" in str(jobs["scheduled_training"].trigger)
 
 
 def test_a_household_with_no_income_does_not_break_the_run(client: TestClient, accounts: Accounts) -> None:
