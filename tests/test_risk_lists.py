@@ -56,7 +56,7 @@ def results(levels: dict[int, str | None]) -> int:
         session.flush()
         for hid, level in levels.items():
             found = reasons.get(level or "", [])
-            codes = "|" + "|".join(r["code"] for r in found) + "|" if found else ""
+            codes = "|" + "".join(f"{r['code']}|" for r in found)  # as the scorer writes it ("|": none)
             session.add(
                 RiskResult(
                     run_id=run.id,
@@ -472,13 +472,17 @@ def test_summary_counts(
             .where(Household.id == district["c2"])
             .values(monitoring_status=MonitoringStatus.monitored, risk_types=["因病", "因学"])
         )
-    results({district["a1"]: "high", district["b1"]: "medium", district["c1"]: "high"})
+    results({district["a1"]: "high", district["b1"]: "medium", district["c1"]: "high", district["c2"]: None})
     generate(settings, THIS_WEEK)
     summary = client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["district"]).json()
     assert summary["households"] == 4
     levels = {t["township_code"]: (t["high"], t["medium"], t["low"]) for t in summary["by_township"]}
     assert levels == {TOWNSHIP_1: (1, 1, 0), TOWNSHIP_2: (1, 0, 1)}
-    assert summary["by_reason"] == {"income_below_line": 2, "sharp_income_drop": 1}
+    assert summary["by_reason"] == {"income_below_line": 2, "sharp_income_drop": 1}  # no empty code
+    monitored = [
+        i for i in json_items(client, accounts["district"], THIS_WEEK) if i["household_id"] == district["c2"]
+    ]
+    assert monitored[0]["reason_codes"] == []
     assert summary["by_risk_type"]["因病"] == 1
     assert summary["confirmed_risk_types_with_measure"] == 0.0  # two confirmed types, no measure
     assert summary["median_days_to_decision"] is None

@@ -73,7 +73,7 @@ def _label(labels: dict[str, str]) -> Callable[[Any], Any]:
 
 
 def _codes(value: str) -> str:
-    return "、".join(value.strip("|").split("|")) if value else ""
+    return "、".join(risk_lists.codes(value))
 
 
 # the file's columns (CSV and XLSX share headers and cells); key: the entry's field
@@ -147,8 +147,8 @@ def _item(row: Any, cipher: PiiCipher) -> dict[str, Any]:
     item = dict(zip(KEYS, row, strict=True))
     token = item.pop("head_id_encrypted")
     item["head_id_masked"] = mask_id_number(cipher.decrypt(token)) if token else None
-    item["reason_codes"] = item["reason_codes"].strip("|").split("|") if item["reason_codes"] else []
-    item["risk_types"] = item["risk_types"].strip("|").split("|") if item["risk_types"] else []
+    item["reason_codes"] = risk_lists.codes(item["reason_codes"])
+    item["risk_types"] = risk_lists.codes(item["risk_types"])
     return item
 
 

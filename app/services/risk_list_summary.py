@@ -93,7 +93,7 @@ STEPS = ("village_verification", "democratic_review", "public_notice", "township
 
 
 def _split(value: str) -> list[str]:
-    return value.strip("|").split("|") if value else []
+    return risk_lists.codes(value)
 
 
 def _decision_days(session: Session, risk_list: RiskList, actor: Actor, filters: Filters) -> list[int]:

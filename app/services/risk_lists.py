@@ -61,6 +61,11 @@ CHUNK = 5000
 LOCK_KEY = 0x5257_4C49  # "RWLI": the advisory lock of risk list generation
 
 
+def codes(value: str | None) -> list[str]:
+    """The codes of a "|a|b|" column ("|" or "" when there are none)."""
+    return [code for code in (value or "").split("|") if code]
+
+
 def parse_week(value: str) -> tuple[int, int]:
     """(ISO year, week) of "2026-W48"; 422 naming `week` when it is not an ISO week."""
     match = WEEK.match(value)
