@@ -427,7 +427,8 @@ def _household_values(household: Household, cipher: PiiCipher) -> dict[str, Any]
     }
 
 
-def _new_member(cipher: PiiCipher, body: MemberCreate, birth_date: date) -> Member:
+def member_of(cipher: PiiCipher, body: MemberCreate, birth_date: date) -> Member:
+    """A new member row, its ID number encrypted and hashed for look-ups."""
     return Member(
         name=body.name,
         id_number_encrypted=cipher.encrypt(body.id_number),
@@ -497,8 +498,8 @@ def register(session: Session, settings: Settings, actor: Actor, body: Household
         monitoring_category=body.monitoring_category,
         monitoring_status=body.monitoring_status,
     )
-    _set_phone(household, cipher, body.phone)
-    members = [_new_member(cipher, m, born) for m, born in zip(body.members, births, strict=True)]
+    set_phone(household, cipher, body.phone)
+    members = [member_of(cipher, m, born) for m, born in zip(body.members, births, strict=True)]
     household.no_labour_capacity = _no_labour_capacity(members)
     session.add(household)
     session.flush()
@@ -530,7 +531,7 @@ def register(session: Session, settings: Settings, actor: Actor, body: Household
     return household
 
 
-def _set_phone(household: Household, cipher: PiiCipher, phone: str | None) -> None:
+def set_phone(household: Household, cipher: PiiCipher, phone: str | None) -> None:
     household.phone_encrypted = cipher.encrypt(phone) if phone else None
     household.phone_masked = mask_phone(phone) if phone else None
 
@@ -563,7 +564,7 @@ def update(
         if name in fields and fields[name] != before[name]:
             setattr(household, name, fields[name])
     if "phone" in fields and fields["phone"] != before["phone"]:
-        _set_phone(household, cipher, fields["phone"])
+        set_phone(household, cipher, fields["phone"])
     changes = _masked_diff(before, _household_values(household, cipher))
     if not changes:
         return household
@@ -601,7 +602,7 @@ def add_member(
         )
     cipher = cipher_for(settings)
     _check_not_registered(session, settings, actor, {cipher.lookup_hash(body.id_number): "id_number"})
-    member = _new_member(cipher, body, births[0])
+    member = member_of(cipher, body, births[0])
     member.household_id = household.id
     session.add(member)
     household.members.append(member)

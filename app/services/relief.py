@@ -20,8 +20,9 @@ from app.errors import AppError, NotFound
 from app.models import Case, CaseEvent, Household, Member, Region, ReliefApplication, User
 from app.models.enums import HouseholdType, MonitoringStatus, RegionLevel, Relation, Role, Sex
 from app.pii import cipher_for, mask_id_number, mask_phone, normalise_id_number, validate_id_number
+from app.schemas.households import MemberCreate
 from app.schemas.relief import WITHIN_SCOPE, ApplicationAnswer, ApplicationIn, ReconcileIn
-from app.services import audit, cases, relief_outbox
+from app.services import audit, cases, households, relief_outbox
 from app.services import policy as policy_service
 from app.services.access import Actor
 from app.services.relief_keys import Signer
@@ -194,22 +195,19 @@ def _household(
         household_no=f"SQ-{hashlib.sha256(application.application_id.encode()).hexdigest()[:20]}",
         village_code=application.region_code,
         address=application.address,
-        phone_encrypted=cipher.encrypt(application.phone),
-        phone_masked=mask_phone(application.phone),
         household_type=HouseholdType.ordinary,  # the village's visit corrects it
         monitoring_status=MonitoringStatus.not_monitored,
         provisional=True,
     )
-    household.members.append(
-        Member(
-            name=application.applicant_name,
-            id_number_encrypted=cipher.encrypt(id_number),
-            id_number_hash=cipher.lookup_hash(id_number),
-            relation=Relation.head,
-            sex=Sex.male if int(id_number[16]) % 2 else Sex.female,
-            birth_date=born,
-        )
+    households.set_phone(household, cipher, application.phone)
+    head = MemberCreate(
+        name=application.applicant_name,
+        id_number=id_number,
+        relation=Relation.head,
+        sex=Sex.male if int(id_number[16]) % 2 else Sex.female,  # GB 11643: the 17th digit, odd for men
+        birth_date=born,
     )
+    household.members.append(households.member_of(cipher, head, born))
     session.add(household)
     session.flush()
     return household, True
