@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.models import Case, Signal
 from app.models.base import utcnow
 from app.schemas.common import PageParams
-from app.services import households
+from app.services import households, paging
 from app.services.access import Actor
 
 EQUAL = ("status", "step", "source", "township_code", "village_code")
@@ -53,8 +53,4 @@ def signals_of(
     stmt = select(Signal).where(Signal.household_id == household_id)
     if outcome is not None:
         stmt = stmt.where(Signal.outcome == outcome)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(
-        stmt.order_by(Signal.received_at.desc(), Signal.id.desc()).offset(page.offset).limit(page.page_size)
-    )
-    return list(rows), int(total or 0)
+    return paging.page_of(session, stmt, page, Signal.received_at.desc(), Signal.id.desc())

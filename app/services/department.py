@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
@@ -18,7 +18,7 @@ from app.models import Household, Member, Signal
 from app.models.enums import Role
 from app.pii import cipher_for, mask_id_number, normalise_id_number
 from app.schemas.department import CSV_COLUMNS, DepartmentResult, DepartmentSignal, LineProblem
-from app.services import access, cases
+from app.services import access, cases, paging
 from app.services import policy as policy_service
 from app.services.access import Actor
 
@@ -201,6 +201,4 @@ def unmatched(session: Session, actor: Actor, page: Any) -> tuple[list[Signal], 
     stmt = select(Signal).where(Signal.source == "department", Signal.outcome == "unmatched")
     if actor.role == Role.department_user:  # a department reviews its own rows; the district all of them
         stmt = stmt.where(Signal.sent_by == actor.username)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Signal.id.desc()).offset(page.offset).limit(page.page_size))
-    return list(rows), total
+    return paging.page_of(session, stmt, page, Signal.id.desc())

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -19,7 +19,7 @@ from app.models import Case, CaseEvent, Notification, User
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.schemas.common import PageParams
-from app.services import access, audit, case_queries, outbox
+from app.services import access, audit, case_queries, outbox, paging
 from app.services.access import Actor
 
 logger = logging.getLogger(__name__)
@@ -157,9 +157,7 @@ def notifications(
     stmt = select(Notification).where(Notification.user_id == actor.user_id)
     if unread is not None:
         stmt = stmt.where(Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Notification.id.desc()).offset(page.offset).limit(page.page_size))
-    return list(rows), total
+    return paging.page_of(session, stmt, page, Notification.id.desc())
 
 
 def mark_read(session: Session, actor: Actor, notification_id: int) -> Notification:

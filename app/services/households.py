@@ -35,7 +35,7 @@ from app.schemas.households import (
     MemberRead,
     MemberUpdate,
 )
-from app.services import access, audit, rates, risk_results
+from app.services import access, audit, paging, rates, risk_results
 from app.services.access import Actor
 from app.services.concurrency import check_version
 
@@ -752,9 +752,7 @@ def history(
     """Every audited change of the household: who, when, what (personal data masked)."""
     load(session, actor, household_id, members=False)
     stmt = select(AuditEntry).where(AuditEntry.household_id == household_id)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    entries = session.scalars(stmt.order_by(AuditEntry.seq).offset(page.offset).limit(page.page_size)).all()
-    return list(entries), total
+    return paging.page_of(session, stmt, page, AuditEntry.seq)
 
 
 def lookup(session: Session, settings: Settings, actor: Actor, id_number: str) -> list[HouseholdSummary]:

@@ -27,7 +27,7 @@ from app.models.base import utcnow
 from app.models.enums import Role
 from app.pii import cipher_for
 from app.schemas.common import PageParams
-from app.services import access, audit, webhook_hosts
+from app.services import access, audit, paging, webhook_hosts
 from app.services.access import Actor
 
 logger = logging.getLogger(__name__)
@@ -176,9 +176,7 @@ def deliveries(
     stmt = select(OutboxMessage).where(OutboxMessage.endpoint_id == endpoint_id)
     if status is not None:
         stmt = stmt.where(OutboxMessage.status == status)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(OutboxMessage.id.desc()).offset(page.offset).limit(page.page_size))
-    return list(rows), total
+    return paging.page_of(session, stmt, page, OutboxMessage.id.desc())
 
 
 def replay(session: Session, settings: Settings, actor: Actor, message_id: int) -> OutboxMessage:

@@ -15,7 +15,7 @@ from app.errors import AppError, Invalid, NotFound
 from app.models import Region
 from app.models.enums import RegionLevel
 from app.schemas.common import PageParams
-from app.services import access, audit
+from app.services import access, audit, paging
 from app.services.access import Actor
 
 REQUIRED_COLUMNS = ("code", "name", "level", "parent_code")
@@ -163,6 +163,4 @@ def list_visible(
         stmt = stmt.where(Region.level == level)
     if parent_code is not None:
         stmt = stmt.where(Region.parent_code == parent_code)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    regions = session.scalars(stmt.order_by(Region.code).offset(page.offset).limit(page.page_size)).all()
-    return list(regions), total
+    return paging.page_of(session, stmt, page, Region.code)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
 from app.config import Settings
@@ -26,7 +26,7 @@ from app.models import Assistance, Case, ReliefApplication, ReliefMessage
 from app.models.base import utcnow
 from app.schemas.common import PageParams
 from app.schemas.relief import WITHIN_SCOPE
-from app.services import audit, relief_keys
+from app.services import audit, paging, relief_keys
 from app.services.access import Actor
 
 logger = logging.getLogger(__name__)
@@ -228,9 +228,7 @@ def deliveries(session: Session, status: str | None, page: PageParams) -> tuple[
     stmt = select(ReliefMessage)
     if status is not None:
         stmt = stmt.where(ReliefMessage.status == status)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(ReliefMessage.id.desc()).offset(page.offset).limit(page.page_size))
-    return list(rows), total
+    return paging.page_of(session, stmt, page, ReliefMessage.id.desc())
 
 
 def replay(session: Session, settings: Settings, actor: Actor, message_id: int) -> ReliefMessage:

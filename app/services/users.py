@@ -1,6 +1,6 @@
 """Accounts: created by an admin (API) or the command line, scoped to a region matching the role."""
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -10,7 +10,7 @@ from app.models.enums import ROLE_REGION_LEVEL, Role
 from app.schemas.common import PageParams
 from app.schemas.users import UserCreate, UserUpdate
 from app.security import hash_password
-from app.services import access, audit
+from app.services import access, audit, paging
 from app.services.access import Actor
 
 USER_ADMINS = frozenset({Role.admin})
@@ -87,9 +87,7 @@ def list_users(
         stmt = stmt.where(User.role == role)
     if active is not None:
         stmt = stmt.where(User.active == active)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    users = session.scalars(stmt.order_by(User.id).offset(page.offset).limit(page.page_size)).all()
-    return list(users), total
+    return paging.page_of(session, stmt, page, User.id)
 
 
 def update(session: Session, settings: Settings, actor: Actor, user_id: int, body: UserUpdate) -> User:
