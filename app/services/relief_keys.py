@@ -6,7 +6,6 @@ A request is signed over `timestamp + "." + body` with HMAC-SHA256, keyed with t
 its grace deadline, then refused.
 """
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -23,7 +22,7 @@ from app.models import PlatformKey, User
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.pii import cipher_for
-from app.services import audit
+from app.services import audit, outbox
 from app.services.access import Actor
 
 MAX_SKEW_SECONDS = 300
@@ -50,8 +49,8 @@ class Signer:
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    """The region webhooks' recipe (hex HMAC-SHA256 of timestamp.body), with the platform's prefix."""
+    return f"sha256={outbox.signature(secret, timestamp, body)}"
 
 
 def create(session: Session, settings: Settings, actor: Actor, username: str) -> tuple[str, str]:
