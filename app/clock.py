@@ -1,18 +1,39 @@
-"""The service's notion of "today": the district's local date, not UTC."""
+"""The service's clock. "Today" is the district's local date (Asia/Shanghai by default), never the
+host's: a server or test machine on UTC is eight hours behind the district, so between 16:00 and 24:00
+UTC the two dates differ. Every reading of the time goes through here."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from app.config import get_settings
 
 
+def now() -> datetime:
+    """This moment, timezone-aware, in UTC (how moments are stored)."""
+    return datetime.now(UTC)
+
+
+def district_zone() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def local_now() -> datetime:
+    """This moment on the district's wall clock."""
+    return now().astimezone(district_zone())
+
+
 def local_today() -> date:
-    return datetime.now(ZoneInfo(get_settings().timezone)).date()
+    return local_now().date()
 
 
 def local_date(moment: datetime) -> date:
     """The district's local date of a moment."""
-    return moment.astimezone(ZoneInfo(get_settings().timezone)).date()
+    return moment.astimezone(district_zone()).date()
+
+
+def unix_seconds() -> int:
+    """Whole seconds since the epoch (signature timestamps)."""
+    return int(now().timestamp())
 
 
 def add_months(day: date, months: int) -> date:

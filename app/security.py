@@ -1,7 +1,7 @@
 """Password hashing (argon2id) and signed tokens (JWT, HS256)."""
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -9,6 +9,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app import clock
 from app.config import Settings
 
 TokenType = Literal["access", "refresh"]
@@ -39,7 +40,7 @@ def generate_password() -> str:
 
 
 def issue_token(settings: Settings, *, user_id: int, token_version: int, kind: TokenType) -> str:
-    now = datetime.now(UTC)
+    now = clock.now()
     lifetime = (
         timedelta(minutes=settings.access_token_minutes)
         if kind == "access"

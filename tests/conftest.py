@@ -8,6 +8,7 @@ they happen in production.
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="shouwang-test-"))
@@ -26,6 +27,7 @@ for _name in (
     os.environ.pop(_name, None)
 
 import pytest  # noqa: E402
+import time_machine  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
@@ -82,6 +84,23 @@ def _empty(engine: Engine) -> None:
             text("INSERT INTO audit_head (id, length, last_mac, head_mac) VALUES (:id, 0, :mac, '')"),
             {"id": HEAD_ID, "mac": GENESIS},
         )
+
+
+# 17:30 UTC on Wednesday 10 June is 01:30 on Thursday 11 June in Hongta: the host's date (on UTC or any zone
+# west of it) is not the district's, so a test or a code path that takes "today" from the host fails here,
+# whatever the hour the suite runs at.
+FROZEN_AT = datetime(2026, 6, 10, 17, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller | None]:
+    """Every test starts at FROZEN_AT, and time then runs on from there (tick), so timeouts still expire.
+    Tests marked `real_clock` involve other processes, whose clocks cannot be moved."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    with time_machine.travel(FROZEN_AT, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

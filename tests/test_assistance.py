@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app import db
+from app.clock import local_today
 from app.models import Case, Household, Member
 from app.models.enums import MonitoringStatus
 from tests.fixtures import Accounts, household_body, member_body, report_body
@@ -14,7 +15,7 @@ from tests.fixtures import Accounts, household_body, member_body, report_body
 
 def last_quarters(count: int) -> list[tuple[str, date, date]]:
     """The last `count` quarters that have ended, oldest first: (ref, start, end)."""
-    today = date.today()
+    today = local_today()
     year, quarter = today.year, (today.month - 1) // 3  # the quarter before this one (0: last year's Q4)
     if quarter == 0:
         year, quarter = year - 1, 4
@@ -53,7 +54,7 @@ def monitored(client: TestClient, accounts: Accounts, quarterly_wages: tuple[str
             .values(
                 monitoring_status=MonitoringStatus.monitored,
                 risk_types=["因病"],
-                monitored_since=date.today() - timedelta(days=40),
+                monitored_since=local_today() - timedelta(days=40),
             )
         )
     return hid
@@ -148,13 +149,13 @@ def test_elimination_runs_the_steps_and_ends_monitoring(client: TestClient, acco
     act(
         "cadre_a",
         action="verify",
-        visited_on=date.today().isoformat(),
+        visited_on=local_today().isoformat(),
         visitors=["李文"],
         findings="收入稳定",
         consent_signed=True,
     )
-    act("cadre_a", action="review", held_on=date.today().isoformat(), outcome="agreed", attendees=15)
-    act("cadre_a", action="notice", starts_on=date.today().isoformat())
+    act("cadre_a", action="review", held_on=local_today().isoformat(), outcome="agreed", attendees=15)
+    act("cadre_a", action="notice", starts_on=local_today().isoformat())
     with db.session_scope() as session:  # the notice's days go by
         case = session.get(Case, case_id)
         assert case is not None

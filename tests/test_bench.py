@@ -10,9 +10,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # each benchmark builds its own SQLite district in a subprocess: the PostgreSQL pass would repeat it
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("SHOUWANG_TEST_DATABASE_URL")), reason="runs once, in the SQLite pass"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        bool(os.environ.get("SHOUWANG_TEST_DATABASE_URL")), reason="runs once, in the SQLite pass"
+    ),
+    pytest.mark.real_clock,
+]
 
 
 def test_batch_benchmark_runs_and_reports_its_ratio(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from app import db
+from app.clock import local_today
 from app.config import Settings
 from app.models import Case, Household, Notification, Signal
 from app.models.base import utcnow
@@ -256,12 +257,12 @@ def act(client: TestClient, headers: dict[str, str], case_id: int | None, **body
 
 VERIFY = {
     "action": "verify",
-    "visited_on": date.today().isoformat(),
+    "visited_on": local_today().isoformat(),
     "visitors": ["李文", "王华"],
     "findings": "收入下降属实",
     "consent_signed": True,
 }
-REVIEW = {"action": "review", "held_on": date.today().isoformat(), "outcome": "agreed", "attendees": 23}
+REVIEW = {"action": "review", "held_on": local_today().isoformat(), "outcome": "agreed", "attendees": 23}
 
 
 def to_township(client: TestClient, accounts: Accounts, case_id: int | None, notice_days_ago: int) -> None:
@@ -270,7 +271,9 @@ def to_township(client: TestClient, accounts: Accounts, case_id: int | None, not
     cadre = accounts["cadre_a"]
     assert act(client, cadre, case_id, **VERIFY).json()["step"] == "democratic_review"
     assert act(client, cadre, case_id, **REVIEW).json()["step"] == "public_notice"
-    response = act(client, cadre, case_id, action="notice", starts_on=date.today().isoformat(), objections="")
+    response = act(
+        client, cadre, case_id, action="notice", starts_on=local_today().isoformat(), objections=""
+    )
     assert response.json()["step"] == "township_review", response.text
     with db.session_scope() as session:
         case = session.get(Case, case_id)
@@ -287,7 +290,7 @@ def test_a_notice_cannot_be_backdated_and_a_disagreeing_review_ends_the_case(
     act(client, cadre, case_id, **VERIFY)
     act(client, cadre, case_id, **REVIEW)
     backdated = act(
-        client, cadre, case_id, action="notice", starts_on=(date.today() - timedelta(days=6)).isoformat()
+        client, cadre, case_id, action="notice", starts_on=(local_today() - timedelta(days=6)).isoformat()
     )
     assert (backdated.status_code, backdated.json()["field"]) == (422, "starts_on")
     other = signal(settings, int(new_household(client, cadre)["id"])).case_id
@@ -469,7 +472,7 @@ def test_deadlines_follow_the_policy_windows_village_ten_township_three_district
     assert reviewed["due_at"] == opened["due_at"]  # the village's steps share one window...
     with db.session_scope() as session:  # ...escalated once, not again at each of its steps
         assert escalation.escalate_overdue(session, settings, now=utcnow() + timedelta(days=11)) == 0
-    starts = date.today() + timedelta(days=1)
+    starts = local_today() + timedelta(days=1)
     noticed = act(client, cadre, case_id, action="notice", starts_on=starts.isoformat(), objections="").json()
     notice_ends = starts + timedelta(days=5)
     assert noticed["step"] == "township_review"
@@ -479,7 +482,7 @@ def test_deadlines_follow_the_policy_windows_village_ten_township_three_district
         case = session.get(Case, case_id)
         assert case is not None
         assert case.notice_ends_on == notice_ends
-        case.notice_ends_on = date.today()  # the notice has run
+        case.notice_ends_on = local_today()  # the notice has run
     approved = act(client, accounts["township_1"], case_id, action="approve").json()
     assert days(approved["due_at"], utcnow().isoformat()) == 2
 
@@ -612,7 +615,7 @@ def test_dates_follow_the_procedure_visit_then_review(
 ) -> None:
     cadre = accounts["cadre_a"]
     case_id = signal(settings, poor).case_id
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (local_today() - timedelta(days=1)).isoformat()
     early = act(client, cadre, case_id, **(VERIFY | {"visited_on": yesterday}))  # before the case began
     assert (early.status_code, early.json()["field"]) == (422, "visited_on")
     act(client, cadre, case_id, **VERIFY)

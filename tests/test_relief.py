@@ -3,7 +3,6 @@ refused with the platform's codes), messages back in order through the outbox, k
 reconciliation. tests/test_relief_e2e.py runs the same exchange between real processes."""
 
 import json
-import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from app import db
+from app.clock import local_today, unix_seconds
 from app.config import Settings
 from app.models import Case, CaseEvent, Household, Member, PlatformKey, ReliefApplication, ReliefMessage
 from app.models.base import utcnow
@@ -33,7 +33,7 @@ class Platform:
         self, path: str, payload: Any, *, timestamp: int | None = None, secret: str | None = None
     ) -> Any:
         body = json.dumps(payload, ensure_ascii=False).encode() if not isinstance(payload, bytes) else payload
-        ts = str(timestamp if timestamp is not None else int(time.time()))
+        ts = str(timestamp if timestamp is not None else unix_seconds())
         headers = {
             "content-type": "application/json",
             "x-shouwang-key-id": self.key_id,
@@ -128,7 +128,7 @@ def test_bad_signatures_old_timestamps_and_unknown_keys_are_refused(platform: Pl
     body = application()
     forged = platform.post("applications", body, secret="not-the-secret")
     assert (forged.status_code, forged.json()["code"]) == (401, "bad_signature")
-    stale = platform.post("applications", body, timestamp=int(time.time()) - 301)
+    stale = platform.post("applications", body, timestamp=unix_seconds() - 301)
     assert (stale.status_code, stale.json()["code"]) == (401, "stale_timestamp")
     unknown = Platform(platform.client, "rp_nobody", platform.secret).post("applications", body)
     assert (unknown.status_code, unknown.json()["code"]) == (401, "unknown_key")
@@ -175,7 +175,7 @@ def test_an_applicant_who_is_a_member_is_matched_to_their_household(
 
 
 def walk(client: TestClient, accounts: Accounts, case_id: int) -> None:
-    today = date.today().isoformat()
+    today = local_today().isoformat()
 
     def act(who: str, **body: Any) -> None:
         response = client.post(f"/api/v1/cases/{case_id}/actions", json=body, headers=accounts[who])
@@ -185,7 +185,7 @@ def walk(client: TestClient, accounts: Accounts, case_id: int) -> None:
     act("cadre_a", action="review", held_on=today, outcome="agreed", attendees=20)
     act("cadre_a", action="notice", starts_on=today, objections="")
     with db.session_scope() as session:
-        session.execute(update(Case).where(Case.id == case_id).values(notice_ends_on=date.today()))
+        session.execute(update(Case).where(Case.id == case_id).values(notice_ends_on=local_today()))
     act("township_1", action="approve")
     act("district", action="confirm", monitoring_category="突发严重困难户", risk_types=["因意外事故"])
 
@@ -209,7 +209,7 @@ def test_the_steps_are_posted_back_in_order_and_signed(
         "category": "健康帮扶",
         "item": "医疗救助",
         "department": "医保局",
-        "started_on": date.today().isoformat(),
+        "started_on": local_today().isoformat(),
     }
     hid = client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_a"]).json()["household_id"]
     assert (
@@ -311,7 +311,7 @@ def test_an_out_of_scope_difficulty_is_verified_and_its_rejection_says_so(
     platform: Platform, client: TestClient, accounts: Accounts
 ) -> None:
     case_id = platform.post("applications", application(difficulty_type="employment")).json()["case_id"]
-    today = date.today().isoformat()
+    today = local_today().isoformat()
     client.post(
         f"/api/v1/cases/{case_id}/actions",
         json={
@@ -409,11 +409,11 @@ def test_odd_headers_and_bodies_are_refused_not_crashed(platform: Platform) -> N
     body = json.dumps(application()).encode()
     for headers, code in (
         ({"x-shouwang-timestamp": "²"}, "stale_timestamp"),
-        ({"x-shouwang-timestamp": str(int(time.time()) + 600)}, "stale_timestamp"),  # from the future
+        ({"x-shouwang-timestamp": str(unix_seconds() + 600)}, "stale_timestamp"),  # from the future
         ({"x-shouwang-signature": "sha256=签名"}, "bad_signature"),
         ({"x-shouwang-signature": ""}, "bad_signature"),
     ):
-        ts = headers.get("x-shouwang-timestamp", str(int(time.time())))
+        ts = headers.get("x-shouwang-timestamp", str(unix_seconds()))
         sent = {
             "content-type": "application/json",
             "x-shouwang-key-id": platform.key_id,
@@ -494,7 +494,7 @@ def test_assistance_started_is_said_once(platform: Platform, client: TestClient,
             "category": "健康帮扶",
             "item": item,
             "department": "医保局",
-            "started_on": date.today().isoformat(),
+            "started_on": local_today().isoformat(),
         }
         client.post(f"/api/v1/households/{hid}/assistance", json=measure, headers=accounts["cadre_a"])
     events = [m.event for m in messages()]

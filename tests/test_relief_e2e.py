@@ -18,15 +18,19 @@ from typing import Any
 import httpx
 import pytest
 
+from app.clock import local_today
 from app.services import relief_keys
 from tests.fixtures import make_id
 
 ROOT = Path(__file__).resolve().parents[1]
 VILLAGE = "530402202201"  # the demo cadre's village
 # the processes use their own SQLite file: run once, in the SQLite pass
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("SHOUWANG_TEST_DATABASE_URL")), reason="runs once, in the SQLite pass"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        bool(os.environ.get("SHOUWANG_TEST_DATABASE_URL")), reason="runs once, in the SQLite pass"
+    ),
+    pytest.mark.real_clock,
+]
 
 
 def _port() -> int:
@@ -88,8 +92,6 @@ class World:
 
     def end_notice(self, case_id: int) -> None:
         """The notice's days go by (the processes' clock is real): it ends today."""
-        from app.clock import local_today
-
         with sqlite3.connect(self.db_file) as connection:
             connection.execute(
                 "UPDATE case_file SET notice_ends_on = ? WHERE id = ?", (local_today().isoformat(), case_id)
@@ -171,7 +173,7 @@ def messages_of(world: World, application_id: str) -> list[dict[str, Any]]:
 
 
 def walk(world: World, case_id: int) -> None:
-    today = date.today().isoformat()
+    today = local_today().isoformat()
     world.act(
         "demo-cadre",
         case_id,

@@ -4,16 +4,18 @@ import csv
 import io
 import threading
 import warnings
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import openpyxl
 import pytest
+import time_machine
 import xlsxwriter
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from app import db
+from app.clock import local_today
 from app.config import Settings
 from app.models import AuditEntry, Case, Household, RiskList, RiskListEntry, RiskResult, RiskRun
 from app.models.base import utcnow
@@ -35,11 +37,11 @@ from tests.fixtures import (
 
 API = "/api/v1/risk-lists"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-THIS_WEEK = risk_lists.week_of(date.today())
+THIS_WEEK = risk_lists.week_of(local_today())
 
 
 def weeks_ago(n: int) -> str:
-    return risk_lists.week_of(date.today() - timedelta(days=7 * n))
+    return risk_lists.week_of(local_today() - timedelta(days=7 * n))
 
 
 def results(levels: dict[int, str | None]) -> int:
@@ -50,7 +52,7 @@ def results(levels: dict[int, str | None]) -> int:
     }
     with db.session_scope() as session:
         run = RiskRun(
-            status="completed", as_of=date.today(), mode="rules", policy_version=1, triggered_by="test"
+            status="completed", as_of=local_today(), mode="rules", policy_version=1, triggered_by="test"
         )
         session.add(run)
         session.flush()
@@ -351,7 +353,7 @@ def test_generation_is_for_admins_and_a_week_is_regenerated_only_with_force(
     results({district["a1"]: "high"})
     admin = accounts["admin"]
     assert client.post(f"{API}/{THIS_WEEK}", headers=accounts["district"]).status_code == 403
-    future = risk_lists.week_of(date.today() + timedelta(days=14))
+    future = risk_lists.week_of(local_today() + timedelta(days=14))
     assert client.post(f"{API}/{future}", headers=admin).status_code == 422
     assert client.post(f"{API}/2026-W54", headers=admin).json()["field"] == "week"
     made = client.post(f"{API}/{THIS_WEEK}", headers=admin)
@@ -572,7 +574,7 @@ def test_summary_decisions_measures_and_steps(
                 category="健康帮扶",
                 item="大病救助",
                 department="医保局",
-                started_on=date.today(),
+                started_on=local_today(),
                 status="in_progress",
                 created_by="t",
             )
@@ -620,19 +622,22 @@ def test_summary_decisions_measures_and_steps(
 
 
 def test_the_catch_up_generates_a_missed_week(
-    district: dict[str, int], settings: Settings, monkeypatch: pytest.MonkeyPatch
+    district: dict[str, int],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: time_machine.Traveller,
 ) -> None:
     from app.risk import jobs
 
     results({district["a1"]: "high"})
-    today = date.today()
-    later_this_week = f"59 23 * * {(today.weekday() + 1) % 7}"  # cron: 0 is Sunday; today, 23:59
+    # Thursday 01:30 in Hongta is still Wednesday evening on a UTC host: the district's time decides
+    clock.move_to(datetime(2026, 6, 10, 17, 30, tzinfo=UTC))
     monkeypatch.setattr(jobs, "get_settings", lambda: settings)  # the job reads these settings
-    monkeypatch.setattr(settings, "risk_list_cron", later_this_week)
+    monkeypatch.setattr(settings, "risk_list_cron", "0 6 * * 4")  # Thursday 06:00: not yet
     jobs.risk_list_catch_up()
     with db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(RiskList)) == 0  # not due yet
-    monkeypatch.setattr(settings, "risk_list_cron", "0 0 * * 1")  # Monday 00:00: past
+    monkeypatch.setattr(settings, "risk_list_cron", "59 23 * * 3")  # Wednesday 23:59: past, in Hongta
     jobs.risk_list_catch_up()
     jobs.risk_list_catch_up()
     with db.session_scope() as session:

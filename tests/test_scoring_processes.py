@@ -9,6 +9,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from app.models import RiskRun
 from app.risk import scorer
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.real_clock  # the runs are other processes, on the real clock
 
 
 def _env() -> dict[str, str]:

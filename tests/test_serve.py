@@ -14,6 +14,7 @@ import httpx2 as httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.real_clock  # the server is another process, on the real clock
 
 
 def _free_port() -> int:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.clock import local_today
+from app.clock import local_now, local_today
 from app.config import get_settings
 from app.db import session_scope
 from app.errors import Conflict
@@ -95,7 +95,7 @@ def risk_list_catch_up() -> None:
 
     settings = get_settings()
     zone = ZoneInfo(settings.timezone)
-    now = datetime.now(zone)
+    now = local_now()
     monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time(), zone)
     due = scheduler.cron(settings.risk_list_cron, settings.timezone).get_next_fire_time(None, monday)
     if due is None or now < due:

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.config import Settings
 from app.errors import Invalid, NotFound
 from app.models import Case, OutboxMessage, WebhookEndpoint
@@ -135,7 +135,7 @@ def deliver_due(session: Session, settings: Settings, now: datetime | None = Non
                 message.status, message.last_error = "dead", "endpoint removed or inactive"
                 continue
             body = json.dumps({"message_id": message.id, **message.payload}, ensure_ascii=False).encode()
-            timestamp = str(int(time.time()))
+            timestamp = str(clock.unix_seconds())
             headers = {
                 "content-type": "application/json",
                 "x-shouwang-timestamp": timestamp,

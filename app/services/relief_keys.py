@@ -9,13 +9,13 @@ its grace deadline, then refused.
 import hmac
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.config import Settings
 from app.errors import AppError, Invalid, NotFound
 from app.models import PlatformKey, User
@@ -131,7 +131,7 @@ def verify(
         raise SignatureRefused("unknown_key", "the key's account is not an active platform client")
     if not timestamp or not TIMESTAMP.fullmatch(timestamp):
         raise SignatureRefused("stale_timestamp", "X-Shouwang-Timestamp must be Unix seconds")
-    if abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
+    if abs(clock.unix_seconds() - int(timestamp)) > MAX_SKEW_SECONDS:
         raise SignatureRefused("stale_timestamp", "the timestamp is more than 5 minutes from our clock")
     expected = sign(cipher_for(settings).decrypt(key.secret_encrypted), timestamp, body)
     if not signature or not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):

@@ -10,7 +10,6 @@ after it until it is replayed.
 
 import json
 import logging
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ import httpx
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
+from app import clock
 from app.config import Settings
 from app.db import session_scope
 from app.errors import Conflict, NotFound
@@ -193,7 +193,7 @@ def _post(session: Session, settings: Settings, client: httpx.Client, message: R
         error = "no platform key to sign with (shouwang relief keys create)"
     else:
         key_id, secret = signing
-        body, timestamp = body_of(message), str(int(time.time()))
+        body, timestamp = body_of(message), str(clock.unix_seconds())
         headers = {
             "content-type": "application/json",
             "x-shouwang-key-id": key_id,
