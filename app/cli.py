@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from app.config import Settings, get_settings
 from app.errors import AppError
-from app.models.enums import Role
+from app.models.enums import MonitoringCategory, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -243,6 +243,47 @@ def users_deactivate(username: str) -> None:
             session, settings, Actor.system("users-deactivate"), user.id, UserUpdate(active=False)
         )
     click.echo(f"deactivated {username}")
+
+
+@main.group()
+def households() -> None:
+    """The household registry."""
+
+
+@households.command("import-monitored")
+@click.option("--household-no", required=True, help="the registered household's number (户编号)")
+@click.option(
+    "--category",
+    required=True,
+    type=click.Choice([c.value for c in MonitoringCategory if c != MonitoringCategory.none]),
+)
+@click.option("--risk-type", "risk_types", required=True, multiple=True, help="1 to 5, repeat the option")
+@click.option("--identified-on", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--note", required=True, help="where the record comes from (audited)")
+@_handle_errors
+def households_import_monitored(
+    household_no: str, category: str, risk_types: tuple[str, ...], identified_on: Any, note: str
+) -> None:
+    """Bring a household already monitored elsewhere into monitoring, audited (not a case decision)."""
+    from app.db import session_scope
+    from app.services import monitored_import
+    from app.services.access import Actor
+
+    settings = _settings()
+    with session_scope() as session:
+        household = monitored_import.import_monitored(
+            session,
+            settings,
+            Actor.system("import-monitored"),
+            household_no=household_no,
+            category=MonitoringCategory(category),
+            risk_types=risk_types,
+            identified_on=identified_on.date(),
+            note=note,
+        )
+        click.echo(
+            f"household {household.household_no} is monitored as {category} since {household.monitored_since}"
+        )
 
 
 DEMO_CHUNK = 20_000

@@ -86,10 +86,18 @@ def _empty(engine: Engine) -> None:
         )
 
 
-# 17:30 UTC on Wednesday 10 June is 01:30 on Thursday 11 June in Hongta: the host's date (on UTC or any zone
-# west of it) is not the district's, so a test or a code path that takes "today" from the host fails here,
-# whatever the hour the suite runs at.
-FROZEN_AT = datetime(2026, 6, 10, 17, 30, tzinfo=UTC)
+# 17:30 UTC on Tuesday 1 December is 01:30 on Wednesday 2 December in Hongta: the host's date (on UTC or any
+# zone west of it) is not the district's, so a test or a code path that takes "today" from the host fails
+# here, whatever the hour the suite runs at. (Tests' fixed dates lie before it.)
+FROZEN_AT = datetime(2026, 12, 1, 17, 30, tzinfo=UTC)
+# Test modules may compute dates when they are imported (a week, a visit date): collection happens at
+# FROZEN_AT too, so those agree with the tests' clock.
+_collection_clock = time_machine.travel(FROZEN_AT, tick=False)
+_collection_clock.start()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _collection_clock.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,7 @@ __all__ = [
     "make_id",
     "member_body",
     "new_household",
+    "poor",
     "report_body",
 ]
 
@@ -164,7 +165,7 @@ class Accounts:
             with db.session_scope() as session:
                 user = session.get(User, self.ids[name])
                 assert user is not None
-                return dict(auth.tokens_for(self.settings, user).model_dump())
+                return dict(auth.tokens_for(session, self.settings, user).model_dump())
         response = self.client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
         assert response.status_code == 200, response.text
         tokens: dict[str, Any] = response.json()
@@ -192,3 +193,18 @@ def new_household(client: TestClient, headers: dict[str, str], **kwargs: Any) ->
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@pytest.fixture
+def poor(client: TestClient, accounts: Accounts) -> int:
+    """A household at 7,000 a head in 2025, in cadre_a's village."""
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    body = report_body(
+        "2025", "2025-01-01", "2025-12-31", wages="21000", business="0", prop="0", transfer="0", cost="0"
+    )
+    assert (
+        client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre).status_code
+        == 201
+    )
+    return int(household["id"])

@@ -630,14 +630,14 @@ def test_the_catch_up_generates_a_missed_week(
     from app.risk import jobs
 
     results({district["a1"]: "high"})
-    # Thursday 01:30 in Hongta is still Wednesday evening on a UTC host: the district's time decides
-    clock.move_to(datetime(2026, 6, 10, 17, 30, tzinfo=UTC))
+    # Wednesday 01:30 in Hongta is still Tuesday evening on a UTC host: the district's time decides
+    clock.move_to(datetime(2026, 12, 1, 17, 30, tzinfo=UTC))
     monkeypatch.setattr(jobs, "get_settings", lambda: settings)  # the job reads these settings
-    monkeypatch.setattr(settings, "risk_list_cron", "0 6 * * 4")  # Thursday 06:00: not yet
+    monkeypatch.setattr(settings, "risk_list_cron", "0 6 * * 3")  # Wednesday 06:00: not yet
     jobs.risk_list_catch_up()
     with db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(RiskList)) == 0  # not due yet
-    monkeypatch.setattr(settings, "risk_list_cron", "59 23 * * 3")  # Wednesday 23:59: past, in Hongta
+    monkeypatch.setattr(settings, "risk_list_cron", "59 23 * * 2")  # Tuesday 23:59: past, in Hongta
     jobs.risk_list_catch_up()
     jobs.risk_list_catch_up()
     with db.session_scope() as session:

@@ -35,9 +35,20 @@ def _field(loc: tuple[Any, ...]) -> str | None:
     return text or None
 
 
+# fields a client may send to no route, because only a procedure changes them
+PROCEDURE_ONLY = {
+    "monitoring_status": "set only by the case procedure (a district decision) or the audited import of "
+    "households already monitored (shouwang households import-monitored)",
+    "monitoring_category": "set only by the district's decision on a case (confirm)",
+    "household_type": "the household type is registry history: propose a correction "
+    "(POST /api/v1/households/{id}/type-corrections), which the township approves",
+}
+
+
 def _message(error: dict[str, Any]) -> str:
     if error.get("type") == "extra_forbidden":
-        return "unknown field"
+        loc = error.get("loc") or ()
+        return PROCEDURE_ONLY.get(str(loc[-1]) if loc else "", "unknown field")
     if error.get("type") == "missing":
         return "field required"
     message = str(error.get("msg", "invalid value"))

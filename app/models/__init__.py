@@ -3,7 +3,7 @@
 from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Assistance, Case, CaseEvent, Notification, Signal
-from app.models.household import Household, Member
+from app.models.household import Household, HouseholdTypeCorrection, Member
 from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
 from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
@@ -22,6 +22,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "Household",
+    "HouseholdTypeCorrection",
     "JobLease",
     "Member",
     "Notification",

@@ -38,6 +38,9 @@ class Case(Base):
     assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # the step whose deadline passed and was escalated (each step is escalated once)
     escalated_step: Mapped[str | None] = mapped_column(String(24))
+    # the household's monitoring status when an identification opened: where a refusal or a withdrawal
+    # returns it (风险消除 stays 风险消除 when a re-flag is not confirmed)
+    prior_status: Mapped[str | None] = mapped_column(String(24))
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -1,9 +1,9 @@
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, TimestampMixin
+from app.models.base import Base, TimestampMixin, utcnow
 from app.models.enums import (
     DropoutReason,
     Employment,
@@ -56,6 +56,25 @@ class Household(TimestampMixin, Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class HouseholdTypeCorrection(Base):
+    """户类型 is registry history: the village proposes a correction with its reason, the township
+    approves or rejects it; the household's type changes only on approval."""
+
+    __tablename__ = "household_type_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    from_type: Mapped[HouseholdType] = mapped_column(str_enum(HouseholdType, 16))
+    to_type: Mapped[HouseholdType] = mapped_column(str_enum(HouseholdType, 16))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)  # approved | rejected
+    proposed_by: Mapped[str] = mapped_column(String(80))
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(String(500))
 
 
 class Member(TimestampMixin, Base):

@@ -98,8 +98,8 @@ class HouseholdCreate(PhoneMixin):
     address: str = Field(default="", max_length=200)
     phone: str | None = None
     household_type: HouseholdType
-    monitoring_category: MonitoringCategory = MonitoringCategory.none
-    monitoring_status: MonitoringStatus = MonitoringStatus.not_monitored
+    # no monitoring status or category: a household enters monitoring only by the procedure (a case
+    # decided by the district) or, for one already monitored elsewhere, by the audited import
     members: list[MemberCreate] = Field(min_length=1, max_length=30)
 
 
@@ -107,8 +107,8 @@ class HouseholdUpdate(PhoneMixin):
     version: int | None = Field(default=None, description="the household's current version (or If-Match)")
     address: str | None = Field(default=None, max_length=200)
     phone: str | None = None
-    household_type: HouseholdType | None = None
-    # monitoring status and category are not here: they follow the case procedure (a decision)
+    # not here: monitoring status and category follow the case procedure (a decision); the household
+    # type is registry history, changed by a correction the township approves (type-corrections)
 
 
 class MemberRead(ReadModel):

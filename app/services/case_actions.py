@@ -5,7 +5,6 @@ case's step, or on a closed case, is 409; the wrong role for the step is 403; a 
 route validates the body only after `check`). Every transition is on the timeline and audited.
 """
 
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,13 +15,21 @@ from sqlalchemy.orm import Session
 from app.clock import local_date, local_today
 from app.config import Settings
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.models import Case, CaseEvent, Household, Member, User
+from app.models import Case, CaseEvent, Household, User
 from app.models.base import utcnow
-from app.models.enums import CANNOT_WORK, HouseholdType, MonitoringCategory, MonitoringStatus, Role
-from app.risk import features
+from app.models.enums import MonitoringCategory, MonitoringStatus, Role
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
-from app.services import assistance, audit, cases, escalation, outbox, relief_outbox, reports
+from app.services import (
+    assistance,
+    audit,
+    cases,
+    escalation,
+    monitoring_rules,
+    outbox,
+    relief_outbox,
+    reports,
+)
 from app.services import policy as policy_service
 from app.services.access import Actor
 from app.services.escalation import VILLAGE_STEPS
@@ -39,7 +46,9 @@ RULES: dict[str, tuple[frozenset[str], frozenset[Role]]] = {
     "return": (frozenset({"township_review"}), frozenset({Role.township_reviewer})),
     "confirm": (frozenset({"district_decision"}), frozenset({Role.district_officer})),
     "reject": (frozenset({"district_decision"}), frozenset({Role.district_officer})),
-    "close": (ALL_STEPS, ANYONE),
+    # the village withdraws only what it started, the township returns, the district decides:
+    # see _check_withdrawal
+    "close": (ALL_STEPS, frozenset({Role.village_cadre, Role.district_officer})),
     "reassign": (ALL_STEPS, ANYONE),
 }
 
@@ -67,9 +76,35 @@ def check(session: Session, actor: Actor, case_id: int, action: Any) -> Case:
             f"the public notice runs until {case.notice_ends_on}: approval is possible from then",
             field="action",
         )
+    if action == "close" and actor.role == Role.township_reviewer:
+        raise Forbidden("the township sends a case back to the village (return); the district decides")
     if actor.role not in roles:
         raise Forbidden(f"role {actor.role.value} may not {action} at step {case.step}")
+    if action == "close" and actor.role == Role.village_cadre:
+        _check_withdrawal(session, case)
     return case
+
+
+VILLAGE_STARTED = frozenset({"cadre_report"})  # a cadre's report or the village's elimination proposal
+
+
+def _check_withdrawal(session: Session, case: Case) -> None:
+    """A village withdraws only a case it started itself, and only before the township has acted on it;
+    a household's own application is never withdrawn by the village."""
+    if case.source == "self_application":
+        raise Forbidden("a household's own application is decided by the district, not withdrawn")
+    if case.source not in VILLAGE_STARTED:
+        raise Forbidden(
+            f"this case comes from {case.source}: the village verifies it, and its democratic review "
+            "may disagree; only the district closes it"
+        )
+    township_acted = session.scalar(
+        select(CaseEvent.id)
+        .where(CaseEvent.case_id == case.id, CaseEvent.step.in_(("township_review", "district_decision")))
+        .limit(1)
+    )
+    if case.step not in VILLAGE_STEPS or township_acted is not None:
+        raise Forbidden("the township has acted on this case: only the district closes it now")
 
 
 def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: BaseModel) -> Case:
@@ -96,8 +131,7 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
             )
         case bodies.Review() if body.outcome == "disagreed":
             # the village's democratic review did not agree: the case ends here, refused
-            if case.kind == "identification":
-                household.monitoring_status = MonitoringStatus.not_monitored
+            _restore_status(case, household)
             _close(case, "rejected")
         case bodies.Review():
             _advance(case, "public_notice", policy)
@@ -126,16 +160,15 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
                 raise Invalid("required to confirm an identification", field="monitoring_category")
             if not body.risk_types:
                 raise Invalid("required to confirm an identification (1 to 5)", field="risk_types")
-            _check_category(household, MonitoringCategory(body.monitoring_category))
-            _check_risk_types(session, household, body.risk_types)
+            monitoring_rules.check_category(household, MonitoringCategory(body.monitoring_category))
+            monitoring_rules.check_risk_types(session, household, body.risk_types)
             household.monitoring_status = MonitoringStatus.monitored
             household.monitoring_category = MonitoringCategory(body.monitoring_category)
             household.risk_types = list(body.risk_types)
             household.monitored_since = local_today()
             _close(case, "confirmed")
         case bodies.Reject() | bodies.Close():
-            if case.kind == "identification":  # a refused elimination leaves the household monitored
-                household.monitoring_status = MonitoringStatus.not_monitored
+            _restore_status(case, household)
             _close(case, "rejected" if isinstance(body, bodies.Reject) else "withdrawn")
         case bodies.Reassign():
             _check_assignee(session, case, body.user_id)
@@ -200,49 +233,15 @@ def due(step: str, policy: PolicyData, starts: date | None = None) -> datetime:
     return utcnow() + timedelta(days=days + waits)
 
 
+def _restore_status(case: Case, household: Household) -> None:
+    """An identification not confirmed returns the household to where it was (风险消除 stays 风险消除,
+    with its history); a refused elimination leaves the household monitored."""
+    if case.kind == "identification":
+        household.monitoring_status = MonitoringStatus(case.prior_status or MonitoringStatus.not_monitored)
+
+
 def _close(case: Case, outcome: str) -> None:
     case.status, case.outcome, case.closed_at = "closed", outcome, utcnow()
-
-
-# DOMAIN.md: 脱贫不稳定户 are 脱贫户, 边缘易致贫户 are 一般农户; 突发严重困难户 may be either
-CATEGORY_FOR_TYPE = {
-    MonitoringCategory.unstable: HouseholdType.lifted,
-    MonitoringCategory.marginal: HouseholdType.ordinary,
-}
-
-
-def _check_category(household: Household, category: MonitoringCategory) -> None:
-    needed = CATEGORY_FOR_TYPE.get(category)
-    if needed is not None and household.household_type != needed:
-        raise Invalid(
-            f"{category.value} applies to {needed.value}; this household is {household.household_type}",
-            field="monitoring_category",
-        )
-
-
-def _check_risk_types(session: Session, household: Household, risk_types: Sequence[str]) -> None:
-    """DOMAIN.md's consistency rules for the labour-related risk types."""
-    members = session.scalars(
-        select(Member).where(Member.household_id == household.id, Member.left_on.is_(None))
-    ).all()
-    workers = sum(
-        1 for m in members if m.labour_capacity is not None and m.labour_capacity not in CANNOT_WORK
-    )
-    if "因务工就业不稳" in risk_types and members and workers == 0:
-        raise Invalid("因务工就业不稳 needs a member able to work; none is", field="risk_types")
-    if "因病" in risk_types:
-        _, policy = policy_service.current_data(session)
-        frame = features.build(session, policy, local_today(), [household.id])
-        if not frame.columns["oop_medical"][0] > 0:
-            raise Invalid(
-                "因病 needs compliant out-of-pocket medical spending in the last 12 months",
-                field="risk_types",
-            )
-    if "缺劳动力" in risk_types and members and workers * 4 > len(members):
-        raise Invalid(
-            f"缺劳动力 applies when at most ¼ of members can work; {workers} of {len(members)} can",
-            field="risk_types",
-        )
 
 
 def _visited_on(session: Session, case: Case) -> date:

@@ -157,6 +157,7 @@ def _new_case(
     )
     session.add(case)
     if kind == "identification":
+        case.prior_status = household.monitoring_status.value
         household.monitoring_status = MonitoringStatus.under_verification
     return case
 

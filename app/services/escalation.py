@@ -1,6 +1,7 @@
 """Deadlines: a step past its due time is escalated once — village steps to the township's reviewers,
-township review to the district's officers, the district decision to the admins — and each user's inbox
-lists the cases waiting on them, by due time.
+township review to the district's officers, and an overdue district decision (one given to an officer
+who sat on it) to every district officer, who can act on it — never to the admins, who read no household
+data. Each user's inbox lists the cases waiting on them, by due time.
 
 The job is safe to run twice at once: a case is claimed by a conditional UPDATE (escalated_step moves
 to the current step only if it is not there yet), so only one runner notifies.
@@ -31,7 +32,7 @@ OWNER = dict.fromkeys(VILLAGE_STEPS, Role.village_cadre) | {
 }
 ESCALATE_TO = dict.fromkeys(VILLAGE_STEPS, Role.township_reviewer) | {
     "township_review": Role.district_officer,
-    "district_decision": Role.admin,
+    "district_decision": Role.district_officer,
 }
 
 

@@ -495,8 +495,6 @@ def register(session: Session, settings: Settings, actor: Actor, body: Household
         village_code=body.village_code,
         address=body.address,
         household_type=body.household_type,
-        monitoring_category=body.monitoring_category,
-        monitoring_status=body.monitoring_status,
     )
     set_phone(household, cipher, body.phone)
     members = [member_of(cipher, m, born) for m, born in zip(body.members, births, strict=True)]
@@ -555,14 +553,12 @@ def update(
     access.require_household_writer(actor, household)
     check_version(household.version, body.version, if_match)
     fields = body.model_dump(exclude_unset=True, exclude={"version"})
-    for name in ("household_type", "address"):
-        if name in fields and fields[name] is None:
-            raise Invalid(f"{name} must not be null", field=name)
+    if "address" in fields and fields["address"] is None:
+        raise Invalid("address must not be null", field="address")
     cipher = cipher_for(settings)
     before = _household_values(household, cipher)
-    for name in ("address", "household_type"):
-        if name in fields and fields[name] != before[name]:
-            setattr(household, name, fields[name])
+    if "address" in fields and fields["address"] != before["address"]:
+        household.address = fields["address"]
     if "phone" in fields and fields["phone"] != before["phone"]:
         set_phone(household, cipher, fields["phone"])
     changes = _masked_diff(before, _household_values(household, cipher))

@@ -1,0 +1,105 @@
+"""The procedure is the only way into monitoring: registration cannot set it, a household already
+monitored elsewhere comes in through the audited import, and the household type changes only by a
+correction the township approves."""
+
+from datetime import date
+
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app import db
+from app.cli import main
+from app.models import AuditEntry, Household
+from app.models.enums import MonitoringStatus
+from tests.fixtures import Accounts, household_body, member_body, new_household
+
+API = "/api/v1/households"
+runner = CliRunner()
+
+
+def test_registration_cannot_make_a_household_monitored(client: TestClient, accounts: Accounts) -> None:
+    for field, value in (("monitoring_status", "monitored"), ("monitoring_category", "脱贫不稳定户")):
+        body = household_body(household_type="一般农户") | {field: value}
+        refused = client.post(API, json=body, headers=accounts["cadre_a"])
+        assert (refused.status_code, refused.json()["field"]) == (422, field)
+        assert "procedure" in refused.json()["message"] or "decision" in refused.json()["message"]
+    with db.session_scope() as session:
+        assert session.scalars(select(Household)).first() is None  # nothing half-written
+    created = new_household(client, accounts["cadre_a"])
+    assert (created["monitoring_status"], created["monitoring_category"]) == ("not_monitored", "none")
+
+
+def _import(household_no: str, *extra: str, category: str = "脱贫不稳定户") -> tuple[int, str]:
+    result = runner.invoke(
+        main,
+        [
+            "households",
+            "import-monitored",
+            "--household-no",
+            household_no,
+            "--category",
+            category,
+            "--identified-on",
+            "2025-03-01",
+            "--note",
+            "国家监测系统 2025 年台账",
+            *extra,
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def test_a_household_monitored_elsewhere_comes_in_by_the_audited_import(
+    client: TestClient, accounts: Accounts
+) -> None:
+    created = new_household(client, accounts["cadre_a"])  # 脱贫户, three able members
+    no = created["household_no"]
+    assert _import(no)[0] != 0  # risk types are required
+    code, output = _import(no, "--risk-type", "缺劳动力")  # three of three can work: not 缺劳动力
+    assert code == 1
+    assert "缺劳动力" in output
+    code, output = _import(no, "--risk-type", "因务工就业不稳", category="边缘易致贫户")
+    assert code == 1
+    assert "一般农户" in output  # the category must fit the type
+    code, output = _import(no, "--risk-type", "因务工就业不稳", "--risk-type", "因学")
+    assert code == 0, output
+    with db.session_scope() as session:
+        household = session.scalars(select(Household).where(Household.household_no == no)).one()
+        assert household.monitoring_status == MonitoringStatus.monitored
+        assert household.risk_types == ["因务工就业不稳", "因学"]
+        assert household.monitored_since == date(2025, 3, 1)
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "household.import_monitored")
+        ).one()
+        assert entry.actor == "system:import-monitored"
+    # monitored since March 2025 with no measure: its 缺什么补什么 gaps show at once
+    gaps = client.get(f"{API}/{household.id}/assistance", headers=accounts["cadre_a"]).json()["gaps"]
+    assert {g["risk_type"] for g in gaps} == {"因务工就业不稳", "因学"}
+    assert _import(no, "--risk-type", "因学")[0] == 1  # already monitored: not twice
+
+
+def test_the_import_refuses_an_identification_date_in_the_future_or_before_the_mechanism(
+    client: TestClient, accounts: Accounts
+) -> None:
+    no = new_household(client, accounts["cadre_a"], members=[member_body()])["household_no"]
+    for day in ("2019-12-31", "2027-01-01"):
+        result = runner.invoke(
+            main,
+            [
+                "households",
+                "import-monitored",
+                "--household-no",
+                no,
+                "--category",
+                "突发严重困难户",
+                "--risk-type",
+                "因意外事故",
+                "--identified-on",
+                day,
+                "--note",
+                "县台账",
+            ],
+        )
+        assert result.exit_code == 1, result.output
+        assert "identified_on" in result.output
