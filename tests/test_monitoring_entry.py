@@ -103,3 +103,62 @@ def test_the_import_refuses_an_identification_date_in_the_future_or_before_the_m
         )
         assert result.exit_code == 1, result.output
         assert "identified_on" in result.output
+
+
+def test_the_household_type_changes_only_by_a_correction_the_township_approves(
+    client: TestClient, accounts: Accounts
+) -> None:
+    created = new_household(client, accounts["cadre_a"])  # 脱贫户
+    hid = created["id"]
+    patched = client.patch(
+        f"{API}/{hid}", json={"version": 1, "household_type": "一般农户"}, headers=accounts["cadre_a"]
+    )
+    assert (patched.status_code, patched.json()["field"]) == (422, "household_type")
+    assert "correction" in patched.json()["message"]
+
+    corrections = f"{API}/{hid}/type-corrections"
+    body = {"household_type": "一般农户", "reason": "2014 年建档时误录为脱贫户，经比对扶贫系统台账更正"}
+    assert client.post(corrections, json=body, headers=accounts["township_1"]).status_code == 403
+    proposed = client.post(corrections, json=body, headers=accounts["cadre_a"])
+    assert proposed.status_code == 201, proposed.text
+    assert (
+        client.post(corrections, json=body, headers=accounts["cadre_a"]).status_code == 409
+    )  # one at a time
+    queue = client.get("/api/v1/type-corrections?status=proposed", headers=accounts["township_1"]).json()
+    assert [c["id"] for c in queue["items"]] == [proposed.json()["id"]]
+    assert client.get("/api/v1/type-corrections", headers=accounts["township_2"]).json()["total"] == 0
+    decision = f"/api/v1/type-corrections/{proposed.json()['id']}/decision"
+    assert client.post(decision, json={"decision": "approve"}, headers=accounts["cadre_a"]).status_code == 403
+    assert (
+        client.post(decision, json={"decision": "approve"}, headers=accounts["township_2"]).status_code == 404
+    )
+    unchanged = client.get(f"{API}/{hid}", headers=accounts["cadre_a"]).json()
+    assert (unchanged["household_type"], unchanged["version"]) == ("脱贫户", 1)  # not before the decision
+
+    approved = client.post(
+        decision, json={"decision": "approve", "note": "核实无误"}, headers=accounts["township_1"]
+    )
+    assert approved.json()["status"] == "approved", approved.text
+    after = client.get(f"{API}/{hid}", headers=accounts["cadre_a"]).json()
+    assert (after["household_type"], after["version"]) == ("一般农户", 2)  # a stale edit is now refused
+    assert (
+        client.post(decision, json={"decision": "reject"}, headers=accounts["township_1"]).status_code == 409
+    )
+    with db.session_scope() as session:
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.household_id == hid)).all()
+    assert "household.type_correction.approved" in actions
+
+
+def test_a_type_correction_must_leave_the_category_fitting(client: TestClient, accounts: Accounts) -> None:
+    no = new_household(client, accounts["cadre_a"])["household_no"]  # 脱贫户
+    code, output = _import(no, "--risk-type", "因学")  # monitored as 脱贫不稳定户
+    assert code == 0, output
+    with db.session_scope() as session:
+        hid = session.scalars(select(Household.id).where(Household.household_no == no)).one()
+    refused = client.post(
+        f"{API}/{hid}/type-corrections",
+        json={"household_type": "一般农户", "reason": "误录"},
+        headers=accounts["cadre_a"],
+    )
+    assert (refused.status_code, refused.json()["field"]) == (409, "household_type")
+    assert "脱贫不稳定户" in refused.json()["message"]

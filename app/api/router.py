@@ -12,6 +12,7 @@ from app.api.routes import (
     reports,
     risk,
     risk_lists,
+    type_corrections,
     users,
     webhooks,
 )
@@ -22,6 +23,7 @@ for module in (
     users,
     regions,
     households,
+    type_corrections,
     reports,
     policy,
     risk,
