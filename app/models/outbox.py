@@ -10,6 +10,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base, utcnow
 
 
+class Deliverable:
+    """What a message of any outbox carries for the delivery core (app/services/delivery.py)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A worker's claim, committed before it posts: other workers skip the message until the lease ends,
+    # and a crashed worker's claim simply lapses.
+    claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    delivered_at: Mapped[datetime | None]
+    last_status: Mapped[int | None]  # the HTTP status of the last attempt (None: no answer)
+    last_error: Mapped[str | None] = mapped_column(Text)  # a generic reason: the detail goes to the log
+
+
 class WebhookEndpoint(Base):
     """A region's webhook: case ids and steps posted to an allow-listed URL, signed with its secret."""
 
@@ -34,18 +50,11 @@ class WebhookAllowedHost(Base):
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class OutboxMessage(Base):
+class OutboxMessage(Deliverable, Base):
     __tablename__ = "outbox_message"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | delivered | dead
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    delivered_at: Mapped[datetime | None]
-    last_status: Mapped[int | None]  # the HTTP status of the last attempt (None: no answer)
-    last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)

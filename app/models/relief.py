@@ -4,10 +4,11 @@ messages we post back (a transactional outbox, delivered in order per applicatio
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
+from app.models.outbox import Deliverable
 
 
 class PlatformKey(Base):
@@ -44,25 +45,22 @@ class ReliefApplication(Base):
     amendments: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(24), default="received")  # what the platform was last told
     last_sequence: Mapped[int] = mapped_column(default=0)
+    # the platform account that sent it: its key signs the messages back (null: received before this
+    # was kept and not found in the audit log)
+    platform_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
-class ReliefMessage(Base):
+class ReliefMessage(Deliverable, Base):
     """A message for the platform, written in the transaction of the change it reports."""
 
     __tablename__ = "relief_message"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)
     application_id: Mapped[str] = mapped_column(String(64), index=True)
     sequence: Mapped[int]
     event: Mapped[str] = mapped_column(String(24))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending|delivered|dead
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    delivered_at: Mapped[datetime | None]
-    last_status: Mapped[int | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("application_id", "sequence"),)

@@ -63,9 +63,8 @@ def escalate_cases() -> None:
 
 
 def deliver_webhooks() -> None:
-    """Post due outbox messages; locked rows are skipped, so two workers never post one twice."""
-    with session_scope() as session:
-        sent = outbox.deliver_due(session, get_settings())
+    """Post due outbox messages; claimed ones are skipped, so two workers never post one at once."""
+    sent = outbox.deliver_due(session_scope, get_settings())
     if sent:
         logger.info("webhook messages delivered", extra={"count": sent})
 
@@ -114,6 +113,6 @@ def deliver_relief_messages() -> None:
     """Post the relief platform's due messages, in order per application (services/relief_outbox.py)."""
     from app.services import relief_outbox
 
-    sent = relief_outbox.deliver_due(get_settings())
+    sent = relief_outbox.deliver_due(session_scope, get_settings())
     if sent:
         logger.info("relief messages delivered", extra={"count": sent})

@@ -2,47 +2,54 @@
 
 A message is written with the change it announces, so a rollback takes it back and a commit keeps it
 until delivered. The worker posts due messages (signed: HMAC-SHA256 over "timestamp.body" with the
-endpoint's secret), retries failures with exponential backoff, and parks a message as dead after the
-configured number of attempts, where an admin sees it and can send it again. Payloads carry ids, codes
-and steps: never personal data.
+endpoint's secret) through the delivery core (services/delivery.py: claimed, posted outside any
+transaction, retried with exponential backoff, parked as dead after the configured number of attempts,
+where an admin sees it and can send it again). Payloads carry ids, codes and steps: never personal data.
 """
 
 import hashlib
 import hmac
 import json
-import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app import clock
 from app.config import Settings
-from app.errors import Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound
 from app.models import Case, OutboxMessage, WebhookEndpoint
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.pii import cipher_for
 from app.schemas.common import PageParams
-from app.services import access, audit, paging, webhook_hosts
+from app.services import access, audit, delivery, egress, paging, webhook_hosts
 from app.services.access import Actor
 
-logger = logging.getLogger(__name__)
 ADMINS = frozenset({Role.admin})
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=6)
+
+
+def check_url(session: Session, url: str) -> egress.Url:
+    """A URL a webhook may have: http(s), a host on the allow-list, a web or unprivileged port, no
+    credentials, no whitespace or control characters; 422 naming `url` otherwise (never echoing it)."""
+    try:
+        parsed = egress.parse(url)
+        egress.check_port(parsed.port)
+    except egress.Refused as exc:
+        raise Invalid(exc.reason, field="url") from None
+    if not webhook_hosts.is_allowed(session, parsed):
+        raise Invalid(f"the URL's host {parsed.host} is not on the webhook allow-list", field="url")
+    return parsed
 
 
 def add_endpoint(
     session: Session, settings: Settings, actor: Actor, region_code: str, url: str, secret: str
 ) -> WebhookEndpoint:
     access.require_role(actor, ADMINS, "adding webhooks")
-    if urlsplit(url).scheme not in ("https", "http") or not webhook_hosts.is_allowed(session, url):
-        host = webhook_hosts.host_of(url) or "(none)"
-        raise Invalid(f"the URL's host {host} is not on the webhook allow-list", field="url")
+    check_url(session, url)
     endpoint = WebhookEndpoint(
         region_code=region_code,
         url=url,
@@ -116,55 +123,49 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def deliver_due(session: Session, settings: Settings, now: datetime | None = None, limit: int = 100) -> int:
-    """Post the due messages (each locked, skipped by a concurrent worker); returns how many were sent."""
-    now = now or utcnow()
-    due = session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    cipher = cipher_for(settings)
-    sent = 0
-    with httpx.Client(timeout=settings.webhook_timeout_seconds) as client:
-        for message in due:
-            endpoint = session.get(WebhookEndpoint, message.endpoint_id)
-            if endpoint is None or not endpoint.active:
-                message.status, message.last_error = "dead", "endpoint removed or inactive"
-                continue
-            body = json.dumps({"message_id": message.id, **message.payload}, ensure_ascii=False).encode()
-            timestamp = str(clock.unix_seconds())
-            headers = {
-                "content-type": "application/json",
-                "x-shouwang-timestamp": timestamp,
-                "x-shouwang-signature": signature(cipher.decrypt(endpoint.secret_encrypted), timestamp, body),
-            }
-            message.attempts += 1
-            try:
-                response = client.post(endpoint.url, content=body, headers=headers)
-                message.last_status, message.last_error = response.status_code, None
-                delivered = 200 <= response.status_code < 300
-                if not delivered:
-                    message.last_error = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                message.last_status, message.last_error, delivered = (
-                    None,
-                    f"{type(exc).__name__}: {exc}"[:500],
-                    False,
-                )
-            if delivered:
-                message.status, message.delivered_at = "delivered", now
-                sent += 1
-            elif message.attempts >= settings.webhook_max_attempts:
-                message.status = "dead"
-                logger.warning(
-                    "webhook message parked", extra={"message_id": message.id, "attempts": message.attempts}
-                )
-            else:
-                message.next_attempt_at = now + min(BACKOFF_FIRST * 2 ** (message.attempts - 1), BACKOFF_MAX)
-    return sent
+class Webhooks:
+    """The region webhooks as a kind of message for the delivery core."""
+
+    name = "webhook"
+    model = OutboxMessage
+
+    def policy(self, settings: Settings) -> delivery.Policy:
+        return delivery.Policy(
+            settings.webhook_max_attempts, BACKOFF_FIRST, BACKOFF_MAX, settings.webhook_timeout_seconds
+        )
+
+    def ready(self, stmt: Select[tuple[OutboxMessage]]) -> Select[tuple[OutboxMessage]]:
+        return stmt
+
+    def prepare(
+        self, session: Session, settings: Settings, message: OutboxMessage, cache: dict[Any, Any]
+    ) -> delivery.Work:
+        endpoint = session.get(WebhookEndpoint, message.endpoint_id)
+        if endpoint is None or not endpoint.active:
+            return delivery.Park("endpoint removed or inactive")
+        try:  # a URL stored before URLs were checked in full
+            url = egress.parse(endpoint.url)
+            egress.check_port(url.port)
+        except egress.Refused as exc:
+            return delivery.Park(f"the webhook's URL is not valid: {exc.reason}")
+        if "addresses" not in cache:
+            cache["addresses"] = webhook_hosts.addresses(session)
+        body = json.dumps({"message_id": message.id, **message.payload}, ensure_ascii=False).encode()
+        secret = cipher_for(settings).decrypt(endpoint.secret_encrypted)
+        return delivery.Post(url, body, partial(_signed, secret, body), cache["addresses"])
+
+    def describe(self, message: OutboxMessage) -> dict[str, Any]:
+        return {"message_id": message.id, "endpoint_id": message.endpoint_id}
+
+
+def _signed(secret: str, body: bytes, timestamp: str) -> dict[str, str]:
+    return {"x-shouwang-timestamp": timestamp, "x-shouwang-signature": signature(secret, timestamp, body)}
+
+
+def deliver_due(scope: delivery.Scope, settings: Settings, limit: int = 200) -> int:
+    """Post the due messages (claimed first, so a concurrent worker skips them; posted outside any
+    transaction); returns how many were delivered."""
+    return delivery.deliver_due(scope, settings, Webhooks(), limit)
 
 
 def deliveries(
@@ -180,12 +181,17 @@ def deliveries(
 
 
 def replay(session: Session, settings: Settings, actor: Actor, message_id: int) -> OutboxMessage:
-    """Send a dead message again (from now, with a fresh count of attempts)."""
+    """Send a dead message again (from now, with a fresh count of attempts); a message delivered or
+    still pending is not sent again (409)."""
     access.require_role(actor, ADMINS, "replaying webhook messages")
     message = session.get(OutboxMessage, message_id, with_for_update=True)
     if message is None:
         raise NotFound(f"message {message_id} not found", field="message_id")
-    message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
+    if message.status != "dead":
+        raise Conflict(
+            f"message {message_id} is {message.status}: only dead messages are replayed", field="message_id"
+        )
+    delivery.revive(message)
     audit.record(
         session, settings, actor, [audit.Change("webhook.replay", "outbox_message", message.id, None, {})]
     )

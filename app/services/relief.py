@@ -7,13 +7,14 @@ Refusals carry the platform's machine-readable codes (docs/relief-platform.md).
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.clock import local_today
 from app.config import Settings
 from app.errors import AppError, NotFound
@@ -40,6 +41,10 @@ LABEL = {
 }
 
 
+# how far ahead of our clock an application's submitted_at may be (the platform's clock may run fast)
+SUBMITTED_SKEW = timedelta(minutes=5)
+
+
 class PlatformRefusal(AppError):
     """422 with the platform's code: invalid_payload | invalid_id_number | region_outside_county."""
 
@@ -62,6 +67,13 @@ def parse(body: bytes) -> tuple[ApplicationIn, str]:
         application = ApplicationIn.model_validate(data)
     except ValidationError as exc:
         raise _payload_refusal(exc) from None
+    if application.submitted_at > clock.now() + SUBMITTED_SKEW:
+        # a version dated ahead would stand against every genuine later amendment (older ones are ignored)
+        raise PlatformRefusal(
+            "invalid_payload",
+            f"submitted_at is more than {SUBMITTED_SKEW.seconds // 60} minutes ahead of our clock",
+            "submitted_at",
+        )
     id_number = normalise_id_number(application.id_number)
     try:
         validate_id_number(id_number, today=local_today())
@@ -124,6 +136,7 @@ def receive(
         payload_hash=digest,
         answer=answer.model_dump(mode="json"),
         status=status,
+        platform_user_id=signer.user_id,
     )
     session.add(stored)
     session.flush()

@@ -78,11 +78,17 @@ def create(session: Session, settings: Settings, actor: Actor, username: str) ->
 def rotate(
     session: Session, settings: Settings, actor: Actor, username: str, grace: timedelta
 ) -> tuple[str, str, datetime]:
-    """A new key; the account's current keys stay valid for `grace`, then are refused."""
+    """A new key; the account's other keys stay valid for `grace` at most, then are refused (a key still
+    in an earlier rotation's grace period is cut short too: a zero grace revokes every old key now)."""
     user = _platform_user(session, username)
     deadline = utcnow() + grace
     current = session.scalars(
-        select(PlatformKey).where(PlatformKey.user_id == user.id, PlatformKey.retires_at.is_(None))
+        select(PlatformKey)
+        .where(
+            PlatformKey.user_id == user.id,
+            or_(PlatformKey.retires_at.is_(None), PlatformKey.retires_at > deadline),
+        )
+        .with_for_update()
     ).all()
     for key in current:
         key.retires_at = deadline
@@ -139,11 +145,12 @@ def verify(
     return Signer(user.id, user.username, key.key_id)
 
 
-def current_secret(session: Session, settings: Settings) -> tuple[str, str] | None:
-    """(key_id, secret) to sign our callbacks with: the platform's oldest key still valid. During a
-    rotation's grace period that is the old key, which the platform surely still has; when the grace
-    ends, the new one."""
-    key = session.scalars(
+def signing_key(session: Session, settings: Settings, user_id: int | None) -> tuple[str, str] | None:
+    """(key_id, secret) to sign our callbacks to the platform account `user_id` with: its oldest key
+    still valid. During a rotation's grace period that is the old key, which the platform surely still
+    has; when the grace ends, the new one. None: the account has no valid key, or is inactive.
+    `user_id` None (an application received before its account was kept): any platform account's."""
+    stmt = (
         select(PlatformKey)
         .join(User, User.id == PlatformKey.user_id)
         .where(
@@ -153,7 +160,10 @@ def current_secret(session: Session, settings: Settings) -> tuple[str, str] | No
         )
         .order_by(PlatformKey.id)
         .limit(1)
-    ).first()
+    )
+    if user_id is not None:
+        stmt = stmt.where(PlatformKey.user_id == user_id)
+    key = session.scalars(stmt).first()
     if key is None:
         return None
     return key.key_id, cipher_for(settings).decrypt(key.secret_encrypted)

@@ -1,6 +1,8 @@
 """Messages to the relief platform: written in the transaction of the change they report (a
-transactional outbox), posted by the worker in order per application, signed like the platform's
-requests, retried with exponential backoff, parked as dead after the set attempts (visible, replayable).
+transactional outbox), posted by the worker through the delivery core (services/delivery.py: claimed,
+posted outside any transaction within one overall deadline, retried with exponential backoff, parked as
+dead after the set attempts, visible, replayable) in order per application, signed like the platform's
+requests with the key of the platform account the application came from.
 
 Delivery is at least once: a message posted whose answer is lost is posted again, with the same
 `message_id`; the platform drops a `message_id` it has seen. Within an application, a message is not
@@ -11,22 +13,20 @@ after it until it is replayed.
 import json
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
-import httpx
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from app import clock
 from app.config import Settings
-from app.db import session_scope
 from app.errors import Conflict, NotFound
 from app.models import Assistance, Case, ReliefApplication, ReliefMessage
 from app.models.base import utcnow
 from app.schemas.common import PageParams
 from app.schemas.relief import WITHIN_SCOPE
-from app.services import audit, paging, relief_keys
+from app.services import audit, delivery, egress, paging, relief_keys
 from app.services.access import Actor
 
 logger = logging.getLogger(__name__)
@@ -150,78 +150,73 @@ def body_of(message: ReliefMessage) -> bytes:
     return json.dumps(message.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _next(session: Session, now: datetime) -> ReliefMessage | None:
-    """The oldest due message whose earlier messages (same application) are all delivered; locked, and
-    skipped by other workers while this one posts it."""
-    earlier = aliased(ReliefMessage)
-    held_back = exists().where(
-        earlier.application_id == ReliefMessage.application_id,
-        earlier.sequence < ReliefMessage.sequence,
-        earlier.status != "delivered",
-    )
-    return session.scalars(
-        select(ReliefMessage)
-        .where(ReliefMessage.status == "pending", ReliefMessage.next_attempt_at <= now, ~held_back)
-        .order_by(ReliefMessage.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    ).first()
+class Callbacks:
+    """The relief platform's messages as a kind of message for the delivery core."""
+
+    name = "relief"
+    model = ReliefMessage
+
+    def __init__(self, url: egress.Url) -> None:
+        self.url = url
+
+    def policy(self, settings: Settings) -> delivery.Policy:
+        return delivery.Policy(
+            settings.relief_max_attempts,
+            timedelta(seconds=settings.relief_backoff_seconds),
+            timedelta(seconds=settings.relief_backoff_max_seconds),
+            settings.relief_timeout_seconds,
+        )
+
+    def ready(self, stmt: Select[tuple[ReliefMessage]]) -> Select[tuple[ReliefMessage]]:
+        """Only messages whose earlier messages (same application) are all delivered."""
+        earlier = aliased(ReliefMessage)
+        held_back = exists().where(
+            earlier.application_id == ReliefMessage.application_id,
+            earlier.sequence < ReliefMessage.sequence,
+            earlier.status != "delivered",
+        )
+        return stmt.where(~held_back)
+
+    def prepare(
+        self, session: Session, settings: Settings, message: ReliefMessage, cache: dict[Any, Any]
+    ) -> delivery.Work:
+        account = session.scalar(
+            select(ReliefApplication.platform_user_id).where(
+                ReliefApplication.application_id == message.application_id
+            )
+        )
+        if ("key", account) not in cache:
+            cache[("key", account)] = relief_keys.signing_key(session, settings, account)
+        signing = cache[("key", account)]
+        if signing is None:
+            return delivery.Fail("no platform key to sign with (shouwang relief keys create)")
+        key_id, secret = signing
+        body = body_of(message)
+        return delivery.Post(self.url, body, partial(_signed, key_id, secret, body), None)
+
+    def describe(self, message: ReliefMessage) -> dict[str, Any]:
+        return {"message_id": message.message_id, "application_id": message.application_id}
 
 
-def deliver_due(settings: Settings, limit: int = 200) -> int:
-    """Post due messages, each in its own transaction; returns how many were delivered."""
+def _signed(key_id: str, secret: str, body: bytes, timestamp: str) -> dict[str, str]:
+    return {
+        "x-shouwang-key-id": key_id,
+        "x-shouwang-timestamp": timestamp,
+        "x-shouwang-signature": relief_keys.sign(secret, timestamp, body),
+    }
+
+
+def deliver_due(scope: delivery.Scope, settings: Settings, limit: int = 200) -> int:
+    """Post due messages in order per application; returns how many were delivered. The callback URL
+    is the county's setting, so any address may be reached (tests and stand-ins run on 127.0.0.1)."""
     if not settings.relief_callback_url:
         return 0
-    delivered = 0
-    with httpx.Client(timeout=settings.relief_timeout_seconds) as client:
-        for _ in range(limit):
-            with session_scope() as session:
-                message = _next(session, utcnow())
-                if message is None:
-                    break
-                delivered += _post(session, settings, client, message)
-    return delivered
-
-
-def _post(session: Session, settings: Settings, client: httpx.Client, message: ReliefMessage) -> int:
-    signing = relief_keys.current_secret(session, settings)
-    now = utcnow()
-    message.attempts += 1
-    status: int | None = None
-    error: str | None
-    if signing is None:
-        error = "no platform key to sign with (shouwang relief keys create)"
-    else:
-        key_id, secret = signing
-        body, timestamp = body_of(message), str(clock.unix_seconds())
-        headers = {
-            "content-type": "application/json",
-            "x-shouwang-key-id": key_id,
-            "x-shouwang-timestamp": timestamp,
-            "x-shouwang-signature": relief_keys.sign(secret, timestamp, body),
-        }
-        try:
-            response = client.post(settings.relief_callback_url, content=body, headers=headers)
-            status = response.status_code
-            error = None if 200 <= status < 300 else f"HTTP {status}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-    message.last_status, message.last_error = status, error
-    if error is None:
-        message.status, message.delivered_at = "delivered", now
-        return 1
-    if message.attempts >= settings.relief_max_attempts:
-        message.status = "dead"
-        logger.warning(
-            "relief message parked",
-            extra={"message_id": message.message_id, "application_id": message.application_id},
-        )
-    else:
-        wait = min(
-            settings.relief_backoff_seconds * 2 ** (message.attempts - 1), settings.relief_backoff_max_seconds
-        )
-        message.next_attempt_at = now + timedelta(seconds=wait)
-    return 0
+    try:
+        url = egress.parse(settings.relief_callback_url)
+    except egress.Refused as exc:
+        logger.error("SHOUWANG_RELIEF_CALLBACK_URL is not usable: %s", exc.reason)
+        return 0
+    return delivery.deliver_due(scope, settings, Callbacks(url), limit)
 
 
 def deliveries(session: Session, status: str | None, page: PageParams) -> tuple[list[ReliefMessage], int]:
@@ -240,7 +235,7 @@ def replay(session: Session, settings: Settings, actor: Actor, message_id: int) 
         raise Conflict(
             f"message {message_id} is {message.status}: only dead messages are replayed", field="message_id"
         )
-    _revive(message)
+    delivery.revive(message)
     audit.record(
         session,
         settings,
@@ -260,7 +255,7 @@ def replay_dead(session: Session, settings: Settings, actor: Actor) -> int:
         select(ReliefMessage).where(ReliefMessage.status == "dead").with_for_update()
     ).all()
     for message in dead:
-        _revive(message)
+        delivery.revive(message)
     if dead:
         audit.record(
             session,
@@ -269,7 +264,3 @@ def replay_dead(session: Session, settings: Settings, actor: Actor) -> int:
             [audit.Change("relief.replay_dead", "relief_message", None, None, {"count": len(dead)})],
         )
     return len(dead)
-
-
-def _revive(message: ReliefMessage) -> None:
-    message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()

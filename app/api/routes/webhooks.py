@@ -14,10 +14,18 @@ router = APIRouter(
 )
 
 
-@router.post("", response_model=WebhookRead, status_code=201, summary="Add a region's webhook (admin)")
+@router.post(
+    "",
+    response_model=WebhookRead,
+    status_code=201,
+    summary="Add a region's webhook (admin)",
+    responses={422: {"model": ErrorBody}},
+)
 def add(body: WebhookCreate, session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> WebhookRead:
     """Posts carry case ids, codes and steps, never personal data; each is signed:
-    `x-shouwang-signature` = hex HMAC-SHA256(secret, `x-shouwang-timestamp` + "." + body)."""
+    `x-shouwang-signature` = hex HMAC-SHA256(secret, `x-shouwang-timestamp` + "." + body).
+    The URL is checked in full (422 naming `url`, never echoing it); at delivery its host must resolve
+    to a public address or to an address on the allow-list."""
     endpoint = outbox.add_endpoint(session, settings, actor, body.region_code, body.url, body.secret)
     return WebhookRead.model_validate(endpoint)
 
@@ -43,10 +51,17 @@ def deliveries(
     return Page[DeliveryRead].of(items, total, page)
 
 
-@router.post("/deliveries/{message_id}/replay", response_model=DeliveryRead, summary="Send again (admin)")
+@router.post(
+    "/deliveries/{message_id}/replay",
+    response_model=DeliveryRead,
+    summary="Send a dead message again (admin)",
+    responses={409: {"model": ErrorBody, "description": "the message is not dead"}},
+)
 def replay(
     message_id: PathId, session: SessionDep, settings: SettingsDep, actor: CurrentActor
 ) -> DeliveryRead:
+    """Only a dead message goes out again: a delivered one is never sent twice, a pending one is on its
+    way (409)."""
     return DeliveryRead.model_validate(outbox.replay(session, settings, actor, message_id))
 
 
