@@ -28,9 +28,16 @@ def last_quarters(count: int) -> list[tuple[str, date, date]]:
     return found[::-1]
 
 
-def monitored(client: TestClient, accounts: Accounts, quarterly_wages: tuple[str, ...], **body: Any) -> int:
-    """A monitored household (因病, since 40 days) with a report for each of the last quarters that have
-    ended (as many as wages are given, oldest first)."""
+def monitored(
+    client: TestClient,
+    accounts: Accounts,
+    quarterly_wages: tuple[str, ...],
+    since_days: int = 40,
+    with_measure: bool = False,
+    **body: Any,
+) -> int:
+    """A monitored household (因病, since `since_days`) with a report for each of the last quarters that
+    have ended (as many as wages are given, oldest first), and a health measure in progress if asked."""
     cadre = accounts["cadre_a"]
     response = client.post("/api/v1/households", json=household_body(**body), headers=cadre)
     assert response.status_code == 201, response.text
@@ -54,10 +61,17 @@ def monitored(client: TestClient, accounts: Accounts, quarterly_wages: tuple[str
             .values(
                 monitoring_status=MonitoringStatus.monitored,
                 risk_types=["因病"],
-                monitored_since=local_today() - timedelta(days=40),
+                monitored_since=local_today() - timedelta(days=since_days),
             )
         )
+    if with_measure:
+        created = client.post(f"/api/v1/households/{hid}/assistance", json=HEALTH, headers=cadre)
+        assert created.status_code == 201, created.text
     return hid
+
+
+HEALTH = {"category": "健康帮扶", "item": "大病救助", "department": "医保局", "started_on": "2026-06-01"}
+READY = {"since_days": 200, "with_measure": True}  # monitored half a year, its risk type answered
 
 
 def propose(client: TestClient, accounts: Accounts, hid: int) -> Any:
@@ -108,15 +122,15 @@ def test_a_measure_closes_the_gap_for_its_risk_type(client: TestClient, accounts
 def test_elimination_is_refused_when_income_fell_below_the_line_in_the_period(
     client: TestClient, accounts: Accounts
 ) -> None:
-    hid = monitored(client, accounts, ("1000", "1000", "30000"))
+    hid = monitored(client, accounts, ("1000", "1000", "30000"), **READY)
     refused = propose(client, accounts, hid)
     assert refused.status_code == 409
-    assert "below the line" in refused.json()["message"]
+    assert "below this year's line" in refused.json()["message"]
 
 
 def test_elimination_needs_reports_covering_the_whole_period(client: TestClient, accounts: Accounts) -> None:
     """One good quarter is not six months above the line."""
-    hid = monitored(client, accounts, ("30000",))
+    hid = monitored(client, accounts, ("30000",), **READY)
     refused = propose(client, accounts, hid)
     assert refused.status_code == 409
     assert "no report covers" in refused.json()["message"]
@@ -129,14 +143,68 @@ def test_elimination_is_refused_for_a_no_labour_household_on_the_safety_net(
         member_body("户主", birth=date(1940, 3, 1), labour_capacity="丧失劳动力", dibao=True),
         member_body("配偶", male=False, birth=date(1942, 6, 1), labour_capacity="丧失劳动力"),
     ]
-    hid = monitored(client, accounts, ("30000", "30000", "30000"), members=members)
+    hid = monitored(client, accounts, ("30000", "30000", "30000"), members=members, **READY)
     refused = propose(client, accounts, hid)
     assert refused.status_code == 409
     assert "stays monitored" in refused.json()["message"]
 
 
+def test_a_household_that_cannot_work_is_not_eliminated_even_before_the_safety_net(
+    client: TestClient, accounts: Accounts
+) -> None:
+    members = [  # no 低保, no 特困 yet: income alone (a relative's support) does not end monitoring
+        member_body("户主", birth=date(1940, 3, 1), labour_capacity="丧失劳动力"),
+        member_body("配偶", male=False, birth=date(1942, 6, 1), labour_capacity="无劳动力"),
+    ]
+    hid = monitored(client, accounts, ("30000", "30000", "30000"), members=members, **READY)
+    refused = propose(client, accounts, hid)
+    assert refused.status_code == 409
+    assert "兜底" in refused.json()["message"]
+
+
+def test_elimination_names_every_missing_condition(client: TestClient, accounts: Accounts) -> None:
+    hid = monitored(client, accounts, ("30000", "30000", "30000"))  # 40 days, no measure
+    message = propose(client, accounts, hid).json()["message"]
+    assert "at least 6 months" in message
+    assert "no measure in place for 因病" in message
+    planned = client.post(
+        f"/api/v1/households/{hid}/assistance",
+        json=HEALTH | {"status": "planned"},
+        headers=accounts["cadre_a"],
+    )
+    assert planned.status_code == 201, planned.text
+    assert "no measure in place for 因病" in propose(client, accounts, hid).json()["message"]  # not yet
+    with db.session_scope() as session:
+        session.execute(update(Household).where(Household.id == hid).values(monitored_since=date(2026, 1, 1)))
+    client.patch(
+        f"/api/v1/households/{hid}/assistance/{planned.json()['id']}",
+        json={"status": "in_progress"},
+        headers=accounts["cadre_a"],
+    )
+    assert propose(client, accounts, hid).status_code == 201
+
+
+def test_elimination_holds_every_report_against_this_years_line(
+    client: TestClient, accounts: Accounts, settings: Any
+) -> None:
+    from app.models import PolicyVersion
+    from app.schemas.policy import MonitoringLine, PolicyData
+
+    lines = [line for line in PolicyData().monitoring_lines if line.year != 2026]
+    policy = PolicyData(
+        monitoring_lines=[*lines, MonitoringLine(year=2026, amount=12000, verified=False)],
+        elimination_months=12,
+    )
+    with db.session_scope() as session:
+        session.add(PolicyVersion(version=2, created_by="test", data=policy.model_dump(mode="json")))
+    # 7,500 a quarter for three people: 10,000 a head, above 2025's 8,700 but below 2026's 12,000
+    hid = monitored(client, accounts, ("7500", "7500", "7500", "7500", "7500"), **READY)
+    message = propose(client, accounts, hid).json()["message"]
+    assert "below this year's line 12,000 in the report ending 2025-12-31" in message
+
+
 def test_elimination_runs_the_steps_and_ends_monitoring(client: TestClient, accounts: Accounts) -> None:
-    hid = monitored(client, accounts, ("30000", "30000", "30000"))
+    hid = monitored(client, accounts, ("30000", "30000", "30000"), **READY)
     proposed = propose(client, accounts, hid)
     assert proposed.status_code == 201, proposed.text
     case_id = proposed.json()["id"]

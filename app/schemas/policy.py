@@ -66,6 +66,19 @@ class CaseDeadlines(StrictModel):
         return self.village + self.township + self.district
 
 
+# Defaults that are local practice or a reasonable reading of DOMAIN.md, not a published number.
+UNVERIFIED_DEFAULTS = (
+    "sharp_drop_margin",
+    "sharp_drop_share",
+    "medical_spending_share",
+    "education_spending_share",
+    "event_loss_share",
+    "elimination_min_monitored_months",
+    "measure_gap_days",
+    "case_suppression_days",
+)
+
+
 def _default_lines() -> list[MonitoringLine]:
     return [
         MonitoringLine(year=2021, amount=Decimal(6000), verified=True, source="national floor (DOMAIN.md)"),
@@ -130,8 +143,19 @@ class PolicyData(StrictModel):
     elimination_months: int = Field(
         default=6, ge=1, le=24, description="income above the line this long before risk elimination"
     )
+    elimination_min_monitored_months: int = Field(
+        default=6,
+        ge=0,
+        le=36,
+        description="a household is monitored at least this long before its risk may be eliminated",
+    )
     open_cases_for_medium: bool = Field(
         default=False, description="a scoring run's medium flags open cases too (high flags always do)"
+    )
+    unverified: list[str] = Field(
+        default_factory=lambda: list(UNVERIFIED_DEFAULTS),
+        description="settings whose values are defaults the district has not confirmed (monitoring lines "
+        "carry their own flag); remove a name once the district confirms its value",
     )
 
     @field_validator("monitoring_lines")
@@ -141,6 +165,14 @@ class PolicyData(StrictModel):
         if len(set(years)) != len(years):
             raise ValueError("one monitoring line per year")
         return sorted(lines, key=lambda line: line.year)
+
+    @field_validator("unverified")
+    @classmethod
+    def _names_of_settings(cls, names: list[str]) -> list[str]:
+        unknown = sorted(set(names) - set(cls.model_fields))
+        if unknown:
+            raise ValueError(f"not settings of the policy: {', '.join(unknown)}")
+        return sorted(set(names))
 
     @model_validator(mode="after")
     def _cut_offs_ordered(self) -> "PolicyData":

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.clock import add_months, local_today
 from app.config import Settings
 from app.errors import Conflict, NotFound
-from app.models import Assistance, Case, Household, Member
+from app.models import Assistance, Case, Household
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus
 from app.risk import features, rules
@@ -163,28 +163,52 @@ def propose_elimination(
     return case
 
 
-def _on_the_safety_net_without_labour(session: Session, household: Household) -> bool:
-    members = session.scalars(
-        select(Member).where(Member.household_id == household.id, Member.left_on.is_(None))
-    ).all()
-    safety_net = any(m.dibao or m.tekun for m in members)
-    return household.no_labour_capacity and safety_net
-
 
 def check_elimination(session: Session, household: Household, policy: PolicyData) -> None:
-    """409, saying why, unless the household may leave monitoring now: checked when it is proposed and
-    again when the district confirms (the facts may have changed during the steps)."""
-    if _on_the_safety_net_without_labour(session, household):
+    """409, naming everything missing, unless the household may leave monitoring now: checked when it is
+    proposed and again when the district confirms (the facts may have changed during the steps)."""
+    if household.no_labour_capacity:
+        # 对无劳动能力的监测对象，落实社会保障措施后，暂不标注风险消除，持续跟踪监测
         raise Conflict(
-            "a household without labour capacity living on the safety net stays monitored",
+            "risk elimination refused: no member of the household can work; it stays monitored with "
+            "兜底 assistance (safety-net measures), whatever its income",
             field="household_id",
         )
     today = local_today()
-    problems = _income_problems(session, household.id, policy, today) + _unresolved(
-        session, household.id, policy, today
+    problems = (
+        _time_monitored(household, policy, today)
+        + _income_problems(session, household.id, policy, today)
+        + _measures_missing(session, household)
+        + _unresolved(session, household.id, policy, today)
     )
     if problems:
         raise Conflict("risk elimination refused: " + "; ".join(problems), field="household_id")
+
+
+def _time_monitored(household: Household, policy: PolicyData, today: date) -> list[str]:
+    months = policy.elimination_min_monitored_months
+    since = household.monitored_since
+    if since is None or since > add_months(today, -months):
+        return [f"monitored since {since or 'an unknown date'}: at least {months} months are needed"]
+    return []
+
+
+def _measures_missing(session: Session, household: Household) -> list[str]:
+    """缺什么补什么: every confirmed risk type has a measure in place (planned is not in place)."""
+    in_place = set(
+        session.scalars(
+            select(Assistance.category).where(
+                Assistance.household_id == household.id, Assistance.status.in_(("in_progress", "done"))
+            )
+        )
+    )
+    # a type no measure category is tied to (其他) is answered by any measure
+    missing = [
+        risk_type
+        for risk_type in household.risk_types or []
+        if not in_place or (risk_type in ANSWERS and not ANSWERS[risk_type] & in_place)
+    ]
+    return [f"no measure in place for {risk_type}" for risk_type in missing]
 
 
 def _income_problems(session: Session, household_id: int, policy: PolicyData, today: date) -> list[str]:
@@ -207,11 +231,12 @@ def _income_problems(session: Session, household_id: int, policy: PolicyData, to
         covered = max(covered, int(end[i]))
     if covered < today.toordinal() - REPORT_LAG_DAYS:
         problems.append(f"no report since {date.fromordinal(covered)}")
-    line = pn.lines(policy, end)
+    # 当年监测范围: every report of the months is held against this year's line, not its own year's
+    line = float(policy.line_for(today.year))
     below = np.zeros(len(end), dtype=bool)
-    below[inside] = ~(d["pc"][inside] >= line[inside] - rules.EPS)
+    below[inside] = ~(d["pc"][inside] >= line - rules.EPS)
     return problems + [
-        f"income per head {d['pc'][i]:,.0f} below the line {line[i]:,.0f} in the report ending "
+        f"income per head {d['pc'][i]:,.0f} below this year's line {line:,.0f} in the report ending "
         f"{date.fromordinal(int(end[i]))}"
         for i in np.flatnonzero(below)
     ]
