@@ -1,5 +1,7 @@
 """Engine and session factory; one transaction per unit of work."""
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -17,13 +19,49 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and serialised write transactions."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+            json_deserializer=_load_json,
         )
         _configure_sqlite(engine)
         return engine
     # max_overflow=0: overflow connections churn under load (see shared/PERFORMANCE.md).
     # hide_parameters: statement parameters hold personal data and must never reach a log line.
-    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        json_deserializer=_load_json,
+    )
+
+
+# JSON columns hold text as \uXXXX escapes (SQLite's text, PostgreSQL's json type), so an unpaired surrogate
+# sent before input was checked could be stored there; read back, it could not be encoded into a response.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _load_json(text: str | bytes) -> Any:
+    value = json.loads(text)
+    if isinstance(text, bytes):  # psycopg hands PostgreSQL's json over as bytes
+        escaped = _SURROGATE_ESCAPE_BYTES.search(text) is not None
+    else:
+        escaped = _SURROGATE_ESCAPE.search(text) is not None
+    return _replace_surrogates(value) if escaped else value
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -51,6 +51,8 @@ def _message(error: dict[str, Any]) -> str:
         return PROCEDURE_ONLY.get(str(loc[-1]) if loc else "", "unknown field")
     if error.get("type") == "missing":
         return "field required"
+    if error.get("type") == "string_unicode":
+        return "must be valid Unicode text (it holds an unpaired surrogate)"
     message = str(error.get("msg", "invalid value"))
     return message.removeprefix("Value error, ")
 
@@ -64,7 +66,19 @@ def validation_errors(exc: ValidationError, prefix: str = "") -> list[AppError]:
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content=body, headers=headers)
+    # An error can quote what was sent (a field's name, an action): text that cannot be encoded must not
+    # turn the refusal into a 500.
+    return JSONResponse(status_code=status, content=_encodable(body), headers=headers)
+
+
+def _encodable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    return value
 
 
 def install(app: FastAPI) -> None:
@@ -134,6 +148,12 @@ def install(app: FastAPI) -> None:
             422,
             {"code": "invalid", "message": "a value cannot be stored (e.g. a NUL character)", "field": None},
         )
+
+    @app.exception_handler(UnicodeError)
+    async def _unicode(_request: Request, exc: UnicodeError) -> JSONResponse:
+        # Text that is not valid Unicode got past the checks and could not be encoded to be stored.
+        logger.info("text refused: not valid Unicode", extra={"error": type(exc).__name__})
+        return _json(422, {"code": "invalid", "message": "a value is not valid Unicode text", "field": None})
 
     @app.exception_handler(OperationalError)
     async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:

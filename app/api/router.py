@@ -1,5 +1,6 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from app.api.edge import checked_text_params
 from app.api.routes import (
     assistance,
     auth,
@@ -17,7 +18,8 @@ from app.api.routes import (
     webhooks,
 )
 
-api_router = APIRouter(prefix="/api/v1")
+# every query, path and form value is checked as text (bodies are checked by their models)
+api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(checked_text_params)])
 for module in (
     auth,
     users,

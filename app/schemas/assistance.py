@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.schemas.common import Money, ReadModel, StrictModel
+from app.schemas.common import FreeLine, FreeText, Money, PlanDate, ReadModel, StrictModel
 
 MeasureCategory = Literal[
     "产业帮扶",
@@ -29,9 +29,9 @@ MeasureStatus = Literal["planned", "in_progress", "done", "stopped"]
 
 class AssistanceCreate(StrictModel):
     category: MeasureCategory
-    item: str = Field(min_length=1, max_length=200)
+    item: FreeLine = Field(min_length=1, max_length=200)
     department: str = Field(min_length=1, max_length=40, description="the department responsible")
-    started_on: date
+    started_on: PlanDate
     amount: Money | None = None
     status: MeasureStatus = "in_progress"
 
@@ -67,4 +67,4 @@ class AssistanceList(ReadModel):
 
 class EliminationProposal(StrictModel):
     kind: Literal["帮扶消除", "自然消除"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FreeText = Field(min_length=1, max_length=500)

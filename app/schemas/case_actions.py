@@ -1,27 +1,26 @@
 """Bodies of the actions on a case (POST /api/v1/cases/{id}/actions, {"action": ..., ...})."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from app.models.enums import MonitoringCategory
-from app.schemas.common import PastDate, StrictModel
+from app.schemas.common import FreeText, PlanDate, RecordDate, RecordId, StrictModel
 from app.schemas.reports import ReportCreate
 
 RiskType = Literal[
     "因病", "因学", "因残", "因自然灾害", "因意外事故", "因产业项目失败", "因务工就业不稳", "缺劳动力", "其他"
 ]
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Reason = Annotated[FreeText, Field(min_length=1, max_length=500)]
 
 
 class Verify(StrictModel):
     """入户核实: the village's home visit."""
 
     action: Literal["verify"]
-    visited_on: PastDate
+    visited_on: RecordDate
     visitors: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1, max_length=10)
-    findings: str = Field(min_length=1, max_length=2000)
+    findings: FreeText = Field(min_length=1, max_length=2000)
     consent_signed: bool = Field(description="承诺授权: the household signed its consent")
     report: ReportCreate | None = Field(
         default=None, description="indicators as verified at the visit: stored as a new dated report"
@@ -39,7 +38,7 @@ class Review(StrictModel):
     """民主评议."""
 
     action: Literal["review"]
-    held_on: PastDate
+    held_on: RecordDate
     outcome: Literal["agreed", "disagreed"]
     attendees: int = Field(ge=1, le=10_000)
 
@@ -48,13 +47,13 @@ class Notice(StrictModel):
     """公示: runs at least the policy's days (5) from starts_on."""
 
     action: Literal["notice"]
-    starts_on: date
-    objections: str = Field(default="", max_length=2000)
+    starts_on: PlanDate
+    objections: FreeText = Field(default="", max_length=2000)
 
 
 class Approve(StrictModel):
     action: Literal["approve"]
-    comment: str = Field(default="", max_length=500)
+    comment: FreeText = Field(default="", max_length=500)
 
 
 class Return(StrictModel):
@@ -94,7 +93,7 @@ class Confirm(StrictModel):
 
 class Reassign(StrictModel):
     action: Literal["reassign"]
-    user_id: int = Field(ge=1)
+    user_id: RecordId
     reason: Reason
 
 

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from app.models.base import utcnow
 from app.schemas.case_actions import RiskType
-from app.schemas.common import Page, ReadModel, RecordId, StrictModel
+from app.schemas.common import FreeText, Page, ReadModel, RecordId, StrictModel
 
 CaseStep = Literal[
     "village_verification", "democratic_review", "public_notice", "township_review", "district_decision"
@@ -72,7 +72,7 @@ class CadreReport(StrictModel):
 
     household_id: RecordId
     level: Literal["high", "medium"] = "high"
-    description: str = Field(min_length=1, max_length=1000, description="what the cadre found")
+    description: FreeText = Field(min_length=1, max_length=1000, description="what the cadre found")
     risk_type: RiskType | None = Field(
         default=None,
         description="the cause, if known (因自然灾害 and 因意外事故 open the green channel: assistance before"

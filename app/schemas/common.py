@@ -1,31 +1,124 @@
 """Base classes and shared field types for request and response bodies."""
 
-from collections.abc import Sequence
-from datetime import date
+import re
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.clock import local_today
+from app.pii import mask_pii_text
 
 T = TypeVar("T")
 
 MAX_PAGE = 100_000
 MAX_ID = 2_147_483_647  # ids are 32-bit integers in every database
-RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID, description="a record's id (1 to 2,147,483,647)")]
+# a row's version (optimistic locking): an integer column like the ids
+Version = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class MultiLine:
+    """Marks a string field that may hold line breaks and tabs (notes, findings, descriptions)."""
+
+
+MULTILINE = MultiLine()
+# Every string of a request: no unpaired surrogates (not text; they cannot even be stored or sent back)
+# and no control characters. Line breaks and tabs only where a field is marked MULTILINE.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BAD_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_BAD_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why `value` cannot be a request's text (None if it can)."""
+    bad = (_BAD_IN_TEXT if multiline else _BAD_IN_LINE).search(value)
+    if bad is None:
+        return None
+    char = bad.group()
+    if _SURROGATE.match(char):
+        return "must be valid Unicode text (it holds an unpaired surrogate)"
+    if char in "\n\r\t\u2028\u2029":
+        return "must be a single line (no line breaks or tabs)"
+    return f"must not contain control characters (U+{ord(char):04X})"
+
+
+def _bad_strings(value: Any, *, multiline: bool) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    """(location, problem) of each string in `value`, nested lists and dicts included (not nested models:
+    they check their own fields). Iterative, so a deeply nested body cannot exhaust the stack."""
+    stack: list[tuple[tuple[int | str, ...], Any]] = [((), value)]
+    while stack:
+        loc, item = stack.pop()
+        if isinstance(item, str):
+            problem = text_problem(item, multiline=multiline)
+            if problem is not None:
+                yield loc, problem
+        elif isinstance(item, dict):
+            inside = []
+            for key, inner in item.items():
+                key_loc = (*loc, key if isinstance(key, int | str) else str(key))
+                if isinstance(key, str) and (problem := text_problem(key)) is not None:
+                    yield key_loc, f"field name {problem}"
+                    continue
+                inside.append((key_loc, inner))
+            stack.extend(reversed(inside))  # reversed: problems come out in the order sent
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed([((*loc, i), inner) for i, inner in enumerate(item)]))
+        elif isinstance(item, set | frozenset):
+            stack.extend((loc, inner) for inner in item)
+
+
+def _multiline(annotation: Any, metadata: Sequence[Any] = ()) -> bool:
+    if any(isinstance(m, MultiLine) for m in metadata):
+        return True
+    if get_origin(annotation) is Annotated:
+        return _multiline(get_args(annotation)[0], annotation.__metadata__)
+    return any(_multiline(arg) for arg in get_args(annotation))
 
 
 class StrictModel(BaseModel):
-    """Unknown fields are refused, strings are stripped and may not hold NUL characters."""
+    """Unknown fields are refused; strings are stripped, and every string, at any depth, must be text
+    (no unpaired surrogates) without control characters (line breaks and tabs only in MULTILINE fields);
+    a refusal names the string's place, e.g. signals[3].note."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    __multiline_fields__: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__multiline_fields__ = frozenset(
+            name for name, field in cls.model_fields.items() if _multiline(field.annotation, field.metadata)
+        )
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
+    def _text_only(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or isinstance(value, int | float | Decimal | date | BaseModel):
+            return value
+        multiline = info.field_name in cls.__multiline_fields__
+        problems = list(_bad_strings(value, multiline=multiline))
+        if problems:
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(type=PydanticCustomError("invalid_text", problem), loc=loc, input="")
+                    for loc, problem in problems
+                ],
+            )
         return value
 
 
@@ -33,18 +126,77 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# Dates, by kind. Each is written YYYY-MM-DD (a number is not a date) and lies in a plausible range:
+# a person's life (birth, joining or leaving a household) from 1900 to today; what the monitoring
+# records (report periods, events, visits, reviews, signals) from 2000 — the first year of the
+# policy's monitoring lines — to today; what may be planned ahead (a measure's start, a public notice)
+# from 2000 to a year from today.
 EARLIEST_DATE = date(1900, 1, 1)
+EARLIEST_RECORD = date(2000, 1, 1)
+PLAN_AHEAD_DAYS = 366
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
-def _plausible_past(value: date) -> date:
-    if value > local_today():
-        raise ValueError("date must not be in the future")
-    if value < EARLIEST_DATE:
-        raise ValueError("date must not be before 1900-01-01")
+def _written_as_date(value: Any) -> Any:
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD")
+    if isinstance(value, int | float | Decimal):  # bool too: JSON true is no date either
+        raise PydanticCustomError("date_type", "a date is written YYYY-MM-DD, not as a number")
     return value
 
 
-PastDate = Annotated[date, AfterValidator(_plausible_past)]
+def _between(earliest: date, ahead_days: int) -> AfterValidator:
+    def check(value: date) -> date:
+        latest = local_today() + timedelta(days=ahead_days)
+        if value < earliest:
+            raise ValueError(f"date must not be before {earliest.isoformat()}")
+        if value > latest:
+            raise ValueError(
+                "date must not be in the future" if ahead_days == 0 else f"date must not be after {latest}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+PastDate = Annotated[
+    date,
+    BeforeValidator(_written_as_date),
+    _between(EARLIEST_DATE, 0),
+    Field(description="YYYY-MM-DD, from 1900-01-01 to today"),
+]
+RecordDate = Annotated[
+    date,
+    BeforeValidator(_written_as_date),
+    _between(EARLIEST_RECORD, 0),
+    Field(description="YYYY-MM-DD, from 2000-01-01 to today"),
+]
+PlanDate = Annotated[
+    date,
+    BeforeValidator(_written_as_date),
+    _between(EARLIEST_RECORD, PLAN_AHEAD_DAYS),
+    Field(description=f"YYYY-MM-DD, from 2000-01-01 to {PLAN_AHEAD_DAYS} days from today"),
+]
+
+
+def _free_text(value: str) -> str:
+    return mask_pii_text(value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+# Free text a person types (notes, findings, descriptions, addresses): ID numbers and phone numbers in
+# it are masked before it is stored (first 6 and last 4 digits of an ID, the last 4 of a phone), so they
+# never sit in clear in the database, lists, logs or messages sent out. FreeText may span lines.
+FreeText = Annotated[
+    str,
+    AfterValidator(_free_text),
+    MULTILINE,
+    Field(description="free text; ID and phone numbers in it are stored masked"),
+]
+FreeLine = Annotated[
+    str,
+    AfterValidator(mask_pii_text),
+    Field(description="one line of free text; ID and phone numbers in it are stored masked"),
+]
 
 
 def _no_negative_zero(value: Decimal) -> Decimal:

@@ -1,11 +1,11 @@
 """部门筛查预警: departments' signals about residents, as JSON or CSV rows."""
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from app.schemas.common import Money, PastDate, StrictModel
+from app.schemas.common import MULTILINE, FreeText, Money, ReadModel, RecordDate, StrictModel
 from app.schemas.households import IdNumberMixin, Name, RegionCode
 
 Department = Literal["医保", "民政", "教育", "住建", "水利", "残联", "应急", "人社", "公安", "农业农村"]
@@ -33,12 +33,13 @@ class DepartmentSignal(IdNumberMixin):
         description="e.g. medical_self_pay, dropout, disaster",
     )
     amount: Money | None = None
-    occurred_on: PastDate
-    note: str = Field(default="", max_length=500)
+    occurred_on: RecordDate
+    note: FreeText = Field(default="", max_length=500)
 
 
 class DepartmentBatch(StrictModel):
-    signals: list[dict[str, Any]] = Field(
+    # MULTILINE: a note may span lines; each item's other fields are checked as a DepartmentSignal
+    signals: Annotated[list[dict[str, Any]], MULTILINE] = Field(
         min_length=1,
         max_length=5000,
         description="items shaped as DepartmentSignal; each is checked on its own, and a bad one is"
@@ -46,13 +47,13 @@ class DepartmentBatch(StrictModel):
     )
 
 
-class LineProblem(StrictModel):
+class LineProblem(ReadModel):
     line: int = Field(description="line in the CSV (the header is line 1); item number + 1 for JSON")
     field: str | None
     message: str
 
 
-class DepartmentResult(StrictModel):
+class DepartmentResult(ReadModel):
     received: int
     outcomes: dict[str, int] = Field(description="opened, attached, monitored, suppressed, unmatched")
     unmatched: list[LineProblem] = Field(description="rows whose ID number matches no registered member")
@@ -65,7 +66,7 @@ class DepartmentResult(StrictModel):
     received_on: date
 
 
-class UnmatchedRead(StrictModel):
+class UnmatchedRead(ReadModel):
     id: int
     origin: str = Field(description="the file or batch and its line")
     note: str = Field(description="the masked ID number and why the row was kept")

@@ -21,7 +21,7 @@ from app.models.enums import (
     Sex,
 )
 from app.pii import normalise_id_number, validate_id_number, validate_phone
-from app.schemas.common import PastDate, ReadModel, RecordId, StrictModel
+from app.schemas.common import FreeLine, PastDate, ReadModel, RecordId, StrictModel, Version
 
 HouseholdNo = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$", description="户编号")]
 RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12-digit 统计用区划代码")]
@@ -72,7 +72,7 @@ class MemberCreate(MemberFields, IdNumberMixin):
 class MemberUpdate(MemberFields, IdNumberMixin):
     """A change to a member; left_on + left_reason record the member leaving the household."""
 
-    version: int | None = Field(default=None, description="the member's current version (or If-Match)")
+    version: Version | None = Field(default=None, description="the member's current version (or If-Match)")
     name: Name | None = None
     id_number: str | None = None
     relation: Relation | None = None
@@ -95,7 +95,7 @@ class PhoneMixin(StrictModel):
 class HouseholdCreate(PhoneMixin):
     household_no: HouseholdNo
     village_code: RegionCode
-    address: str = Field(default="", max_length=200)
+    address: FreeLine = Field(default="", max_length=200)
     phone: str | None = None
     household_type: HouseholdType
     # no monitoring status or category: a household enters monitoring only by the procedure (a case
@@ -104,8 +104,8 @@ class HouseholdCreate(PhoneMixin):
 
 
 class HouseholdUpdate(PhoneMixin):
-    version: int | None = Field(default=None, description="the household's current version (or If-Match)")
-    address: str | None = Field(default=None, max_length=200)
+    version: Version | None = Field(default=None, description="the household's current version (or If-Match)")
+    address: FreeLine | None = Field(default=None, max_length=200)
     phone: str | None = None
     # not here: monitoring status and category follow the case procedure (a decision); the household
     # type is registry history, changed by a correction the township approves (type-corrections)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from app.schemas.common import Money, ReadModel, StrictModel
+from app.schemas.common import MAX_ID, FreeText, Money, ReadModel, StrictModel, Version
 
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)]
 
@@ -21,7 +21,9 @@ class MonitoringLine(StrictModel):
     year: int = Field(ge=2000, le=2100)
     amount: Money
     verified: bool = Field(description="false: a default the district has not confirmed")
-    source: str = Field(default="", max_length=200)
+    # FreeText, not FreeLine: stored versions are read back through this model, and a tab pasted into
+    # a source before lines were checked must not make the policy unreadable
+    source: FreeText = Field(default="", max_length=200)
 
 
 LEGACY_DEADLINES = frozenset(
@@ -124,9 +126,14 @@ class PolicyData(StrictModel):
         description="the model warns of a fall below the line at any report within this many months",
     )
     cold_start_min_examples: int = Field(
-        default=5000, ge=100, description="labelled household-periods needed before the model is trained"
+        default=5000,
+        ge=100,
+        le=MAX_ID,
+        description="labelled household-periods needed before the model is trained",
     )
-    cold_start_min_positives: int = Field(default=50, ge=10, description="…of which below the line")
+    cold_start_min_positives: int = Field(
+        default=50, ge=10, le=MAX_ID, description="…of which below the line"
+    )
     case_deadlines: CaseDeadlines = Field(default_factory=CaseDeadlines)
     case_suppression_days: int = Field(
         default=30,
@@ -187,8 +194,8 @@ class PolicyData(StrictModel):
 
 
 class PolicyUpdate(PolicyData):
-    version: int | None = Field(default=None, description="the version you read (or If-Match)")
-    note: str = Field(default="", max_length=200, description="why the policy changed")
+    version: Version | None = Field(default=None, description="the version you read (or If-Match)")
+    note: FreeText = Field(default="", max_length=200, description="why the policy changed")
 
 
 class PolicyRead(ReadModel):

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from app.schemas.common import Money, ReadModel, StrictModel
+from app.schemas.common import FreeLine, FreeText, Money, ReadModel, StrictModel
 from app.schemas.households import Name, PhoneMixin
 
 DifficultyType = Literal["living", "employment", "education", "medical", "housing", "drinking_water", "other"]
@@ -34,11 +34,11 @@ class ApplicationIn(PhoneMixin):
     applicant_name: Name
     id_number: str = Field(min_length=1, max_length=40)
     phone: str
-    address: str = Field(default="", max_length=200)
+    address: FreeLine = Field(default="", max_length=200)
     region_code: str = Field(pattern=r"^[0-9]{12}$")
     household_size: int = Field(ge=1, le=30)
     difficulty_type: DifficultyType
-    description: str = Field(min_length=1, max_length=2000)
+    description: FreeText = Field(min_length=1, max_length=2000)
     submitted_at: AwareDatetime
     stated_loss: Money | None = None
     on_behalf_of: OnBehalfOf | None = None

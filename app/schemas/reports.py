@@ -6,7 +6,7 @@ from pydantic import Field, SkipValidation, ValidationInfo, field_validator
 
 from app.clock import add_months
 from app.models.enums import DisasterType, EventKind, HousingGrade
-from app.schemas.common import Money, MoneyOut, PastDate, ReadModel, RecordId, StrictModel
+from app.schemas.common import Money, MoneyOut, ReadModel, RecordDate, RecordId, StrictModel
 from app.schemas.households import HouseholdNo
 
 ClientRef = Annotated[
@@ -38,7 +38,7 @@ class Spending(StrictModel):
 class EventIn(StrictModel):
     kind: EventKind
     disaster_type: DisasterType | None = Field(default=None, validate_default=True)
-    occurred_on: PastDate
+    occurred_on: RecordDate
     loss: Money = Decimal(0)
 
     @field_validator("disaster_type")
@@ -56,8 +56,8 @@ class EventIn(StrictModel):
 
 class ReportCreate(StrictModel):
     client_ref: ClientRef
-    period_start: PastDate
-    period_end: PastDate
+    period_start: RecordDate
+    period_end: RecordDate
     income: Income
     insurance_payout: Money = Field(default=Decimal(0), description="理赔收入")
     spending: Spending = Field(default_factory=Spending)

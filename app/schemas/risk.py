@@ -3,13 +3,15 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.schemas.common import PastDate, ReadModel, StrictModel
+from app.schemas.common import ReadModel, RecordDate, StrictModel
 
 RiskLevel = Literal["high", "medium", "low"]
 
 
 class RunRequest(StrictModel):
-    as_of: PastDate | None = Field(default=None, description="score as known on this date (default: today)")
+    as_of: RecordDate | None = Field(
+        default=None, description="score as known on this date (default: today; from 2000-01-01)"
+    )
 
 
 class RiskRunRead(ReadModel):
