@@ -3,6 +3,9 @@ refused with the platform's codes), messages back in order through the outbox, k
 reconciliation. tests/test_relief_e2e.py runs the same exchange between real processes."""
 
 import json
+import socket
+import threading
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,15 +13,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from app import db
+from app import clock, db
 from app.clock import local_today, unix_seconds
 from app.config import Settings
 from app.models import Case, CaseEvent, Household, Member, PlatformKey, ReliefApplication, ReliefMessage
 from app.models.base import utcnow
-from app.services import relief_keys, relief_outbox
+from app.models.enums import Role
+from app.schemas.users import UserCreate
+from app.services import relief_keys, relief_outbox, users
 from app.services.access import Actor
-from tests.fixtures import VILLAGE_A, Accounts, household_body, make_id, member_body
-from tests.test_webhooks import Receiver
+from tests.fixtures import COUNTY, PASSWORD, VILLAGE_A, Accounts, household_body, make_id, member_body
+from tests.test_webhooks import Hanging, Receiver
 
 URL = "/api/v1/integrations/relief-platform"
 
@@ -503,3 +508,156 @@ def test_assistance_started_is_said_once(platform: Platform, client: TestClient,
     assert events.count("assistance_started") == 1
     assert "医疗救助" not in json.dumps([m.payload for m in messages()], ensure_ascii=False)
     assert all("risk_types" not in m.payload for m in messages())
+
+
+# ---- issue 16: outbound delivery ------------------------------------------------------------------------
+
+
+class Trickling:
+    """A platform that answers a byte at a time, each byte well within any per-read timeout, the whole
+    answer taking far longer than the delivery may."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/callbacks"
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        answer = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 300 + b"\r\nContent-Length: 0\r\n\r\n"
+        with self.listener:
+            while not self.stop.is_set():
+                try:
+                    connection, _ = self.listener.accept()
+                except TimeoutError:
+                    continue
+                with connection:
+                    connection.recv(65536)
+                    for i in range(len(answer)):
+                        if self.stop.wait(0.1):
+                            return
+                        try:
+                            connection.sendall(answer[i : i + 1])
+                        except OSError:
+                            break
+
+
+def test_a_platform_trickling_its_answer_does_not_stall_delivery(
+    platform: Platform, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trickling = Trickling()
+    monkeypatch.setattr(settings, "relief_callback_url", trickling.url)
+    monkeypatch.setattr(settings, "relief_timeout_seconds", 1.0)
+    platform.post("applications", application())
+    started = time.monotonic()
+    try:
+        assert relief_outbox.deliver_due(db.session_scope, settings) == 0
+    finally:
+        trickling.stop.set()
+    assert time.monotonic() - started < 5  # the whole answer would take over 30 s
+    [message] = messages()
+    assert (message.status, message.attempts, message.last_error) == (
+        "pending",
+        1,
+        "no answer within the time limit",
+    )
+
+
+def test_a_platform_that_never_answers_holds_no_lock(
+    platform: Platform,
+    client: TestClient,
+    accounts: Accounts,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hanging = Hanging()
+    monkeypatch.setattr(settings, "relief_callback_url", hanging.url)
+    monkeypatch.setattr(settings, "relief_timeout_seconds", 20.0)
+    platform.post("applications", application())
+    worker = threading.Thread(target=relief_outbox.deliver_due, args=(db.session_scope, settings))
+    worker.start()
+    try:
+        assert hanging.accepted.wait(10), "the worker never posted"
+        registered = client.post("/api/v1/households", json=household_body(), headers=accounts["cadre_a"])
+        assert registered.status_code == 201, registered.text
+        assert worker.is_alive(), "the registration waited for the platform's answer"
+        with db.session_scope() as session:  # no row lock held across the post either (PostgreSQL)
+            session.scalars(select(ReliefMessage).with_for_update(nowait=True)).all()
+        assert relief_outbox.deliver_due(db.session_scope, settings) == 0  # claimed: not posted twice
+        assert hanging.connections == 1
+    finally:
+        hanging.release.set()
+        worker.join(30)
+
+
+def test_a_zero_grace_rotation_revokes_keys_still_in_an_earlier_grace(
+    platform: Platform, settings: Settings
+) -> None:
+    with db.session_scope() as session:
+        second_id, second_secret, _ = relief_keys.rotate(
+            session, settings, Actor.system("test"), "platform", timedelta(hours=2)
+        )
+    assert platform.post("applications", application(application_id="A1")).status_code == 202  # grace
+    with db.session_scope() as session:  # the second key leaked: rotate again, at once
+        third_id, third_secret, _ = relief_keys.rotate(
+            session, settings, Actor.system("test"), "platform", timedelta(0)
+        )
+    for old in (platform, Platform(platform.client, second_id, second_secret)):
+        refused = old.post("applications", application(application_id="A2"))
+        assert (refused.status_code, refused.json()["code"]) == (401, "unknown_key")
+    third = Platform(platform.client, third_id, third_secret)
+    assert third.post("applications", application(application_id="A3")).status_code == 202
+
+
+def test_callbacks_are_signed_with_the_key_of_the_account_the_application_came_from(
+    platform: Platform, callback: Receiver, settings: Settings
+) -> None:
+    with db.session_scope() as session:  # a second platform account (the hotline's), made later
+        actor = Actor.system("test")
+        users.create(
+            session,
+            settings,
+            actor,
+            UserCreate(username="hotline", password=PASSWORD, role=Role.platform_client, region_code=COUNTY),
+        )
+        hotline = Platform(platform.client, *relief_keys.create(session, settings, actor, "hotline"))
+    assert hotline.post("applications", application(application_id="H-1")).status_code == 202
+    assert platform.post("applications", application(application_id="P-1")).status_code == 202
+    assert relief_outbox.deliver_due(db.session_scope, settings) == 2
+    signers = {json.loads(body)["application_id"]: headers for headers, body in callback.posts}
+    for application_id, sender in (("H-1", hotline), ("P-1", platform)):
+        headers = signers[application_id]
+        assert headers["x-shouwang-key-id"] == sender.key_id
+        body = next(b for _, b in callback.posts if json.loads(b)["application_id"] == application_id)
+        assert headers["x-shouwang-signature"] == relief_keys.sign(
+            sender.secret, headers["x-shouwang-timestamp"], body
+        )
+
+
+def test_a_far_future_submitted_at_is_refused_and_does_not_block_later_amendments(
+    platform: Platform,
+) -> None:
+    now = clock.now()
+    ahead = platform.post("applications", application(submitted_at=(now + timedelta(days=365)).isoformat()))
+    assert (ahead.status_code, ahead.json()["code"], ahead.json()["field"]) == (
+        422,
+        "invalid_payload",
+        "submitted_at",
+    )
+    assert platform.post("applications", application(submitted_at=now.isoformat())).status_code == 202
+    far = platform.post(
+        "applications",
+        application(submitted_at="2099-01-01T00:00:00+08:00", description="改为 2099 年"),
+    )
+    assert (far.status_code, far.json()["code"], far.json()["field"]) == (
+        422,
+        "invalid_payload",
+        "submitted_at",
+    )
+    skewed = (now + timedelta(minutes=2)).isoformat()  # a platform clock a little fast is fine
+    later = platform.post("applications", application(submitted_at=skewed, difficulty_type="housing"))
+    assert later.status_code == 202, later.text
+    with db.session_scope() as session:
+        stored = session.scalars(select(ReliefApplication)).one()
+        assert (stored.amendments, stored.difficulty_type) == (1, "housing")
