@@ -149,6 +149,27 @@ class TestControlCharacters:
         )
         refused(bell, "description")
 
+    def test_a_case_action_is_checked_like_any_body(self, client: TestClient, accounts: Accounts) -> None:
+        cadre = accounts["cadre_a"]
+        household = new_household(client, cadre)
+        opened = client.post(
+            "/api/v1/cases", json={"household_id": household["id"], "description": "突发"}, headers=cadre
+        )
+        url = f"/api/v1/cases/{opened.json()['case_id']}/actions"
+        verify = {
+            "action": "verify",
+            "visited_on": local_today().isoformat(),
+            "visitors": ["李文", "王\x08华"],
+            "findings": "属实\ud800",
+            "consent_signed": True,
+        }
+        with unchanged():
+            response = post_raw(client, url, verify, cadre)
+            refused(response, "visitors[1]")
+            assert {e["field"] for e in response.json()["errors"]} == {"findings", "visitors[1]"}
+            odd_action = post_raw(client, url, {"action": "ver\ud800ify"}, cadre)
+            assert 400 <= odd_action.status_code < 500, odd_action.text
+
     def test_in_a_batch_item_the_place_is_named(self, client: TestClient, accounts: Accounts) -> None:
         items = [department_item(), department_item(note="a\x00b")]
         department = accounts["department"]

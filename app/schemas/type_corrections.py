@@ -6,17 +6,17 @@ from typing import Literal
 from pydantic import Field
 
 from app.models.enums import HouseholdType
-from app.schemas.common import ReadModel, StrictModel
+from app.schemas.common import FreeText, ReadModel, StrictModel
 
 
 class TypeCorrectionCreate(StrictModel):
     household_type: HouseholdType = Field(description="the type the household should have")
-    reason: str = Field(min_length=2, max_length=500, description="why the registry is wrong (audited)")
+    reason: FreeText = Field(min_length=2, max_length=500, description="why the registry is wrong (audited)")
 
 
 class TypeCorrectionDecision(StrictModel):
     decision: Literal["approve", "reject"]
-    note: str = Field(default="", max_length=500)
+    note: FreeText = Field(default="", max_length=500)
 
 
 class TypeCorrectionRead(ReadModel):
