@@ -1,5 +1,8 @@
 """Settings: the only place that reads the environment."""
 
+import base64
+import binascii
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Literal
 
@@ -12,10 +15,82 @@ DEMO_SECRET_KEY = "demo-secret-key-not-for-production-0000000000"
 DEMO_ENCRYPTION_KEY = "ZGVtby1rZXktbm90LWZvci1wcm9kdWN0aW9uLTAwMDA="
 DEMO_LOOKUP_KEY = "demo-lookup-key-not-for-production"
 DEMO_VALUES = frozenset({DEMO_SECRET_KEY, DEMO_ENCRYPTION_KEY, DEMO_LOOKUP_KEY})
+# What a demo value looks like however it is re-encoded: the strings and the demo Fernet key's bytes.
+_DEMO_MATERIAL = tuple(
+    v.lower() for v in (*(d.encode() for d in DEMO_VALUES), base64.urlsafe_b64decode(DEMO_ENCRYPTION_KEY))
+)
+# Below these a secret is guessable whatever its length. A random 32-character hex key has 9 or fewer
+# distinct characters about once in 15,000 draws and 7 or fewer practically never; 32 random bytes
+# (a Fernet key) practically always have more than 20 distinct values.
+MIN_DISTINCT_CHARACTERS = 8
+MIN_DISTINCT_KEY_BYTES = 16
+_DECODING_DEPTH = 3
+
+
+def _decode_once(value: bytes) -> list[bytes]:
+    """What `value` decodes to as hex, base64 (standard or url-safe, padded or not) or base32."""
+    text = b"".join(value.split()).rstrip(b"=")
+    decoded = []
+    decoders: tuple[Callable[[bytes], bytes], ...] = (
+        lambda t: bytes.fromhex(t.decode("ascii")),
+        lambda t: base64.b64decode(t + b"=" * (-len(t) % 4), validate=True),
+        lambda t: base64.b64decode(t + b"=" * (-len(t) % 4), altchars=b"-_", validate=True),
+        lambda t: base64.b32decode(t + b"=" * (-len(t) % 8), casefold=True),
+    )
+    for decode in decoders:
+        try:
+            decoded.append(decode(text))
+        except (binascii.Error, ValueError):
+            continue
+    return decoded
+
+
+def decodes_to_demo_value(value: str | bytes) -> bool:
+    """True if `value`, or what it decodes to (nested encodings too), contains a demo secret."""
+    seen = {value.encode() if isinstance(value, str) else value}
+    frontier = list(seen)
+    for _ in range(_DECODING_DEPTH):
+        frontier = [d for v in frontier for d in _decode_once(v) if d and d not in seen]
+        seen.update(frontier)
+    return any(demo in candidate.lower() for candidate in seen for demo in _DEMO_MATERIAL)
+
+
+def _shortest_period(value: bytes | str) -> int:
+    """The length of the shortest unit `value` is made of, the last copy possibly cut short (KMP)."""
+    if not value:
+        return 0
+    border = [0] * len(value)
+    k = 0
+    for i in range(1, len(value)):
+        while k and value[i] != value[k]:
+            k = border[k - 1]
+        if value[i] == value[k]:
+            k += 1
+        border[i] = k
+    return len(value) - border[-1]
+
+
+def weakness(value: bytes | str, min_distinct: int) -> str | None:
+    """Why a secret is guessable whatever its length: blank, few distinct symbols, a repeated unit, or
+    (for key bytes) printable text, which 32 random bytes are with a chance of about 10^-14."""
+    if isinstance(value, str) and not value.strip():
+        return "is blank"
+    distinct = len(set(value))
+    if distinct < min_distinct:
+        return f"has only {distinct} distinct {'characters' if isinstance(value, str) else 'byte values'}"
+    period = _shortest_period(value)
+    if period <= len(value) // 2:
+        return f"repeats a unit of {period}"
+    if isinstance(value, bytes) and all(0x20 <= b < 0x7F for b in value):
+        return "is printable text, not random bytes"
+    return None
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SHOUWANG_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting's error must not print the secrets it was given.
+    model_config = SettingsConfigDict(
+        env_prefix="SHOUWANG_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["demo", "production"] = "demo"
     database_url: str = "sqlite:///./shouwang.db"
@@ -30,6 +105,8 @@ class Settings(BaseSettings):
 
     access_token_minutes: int = Field(default=30, ge=1)
     refresh_token_days: int = Field(default=14, ge=1)
+    # How long a just-spent refresh token is still honoured (README: "Refresh tokens"); 0 turns it off.
+    refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     probe_limit_per_hour: int = Field(default=10, ge=1)
@@ -83,10 +160,27 @@ class Settings(BaseSettings):
             parts = {p.strip() for p in raw.split(",")}
             if not raw or parts & DEMO_VALUES:
                 raise ValueError(f"SHOUWANG_{name.upper()} must be set to a non-demo value in production")
-        if len(self.secret_key.get_secret_value()) < 32:
-            raise ValueError("SHOUWANG_SECRET_KEY must be at least 32 characters in production")
-        if len(self.lookup_key.get_secret_value()) < 32:
-            raise ValueError("SHOUWANG_LOOKUP_KEY must be at least 32 characters in production")
+        for name in ("secret_key", "lookup_key"):
+            raw = getattr(self, name).get_secret_value()
+            variable = f"SHOUWANG_{name.upper()}"
+            if decodes_to_demo_value(raw):
+                raise ValueError(f"{variable} is a demo key in another encoding; generate a new one")
+            problem = weakness(raw, MIN_DISTINCT_CHARACTERS)
+            if problem is not None:
+                raise ValueError(f"{variable} {problem}: generate a random one (README, Running it for real)")
+            if len(raw) < 32:
+                raise ValueError(f"{variable} must be at least 32 characters in production")
+        keys = self.fernet_keys
+        for number, key in enumerate(keys, start=1):
+            where = f"SHOUWANG_ENCRYPTION_KEYS (key {number} of {len(keys)})"
+            # Fernet decodes leniently (stray characters and unused low bits are ignored), so the key's
+            # bytes are compared too, not only its spelling.
+            key_bytes = base64.urlsafe_b64decode(key)
+            if decodes_to_demo_value(key) or decodes_to_demo_value(key_bytes):
+                raise ValueError(f"{where} is the demo Fernet key; generate a new one")
+            problem = weakness(key_bytes, MIN_DISTINCT_KEY_BYTES)
+            if problem is not None:
+                raise ValueError(f"{where} {problem}: generate one with Fernet.generate_key()")
         return self
 
     @property

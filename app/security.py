@@ -1,7 +1,7 @@
 """Password hashing (argon2id) and signed tokens (JWT, HS256)."""
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -39,7 +39,17 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def issue_token(settings: Settings, *, user_id: int, token_version: int, kind: TokenType) -> str:
+def issue_token(
+    settings: Settings,
+    *,
+    user_id: int,
+    token_version: int,
+    kind: TokenType,
+    family: str,
+    jti: str | None = None,
+    expires_at: datetime | None = None,
+) -> str:
+    """A signed token of the login `family`; a refresh token is minted with the family's jti and expiry."""
     now = clock.now()
     lifetime = (
         timedelta(minutes=settings.access_token_minutes)
@@ -50,9 +60,10 @@ def issue_token(settings: Settings, *, user_id: int, token_version: int, kind: T
         "sub": str(user_id),
         "typ": kind,
         "tv": token_version,
+        "fam": family,
         "iat": now,
-        "exp": now + lifetime,
-        "jti": secrets.token_hex(8),
+        "exp": expires_at or now + lifetime,
+        "jti": jti or secrets.token_hex(8),
     }
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
 
@@ -64,7 +75,7 @@ def decode_token(settings: Settings, token: str, *, kind: TokenType) -> dict[str
             token,
             settings.secret_key.get_secret_value(),
             algorithms=["HS256"],
-            options={"require": ["sub", "typ", "tv", "exp"]},
+            options={"require": ["sub", "typ", "tv", "fam", "jti", "exp"]},
         )
     except jwt.PyJWTError:
         return None

@@ -3,17 +3,21 @@
 Waiting is simulated by moving `locked_until` into the past in the database, never by sleeping.
 """
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import httpx2 as httpx
+import jwt
 import pytest
+import time_machine
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app import db
 from app.config import Settings
-from app.models import User
+from app.models import AuditEntry, User
 from app.models.base import utcnow
 from tests.fixtures import PASSWORD, VILLAGE_A, Accounts, new_household
 
@@ -384,3 +388,174 @@ def test_logout_revokes_access_and_refresh_tokens(client: TestClient, accounts: 
     refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 401
     assert accounts.tokens("cadre_a")["access_token"]
+
+
+def past_grace(clock: time_machine.Traveller | None, settings: Settings) -> None:
+    """Let the grace for the token just replaced run out."""
+    assert clock is not None
+    clock.shift(timedelta(seconds=settings.refresh_reuse_grace_seconds + 1))
+
+
+def assert_reuse_refused(response: httpx.Response) -> None:
+    assert_unauthorized(response)
+    assert response.json()["field"] == "refresh_token"
+    assert "already used" in response.json()["message"]
+
+
+class TestRotation:
+    """A refresh token is spent by its use; a spent one coming back means a copy is in other hands."""
+
+    def test_a_refresh_token_works_once(
+        self, client: TestClient, accounts: Accounts, settings: Settings, clock: time_machine.Traveller | None
+    ) -> None:
+        first = accounts.tokens("cadre_a")
+        assert refresh(client, first["refresh_token"]).status_code == 200
+        past_grace(clock, settings)
+        assert_reuse_refused(refresh(client, first["refresh_token"]))
+
+    def test_reuse_revokes_every_token_of_that_login(
+        self, client: TestClient, accounts: Accounts, settings: Settings, clock: time_machine.Traveller | None
+    ) -> None:
+        stolen = accounts.tokens("cadre_a")
+        second = refresh(client, stolen["refresh_token"]).json()
+        third = refresh(client, second["refresh_token"]).json()
+        other_device = login(client).json()
+        past_grace(clock, settings)
+
+        assert_reuse_refused(refresh(client, stolen["refresh_token"]))
+
+        # the newest refresh token of that login, and the access tokens it gave, stop working
+        assert_unauthorized(refresh(client, third["refresh_token"]))
+        assert_unauthorized(me(client, third["access_token"]))
+        assert_unauthorized(me(client, second["access_token"]))
+        # ...so does the token the thief could try next
+        assert_unauthorized(refresh(client, second["refresh_token"]))
+        # another login (another device) is not that family and keeps working
+        assert me(client, other_device["access_token"]).status_code == 200
+        assert refresh(client, other_device["refresh_token"]).status_code == 200
+        # and the user can log in again
+        assert me(client, login(client).json()["access_token"]).status_code == 200
+
+    def test_reuse_is_audited(
+        self, client: TestClient, accounts: Accounts, settings: Settings, clock: time_machine.Traveller | None
+    ) -> None:
+        first = accounts.tokens("cadre_a")
+        refresh(client, first["refresh_token"])
+        past_grace(clock, settings)
+        assert_reuse_refused(refresh(client, first["refresh_token"]))
+        with db.session_scope() as session:
+            rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.refresh_reuse")).all()
+            assert [(r.actor, r.entity_id) for r in rows] == [("cadre_a", str(accounts.ids["cadre_a"]))]
+
+    def test_retry_with_the_token_just_replaced_gets_the_current_one(
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
+        """A phone whose answer was lost sends the same token again, within the grace."""
+        assert settings.refresh_reuse_grace_seconds > 0
+        first = accounts.tokens("cadre_a")
+        lost = refresh(client, first["refresh_token"]).json()
+        retry = refresh(client, first["refresh_token"])
+        assert retry.status_code == 200, retry.text
+        again = retry.json()
+        assert me(client, again["access_token"]).status_code == 200
+        # the same current refresh token, not a second branch: either copy continues the login...
+        assert jti(again["refresh_token"]) == jti(lost["refresh_token"])
+        continued = refresh(client, again["refresh_token"])
+        assert continued.status_code == 200, continued.text
+        # ...and the login was not revoked
+        assert me(client, lost["access_token"]).status_code == 200
+        assert me(client, continued.json()["access_token"]).status_code == 200
+
+    def test_grace_is_only_for_the_token_just_replaced(
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
+        first = accounts.tokens("cadre_a")
+        second = refresh(client, first["refresh_token"]).json()
+        third = refresh(client, second["refresh_token"]).json()
+        assert_reuse_refused(refresh(client, first["refresh_token"]))
+        assert_unauthorized(refresh(client, third["refresh_token"]))
+
+    def test_grace_runs_out(
+        self, client: TestClient, accounts: Accounts, settings: Settings, clock: time_machine.Traveller | None
+    ) -> None:
+        first = accounts.tokens("cadre_a")
+        second = refresh(client, first["refresh_token"]).json()
+        past_grace(clock, settings)
+        assert_reuse_refused(refresh(client, first["refresh_token"]))
+        assert_unauthorized(refresh(client, second["refresh_token"]))
+
+    def test_no_grace_when_it_is_turned_off(
+        self, app: FastAPI, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
+        first = accounts.tokens("cadre_a")
+        app.state.settings = settings.model_copy(update={"refresh_reuse_grace_seconds": 0})
+        try:
+            second = refresh(client, first["refresh_token"]).json()
+            assert_reuse_refused(refresh(client, first["refresh_token"]))
+            assert_unauthorized(refresh(client, second["refresh_token"]))
+        finally:
+            app.state.settings = settings
+
+    def test_two_refreshes_at_the_same_moment_keep_the_login(
+        self, app: FastAPI, client: TestClient, accounts: Accounts
+    ) -> None:
+        """A phone on a poor connection sends the refresh twice; both answers work, nothing is revoked."""
+        first = accounts.tokens("cadre_a")
+        barrier = threading.Barrier(2)
+        answers: list[httpx.Response] = []
+
+        def send() -> None:
+            with TestClient(app) as own:
+                barrier.wait(timeout=30)
+                answers.append(refresh(own, first["refresh_token"]))
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        assert jti(answers[0].json()["refresh_token"]) == jti(answers[1].json()["refresh_token"])
+        for answer in answers:
+            assert me(client, answer.json()["access_token"]).status_code == 200
+        assert refresh(client, answers[1].json()["refresh_token"]).status_code == 200
+
+    def test_logout_revokes_rotated_tokens_and_the_grace_does_not_revive_them(
+        self, client: TestClient, accounts: Accounts
+    ) -> None:
+        first = accounts.tokens("cadre_a")
+        phone = refresh(client, first["refresh_token"]).json()
+        laptop = login(client).json()
+        assert client.post("/api/v1/auth/logout", headers=bearer(phone["access_token"])).status_code == 204
+        for token in (first["refresh_token"], phone["refresh_token"], laptop["refresh_token"]):
+            assert_unauthorized(refresh(client, token))
+        assert_unauthorized(me(client, laptop["access_token"]))
+
+    def test_deactivation_revokes_rotated_tokens_and_the_grace_does_not_revive_them(
+        self, client: TestClient, accounts: Accounts
+    ) -> None:
+        first = accounts.tokens("cadre_a")
+        second = refresh(client, first["refresh_token"]).json()
+        admin_patch(client, accounts, "cadre_a", {"active": False})
+        for token in (first["refresh_token"], second["refresh_token"]):
+            assert_unauthorized(refresh(client, token))
+        assert_unauthorized(me(client, second["access_token"]))
+
+    def test_token_without_a_login_family_is_refused(
+        self, client: TestClient, accounts: Accounts, settings: Settings
+    ) -> None:
+        """Tokens issued before families existed (no "fam" claim), or naming an unknown one: log in again."""
+        user_id = accounts.create("cadre_a")
+        claims = {"sub": str(user_id), "tv": user_row("cadre_a").token_version, "jti": "x", "exp": 4102444800}
+        key = settings.secret_key.get_secret_value()
+        for kind in ("access", "refresh"):
+            legacy = jwt.encode(claims | {"typ": kind}, key, algorithm="HS256")
+            unknown = jwt.encode(claims | {"typ": kind, "fam": "no-such-family"}, key, algorithm="HS256")
+            for token in (legacy, unknown):
+                assert_unauthorized(refresh(client, token) if kind == "refresh" else me(client, token))
+
+
+def jti(token: str) -> str:
+    """The token's id (read without checking the signature: the server checks it)."""
+    value: str = jwt.decode(token, options={"verify_signature": False})["jti"]
+    return value

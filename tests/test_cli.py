@@ -13,10 +13,11 @@ from app.models import Household, Member, Region, Report, User
 from app.services import demo
 
 runner = CliRunner()
+# Random, as production requires (a repeated character or a text-derived Fernet key is refused).
 PRODUCTION_SECRETS = {
-    "SHOUWANG_SECRET_KEY": "p" * 40,
-    "SHOUWANG_LOOKUP_KEY": "l" * 40,
-    "SHOUWANG_ENCRYPTION_KEYS": "Zm9yLXRlc3RzLW9ubHktMDAwMDAwMDAwMDAwMDAwMDA=",
+    "SHOUWANG_SECRET_KEY": "_kiDK_hFjEM4wkfFsbdsEl52DBq58_pKD25oo5bp",
+    "SHOUWANG_LOOKUP_KEY": "bsAD_xttHfAWWOd6dDsjiTww7a9w2W_yH2HS0yXI",
+    "SHOUWANG_ENCRYPTION_KEYS": "1WMoH5keVHcLRXTF-QLUH7Qsjp-tT6f4QeTDG_sRb3A=",
 }
 
 

@@ -1,12 +1,23 @@
 """Account administration through the API: only an admin creates, lists and changes accounts."""
 
+import threading
 from typing import Any
 
 import httpx2 as httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from tests.fixtures import COUNTY, TOWNSHIP_1, VILLAGE_A, VILLAGE_B, Accounts
+from app import db
+from app.config import Settings
+from app.errors import Conflict
+from app.models import AuditEntry, User
+from app.models.enums import Role
+from app.schemas.users import UserUpdate
+from app.services import auth
+from app.services import users as user_service
+from tests.fixtures import COUNTY, PASSWORD, TOWNSHIP_1, VILLAGE_A, VILLAGE_B, Accounts
 
 USERS = "/api/v1/users"
 NEW_PASSWORD = "a-new-long-password"
@@ -330,3 +341,172 @@ class TestOnlyAdmins:
         assert (by_name["cadre_new"]["role"], by_name["cadre_new"]["active"]) == ("village_cadre", True)
         assert by_name[who]["role"] != "admin"
         assert login(client, "cadre_new").status_code == 200
+
+
+def bearer_of(client: TestClient, username: str, password: str = NEW_PASSWORD) -> dict[str, str]:
+    response = login(client, username, password)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def second_admin(client: TestClient, accounts: Accounts) -> tuple[int, dict[str, str]]:
+    """Another active admin of the county, logged in."""
+    other = create(client, accounts["admin"], username="admin_two", role="admin", region_code=COUNTY)
+    return other["id"], bearer_of(client, "admin_two")
+
+
+def account(username: str) -> tuple[Role, str, bool]:
+    with db.session_scope() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        return user.role, user.region_code, user.active
+
+
+def user_updates(user_id: int) -> int:
+    with db.session_scope() as session:
+        return len(
+            session.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "user.update", AuditEntry.entity_id == str(user_id)
+                )
+            ).all()
+        )
+
+
+class TestAdminsOwnAccount:
+    """An admin manages accounts and reads no household data; they cannot change that about themselves."""
+
+    @pytest.mark.parametrize(
+        "changes",
+        [
+            {"role": "district_officer"},
+            {"role": "department_user"},
+            {"role": "township_reviewer", "region_code": TOWNSHIP_1},
+            {"role": "village_cadre", "region_code": VILLAGE_A},
+            {"role": "platform_client"},
+        ],
+    )
+    def test_admin_cannot_change_own_role(
+        self, client: TestClient, accounts: Accounts, changes: dict[str, Any]
+    ) -> None:
+        admin = accounts["admin"]
+        response = client.patch(f"{USERS}/{accounts.ids['admin']}", json=changes, headers=admin)
+        assert response.status_code == 403, response.text
+        assert (response.json()["code"], response.json()["field"]) == ("forbidden", "role")
+        assert "own role" in response.json()["message"]
+        assert account("admin") == (Role.admin, COUNTY, True)
+        assert user_updates(accounts.ids["admin"]) == 0
+        # still an admin, with the same token, and still no household data
+        assert client.get("/api/v1/auth/me", headers=admin).json()["role"] == "admin"
+        assert client.get("/api/v1/households", headers=admin).status_code == 403
+
+    @pytest.mark.parametrize("region", [TOWNSHIP_1, VILLAGE_A])
+    def test_admin_cannot_change_own_region(
+        self, client: TestClient, accounts: Accounts, region: str
+    ) -> None:
+        admin = accounts["admin"]
+        response = client.patch(
+            f"{USERS}/{accounts.ids['admin']}", json={"region_code": region}, headers=admin
+        )
+        assert response.status_code == 403, response.text
+        assert (response.json()["code"], response.json()["field"]) == ("forbidden", "region_code")
+        assert account("admin") == (Role.admin, COUNTY, True)
+
+    def test_admin_may_change_own_password(self, client: TestClient, accounts: Accounts) -> None:
+        admin = accounts["admin"]
+        response = client.patch(
+            f"{USERS}/{accounts.ids['admin']}", json={"password": "admins-new-password"}, headers=admin
+        )
+        assert response.status_code == 200, response.text
+        assert login(client, "admin", "admins-new-password").status_code == 200
+
+    def test_another_admin_may_change_an_admins_role(self, client: TestClient, accounts: Accounts) -> None:
+        admin_id = accounts.create("admin")
+        _, other = second_admin(client, accounts)
+        response = client.patch(f"{USERS}/{admin_id}", json={"role": "district_officer"}, headers=other)
+        assert response.status_code == 200, response.text
+        assert account("admin") == (Role.district_officer, COUNTY, True)
+
+
+class TestLastAdmin:
+    """The county always keeps an active admin: without one nobody can manage accounts through the API."""
+
+    def test_last_active_admin_cannot_deactivate_themselves(
+        self, client: TestClient, accounts: Accounts
+    ) -> None:
+        admin = accounts["admin"]
+        response = client.patch(f"{USERS}/{accounts.ids['admin']}", json={"active": False}, headers=admin)
+        assert response.status_code == 409, response.text
+        assert (response.json()["code"], response.json()["field"]) == ("conflict", "active")
+        assert "last active admin" in response.json()["message"]
+        assert account("admin") == (Role.admin, COUNTY, True)
+        assert client.get(USERS, headers=admin).status_code == 200
+        assert login(client, "admin", PASSWORD).status_code == 200
+
+    def test_inactive_admins_do_not_count(self, client: TestClient, accounts: Accounts) -> None:
+        admin = accounts["admin"]
+        other_id, _ = second_admin(client, accounts)
+        assert client.patch(f"{USERS}/{other_id}", json={"active": False}, headers=admin).status_code == 200
+        response = client.patch(f"{USERS}/{accounts.ids['admin']}", json={"active": False}, headers=admin)
+        assert response.status_code == 409, response.text
+        assert response.json()["field"] == "active"
+
+    def test_an_admin_may_leave_when_another_remains(self, client: TestClient, accounts: Accounts) -> None:
+        second_admin(client, accounts)
+        response = client.patch(
+            f"{USERS}/{accounts.ids['admin']}", json={"active": False}, headers=accounts["admin"]
+        )
+        assert response.status_code == 200, response.text
+        assert account("admin")[2] is False
+
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [(UserUpdate(active=False), "active"), (UserUpdate(role=Role.district_officer), "role")],
+    )
+    def test_an_admin_removed_meanwhile_cannot_remove_the_last_one(
+        self, client: TestClient, accounts: Accounts, settings: Settings, changes: UserUpdate, field: str
+    ) -> None:
+        """admin_two's request has passed the token check when admin deactivates admin_two; admin_two's
+        change to admin then lands on the county's last active admin (on PostgreSQL, two requests really
+        interleave like this)."""
+        admin_id = accounts.create("admin")
+        other_id, other = second_admin(client, accounts)
+        with db.session_scope() as session:
+            actor = auth.actor_from_token(session, settings, other["Authorization"].removeprefix("Bearer "))
+        assert (
+            client.patch(f"{USERS}/{other_id}", json={"active": False}, headers=accounts["admin"]).status_code
+            == 200
+        )
+        with pytest.raises(Conflict) as refused, db.session_scope() as session:
+            user_service.update(session, settings, actor, admin_id, changes)
+        assert refused.value.field == field
+        assert account("admin") == (Role.admin, COUNTY, True)
+
+    @pytest.mark.parametrize("changes", [{"active": False}, {"role": "district_officer"}])
+    def test_two_admins_removing_each_other_at_once_leave_one(
+        self, app: FastAPI, client: TestClient, accounts: Accounts, changes: dict[str, Any]
+    ) -> None:
+        admin_id = accounts.create("admin")
+        other_id, other = second_admin(client, accounts)
+        calls = [(other_id, accounts["admin"]), (admin_id, other)]
+        barrier = threading.Barrier(2)
+        answers: list[httpx.Response] = []
+
+        def send(target: int, headers: dict[str, str]) -> None:
+            with TestClient(app) as own:
+                barrier.wait(timeout=30)
+                answers.append(own.patch(f"{USERS}/{target}", json=changes, headers=headers))
+
+        threads = [threading.Thread(target=send, args=call) for call in calls]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses in ([200, 401], [200, 409]), [a.text for a in answers]
+        remaining = [
+            name for name in ("admin", "admin_two") if account(name)[0] == Role.admin and account(name)[2]
+        ]
+        assert len(remaining) == 1
+        # ...and can still manage accounts
+        headers = bearer_of(client, remaining[0], PASSWORD if remaining == ["admin"] else NEW_PASSWORD)
+        assert client.get(USERS, headers=headers).status_code == 200

@@ -12,7 +12,7 @@ from app.models.relief import PlatformKey, ReliefApplication, ReliefMessage
 from app.models.report import Report, ReportEvent
 from app.models.risk import JobLease, RiskModel, RiskResult, RiskRun
 from app.models.risk_list import RiskList, RiskListEntry
-from app.models.user import User
+from app.models.user import RefreshFamily, User
 
 __all__ = [
     "Assistance",
@@ -30,6 +30,7 @@ __all__ = [
     "PlatformKey",
     "PolicyVersion",
     "RateEvent",
+    "RefreshFamily",
     "Region",
     "ReliefApplication",
     "ReliefMessage",

@@ -25,3 +25,24 @@ class User(TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class RefreshFamily(Base):
+    """The refresh tokens descended from one login (a session on one device).
+
+    Each refresh spends the current token and issues the next; presenting a spent one means a copy
+    exists somewhere, so the family is revoked. Access tokens carry the family too and die with it.
+    """
+
+    __tablename__ = "refresh_family"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime]
+    current_jti: Mapped[str] = mapped_column(String(32))
+    current_expires_at: Mapped[datetime]
+    # The token the current one replaced, honoured for a short grace after `rotated_at`: a phone whose
+    # answer was lost retries with it (see Settings.refresh_reuse_grace_seconds).
+    previous_jti: Mapped[str | None] = mapped_column(String(32))
+    rotated_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

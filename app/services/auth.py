@@ -1,18 +1,28 @@
-"""Login with throttling and lockout, token refresh, and token → actor."""
+"""Login with throttling and lockout, token refresh (rotation, reuse detection), and token → actor."""
 
 import hashlib
+import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.config import Settings
 from app.errors import TooManyRequests, Unauthorized
-from app.models import RateEvent, User
+from app.models import RateEvent, RefreshFamily, User
 from app.models.base import utcnow
 from app.models.enums import ROLE_REGION_LEVEL, Role
 from app.schemas.users import TokenPair
-from app.security import decode_token, hash_password, issue_token, password_hasher, verify_password
+from app.security import (
+    TokenType,
+    decode_token,
+    hash_password,
+    issue_token,
+    password_hasher,
+    verify_password,
+)
 from app.services import audit, rates
 from app.services.access import Actor
 
@@ -70,14 +80,41 @@ def _unknown_locked_until(session: Session, settings: Settings, key: str, now: d
     return failures[0] + _failure_delay(settings, len(failures))
 
 
-def tokens_for(settings: Settings, user: User) -> TokenPair:
+def _pair(settings: Settings, user: User, family: RefreshFamily) -> TokenPair:
+    """A new access token and the family's current refresh token."""
     return TokenPair(
-        access_token=issue_token(settings, user_id=user.id, token_version=user.token_version, kind="access"),
+        access_token=issue_token(
+            settings, user_id=user.id, token_version=user.token_version, kind="access", family=family.id
+        ),
         refresh_token=issue_token(
-            settings, user_id=user.id, token_version=user.token_version, kind="refresh"
+            settings,
+            user_id=user.id,
+            token_version=user.token_version,
+            kind="refresh",
+            family=family.id,
+            jti=family.current_jti,
+            expires_at=family.current_expires_at,
         ),
         expires_in=settings.access_token_minutes * 60,
     )
+
+
+def tokens_for(session: Session, settings: Settings, user: User) -> TokenPair:
+    """Tokens of a new login: a new refresh family (the user's expired ones are dropped)."""
+    now = clock.now()
+    session.execute(
+        delete(RefreshFamily).where(RefreshFamily.user_id == user.id, RefreshFamily.current_expires_at < now)
+    )
+    family = RefreshFamily(
+        id=secrets.token_hex(16),
+        user_id=user.id,
+        created_at=now,
+        current_jti=secrets.token_hex(16),
+        current_expires_at=now + timedelta(days=settings.refresh_token_days),
+    )
+    session.add(family)
+    session.flush()
+    return _pair(settings, user, family)
 
 
 def login(session: Session, settings: Settings, username: str, password: str) -> TokenPair:
@@ -110,10 +147,12 @@ def login(session: Session, settings: Settings, username: str, password: str) ->
     if password_hasher(settings).check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(settings, password)
     session.flush()
-    return tokens_for(settings, user)
+    return tokens_for(session, settings, user)
 
 
-def _active_user(session: Session, claims: dict[str, object] | None) -> User:
+def _holder(session: Session, settings: Settings, token: str, kind: TokenType) -> tuple[dict[str, Any], User]:
+    """The token's claims and its active user; refused if forged, expired or revoked by token_version."""
+    claims = decode_token(settings, token, kind=kind)
     if claims is None:
         raise Unauthorized("token is invalid or expired")
     try:
@@ -125,12 +164,56 @@ def _active_user(session: Session, claims: dict[str, object] | None) -> User:
         raise Unauthorized("token is no longer valid")
     if user.role == Role.platform_client:  # it signs its requests; a token of its own opens nothing
         raise Unauthorized("platform accounts sign their requests (docs/relief-platform.md)")
-    return user
+    return claims, user
+
+
+def _family(session: Session, claims: dict[str, Any], user: User, *, lock: bool = False) -> RefreshFamily:
+    """The token's login family, refused once revoked (a spent refresh token came back)."""
+    stmt = select(RefreshFamily).where(RefreshFamily.id == str(claims["fam"]))
+    family = session.scalars(stmt.with_for_update() if lock else stmt).one_or_none()
+    if family is None or family.user_id != user.id or family.revoked_at is not None:
+        raise Unauthorized("token is no longer valid")
+    return family
 
 
 def refresh(session: Session, settings: Settings, refresh_token: str) -> TokenPair:
-    user = _active_user(session, decode_token(settings, refresh_token, kind="refresh"))
-    return tokens_for(settings, user)
+    """Spend the refresh token for a new pair. A spent one revokes its family (a copy is in other hands),
+    except the one just replaced, within the grace: that is the same phone retrying a lost answer, and
+    it gets the family's current refresh token again rather than a new one."""
+    claims, user = _holder(session, settings, refresh_token, "refresh")
+    # Locked: two exchanges of the same token run one after the other, the second sees the first.
+    family = _family(session, claims, user, lock=True)
+    now = clock.now()
+    jti = str(claims["jti"])
+    if jti == family.current_jti:
+        family.previous_jti, family.rotated_at = jti, now
+        family.current_jti = secrets.token_hex(16)
+        family.current_expires_at = now + timedelta(days=settings.refresh_token_days)
+    elif not (
+        jti == family.previous_jti
+        and family.rotated_at is not None
+        and now - family.rotated_at <= timedelta(seconds=settings.refresh_reuse_grace_seconds)
+    ):
+        family.revoked_at = now
+        actor = Actor(user.id, user.username, user.role, user.region_code, ROLE_REGION_LEVEL[user.role])
+        audit.record(
+            session,
+            settings,
+            actor,
+            [
+                audit.Change(
+                    "user.refresh_reuse", "user", user.id, None, {"family_created": family.created_at}
+                )
+            ],
+        )
+        session.flush()
+        raise Unauthorized(
+            "refresh token was already used: every token of that login is revoked; log in again",
+            field="refresh_token",
+            persist=True,
+        )
+    session.flush()
+    return _pair(settings, user, family)
 
 
 def logout_everywhere(session: Session, settings: Settings, actor: Actor) -> None:
@@ -143,5 +226,6 @@ def logout_everywhere(session: Session, settings: Settings, actor: Actor) -> Non
 
 
 def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
-    user = _active_user(session, decode_token(settings, token, kind="access"))
+    claims, user = _holder(session, settings, token, "access")
+    _family(session, claims, user)
     return Actor(user.id, user.username, user.role, user.region_code, ROLE_REGION_LEVEL[user.role])

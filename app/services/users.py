@@ -1,10 +1,10 @@
 """Accounts: created by an admin (API) or the command line, scoped to a region matching the role."""
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.models import Region, User
 from app.models.enums import ROLE_REGION_LEVEL, Role
 from app.schemas.common import PageParams
@@ -73,7 +73,8 @@ def _visible(actor: Actor) -> Select[tuple[User]]:
 
 def get(session: Session, actor: Actor, user_id: int, *, lock: bool = False) -> User:
     stmt = _visible(actor).where(User.id == user_id)
-    user = session.scalar(stmt.with_for_update() if lock else stmt)
+    # populate_existing: the caller's own row was loaded (unlocked) when their token was checked.
+    user = session.scalar(stmt.with_for_update().execution_options(populate_existing=True) if lock else stmt)
     if user is None:
         raise NotFound(f"user {user_id} not found", field="user_id")
     return user
@@ -90,22 +91,86 @@ def list_users(
     return paging.page_of(session, stmt, page, User.id)
 
 
+def _refuse_own_access_change(actor: Actor, user: User, role: Role, region_code: str) -> None:
+    """An admin's own role and region are changed by another admin: changing them oneself would raise
+    one's own rights or turn the account manager into a reader of household data."""
+    if actor.user_id != user.id:
+        return
+    if role != user.role:
+        raise Forbidden("you cannot change your own role; another admin must do it", field="role")
+    if region_code != user.region_code:
+        raise Forbidden("you cannot change your own region; another admin must do it", field="region_code")
+
+
+def _lock_admins(session: Session) -> None:
+    """Lock every active admin row, in id order, before the row being changed: two admins demoting or
+    deactivating each other at once then run one after the other and cannot both succeed."""
+    session.execute(
+        select(User.id)
+        .where(User.role == Role.admin, User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+
+
+def _keep_an_admin(
+    session: Session, actor: Actor, user: User, *, active: bool, role: Role, region_code: str
+) -> None:
+    """Refuse to leave the county with no active admin: nobody could then manage accounts through the
+    API. The command line may (it can create an admin, and must be able to stop a compromised one)."""
+    if actor.is_system or not (user.active and user.role == Role.admin):
+        return
+    if active and role == Role.admin and region_code == user.region_code:
+        return
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(
+            User.role == Role.admin,
+            User.active.is_(True),
+            User.region_code == user.region_code,
+            User.id != user.id,
+        )
+    )
+    if others:
+        return
+    field, change = (
+        ("active", "deactivated")
+        if not active
+        else ("role", "given another role")
+        if role != Role.admin
+        else ("region_code", "moved to another region")
+    )
+    raise Conflict(
+        f"{user.username} is the last active admin of {user.region_code} and cannot be {change}; "
+        "make another account admin first",
+        field=field,
+    )
+
+
 def update(session: Session, settings: Settings, actor: Actor, user_id: int, body: UserUpdate) -> User:
-    user = get(session, actor, user_id, lock=True)
-    before = {"active": user.active, "role": user.role, "region_code": user.region_code}
+    """Apply an admin's change; own role and region, and removing the last admin, are refused."""
+    access.require_role(actor, USER_ADMINS, "user administration")
     fields = body.model_dump(exclude_unset=True)
     for name in ("active", "role", "region_code", "password", "unlock"):
         if name in fields and fields[name] is None:
             raise Invalid(f"{name} must not be null", field=name)
+    if body.active is False or body.role is not None or body.region_code is not None:
+        _lock_admins(session)
+    user = get(session, actor, user_id, lock=True)
+    before = {"active": user.active, "role": user.role, "region_code": user.region_code}
     role = body.role or user.role
     region_code = body.region_code or user.region_code
+    active = user.active if body.active is None else body.active
+    _refuse_own_access_change(actor, user, role, region_code)
     if "role" in fields or "region_code" in fields:
         _check_region(session, actor, role, region_code)
-    if body.active is not None and body.active != user.active:
-        user.active = body.active
+    _keep_an_admin(session, actor, user, active=active, role=role, region_code=region_code)
+    if active != user.active:
+        user.active = active
         user.token_version += 1
-    if body.role is not None and body.role != user.role:
-        user.role = body.role
+    if role != user.role:
+        user.role = role
         user.token_version += 1
     user.region_code = region_code
     changes = audit.diff(before, {"active": user.active, "role": user.role, "region_code": user.region_code})
