@@ -34,6 +34,8 @@ def login(
     responses={401: {"model": ErrorBody}},
 )
 def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    """Spends the refresh token: keep the new one. Sending a spent one again revokes every token of that
+    login (401), except the one just replaced, for a few seconds, which gets the current one again."""
     return auth.refresh(session, settings, body.refresh_token)
 
 

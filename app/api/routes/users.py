@@ -41,5 +41,9 @@ def create_user(body: UserCreate, session: SessionDep, settings: SettingsDep, ac
 def update_user(
     user_id: PathId, body: UserUpdate, session: SessionDep, settings: SettingsDep, actor: CurrentActor
 ) -> User:
-    """Deactivating, changing the role or the password invalidates every token the user holds."""
+    """Deactivating, changing the role or the password invalidates every token the user holds.
+
+    An admin cannot change their own role or region (403); the county's last active admin cannot be
+    deactivated, given another role or moved (409). Both name the field.
+    """
     return user_service.update(session, settings, actor, user_id, body)
