@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
-from app.api import errors
+from app.api import errors, openapi
 from app.api.middleware import BodySizeLimit, RequestContext
 from app.api.router import api_router
 from app.api.routes import health
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
     errors.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(api_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.api.errors import validation_errors
 from app.errors import combine
-from app.schemas.case_actions import ACTIONS, RiskType
+from app.schemas.case_actions import ACTIONS, CaseActionBody, RiskType
 from app.schemas.cases import (
     CadreReport,
     CaseDetail,
@@ -95,7 +95,7 @@ def get_case(case_id: PathId, session: SessionDep, actor: CurrentActor) -> CaseD
 )
 def act(
     case_id: PathId,
-    body: Annotated[dict[str, Any], Body(examples=[{"action": "approve", "comment": ""}])],
+    body: Annotated[CaseActionBody, Body(examples=[{"action": "approve", "comment": ""}])],
     session: SessionDep,
     settings: SettingsDep,
     actor: CurrentActor,

@@ -1,5 +1,8 @@
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from app.services import health
 
@@ -11,7 +14,16 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers and its schema is at the head revision")
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    detail: str
+
+
+@router.get(
+    "/readyz",
+    summary="The database answers and its schema is at the head revision",
+    responses={200: {"model": Readiness}, 503: {"model": Readiness, "description": "Not ready"}},
+)
 def readyz(request: Request) -> JSONResponse:
     ready, detail = health.readiness(request.app.state.engine)
     return JSONResponse(

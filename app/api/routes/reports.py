@@ -22,6 +22,9 @@ router = APIRouter(
 )
 
 
+CREATED = {"X-Reports-Created": {"schema": {"type": "integer"}, "description": "reports this call stored"}}
+
+
 @router.get(
     "/households/{household_id}/reports",
     response_model=Page[ReportRead],
@@ -43,6 +46,7 @@ def list_reports(
     response_model=ReportRead,
     status_code=201,
     summary="Submit one dated indicator report",
+    responses={200: {"model": ReportRead, "description": "Sent before: the stored report, nothing stored"}},
 )
 def submit_report(
     household_id: PathId,
@@ -67,6 +71,14 @@ def submit_report(
     response_model=BatchReportsOut,
     status_code=201,
     summary="Submit up to 1,000 reports at once (all or nothing)",
+    responses={
+        200: {
+            "model": BatchReportsOut,
+            "description": "Sent before: the stored reports, nothing stored",
+            "headers": CREATED,
+        },
+        201: {"headers": CREATED},
+    },
 )
 def submit_batch(
     body: BatchReportsIn, session: SessionDep, settings: SettingsDep, actor: CurrentActor
