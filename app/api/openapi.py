@@ -56,14 +56,17 @@ def error_statuses(dependant: Dependant, method: str) -> set[int]:
         for part in parts
         for p in (part.path_params + part.query_params + part.header_params + part.body_params)
     ]
+    authenticated = get_current_actor in calls or oauth2_scheme in calls
     statuses: set[int] = set()
     if get_session in calls:
         statuses.add(503)  # OperationalError: the database is locked or down
-    if get_current_actor in calls or oauth2_scheme in calls:
+    if authenticated:
         statuses |= {401, 403}
     if params or method in WRITES:
         statuses.add(422)
-    if any(part.path_params for part in parts) or (method in WRITES and get_session in calls):
+    if any(part.path_params for part in parts) or (
+        method in WRITES and authenticated and any(part.body_params for part in parts)
+    ):
         statuses.add(404)  # the path's record, or a record the body names
     if method in WRITES:
         statuses |= {400, 409, 413}  # the body-size middleware; a race the database refuses
