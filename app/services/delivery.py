@@ -4,7 +4,8 @@ A pass claims due messages in a short transaction (a lease: other workers skip t
 worker's claim lapses), commits, posts each one outside any transaction, and records each outcome in a
 new short transaction: a receiver that never answers holds no database lock. Failures back off
 exponentially; a message is parked as dead after the set attempts, or at once when it can never be sent
-(its webhook removed, its URL invalid). Whatever goes wrong with one message stays with that message.
+(its webhook removed, its URL invalid), and only a dead one is replayed. Whatever goes wrong with one
+message stays with that message.
 
 A kind of message supplies its table, which messages may go now (order per key), and for each message
 the URL, the body and the signing; everything else is here.
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.config import Settings
+from app.errors import Conflict, NotFound
 from app.models.outbox import Deliverable
 from app.services import egress
 
@@ -219,6 +221,21 @@ def _record(scope: Scope, kind: Kind[M], policy: Policy, claim: _Claim, outcome:
         else:
             row.next_attempt_at = now + policy.backoff(row.attempts)
     return 0
+
+
+def replay(session: Session, model: type[M], message_id: int) -> M:
+    """The dead message `message_id` made due again from now, with a fresh count of attempts (404 if
+    there is none; 409 unless it is dead: a delivered message is never sent twice, a pending one is on
+    its way)."""
+    message = session.get(model, message_id, with_for_update=True)
+    if message is None:
+        raise NotFound(f"message {message_id} not found", field="message_id")
+    if message.status != "dead":
+        raise Conflict(
+            f"message {message_id} is {message.status}: only dead messages are replayed", field="message_id"
+        )
+    revive(message)
+    return message
 
 
 def revive(message: Deliverable) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Invalid, NotFound
 from app.models import Case, OutboxMessage, WebhookEndpoint
 from app.models.base import utcnow
 from app.models.enums import Role
@@ -184,14 +184,7 @@ def replay(session: Session, settings: Settings, actor: Actor, message_id: int) 
     """Send a dead message again (from now, with a fresh count of attempts); a message delivered or
     still pending is not sent again (409)."""
     access.require_role(actor, ADMINS, "replaying webhook messages")
-    message = session.get(OutboxMessage, message_id, with_for_update=True)
-    if message is None:
-        raise NotFound(f"message {message_id} not found", field="message_id")
-    if message.status != "dead":
-        raise Conflict(
-            f"message {message_id} is {message.status}: only dead messages are replayed", field="message_id"
-        )
-    delivery.revive(message)
+    message = delivery.replay(session, OutboxMessage, message_id)
     audit.record(
         session, settings, actor, [audit.Change("webhook.replay", "outbox_message", message.id, None, {})]
     )

@@ -21,7 +21,6 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from app.config import Settings
-from app.errors import Conflict, NotFound
 from app.models import Assistance, Case, ReliefApplication, ReliefMessage
 from app.models.base import utcnow
 from app.schemas.common import PageParams
@@ -228,14 +227,7 @@ def deliveries(session: Session, status: str | None, page: PageParams) -> tuple[
 
 def replay(session: Session, settings: Settings, actor: Actor, message_id: int) -> ReliefMessage:
     """A dead message goes out again from now, with a fresh count of attempts and the same message_id."""
-    message = session.get(ReliefMessage, message_id, with_for_update=True)
-    if message is None:
-        raise NotFound(f"message {message_id} not found", field="message_id")
-    if message.status != "dead":
-        raise Conflict(
-            f"message {message_id} is {message.status}: only dead messages are replayed", field="message_id"
-        )
-    delivery.revive(message)
+    message = delivery.replay(session, ReliefMessage, message_id)
     audit.record(
         session,
         settings,
