@@ -103,7 +103,7 @@ def build_panel(df: Any, *, unknown_conditions: bool = False) -> tuple[pn.Panel,
         "wages": earnings,
         **{
             name: zeros.copy()
-            for name in ("business", "property", "transfer", "cost", "medical", "education")
+            for name in ("business", "property", "transfer", "payout", "cost", "medical", "education")
         },
         **{name: conditions.copy() for name in ("housing_unsafe", "water_unsafe", "food_clothing_insecure")},
     }

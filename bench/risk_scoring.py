@@ -413,9 +413,10 @@ def _window_sums(reports: list[Any], used: set[int], start: date, end: date) -> 
             continue
         overlap = (min(r.period_end, end) - max(r.period_start, start)).days + 1
         share = overlap / ((r.period_end - r.period_start).days + 1)
-        net = r.wages + r.business + r.property + r.transfer - r.production_cost
+        transfer = r.transfer + r.insurance_payout
+        net = r.wages + r.business + r.property + transfer - r.production_cost
         sums["total"] += float(net) * share
-        sums["transfer"] += float(r.transfer) * share
+        sums["transfer"] += float(transfer) * share
         sums["wages"] += float(r.wages) * share
         sums["business"] += float(r.business - r.production_cost) * share
     return sums
@@ -476,11 +477,12 @@ def orm_features(household: Any, reports: list[Any], as_of: date, policy: Any) -
             r.id,
             r.period_start,
             r.period_end,
-            net_income(r.wages, r.business, r.property, r.transfer, r.production_cost),
+            net_income(r.wages, r.business, r.property, r.transfer, r.production_cost, r.insurance_payout),
         )
         for r in reports
     ]
     latest, target = reports[-1], incomes[-1]
+    months_since = round((as_of - latest.period_end).days / 30.44, 1)
     result = per_capita(target, incomes[:-1], memberships)
     pc = NAN if result.per_capita_net_income is None else float(result.per_capita_net_income)
 
@@ -524,6 +526,8 @@ def orm_features(household: Any, reports: list[Any], as_of: date, policy: Any) -
         "food_clothing_insecure": NAN
         if food is None and clothing is None
         else float(food is False or clothing is False),
+        "months_since_report": months_since,
+        "income_covered_share": result.covered_days / ((result.window_end - result.window_start).days + 1),
     }
     per_day = [float(i.net) / ((i.period_end - i.period_start).days + 1) for i in incomes[-4:]]
     size = result.household_size
@@ -547,7 +551,7 @@ def orm_features(household: Any, reports: list[Any], as_of: date, policy: Any) -
         "size": float(size),
         "housing_unsafe": housing,
         "water_unsafe": water,
-        "report_gap": (incomes[-1].period_end - incomes[-2].period_end).days / 30.44 if several else NAN,
+        "months_since_report": months_since,
     }
     return OrmHousehold(columns, {k: v if math.isfinite(v) else NAN for k, v in model.items()})
 

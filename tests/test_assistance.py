@@ -71,7 +71,8 @@ def monitored(
 
 
 HEALTH = {"category": "健康帮扶", "item": "大病救助", "department": "医保局", "started_on": "2026-06-01"}
-READY = {"since_days": 200, "with_measure": True}  # monitored half a year, its risk type answered
+# monitored half a year, its risk type answered
+READY: dict[str, Any] = {"since_days": 200, "with_measure": True}
 
 
 def propose(client: TestClient, accounts: Accounts, hid: int) -> Any:

@@ -156,7 +156,9 @@ def test_household_without_reports_has_no_income_but_member_features(
     assert np.isnan(row["income_pc"])
     assert row["labour_share"] == 1.0
     [reasons] = evaluate({k: np.array([v]) for k, v in row.items()}, POLICY)
-    assert reasons == []
+    assert [r.code for r in reasons] == ["stale_report"]  # no report is not "no risk": someone must visit
+    assert reasons[0].level == "medium"
+    assert np.isnan(row["months_since_report"])
 
 
 def test_labour_share_counts_every_active_member(client: TestClient, accounts: Accounts) -> None:

@@ -59,6 +59,7 @@ def test_annual_report(client: TestClient, cadre: dict[str, str], household: Bod
         "covered_days": 365,
         "net_income": "19700.00",
         "household_size": 3,
+        "estimated": False,
     }
     assert listed(client, cadre, household)["y2025"]["per_capita_net_income"] == "6566.67"
 
@@ -94,6 +95,7 @@ def test_four_quarters_summed_over_twelve_months(
     q2 = listed(client, cadre, household)["q2"]
     assert q2["income_basis"]["report_ids"] == sorted([reports["q1"]["id"], reports["q2"]["id"]])
     assert q2["income_basis"]["covered_days"] == 181
+    assert q2["income_basis"]["estimated"] is True  # half a year scaled up: an estimate, and it says so
     assert q2["income_basis"]["net_income"] == "19258.29"
     assert q2["per_capita_net_income"] == "6419.43"
     # Listing reads the same figures as the answers did.
@@ -375,8 +377,22 @@ def per_day(report_id: int, start: date, end: date, cents_a_day: int = 1000) -> 
 
 def test_net_income_formula() -> None:
     assert net_income(
-        Decimal("12000.50"), Decimal("8000"), Decimal("300.25"), Decimal("2400"), Decimal("3000.75")
+        Decimal("12000.50"),
+        Decimal("8000"),
+        Decimal("300.25"),
+        Decimal("2400"),
+        Decimal("3000.75"),
+        Decimal(0),
     ) == Decimal("19700.00")
+    # 理赔 counts as transfer income (the policy's formula)
+    assert net_income(
+        Decimal("12000.50"),
+        Decimal("8000"),
+        Decimal("300.25"),
+        Decimal("2400"),
+        Decimal("3000.75"),
+        Decimal(500),
+    ) == Decimal("20200.00")
 
 
 def test_unit_annual() -> None:

@@ -32,6 +32,8 @@ def household(**values: Any) -> dict[str, float]:
         "food_clothing_insecure": 0.0,
         "labour_share": 0.5,
         "safety_net": 0.0,
+        "months_since_report": 2.0,
+        "income_covered_share": 1.0,
     }
     assert set(base) == set(FEATURES)
     return base | values

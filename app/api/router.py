@@ -15,6 +15,7 @@ from app.api.routes import (
     risk_lists,
     type_corrections,
     users,
+    visits,
     webhooks,
 )
 
@@ -26,6 +27,7 @@ for module in (
     regions,
     households,
     type_corrections,
+    visits,
     reports,
     policy,
     risk,

@@ -99,6 +99,8 @@ def rules_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntA
             "food_clothing_insecure": _at(r["food_clothing_insecure"], rows),
             "labour_share": np.where(known_labour, members["workers"] / members["size"], np.nan),
             "safety_net": (members["safety_net"] > 0).astype(float),
+            "months_since_report": _months_since(r["end"], rows, day),
+            "income_covered_share": _at(d["covered_share"], rows),
         }
     assert set(columns) == set(FEATURES)
     return columns
@@ -137,7 +139,7 @@ MODEL_FEATURES = (
     ModelFeature("housing_unsafe", "住房为危房", "flag"),
     ModelFeature("water_unsafe", "饮水不安全", "flag"),
     ModelFeature("lifted", "脱贫户", "flag"),
-    ModelFeature("report_gap", "距上一期报告的月数", "months"),
+    ModelFeature("months_since_report", "距最近一次报告的月数", "months"),
 )
 MODEL_FEATURE_NAMES = tuple(f.name for f in MODEL_FEATURES)
 
@@ -160,7 +162,6 @@ def model_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntA
         quarter_pc = per_day * 365 / np.where(d["size"] > 0, d["size"], np.nan)
         prev_year_pc = np.where(d["prev_year"] >= 0, d["pc"][np.maximum(d["prev_year"], 0)], np.nan)
         prev_pc = np.where(same_q, d["pc"][prev_q], np.nan)
-        gap = np.where(same_q, np.round((r["end"] - r["end"][prev_q]) / 30.44), np.nan)
         income_base = np.abs(window["total"])
         columns = {
             "income_pc": pc,
@@ -185,11 +186,20 @@ def model_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntA
             "housing_unsafe": _at(r["housing_unsafe"], rows),
             "water_unsafe": _at(r["water_unsafe"], rows),
             "lifted": panel.lifted[_households(panel, rows)] if len(panel.lifted) else np.zeros(len(rows)),
-            "report_gap": _at(gap, rows),
+            "months_since_report": _months_since(r["end"], rows, day),
         }
     for name, values in columns.items():
         columns[name] = np.where(np.isfinite(values), values, np.nan)
     return columns
+
+
+def _months_since(end: IntArray, rows: IntArray, day: IntArray) -> Array:
+    """Months from each target's report to the day its features are known on (NaN: no report). Measured
+    to the scoring day, not between reports: a household silent for a year reads 12 on the list."""
+    return np.round((day - _at(end.astype(float), rows)) / DAYS_PER_MONTH, 1)
+
+
+DAYS_PER_MONTH = 30.44
 
 
 def _volatility(panel: pn.Panel, per_day: Array) -> Array:

@@ -138,6 +138,7 @@ REPORT_FLOATS = (
     "business",
     "property",
     "transfer",
+    "payout",
     "cost",
     "medical",
     "education",
@@ -165,6 +166,7 @@ def _read_reports(session: Session, dialect: str, as_of: date | None, scope: Any
         col.Column("business", Report.business, "float", 0.0),
         col.Column("property", Report.property, "float", 0.0),
         col.Column("transfer", Report.transfer, "float", 0.0),
+        col.Column("payout", Report.insurance_payout, "float", 0.0),
         col.Column("cost", Report.production_cost, "float", 0.0),
         col.Column("medical", Report.spending_medical, "float", 0.0),
         col.Column("education", Report.spending_education, "float", 0.0),
@@ -306,7 +308,8 @@ def income(panel: Panel) -> dict[str, Any]:
         return panel.derived
     r = panel.reports
     start, end = r["start"], r["end"]
-    net = r["wages"] + r["business"] + r["property"] + r["transfer"] - r["cost"]
+    transfer = r["transfer"] + r["payout"]  # insurance payouts (理赔) are transfer income by the formula
+    net = r["wages"] + r["business"] + r["property"] + transfer - r["cost"]
     length = end - start + 1
     ws = add_months(end + 1, -12)
     sums = {
@@ -318,7 +321,7 @@ def income(panel: Panel) -> dict[str, Any]:
         share = np.where(mask, overlap / length[rows], 0.0)
         sums["total"] += net[rows] * share
         sums["covered"] += np.where(mask, overlap, 0)
-        sums["transfer"] += r["transfer"][rows] * share
+        sums["transfer"] += transfer[rows] * share
         sums["wages"] += r["wages"][rows] * share
         sums["business"] += (r["business"][rows] - r["cost"][rows]) * share
         sums["medical"] += np.where(mask, r["medical"][rows], 0.0)
@@ -347,6 +350,7 @@ def income(panel: Panel) -> dict[str, Any]:
         "annual": annual,
         "size": size,
         "pc": pc,
+        "covered_share": sums["covered"] / window_days,  # below 1: the figure is an estimate
         "window": sums,
         "prev_year": _same_period_a_year_earlier(panel),
     }

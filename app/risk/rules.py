@@ -37,6 +37,8 @@ FEATURES = (
     "food_clothing_insecure",  # 两不愁 not met
     "labour_share",  # share of active members with ordinary or skilled labour
     "safety_net",  # 低保 or 特困 recorded for a member
+    "months_since_report",  # from the latest report's period_end to the scoring day (NaN: no report)
+    "income_covered_share",  # share of the 12-month window the reports cover (below 1: income estimated)
 )
 
 # Event kinds (app.models.enums.EventKind order) and the national risk type each maps to.
@@ -101,6 +103,8 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
     reasons: list[list[Reason]] = [[] for _ in range(n)]
     income, line, prev = frame["income_pc"], frame["line"], frame["income_pc_prev"]
     total, size = frame["income_total"], frame["size"]
+    covered = frame["income_covered_share"]
+    estimated = covered < 1 - 1e-9  # NaN (no report) is not an estimate: it is no figure at all
     with np.errstate(invalid="ignore", divide="ignore"):
         below = income < line - EPS
         for i in np.flatnonzero(below):
@@ -111,7 +115,22 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
                     "high",
                     "income_pc",
                     float(income[i]),
-                    f"人均纯收入 {_yuan(income[i])} < 监测线 {_yuan(line[i])}",
+                    f"人均纯收入 {_yuan(income[i])}{_estimate_note(covered[i]) if estimated[i] else ''}"
+                    f" < 监测线 {_yuan(line[i])}",
+                )
+            )
+        # an estimate from part of a year that only just clears the line is not a pass: say so
+        uncertain = estimated & ~below & (income < line * _f(policy.sharp_drop_margin) - EPS)
+        for i in np.flatnonzero(uncertain):
+            reasons[i].append(
+                Reason(
+                    "income_estimated",
+                    "其他",
+                    "medium",
+                    "income_covered_share",
+                    float(covered[i]),
+                    f"人均纯收入 {_yuan(income[i])}{_estimate_note(covered[i])}，"
+                    f"接近监测线 {_yuan(line[i])}，需补齐报告核实",
                 )
             )
 
@@ -131,30 +150,23 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
                 )
             )
 
-        medical, education, loss = (
-            np.nan_to_num(frame[c]) for c in ("oop_medical", "oop_education", "event_loss")
-        )
-        after_rigid = (total - medical - education - loss) / size
+        # Rigid spending is the formula's 合规自付支出 (medical and education). An event's loss is not
+        # deducted again: a lost job, a failed business or a ruined harvest already lowered the income
+        # the reports give, and a payout for it counts as income; each yuan is counted once.
+        medical, education = (np.nan_to_num(frame[c]) for c in ("oop_medical", "oop_education"))
+        after_rigid = (total - medical - education) / size
         # "income at or above the line": an unknown income (NaN) or an empty household is not
         rigid = (income >= line - EPS) & (size > 0) & (after_rigid < line - EPS)
         for i in np.flatnonzero(rigid):
-            cause = (
-                "因病"
-                if medical[i] >= max(education[i], loss[i])
-                else "因学"
-                if education[i] >= loss[i]
-                else (_event_type(frame["event_kind"][i]))
-            )
             reasons[i].append(
                 Reason(
                     "rigid_spending",
-                    cause,
+                    "因病" if medical[i] >= education[i] else "因学",
                     "high",
                     "income_pc_after_rigid_spending",
                     float(after_rigid[i]),
                     f"扣除刚性支出后人均纯收入 {_yuan(after_rigid[i])} < 监测线 {_yuan(line[i])}"
-                    f"（医疗自付 {_yuan(medical[i])}，教育自付 {_yuan(education[i])}，"
-                    f"损失 {_yuan(loss[i])}）",
+                    f"（医疗自付 {_yuan(medical[i])}，教育自付 {_yuan(education[i])}）",
                 )
             )
 
@@ -220,15 +232,34 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
                 + (f"，占家庭纯收入 {_pct(loss_share[i])}" if total[i] > 0 else ""),
             )
         )
+
+    # silence is not safety: a household nobody has reported on is a finding for the village
+    months = frame["months_since_report"]
+    with np.errstate(invalid="ignore"):
+        stale = np.isnan(months) | (months > policy.stale_report_months + 1e-9)
+    for i in np.flatnonzero(stale):
+        reasons[i].append(
+            Reason(
+                "stale_report",
+                "其他",
+                "medium",
+                "months_since_report",
+                _finite(months[i]),
+                "尚无收入报告，需入户走访核实"
+                if np.isnan(months[i])
+                else f"最近一次报告已过 {months[i]:.0f} 个月（超过 {policy.stale_report_months} 个月），"
+                "需入户走访核实",
+            )
+        )
     return reasons
+
+
+def _estimate_note(covered: float) -> str:
+    return f"（估算：近 12 个月的报告只覆盖 {covered * 12:.0f} 个月）"
 
 
 def _event_kind(code: float) -> str:
     return EVENT_KINDS[int(code)] if not np.isnan(code) and 0 <= code < len(EVENT_KINDS) else ""
-
-
-def _event_type(code: float) -> str:
-    return EVENT_RISK_TYPE.get(_event_kind(code), "其他")
 
 
 def level_of(reasons: list[Reason]) -> Level | None:

@@ -76,6 +76,7 @@ UNVERIFIED_DEFAULTS = (
     "education_spending_share",
     "event_loss_share",
     "elimination_min_monitored_months",
+    "stale_report_months",
     "measure_gap_days",
     "case_suppression_days",
 )
@@ -149,6 +150,13 @@ class PolicyData(StrictModel):
     )
     elimination_months: int = Field(
         default=6, ge=1, le=24, description="income above the line this long before risk elimination"
+    )
+    stale_report_months: int = Field(
+        default=6,
+        ge=1,
+        le=24,
+        description="a household with no report for this long is itself a finding: at least medium risk, on "
+        "the weekly list and the village's list of households to visit",
     )
     elimination_min_monitored_months: int = Field(
         default=6,

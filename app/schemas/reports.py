@@ -121,6 +121,10 @@ class IncomeBasis(ReadModel):
     covered_days: int = Field(description="days of the window the reports cover; the sum is scaled to a year")
     net_income: MoneyOut = Field(description="net income over the window, annualised")
     household_size: int = Field(description="members active at period_end")
+    estimated: bool = Field(
+        description="the reports cover less than the 12 months: the figure is scaled up from what they "
+        "cover, and the rules say so"
+    )
 
 
 class ReportRead(ReadModel):

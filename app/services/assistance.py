@@ -163,7 +163,6 @@ def propose_elimination(
     return case
 
 
-
 def check_elimination(session: Session, household: Household, policy: PolicyData) -> None:
     """409, naming everything missing, unless the household may leave monitoring now: checked when it is
     proposed and again when the district confirms (the facts may have changed during the steps)."""

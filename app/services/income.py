@@ -1,9 +1,10 @@
 """人均纯收入: per-capita net income, annualised over the 12 months ending at a report's period_end.
 
 Pure functions over plain values, so the rule can be tested without a database.
-net = wages + business + property + transfer − production_cost, per report period. A report that
-only partly falls in the window counts pro rata by days; when the reports cover less than the whole
-window the sum is scaled up to a full year.
+net = wages + business + property + transfer + insurance payouts (理赔, a transfer by the policy's
+formula) − production_cost, per report period. A report that only partly falls in the window counts pro
+rata by days; when the reports cover less than the whole window the sum is scaled up to a full year and
+the figure is marked estimated (one quarter of tobacco or flower income is not a year's).
 """
 
 from collections.abc import Iterable, Sequence
@@ -38,10 +39,14 @@ class IncomeResult:
     net_income: Decimal
     household_size: int
     per_capita_net_income: Decimal | None
+    estimated: bool  # the reports cover less than the 12 months: scaled up from what they cover
 
 
-def net_income(wages: Decimal, business: Decimal, prop: Decimal, transfer: Decimal, cost: Decimal) -> Decimal:
-    return wages + business + prop + transfer - cost
+def net_income(
+    wages: Decimal, business: Decimal, prop: Decimal, transfer: Decimal, cost: Decimal, payout: Decimal
+) -> Decimal:
+    """人均纯收入's numerator for one period: insurance payouts count as transfer income."""
+    return wages + business + prop + transfer + payout - cost
 
 
 def household_size_at(members: Iterable[Membership], day: date) -> int:
@@ -96,4 +101,5 @@ def per_capita(
         net_income=annual,
         household_size=size,
         per_capita_net_income=(annual / size).quantize(CENT, ROUND_HALF_UP) if size else None,
+        estimated=covered < window_days,
     )

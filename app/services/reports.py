@@ -35,6 +35,7 @@ from app.services.access import Actor
 from app.services.income import Membership, PeriodIncome, income_window, net_income, per_capita
 
 INCOME_FIELDS = ("wages", "business", "property", "transfer", "production_cost")
+NET_FIELDS = (*INCOME_FIELDS, "insurance_payout")  # the columns of net_income, in its order
 # Core tables for bulk writes: the ORM's bulk path costs more per row and adds nothing here.
 REPORT_TABLE = Base.metadata.tables["report"]
 EVENT_TABLE = Base.metadata.tables["report_event"]
@@ -285,7 +286,15 @@ def _answers(
     """Every item's report as stored, in the items' order, with income from the records now current."""
     replays = {r.id: r for r in read_many(session, [p.replay_id for p in plans if p.replay_id is not None])}
     for plan, rid in zip(to_insert, ids, strict=True):
-        net = net_income(*(getattr(plan.body.income, f) for f in INCOME_FIELDS))
+        got = plan.body.income
+        net = net_income(
+            got.wages,
+            got.business,
+            got.property,
+            got.transfer,
+            got.production_cost,
+            plan.body.insurance_payout,
+        )
         context.stored.append(
             _Stored(rid, plan.household_id, plan.body.period_start, plan.body.period_end, net)
         )
@@ -370,10 +379,10 @@ def _stored_reports(session: Session, hids: list[int], since: date) -> list[_Sto
             Report.household_id,
             Report.period_start,
             Report.period_end,
-            *(getattr(Report, f) for f in INCOME_FIELDS),
+            *(getattr(Report, f) for f in NET_FIELDS),
         ).where(Report.household_id.in_(hids), Report.period_end >= since)
     )
-    return [_Stored(r[0], r[1], r[2], r[3], net_income(*r[4:9])) for r in rows]
+    return [_Stored(r[0], r[1], r[2], r[3], net_income(*r[4:10])) for r in rows]
 
 
 def _insert(
@@ -490,7 +499,7 @@ def _read(
     superseded_by: int | None,
 ) -> ReportRead:
     """Build the response from a report table row; the values come from the database, so no re-validation."""
-    net = net_income(*(getattr(row, f) for f in INCOME_FIELDS))
+    net = net_income(*(getattr(row, f) for f in NET_FIELDS))
     result = per_capita(PeriodIncome(row.id, row.period_start, row.period_end, net), incomes, members)
     return ReportRead.model_construct(
         id=row.id,
@@ -517,6 +526,7 @@ def _read(
             covered_days=result.covered_days,
             net_income=result.net_income,
             household_size=result.household_size,
+            estimated=result.estimated,
         ),
     )
 

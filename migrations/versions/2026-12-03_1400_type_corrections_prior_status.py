@@ -33,7 +33,9 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decision_note", sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(
-            ["household_id"], ["household.id"], name=op.f("fk_household_type_correction_household_id_household")
+            ["household_id"],
+            ["household.id"],
+            name=op.f("fk_household_type_correction_household_id_household"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_household_type_correction")),
     )

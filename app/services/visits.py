@@ -1,0 +1,73 @@
+"""The village's list of households to visit: a household nobody has reported on within the policy's
+months is not a safe household (DOMAIN.md, field work). Read live, not from the last scoring run, so a
+report sent this morning takes the household off the list at once."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.clock import add_months, local_today
+from app.models import Household, Report
+from app.schemas.common import PageParams
+from app.services import access
+from app.services import policy as policy_service
+from app.services.access import Actor
+
+
+@dataclass(frozen=True, slots=True)
+class DueVisit:
+    household_id: int
+    household_no: str
+    village_code: str
+    monitoring_status: str
+    last_report_end: date | None  # None: never reported
+    months_since_report: int | None
+
+
+def due(session: Session, actor: Actor, page: PageParams) -> tuple[list[DueVisit], int, int]:
+    """Households in the actor's region with no effective report ending within the policy's months,
+    those never reported first, then the longest silent; with the policy's months."""
+    _, policy = policy_service.current_data(session)
+    today = local_today()
+    cutoff = add_months(today, -policy.stale_report_months)
+    newer = aliased(Report)
+    latest = (
+        select(Report.household_id, func.max(Report.period_end).label("last_end"))
+        .where(~select(newer.id).where(newer.supersedes_id == Report.id).exists())
+        .group_by(Report.household_id)
+        .subquery()
+    )
+    stmt = access.visible_households(
+        select(Household.id, Household.household_no, Household.village_code, Household.monitoring_status)
+        .add_columns(latest.c.last_end)
+        .outerjoin(latest, latest.c.household_id == Household.id),
+        actor,
+    ).where((latest.c.last_end.is_(None)) | (latest.c.last_end < cutoff))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(
+        stmt.order_by(latest.c.last_end.is_not(None), latest.c.last_end, Household.id)
+        .offset(page.offset)
+        .limit(page.page_size)
+    ).all()
+    return (
+        [
+            DueVisit(
+                hid,
+                no,
+                village,
+                str(status),
+                last_end,
+                _months_between(last_end, today) if last_end is not None else None,
+            )
+            for hid, no, village, status, last_end in rows
+        ],
+        int(total),
+        policy.stale_report_months,
+    )
+
+
+def _months_between(earlier: date, later: date) -> int:
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    return months - 1 if later.day < earlier.day else months
