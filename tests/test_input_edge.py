@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 import app.schemas
 from app import db
 from app.clock import local_today
-from app.models import Assistance, Base, Signal
-from app.pii import id_check_digit, mask_pii_text, validate_id_number
+from app.config import Settings
+from app.models import Assistance, Base, Member, Signal
+from app.pii import cipher_for, id_check_digit, mask_pii_text, validate_id_number
 from app.schemas.common import MAX_ID, StrictModel
 from tests.fixtures import VILLAGE_A, Accounts, household_body, make_id, member_body, new_household
 from tests.test_assistance import monitored
@@ -378,6 +379,28 @@ def test_an_id_number_from_no_province_is_refused(client: TestClient, accounts: 
 )
 def test_real_area_codes_are_accepted(area: str) -> None:
     assert validate_id_number(id_with_area(area), today=local_today()) == date(1980, 5, 17)
+
+
+def test_a_member_registered_before_the_area_check_can_still_be_edited_without_a_500(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    """An ID number stored before area codes were checked is read again when the birth date changes: it
+    is refused by name (fix the ID number), never a 500."""
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    member = household["members"][1]
+    bogus = id_with_area("990101", "19720809", "124")  # household_body's spouse: born 1972-08-09
+    with db.session_scope() as session:
+        row = session.get(Member, member["id"])
+        assert row is not None
+        row.id_number_encrypted = cipher_for(settings).encrypt(bogus)
+    with db.session_scope() as session:
+        version = session.scalar(select(Member.version).where(Member.id == member["id"]))
+    url = f"/api/v1/households/{household['id']}/members/{member['id']}"
+    with unchanged():
+        response = client.patch(url, json={"version": version, "birth_date": "1972-08-10"}, headers=cadre)
+        refused(response, "id_number")
+        assert "area code" in response.json()["errors"][0]["message"]
 
 
 # --- personal numbers in free text are stored masked --------------------------------------------------

@@ -145,7 +145,12 @@ def member_problems(values: dict[str, Any], prefix: str) -> list[AppError]:
 
 
 def _birth_date_problem(id_number: str, birth_date: date | None, field: str) -> tuple[date, AppError | None]:
-    encoded = validate_id_number(id_number, today=local_today())
+    try:
+        encoded = validate_id_number(id_number, today=local_today())
+    except ValueError as exc:  # a stored number that passed older, looser checks (e.g. its area code)
+        return birth_date or local_today(), Invalid(
+            str(exc), field=field.removesuffix("birth_date") + "id_number"
+        )
     if birth_date is not None and birth_date != encoded:
         return encoded, Invalid("birth_date does not match the ID number", field=field)
     return encoded, None
