@@ -6,6 +6,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -547,3 +548,25 @@ def test_a_delivered_message_is_not_replayed(
     assert (refused.status_code, refused.json()["field"]) == (409, "message_id")
     assert deliver(settings) == 0
     assert len(receiver.posts) == 1
+
+
+def test_a_resolver_that_never_answers_does_not_stall_delivery(
+    named: Named,
+    client: TestClient,
+    accounts: Accounts,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    endpoint = add_webhook(client, accounts, named.receiver.url).json()["id"]
+    open_case(client, accounts, settings)
+    released = threading.Event()
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *_, **__: released.wait(60))
+    monkeypatch.setattr(settings, "webhook_timeout_seconds", 0.5)
+    started = time.monotonic()
+    try:
+        assert deliver(settings) == 0
+    finally:
+        released.set()
+    assert time.monotonic() - started < 5
+    [message] = deliveries(client, accounts, endpoint)
+    assert (message["attempts"], message["last_error"]) == (1, "the host name was not resolved in time")

@@ -10,8 +10,7 @@ Reasons given here are safe to show through the API: they never name the address
 import ipaddress
 import re
 import socket
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,8 +28,6 @@ WEB_PORTS = frozenset({80, 443})
 FIRST_UNPRIVILEGED_PORT = 1024
 # Addresses that carry an IPv4 address inside (NAT64, 6to4): checked as that address.
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-_resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="egress-resolve")
 
 
 class Refused(Exception):
@@ -141,18 +138,35 @@ def resolve(url: Url, allowed: frozenset[str] | None, timeout: float) -> str:
     """The address to connect to for `url`: the first of its host's addresses that is public or in
     `allowed` (exact addresses an admin allowed). `allowed` None: any address (a URL the operator set,
     not one an account stored). Refused, or Unresolved when the name does not resolve in time."""
-    if url.address is not None:
-        candidates: list[IPAddress] = [url.address]
-    else:
-        future = _resolver.submit(socket.getaddrinfo, url.host, url.port, type=socket.SOCK_STREAM)
-        try:
-            found = future.result(timeout=max(timeout, 0.001))
-        except FutureTimeout:
-            raise Unresolved("the host name was not resolved in time") from None
-        except (OSError, UnicodeError):
-            raise Unresolved("the host name could not be resolved") from None
-        candidates = [ipaddress.ip_address(str(info[4][0])) for info in found]
+    candidates = [url.address] if url.address is not None else _lookup(url.host, url.port, timeout)
     for address in candidates:
         if allowed is None or is_public(address) or str(address) in allowed:
             return str(address)
     raise Refused("the host's address is not public, and no admin allowed it (webhooks/allowed-hosts)")
+
+
+def _lookup(name: str, port: int, timeout: float) -> list[IPAddress]:
+    """The name's addresses, within `timeout`: getaddrinfo has no timeout of its own, so it runs in a
+    daemon thread, which a resolver that never answers leaves behind without holding up the worker (or
+    its shutdown)."""
+    found: list[list[IPAddress] | BaseException] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+            found.append([ipaddress.ip_address(str(info[4][0])) for info in infos])
+        except BaseException as exc:  # handed to the caller's thread
+            found.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=look_up, name="egress-resolve", daemon=True).start()
+    if not done.wait(max(timeout, 0.001)):
+        raise Unresolved("the host name was not resolved in time")
+    [result] = found
+    if isinstance(result, OSError | UnicodeError | ValueError):
+        raise Unresolved("the host name could not be resolved")
+    if isinstance(result, BaseException):
+        raise result
+    return result
