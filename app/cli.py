@@ -197,8 +197,9 @@ def users() -> None:
 @click.option("--username", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--region", "region_code", required=True, help="12-digit region code matching the role's level")
+@click.option("--department", default=None, help="a department_user's department (医保, 民政 …)")
 @_handle_errors
-def users_create(username: str, role: str, region_code: str) -> None:
+def users_create(username: str, role: str, region_code: str, department: str | None) -> None:
     """Create an account; the password is read from stdin (or prompted for on a terminal)."""
     from app.db import session_scope
     from app.schemas.users import UserCreate
@@ -211,7 +212,13 @@ def users_create(username: str, role: str, region_code: str) -> None:
     else:
         password = sys.stdin.readline().rstrip("\n")
     try:
-        body = UserCreate(username=username, password=password, role=Role(role), region_code=region_code)
+        body = UserCreate(
+            username=username,
+            password=password,
+            role=Role(role),
+            region_code=region_code,
+            department=department,
+        )
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
         return

@@ -54,6 +54,15 @@ ACCOUNT_SPECS: dict[str, tuple[Role, str]] = {
     "platform": (Role.platform_client, COUNTY),
 }
 
+# each department account belongs to one department
+DEPARTMENTS = {
+    "department": "医保",
+    "department_2": "民政",
+    "department_edu": "教育",
+    "department_ems": "应急",
+}
+ACCOUNT_SPECS |= dict.fromkeys(DEPARTMENTS, (Role.department_user, COUNTY))
+
 _serial = itertools.count(1)
 
 
@@ -149,7 +158,13 @@ class Accounts:
                     session,
                     self.settings,
                     Actor.system("tests"),
-                    UserCreate(username=name, password=PASSWORD, role=role, region_code=region),
+                    UserCreate(
+                        username=name,
+                        password=PASSWORD,
+                        role=role,
+                        region_code=region,
+                        department=DEPARTMENTS.get(name),
+                    ),
                 )
                 self.ids[name] = user.id
         return self.ids[name]

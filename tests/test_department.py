@@ -28,16 +28,17 @@ def household_with(client: TestClient, accounts: Accounts, spouse_birth: date) -
 def test_a_csv_with_good_unmatched_and_malformed_rows(client: TestClient, accounts: Accounts) -> None:
     household, spouse = household_with(client, accounts, date(1972, 8, 9))
     stranger = make_id(date(1965, 1, 2))
+    bad_checksum = spouse[:-1] + ("0" if spouse[-1] != "0" else "1")
     csv_text = "\n".join(
         [
             HEADER,
             # line 2: matched through a member who is not the head
             f"医保,{spouse},测试配偶,{VILLAGE_A},medical_self_pay,23500.00,2026-01-05,住院自付",
-            # line 3: nobody registered with this ID number
-            f"应急,{stranger},某某,{VILLAGE_A},disaster,8000,2026-01-06,",
+            # line 3: nobody registered with this ID number, below the threshold (no case to open)
+            f"医保,{stranger},某某,{VILLAGE_A},medical_self_pay,8000,2026-01-06,",
             # line 4: a bad checksum; line 5: a bad amount; line 6: too few columns
-            f"民政,{spouse[:-1]}{'0' if spouse[-1] != '0' else '1'},测试配偶,{VILLAGE_A},dibao,,2026-01-07,",
-            f"教育,{spouse},测试配偶,{VILLAGE_A},dropout,abc,2026-01-08,",
+            f"医保,{bad_checksum},测试配偶,{VILLAGE_A},medical_self_pay,6000,2026-01-07,",
+            f"医保,{spouse},测试配偶,{VILLAGE_A},medical_self_pay,abc,2026-01-08,",
             "医保,only,three",
             # line 7: the same household again: attaches to its case
             f"医保,{spouse},测试配偶,{VILLAGE_A},medical_self_pay,1200,2026-01-09,门诊",
@@ -73,11 +74,12 @@ def test_a_csv_with_good_unmatched_and_malformed_rows(client: TestClient, accoun
 def test_json_signals_and_who_may_send_them(client: TestClient, accounts: Accounts) -> None:
     _, spouse = household_with(client, accounts, date(1973, 4, 4))
     item = {
-        "department": "残联",
+        "department": "医保",
         "id_number": spouse,
         "name": "测试配偶",
         "village_code": VILLAGE_A,
-        "signal_type": "disability",
+        "signal_type": "medical_self_pay",
+        "amount": "30000",
         "occurred_on": "2026-01-03",
     }
     ok = client.post("/api/v1/department-signals", json={"signals": [item]}, headers=accounts["department"])
@@ -101,7 +103,7 @@ def test_json_signals_and_who_may_send_them(client: TestClient, accounts: Accoun
 
 def test_unmatched_rows_are_listed_for_review_masked(client: TestClient, accounts: Accounts) -> None:
     stranger = make_id(date(1961, 2, 3))
-    csv_text = f"{HEADER}\n应急,{stranger},某某,{VILLAGE_A},disaster,8000,2026-01-06,房屋倒塌"
+    csv_text = f"{HEADER}\n医保,{stranger},某某,{VILLAGE_A},medical_self_pay,8000,2026-01-06,住院"
     headers = accounts["department"] | {"content-type": "text/csv"}
     assert (
         client.post("/api/v1/department-signals/import", content=csv_text, headers=headers).status_code == 200
@@ -111,7 +113,7 @@ def test_unmatched_rows_are_listed_for_review_masked(client: TestClient, account
     assert row["origin"] == "csv line 2"
     assert stranger not in str(row)
     assert row["note"].startswith(stranger[:6] + "********")
-    assert row["row"]["signal_type"] == "disaster"
+    assert row["row"]["signal_type"] == "medical_self_pay"
     assert "name" not in row["row"]
     assert client.get("/api/v1/department-signals/unmatched", headers=accounts["cadre_a"]).status_code == 403
 
@@ -124,7 +126,7 @@ def test_a_row_naming_another_village_is_matched_by_id_and_the_difference_report
     response = client.post(
         "/api/v1/department-signals/import",
         content=csv_text,
-        headers=accounts["department"] | {"content-type": "text/csv"},
+        headers=accounts["department_ems"] | {"content-type": "text/csv"},
     )
     body = response.json()
     assert body["outcomes"] == {"opened": 1, "unmatched": 0}
@@ -141,11 +143,12 @@ def test_a_bad_json_item_is_kept_for_review_and_the_others_go_on(
 ) -> None:
     _, spouse = household_with(client, accounts, date(1975, 7, 8))
     good = {
-        "department": "残联",
+        "department": "医保",
         "id_number": spouse,
         "name": "测试配偶",
         "village_code": VILLAGE_A,
-        "signal_type": "disability",
+        "signal_type": "medical_self_pay",
+        "amount": "30000",
         "occurred_on": "2026-01-03",
     }
     bad = good | {"department": "外星", "colour": "red"}
@@ -155,7 +158,7 @@ def test_a_bad_json_item_is_kept_for_review_and_the_others_go_on(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["outcomes"] == {"opened": 1, "unmatched": 1}
-    assert {(p["line"], p["field"]) for p in body["invalid"]} == {(2, "department"), (2, "colour")}
+    assert {(p["line"], p["field"]) for p in body["invalid"]} == {(2, "colour")}
     kept = client.get("/api/v1/department-signals/unmatched", headers=accounts["department"]).json()
     assert [item["row"]["department"] for item in kept["items"]] == ["外星"]
 

@@ -162,3 +162,20 @@ def test_a_type_correction_must_leave_the_category_fitting(client: TestClient, a
     )
     assert (refused.status_code, refused.json()["field"]) == (409, "household_type")
     assert "脱贫不稳定户" in refused.json()["message"]
+
+
+def test_a_provisional_households_type_is_set_at_the_visit_without_a_township_decision(
+    client: TestClient, accounts: Accounts
+) -> None:
+    hid = new_household(client, accounts["cadre_a"], household_type="一般农户")["id"]
+    with db.session_scope() as session:  # as a department's row or an application makes one
+        household = session.get(Household, hid)
+        assert household is not None
+        household.provisional = True
+    set_now = client.post(
+        f"{API}/{hid}/type-corrections",
+        json={"household_type": "脱贫户", "reason": "入户核实：2016 年建档立卡脱贫户"},
+        headers=accounts["cadre_a"],
+    )
+    assert set_now.json()["status"] == "approved", set_now.text
+    assert client.get(f"{API}/{hid}", headers=accounts["cadre_a"]).json()["household_type"] == "脱贫户"

@@ -151,36 +151,58 @@ def test_three_guarantees_water_and_food_are_high(column: str, code: str, risk_t
     assert code not in codes(unknown)
 
 
+NEAR = {"income_pc": 12000.0, "income_total": 36000.0}  # below 1.5 × the line: near enough to ask
+
+
 class TestLackOfLabour:
     def test_a_quarter_fires_more_does_not(self) -> None:
-        quarter, more = run(household(labour_share=0.25), household(labour_share=0.26))
+        quarter, more = run(household(labour_share=0.25, **NEAR), household(labour_share=0.26, **NEAR))
         reason = next(r for r in quarter if r.code == "lack_of_labour")
         assert (reason.level, reason.risk_type) == ("medium", "缺劳动力")
         assert "25%" in reason.text
         assert "lack_of_labour" not in codes(more)
 
     def test_safety_net_income_silences_it(self) -> None:
-        [reasons] = run(household(labour_share=0.0, safety_net=1.0))
+        [reasons] = run(household(labour_share=0.0, safety_net=1.0, **NEAR))
         assert "lack_of_labour" not in codes(reasons)
+
+    def test_a_comfortable_household_with_few_hands_is_not_asked_about(self) -> None:
+        """An elderly couple living well on pensions and their children's support is not a risk."""
+        comfortable, near = run(
+            household(labour_share=0.0, income_pc=13050.0, income_total=39150.0),
+            household(labour_share=0.0, income_pc=13049.99, income_total=39149.97),
+        )
+        assert "lack_of_labour" not in codes(comfortable)
+        assert "lack_of_labour" in codes(near)
 
 
 class TestSuddenEvent:
     def test_loss_share_boundary_and_risk_type(self) -> None:
         disaster = float(EVENT_KINDS.index("natural_disaster"))
         at, above = run(
-            household(event_loss=18000.0, event_kind=disaster),
-            household(event_loss=18000.02, event_kind=disaster),
+            household(event_loss=10800.0, event_kind=disaster, **NEAR),
+            household(event_loss=10800.02, event_kind=disaster, **NEAR),
         )
         assert "sudden_event" not in codes(at)
         reason = next(r for r in above if r.code == "sudden_event")
         assert (reason.level, reason.risk_type) == ("medium", "因自然灾害")
         assert "自然灾害" in reason.text
-        assert "18,000" in reason.text
+        assert "10,800" in reason.text
+
+    def test_a_loss_that_leaves_the_household_comfortable_is_not_asked_about(self) -> None:
+        disaster = float(EVENT_KINDS.index("natural_disaster"))
+        # 60,000 for three, a 20,000 loss: 13,333 a head net of it, above 1.5 × 8,700 = 13,050
+        [comfortable] = run(household(event_loss=20000.0, event_kind=disaster))
+        assert "sudden_event" not in codes(comfortable)
+        [struck] = run(household(event_loss=21000.0, event_kind=disaster))  # 13,000 net: near the line
+        assert "sudden_event" in codes(struck)
 
 
 def test_level_is_the_highest_reason() -> None:
     medium, high, none = run(
-        household(labour_share=0.2), household(labour_share=0.2, water_unsafe=1.0), household()
+        household(labour_share=0.2, **NEAR),
+        household(labour_share=0.2, water_unsafe=1.0, **NEAR),
+        household(),
     )
     assert level_of(medium) == "medium"
     assert level_of(high) == "high"

@@ -78,6 +78,7 @@ class TestCreate:
             "username": "cadre_new",
             "role": "village_cadre",
             "region_code": VILLAGE_A,
+            "department": None,
         }
 
     @pytest.mark.parametrize(
@@ -94,8 +95,15 @@ class TestCreate:
     def test_every_role_at_its_region_level(
         self, client: TestClient, accounts: Accounts, role: str, region: str
     ) -> None:
-        user = create(client, accounts["admin"], username=f"new_{role}", role=role, region_code=region)
-        assert (user["role"], user["region_code"]) == (role, region)
+        department = {"department": "残联"} if role == "department_user" else {}
+        user = create(
+            client, accounts["admin"], username=f"new_{role}", role=role, region_code=region, **department
+        )
+        assert (user["role"], user["region_code"], user["department"]) == (
+            role,
+            region,
+            department.get("department"),
+        )
 
     @pytest.mark.parametrize(
         ("role", "region"),

@@ -8,6 +8,7 @@ from app.api.routes import (
     department,
     households,
     policy,
+    referrals,
     regions,
     relief,
     reports,
@@ -35,6 +36,7 @@ for module in (
     cases,
     department,
     assistance,
+    referrals,
     webhooks,
     relief,
 ):

@@ -2,7 +2,7 @@
 
 from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
-from app.models.case import Assistance, Case, CaseEvent, Notification, Signal
+from app.models.case import Assistance, Case, CaseEvent, Notification, Referral, Signal
 from app.models.household import Household, HouseholdTypeCorrection, Member
 from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
 from app.models.policy import PolicyVersion
@@ -30,6 +30,7 @@ __all__ = [
     "PlatformKey",
     "PolicyVersion",
     "RateEvent",
+    "Referral",
     "RefreshFamily",
     "Region",
     "ReliefApplication",

@@ -80,7 +80,8 @@ class Signal(Base):
     level: Mapped[str | None] = mapped_column(String(8))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # opened | attached | monitored (recorded on the monitoring record) | suppressed | unmatched
+    # opened | attached | monitored (on the monitoring record) | suppressed | unmatched | recorded (below a
+    # department's threshold: on the household's record, no case)
     outcome: Mapped[str] = mapped_column(String(12))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"), index=True)
     origin: Mapped[str] = mapped_column(String(80), default="")  # e.g. "risk_run:12", "医保.csv line 3"
@@ -88,6 +89,33 @@ class Signal(Base):
     id_number_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     note: Mapped[str] = mapped_column(String(500), default="", server_default="")
     sent_by: Mapped[str | None] = mapped_column(String(80))  # who sent it (a user, or system:…)
+    # the department a department's row came from (医保, 民政 …): what that department may read follows it
+    department: Mapped[str | None] = mapped_column(String(16), index=True)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # the row's amount (e.g. self-pay)
+
+
+class Referral(Base):
+    """交有关部门: a monitored household's need handed to the department that owns the measure (民政 for
+    低保, 医保 for 医疗救助, 人社 for a job …), which accepts it and answers with the outcome; a granted
+    answer becomes the household's assistance measure."""
+
+    __tablename__ = "referral"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    department: Mapped[str] = mapped_column(String(16), index=True)
+    measure_category: Mapped[str] = mapped_column(String(16))
+    need: Mapped[str] = mapped_column(String(500))  # what the household needs, in the referrer's words
+    status: Mapped[str] = mapped_column(String(12), default="referred")  # accepted | granted | refused
+    referred_by: Mapped[str] = mapped_column(String(80))
+    referred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_by: Mapped[str | None] = mapped_column(String(80))
+    accepted_at: Mapped[datetime | None]
+    answered_by: Mapped[str | None] = mapped_column(String(80))
+    answered_at: Mapped[datetime | None]
+    answered_on: Mapped[date | None]  # the department's own date for the outcome
+    answer: Mapped[str | None] = mapped_column(String(500))
+    assistance_id: Mapped[int | None] = mapped_column(ForeignKey("assistance.id"))
 
 
 class Notification(Base):

@@ -16,6 +16,8 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role))
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    # a department account's department (医保, 民政 …, one of the policy's departments); None for others
+    department: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     is_demo: Mapped[bool] = mapped_column(default=False)
     # Bumped on deactivation and password change: every token carrying an older value is refused.

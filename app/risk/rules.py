@@ -120,7 +120,8 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
                 )
             )
         # an estimate from part of a year that only just clears the line is not a pass: say so
-        uncertain = estimated & ~below & (income < line * _f(policy.sharp_drop_margin) - EPS)
+        near_line = line * _f(policy.near_line_margin) - EPS
+        uncertain = estimated & ~below & (income < near_line)
         for i in np.flatnonzero(uncertain):
             reasons[i].append(
                 Reason(
@@ -202,7 +203,11 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
             reasons[i].append(Reason(code, cause, "high", column, 1.0, text))
 
     labour = frame["labour_share"]
-    lacking = (labour <= _f(policy.labour_share_max) + 1e-9) & ~_is(frame["safety_net"])
+    with np.errstate(invalid="ignore"):
+        # few hands are a risk where the income is near the line, not for a comfortable household
+        lacking = (
+            (labour <= _f(policy.labour_share_max) + 1e-9) & ~_is(frame["safety_net"]) & (income < near_line)
+        )
     for i in np.flatnonzero(lacking):
         reasons[i].append(
             Reason(
@@ -218,7 +223,10 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
     loss = np.nan_to_num(frame["event_loss"])
     with np.errstate(invalid="ignore", divide="ignore"):
         loss_share = loss / total
-        struck = (loss > 0) & ((total <= 0) | (loss > total * _f(policy.event_loss_share) + EPS))
+        # a heavy loss is a warning where the year's income net of it leaves the household near the line
+        # (a loss the income already carries is not counted twice: this opens a medium reason, no sum)
+        hard = (total <= 0) | ((total - loss) / size < near_line)
+        struck = (loss > 0) & ((total <= 0) | (loss > total * _f(policy.event_loss_share) + EPS)) & hard
     for i in np.flatnonzero(struck):
         kind = _event_kind(frame["event_kind"][i])
         reasons[i].append(

@@ -85,11 +85,11 @@ class SignalRead(ReadModel):
     household_id: int | None
     source: str
     level: str | None
-    outcome: str = Field(description="opened | attached | monitored | suppressed | unmatched")
+    outcome: str = Field(description="opened | attached | monitored | suppressed | unmatched | recorded")
     case_id: int | None
 
 
-SignalOutcome = Literal["opened", "attached", "monitored", "suppressed", "unmatched"]
+SignalOutcome = Literal["opened", "attached", "monitored", "suppressed", "unmatched", "recorded"]
 
 
 class SignalRecord(SignalRead):

@@ -1,14 +1,13 @@
 """部门筛查预警: departments' signals about residents, as JSON or CSV rows."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from app.schemas.common import MULTILINE, FreeText, Money, ReadModel, RecordDate, StrictModel
 from app.schemas.households import IdNumberMixin, Name, RegionCode
 
-Department = Literal["医保", "民政", "教育", "住建", "水利", "残联", "应急", "人社", "公安", "农业农村"]
 CSV_COLUMNS = (
     "department",
     "id_number",
@@ -22,7 +21,9 @@ CSV_COLUMNS = (
 
 
 class DepartmentSignal(IdNumberMixin):
-    department: Department
+    department: str = Field(
+        min_length=1, max_length=16, description="the sending account's department (the policy's list)"
+    )
     id_number: str = Field(description="the resident's ID number; matched to a registered member")
     name: Name
     village_code: RegionCode

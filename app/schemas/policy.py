@@ -6,7 +6,7 @@ district to confirm.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -68,15 +68,127 @@ class CaseDeadlines(StrictModel):
         return self.village + self.township + self.district
 
 
+SignalType = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
+
+
+class DepartmentSignalRule(StrictModel):
+    """What one kind of a department's row means: the risk type it points to, the level of the case it
+    opens, and, for amounts, the threshold below which the row is only kept on the household's record."""
+
+    signal_type: SignalType
+    label: str = Field(min_length=1, max_length=40, description="in Chinese, as the lists show it")
+    risk_type: str = Field(min_length=1, max_length=16)
+    level: Literal["high", "medium"] = "high"
+    threshold: Money | None = Field(
+        default=None,
+        description="the household's amounts of this kind over window_months must reach this to open a case"
+        " (null: every row opens one)",
+    )
+    threshold_lifted: Money | None = Field(
+        default=None, description="the same for 脱贫户 (脱贫人口), when lower (医保: 5,000 against 20,000)"
+    )
+    window_months: int = Field(default=12, ge=1, le=24)
+
+
+class DepartmentPolicy(StrictModel):
+    """A department (as data): its name, and the rows it sends."""
+
+    name: str = Field(min_length=1, max_length=16, description="医保, 民政, 教育 …")
+    signals: list[DepartmentSignalRule] = Field(min_length=1, max_length=30)
+
+    def rule(self, signal_type: str) -> DepartmentSignalRule | None:
+        return next((r for r in self.signals if r.signal_type == signal_type), None)
+
+
+def _rule(
+    signal_type: str, label: str, risk_type: str, level: Literal["high", "medium"], **amounts: Any
+) -> DepartmentSignalRule:
+    return DepartmentSignalRule(
+        signal_type=signal_type, label=label, risk_type=risk_type, level=level, **amounts
+    )
+
+
+def _default_departments() -> list[DepartmentPolicy]:
+    """DOMAIN.md's county examples (部门筛查预警)."""
+    return [
+        DepartmentPolicy(
+            name="医保",
+            signals=[
+                _rule(
+                    "medical_self_pay",
+                    "住院自付",
+                    "因病",
+                    "high",
+                    threshold=Decimal(20000),
+                    threshold_lifted=Decimal(5000),
+                ),
+                _rule(
+                    "outpatient_self_pay",
+                    "门诊自付",
+                    "因病",
+                    "medium",
+                    threshold=Decimal(500),
+                    window_months=1,
+                ),
+            ],
+        ),
+        DepartmentPolicy(
+            name="教育",
+            signals=[
+                _rule("dropout", "义务教育辍学", "因学", "high"),
+                _rule("education_cost", "高中及职业教育自付", "因学", "medium", threshold=Decimal(10000)),
+            ],
+        ),
+        DepartmentPolicy(name="应急", signals=[_rule("disaster", "受灾", "因自然灾害", "high")]),
+        DepartmentPolicy(
+            name="民政",
+            signals=[
+                _rule("dibao", "低保", "其他", "medium"),
+                _rule("tekun", "特困供养", "缺劳动力", "medium"),
+                _rule("orphan", "孤儿", "其他", "medium"),
+            ],
+        ),
+        DepartmentPolicy(name="住建", signals=[_rule("housing_unsafe", "住房不安全", "其他", "high")]),
+        DepartmentPolicy(name="水利", signals=[_rule("water_unsafe", "饮水严重受影响", "其他", "high")]),
+        DepartmentPolicy(name="人社", signals=[_rule("unemployment", "失业", "因务工就业不稳", "medium")]),
+        DepartmentPolicy(name="残联", signals=[_rule("disability", "新增残疾", "因残", "medium")]),
+        DepartmentPolicy(name="卫健", signals=[_rule("serious_illness", "大病", "因病", "medium")]),
+        DepartmentPolicy(name="公安", signals=[_rule("accident", "意外事故", "因意外事故", "medium")]),
+        DepartmentPolicy(
+            name="农业农村", signals=[_rule("industry_failure", "产业项目失败", "因产业项目失败", "medium")]
+        ),
+    ]
+
+
+class DibaoStandard(StrictModel):
+    """农村低保标准: yuan per person per year, for one year (suggests referrals to 民政)."""
+
+    year: int = Field(ge=2000, le=2100)
+    amount: Money
+    verified: bool
+    source: str = Field(default="", max_length=200)
+
+
+def _default_dibao() -> list[DibaoStandard]:
+    return [
+        DibaoStandard(
+            year=2020, amount=Decimal(4500), verified=True, source="红塔区 2021–2025 规划 (DOMAIN.md)"
+        ),
+        DibaoStandard(year=2021, amount=Decimal(4500), verified=False, source="2020 carried forward"),
+    ]
+
+
 # Defaults that are local practice or a reasonable reading of DOMAIN.md, not a published number.
 UNVERIFIED_DEFAULTS = (
     "sharp_drop_margin",
     "sharp_drop_share",
+    "near_line_margin",
     "medical_spending_share",
     "education_spending_share",
     "event_loss_share",
     "elimination_min_monitored_months",
     "stale_report_months",
+    "departments",
     "measure_gap_days",
     "case_suppression_days",
 )
@@ -100,6 +212,14 @@ class PolicyData(StrictModel):
         ge=1,
         le=5,
         description="sharp-drop rule applies below this multiple of the line",
+    )
+    near_line_margin: Decimal = Field(
+        default=Decimal("1.5"),
+        ge=1,
+        le=5,
+        description="缺劳动力, a sudden event's loss and an estimated income are reasons only for a "
+        "household below this multiple of the line (for an event: its income net of the loss); one "
+        "comfortably above it is not asked about on those grounds alone",
     )
     sharp_drop_share: Share = Field(
         default=Decimal("0.30"), description="drop against the same period a year earlier"
@@ -167,6 +287,12 @@ class PolicyData(StrictModel):
     open_cases_for_medium: bool = Field(
         default=False, description="a scoring run's medium flags open cases too (high flags always do)"
     )
+    departments: list[DepartmentPolicy] = Field(
+        default_factory=_default_departments,
+        max_length=40,
+        description="the departments that send signals, what each row means and the thresholds",
+    )
+    dibao_standards: list[DibaoStandard] = Field(default_factory=_default_dibao, min_length=1)
     unverified: list[str] = Field(
         default_factory=lambda: list(UNVERIFIED_DEFAULTS),
         description="settings whose values are defaults the district has not confirmed (monitoring lines "
@@ -194,6 +320,22 @@ class PolicyData(StrictModel):
         if self.medium_probability >= self.high_probability:
             raise ValueError("medium_probability must be below high_probability")
         return self
+
+    @field_validator("departments")
+    @classmethod
+    def _one_entry_per_department(cls, departments: list[DepartmentPolicy]) -> list[DepartmentPolicy]:
+        names = [d.name for d in departments]
+        if len(set(names)) != len(names):
+            raise ValueError("each department once")
+        return departments
+
+    def department(self, name: str) -> DepartmentPolicy | None:
+        return next((d for d in self.departments if d.name == name), None)
+
+    def dibao_for(self, year: int) -> Decimal:
+        """The 低保 standard of `year` (a later year carries the last one forward)."""
+        known = sorted((s for s in self.dibao_standards if s.year <= year), key=lambda s: s.year)
+        return (known[-1] if known else min(self.dibao_standards, key=lambda s: s.year)).amount
 
     def line_for(self, year: int) -> Decimal:
         """The line of `year`; a year past the last configured one carries the last line forward."""

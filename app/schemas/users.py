@@ -19,17 +19,26 @@ Username = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$"), AfterValidat
 Password = Annotated[str, Field(min_length=10, max_length=128)]
 
 
+DepartmentName = Annotated[
+    str, Field(min_length=1, max_length=16, description="one of the policy's departments (医保, 民政 …)")
+]
+
+
 class UserCreate(StrictModel):
     username: Username
     password: Password
     role: Role
     region_code: RegionCode
+    department: DepartmentName | None = Field(
+        default=None, description="required for a department_user, for no one else"
+    )
 
 
 class UserUpdate(StrictModel):
     active: bool | None = Field(default=None, description="false deactivates: every token stops working")
     role: Role | None = None
     region_code: RegionCode | None = None
+    department: DepartmentName | None = None
     password: Password | None = None
     unlock: bool | None = Field(default=None, description="true clears failed-login lockout")
 
@@ -39,6 +48,7 @@ class UserRead(ReadModel):
     username: str
     role: Role
     region_code: str
+    department: str | None
     active: bool
     is_demo: bool
     locked_until: datetime | None
@@ -62,3 +72,4 @@ class Me(ReadModel):
     username: str
     role: Role
     region_code: str
+    department: str | None = None

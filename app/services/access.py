@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from app.errors import Forbidden
-from app.models import Household, Region
+from app.models import Household, Referral, Region, Signal
 from app.models.enums import RegionLevel, Role
 
 T = TypeVar("T", bound=tuple[Any, ...])
@@ -34,6 +34,7 @@ class Actor:
     role: Role
     region_code: str
     region_level: RegionLevel
+    department: str | None = None  # a department account's department (医保, 民政 …)
 
     @property
     def is_system(self) -> bool:
@@ -90,6 +91,28 @@ def visible_households(stmt: Select[T], actor: Actor) -> Select[T]:
 def require_role(actor: Actor, roles: frozenset[Role], action: str = "this action") -> None:
     if actor.role not in roles:
         raise Forbidden(f"role {actor.role.value} may not perform {action}")
+
+
+def sees_details(session: Session, actor: Actor, household_id: int) -> bool:
+    """Whether the actor may see the household's details (health, address, reports, risk reasons,
+    history): every reader in region may, except a department, which sees them only for households its
+    own department has sent a signal about or has been referred."""
+    if actor.role != Role.department_user:
+        return True
+    referred = select(Referral.id).where(
+        Referral.household_id == household_id, Referral.department == actor.department
+    )
+    if session.scalar(referred.limit(1)) is not None:
+        return True
+    known = select(Signal.id).where(
+        Signal.household_id == household_id, Signal.department == actor.department
+    )
+    return session.scalar(known.limit(1)) is not None
+
+
+def require_details(session: Session, actor: Actor, household_id: int) -> None:
+    if not sees_details(session, actor, household_id):
+        raise Forbidden("your department has sent no signal about this household: its details are not yours")
 
 
 def require_household_writer(actor: Actor, household: Household) -> None:

@@ -228,4 +228,6 @@ def logout_everywhere(session: Session, settings: Settings, actor: Actor) -> Non
 def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
     claims, user = _holder(session, settings, token, "access")
     _family(session, claims, user)
-    return Actor(user.id, user.username, user.role, user.region_code, ROLE_REGION_LEVEL[user.role])
+    return Actor(
+        user.id, user.username, user.role, user.region_code, ROLE_REGION_LEVEL[user.role], user.department
+    )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.models import Case, Signal
 from app.models.base import utcnow
 from app.schemas.common import PageParams
-from app.services import households, paging
+from app.services import access, households, paging
 from app.services.access import Actor
 
 EQUAL = ("status", "step", "source", "township_code", "village_code")
@@ -50,6 +50,7 @@ def signals_of(
     """The household's signals, newest first: its monitoring record once it is monitored (signals then
     open no case and are kept here), and every flag, report and department row before."""
     households.load(session, actor, household_id, members=False)  # 404 outside the actor's region
+    access.require_details(session, actor, household_id)
     stmt = select(Signal).where(Signal.household_id == household_id)
     if outcome is not None:
         stmt = stmt.where(Signal.outcome == outcome)

@@ -9,6 +9,7 @@ Every signal is kept (case_signal) with what became of it.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,6 +38,9 @@ class SignalIn:
     level: str | None
     reasons: list[dict[str, Any]] = field(default_factory=list)
     origin: str = ""
+    opens_case: bool = True  # False: below a department's threshold, kept on the household's record
+    department: str | None = None
+    amount: Decimal | None = None
 
 
 def receive(
@@ -89,6 +93,8 @@ def receive(
             origin=signal.origin,
             outcome="unmatched",
             sent_by=actor.username,
+            department=signal.department,
+            amount=signal.amount,
         )
         if household is None:
             pass
@@ -99,6 +105,8 @@ def receive(
                 announce([pending[household.id]])
             _attach(session, case, signal, actor)
             row.outcome, row.case_id = "attached", case.id
+        elif not signal.opens_case:
+            row.outcome = "recorded"
         elif _suppressed(rejected.get(household.id), signal, policy, now):
             row.outcome = "suppressed"
         else:

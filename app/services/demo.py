@@ -57,6 +57,7 @@ DEMO_ACCOUNTS = (
     ("demo-cadre", Role.village_cadre, DEMO_VILLAGE),
     ("demo-platform", Role.platform_client, COUNTY),
 )
+DEMO_DEPARTMENT = {"demo-department": "医保"}
 ILLUSTRATIVE_VILLAGES_PER_TOWNSHIP = 3
 SURNAMES = "李王张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗普矣鲁"
 GIVEN = "文华明国建平秀英兰芳志强永福春梅丽红云海军伟玉珍凤桂"
@@ -105,11 +106,13 @@ def reset_demo_accounts(session: Session, settings: Settings) -> list[tuple[str,
                 username=username,
                 role=role,
                 region_code=region,
+                department=DEMO_DEPARTMENT.get(username),
                 is_demo=True,
                 password_hash=hash_password(settings, password),
             )
             session.add(user)
         else:
+            user.department = DEMO_DEPARTMENT.get(username)
             user.password_hash = hash_password(settings, password)
             user.active, user.failed_logins, user.locked_until = True, 0, None
         accounts.append((username, password, role, region))

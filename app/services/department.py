@@ -5,84 +5,87 @@ reported by line and kept as unmatched signals for review — never dropped."""
 import csv
 import io
 from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clock import local_today
+from app.clock import add_months, local_date, local_today
 from app.config import Settings
-from app.errors import Invalid
-from app.models import Household, Member, Signal
-from app.models.enums import Role
-from app.pii import cipher_for, mask_id_number, normalise_id_number
+from app.errors import Forbidden, Invalid
+from app.models import Household, Member, Region, Signal
+from app.models.enums import HouseholdType, RegionLevel, Role
+from app.pii import cipher_for, mask_id_number, mask_pii_text, normalise_id_number
 from app.schemas.department import CSV_COLUMNS, DepartmentResult, DepartmentSignal, LineProblem
-from app.services import access, cases, paging
+from app.schemas.policy import DepartmentPolicy, DepartmentSignalRule
+from app.services import access, audit, cases, households, paging
 from app.services import policy as policy_service
 from app.services.access import Actor
 
 SENDERS = frozenset({Role.department_user})
-RISK_TYPE_OF = {
-    "medical_self_pay": "因病",
-    "dropout": "因学",
-    "education_cost": "因学",
-    "disability": "因残",
-    "disaster": "因自然灾害",
-    "accident": "因意外事故",
-    "unemployment": "因务工就业不稳",
-    "industry_failure": "因产业项目失败",
-}
 MAX_ROWS = 20_000
+Rows = Sequence[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]]
+
+
+def own_department(session: Session, actor: Actor) -> DepartmentPolicy:
+    """The policy's entry for the actor's department: a department account sends and reads as its
+    department only."""
+    access.require_role(actor, SENDERS, "sending department signals")
+    _, policy = policy_service.current_data(session)
+    found = policy.department(actor.department or "")
+    if found is None:
+        raise Forbidden(
+            "this account belongs to no department of the policy: an admin sets it", field="department"
+        )
+    return found
 
 
 def receive_rows(
-    session: Session,
-    settings: Settings,
-    actor: Actor,
-    rows: Sequence[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]],
-    origin: str,
+    session: Session, settings: Settings, actor: Actor, rows: Rows, origin: str
 ) -> DepartmentResult:
-    """rows: (line, parsed signal or the raw row, its problems)."""
-    access.require_role(actor, SENDERS, "sending department signals")
+    """rows: (line, parsed signal or the raw row, its problems). Each good row is judged by its department's
+    rule: an amount below the threshold (summed over the rule's months) is kept on the household's record;
+    otherwise it opens or joins a case at the rule's level. A person registered nowhere gets a provisional
+    household in the row's village and a case for the village to verify (部门筛查 finds 一般农户)."""
+    department = own_department(session, actor)
     cipher = cipher_for(settings)
     _, policy = policy_service.current_data(session)
-    good = [(line, row) for line, row, problems in rows if isinstance(row, DepartmentSignal) and not problems]
-    hashes = {cipher.lookup_hash(row.id_number) for _, row in good}
-    # only households in the sender's region: a department elsewhere cannot open cases here
-    found = session.execute(
-        select(Member.id_number_hash, Member.household_id, Household.village_code)
-        .join(Household, Member.household_id == Household.id)
-        .where(
-            Member.id_number_hash.in_(hashes),
-            Member.left_on.is_(None),
-            Household.village_code.in_(access.visible_village_codes(actor)),
-        )
-    )
-    members: dict[str, tuple[int, str]] = {str(row[0]): (int(row[1]), str(row[2])) for row in found}
-    signals, unmatched, invalid, elsewhere = [], [], [], []
+    checked = [(line, row, problems or _rule_problems(line, row, department)) for line, row, problems in rows]
+    good = [row for _, row, problems in checked if isinstance(row, DepartmentSignal) and not problems]
+    members = _members(session, actor, cipher, good)
+    running = _amounts_so_far(session, department, {hid for hid, _, _ in members.values()})
+    signals: list[cases.SignalIn] = []
+    unmatched, invalid, elsewhere = [], [], []
     unreadable = 0
-    for line, row, problems in rows:
+    for line, row, problems in checked:
         if not isinstance(row, DepartmentSignal) or problems:
             unreadable += 1
             invalid.extend(problems)
             session.add(_kept(cipher, actor, row, origin, line, "; ".join(p.message for p in problems)))
             continue
-        household_id, village_code = members.get(cipher.lookup_hash(row.id_number), (None, ""))
-        if household_id is None:
-            unmatched.append(
-                LineProblem(line=line, field="id_number", message="no registered member has this ID number")
-            )
-            session.add(_kept(cipher, actor, row, origin, line, "unmatched"))
-            continue
-        reason: dict[str, Any] = {
-            "code": f"department_{row.signal_type}",
-            "risk_type": RISK_TYPE_OF.get(row.signal_type, "其他"),
-            "department": row.department,
-            "text": f"{row.department}部门预警：{row.signal_type}"
-            + (f"，金额 {row.amount} 元" if row.amount is not None else "")
-            + f"（{row.occurred_on}）",
-        }
+        rule = department.rule(row.signal_type)
+        assert rule is not None  # _rule_problems refused the row otherwise
+        found = members.get(cipher.lookup_hash(row.id_number))
+        if found is None:
+            household = _provisional(session, settings, actor, row, rule)
+            if household is None:
+                unmatched.append(
+                    LineProblem(
+                        line=line,
+                        field="id_number",
+                        message="no registered member has this ID number, and the row opens no case here",
+                    )
+                )
+                session.add(_kept(cipher, actor, row, origin, line, "unmatched"))
+                continue
+            found = (household.id, household.village_code, household.household_type)
+            members[cipher.lookup_hash(row.id_number)] = found
+        household_id, village_code, household_type = found
+        opens, total = _meets(rule, running, household_id, row, household_type)
+        reason = _reason(department, rule, row, total)
         if row.village_code != village_code:  # the ID number decides; the cadres check the difference
             reason["reported_village_code"] = row.village_code
             elsewhere.append(
@@ -92,7 +95,18 @@ def receive_rows(
                     message=f"the ID number's household is registered in village {village_code}",
                 )
             )
-        signals.append(cases.SignalIn(household_id, "department", "high", [reason], f"{origin} line {line}"))
+        signals.append(
+            cases.SignalIn(
+                household_id,
+                "department",
+                rule.level,
+                [reason],
+                f"{origin} line {line}",
+                opens_case=opens,
+                department=department.name,
+                amount=row.amount,
+            )
+        )
     outcomes: dict[str, int] = {"unmatched": len(unmatched) + unreadable}
     for recorded in cases.receive(session, settings, policy, actor, signals):
         outcomes[recorded.outcome] = outcomes.get(recorded.outcome, 0) + 1
@@ -106,19 +120,152 @@ def receive_rows(
     )
 
 
+def _rule_problems(
+    line: int, row: DepartmentSignal | dict[str, Any], department: DepartmentPolicy
+) -> list[LineProblem]:
+    if not isinstance(row, DepartmentSignal):
+        return []
+    if row.department != department.name:
+        message = f"this account sends {department.name}'s rows only"
+        return [LineProblem(line=line, field="department", message=message)]
+    rule = department.rule(row.signal_type)
+    if rule is None:
+        kinds = ", ".join(r.signal_type for r in department.signals)
+        message = f"{department.name} sends: {kinds} (the policy's list)"
+        return [LineProblem(line=line, field="signal_type", message=message)]
+    if rule.threshold is not None and row.amount is None:
+        return [LineProblem(line=line, field="amount", message=f"{row.signal_type} needs an amount")]
+    return []
+
+
+def _members(
+    session: Session, actor: Actor, cipher: Any, rows: list[DepartmentSignal]
+) -> dict[str, tuple[int, str, HouseholdType]]:
+    """Active members by ID look-up hash, only in the sender's region (a department elsewhere cannot
+    open cases here): (household id, its village, its type)."""
+    hashes = {cipher.lookup_hash(row.id_number) for row in rows}
+    found = session.execute(
+        select(Member.id_number_hash, Member.household_id, Household.village_code, Household.household_type)
+        .join(Household, Member.household_id == Household.id)
+        .where(
+            Member.id_number_hash.in_(hashes),
+            Member.left_on.is_(None),
+            Household.village_code.in_(access.visible_village_codes(actor)),
+        )
+    )
+    return {str(h): (int(hid), str(village), HouseholdType(kind)) for h, hid, village, kind in found}
+
+
+def _amounts_so_far(
+    session: Session, department: DepartmentPolicy, household_ids: set[int]
+) -> dict[tuple[int, str], list[tuple[date, Decimal]]]:
+    """The department's earlier amounts per (household, signal type), with the day each came in."""
+    longest = max((r.window_months for r in department.signals), default=12)
+    since = datetime.combine(add_months(local_today(), -longest), datetime.min.time(), UTC)
+    rows = session.execute(
+        select(Signal.household_id, Signal.reasons, Signal.amount, Signal.received_at).where(
+            Signal.household_id.in_(household_ids),
+            Signal.source == "department",
+            Signal.department == department.name,
+            Signal.amount.is_not(None),
+            Signal.received_at >= since,
+        )
+    )
+    found: dict[tuple[int, str], list[tuple[date, Decimal]]] = {}
+    for hid, reasons, amount, received in rows:
+        kind = str(reasons[0].get("signal_type", "")) if reasons else ""
+        found.setdefault((int(hid), kind), []).append((local_date(received), Decimal(amount)))
+    return found
+
+
+def _meets(
+    rule: DepartmentSignalRule,
+    running: dict[tuple[int, str], list[tuple[date, Decimal]]],
+    household_id: int,
+    row: DepartmentSignal,
+    household_type: HouseholdType,
+) -> tuple[bool, Decimal | None]:
+    """Whether the row opens a case, and the household's total over the rule's months with it."""
+    if rule.threshold is None or row.amount is None:
+        return True, None
+    since = add_months(local_today(), -rule.window_months)
+    earlier = running.setdefault((household_id, rule.signal_type), [])
+    total = sum((amount for day, amount in earlier if day > since), Decimal(0)) + row.amount
+    earlier.append((local_today(), row.amount))
+    lifted = household_type == HouseholdType.lifted and rule.threshold_lifted is not None
+    threshold = rule.threshold_lifted if lifted and rule.threshold_lifted is not None else rule.threshold
+    return total >= threshold, total
+
+
+def _reason(
+    department: DepartmentPolicy, rule: DepartmentSignalRule, row: DepartmentSignal, total: Decimal | None
+) -> dict[str, Any]:
+    text = f"{department.name}部门预警：{rule.label}"
+    if row.amount is not None:
+        text += f"，金额 {row.amount} 元"
+    if total is not None:
+        text += f"（近 {rule.window_months} 个月累计 {total} 元）"
+    return {
+        "code": f"department_{row.signal_type}",
+        "signal_type": row.signal_type,
+        "risk_type": rule.risk_type,
+        "department": department.name,
+        "text": text + f"（{row.occurred_on}）",
+    }
+
+
+def _provisional(
+    session: Session, settings: Settings, actor: Actor, row: DepartmentSignal, rule: DepartmentSignalRule
+) -> Household | None:
+    """A provisional household in the row's village for a person registered nowhere, when the row would
+    open a case (a row below the threshold is no reason to register anyone); None if it cannot be placed."""
+    if rule.threshold is not None and (row.amount is None or row.amount < rule.threshold):
+        return None
+    village = session.get(Region, row.village_code)
+    in_region = session.scalar(access.visible_village_codes(actor).where(Region.code == row.village_code))
+    if village is None or village.level != RegionLevel.village or in_region is None:
+        return None
+    cipher = cipher_for(settings)
+    household = households.register_provisional(
+        session,
+        settings,
+        household_no=f"BM-{cipher.lookup_hash(row.id_number)[:20]}",
+        village_code=row.village_code,
+        name=row.name,
+        id_number=row.id_number,
+    )
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "household.create_provisional",
+                "household",
+                household.id,
+                household.id,
+                {"source": "department", "department": row.department, "village_code": row.village_code},
+            )
+        ],
+    )
+    return household
+
+
 def _kept(
     cipher: Any, actor: Actor, row: DepartmentSignal | dict[str, Any], origin: str, line: int, note: str
 ) -> Signal:
     """An unmatched or unreadable row as a signal for review: the ID number encrypted, never in clear;
-    the name left out; only the known columns kept, each cut to 200 characters."""
+    the name left out; only the known columns kept, each cut to 200 characters, with any ID or phone
+    number found in them masked (a row whose columns shifted puts the ID number in another column)."""
     raw = row.model_dump(mode="json") if isinstance(row, DepartmentSignal) else dict(row)
     id_number = str(raw.pop("id_number", "") or "").strip()[:400]
-    kept = {k: str(raw[k])[:200] for k in CSV_COLUMNS if k in raw and k != "name"}
+    kept = {k: mask_pii_text(str(raw[k]))[:200] for k in CSV_COLUMNS if k in raw and k != "name"}
     return Signal(
         household_id=None,
         source="department",
         level="high",
         sent_by=actor.username,
+        department=actor.department,
         reasons=[{"code": "department_unmatched", "row": kept}],
         outcome="unmatched",
         origin=f"{origin} line {line}"[:80],
@@ -155,7 +302,8 @@ def _validated(
 
 def parse_csv(text: str) -> list[tuple[int, DepartmentSignal | dict[str, Any], list[LineProblem]]]:
     """Rows with their problems, by line (the header is line 1). A wrong header refuses the file."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    # newline="": the reader itself splits lines, so \r\n, \n and Excel for Mac's bare \r all end a row
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header) != CSV_COLUMNS:
         raise Invalid(f"the CSV header must be: {','.join(CSV_COLUMNS)}", field="header")
@@ -200,5 +348,5 @@ def unmatched(session: Session, actor: Actor, page: Any) -> tuple[list[Signal], 
     access.require_role(actor, REVIEWERS, "reviewing unmatched department signals")
     stmt = select(Signal).where(Signal.source == "department", Signal.outcome == "unmatched")
     if actor.role == Role.department_user:  # a department reviews its own rows; the district all of them
-        stmt = stmt.where(Signal.sent_by == actor.username)
+        stmt = stmt.where(Signal.department == actor.department)
     return paging.page_of(session, stmt, page, Signal.id.desc())

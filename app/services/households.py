@@ -22,7 +22,9 @@ from app.models.enums import (
     MonitoringCategory,
     MonitoringStatus,
     Relation,
+    Role,
     Schooling,
+    Sex,
 )
 from app.pii import PiiCipher, cipher_for, mask_id_number, mask_name, mask_phone, validate_id_number
 from app.schemas.common import PageParams
@@ -61,6 +63,10 @@ MEMBER_PLAIN_FIELDS = (
     "employment",
     "migrant_months",
 )
+# what a department that sent no signal about a household does not see of its members
+HEALTH_FIELDS = ("health", "disability_grade", "dropout_reason", "serious_illness_insurance")
+# who reads what a case found (visits, reviews, decisions): the procedure's own people
+CASE_FINDING_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
 HOUSEHOLD_FIELDS = ("address", "household_type", "monitoring_category", "monitoring_status")
 
 
@@ -282,6 +288,9 @@ def household_view(
     members = [
         member_view(m, cipher, reveal=reveal, show_name=show_names, today=today) for m in household.members
     ]
+    details = access.sees_details(session, actor, household.id)
+    if not details:  # a department with no signal about it: no health details, no address
+        members = [m.model_copy(update=dict.fromkeys(HEALTH_FIELDS)) for m in members]
     phone = household.phone_masked
     if reveal and household.phone_encrypted is not None:
         phone = cipher.decrypt(household.phone_encrypted)
@@ -300,8 +309,9 @@ def household_view(
                 )
             ],
         )
+    summary = _summary_values(household, township, _size_today(household.members, today))
     return HouseholdRead(
-        **_summary_values(household, township, _size_today(household.members, today)),
+        **(summary if details else summary | {"address": ""}),
         phone=phone,
         members=members,
         revealed=reveal,
@@ -374,6 +384,8 @@ def list_households(
     items = [
         HouseholdSummary(**_summary_values(h, township, n), phone=h.phone_masked) for h, township, n in rows
     ]
+    if actor.role == Role.department_user:  # a department's list has no addresses
+        items = [item.model_copy(update={"address": ""}) for item in items]
     return items, total
 
 
@@ -441,6 +453,43 @@ def member_of(cipher: PiiCipher, body: MemberCreate, birth_date: date) -> Member
         birth_date=birth_date,
         **{name: getattr(body, name) for name in MEMBER_PLAIN_FIELDS},
     )
+
+
+def register_provisional(
+    session: Session,
+    settings: Settings,
+    *,
+    household_no: str,
+    village_code: str,
+    name: str,
+    id_number: str,
+    address: str = "",
+    phone: str | None = None,
+) -> Household:
+    """A provisional household for a person registered nowhere, found by a department's list or by their
+    own application: its head only, type 一般农户 until the village's visit completes it (members, type)."""
+    cipher = cipher_for(settings)
+    born = validate_id_number(id_number, today=local_today())
+    household = Household(
+        household_no=household_no,
+        village_code=village_code,
+        address=address,
+        household_type=HouseholdType.ordinary,
+        monitoring_status=MonitoringStatus.not_monitored,
+        provisional=True,
+    )
+    set_phone(household, cipher, phone)
+    head = MemberCreate(
+        name=name,
+        id_number=id_number,
+        relation=Relation.head,
+        sex=Sex.male if int(id_number[16]) % 2 else Sex.female,  # GB 11643: the 17th digit, odd for men
+        birth_date=born,
+    )
+    household.members.append(member_of(cipher, head, born))
+    session.add(household)
+    session.flush()
+    return household
 
 
 def _validate_new_members(bodies: Sequence[MemberCreate], prefix: str) -> tuple[list[date], list[AppError]]:
@@ -750,9 +799,13 @@ def _successor(
 def history(
     session: Session, actor: Actor, household_id: int, page: PageParams
 ) -> tuple[list[AuditEntry], int]:
-    """Every audited change of the household: who, when, what (personal data masked)."""
+    """Every audited change of the household: who, when, what (personal data masked). A department reads
+    it only for a household it has sent a signal about, and never the cases' findings."""
     load(session, actor, household_id, members=False)
+    access.require_details(session, actor, household_id)
     stmt = select(AuditEntry).where(AuditEntry.household_id == household_id)
+    if actor.role not in CASE_FINDING_READERS:
+        stmt = stmt.where(~AuditEntry.action.startswith("case."))
     return paging.page_of(session, stmt, page, AuditEntry.seq)
 
 

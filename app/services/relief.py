@@ -19,9 +19,8 @@ from app.clock import local_today
 from app.config import Settings
 from app.errors import AppError, NotFound
 from app.models import Case, CaseEvent, Household, Member, Region, ReliefApplication, User
-from app.models.enums import HouseholdType, MonitoringStatus, RegionLevel, Relation, Role, Sex
+from app.models.enums import RegionLevel, Role
 from app.pii import cipher_for, mask_id_number, mask_phone, normalise_id_number, validate_id_number
-from app.schemas.households import MemberCreate
 from app.schemas.relief import WITHIN_SCOPE, ApplicationAnswer, ApplicationIn, ReconcileIn
 from app.services import audit, cases, households, relief_outbox
 from app.services import policy as policy_service
@@ -203,26 +202,16 @@ def _household(
     ).first()
     if found is not None:
         return found, False
-    born = validate_id_number(id_number, today=local_today())
-    household = Household(
+    household = households.register_provisional(
+        session,
+        settings,
         household_no=f"SQ-{hashlib.sha256(application.application_id.encode()).hexdigest()[:20]}",
         village_code=application.region_code,
-        address=application.address,
-        household_type=HouseholdType.ordinary,  # the village's visit corrects it
-        monitoring_status=MonitoringStatus.not_monitored,
-        provisional=True,
-    )
-    households.set_phone(household, cipher, application.phone)
-    head = MemberCreate(
         name=application.applicant_name,
         id_number=id_number,
-        relation=Relation.head,
-        sex=Sex.male if int(id_number[16]) % 2 else Sex.female,  # GB 11643: the 17th digit, odd for men
-        birth_date=born,
+        address=application.address,
+        phone=application.phone,
     )
-    household.members.append(households.member_of(cipher, head, born))
-    session.add(household)
-    session.flush()
     return household, True
 
 

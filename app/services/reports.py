@@ -536,6 +536,7 @@ def list_for_household(
 ) -> tuple[list[ReportRead], int]:
     """A household's reports, newest period first, superseded ones included and marked."""
     households.load(session, actor, household_id, members=False)
+    access.require_details(session, actor, household_id)
     stmt = select(Report.id).where(Report.household_id == household_id)
     if since is not None:
         stmt = stmt.where(Report.period_end >= since)

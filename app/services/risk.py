@@ -57,6 +57,7 @@ def get_run(session: Session, actor: Actor, run_id: int) -> RiskRun:
 def household_risk(session: Session, actor: Actor, household_id: int) -> HouseholdRiskRead:
     """The household's result in the current (latest completed) run."""
     households.load(session, actor, household_id, members=False)
+    access.require_details(session, actor, household_id)
     run = scorer.current_run(session)
     result = None
     if run is not None:

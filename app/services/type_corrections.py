@@ -41,6 +41,11 @@ def propose(
         status="proposed",
         proposed_by=actor.username,
     )
+    if household.provisional:
+        # a provisional household's type is a placeholder, not registry history: the village's visit sets it
+        household.household_type = body.household_type
+        row.status, row.decided_by, row.decided_at = "approved", actor.username, utcnow()
+        row.decision_note = "provisional household: the type is set at the village's visit"
     session.add(row)
     session.flush()
     audit.record(
@@ -49,7 +54,7 @@ def propose(
         actor,
         [
             audit.Change(
-                "household.type_correction.propose",
+                "household.type_correction.propose" if row.status == "proposed" else "household.type_set",
                 "household_type_correction",
                 row.id,
                 household.id,

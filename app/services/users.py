@@ -11,6 +11,7 @@ from app.schemas.common import PageParams
 from app.schemas.users import UserCreate, UserUpdate
 from app.security import hash_password
 from app.services import access, audit, paging
+from app.services import policy as policy_service
 from app.services.access import Actor
 
 USER_ADMINS = frozenset({Role.admin})
@@ -30,11 +31,24 @@ def _check_region(session: Session, actor: Actor, role: Role, region_code: str) 
         )
 
 
+def _check_department(session: Session, role: Role, department: str | None) -> None:
+    """A department account belongs to exactly one of the policy's departments; no one else has one."""
+    if role != Role.department_user:
+        if department is not None:
+            raise Invalid("only a department_user belongs to a department", field="department")
+        return
+    _, policy = policy_service.current_data(session)
+    names = [d.name for d in policy.departments]
+    if department not in names:
+        raise Invalid(f"a department_user needs a department, one of: {', '.join(names)}", field="department")
+
+
 def create(
     session: Session, settings: Settings, actor: Actor, body: UserCreate, *, is_demo: bool = False
 ) -> User:
     access.require_role(actor, USER_ADMINS, "user administration")
     _check_region(session, actor, body.role, body.region_code)
+    _check_department(session, body.role, body.department)
     if session.scalar(select(User.id).where(User.username == body.username)) is not None:
         raise Conflict(f"username {body.username} is taken", field="username")
     user = User(
@@ -42,6 +56,7 @@ def create(
         password_hash=hash_password(settings, body.password),
         role=body.role,
         region_code=body.region_code,
+        department=body.department,
         is_demo=is_demo,
     )
     session.add(user)
@@ -56,7 +71,12 @@ def create(
                 "user",
                 user.id,
                 None,
-                {"username": body.username, "role": body.role, "region_code": body.region_code},
+                {
+                    "username": body.username,
+                    "role": body.role,
+                    "region_code": body.region_code,
+                    "department": body.department,
+                },
             )
         ],
     )
@@ -158,13 +178,27 @@ def update(session: Session, settings: Settings, actor: Actor, user_id: int, bod
     if body.active is False or body.role is not None or body.region_code is not None:
         _lock_admins(session)
     user = get(session, actor, user_id, lock=True)
-    before = {"active": user.active, "role": user.role, "region_code": user.region_code}
+    before = {
+        "active": user.active,
+        "role": user.role,
+        "region_code": user.region_code,
+        "department": user.department,
+    }
     role = body.role or user.role
     region_code = body.region_code or user.region_code
+    if "department" in fields:
+        department = fields["department"]
+    else:  # a role change away from department_user drops the department
+        department = user.department if role == Role.department_user else None
     active = user.active if body.active is None else body.active
     _refuse_own_access_change(actor, user, role, region_code)
     if "role" in fields or "region_code" in fields:
         _check_region(session, actor, role, region_code)
+    if "role" in fields or "department" in fields:
+        _check_department(session, role, department)
+    if department != user.department:
+        user.department = department
+        user.token_version += 1  # what the account may read changed: its tokens go
     _keep_an_admin(session, actor, user, active=active, role=role, region_code=region_code)
     if active != user.active:
         user.active = active
@@ -173,7 +207,15 @@ def update(session: Session, settings: Settings, actor: Actor, user_id: int, bod
         user.role = role
         user.token_version += 1
     user.region_code = region_code
-    changes = audit.diff(before, {"active": user.active, "role": user.role, "region_code": user.region_code})
+    changes = audit.diff(
+        before,
+        {
+            "active": user.active,
+            "role": user.role,
+            "region_code": user.region_code,
+            "department": user.department,
+        },
+    )
     if body.password is not None:
         user.password_hash = hash_password(settings, body.password)
         user.token_version += 1
