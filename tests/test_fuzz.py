@@ -81,18 +81,6 @@ def _known_ids(client: TestClient, accounts: Accounts) -> dict[str, Any]:
     }
 
 
-def _excluded(case: Case[Any]) -> bool:
-    """Inputs whose 500 another change for issue 16 ("Bad input that still gets a 500") is fixing; each
-    exclusion goes when that fix lands."""
-    body = case.body
-    if case.operation.path.endswith("/department-signals/import") and isinstance(body, str | bytes):
-        # issue 16: a department CSV with CR-only line endings (Excel for Mac) answers 500 (csv.Error in
-        # department.parse_csv on a lone CR)
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        return "\r" in text.replace("\r\n", "")
-    return False
-
-
 def _fuzz(
     cases: st.SearchStrategy[Case[Any]],
     headers: dict[str, str],
@@ -109,7 +97,7 @@ def _fuzz(
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=cases.filter(lambda case: not _excluded(case)))
+    @given(case=cases)
     def fuzz(case: Case[Any]) -> None:
         try:
             response = case.call(headers=headers)

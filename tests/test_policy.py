@@ -151,3 +151,31 @@ def test_a_platform_account_cannot_log_in_with_a_password(client: TestClient, ac
     accounts.create("platform")
     refused = client.post("/api/v1/auth/token", data={"username": "platform", "password": PASSWORD})
     assert refused.status_code == 401
+
+
+def test_domain_defaults_for_departments_staleness_and_dibao_are_policy_with_the_unverified_marked(
+    client: TestClient, accounts: Accounts
+) -> None:
+    data = current(client, accounts)["data"]
+    medical = next(d for d in data["departments"] if d["name"] == "医保")
+    rule = next(r for r in medical["signals"] if r["signal_type"] == "medical_self_pay")
+    assert (rule["threshold"], rule["threshold_lifted"], rule["window_months"]) == ("20000.00", "5000.00", 12)
+    assert (data["stale_report_months"], data["elimination_min_monitored_months"]) == (6, 6)
+    assert data["dibao_standards"][0] == {
+        "year": 2020,
+        "amount": "4500.00",
+        "verified": True,
+        "source": "红塔区 2021–2025 规划 (DOMAIN.md)",
+    }
+    assert {"departments", "stale_report_months", "elimination_min_monitored_months"} <= set(
+        data["unverified"]
+    )
+    # an admin confirms a value: it leaves the unverified list; a name that is no setting is refused
+    confirmed = [name for name in data["unverified"] if name != "stale_report_months"]
+    changed = client.put(
+        URL, json={"version": 1, "stale_report_months": 3, "unverified": confirmed}, headers=accounts["admin"]
+    )
+    assert changed.status_code == 201, changed.text
+    assert "stale_report_months" not in current(client, accounts)["data"]["unverified"]
+    wrong = client.put(URL, json={"version": 2, "unverified": ["no_such_setting"]}, headers=accounts["admin"])
+    assert (wrong.status_code, wrong.json()["field"]) == (422, "unverified")
