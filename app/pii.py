@@ -1,11 +1,13 @@
 """Personal data: resident ID validation (GB 11643), encryption at rest, keyed look-up hash, masking."""
 
+import csv
 import hashlib
 import hmac
 import re
 from collections.abc import Callable
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 from cryptography.fernet import Fernet, MultiFernet
 
@@ -64,12 +66,24 @@ def validate_id_number(value: str, *, today: date) -> date:
 def area_code_plausible(area: str) -> bool:
     """Whether an ID number's first six digits can be an area code: a province-level code, then a
     prefecture (never 00 below a province); or a foreigner's permanent residence number (9, the issuing
-    province, a nationality code)."""
+    province, a nationality code). Within the district's own prefecture (current and former codes), the
+    county must be one the district knows (app/data/county_codes.csv)."""
     if area[:1] == "9":
         return area[1:3] in PROVINCE_CODES
     if area in _PERMIT_AREAS:
         return True
+    counties = known_county_codes()
+    if area[:4] in {code[:4] for code in counties}:
+        return area in counties
     return area[:2] in PROVINCE_CODES and area[2:4] != "00"
+
+
+@cache
+def known_county_codes() -> frozenset[str]:
+    """The county-level area codes of the district's prefecture, current and former: IDs issued there
+    carry one of them (older residents keep the code of the county as it was when the ID was issued)."""
+    with (Path(__file__).parent / "data" / "county_codes.csv").open(encoding="utf-8") as f:
+        return frozenset(row["code"] for row in csv.DictReader(f))
 
 
 def validate_phone(value: str) -> str:

@@ -349,7 +349,11 @@ def id_with_area(area: str, birth: str = "19800517", seq: str = "123") -> str:
 
 
 @pytest.mark.parametrize(
-    "area", ["000000", "990101", "200101", "720101", "530012", "100000"], ids=lambda a: f"area-{a}"
+    "area",
+    # no province; a prefecture of 00; within 玉溪 (the district's prefecture, now and before 1997) a
+    # county that never existed
+    ["000000", "990101", "200101", "720101", "530012", "100000", "530499", "530401", "532499"],
+    ids=lambda a: f"area-{a}",
 )
 def test_an_id_number_from_no_province_is_refused(client: TestClient, accounts: Accounts, area: str) -> None:
     with pytest.raises(ValueError, match="area code"):
@@ -370,6 +374,9 @@ def test_an_id_number_from_no_province_is_refused(client: TestClient, accounts: 
         "530402",  # 红塔区
         "532401",  # 玉溪地区玉溪市: Hongta's code before 1997, still on its older residents' IDs
         "530403",  # 江川区, a neighbouring county
+        "530421",  # 江川县, as it was before 2015
+        "530481",  # 澄江市
+        "530102",  # 昆明五华区: outside the district's prefecture, the province's check only
         "110101",  # 北京东城区
         "469001",  # 五指山市, a county under Hainan's province directly
         "810000",  # a Hong Kong resident's residence permit
