@@ -460,6 +460,7 @@ def orm_features(household: Any, reports: list[Any], as_of: date, policy: Any) -
         else NAN,
         "labour_share": workers / len(members) if known_labour else NAN,
         "safety_net": safety_net,
+        "active_members": float(len(members)),
     }
     model |= {
         "dependency": 1 - workers / len(members) if members else NAN,

@@ -60,6 +60,7 @@ DEPARTMENTS = {
     "department_2": "民政",
     "department_edu": "教育",
     "department_ems": "应急",
+    "department_hr": "人社",
 }
 ACCOUNT_SPECS |= dict.fromkeys(DEPARTMENTS, (Role.department_user, COUNTY))
 

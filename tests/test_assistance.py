@@ -298,3 +298,23 @@ def test_a_cadre_reported_accident_opens_the_green_channel(client: TestClient, a
     again = {"household_id": hid, "description": "车祸，交警认定", "risk_type": "因意外事故"}
     assert client.post("/api/v1/cases", json=again, headers=cadre).json()["outcome"] == "attached"
     assert client.post(url, json=measure, headers=cadre).status_code == 201
+
+
+def test_a_measure_finished_in_an_earlier_period_of_monitoring_answers_nothing_now(
+    client: TestClient, accounts: Accounts
+) -> None:
+    hid = monitored(client, accounts, ("30000", "30000", "30000"), since_days=200)
+    old = HEALTH | {"started_on": "2022-03-01", "status": "done"}  # before this identification
+    assert (
+        client.post(f"/api/v1/households/{hid}/assistance", json=old, headers=accounts["cadre_a"]).status_code
+        == 201
+    )
+    listed = client.get(f"/api/v1/households/{hid}/assistance", headers=accounts["cadre_a"]).json()
+    assert [g["risk_type"] for g in listed["gaps"]] == ["因病"]
+    assert "no measure in place for 因病" in propose(client, accounts, hid).json()["message"]
+    planned = HEALTH | {"started_on": "2026-12-20", "status": "planned"}  # arranged: the gap warning closes
+    client.post(f"/api/v1/households/{hid}/assistance", json=planned, headers=accounts["cadre_a"])
+    assert (
+        client.get(f"/api/v1/households/{hid}/assistance", headers=accounts["cadre_a"]).json()["gaps"] == []
+    )
+    assert "no measure in place for 因病" in propose(client, accounts, hid).json()["message"]  # not under way

@@ -1,6 +1,7 @@
 """The benchmark of bench/RESULTS.md still runs (a tiny version of it, on SQLite, in a subprocess)."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -105,3 +106,18 @@ def test_risk_list_benchmark_reports_exports_against_the_floor(tmp_path: Path) -
         assert fmt in result.stdout
     assert "ratio to the floor" in result.stdout
     assert "CSV over HTTP: first byte after" in result.stdout
+
+
+def test_the_share_of_the_demo_district_asked_about_stays_near_those_below_the_line(tmp_path: Path) -> None:
+    """Point 15 of the domain-rules issue: before the rules were fixed (a loss counted twice, 缺劳动力 and
+    events flagged at any income) a district was asked about 18.6 % of its households. The list should
+    stay within about three times the share below the line."""
+    result = _bench(tmp_path, "bench/flag_share.py", "--households", "1000", "--rules-only")
+    assert result.returncode == 0, result.stderr[-2000:]
+    shares = {
+        line.split()[0]: float(re.search(r"\(([0-9.]+)%\)", line).group(1))  # type: ignore[union-attr]
+        for line in result.stdout.splitlines()
+        if line.startswith(("flagged", "  income_below_line"))
+    }
+    assert shares["flagged"] < 16.0, result.stdout
+    assert shares["flagged"] <= 3.5 * shares["income_below_line"], result.stdout

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from app import db
-from app.models import AuditEntry, Household, PolicyVersion, Signal
+from app.models import AuditEntry, Case, Household, PolicyVersion, Signal
 from app.models.enums import MonitoringStatus
 from app.schemas.policy import PolicyData
 from tests.fixtures import (
@@ -113,7 +113,7 @@ def test_a_department_account_needs_a_department(client: TestClient, accounts: A
     assert made.json()["department"] == "残联"
 
 
-def test_a_department_reads_details_only_where_it_has_a_signal_and_never_case_findings(
+def test_a_department_reads_details_only_where_its_row_opened_a_case_and_never_case_findings(
     client: TestClient, accounts: Accounts
 ) -> None:
     sick = member_body("户主", birth=date(1966, 1, 1), health="患有大病")
@@ -124,27 +124,71 @@ def test_a_department_reads_details_only_where_it_has_a_signal_and_never_case_fi
         json=report_body("y", "2025-12-01", "2026-11-30"),
         headers=accounts["cadre_a"],
     )
-    civil = accounts["department_2"]  # 民政: has sent nothing about this household yet
-    seen = client.get(f"/api/v1/households/{hid}", headers=civil).json()
+    medical = accounts["department"]  # 医保: nothing about this household yet
+    seen = client.get(f"/api/v1/households/{hid}", headers=medical).json()
     assert seen["address"] == ""
     assert seen["members"][0]["health"] is None
-    for path in ("reports", "history", "risk", "signals"):
-        refused = client.get(f"/api/v1/households/{hid}/{path}", headers=civil)
+    for path in ("reports", "history", "risk", "signals", "assistance"):
+        refused = client.get(f"/api/v1/households/{hid}/{path}", headers=medical)
         assert refused.status_code == 403, (path, refused.text)
-    listed = client.get("/api/v1/households", headers=civil).json()["items"]
+    listed = client.get("/api/v1/households", headers=medical).json()["items"]
     assert [h["address"] for h in listed] == [""]
+    for finding in ({"reason": "income_below_line"}, {"risk_level": "high"}):
+        searched = client.get("/api/v1/households", params=finding, headers=medical)
+        assert searched.status_code == 403, searched.text
+    for elsewhere in (
+        "/api/v1/visits/due",
+        f"/api/v1/households/{hid}/type-corrections",
+        "/api/v1/type-corrections",
+    ):
+        assert client.get(elsewhere, headers=medical).status_code == 403, elsewhere
 
-    send(client, civil, row("民政", head_of(household), "dibao"))  # 民政 now has a signal about it
-    seen = client.get(f"/api/v1/households/{hid}", headers=civil).json()
+    # a 1-yuan row below the threshold is kept on the record and buys no access
+    send(
+        client, medical, row("医保", head_of(household), "outpatient_self_pay", "1", occurred_on="2026-11-02")
+    )
+    assert client.get(f"/api/v1/households/{hid}/reports", headers=medical).status_code == 403
+
+    send(client, medical, row("医保", head_of(household), "medical_self_pay", "30000"))  # opens a case
+    seen = client.get(f"/api/v1/households/{hid}", headers=medical).json()
     assert (seen["address"], seen["members"][0]["health"]) == ("一组 12 号", "患有大病")
-    assert client.get(f"/api/v1/households/{hid}/reports", headers=civil).status_code == 200
-    history = client.get(f"/api/v1/households/{hid}/history", headers=civil).json()["items"]
+    assert client.get(f"/api/v1/households/{hid}/reports", headers=medical).status_code == 200
+    history = client.get(f"/api/v1/households/{hid}/history", headers=medical).json()["items"]
     assert history
     assert not [e for e in history if e["action"].startswith("case.")]  # never case findings
     district = client.get(f"/api/v1/households/{hid}/history", headers=accounts["district"]).json()["items"]
     assert [e for e in district if e["action"] == "case.open"]
-    medical = accounts["department"]  # 医保 has sent nothing: still no details
-    assert client.get(f"/api/v1/households/{hid}/reports", headers=medical).status_code == 403
+    civil = accounts["department_2"]  # 民政 has no case or referral here: still no details
+    assert client.get(f"/api/v1/households/{hid}/reports", headers=civil).status_code == 403
+    send(client, civil, row("民政", head_of(household), "dibao"))  # a roster row: on the record only
+    assert client.get(f"/api/v1/households/{hid}/reports", headers=civil).status_code == 403
+    own = client.get(f"/api/v1/households/{hid}/signals", headers=medical).json()["items"]
+    assert {s["source"] for s in own} == {"department"}
+    assert len(own) == 2  # its own two rows, not 民政's nor the scorer's
+
+
+def test_a_department_account_without_a_department_sees_nothing(
+    client: TestClient, accounts: Accounts
+) -> None:
+    from app.models import User
+
+    household = new_household(client, accounts["cadre_a"])
+    send(client, accounts["department"], row("医保", head_of(household), "medical_self_pay", "30000"))
+    headers = accounts["department_2"]
+    with db.session_scope() as session:  # an account from before departments were data
+        user = session.get(User, accounts.ids["department_2"])
+        assert user is not None
+        user.department = None
+    for path in (
+        f"/api/v1/households/{household['id']}/reports",
+        f"/api/v1/households/{household['id']}/history",
+    ):
+        assert client.get(path, headers=headers).status_code == 403
+    assert client.get(f"{SIGNALS}/unmatched", headers=headers).status_code == 403
+    assert (
+        client.post(SIGNALS, json={"signals": [row("民政", "x", "dibao")]}, headers=headers).status_code
+        == 403
+    )
 
 
 # ---- 12: thresholds ---------------------------------------------------------------------------------------
@@ -347,3 +391,106 @@ def test_suggestions_from_the_households_own_data(client: TestClient, accounts: 
         ).status_code
         == 403
     )
+
+
+def test_the_same_event_sent_twice_counts_once_and_old_events_do_not_count(
+    client: TestClient, accounts: Accounts
+) -> None:
+    ordinary = new_household(client, accounts["cadre_a"], household_type="一般农户")
+    person, medical = head_of(ordinary), accounts["department"]
+    bill = row("医保", person, "medical_self_pay", "10000", occurred_on="2026-10-01")
+    assert send(client, medical, bill)["outcomes"] == {"recorded": 1, "unmatched": 0}
+    assert send(client, medical, bill)["outcomes"] == {"recorded": 1, "unmatched": 0}  # a resend: not 20,000
+    old = row("医保", person, "medical_self_pay", "15000", occurred_on="2025-06-01")  # outside 12 months
+    assert send(client, medical, old)["outcomes"] == {"recorded": 1, "unmatched": 0}
+    another = row("医保", person, "medical_self_pay", "10000", occurred_on="2026-11-01")
+    assert send(client, medical, another)["outcomes"] == {"opened": 1, "unmatched": 0}  # 10,000 + 10,000
+
+
+def test_a_persons_rows_add_up_before_they_are_registered_and_one_household_is_made(
+    client: TestClient, accounts: Accounts
+) -> None:
+    from app.models import Member
+
+    stranger, medical = make_id(date(1957, 7, 7)), accounts["department"]
+    for n, day in enumerate(("2026-06-01", "2026-08-01")):
+        bill = row("医保", stranger, "medical_self_pay", "8000", occurred_on=day)
+        assert send(client, medical, bill)["outcomes"] == {"unmatched": 1}, n
+    third = row("医保", stranger, "medical_self_pay", "8000", occurred_on="2026-10-01")
+    assert send(client, medical, third)["outcomes"] == {"opened": 1, "unmatched": 0}  # 24,000 ≥ 20,000
+    with db.session_scope() as session:
+        [household] = session.scalars(select(Household).where(Household.provisional.is_(True))).all()
+        session.execute(
+            update(Member).where(Member.household_id == household.id).values(left_on=date(2026, 11, 1))
+        )
+        session.execute(update(Case).values(status="closed", outcome="rejected"))
+    again = send(
+        client, medical, row("医保", stranger, "medical_self_pay", "30000", occurred_on="2026-11-15")
+    )
+    assert again["outcomes"] in ({"opened": 1, "unmatched": 0}, {"suppressed": 1, "unmatched": 0})
+    with db.session_scope() as session:  # the household made for them before, not a second one
+        assert len(session.scalars(select(Household).where(Household.provisional.is_(True))).all()) == 1
+
+
+def test_a_roster_row_is_kept_on_the_record_and_opens_nothing(client: TestClient, accounts: Accounts) -> None:
+    household = new_household(client, accounts["cadre_a"])
+    stranger = make_id(date(1950, 1, 1))
+    civil = accounts["department_2"]
+    body = send(client, civil, row("民政", head_of(household), "dibao"), row("民政", stranger, "dibao"))
+    assert body["outcomes"] == {"recorded": 1, "unmatched": 1}  # no case, no provisional household
+    assert client.get("/api/v1/cases", headers=accounts["district"]).json()["total"] == 0
+
+
+def test_the_village_cannot_withdraw_a_case_an_application_joined(
+    client: TestClient, accounts: Accounts, settings: Any
+) -> None:
+    from app.services import cases
+    from app.services.access import Actor
+
+    household = new_household(client, accounts["cadre_a"])
+    reported = client.post(
+        "/api/v1/cases",
+        json={"household_id": household["id"], "level": "high", "description": "户主受伤"},
+        headers=accounts["cadre_a"],
+    ).json()
+    with db.session_scope() as session:  # the household's own application joins the case
+        application = [{"code": "self_application", "text": "农户自主申报"}]
+        cases.receive(
+            session,
+            settings,
+            PolicyData(),
+            Actor.system("relief"),
+            [cases.SignalIn(household["id"], "self_application", "high", application)],
+        )
+    withdrawn = client.post(
+        f"/api/v1/cases/{reported['case_id']}/actions",
+        json={"action": "close", "reason": "已解决"},
+        headers=accounts["cadre_a"],
+    )
+    assert withdrawn.status_code == 403
+    assert "self_application" in withdrawn.json()["message"]
+
+
+def test_a_grant_for_a_household_no_longer_monitored_adds_no_measure_and_unknown_work_suggests_nothing(
+    client: TestClient, accounts: Accounts
+) -> None:
+    hid = _monitored(client, accounts)  # members' employment not recorded
+    assert (
+        client.get(f"/api/v1/households/{hid}/referral-suggestions", headers=accounts["cadre_a"]).json() == []
+    )
+    refer = {"department": "人社", "measure_category": "就业帮扶", "need": "推荐就业"}
+    made = client.post(f"/api/v1/households/{hid}/referrals", json=refer, headers=accounts["cadre_a"])
+    rid = made.json()["id"]
+    labour = accounts.create("department_hr")
+    assert labour
+    with db.session_scope() as session:
+        session.execute(
+            update(Household)
+            .where(Household.id == hid)
+            .values(monitoring_status=MonitoringStatus.risk_eliminated)
+        )
+    headers = accounts["department_hr"]
+    client.post(f"/api/v1/referrals/{rid}/accept", headers=headers)
+    answer = {"outcome": "granted", "answered_on": "2026-11-30", "answer": "安排公益岗位"}
+    late = client.post(f"/api/v1/referrals/{rid}/answer", json=answer, headers=headers)
+    assert (late.status_code, late.json()["field"]) == (409, "outcome")

@@ -144,3 +144,54 @@ def test_the_untouched_old_deadlines_become_the_new_defaults(scratch_url: str) -
         }
     finally:
         engine.dispose()
+
+
+def test_department_accounts_and_rows_take_the_department_their_rows_named(scratch_url: str) -> None:
+    """Rows sent before departments were columns name theirs in the reason (a matched row) or in their
+    kept columns (an unmatched one); an account takes the department it sent for most."""
+    config = alembic_config(scratch_url)
+    config.attributes["configure_logger"] = False
+    engine = make_engine(scratch_url)
+    try:
+        command.upgrade(config, "590a70c8e859")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO region (code, name, level, parent_code, code_source, illustrative)"
+                    " VALUES ('530402000000', '红塔区', 'county', NULL, '', false)"
+                )
+            )
+            at = datetime(2026, 3, 1, tzinfo=UTC)
+            connection.execute(
+                text(
+                    "INSERT INTO user_account (id, username, password_hash, role, region_code, active,"
+                    " is_demo, token_version, failed_logins, version, created_at, updated_at) VALUES"
+                    " (1, 'yibao', 'x', 'department_user', '530402000000', true, false, 1, 0, 1, :at, :at),"
+                    " (2, 'silent', 'x', 'department_user', '530402000000', true, false, 1, 0, 1, :at, :at)"
+                ),
+                {"at": at},
+            )
+            for n, reasons in enumerate(
+                (
+                    [{"code": "department_medical_self_pay", "department": "医保"}],
+                    [{"code": "department_unmatched", "row": {"department": "医保", "signal_type": "x"}}],
+                    [{"code": "department_unmatched", "row": {"department": "民政"}}],
+                ),
+                start=1,
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO case_signal (id, source, level, reasons, received_at, outcome, origin,"
+                        " note, sent_by) VALUES (:id, 'department', 'high', :reasons, :at, 'unmatched', '',"
+                        " '', 'yibao')"
+                    ),
+                    {"id": n, "reasons": json.dumps(reasons, ensure_ascii=False), "at": at},
+                )
+        command.upgrade(config, "head")
+        with engine.begin() as connection:
+            departments = dict(connection.execute(text("SELECT id, department FROM case_signal")).all())
+            accounts = dict(connection.execute(text("SELECT username, department FROM user_account")).all())
+        assert departments == {1: "医保", 2: "医保", 3: "民政"}
+        assert accounts == {"yibao": "医保", "silent": None}  # an admin gives the silent one its department
+    finally:
+        engine.dispose()

@@ -1,6 +1,7 @@
 """The early-warning model: trained on the district's history, judged on a temporal hold-out against
 three baselines, stored and verified, installed only if not worse, used by scoring with explanations."""
 
+import pickle
 from typing import Any
 
 import numpy as np
@@ -278,3 +279,20 @@ def test_the_default_demo_district_is_enough_to_train() -> None:
     result = runner.invoke(main, ["risk", "train"])
     assert result.exit_code == 0, result.output
     assert "active" in result.output
+
+
+def test_a_model_trained_on_other_features_is_not_used(district: None, settings: Settings) -> None:
+    """Columns reach the model by position: one trained before a feature was renamed (report_gap →
+    months_since_report) would read the wrong values, so it is refused and scoring uses the rules."""
+    stored = training.train(settings, triggered_by="test").model
+    with db.session_scope() as session:
+        row = session.get(RiskModel, stored.id)
+        assert row is not None
+        artifact = pickle.loads(row.artifact)
+        artifact.features = (*artifact.features[:-1], "report_gap")
+        blob = ml.dump(artifact)
+        key = training.signing_key(settings)
+        row.artifact, row.sha256, row.signature = blob, ml.digest(blob), ml.sign(blob, key)
+    with db.session_scope() as session, pytest.raises(ml.ArtifactInvalid, match="other features"):
+        training.load_artifact(settings, session.get(RiskModel, stored.id))  # type: ignore[arg-type]
+    assert scorer.score_all(as_of=local_today(), triggered_by="test").mode == "rules"

@@ -149,19 +149,35 @@ def test_the_household_type_changes_only_by_a_correction_the_township_approves(
     assert "household.type_correction.approved" in actions
 
 
-def test_a_type_correction_must_leave_the_category_fitting(client: TestClient, accounts: Accounts) -> None:
+def test_a_type_correction_carries_the_category_that_fits_the_new_type(
+    client: TestClient, accounts: Accounts
+) -> None:
     no = new_household(client, accounts["cadre_a"])["household_no"]  # 脱贫户
     code, output = _import(no, "--risk-type", "因学")  # monitored as 脱贫不稳定户
     assert code == 0, output
     with db.session_scope() as session:
         hid = session.scalars(select(Household.id).where(Household.household_no == no)).one()
-    refused = client.post(
+    proposed = client.post(
         f"{API}/{hid}/type-corrections",
-        json={"household_type": "一般农户", "reason": "误录"},
+        json={"household_type": "一般农户", "reason": "误录为脱贫户"},
         headers=accounts["cadre_a"],
     )
-    assert (refused.status_code, refused.json()["field"]) == (409, "household_type")
-    assert "脱贫不稳定户" in refused.json()["message"]
+    assert proposed.status_code == 201, proposed.text
+    decision = f"/api/v1/type-corrections/{proposed.json()['id']}/decision"
+    approved = client.post(decision, json={"decision": "approve"}, headers=accounts["township_1"])
+    assert approved.status_code == 200, approved.text
+    after = client.get(f"{API}/{hid}", headers=accounts["cadre_a"]).json()
+    # a 脱贫不稳定户 that was never a 脱贫户 is a 边缘易致贫户: monitored still, the category fitting
+    assert (after["household_type"], after["monitoring_category"], after["monitoring_status"]) == (
+        "一般农户",
+        "边缘易致贫户",
+        "monitored",
+    )
+    with db.session_scope() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "household.type_correction.approved")
+        ).one()
+    assert entry.changes["monitoring_category"] == {"before": "脱贫不稳定户", "after": "边缘易致贫户"}
 
 
 def test_a_provisional_households_type_is_set_at_the_visit_without_a_township_decision(
@@ -179,3 +195,22 @@ def test_a_provisional_households_type_is_set_at_the_visit_without_a_township_de
     )
     assert set_now.json()["status"] == "approved", set_now.text
     assert client.get(f"{API}/{hid}", headers=accounts["cadre_a"]).json()["household_type"] == "脱贫户"
+
+
+def test_a_household_made_monitored_before_the_rules_can_have_its_record_completed(
+    client: TestClient, accounts: Accounts
+) -> None:
+    created = new_household(client, accounts["cadre_a"])
+    with db.session_scope() as session:  # as the old registration path left it: no risk types, no date
+        household = session.get(Household, created["id"])
+        assert household is not None
+        household.monitoring_status = MonitoringStatus.monitored
+    code, output = _import(created["household_no"], "--risk-type", "因学")
+    assert code == 0, output
+    with db.session_scope() as session:
+        household = session.get(Household, created["id"])
+        assert household is not None
+        assert (household.risk_types, household.monitored_since) == (["因学"], date(2025, 3, 1))
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.household_id == household.id))
+        assert "household.complete_monitoring_record" in list(actions)
+    assert _import(created["household_no"], "--risk-type", "因学")[0] == 1  # complete now: not again

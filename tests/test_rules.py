@@ -34,6 +34,7 @@ def household(**values: Any) -> dict[str, float]:
         "safety_net": 0.0,
         "months_since_report": 2.0,
         "income_covered_share": 1.0,
+        "active_members": 3.0,
     }
     assert set(base) == set(FEATURES)
     return base | values

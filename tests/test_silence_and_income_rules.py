@@ -148,3 +148,14 @@ def _results(run_id: int) -> list[dict[str, Any]]:
     return [
         {"household_id": h, "level": lvl, "codes": [r["code"] for r in reasons]} for h, lvl, reasons in rows
     ]
+
+
+def test_a_household_nobody_lives_in_is_not_stale_and_one_quarter_below_the_line_is_not_high() -> None:
+    [empty] = run(household(months_since_report=np.nan, active_members=0.0))
+    assert "stale_report" not in codes(empty)
+    thin, whole = run(
+        household(income_pc=8000.0, income_total=24000.0, income_covered_share=0.25),
+        household(income_pc=8000.0, income_total=24000.0, income_covered_share=1.0),
+    )
+    assert next(r for r in thin if r.code == "income_below_line").level == "medium"  # verify first
+    assert next(r for r in whole if r.code == "income_below_line").level == "high"

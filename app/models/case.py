@@ -92,6 +92,8 @@ class Signal(Base):
     # the department a department's row came from (医保, 民政 …): what that department may read follows it
     department: Mapped[str | None] = mapped_column(String(16), index=True)
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # the row's amount (e.g. self-pay)
+    # an unmatched row's person (the keyed look-up hash, never the number): their later rows add up
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Referral(Base):

@@ -101,6 +101,7 @@ def rules_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntA
             "safety_net": (members["safety_net"] > 0).astype(float),
             "months_since_report": _months_since(r["end"], rows, day),
             "income_covered_share": _at(d["covered_share"], rows),
+            "active_members": members["size"],
         }
     assert set(columns) == set(FEATURES)
     return columns

@@ -319,6 +319,9 @@ def load(data: bytes, *, sha256: str, signature: str, key: bytes) -> Artifact:
         raise ArtifactInvalid("the stored model is not a model artifact")
     if getattr(artifact, "format", None) != ARTIFACT_FORMAT:
         raise ArtifactInvalid("the stored model was written by another version of the service: retrain")
+    if tuple(artifact.features) != ft.MODEL_FEATURE_NAMES:
+        # columns are fed by position: a model trained on other features would read the wrong ones
+        raise ArtifactInvalid("the stored model was trained on other features than this version's: retrain")
     if artifact.sklearn_version != sklearn.__version__:
         raise ArtifactInvalid(
             f"model trained with scikit-learn {artifact.sklearn_version}, "

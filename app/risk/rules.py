@@ -39,6 +39,7 @@ FEATURES = (
     "safety_net",  # 低保 or 特困 recorded for a member
     "months_since_report",  # from the latest report's period_end to the scoring day (NaN: no report)
     "income_covered_share",  # share of the 12-month window the reports cover (below 1: income estimated)
+    "active_members",  # members living in the household on the scoring day
 )
 
 # Event kinds (app.models.enums.EventKind order) and the national risk type each maps to.
@@ -107,12 +108,15 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
     estimated = covered < 1 - 1e-9  # NaN (no report) is not an estimate: it is no figure at all
     with np.errstate(invalid="ignore", divide="ignore"):
         below = income < line - EPS
+        # one seasonal quarter scaled to a year is not enough to open a case on: below half a year of
+        # reports, a figure under the line is a medium reason (verify it), not a high one
+        thin = covered < 0.5 - 1e-9
         for i in np.flatnonzero(below):
             reasons[i].append(
                 Reason(
                     "income_below_line",
                     "其他",
-                    "high",
+                    "medium" if thin[i] else "high",
                     "income_pc",
                     float(income[i]),
                     f"人均纯收入 {_yuan(income[i])}{_estimate_note(covered[i]) if estimated[i] else ''}"
@@ -244,7 +248,9 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
     # silence is not safety: a household nobody has reported on is a finding for the village
     months = frame["months_since_report"]
     with np.errstate(invalid="ignore"):
-        stale = np.isnan(months) | (months > policy.stale_report_months + 1e-9)
+        # a household nobody lives in any more is not one to visit
+        lived_in = frame["active_members"] > 0
+        stale = (np.isnan(months) | (months > policy.stale_report_months + 1e-9)) & lived_in
     for i in np.flatnonzero(stale):
         reasons[i].append(
             Reason(

@@ -69,6 +69,18 @@ class CaseDeadlines(StrictModel):
 
 
 SignalType = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
+# 致贫/返贫风险 (DOMAIN.md), as the national system spells them
+RISK_TYPES = (
+    "因病",
+    "因学",
+    "因残",
+    "因自然灾害",
+    "因意外事故",
+    "因产业项目失败",
+    "因务工就业不稳",
+    "缺劳动力",
+    "其他",
+)
 
 
 class DepartmentSignalRule(StrictModel):
@@ -88,6 +100,18 @@ class DepartmentSignalRule(StrictModel):
         default=None, description="the same for 脱贫户 (脱贫人口), when lower (医保: 5,000 against 20,000)"
     )
     window_months: int = Field(default=12, ge=1, le=24)
+    opens_case: bool = Field(
+        default=True,
+        description="false: the rows are kept on the household's record only (a roster, such as 民政's "
+        "低保 list, says who is already helped; it is no new risk)",
+    )
+
+    @field_validator("risk_type")
+    @classmethod
+    def _a_national_risk_type(cls, value: str) -> str:
+        if value not in RISK_TYPES:
+            raise ValueError(f"one of: {', '.join(RISK_TYPES)}")
+        return value
 
 
 class DepartmentPolicy(StrictModel):
@@ -143,9 +167,9 @@ def _default_departments() -> list[DepartmentPolicy]:
         DepartmentPolicy(
             name="民政",
             signals=[
-                _rule("dibao", "低保", "其他", "medium"),
-                _rule("tekun", "特困供养", "缺劳动力", "medium"),
-                _rule("orphan", "孤儿", "其他", "medium"),
+                _rule("dibao", "低保", "其他", "medium", opens_case=False),
+                _rule("tekun", "特困供养", "缺劳动力", "medium", opens_case=False),
+                _rule("orphan", "孤儿", "其他", "medium", opens_case=False),
             ],
         ),
         DepartmentPolicy(name="住建", signals=[_rule("housing_unsafe", "住房不安全", "其他", "high")]),

@@ -95,24 +95,32 @@ def require_role(actor: Actor, roles: frozenset[Role], action: str = "this actio
 
 def sees_details(session: Session, actor: Actor, household_id: int) -> bool:
     """Whether the actor may see the household's details (health, address, reports, risk reasons,
-    history): every reader in region may, except a department, which sees them only for households its
-    own department has sent a signal about or has been referred."""
+    assistance, history): every reader in region may, except a department, which sees them only for a
+    household referred to it, or about which its own row opened or joined a case (a row below its
+    threshold, kept on the record, grants nothing: a department cannot buy access with a 1-yuan row)."""
     if actor.role != Role.department_user:
         return True
+    if actor.department is None:  # an account no admin has given a department sees no one's details
+        return False
     referred = select(Referral.id).where(
         Referral.household_id == household_id, Referral.department == actor.department
     )
     if session.scalar(referred.limit(1)) is not None:
         return True
     known = select(Signal.id).where(
-        Signal.household_id == household_id, Signal.department == actor.department
+        Signal.household_id == household_id,
+        Signal.source == "department",
+        Signal.department == actor.department,
+        Signal.outcome.in_(("opened", "attached", "monitored")),
     )
     return session.scalar(known.limit(1)) is not None
 
 
 def require_details(session: Session, actor: Actor, household_id: int) -> None:
     if not sees_details(session, actor, household_id):
-        raise Forbidden("your department has sent no signal about this household: its details are not yours")
+        raise Forbidden(
+            "your department has no case or referral about this household: its details are not yours"
+        )
 
 
 def require_household_writer(actor: Actor, household: Household) -> None:

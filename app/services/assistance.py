@@ -1,5 +1,6 @@
 """Assistance (帮扶措施) for monitored households, "缺什么补什么" gaps, and risk elimination (风险消除)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,7 +18,7 @@ from app.risk import features, rules
 from app.risk import panel as pn
 from app.schemas.assistance import AssistanceCreate
 from app.schemas.policy import PolicyData
-from app.services import audit, cases, households, relief_outbox
+from app.services import access, audit, cases, households, relief_outbox
 from app.services import policy as policy_service
 from app.services.access import Actor, require_household_writer
 
@@ -108,6 +109,7 @@ class Gap:
 
 def listing(session: Session, actor: Actor, household_id: int) -> tuple[list[Assistance], list[Gap]]:
     household = households.load(session, actor, household_id, members=False)
+    access.require_details(session, actor, household.id)  # measures and gaps reveal the risk types
     rows = list(
         session.scalars(
             select(Assistance).where(Assistance.household_id == household.id).order_by(Assistance.id)
@@ -122,11 +124,26 @@ def gaps(session: Session, household: Household, rows: list[Assistance]) -> list
         return []
     _, policy = policy_service.current_data(session)
     waited = (local_today() - household.monitored_since).days
-    categories = {r.category for r in rows if r.status != "stopped"}
+    # a planned measure closes the warning (something is arranged); elimination needs it under way
+    arranged = _answered(household, rows, ("planned", "in_progress", "done"))
+    return [Gap(risk_type, waited) for risk_type in arranged if waited > policy.measure_gap_days]
+
+
+def _answered(household: Household, rows: Sequence[Assistance], statuses: tuple[str, ...]) -> list[str]:
+    """The household's confirmed risk types that no measure of this monitoring period answers: one in
+    progress, or one in `statuses` started since the household was identified (a measure finished in an
+    earlier period of monitoring answers nothing now). A type no category is tied to (其他) is answered
+    by any measure."""
+    since = household.monitored_since
+    current = {
+        r.category
+        for r in rows
+        if r.status == "in_progress" or (r.status in statuses and since is not None and r.started_on >= since)
+    }
     return [
-        Gap(risk_type, waited)
+        risk_type
         for risk_type in household.risk_types or []
-        if risk_type in ANSWERS and not (ANSWERS[risk_type] & categories) and waited > policy.measure_gap_days
+        if not current or (risk_type in ANSWERS and not ANSWERS[risk_type] & current)
     ]
 
 
@@ -194,20 +211,8 @@ def _time_monitored(household: Household, policy: PolicyData, today: date) -> li
 
 def _measures_missing(session: Session, household: Household) -> list[str]:
     """缺什么补什么: every confirmed risk type has a measure in place (planned is not in place)."""
-    in_place = set(
-        session.scalars(
-            select(Assistance.category).where(
-                Assistance.household_id == household.id, Assistance.status.in_(("in_progress", "done"))
-            )
-        )
-    )
-    # a type no measure category is tied to (其他) is answered by any measure
-    missing = [
-        risk_type
-        for risk_type in household.risk_types or []
-        if not in_place or (risk_type in ANSWERS and not ANSWERS[risk_type] & in_place)
-    ]
-    return [f"no measure in place for {risk_type}" for risk_type in missing]
+    rows = session.scalars(select(Assistance).where(Assistance.household_id == household.id)).all()
+    return [f"no measure in place for {risk_type}" for risk_type in _answered(household, rows, ("done",))]
 
 
 def _income_problems(session: Session, household_id: int, policy: PolicyData, today: date) -> list[str]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.clock import local_date, local_today
 from app.config import Settings
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.models import Case, CaseEvent, Household, User
+from app.models import Case, CaseEvent, Household, Signal, User
 from app.models.base import utcnow
 from app.models.enums import MonitoringCategory, MonitoringStatus, Role
 from app.schemas import case_actions as bodies
@@ -97,6 +97,15 @@ def _check_withdrawal(session: Session, case: Case) -> None:
         raise Forbidden(
             f"this case comes from {case.source}: the village verifies it, and its democratic review "
             "may disagree; only the district closes it"
+        )
+    # a signal that joined the case since (an application, a department's row, a flag) is not the
+    # village's to withdraw either
+    others = session.scalars(
+        select(Signal.source).where(Signal.case_id == case.id, Signal.source.not_in(VILLAGE_STARTED))
+    ).first()
+    if others is not None:
+        raise Forbidden(
+            f"a {others} signal joined this case: the village verifies it; only the district closes it"
         )
     township_acted = session.scalar(
         select(CaseEvent.id)

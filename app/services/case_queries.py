@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Case, Signal
 from app.models.base import utcnow
+from app.models.enums import Role
 from app.schemas.common import PageParams
 from app.services import access, households, paging
 from app.services.access import Actor
@@ -52,6 +53,8 @@ def signals_of(
     households.load(session, actor, household_id, members=False)  # 404 outside the actor's region
     access.require_details(session, actor, household_id)
     stmt = select(Signal).where(Signal.household_id == household_id)
+    if actor.role == Role.department_user:  # its own rows, not the scorer's or other departments'
+        stmt = stmt.where(Signal.department == actor.department)
     if outcome is not None:
         stmt = stmt.where(Signal.outcome == outcome)
     return paging.page_of(session, stmt, page, Signal.received_at.desc(), Signal.id.desc())

@@ -98,6 +98,8 @@ def receive(
         )
         if household is None:
             pass
+        elif not signal.opens_case:  # below a threshold, a roster: on the record, joining no case
+            row.outcome = "recorded"
         elif household.monitoring_status == MonitoringStatus.monitored:
             row.outcome = "monitored"
         elif (case := open_cases.get(household.id)) is not None:
@@ -105,8 +107,6 @@ def receive(
                 announce([pending[household.id]])
             _attach(session, case, signal, actor)
             row.outcome, row.case_id = "attached", case.id
-        elif not signal.opens_case:
-            row.outcome = "recorded"
         elif _suppressed(rejected.get(household.id), signal, policy, now):
             row.outcome = "suppressed"
         else:

@@ -296,6 +296,7 @@ def generate(
         lifted = bool(profile.lifted[n])
         phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
         status, category = _monitoring(rng, lifted, amounts, n, len(family))
+        risk_types, since = _monitoring_record(rng, status, family, today)
         household_rows.append(
             {
                 "household_no": f"D{start_no + n:07d}",
@@ -306,6 +307,8 @@ def generate(
                 "household_type": HouseholdType.lifted if lifted else HouseholdType.ordinary,
                 "monitoring_category": category,
                 "monitoring_status": status,
+                "risk_types": risk_types,
+                "monitored_since": since,
                 "no_labour_capacity": all(p.labour in CANNOT_WORK for p in family),
                 "version": 1,
                 "created_at": now,
@@ -442,7 +445,8 @@ def _monitoring(
         + amounts.transfer[n, first_year].sum()
     )
     poor = net / size < 9000  # near or under the line of the time
-    weights = (60, 3, 30, 7) if poor else (94, 1, 3, 2)
+    # no household is under verification without its case: cases come from the first scoring run
+    weights = (63, 0, 30, 7) if poor else (95, 0, 3, 2)
     status = rng.choices(list(MonitoringStatus), weights=weights)[0]
     if status == MonitoringStatus.not_monitored:
         return status, MonitoringCategory.none
@@ -453,6 +457,23 @@ def _monitoring(
         ]
     )
     return status, category
+
+
+def _monitoring_record(
+    rng: random.Random, status: MonitoringStatus, family: list[_Person], today: date
+) -> tuple[list[str] | None, date | None]:
+    """A monitored (or once monitored) household's risk types and identification date, as the decision
+    that made it monitored would have recorded them (consistent with its members)."""
+    if status not in (MonitoringStatus.monitored, MonitoringStatus.risk_eliminated):
+        return None, None
+    workers = sum(1 for p in family if p.labour not in CANNOT_WORK)
+    if workers == 0 or workers * 4 <= len(family):
+        risk_types = ["缺劳动力"]
+    else:
+        risk_types = ["因务工就业不稳"]
+    if any(p.schooling == Schooling.in_school for p in family) and rng.random() < 0.3:
+        risk_types.append("因学")
+    return risk_types, today - timedelta(days=rng.randrange(200, 1000))
 
 
 def _member_row(

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clock import add_months, local_date, local_today
+from app.clock import add_months, local_today
 from app.config import Settings
 from app.errors import Forbidden, Invalid
 from app.models import Household, Member, Region, Signal
@@ -47,16 +47,20 @@ def receive_rows(
     session: Session, settings: Settings, actor: Actor, rows: Rows, origin: str
 ) -> DepartmentResult:
     """rows: (line, parsed signal or the raw row, its problems). Each good row is judged by its department's
-    rule: an amount below the threshold (summed over the rule's months) is kept on the household's record;
-    otherwise it opens or joins a case at the rule's level. A person registered nowhere gets a provisional
-    household in the row's village and a case for the village to verify (部门筛查 finds 一般农户)."""
+    rule: an amount is summed with the same kind of the department's earlier rows for the household (or,
+    for a person registered nowhere, for that person) whose events fall in the rule's months; below the
+    threshold, or for a record-only kind (a 低保 roster), the row is kept on the household's record;
+    otherwise it opens or joins a case at the rule's level. A person registered nowhere whose rows reach
+    a threshold gets a provisional household in the row's village and a case for the village to verify
+    (部门筛查 finds 一般农户)."""
     department = own_department(session, actor)
     cipher = cipher_for(settings)
     _, policy = policy_service.current_data(session)
     checked = [(line, row, problems or _rule_problems(line, row, department)) for line, row, problems in rows]
     good = [row for _, row, problems in checked if isinstance(row, DepartmentSignal) and not problems]
     members = _members(session, actor, cipher, good)
-    running = _amounts_so_far(session, department, {hid for hid, _, _ in members.values()})
+    hashes = {cipher.lookup_hash(row.id_number) for row in good}
+    running = _amounts_so_far(session, department, {hid for hid, _, _ in members.values()}, hashes)
     signals: list[cases.SignalIn] = []
     unmatched, invalid, elsewhere = [], [], []
     unreadable = 0
@@ -68,9 +72,11 @@ def receive_rows(
             continue
         rule = department.rule(row.signal_type)
         assert rule is not None  # _rule_problems refused the row otherwise
-        found = members.get(cipher.lookup_hash(row.id_number))
+        person = cipher.lookup_hash(row.id_number)
+        found = members.get(person)
         if found is None:
-            household = _provisional(session, settings, actor, row, rule)
+            opens, _ = _meets(rule, running, ("person", person), row, HouseholdType.ordinary)
+            household = _provisional(session, settings, actor, row) if opens else None
             if household is None:
                 unmatched.append(
                     LineProblem(
@@ -82,9 +88,12 @@ def receive_rows(
                 session.add(_kept(cipher, actor, row, origin, line, "unmatched"))
                 continue
             found = (household.id, household.village_code, household.household_type)
-            members[cipher.lookup_hash(row.id_number)] = found
+            members[person] = found
+            # the person's earlier rows are the household's now
+            same = running.setdefault((("person", person), rule.signal_type), [])
+            running[(("household", household.id), rule.signal_type)] = same
         household_id, village_code, household_type = found
-        opens, total = _meets(rule, running, household_id, row, household_type)
+        opens, total = _meets(rule, running, ("household", household_id), row, household_type)
         reason = _reason(department, rule, row, total)
         if row.village_code != village_code:  # the ID number decides; the cadres check the difference
             reason["reported_village_code"] = row.village_code
@@ -156,45 +165,63 @@ def _members(
     return {str(h): (int(hid), str(village), HouseholdType(kind)) for h, hid, village, kind in found}
 
 
+# (("household", id) or ("person", ID look-up hash), signal type) → [(the event's date, amount)]
+Amounts = dict[tuple[tuple[str, Any], str], list[tuple[date, Decimal]]]
+
+
 def _amounts_so_far(
-    session: Session, department: DepartmentPolicy, household_ids: set[int]
-) -> dict[tuple[int, str], list[tuple[date, Decimal]]]:
-    """The department's earlier amounts per (household, signal type), with the day each came in."""
+    session: Session, department: DepartmentPolicy, household_ids: set[int], persons: set[str]
+) -> Amounts:
+    """The department's earlier amounts: per household, and, for people registered nowhere, per person
+    (their rows kept as unmatched), each with the date of its event."""
     longest = max((r.window_months for r in department.signals), default=12)
-    since = datetime.combine(add_months(local_today(), -longest), datetime.min.time(), UTC)
+    since = add_months(local_today(), -longest - 1)  # rows may come in late: read a month more
     rows = session.execute(
-        select(Signal.household_id, Signal.reasons, Signal.amount, Signal.received_at).where(
-            Signal.household_id.in_(household_ids),
+        select(Signal.household_id, Signal.id_number_hash, Signal.reasons, Signal.amount).where(
+            (Signal.household_id.in_(household_ids)) | (Signal.id_number_hash.in_(persons)),
             Signal.source == "department",
             Signal.department == department.name,
             Signal.amount.is_not(None),
-            Signal.received_at >= since,
+            Signal.received_at >= datetime.combine(since, datetime.min.time(), UTC),
         )
     )
-    found: dict[tuple[int, str], list[tuple[date, Decimal]]] = {}
-    for hid, reasons, amount, received in rows:
-        kind = str(reasons[0].get("signal_type", "")) if reasons else ""
-        found.setdefault((int(hid), kind), []).append((local_date(received), Decimal(amount)))
+    found: Amounts = {}
+    for hid, person, reasons, amount in rows:
+        reason = reasons[0] if reasons else {}
+        kept = reason.get("row", {})
+        kind = str(reason.get("signal_type") or kept.get("signal_type") or "")
+        try:
+            day = date.fromisoformat(str(reason.get("occurred_on") or kept.get("occurred_on")))
+        except ValueError:
+            continue
+        key: tuple[str, Any] = ("household", int(hid)) if hid is not None else ("person", person)
+        found.setdefault((key, kind), []).append((day, Decimal(amount)))
     return found
 
 
 def _meets(
     rule: DepartmentSignalRule,
-    running: dict[tuple[int, str], list[tuple[date, Decimal]]],
-    household_id: int,
+    running: Amounts,
+    key: tuple[str, Any],
     row: DepartmentSignal,
     household_type: HouseholdType,
 ) -> tuple[bool, Decimal | None]:
-    """Whether the row opens a case, and the household's total over the rule's months with it."""
+    """Whether the row opens a case, and the total over the rule's months with it. Amounts are per
+    event (a bill, a school year), not running totals: the same event sent again (same date and amount)
+    is counted once. Events dated before the rule's months do not count, whenever they arrive."""
+    if not rule.opens_case:
+        return False, None
     if rule.threshold is None or row.amount is None:
         return True, None
     since = add_months(local_today(), -rule.window_months)
-    earlier = running.setdefault((household_id, rule.signal_type), [])
-    total = sum((amount for day, amount in earlier if day > since), Decimal(0)) + row.amount
-    earlier.append((local_today(), row.amount))
+    earlier = running.setdefault((key, rule.signal_type), [])
+    event = (row.occurred_on, row.amount)
+    if event not in earlier:
+        earlier.append(event)
+    total = sum((amount for day, amount in earlier if day > since), Decimal(0))
     lifted = household_type == HouseholdType.lifted and rule.threshold_lifted is not None
     threshold = rule.threshold_lifted if lifted and rule.threshold_lifted is not None else rule.threshold
-    return total >= threshold, total
+    return row.occurred_on > since and total >= threshold, total
 
 
 def _reason(
@@ -210,26 +237,33 @@ def _reason(
         "signal_type": row.signal_type,
         "risk_type": rule.risk_type,
         "department": department.name,
+        "occurred_on": row.occurred_on.isoformat(),
         "text": text + f"（{row.occurred_on}）",
     }
 
 
 def _provisional(
-    session: Session, settings: Settings, actor: Actor, row: DepartmentSignal, rule: DepartmentSignalRule
+    session: Session, settings: Settings, actor: Actor, row: DepartmentSignal
 ) -> Household | None:
-    """A provisional household in the row's village for a person registered nowhere, when the row would
-    open a case (a row below the threshold is no reason to register anyone); None if it cannot be placed."""
-    if rule.threshold is not None and (row.amount is None or row.amount < rule.threshold):
-        return None
+    """A provisional household in the row's village for a person registered nowhere whose rows open a
+    case (below the threshold is no reason to register anyone); the one made for them before, if any;
+    None if it cannot be placed."""
+    cipher = cipher_for(settings)
+    household_no = f"BM-{cipher.lookup_hash(row.id_number)[:20]}"
+    earlier = session.scalars(select(Household).where(Household.household_no == household_no)).one_or_none()
+    if earlier is not None:  # made for this person before (they have since left it): not a second one
+        in_region = session.scalar(
+            access.visible_village_codes(actor).where(Region.code == earlier.village_code)
+        )
+        return earlier if in_region is not None else None
     village = session.get(Region, row.village_code)
     in_region = session.scalar(access.visible_village_codes(actor).where(Region.code == row.village_code))
     if village is None or village.level != RegionLevel.village or in_region is None:
         return None
-    cipher = cipher_for(settings)
     household = households.register_provisional(
         session,
         settings,
-        household_no=f"BM-{cipher.lookup_hash(row.id_number)[:20]}",
+        household_no=household_no,
         village_code=row.village_code,
         name=row.name,
         id_number=row.id_number,
@@ -266,6 +300,8 @@ def _kept(
         level="high",
         sent_by=actor.username,
         department=actor.department,
+        id_number_hash=cipher.lookup_hash(row.id_number) if isinstance(row, DepartmentSignal) else None,
+        amount=row.amount if isinstance(row, DepartmentSignal) else None,
         reasons=[{"code": "department_unmatched", "row": kept}],
         outcome="unmatched",
         origin=f"{origin} line {line}"[:80],
@@ -348,5 +384,6 @@ def unmatched(session: Session, actor: Actor, page: Any) -> tuple[list[Signal], 
     access.require_role(actor, REVIEWERS, "reviewing unmatched department signals")
     stmt = select(Signal).where(Signal.source == "department", Signal.outcome == "unmatched")
     if actor.role == Role.department_user:  # a department reviews its own rows; the district all of them
+        own_department(session, actor)  # an account with no department reviews nothing
         stmt = stmt.where(Signal.department == actor.department)
     return paging.page_of(session, stmt, page, Signal.id.desc())

@@ -340,6 +340,9 @@ def list_households(
     session: Session, actor: Actor, filters: HouseholdFilters, page: PageParams
 ) -> tuple[list[HouseholdSummary], int]:
     today = local_today()
+    if actor.role == Role.department_user and (filters.risk_level is not None or filters.reason is not None):
+        field = "reason" if filters.reason is not None else "risk_level"
+        raise Forbidden("a department does not search households by risk findings", field=field)
     stmt = _visible_query(actor)
     conditions: list[ColumnElement[bool]] = []
     if filters.village:

@@ -40,7 +40,12 @@ def import_monitored(
     ).one_or_none()
     if household is None:
         raise NotFound(f"household {household_no} is not registered", field="household_no")
-    if household.monitoring_status != MonitoringStatus.not_monitored:
+    # a household made monitored before the procedure was enforced, with no risk types or date, may have
+    # its record completed here: without them its gaps are never computed and it can never be eliminated
+    incomplete = household.monitoring_status == MonitoringStatus.monitored and (
+        not household.risk_types or household.monitored_since is None
+    )
+    if household.monitoring_status != MonitoringStatus.not_monitored and not incomplete:
         raise Conflict(
             f"household {household_no} is already {household.monitoring_status.value}", field="household_no"
         )
@@ -73,7 +78,7 @@ def import_monitored(
         actor,
         [
             audit.Change(
-                "household.import_monitored",
+                "household.complete_monitoring_record" if incomplete else "household.import_monitored",
                 "household",
                 household.id,
                 household.id,

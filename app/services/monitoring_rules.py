@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
-from app.errors import Conflict, Invalid
+from app.errors import Invalid
 from app.models import Household, Member
 from app.models.enums import CANNOT_WORK, HouseholdType, MonitoringCategory
 from app.risk import features
@@ -34,15 +34,14 @@ def check_category(household: Household, category: MonitoringCategory) -> None:
         )
 
 
-def check_type_change(household: Household, new_type: HouseholdType) -> None:
-    """A monitored household's category must still fit its type after a correction."""
+def category_after_type_change(household: Household, new_type: HouseholdType) -> MonitoringCategory:
+    """The monitoring category that fits the household once its type is corrected: a 脱贫不稳定户 whose
+    registry says 一般农户 after all is a 边缘易致贫户 (and the other way round); 突发严重困难户 fits
+    either type."""
     category = household.monitoring_category
-    if category != MonitoringCategory.none and not category_fits(category, new_type):
-        raise Conflict(
-            f"the household is monitored as {category.value}, which applies to "
-            f"{CATEGORY_FOR_TYPE[category].value} only: the category must change first (through a case)",
-            field="household_type",
-        )
+    if category == MonitoringCategory.none or category_fits(category, new_type):
+        return category
+    return next(c for c, t in CATEGORY_FOR_TYPE.items() if t == new_type)
 
 
 def check_risk_types(session: Session, household: Household, risk_types: Sequence[str]) -> None:

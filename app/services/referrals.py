@@ -119,6 +119,14 @@ def answer(
     row = _own(session, actor, referral_id)
     if row.status != "accepted":
         raise Conflict(f"referral {referral_id} is {row.status}: accept it first", field="referral_id")
+    household = session.get(Household, row.household_id)
+    if body.outcome == "granted" and (
+        household is None or household.monitoring_status != MonitoringStatus.monitored
+    ):
+        raise Conflict(
+            "the household is no longer monitored: no measure is added (answer refused, or ask the village)",
+            field="outcome",
+        )
     row.status, row.answered_by, row.answered_at = body.outcome, actor.username, utcnow()
     row.answered_on, row.answer = body.answered_on, body.answer
     if body.outcome == "granted":
@@ -174,7 +182,12 @@ def suggestions(session: Session, actor: Actor, household_id: int) -> list[Refer
             )
         )
     able = [m for m in active if m.labour_capacity in WORKING]
-    if able and not any(m.employment in EMPLOYED for m in active):
+    # 零就业 needs to be known: every able member recorded as not working (unknown is not "none")
+    if (
+        able
+        and all(m.employment == Employment.none for m in able)
+        and not any(m.employment in EMPLOYED for m in active)
+    ):
         found.append(
             ReferralSuggestion(
                 department="人社",

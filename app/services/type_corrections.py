@@ -9,7 +9,7 @@ from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound
 from app.models import Household, HouseholdTypeCorrection
 from app.models.base import utcnow
-from app.models.enums import Role
+from app.models.enums import HouseholdType, Role
 from app.schemas.common import PageParams
 from app.schemas.type_corrections import TypeCorrectionCreate, TypeCorrectionDecision
 from app.services import access, audit, households, monitoring_rules, paging
@@ -32,7 +32,6 @@ def propose(
     )
     if pending is not None:
         raise Conflict(f"correction {pending} awaits the township's decision", field="household_type")
-    monitoring_rules.check_type_change(household, body.household_type)
     row = HouseholdTypeCorrection(
         household_id=household.id,
         from_type=household.household_type,
@@ -43,7 +42,7 @@ def propose(
     )
     if household.provisional:
         # a provisional household's type is a placeholder, not registry history: the village's visit sets it
-        household.household_type = body.household_type
+        _apply(household, body.household_type)
         row.status, row.decided_by, row.decided_at = "approved", actor.username, utcnow()
         row.decision_note = "provisional household: the type is set at the village's visit"
     session.add(row)
@@ -76,11 +75,11 @@ def decide(
         raise Forbidden("the township reviewer of the household's township decides a type correction")
     if row.status != "proposed":
         raise Conflict(f"correction {correction_id} was already {row.status}", field="decision")
+    category_before = household.monitoring_category
     if body.decision == "approve":
         if household.household_type != row.from_type:
             raise Conflict("the household's type changed since the proposal", field="decision")
-        monitoring_rules.check_type_change(household, row.to_type)
-        household.household_type = row.to_type  # bumps the household's version: stale edits are refused
+        _apply(household, row.to_type)  # bumps the household's version: stale edits are refused
     row.status = "approved" if body.decision == "approve" else "rejected"
     row.decided_by, row.decided_at, row.decision_note = actor.username, utcnow(), body.note
     session.flush()
@@ -99,6 +98,10 @@ def decide(
                     "to": row.to_type.value,
                     "reason": row.reason,
                     "note": body.note,
+                    "monitoring_category": {
+                        "before": category_before.value,
+                        "after": household.monitoring_category.value,
+                    },
                 },
             )
         ],
@@ -106,8 +109,18 @@ def decide(
     return row
 
 
+def _apply(household: Household, household_type: HouseholdType) -> None:
+    """The new type, and with it the monitoring category that fits it (audited with the decision)."""
+    household.monitoring_category = monitoring_rules.category_after_type_change(household, household_type)
+    household.household_type = household_type
+
+
+READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
+
+
 def for_household(session: Session, actor: Actor, household_id: int) -> list[HouseholdTypeCorrection]:
     household = households.load(session, actor, household_id, members=False)
+    access.require_role(actor, READERS, "reading type corrections")
     stmt = select(HouseholdTypeCorrection).where(HouseholdTypeCorrection.household_id == household.id)
     return list(session.scalars(stmt.order_by(HouseholdTypeCorrection.id)))
 
@@ -116,6 +129,7 @@ def listing(
     session: Session, actor: Actor, page: PageParams, status: str | None
 ) -> tuple[list[HouseholdTypeCorrection], int]:
     """Corrections in the actor's region (a township's queue: status=proposed)."""
+    access.require_role(actor, READERS, "reading type corrections")
     stmt = select(HouseholdTypeCorrection).join(
         Household, Household.id == HouseholdTypeCorrection.household_id
     )

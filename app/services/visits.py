@@ -10,10 +10,13 @@ from sqlalchemy.orm import Session, aliased
 
 from app.clock import add_months, local_today
 from app.models import Household, Report
+from app.models.enums import Role
 from app.schemas.common import PageParams
 from app.services import access
 from app.services import policy as policy_service
 from app.services.access import Actor
+
+VISIT_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class DueVisit:
 def due(session: Session, actor: Actor, page: PageParams) -> tuple[list[DueVisit], int, int]:
     """Households in the actor's region with no effective report ending within the policy's months,
     those never reported first, then the longest silent; with the policy's months."""
+    access.require_role(actor, VISIT_READERS, "reading the village's visit list")
     _, policy = policy_service.current_data(session)
     today = local_today()
     cutoff = add_months(today, -policy.stale_report_months)

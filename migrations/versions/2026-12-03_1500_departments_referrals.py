@@ -7,6 +7,7 @@ Create Date: 2026-12-03 15:00:00.000000+00:00
 
 """
 
+import collections
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -22,8 +23,10 @@ def upgrade() -> None:
     op.add_column("user_account", sa.Column("department", sa.String(length=16), nullable=True))
     op.add_column("case_signal", sa.Column("department", sa.String(length=16), nullable=True))
     op.add_column("case_signal", sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=True))
+    op.add_column("case_signal", sa.Column("id_number_hash", sa.String(length=64), nullable=True))
     with op.batch_alter_table("case_signal", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_signal_department"), ["department"], unique=False)
+        batch_op.create_index(batch_op.f("ix_case_signal_id_number_hash"), ["id_number_hash"], unique=False)
     op.create_table(
         "referral",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -73,19 +76,24 @@ def _backfill() -> None:
         sa.column("role", sa.String),
         sa.column("department", sa.String),
     )
-    named: dict[str, str] = {}
+    named: dict[str, collections.Counter[str]] = {}
     rows = connection.execute(
-        sa.select(signals.c.id, signals.c.reasons, signals.c.sent_by).where(signals.c.source == "department")
+        sa.select(signals.c.id, signals.c.reasons, signals.c.sent_by)
+        .where(signals.c.source == "department")
+        .order_by(signals.c.id)
     )
     for signal_id, reasons, sent_by in rows.all():
-        department = next((r.get("department") for r in reasons or [] if r.get("department")), None)
+        # a matched row names its department in its reason; a kept (unmatched) row in its columns
+        found = [r.get("department") or (r.get("row") or {}).get("department") for r in reasons or []]
+        department = next((str(d)[:16] for d in found if d), None)
         if department:
             connection.execute(
-                signals.update().where(signals.c.id == signal_id).values(department=str(department)[:16])
+                signals.update().where(signals.c.id == signal_id).values(department=department)
             )
             if sent_by:
-                named.setdefault(sent_by, str(department)[:16])
-    for username, department in named.items():
+                named.setdefault(sent_by, collections.Counter())[department] += 1
+    for username, counts in named.items():
+        department = counts.most_common(1)[0][0]  # the department the account sent for most
         connection.execute(
             users.update()
             .where(users.c.username == username, users.c.role == "department_user")
@@ -99,7 +107,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_referral_department"))
     op.drop_table("referral")
     with op.batch_alter_table("case_signal", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_signal_id_number_hash"))
         batch_op.drop_index(batch_op.f("ix_case_signal_department"))
+        batch_op.drop_column("id_number_hash")
         batch_op.drop_column("amount")
         batch_op.drop_column("department")
     with op.batch_alter_table("user_account", schema=None) as batch_op:
