@@ -189,8 +189,12 @@ def test_department_accounts_and_rows_take_the_department_their_rows_named(scrat
                 )
         command.upgrade(config, "head")
         with engine.begin() as connection:
-            departments = dict(connection.execute(text("SELECT id, department FROM case_signal")).all())
-            accounts = dict(connection.execute(text("SELECT username, department FROM user_account")).all())
+            departments = {
+                r[0]: r[1] for r in connection.execute(text("SELECT id, department FROM case_signal"))
+            }
+            accounts = {
+                r[0]: r[1] for r in connection.execute(text("SELECT username, department FROM user_account"))
+            }
         assert departments == {1: "医保", 2: "医保", 3: "民政"}
         assert accounts == {"yibao": "医保", "silent": None}  # an admin gives the silent one its department
     finally:
