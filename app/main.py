@@ -9,6 +9,7 @@ from app.api.router import api_router
 from app.api.routes import health
 from app.config import Settings, get_settings
 from app.db import make_engine
+from app.web import pages
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    pages.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)
     return app

@@ -1,10 +1,16 @@
 """Plain factory helpers and fixtures shared by the tests (no factory library)."""
 
 import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app import db
@@ -29,6 +35,7 @@ __all__ = [
     "make_id",
     "member_body",
     "new_household",
+    "live_server",
     "poor",
     "report_body",
 ]
@@ -224,3 +231,29 @@ def poor(client: TestClient, accounts: Accounts) -> int:
         == 201
     )
     return int(household["id"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_server(app: FastAPI, clean_db: None) -> Iterator[str]:
+    """The app on a free port, served by uvicorn in a thread (the test's clock and database)."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        time.sleep(0.01)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -4,10 +4,7 @@ both (200), read the household and the policy, open a case and take a step. The 
 status the document does not declare."""
 
 import importlib
-import socket
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -15,8 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from openapi_python_client import generate
 from openapi_python_client.config import Config, ConfigFile, MetaType
 
@@ -29,31 +24,6 @@ GENERATOR_CONFIG = ConfigFile(
     content_type_overrides={"image/png": "application/octet-stream", "text/csv": "application/octet-stream"},
     post_hooks=[],
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def live_server(app: FastAPI, clean_db: None) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        time.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture

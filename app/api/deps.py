@@ -60,10 +60,18 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_current_actor(
-    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Actor:
+    """The bearer token's holder, or the browser session's (its cookie, and the CSRF header on writes)."""
     from app.errors import Unauthorized
+    from app.web import session as web_session
 
+    if not token and (cookie := request.cookies.get(web_session.ACCESS)):
+        web_session.check_csrf(request)
+        token = cookie
     if not token:
         raise Unauthorized("not authenticated: send a bearer access token")
     return auth.actor_from_token(session, settings, token)

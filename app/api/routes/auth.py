@@ -1,12 +1,15 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import CurrentActor, SessionDep, SettingsDep
+from app.errors import Unauthorized
 from app.schemas.common import ErrorBody
 from app.schemas.users import Me, RefreshIn, TokenPair
 from app.services import auth
+from app.services.access import Actor
+from app.web import session as web_session
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -46,4 +49,62 @@ def logout(session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> N
 
 @router.get("/me", response_model=Me, summary="Who the token belongs to")
 def me(actor: CurrentActor) -> Me:
-    return Me(id=actor.user_id or 0, username=actor.username, role=actor.role, region_code=actor.region_code)
+    return _me(actor)
+
+
+def _me(actor: Actor) -> Me:
+    return Me(
+        id=actor.user_id or 0,
+        username=actor.username,
+        role=actor.role,
+        region_code=actor.region_code,
+        department=actor.department,
+    )
+
+
+@router.post(
+    "/session",
+    response_model=Me,
+    summary="Log in from the web app: the tokens go into HttpOnly cookies, with a CSRF token",
+    responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody, "description": "throttled or locked"}},
+)
+def open_session(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Me:
+    """The page's script never sees a token: every later request carries the cookies, and every write
+    the `X-CSRF-Token` header with the value of the `sw_csrf` cookie."""
+    tokens = auth.login(session, settings, form.username, form.password)
+    web_session.set_cookies(request, response, tokens)
+    return _me(auth.actor_from_token(session, settings, tokens.access_token))
+
+
+@router.post(
+    "/session/refresh",
+    response_model=Me,
+    summary="Renew the web app's session from its refresh cookie",
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+)
+def refresh_session(request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> Me:
+    web_session.check_csrf(request)
+    cookie = request.cookies.get(web_session.REFRESH)
+    if not cookie:
+        raise Unauthorized("no session: log in", field="session")
+    tokens = auth.refresh(session, settings, cookie)
+    web_session.set_cookies(request, response, tokens)
+    return _me(auth.actor_from_token(session, settings, tokens.access_token))
+
+
+@router.delete(
+    "/session",
+    status_code=204,
+    summary="Log out of the web app: the session's tokens are revoked and its cookies cleared",
+)
+def close_session(
+    response: Response, session: SessionDep, settings: SettingsDep, actor: CurrentActor
+) -> None:
+    auth.logout_everywhere(session, settings, actor)
+    web_session.clear_cookies(response)

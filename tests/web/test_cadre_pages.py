@@ -1,0 +1,98 @@
+"""A village cadre on a phone: logs in, sees the village's households with their risk and the ones
+nobody has reported on, opens one, cannot open another village's, and logs out; the page is served
+with a strict CSP and refuses a cookie-authenticated write without the CSRF token."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
+
+from app.clock import local_today
+from app.risk import scorer
+from tests.fixtures import PASSWORD, VILLAGE_B, Accounts, new_household, report_body
+from tests.web.conftest import shot
+
+
+def _log_in(page: Page, base: str, username: str) -> None:
+    page.goto(base + "/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def _district(client: TestClient, accounts: Accounts) -> dict[str, Any]:
+    cadre = accounts["cadre_a"]
+    reported = new_household(client, cadre)
+    silent = new_household(client, cadre)
+    elsewhere = new_household(client, accounts["cadre_b"], village=VILLAGE_B)
+    body = report_body("y", "2025-12-01", "2026-11-30", wages="12000", business="0", prop="0", transfer="0")
+    stored = client.post(f"/api/v1/households/{reported['id']}/reports", json=body, headers=cadre)
+    assert stored.status_code == 201, stored.text
+    scorer.score_all(as_of=local_today(), triggered_by="test")  # last night's run
+    return {"reported": reported, "silent": silent, "elsewhere": elsewhere}
+
+
+def test_a_cadre_reads_the_village_on_a_phone(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    made = _district(client, accounts)
+    _log_in(phone, live_server, "cadre_a")
+    expect(phone.get_by_role("heading", name="农户")).to_be_visible()
+    items = phone.locator("#households li")
+    expect(items).to_have_count(2)
+    silent = items.filter(has_text=made["silent"]["household_no"])
+    expect(silent.locator(".badge.stale")).to_have_text("久未报告")  # never reported: to visit
+    expect(items.filter(has_text=made["reported"]["household_no"]).locator(".badge.stale")).to_have_count(0)
+    shot(phone, "cadre-households-390")
+
+    phone.get_by_label("按户编号查找").fill(made["reported"]["household_no"][-5:])
+    expect(items).to_have_count(1)
+    items.first.get_by_role("link").click()
+    expect(phone.get_by_role("heading", name=f"农户 {made['reported']['household_no']}")).to_be_visible()
+    expect(phone.get_by_role("cell", name="测试户主")).to_be_visible()  # names: the cadre's own village
+    expect(phone.locator("td.below")).to_have_text("3,833.33 元")  # (12,000 − 500) / 3, below the line
+    expect(phone.locator(".badge.high")).to_have_text("高风险")
+    expect(phone.get_by_text("人均纯收入 3,833.33 元 < 监测线 8,700 元")).to_be_visible()  # the API's words
+    shot(phone, "cadre-household-390")
+
+    assert phone.console_errors == []  # type: ignore[attr-defined]
+    phone.goto(f"{live_server}/#/households/{made['elsewhere']['id']}")
+    expect(phone.get_by_role("heading", name="找不到")).to_be_visible()  # the API's 404, as the page says it
+    # the browser logs that 404 itself: what follows must add no error
+    phone.console_errors.clear()  # type: ignore[attr-defined]
+
+    phone.set_viewport_size({"width": 360, "height": 740})
+    phone.goto(f"{live_server}/#/households/{made['reported']['id']}")
+    expect(phone.locator("h1")).to_contain_text("农户")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+    shot(phone, "cadre-household-360")
+    assert phone.console_errors == []  # type: ignore[attr-defined]
+
+    phone.get_by_role("button", name="退出").click()
+    expect(phone.get_by_role("heading", name="登录守望")).to_be_visible()
+    assert phone.request.get(f"{live_server}/api/v1/auth/me").status == 401  # the session is gone
+
+
+def test_the_page_has_a_strict_csp_and_writes_need_the_csrf_token(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    made = _district(client, accounts)
+    response = phone.goto(live_server + "/")
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    _log_in(phone, live_server, "cadre_a")
+    expect(phone.get_by_role("heading", name="农户")).to_be_visible()
+    report = {"household_id": made["silent"]["id"], "level": "high", "description": "户主住院"}
+    forged = phone.request.post(f"{live_server}/api/v1/cases", data=report)  # the cookies, not the token
+    assert forged.status == 403
+    assert forged.json()["field"] == "x-csrf-token"
+    cookies = {c["name"]: c["value"] for c in phone.context.cookies()}
+    assert "sw_access" in cookies
+    assert next(c for c in phone.context.cookies() if c["name"] == "sw_access")["httpOnly"] is True
+    genuine = phone.request.post(
+        f"{live_server}/api/v1/cases", data=report, headers={"X-CSRF-Token": cookies["sw_csrf"]}
+    )
+    assert genuine.status == 201, genuine.text()
