@@ -58,7 +58,9 @@ def test_a_cadre_reads_the_village_on_a_phone(
     assert phone.console_errors == []  # type: ignore[attr-defined]
     phone.goto(f"{live_server}/#/households/{made['elsewhere']['id']}")
     expect(phone.get_by_role("heading", name="找不到")).to_be_visible()  # the API's 404, as the page says it
-    # the browser logs that 404 itself: what follows must add no error
+    # the browser logs that 404 itself (once the request has settled): what follows must add no error
+    phone.wait_for_load_state("networkidle")
+    phone.wait_for_timeout(200)
     phone.console_errors.clear()  # type: ignore[attr-defined]
 
     phone.set_viewport_size({"width": 360, "height": 740})
@@ -66,7 +68,7 @@ def test_a_cadre_reads_the_village_on_a_phone(
     expect(phone.locator("h1")).to_contain_text("农户")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
     shot(phone, "cadre-household-360")
-    assert phone.console_errors == []  # type: ignore[attr-defined]
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
 
     phone.get_by_role("button", name="退出").click()
     expect(phone.get_by_role("heading", name="登录守望")).to_be_visible()
