@@ -225,6 +225,27 @@ def logout_everywhere(session: Session, settings: Settings, actor: Actor) -> Non
         session.flush()
 
 
+def end_login(session: Session, settings: Settings, token: str) -> None:
+    """Revoke the one login (device) a token of it belongs to: a web session's logout, which must work
+    even when its access token has expired, and must not end the user's sessions elsewhere. A token
+    that is no longer valid ends nothing (there is nothing left to end)."""
+    try:
+        claims, user = _holder(session, settings, token, "refresh")
+    except Unauthorized:
+        try:
+            claims, user = _holder(session, settings, token, "access")
+        except Unauthorized:
+            return
+    try:
+        family = _family(session, claims, user, lock=True)
+    except Unauthorized:
+        return
+    family.revoked_at = clock.now()
+    actor = Actor(user.id, user.username, user.role, user.region_code, ROLE_REGION_LEVEL[user.role])
+    audit.record(session, settings, actor, [audit.Change("user.logout_session", "user", user.id, None, {})])
+    session.flush()
+
+
 def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
     claims, user = _holder(session, settings, token, "access")
     _family(session, claims, user)

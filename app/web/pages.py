@@ -46,7 +46,10 @@ class SecurityHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(("/api/", "/docs", "/openapi.json")):
+        if scope["type"] == "http" and path.startswith("/api/"):
+            await self.app(scope, receive, self._no_store(send))  # answers hold personal data
+            return
+        if scope["type"] != "http" or path.startswith(("/docs", "/openapi.json")):
             await self.app(scope, receive, send)
             return
 
@@ -56,6 +59,18 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+    @staticmethod
+    def _no_store(send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        return sending
 
 
 def install(app: FastAPI) -> None:

@@ -50,7 +50,7 @@ def test_a_cadre_reads_the_village_on_a_phone(
     items.first.get_by_role("link").click()
     expect(phone.get_by_role("heading", name=f"农户 {made['reported']['household_no']}")).to_be_visible()
     expect(phone.get_by_role("cell", name="测试户主")).to_be_visible()  # names: the cadre's own village
-    expect(phone.locator("td.below")).to_have_text("3,833.33 元")  # (12,000 − 500) / 3, below the line
+    expect(phone.locator("td.below")).to_have_text("3,833.33 元低于监测线")  # (12,000 − 500) / 3
     expect(phone.locator(".badge.high")).to_have_text("高风险")
     expect(phone.get_by_text("人均纯收入 3,833.33 元 < 监测线 8,700 元")).to_be_visible()  # the API's words
     shot(phone, "cadre-household-390")
@@ -70,9 +70,24 @@ def test_a_cadre_reads_the_village_on_a_phone(
     shot(phone, "cadre-household-360")
     assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
 
+    phone.context.clear_cookies(name="sw_access")  # the access cookie expired meanwhile
     phone.get_by_role("button", name="退出").click()
     expect(phone.get_by_role("heading", name="登录守望")).to_be_visible()
     assert phone.request.get(f"{live_server}/api/v1/auth/me").status == 401  # the session is gone
+    phone.goto(f"{live_server}/#/")
+    expect(phone.get_by_role("heading", name="登录守望")).to_be_visible()  # and does not come back
+
+
+def test_a_department_sees_its_households_without_the_villages_findings(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    _district(client, accounts)
+    accounts.create("department")
+    _log_in(phone, live_server, "department")
+    expect(phone.get_by_role("heading", name="农户")).to_be_visible()
+    expect(phone.locator("#households li")).to_have_count(3)  # the county's, masked
+    expect(phone.locator(".badge")).to_have_count(0)  # no risk levels, no visit list
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
 
 
 def test_the_page_has_a_strict_csp_and_writes_need_the_csrf_token(

@@ -39,3 +39,35 @@ def test_a_wrong_password_opens_no_session(client: TestClient, accounts: Account
     refused = client.post("/api/v1/auth/session", data={"username": "cadre_a", "password": "wrong-password"})
     assert refused.status_code == 401
     assert "sw_access" not in refused.headers.get("set-cookie", "")
+
+
+def test_logout_works_with_an_expired_access_cookie_and_ends_only_this_login(
+    client: TestClient, accounts: Accounts
+) -> None:
+    accounts.create("cadre_a")
+    desk = accounts["cadre_a"]  # the same user logged in elsewhere (a bearer token)
+    client.post("/api/v1/auth/session", data={"username": "cadre_a", "password": PASSWORD})
+    csrf = client.cookies["sw_csrf"]
+    client.cookies.delete("sw_access")  # expired while the phone lay in a pocket
+    closed = client.delete("/api/v1/auth/session", headers={"X-CSRF-Token": csrf})
+    assert closed.status_code == 204
+    assert "sw_refresh" not in client.cookies
+    assert client.post("/api/v1/auth/session/refresh", headers={"X-CSRF-Token": csrf}).status_code in (
+        401,
+        403,
+    )
+    assert client.get("/api/v1/auth/me", headers=desk).status_code == 200  # the other login lives on
+
+
+def test_another_site_cannot_log_the_browser_in_and_api_answers_are_not_stored(
+    client: TestClient, accounts: Accounts
+) -> None:
+    accounts.create("cadre_a")
+    form = {"username": "cadre_a", "password": PASSWORD}
+    forged = client.post("/api/v1/auth/session", data=form, headers={"Origin": "http://evil.example"})
+    assert (forged.status_code, forged.json()["field"]) == (403, "origin")
+    cross = client.post("/api/v1/auth/session", data=form, headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    opened = client.post("/api/v1/auth/session", data=form, headers={"Sec-Fetch-Site": "same-origin"})
+    assert opened.status_code == 200
+    assert client.get("/api/v1/auth/me").headers["cache-control"] == "no-store"  # personal data: not cached

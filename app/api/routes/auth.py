@@ -77,8 +77,9 @@ def open_session(
 ) -> Me:
     """The page's script never sees a token: every later request carries the cookies, and every write
     the `X-CSRF-Token` header with the value of the `sw_csrf` cookie."""
+    web_session.check_same_origin(request)
     tokens = auth.login(session, settings, form.username, form.password)
-    web_session.set_cookies(request, response, tokens)
+    web_session.set_cookies(request, response, tokens, production=settings.env == "production")
     return _me(auth.actor_from_token(session, settings, tokens.access_token))
 
 
@@ -94,7 +95,7 @@ def refresh_session(request: Request, response: Response, session: SessionDep, s
     if not cookie:
         raise Unauthorized("no session: log in", field="session")
     tokens = auth.refresh(session, settings, cookie)
-    web_session.set_cookies(request, response, tokens)
+    web_session.set_cookies(request, response, tokens, production=settings.env == "production")
     return _me(auth.actor_from_token(session, settings, tokens.access_token))
 
 
@@ -103,8 +104,12 @@ def refresh_session(request: Request, response: Response, session: SessionDep, s
     status_code=204,
     summary="Log out of the web app: the session's tokens are revoked and its cookies cleared",
 )
-def close_session(
-    response: Response, session: SessionDep, settings: SettingsDep, actor: CurrentActor
-) -> None:
-    auth.logout_everywhere(session, settings, actor)
+def close_session(request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> None:
+    """Works with the refresh cookie alone (the access cookie may have expired while the phone lay in a
+    pocket), ends this login only (not the user's sessions on other devices), and always clears the
+    cookies."""
+    web_session.check_csrf(request)
+    token = request.cookies.get(web_session.REFRESH) or request.cookies.get(web_session.ACCESS)
+    if token:
+        auth.end_login(session, settings, token)
     web_session.clear_cookies(response)

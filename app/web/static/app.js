@@ -46,7 +46,12 @@ function show(...nodes) {
   const view = document.getElementById("view");
   view.replaceChildren(...nodes);
   const heading = view.querySelector("h1");
-  if (heading) heading.setAttribute("tabindex", "-1");
+  if (heading) {
+    // a screen reader and a keyboard start on the new page's heading
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+    document.title = `${heading.textContent} · 守望`;
+  }
 }
 
 function say(text) {
@@ -82,14 +87,18 @@ async function call(path, { method = "GET", json, form } = {}) {
   return data;
 }
 
-// An expired access cookie is renewed once from the refresh cookie; otherwise the login page.
+// An expired access cookie is renewed once from the refresh cookie (one renewal shared by every request
+// that found it expired: the server treats a second use of a refresh token as theft); otherwise login.
+let renewal = null;
+
 async function api(path, options) {
   try {
     return await call(path, options);
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401 || path.startsWith("/auth/session")) throw error;
+    renewal = renewal || call("/auth/session/refresh", { method: "POST" }).finally(() => (renewal = null));
     try {
-      await call("/auth/session/refresh", { method: "POST" });
+      await renewal;
     } catch {
       me = null;
       location.hash = "#/login";
@@ -99,9 +108,25 @@ async function api(path, options) {
   }
 }
 
+const MESSAGES = {
+  unauthorized: "登录已过期，请重新登录",
+  forbidden: "您没有这项权限",
+  not_found: "找不到",
+  conflict: "数据已被他人修改，请刷新后重试",
+  invalid: "填写的内容有误",
+  too_many_requests: "尝试次数太多，请稍后再试",
+  unavailable: "服务暂时不可用，请稍后再试",
+};
+
+function errorText(error) {
+  if (error instanceof ApiError) return MESSAGES[error.body && error.body.code] || `出错了（${error.status}）`;
+  return "无网络连接：连上网络后会自动重试";
+}
+
 function yuan(value) {
   if (value === null || value === undefined) return "—";
-  return `${Number(value).toLocaleString("zh-CN", { maximumFractionDigits: 2 })} 元`;
+  const figure = Number(value).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return h("span", { class: "figure" }, `${figure} 元`);
 }
 
 function lineFor(lines, year) {
@@ -132,20 +157,22 @@ function loginPage() {
         form: { username: form.username.value, password: form.password.value },
       });
       location.hash = "#/";
-      await route();
     } catch (error) {
-      say(error.status === 401 ? "用户名或密码不对" : `登录失败：${error.message}`);
+      say(error instanceof ApiError && error.status === 401 ? "用户名或密码不对" : errorText(error));
     }
   });
   show(form);
 }
 
 async function householdsPage() {
+  // a department sees households, not the risk findings or the village's visit list
+  const village = me.role === "village_cadre";
+  const none = { items: [], stale_report_months: 0 };
   const [page, due, high, medium] = await Promise.all([
     api("/households?page_size=500"),
-    api("/visits/due?page_size=500"),
-    api("/households?page_size=500&risk_level=high"),
-    api("/households?page_size=500&risk_level=medium"),
+    village ? api("/visits/due?page_size=500") : none,
+    village ? api("/households?page_size=500&risk_level=high") : none,
+    village ? api("/households?page_size=500&risk_level=medium") : none,
   ]);
   const stale = new Set(due.items.map((d) => d.household_id));
   const level = new Map([
@@ -189,7 +216,11 @@ async function householdsPage() {
   render();
   show(
     h("h1", {}, "农户"),
-    h("p", { class: "muted" }, `共 ${page.total} 户；${stale.size} 户超过 ${due.stale_report_months} 个月没有报告，需入户走访。`),
+    h(
+      "p",
+      { class: "muted" },
+      village ? `共 ${page.total} 户；${stale.size} 户超过 ${due.stale_report_months} 个月没有报告，需入户走访。` : `共 ${page.total} 户。`,
+    ),
     h("label", { for: "search" }, "按户编号查找"),
     h("p", { id: "search-help", class: "muted" }, "输入户编号的一部分"),
     h("div", { class: "search" }, search),
@@ -238,8 +269,14 @@ async function householdPage(id) {
       return h(
         "tr",
         {},
-        h("td", {}, `${r.period_start} 至 ${r.period_end}`),
-        h("td", { class: below ? "below" : null }, yuan(pc), r.income_basis.estimated ? "（估算）" : ""),
+        h("td", {}, h("span", { class: "figure" }, r.period_end)),
+        h(
+          "td",
+          { class: below ? "below" : null },
+          yuan(pc),
+          r.income_basis.estimated ? h("span", { class: "figure" }, "（估算）") : "",
+          below ? h("div", {}, "低于监测线") : "",
+        ),
         h("td", {}, yuan(line)),
       );
     });
@@ -255,7 +292,7 @@ async function householdPage(id) {
       )
     : h("p", { class: "muted" }, "尚无评分结果。");
   show(
-    h("p", {}, h("a", { href: "#/" }, "← 农户列表")),
+    h("p", {}, h("a", { href: "#/" }, me.role === "village_cadre" || me.role === "department_user" ? "← 农户列表" : "← 待办案件")),
     h("h1", {}, `农户 ${household.household_no}`),
     h("p", { class: "muted" }, `${household.household_type} · ${STATUS[household.monitoring_status] || household.monitoring_status} · 地址 ${household.address || "—"}`),
     h("h2", {}, "风险"),
@@ -264,7 +301,16 @@ async function householdPage(id) {
     members,
     h("h2", {}, "报告（人均纯收入与当年监测线）"),
     reportRows.length
-      ? h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "期间"), h("th", {}, "人均纯收入"), h("th", {}, "监测线"))), h("tbody", {}, reportRows)))
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            {},
+            h("thead", {}, h("tr", {}, h("th", {}, "截至"), h("th", {}, "近 12 个月人均纯收入"), h("th", {}, "当年监测线"))),
+            h("tbody", {}, reportRows),
+          ),
+        )
       : h("p", { class: "muted" }, "尚无报告。"),
   );
 }
@@ -306,7 +352,12 @@ async function route() {
   if (!me) {
     try {
       me = await api("/auth/me");
-    } catch {
+    } catch (error) {
+      if (!(error instanceof ApiError)) {
+        // no network: the session may well be fine; try again when the phone is back online
+        show(h("h1", {}, "无网络连接"), h("p", {}, "连上网络后会自动重试。"));
+        return;
+      }
       location.hash = "#/login";
       return loginPage();
     }
@@ -319,11 +370,12 @@ async function route() {
     if (me.role === "village_cadre" || me.role === "department_user") return await householdsPage();
     return await inboxPage();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 422)) {
       show(h("h1", {}, "找不到"), h("p", {}, "没有这一户，或不在您的辖区。"), h("p", {}, h("a", { href: "#/" }, "返回")));
       return;
     }
-    say(`出错了：${error.message}`);
+    const retry = h("button", { type: "button", onclick: () => route() }, "重试");
+    show(h("h1", {}, "出错了"), h("p", {}, errorText(error)), retry);
   }
 }
 
@@ -336,11 +388,14 @@ async function logout() {
   me = null;
   document.getElementById("who").textContent = "";
   document.getElementById("logout").hidden = true;
-  location.hash = "#/login";
-  await route();
+  if (location.hash === "#/login") loginPage();
+  else location.hash = "#/login";
 }
 
 document.getElementById("logout").addEventListener("click", logout);
 window.addEventListener("hashchange", route);
+window.addEventListener("online", () => {
+  if (!me) route();
+});
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
 route();
