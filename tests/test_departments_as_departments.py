@@ -153,9 +153,16 @@ def test_a_department_reads_details_only_where_its_row_opened_a_case_and_never_c
     seen = client.get(f"/api/v1/households/{hid}", headers=medical).json()
     assert (seen["address"], seen["members"][0]["health"]) == ("一组 12 号", "患有大病")
     assert client.get(f"/api/v1/households/{hid}/reports", headers=medical).status_code == 200
+    correction = {"household_type": "一般农户", "reason": "户主精神疾病，家属误报户类型"}
+    proposed = client.post(
+        f"/api/v1/households/{hid}/type-corrections", json=correction, headers=accounts["cadre_a"]
+    )
+    assert proposed.status_code == 201, proposed.text
     history = client.get(f"/api/v1/households/{hid}/history", headers=medical).json()["items"]
     assert history
-    assert not [e for e in history if e["action"].startswith("case.")]  # never case findings
+    assert {e["action"].split(".")[0] for e in history} <= {"household", "member", "report", "assistance"}
+    assert not [e for e in history if e["action"].startswith(("case.", "household.type"))]  # no findings
+    assert "精神" not in str(history)
     district = client.get(f"/api/v1/households/{hid}/history", headers=accounts["district"]).json()["items"]
     assert [e for e in district if e["action"] == "case.open"]
     civil = accounts["department_2"]  # 民政 has no case or referral here: still no details

@@ -46,7 +46,7 @@ ROLES = [
     ("/api/v1", "cadre_a"),
 ]
 # run last: they can take the fuzzing accounts' own access away
-LAST = ["PATCH /api/v1/users/{user_id}", "POST /api/v1/auth/logout"]
+LAST = ["PATCH /api/v1/users/{user_id}", "POST /api/v1/auth/logout", "DELETE /api/v1/auth/session"]
 
 
 def _role(method: str, path: str) -> str | None:

@@ -661,3 +661,11 @@ def test_a_far_future_submitted_at_is_refused_and_does_not_block_later_amendment
     with db.session_scope() as session:
         stored = session.scalars(select(ReliefApplication)).one()
         assert (stored.amendments, stored.difficulty_type) == (1, "housing")
+
+
+def test_a_body_with_a_number_of_thousands_of_digits_is_refused_not_a_500(platform: Platform) -> None:
+    """Python refuses to read an integer past 4,300 digits (a ValueError, not a JSONDecodeError)."""
+    body = b'{"application_id": ' + b"9" * 5000 + b"}"
+    response = platform.post("applications", body)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_payload"

@@ -24,7 +24,7 @@ from app.pii import normalise_id_number, validate_id_number, validate_phone
 from app.schemas.common import FreeLine, PastDate, ReadModel, RecordId, StrictModel, Version
 
 HouseholdNo = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$", description="户编号")]
-RegionCode = Annotated[str, Field(pattern=r"^\d{12}$", description="12-digit 统计用区划代码")]
+RegionCode = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="12-digit 统计用区划代码")]
 Name = Annotated[str, Field(min_length=1, max_length=50)]
 
 

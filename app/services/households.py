@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -65,6 +65,8 @@ MEMBER_PLAIN_FIELDS = (
 )
 # what a department that sent no signal about a household does not see of its members
 HEALTH_FIELDS = ("health", "disability_grade", "dropout_reason", "serious_illness_insurance")
+# the history entries a department reads (of a household its case or referral concerns)
+DEPARTMENT_HISTORY = ("household.create", "household.update", "member.", "report.", "assistance.")
 # who reads what a case found (visits, reviews, decisions): the procedure's own people
 CASE_FINDING_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
 HOUSEHOLD_FIELDS = ("address", "household_type", "monitoring_category", "monitoring_status")
@@ -803,12 +805,14 @@ def history(
     session: Session, actor: Actor, household_id: int, page: PageParams
 ) -> tuple[list[AuditEntry], int]:
     """Every audited change of the household: who, when, what (personal data masked). A department reads
-    it only for a household it has sent a signal about, and never the cases' findings."""
+    it only for a household its case or referral concerns, and then only the registry's own changes
+    (household, members, reports, measures): never cases' findings, type corrections' reasons, other
+    departments' referrals or relief applications."""
     load(session, actor, household_id, members=False)
     access.require_details(session, actor, household_id)
     stmt = select(AuditEntry).where(AuditEntry.household_id == household_id)
     if actor.role not in CASE_FINDING_READERS:
-        stmt = stmt.where(~AuditEntry.action.startswith("case."))
+        stmt = stmt.where(or_(*(AuditEntry.action.startswith(p) for p in DEPARTMENT_HISTORY)))
     return paging.page_of(session, stmt, page, AuditEntry.seq)
 
 

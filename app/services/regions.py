@@ -24,7 +24,7 @@ PARENT_LEVEL = {
     RegionLevel.township: RegionLevel.county,
     RegionLevel.village: RegionLevel.township,
 }
-_CODE = re.compile(r"^\d{12}$")
+_CODE = re.compile(r"^[0-9]{12}$")
 
 
 @dataclass(frozen=True, slots=True)

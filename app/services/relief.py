@@ -58,7 +58,7 @@ def parse(body: bytes) -> tuple[ApplicationIn, str]:
     """The application and its ID number (normalised), or PlatformRefusal."""
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, an integer of thousands of digits
         raise PlatformRefusal("invalid_payload", "the body is not JSON (or nested too deep)") from None
     if not isinstance(data, dict):
         raise PlatformRefusal("invalid_payload", "the body must be a JSON object")

@@ -181,7 +181,7 @@ def county_reader(session: Session) -> Actor:
 
 
 def township_code(value: str | None) -> str | None:
-    if value is not None and not re.fullmatch(r"\d{12}", value):
+    if value is not None and not re.fullmatch(r"[0-9]{12}", value):
         raise Invalid(f"{value!r} is not a 12-digit township code", field="township")
     return value
 

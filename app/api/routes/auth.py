@@ -66,7 +66,11 @@ def _me(actor: Actor) -> Me:
     "/session",
     response_model=Me,
     summary="Log in from the web app: the tokens go into HttpOnly cookies, with a CSRF token",
-    responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody, "description": "throttled or locked"}},
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody, "description": "sent from another site"},
+        429: {"model": ErrorBody, "description": "throttled or locked"},
+    },
 )
 def open_session(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -103,6 +107,7 @@ def refresh_session(request: Request, response: Response, session: SessionDep, s
     "/session",
     status_code=204,
     summary="Log out of the web app: the session's tokens are revoked and its cookies cleared",
+    responses={403: {"model": ErrorBody, "description": "no CSRF token, or sent from another site"}},
 )
 def close_session(request: Request, response: Response, session: SessionDep, settings: SettingsDep) -> None:
     """Works with the refresh cookie alone (the access cookie may have expired while the phone lay in a

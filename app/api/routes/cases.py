@@ -27,7 +27,7 @@ router = APIRouter(
     tags=["cases"],
     responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
-CODE = r"^\d{12}$"
+CODE = r"^[0-9]{12}$"
 
 
 def _page(items: list[Any], total: int, overdue: int, page: PageParams) -> CasePage:

@@ -31,7 +31,7 @@ router = APIRouter(
     },
 )
 
-CODE = r"^\d{12}$"
+CODE = r"^[0-9]{12}$"
 IfMatch = Annotated[str | None, Header(description="the ETag of the version you read")]
 
 

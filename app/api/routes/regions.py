@@ -17,7 +17,7 @@ def list_regions(
     actor: CurrentActor,
     page: PageDep,
     level: Annotated[RegionLevel | None, Query()] = None,
-    parent_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    parent_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
 ) -> Page[RegionRead]:
     regions, total = region_service.list_visible(session, actor, level, parent_code, page)
     return Page[RegionRead].of(regions, total, page)

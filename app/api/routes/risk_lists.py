@@ -31,7 +31,7 @@ router = APIRouter(
     responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 logger = logging.getLogger(__name__)
-CODE = r"^\d{12}$"
+CODE = r"^[0-9]{12}$"
 WeekPath = Annotated[str, Path(max_length=8, description='ISO week ("2026-W48") or "latest"')]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA = {"csv": "text/csv", "xlsx": XLSX, "json": "application/json"}
