@@ -151,7 +151,7 @@ def _bootstrap_demo(session: Any, settings: Settings) -> None:
         count = demo.generate(session, settings, households=settings.demo_households, seed=1)
         click.echo(f"demo data: {count} households in {time.perf_counter() - started:.1f} s")
     accounts = demo.reset_demo_accounts(session, settings)
-    click.echo("\nDemo accounts (passwords are new at every start; log in at /docs → Authorize):")
+    click.echo("\nDemo accounts (passwords are new at every start; log in at / or at /docs → Authorize):")
     for username, password, role, region in accounts:
         if role == Role.platform_client:  # the platform signs its requests: a fresh key instead
             from datetime import timedelta
