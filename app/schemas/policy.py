@@ -6,10 +6,11 @@ district to confirm.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
+from app.schemas.case_actions import RiskType
 from app.schemas.common import MAX_ID, FreeText, Money, ReadModel, StrictModel, Version
 
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)]
@@ -69,18 +70,8 @@ class CaseDeadlines(StrictModel):
 
 
 SignalType = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
-# 致贫/返贫风险 (DOMAIN.md), as the national system spells them
-RISK_TYPES = (
-    "因病",
-    "因学",
-    "因残",
-    "因自然灾害",
-    "因意外事故",
-    "因产业项目失败",
-    "因务工就业不稳",
-    "缺劳动力",
-    "其他",
-)
+# 致贫/返贫风险 (DOMAIN.md): the same list a case decision takes
+RISK_TYPES: tuple[str, ...] = get_args(RiskType)
 
 
 class DepartmentSignalRule(StrictModel):
