@@ -1,7 +1,19 @@
 // The app's own files, kept for when the phone has no connection: the page opens offline. The API is
 // never cached here (its answers hold personal data and must be current).
-const CACHE = "shouwang-shell-v1";
-const SHELL = ["/", "/static/app.js", "/static/app.css"];
+const CACHE = "shouwang-shell-v2";
+const SHELL = [
+  "/",
+  "/static/app.js",
+  "/static/core.js",
+  "/static/cadre.js",
+  "/static/drafts.js",
+  "/static/desk.js",
+  "/static/dashboard.js",
+  "/static/app.css",
+  "/static/cadre.css",
+  "/static/desk.css",
+  "/static/dashboard.css",
+];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)));

@@ -1,0 +1,315 @@
+// 守望 web app, the shared part: building elements, calling the API, the router, the words for codes.
+// Every figure and rule comes from the API's answers; the page only shows them. Text is always set as
+// text, never as HTML.
+
+export const API = "/api/v1";
+export const STATUS = {
+  not_monitored: "未纳入监测",
+  under_verification: "核实中",
+  monitored: "监测中",
+  risk_eliminated: "风险已消除",
+};
+export const LEVEL = { high: "高风险", medium: "中风险", low: "低风险" };
+export const STEP = {
+  village_verification: "入户核实",
+  democratic_review: "民主评议",
+  public_notice: "公示",
+  township_review: "乡镇审核",
+  district_decision: "县级审定",
+};
+export const ROLE = {
+  village_cadre: "村干部",
+  township_reviewer: "乡镇审核员",
+  district_officer: "区乡村振兴局",
+  department_user: "部门",
+  admin: "管理员",
+};
+
+// ---- the session ---------------------------------------------------------------------------------
+
+export const session = { me: null };
+
+const logoutHooks = [];
+
+/** Run `fn` when the user logs out (before the login page shows), e.g. to forget the drafts. */
+export function onLogout(fn) {
+  logoutHooks.push(fn);
+}
+
+// ---- building the page ---------------------------------------------------------------------------
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else el.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export function show(...nodes) {
+  const view = document.getElementById("view");
+  view.replaceChildren(...nodes);
+  const heading = view.querySelector("h1");
+  if (heading) {
+    // a screen reader and a keyboard start on the new page's heading
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+    document.title = `${heading.textContent} · 守望`;
+  }
+}
+
+export function say(text) {
+  document.getElementById("status").textContent = text || "";
+}
+
+export function yuan(value) {
+  if (value === null || value === undefined) return "—";
+  const figure = Number(value).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return h("span", { class: "figure" }, `${figure} 元`);
+}
+
+export function when(iso) {
+  return iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : "—";
+}
+
+/** A labelled field: <label for> and its input, select or textarea (`control`), with an optional hint. */
+export function field(label, control, hint) {
+  const id = control.id || `f-${Math.random().toString(36).slice(2, 9)}`;
+  control.id = id;
+  const parts = [h("label", { for: id }, label), control];
+  if (hint) {
+    const hintId = `${id}-hint`;
+    control.setAttribute("aria-describedby", hintId);
+    parts.push(h("p", { id: hintId, class: "hint muted" }, hint));
+  }
+  return h("div", { class: "field" }, parts);
+}
+
+/** Show an API refusal on a form: the message on the form, and on the named field when there is one. */
+export function showRefusal(form, error) {
+  for (const old of form.querySelectorAll(".field-error")) old.remove();
+  for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
+  const box = form.querySelector(".form-error") || form.appendChild(h("p", { class: "form-error", role: "alert" }));
+  box.textContent = refusalText(error);
+  const name = error instanceof ApiError && error.body ? error.body.field : null;
+  const input = name ? form.querySelector(`[name="${CSS.escape(String(name).split(".").pop())}"]`) : null;
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    input.insertAdjacentElement("afterend", h("p", { class: "field-error" }, box.textContent));
+  }
+}
+
+// ---- the API -------------------------------------------------------------------------------------
+
+export function csrfToken() {
+  const found = document.cookie.split("; ").find((c) => c.startsWith("sw_csrf="));
+  return found ? decodeURIComponent(found.slice("sw_csrf=".length)) : "";
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body && body.message ? body.message : `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export async function call(path, { method = "GET", json, form, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json", ...extra };
+  let body;
+  if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
+  if (form) body = new URLSearchParams(form);
+  else if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  }
+  const response = await fetch(API + path, { method, headers, body, credentials: "same-origin" });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  if (response.headers.get("ETag") && data && typeof data === "object") data.etag = response.headers.get("ETag");
+  return data;
+}
+
+// An expired access cookie is renewed once from the refresh cookie (one renewal shared by every request
+// that found it expired: the server treats a second use of a refresh token as theft); otherwise login.
+let renewal = null;
+
+export async function api(path, options) {
+  try {
+    return await call(path, options);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401 || path.startsWith("/auth/session")) throw error;
+    renewal = renewal || call("/auth/session/refresh", { method: "POST" }).finally(() => (renewal = null));
+    try {
+      await renewal;
+    } catch {
+      session.me = null;
+      location.hash = "#/login";
+      throw error;
+    }
+    return call(path, options);
+  }
+}
+
+const MESSAGES = {
+  unauthorized: "登录已过期，请重新登录",
+  forbidden: "您没有这项权限",
+  not_found: "找不到",
+  conflict: "数据已被他人修改，请刷新后重试",
+  invalid: "填写的内容有误",
+  too_many_requests: "尝试次数太多，请稍后再试",
+  unavailable: "服务暂时不可用，请稍后再试",
+};
+
+/** A short Chinese sentence for an error (no server detail). */
+export function errorText(error) {
+  if (error instanceof ApiError) return MESSAGES[error.body && error.body.code] || `出错了（${error.status}）`;
+  return "无网络连接：连上网络后会自动重试";
+}
+
+/** A refusal as the user needs it on a form: the sentence, and the server's own message and field. */
+export function refusalText(error) {
+  if (!(error instanceof ApiError) || !error.body || !error.body.message) return errorText(error);
+  const where = error.body.field ? `（${error.body.field}）` : "";
+  return `${errorText(error)}：${error.body.message}${where}`;
+}
+
+// ---- the router ------------------------------------------------------------------------------------
+
+const routes = [];
+const homes = {};
+const navItems = [];
+
+/** A page at `#/<path>`: `pattern` is a RegExp on the part after "#/", its groups are the arguments. */
+export function page(pattern, handler) {
+  routes.push([pattern, handler]);
+}
+
+/** The page a role lands on at "#/". */
+export function home(roles, handler) {
+  for (const role of roles) homes[role] = handler;
+}
+
+/** A link in the top bar for these roles. */
+export function nav(roles, href, label) {
+  navItems.push({ roles, href, label });
+}
+
+function notFoundPage() {
+  show(h("h1", {}, "找不到"), h("p", {}, "没有这一项，或不在您的辖区。"), h("p", {}, h("a", { href: "#/" }, "返回")));
+}
+
+function loginPage() {
+  const form = h(
+    "form",
+    { class: "login card", "aria-labelledby": "login-title" },
+    h("h1", { id: "login-title" }, "登录守望"),
+    h("label", { for: "username" }, "用户名"),
+    h("input", { id: "username", name: "username", autocomplete: "username", required: true }),
+    h("label", { for: "password" }, "密码"),
+    h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true }),
+    h("button", { type: "submit" }, "登录"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say("");
+    try {
+      session.me = await call("/auth/session", {
+        method: "POST",
+        form: { username: form.username.value, password: form.password.value },
+      });
+      if (location.hash === "#/" || location.hash === "") route();
+      else location.hash = "#/";
+    } catch (error) {
+      say(error instanceof ApiError && error.status === 401 ? "用户名或密码不对" : errorText(error));
+    }
+  });
+  show(form);
+}
+
+function drawBar() {
+  const me = session.me;
+  document.getElementById("who").textContent = me ? `${me.username} · ${ROLE[me.role] || me.role}` : "";
+  document.getElementById("logout").hidden = !me;
+  const links = me ? navItems.filter((n) => n.roles.includes(me.role)) : [];
+  document
+    .getElementById("nav")
+    .replaceChildren(...links.map((n) => h("a", { href: n.href, "aria-current": location.hash === n.href ? "page" : null }, n.label)));
+}
+
+export async function route() {
+  say("");
+  const hash = location.hash || "#/";
+  if (hash === "#/login") {
+    drawBar();
+    return loginPage();
+  }
+  if (!session.me && !csrfToken()) {
+    // no session cookie: the login page, without asking the server (and logging a 401)
+    location.hash = "#/login";
+    return;
+  }
+  if (!session.me) {
+    try {
+      session.me = await api("/auth/me");
+    } catch (error) {
+      if (!(error instanceof ApiError)) {
+        // no network: the session may well be fine; try again when the phone is back online
+        show(h("h1", {}, "无网络连接"), h("p", {}, "连上网络后会自动重试。"));
+        return;
+      }
+      location.hash = "#/login";
+      return;
+    }
+  }
+  drawBar();
+  const path = hash.slice(2).split("?")[0];
+  try {
+    for (const [pattern, handler] of routes) {
+      const found = path.match(pattern);
+      if (found) return await handler(...found.slice(1));
+    }
+    if (path === "" && homes[session.me.role]) return await homes[session.me.role]();
+    notFoundPage();
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 422)) return notFoundPage();
+    const retry = h("button", { type: "button", onclick: () => route() }, "重试");
+    show(h("h1", {}, "出错了"), h("p", {}, errorText(error)), retry);
+  }
+}
+
+export async function logout() {
+  try {
+    await call("/auth/session", { method: "DELETE" });
+  } catch {
+    // the session may already have ended: the page forgets it either way
+  }
+  for (const hook of logoutHooks) {
+    try {
+      await hook();
+    } catch {
+      // forgetting must not stop the logout
+    }
+  }
+  session.me = null;
+  drawBar();
+  if (location.hash === "#/login") loginPage();
+  else location.hash = "#/login";
+}
+
+export function start() {
+  document.getElementById("logout").addEventListener("click", logout);
+  window.addEventListener("hashchange", route);
+  window.addEventListener("online", () => {
+    if (!session.me) route();
+  });
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  route();
+}
