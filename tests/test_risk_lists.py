@@ -687,3 +687,95 @@ def test_crontab_weekdays_are_read_as_cron_reads_them() -> None:
         fires = cron(expression, "Asia/Shanghai").get_next_fire_time(None, monday)
         assert fires is not None
         assert fires.strftime("%a") == day, expression
+
+
+# ---- the dashboard's figures: overdue cases by township, the 12-week trend -------------------------
+
+
+def test_the_summary_has_overdue_cases_by_township_and_the_trend_the_chart_draws(
+    district: dict[str, int],
+    client: TestClient,
+    accounts: Accounts,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matplotlib.axes import Axes
+
+    results({district["a1"]: "high", district["c1"]: "medium"})
+    generate(settings, weeks_ago(2))
+    results({district["a1"]: "high", district["a2"]: "medium", district["c1"]: "high"})
+    generate(settings, weeks_ago(1))
+    with db.session_scope() as session:
+        cases.receive(
+            session,
+            settings,
+            PolicyData(),
+            Actor.system("test"),
+            [cases.SignalIn(district[k], "risk_scorer", "high", []) for k in ("a1", "b1", "c2")],
+        )
+        late = [district["a1"], district["b1"]]  # township 1's two; c2's case (township 2) is on time
+        session.execute(
+            update(Case).where(Case.household_id.in_(late)).values(due_at=utcnow() - timedelta(days=1))
+        )
+    results(
+        {district["a2"]: "high", district["b1"]: "medium", district["c1"]: "high", district["c2"]: "high"}
+    )
+    generate(settings, THIS_WEEK)
+
+    summary = client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["district"]).json()
+    assert {t["township_code"]: t["overdue_cases"] for t in summary["by_township"]} == {
+        TOWNSHIP_1: 2,
+        TOWNSHIP_2: 0,
+    }
+    assert summary["overdue_cases"] == 2
+    assert [(w["week"], w["high"], w["medium"]) for w in summary["trend"]] == [
+        (weeks_ago(2), 1, 1),
+        (weeks_ago(1), 2, 1),
+        (THIS_WEEK, 3, 1),  # a1 is low now (on the list for its case): not counted
+    ]
+    by_week = {
+        w["week"]: {t["township_code"]: (t["high"], t["medium"]) for t in w["by_township"]}
+        for w in summary["trend"]
+    }
+    assert by_week[weeks_ago(2)] == {TOWNSHIP_1: (1, 0), TOWNSHIP_2: (0, 1)}
+    assert by_week[THIS_WEEK] == {TOWNSHIP_1: (1, 1), TOWNSHIP_2: (2, 0)}
+    assert summary["reason_labels"]["income_below_line"] == "收入低于监测线"
+    # an earlier week's trend ends at that week
+    earlier = client.get(f"{API}/{weeks_ago(1)}/summary", headers=accounts["district"]).json()
+    assert [w["week"] for w in earlier["trend"]] == [weeks_ago(2), weeks_ago(1)]
+
+    # a township reviewer: their township's figures only, in the trend too
+    mine = client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["township_2"]).json()
+    assert [(t["township_code"], t["overdue_cases"]) for t in mine["by_township"]] == [(TOWNSHIP_2, 0)]
+    assert [(w["high"], w["medium"]) for w in mine["trend"]] == [(0, 1), (1, 0), (2, 0)]
+    assert {t["township_code"] for w in mine["trend"] for t in w["by_township"]} == {TOWNSHIP_2}
+    narrowed = client.get(
+        f"{API}/{THIS_WEEK}/summary", headers=accounts["township_1"], params={"village": VILLAGE_B}
+    ).json()
+    assert [(w["high"], w["medium"]) for w in narrowed["trend"]] == [(0, 0), (0, 0), (0, 1)]
+
+    # the PNG chart draws the summary's trend: a line per township, high and medium together
+    lines: dict[str, list[int]] = {}
+    plot = Axes.plot
+
+    def record(self: Axes, x: Any, y: Any, **kwargs: Any) -> Any:
+        lines[kwargs["label"]] = list(y)
+        return plot(self, x, y, **kwargs)
+
+    monkeypatch.setattr(Axes, "plot", record)
+    chart = client.get(f"{API}/{THIS_WEEK}/charts/flagged-by-township.png", headers=accounts["district"])
+    assert chart.status_code == 200
+    assert lines == {"洛河彝族乡": [1, 2, 2], "小石桥彝族乡": [1, 1, 2]}
+
+
+def test_a_village_cadre_reads_the_list_but_not_the_summary(
+    district: dict[str, int], client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    results({district["a1"]: "high"})
+    generate(settings, THIS_WEEK)
+    cadre = accounts["cadre_a"]
+    assert [i["household_id"] for i in json_items(client, cadre, THIS_WEEK)] == [district["a1"]]
+    for path in (f"{API}/{THIS_WEEK}/summary", f"{API}/{THIS_WEEK}/charts/reasons.png"):
+        refused = client.get(path, headers=cadre)
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden"), path
+    assert client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["admin"]).status_code == 403

@@ -72,6 +72,24 @@ class TownshipLevels(BaseModel):
     high: int
     medium: int
     low: int = Field(description="on the list for an open case or monitoring, not at high or medium risk")
+    overdue_cases: int = Field(description="open cases of its listed households past their due time")
+
+
+class TrendTownship(BaseModel):
+    township_code: str
+    township_name: str
+    high: int
+    medium: int
+
+
+class TrendWeek(BaseModel):
+    week: str
+    list_id: int
+    high: int = Field(description="households at high risk on that week's list (in the caller's region)")
+    medium: int
+    by_township: list[TrendTownship] = Field(
+        description="every township of the trend, in code order (0 where it had none that week)"
+    )
 
 
 class RiskListSummary(BaseModel):
@@ -91,3 +109,7 @@ class RiskListSummary(BaseModel):
     confirmed_risk_types_with_measure: float | None = Field(
         description="share of monitored households' confirmed risk types that have a matching measure"
     )
+    trend: list[TrendWeek] = Field(
+        description="high and medium households on the last 12 weekly lists up to this one, oldest first"
+    )
+    reason_labels: dict[str, str] = Field(description="the reason codes in words (the list's filter)")

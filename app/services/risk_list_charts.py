@@ -14,15 +14,10 @@ from typing import Any
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from app.errors import AppError
-from app.models import RiskList, RiskListEntry
 from app.schemas.risk_lists import RiskListSummary
-from app.services import access
-from app.services.access import Actor
-from app.services.risk_lists import REASON_LABELS, Filters
+from app.services.risk_lists import REASON_LABELS
 
 NAMES = ("flagged-by-township", "reasons")
 CJK_FAMILIES = (
@@ -33,7 +28,6 @@ CJK_FAMILIES = (
     "WenQuanYi Zen Hei",
 )
 CJK_FILES = ("NotoSansCJK", "NotoSansSC", "SourceHanSans", "wqy-microhei", "wqy-zenhei")
-WEEKS = 12
 
 
 class ChartsUnavailable(AppError):
@@ -87,45 +81,24 @@ def _style(family: str) -> Any:
     }
 
 
-def flagged_by_township(session: Session, risk_list: RiskList, actor: Actor, filters: Filters) -> bytes:
-    """Households at high or medium risk in each of the last 12 weekly lists, a line per township."""
+def flagged_by_township(summary: RiskListSummary) -> bytes:
+    """Households at high or medium risk in each of the last 12 weekly lists, a line per township (the
+    summary's trend: the dashboard draws the same figures)."""
     import matplotlib
 
     family = cjk_font()
-    weeks = list(
-        session.scalars(
-            select(RiskList.week)
-            .where(RiskList.status == "current", RiskList.week <= risk_list.week)
-            .order_by(RiskList.week.desc())
-            .limit(WEEKS)
-        )
-    )[::-1]
-    stmt = (
-        select(RiskList.week, RiskListEntry.township_code, RiskListEntry.township_name, func.count())
-        .join(RiskListEntry, RiskListEntry.list_id == RiskList.id)
-        .where(
-            RiskList.status == "current",
-            RiskList.week.in_(weeks),
-            RiskListEntry.change != "resolved",
-            RiskListEntry.level.in_(("high", "medium")),
-            RiskListEntry.village_code.in_(access.visible_village_codes(actor)),
-        )
-        .group_by(RiskList.week, RiskListEntry.township_code, RiskListEntry.township_name)
-    )
-    if filters.township is not None:
-        stmt = stmt.where(RiskListEntry.township_code == filters.township)
-    if filters.village is not None:
-        stmt = stmt.where(RiskListEntry.village_code == filters.village)
-    counts: dict[str, dict[str, int]] = {}
+    weeks = [w.week for w in summary.trend]
+    counts: dict[str, list[int]] = {}
     names: dict[str, str] = {}
-    for week, code, name, n in session.execute(stmt):
-        counts.setdefault(code, {})[week] = n
-        names[code] = name
+    for week in summary.trend:
+        for row in week.by_township:
+            counts.setdefault(row.township_code, []).append(row.high + row.medium)
+            names[row.township_code] = row.township_name
     with matplotlib.rc_context(_style(family)):
         figure = _figure(10, 5.5)
         axes = figure.add_subplot()
-        for code in sorted(counts, key=lambda t: (-sum(counts[t].values()), t)):
-            line = [counts[code].get(w, 0) for w in weeks]
+        for code in sorted(counts, key=lambda t: (-sum(counts[t]), t)):
+            line = counts[code]
             axes.plot(range(len(weeks)), line, marker="o", label=names[code])
         axes.set_xticks(range(len(weeks)), [w.replace("-", "\n") for w in weeks], fontsize=8)
         axes.set_title(f"近 {len(weeks)} 周高、中风险户数（按乡镇）")
@@ -157,16 +130,12 @@ def reasons(summary: RiskListSummary) -> bytes:
         return _png(figure)
 
 
-def render(
-    name: str, session: Session, risk_list: RiskList, actor: Actor, filters: Filters, summary: RiskListSummary
-) -> bytes:
+def render(name: str, summary: RiskListSummary) -> bytes:
     with RENDERING:
         if name == "flagged-by-township":
-            return flagged_by_township(session, risk_list, actor, filters)
+            return flagged_by_township(summary)
         return reasons(summary)
 
 
-def render_all(
-    session: Session, risk_list: RiskList, actor: Actor, filters: Filters, summary: RiskListSummary
-) -> dict[str, bytes]:
-    return {name: render(name, session, risk_list, actor, filters, summary) for name in NAMES}
+def render_all(summary: RiskListSummary) -> dict[str, bytes]:
+    return {name: render(name, summary) for name in NAMES}

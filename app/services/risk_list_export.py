@@ -251,7 +251,7 @@ def write_xlsx(
 
             summary = risk_list_summary.summarise(session, risk_list, actor, filters)
             try:
-                charts = risk_list_charts.render_all(session, risk_list, actor, filters, summary)
+                charts = risk_list_charts.render_all(summary)
             except risk_list_charts.ChartsUnavailable as exc:  # the list still goes out, without charts
                 logger.warning("risk list workbook without charts", extra={"reason": exc.message})
                 charts = {}

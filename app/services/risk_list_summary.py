@@ -1,19 +1,32 @@
 """A week's summary, computed from the frozen entries in the caller's region (so it never changes
-either): counts by township and level, by risk type and reason, changes, cases by step, overdue cases,
-median days to decision, and the share of confirmed risk types with a matching measure."""
+either): counts by township and level, by risk type and reason, changes, cases by step, overdue cases
+(by township too), median days to decision, the share of confirmed risk types with a matching measure,
+and the trend of high and medium households over the last 12 weekly lists (the dashboard draws it, and
+so does the PNG chart)."""
 
 import statistics
 from collections import Counter
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import RiskList, RiskListEntry
-from app.schemas.risk_lists import RiskListSummary, TownshipLevels
+from app.models.enums import Role
+from app.schemas.risk_lists import RiskListSummary, TownshipLevels, TrendTownship, TrendWeek
 from app.services import access, risk_lists
 from app.services.access import Actor
-from app.services.risk_lists import Filters
+from app.services.risk_lists import REASON_LABELS, Filters
 
 BATCH = 5000
+WEEKS = 12
+# the dashboard's figures are for those who oversee villages; a village's cadre works from the list itself
+READERS = frozenset({Role.township_reviewer, Role.district_officer})
+
+
+def readable(session: Session, actor: Actor, week: str) -> RiskList:
+    """The week's current list, for a reader of summaries."""
+    access.require_role(actor, READERS, "reading a week's summary")
+    return risk_lists.readable(session, actor, week)
 
 
 def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filters) -> RiskListSummary:
@@ -57,7 +70,10 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
             continue
         listed += 1
         row = townships.setdefault(
-            t_code, TownshipLevels(township_code=t_code, township_name=t_name, high=0, medium=0, low=0)
+            t_code,
+            TownshipLevels(
+                township_code=t_code, township_name=t_name, high=0, medium=0, low=0, overdue_cases=0
+            ),
         )
         if level == "high":
             row.high += 1
@@ -68,6 +84,7 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
         if step:
             steps[step] += 1
             overdue += bool(late)
+            row.overdue_cases += bool(late)
         risk_types.update(_split(types))
         reasons.update(_split(codes))
         confirmed += with_types
@@ -86,7 +103,76 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
         median_days_to_decision=statistics.median(days) if days else None,
         decisions=len(days),
         confirmed_risk_types_with_measure=round(1 - unmet / confirmed, 4) if confirmed else None,
+        trend=trend(session, risk_list, actor, filters),
+        reason_labels=REASON_LABELS,
     )
+
+
+def trend(session: Session, risk_list: RiskList, actor: Actor, filters: Filters) -> list[TrendWeek]:
+    """High and medium households on each of the last 12 current lists up to `risk_list`'s week, in the
+    actor's region (and the township or village asked for), overall and by township."""
+    weeks = list(
+        session.execute(
+            select(RiskList.week, RiskList.id)
+            .where(RiskList.status == "current", RiskList.week <= risk_list.week)
+            .order_by(RiskList.week.desc())
+            .limit(WEEKS)
+        )
+    )[::-1]
+    stmt = (
+        select(
+            RiskListEntry.list_id,
+            RiskListEntry.township_code,
+            RiskListEntry.township_name,
+            RiskListEntry.level,
+            func.count(),
+        )
+        .where(
+            RiskListEntry.list_id.in_([list_id for _, list_id in weeks]),
+            RiskListEntry.change != "resolved",
+            RiskListEntry.level.in_(("high", "medium")),
+            RiskListEntry.village_code.in_(access.visible_village_codes(actor)),
+        )
+        .group_by(
+            RiskListEntry.list_id,
+            RiskListEntry.township_code,
+            RiskListEntry.township_name,
+            RiskListEntry.level,
+        )
+    )
+    if filters.township is not None:
+        stmt = stmt.where(RiskListEntry.township_code == filters.township)
+    if filters.village is not None:
+        stmt = stmt.where(RiskListEntry.village_code == filters.village)
+    order = {list_id: i for i, (_, list_id) in enumerate(weeks)}
+    counts: Counter[tuple[int, str, str]] = Counter()
+    names: dict[str, tuple[int, str]] = {}
+    for list_id, code, name, level, n in session.execute(stmt):
+        counts[(list_id, code, level)] += n
+        if code not in names or names[code][0] < order[list_id]:  # a renamed township: the newest name
+            names[code] = (order[list_id], name)
+    townships = sorted(names)
+    found = []
+    for week, list_id in weeks:
+        rows = [
+            TrendTownship(
+                township_code=code,
+                township_name=names[code][1],
+                high=counts.get((list_id, code, "high"), 0),
+                medium=counts.get((list_id, code, "medium"), 0),
+            )
+            for code in townships
+        ]
+        found.append(
+            TrendWeek(
+                week=week,
+                list_id=list_id,
+                high=sum(r.high for r in rows),
+                medium=sum(r.medium for r in rows),
+                by_township=rows,
+            )
+        )
+    return found
 
 
 STEPS = ("village_verification", "democratic_review", "public_notice", "township_review", "district_decision")

@@ -159,7 +159,8 @@ def summary(
     township: Annotated[str | None, Query(pattern=CODE)] = None,
     village: Annotated[str | None, Query(pattern=CODE)] = None,
 ) -> RiskListSummary:
-    risk_list = risk_lists.readable(session, actor, week)
+    """For township reviewers and the district office (a village's cadre works from the list itself)."""
+    risk_list = risk_list_summary.readable(session, actor, week)
     return risk_list_summary.summarise(session, risk_list, actor, Filters(township, village))
 
 
@@ -179,8 +180,7 @@ def chart(
 ) -> Response:
     if name not in risk_list_charts.NAMES:
         raise NotFound(f"no chart {name!r}; charts: {', '.join(risk_list_charts.NAMES)}", field="name")
-    risk_list = risk_lists.readable(session, actor, week)
-    filters = Filters(township, village)
-    summary = risk_list_summary.summarise(session, risk_list, actor, filters)
-    png = risk_list_charts.render(name, session, risk_list, actor, filters, summary)
+    risk_list = risk_list_summary.readable(session, actor, week)
+    summary = risk_list_summary.summarise(session, risk_list, actor, Filters(township, village))
+    png = risk_list_charts.render(name, summary)
     return Response(png, media_type="image/png")
