@@ -52,12 +52,12 @@ def test_the_model_api_serves_metrics_with_intervals(
     district: None, client: TestClient, accounts: Accounts, settings: Settings
 ) -> None:
     cold = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
-    assert cold["mode"] == "rules"
+    assert (cold["mode"], cold["reason_code"]) == ("rules", "cold_start")
     assert "cold start" in cold["reason"]
     assert cold["current"] is None
     training.train(settings, triggered_by="test")
     body = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
-    assert body["mode"] == "model"
+    assert (body["mode"], body["reason_code"]) == ("model", "model")
     current = body["current"]
     for name in (
         "roc_auc",
@@ -165,7 +165,7 @@ def test_the_api_says_when_the_active_model_cannot_be_used(
     with db.session_scope() as session:
         session.execute(update(RiskModel).where(RiskModel.id == stored.id).values(signature="0" * 64))
     body = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
-    assert body["mode"] == "rules"
+    assert (body["mode"], body["reason_code"]) == ("rules", "unusable")
     assert "cannot be used" in body["reason"]
 
 

@@ -90,6 +90,9 @@ class ModelVersionRead(ReadModel):
 
 class ModelStatusRead(ReadModel):
     mode: Literal["model", "rules"] = Field(description="what the next scoring run uses")
+    reason_code: Literal["cold_start", "model", "unusable"] = Field(
+        description="why: no model trained yet | the active model | the active model cannot be loaded"
+    )
     reason: str
     current: ModelVersionRead | None
     recent: list[ModelVersionRead] = Field(description="the latest trained versions, newest first")

@@ -1,7 +1,7 @@
 """Risk results as users read them, and admins' requests for a run."""
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import func, select
@@ -106,17 +106,20 @@ def model_status(session: Session, actor: Actor) -> ModelStatusRead:
     recent = list(session.scalars(select(RiskModel).order_by(RiskModel.id.desc()).limit(5)))
     current = next((m for m in recent if m.status == "active"), None) or training.active_model(session)
     usable = current is not None
+    code: Literal["cold_start", "model", "unusable"] = "model"
     if current is None:
+        code = "cold_start"
         reason = "cold start: no model has been trained yet (shouwang risk train, or the weekly schedule)"
     else:
         try:
             training.load_artifact(get_settings(), current)
             reason = f"model {current.id}: {current.decision}"
         except ArtifactInvalid as exc:
-            usable = False
+            usable, code = False, "unusable"
             reason = f"model {current.id} cannot be used ({exc}); runs apply the rules alone until retrained"
     return ModelStatusRead(
         mode="model" if usable else "rules",
+        reason_code=code,
         reason=reason,
         current=_model_read(current) if current is not None else None,
         recent=[_model_read(m) for m in recent],
