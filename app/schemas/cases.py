@@ -1,7 +1,8 @@
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from app.models.base import utcnow
 from app.schemas.case_actions import RiskType
@@ -33,6 +34,8 @@ class CaseRead(ReadModel):
     closed_at: datetime | None
     assigned_user_id: int | None = Field(description="the person the case was reassigned to, if any")
     overdue: bool = False
+    household_no: str | None = Field(default=None, description="户编号 (in lists and the case page)")
+    village_name: str | None = Field(default=None, description="the village's name (in lists)")
     decision_overdue: bool = Field(
         default=False, description="still open past the policy's days from the first signal to the decision"
     )
@@ -54,8 +57,48 @@ class CaseEventRead(ReadModel):
     data: dict[str, Any]
 
 
+class LatestIncome(BaseModel):
+    """The household's latest report: its per-capita net income against that year's monitoring line."""
+
+    report_id: int
+    period_end: date
+    per_capita_net_income: Decimal | None = Field(description="人均纯收入 over the 12 months to period_end")
+    estimated: bool = Field(description="the reports cover less than the 12 months: scaled up")
+    monitoring_line: Decimal = Field(description="the policy's monitoring line for period_end's year")
+    below_line: bool | None = Field(description="null when nobody lives there")
+
+
+class CaseHousehold(BaseModel):
+    """The household a case is about, as its case page shows it."""
+
+    id: int
+    household_no: str
+    village_name: str | None
+    township_name: str | None
+    household_type: str
+    monitoring_status: str
+    monitoring_category: str
+    size: int = Field(description="members living there today")
+    latest_income: LatestIncome | None = Field(description="null when it has no report yet")
+
+
+class Assignee(BaseModel):
+    id: int
+    username: str
+    role: str
+
+
 class CaseDetail(CaseRead):
     timeline: list[CaseEventRead]
+    allowed_actions: list[str] = Field(
+        description="the actions the caller may take on the case now (POST /cases/{id}/actions); any "
+        "other is refused"
+    )
+    household: CaseHousehold
+    assignees: list[Assignee] = Field(
+        description="who the case can be reassigned to (its current step's owners), when the caller may "
+        "reassign it; empty otherwise"
+    )
 
 
 class NotificationRead(ReadModel):

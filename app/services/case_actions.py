@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import local_date, local_today
 from app.config import Settings
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.models import Case, CaseEvent, Household, Signal, User
 from app.models.base import utcnow
 from app.models.enums import MonitoringCategory, MonitoringStatus, Role
@@ -47,7 +47,7 @@ RULES: dict[str, tuple[frozenset[str], frozenset[Role]]] = {
     "confirm": (frozenset({"district_decision"}), frozenset({Role.district_officer})),
     "reject": (frozenset({"district_decision"}), frozenset({Role.district_officer})),
     # the village withdraws only what it started, the township returns, the district decides:
-    # see _check_withdrawal
+    # see _withdrawal_refusal
     "close": (ALL_STEPS, frozenset({Role.village_cadre, Role.district_officer})),
     "reassign": (ALL_STEPS, ANYONE),
 }
@@ -66,35 +66,49 @@ def check(session: Session, actor: Actor, case_id: int, action: Any) -> Case:
     case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).one()
     if not isinstance(action, str) or action not in RULES:
         raise Invalid(f"action must be one of: {', '.join(RULES)}", field="action")
+    refused = refusal(session, actor, case, action)
+    if refused is not None:
+        raise refused
+    return case
+
+
+def allowed(session: Session, actor: Actor, case: Case) -> list[str]:
+    """The actions `actor` may take on `case` now, by the same rules `check` applies."""
+    return [action for action in RULES if refusal(session, actor, case, action) is None]
+
+
+def refusal(session: Session, actor: Actor, case: Case, action: str) -> AppError | None:
+    """Why `actor` may not take `action` on the (visible) case now: 409 for the case's state, 403 for the
+    role; None when they may."""
     steps, roles = RULES[action]
     if case.status != "open":
-        raise Conflict(f"case {case_id} is closed ({case.outcome})", field="action")
+        return Conflict(f"case {case.id} is closed ({case.outcome})", field="action")
     if case.step not in steps:
-        raise Conflict(f"{action} is not possible at step {case.step}", field="action")
+        return Conflict(f"{action} is not possible at step {case.step}", field="action")
     if action == "approve" and (case.notice_ends_on is None or local_today() < case.notice_ends_on):
-        raise Conflict(
+        return Conflict(
             f"the public notice runs until {case.notice_ends_on}: approval is possible from then",
             field="action",
         )
     if action == "close" and actor.role == Role.township_reviewer:
-        raise Forbidden("the township sends a case back to the village (return); the district decides")
+        return Forbidden("the township sends a case back to the village (return); the district decides")
     if actor.role not in roles:
-        raise Forbidden(f"role {actor.role.value} may not {action} at step {case.step}")
+        return Forbidden(f"role {actor.role.value} may not {action} at step {case.step}")
     if action == "close" and actor.role == Role.village_cadre:
-        _check_withdrawal(session, case)
-    return case
+        return _withdrawal_refusal(session, case)
+    return None
 
 
 VILLAGE_STARTED = frozenset({"cadre_report"})  # a cadre's report or the village's elimination proposal
 
 
-def _check_withdrawal(session: Session, case: Case) -> None:
+def _withdrawal_refusal(session: Session, case: Case) -> AppError | None:
     """A village withdraws only a case it started itself, and only before the township has acted on it;
     a household's own application is never withdrawn by the village."""
     if case.source == "self_application":
-        raise Forbidden("a household's own application is decided by the district, not withdrawn")
+        return Forbidden("a household's own application is decided by the district, not withdrawn")
     if case.source not in VILLAGE_STARTED:
-        raise Forbidden(
+        return Forbidden(
             f"this case comes from {case.source}: the village verifies it, and its democratic review "
             "may disagree; only the district closes it"
         )
@@ -104,7 +118,7 @@ def _check_withdrawal(session: Session, case: Case) -> None:
         select(Signal.source).where(Signal.case_id == case.id, Signal.source.not_in(VILLAGE_STARTED))
     ).first()
     if others is not None:
-        raise Forbidden(
+        return Forbidden(
             f"a {others} signal joined this case: the village verifies it; only the district closes it"
         )
     township_acted = session.scalar(
@@ -113,7 +127,8 @@ def _check_withdrawal(session: Session, case: Case) -> None:
         .limit(1)
     )
     if case.step not in VILLAGE_STEPS or township_acted is not None:
-        raise Forbidden("the township has acted on this case: only the district closes it now")
+        return Forbidden("the township has acted on this case: only the district closes it now")
+    return None
 
 
 def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: BaseModel) -> Case:
@@ -263,15 +278,25 @@ def _visited_on(session: Session, case: Case) -> date:
     return date.fromisoformat(visit["visited_on"]) if visit else local_date(case.opened_at)
 
 
-def _check_assignee(session: Session, case: Case, user_id: int) -> None:
-    """Only to someone who can take the case's current step: its owners' role, in the case's region."""
-    user = session.get(User, user_id)
+def assignees(session: Session, case: Case) -> list[User]:
+    """Who the case can be reassigned to: the active users of its current step's owners' role, in the
+    case's region."""
     owner = escalation.OWNER[case.step]
     region = {
         Role.village_cadre: case.village_code,
         Role.township_reviewer: case.township_code,
     }.get(owner)
-    if user is None or not user.active or user.role != owner:
-        raise Invalid(f"user {user_id} cannot take the step {case.step}", field="user_id")
-    if region is not None and user.region_code != region:
+    stmt = select(User).where(User.role == owner, User.active.is_(True))
+    if region is not None:
+        stmt = stmt.where(User.region_code == region)
+    return list(session.scalars(stmt.order_by(User.username)))
+
+
+def _check_assignee(session: Session, case: Case, user_id: int) -> None:
+    """Only to someone who can take the case's current step (see assignees)."""
+    if any(user.id == user_id for user in assignees(session, case)):
+        return
+    user = session.get(User, user_id)
+    if user is not None and user.active and user.role == escalation.OWNER[case.step]:
         raise Invalid(f"user {user_id} works outside this case's region", field="user_id")
+    raise Invalid(f"user {user_id} cannot take the step {case.step}", field="user_id")

@@ -2,15 +2,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.api.errors import validation_errors
 from app.errors import combine
 from app.schemas.case_actions import ACTIONS, CaseActionBody, RiskType
 from app.schemas.cases import (
+    Assignee,
     CadreReport,
     CaseDetail,
     CaseEventRead,
+    CaseHousehold,
     CasePage,
     CaseRead,
     CaseSource,
@@ -30,9 +33,10 @@ router = APIRouter(
 CODE = r"^[0-9]{12}$"
 
 
-def _page(items: list[Any], total: int, overdue: int, page: PageParams) -> CasePage:
+def _page(session: Session, items: list[Any], total: int, overdue: int, page: PageParams) -> CasePage:
+    labels = case_service.labels(session, items)
     return CasePage(
-        items=[CaseRead.of(c) for c in items],
+        items=[CaseRead.of(c).model_copy(update=labels[c.id]) for c in items],
         total=total,
         page=page.page,
         page_size=page.page_size,
@@ -61,7 +65,7 @@ def list_cases(
         "village_code": village_code,
     }
     items, total, overdue_count = case_service.list_cases(session, actor, page, filters)
-    return _page(items, total, overdue_count, page)
+    return _page(session, items, total, overdue_count, page)
 
 
 @router.post(
@@ -82,9 +86,19 @@ def report(body: CadreReport, session: SessionDep, settings: SettingsDep, actor:
 
 @router.get("/{case_id}", response_model=CaseDetail, summary="One case with its timeline")
 def get_case(case_id: PathId, session: SessionDep, actor: CurrentActor) -> CaseDetail:
+    """`allowed_actions` are exactly the actions you may take now (any other is refused); `assignees` the
+    people you may reassign it to."""
     case, events = case_service.get(session, actor, case_id)
-    read = CaseRead.of(case)
-    return CaseDetail(**read.model_dump(), timeline=[CaseEventRead.model_validate(e) for e in events])
+    read = CaseRead.of(case).model_copy(update=case_service.labels(session, [case])[case.id])
+    allowed = case_actions.allowed(session, actor, case)
+    assignees = case_actions.assignees(session, case) if "reassign" in allowed else []
+    return CaseDetail(
+        **read.model_dump(),
+        timeline=[CaseEventRead.model_validate(e) for e in events],
+        allowed_actions=allowed,
+        household=CaseHousehold.model_validate(case_service.household_on_case(session, case)),
+        assignees=[Assignee(id=u.id, username=u.username, role=u.role.value) for u in assignees],
+    )
 
 
 @router.post(
@@ -119,6 +133,7 @@ def inbox(
     session: SessionDep,
     actor: CurrentActor,
     page: PageDep,
+    step: Annotated[CaseStep | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
     source: Annotated[CaseSource | None, Query()] = None,
     township_code: Annotated[str | None, Query(pattern=CODE)] = None,
@@ -129,6 +144,7 @@ def inbox(
 ) -> CasePage:
     """Your role's steps in your region, overdue steps escalated to you, and cases assigned to you."""
     filters = {
+        "step": step,
         "overdue": overdue,
         "source": source,
         "township_code": township_code,
@@ -136,7 +152,7 @@ def inbox(
         "risk_type": risk_type,
     }
     items, total, overdue_count = escalation.inbox(session, actor, page, filters)
-    return _page(items, total, overdue_count, page)
+    return _page(session, items, total, overdue_count, page)
 
 
 @inbox_router.get("/notifications", response_model=Page[NotificationRead], summary="My notifications")
