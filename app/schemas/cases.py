@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from app.models.base import utcnow
 from app.schemas.case_actions import RiskType
 from app.schemas.common import FreeText, Page, ReadModel, RecordId, StrictModel
+from app.schemas.risk import HouseholdRiskRead
 
 CaseStep = Literal[
     "village_verification", "democratic_review", "public_notice", "township_review", "district_decision"
@@ -32,6 +33,9 @@ class CaseRead(ReadModel):
     )
     decision_due_at: datetime = Field(description="the policy's deadline for the district's decision")
     closed_at: datetime | None
+    notice_ends_on: date | None = Field(
+        description="the public notice's last day; the township approves from then"
+    )
     assigned_user_id: int | None = Field(description="the person the case was reassigned to, if any")
     overdue: bool = False
     household_no: str | None = Field(default=None, description="户编号 (in lists and the case page)")
@@ -80,6 +84,10 @@ class CaseHousehold(BaseModel):
     monitoring_category: str
     size: int = Field(description="members living there today")
     latest_income: LatestIncome | None = Field(description="null when it has no report yet")
+    risk: HouseholdRiskRead | None = Field(
+        description="its level, reasons and factors in the current run (GET /households/{id}/risk); null "
+        "when not scored yet"
+    )
 
 
 class Assignee(BaseModel):

@@ -332,18 +332,25 @@ def get(session: Session, actor: Actor, case_id: int) -> tuple[Case, list[CaseEv
     return case, list(events)
 
 
-def household_on_case(session: Session, case: Case) -> dict[str, Any]:
-    """The household as its case page shows it: who, where, how many, and its latest report's per-capita
-    net income against that year's monitoring line."""
+def household_on_case(session: Session, actor: Actor, case: Case) -> dict[str, Any]:
+    """The household as its case page shows it: who, where, how many, its latest report's per-capita
+    net income against that year's monitoring line, and its risk in the current run (None: not scored)."""
     from app.services import policy as policy_service
-    from app.services import reports
+    from app.services import reports, risk
+
+    try:
+        current_risk = risk.household_risk(session, actor, case.household_id)
+    except NotFound:
+        current_risk = None
 
     household = session.get(Household, case.household_id)
     assert household is not None
     names = dict(
         session.execute(
             select(Region.code, Region.name).where(Region.code.in_((case.village_code, case.township_code)))
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     today = local_today()
     size = session.scalar(
@@ -386,6 +393,7 @@ def household_on_case(session: Session, case: Case) -> dict[str, Any]:
         "monitoring_category": household.monitoring_category,
         "size": size or 0,
         "latest_income": latest,
+        "risk": current_risk,
     }
 
 
@@ -393,14 +401,16 @@ def labels(session: Session, cases: Sequence[Case]) -> dict[int, dict[str, str |
     """Each case's household number and village name, as lists show them (one query for a page)."""
     household_ids = {c.household_id for c in cases}
     numbers = dict(
-        session.execute(
-            select(Household.id, Household.household_no).where(Household.id.in_(household_ids))
-        ).tuples().all()
+        session.execute(select(Household.id, Household.household_no).where(Household.id.in_(household_ids)))
+        .tuples()
+        .all()
     )
     villages = dict(
         session.execute(
             select(Region.code, Region.name).where(Region.code.in_({c.village_code for c in cases}))
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     return {
         c.id: {"household_no": numbers.get(c.household_id), "village_name": villages.get(c.village_code)}

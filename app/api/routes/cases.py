@@ -96,7 +96,7 @@ def get_case(case_id: PathId, session: SessionDep, actor: CurrentActor) -> CaseD
         **read.model_dump(),
         timeline=[CaseEventRead.model_validate(e) for e in events],
         allowed_actions=allowed,
-        household=CaseHousehold.model_validate(case_service.household_on_case(session, case)),
+        household=CaseHousehold.model_validate(case_service.household_on_case(session, actor, case)),
         assignees=[Assignee(id=u.id, username=u.username, role=u.role.value) for u in assignees],
     )
 

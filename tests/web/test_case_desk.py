@@ -1,0 +1,224 @@
+"""The case desk through the pages alone (issue 11, acceptance 2): a case a cadre reported goes from the
+village's visit to the district's decision, each person sees the forms for exactly the actions the case
+allows them now, and the household ends up monitored. Another township's reviewer gets the API's 404."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, expect
+
+from app.clock import local_today
+from app.clock import now as clock_now
+from app.risk import scorer
+from tests.fixtures import PASSWORD, Accounts, new_household, report_body
+from tests.web.conftest import shot
+
+
+def _log_in(page: Page, base: str, username: str) -> None:
+    """A fresh start of the app (the earlier session forgotten, as on another day), then the login."""
+    page.goto("about:blank")
+    page.context.clear_cookies()
+    page.clock.set_system_time(clock_now())  # the browser's "today" (a date field's default) is the app's
+    page.goto(base + "/#/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#who")).to_contain_text(username)
+
+
+def _collect_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+@pytest.fixture
+def desk(browser: Browser) -> Iterator[Page]:
+    """A desk's screen, console errors collected like the phone's."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.console_errors = _collect_errors(page)  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def _reported_case(client: TestClient, accounts: Accounts) -> dict[str, Any]:
+    """A household below the line, scored last night, that its cadre reports in difficulty."""
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    body = report_body("y", "2025-12-01", "2026-11-30", wages="12000", business="0", prop="0", transfer="0")
+    assert (
+        client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre).status_code
+        == 201
+    )
+    scorer.score_all(as_of=local_today(), triggered_by="test")
+    reported = client.post(
+        "/api/v1/cases",
+        json={
+            "household_id": household["id"],
+            "description": "户主务工受伤，收入骤降",
+            "risk_type": "因务工就业不稳",
+        },
+        headers=cadre,
+    )
+    assert reported.status_code == 201, reported.text
+    for name in ("township_1", "township_2", "district"):
+        accounts.create(name)
+    return {"household": household, "case_id": reported.json()["case_id"]}
+
+
+def _buttons(page: Page) -> list[str]:
+    """The submit buttons of the case's action forms, as offered now (withdrawing and reassigning are
+    folded away, but offered all the same)."""
+    expect(page.locator("#actions")).to_be_visible()
+    return page.locator("#actions button[type=submit]").all_text_contents()
+
+
+def _open_case_from_inbox(page: Page, household_no: str) -> None:
+    page.locator("#nav").get_by_role("link", name="待办").click()
+    expect(page.get_by_role("heading", name="待办案件")).to_be_visible()
+    page.locator("#inbox li", has_text=household_no).get_by_role("link").click()
+    expect(page.get_by_role("heading", name=f"户 {household_no}")).to_be_visible()
+
+
+def _no_sideways_scroll(page: Page, base: str, hash_: str, heading: str) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(f"{base}/{hash_}")
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, hash_
+
+
+def test_a_reported_case_goes_from_the_village_to_monitoring_through_the_pages(
+    phone: Page,
+    desk: Page,
+    live_server: str,
+    client: TestClient,
+    accounts: Accounts,
+    clock: Any,
+) -> None:
+    made = _reported_case(client, accounts)
+    number, case_id = made["household"]["household_no"], made["case_id"]
+
+    # the village cadre, on the phone: verify → review → notice
+    _log_in(phone, live_server, "cadre_a")
+    _open_case_from_inbox(phone, number)
+    expect(phone.locator("#case-income")).to_contain_text("3,833.33 元")  # (12,000 − 500) / 3
+    expect(phone.locator("#case-income")).to_contain_text("低于当年监测线")
+    expect(phone.locator("#case-reasons")).to_contain_text("户主务工受伤")
+    assert _buttons(phone) == ["提交入户核实", "撤销案件", "改派"]  # the cadre's own report: withdrawable
+    phone.get_by_label("走访人").fill("李文、王华")
+    phone.get_by_label("核实情况").fill("户主三月务工受伤，至今未能复工，家庭收入明显下降")
+    phone.get_by_role("button", name="提交入户核实").click()
+    refusal = phone.locator("#action-verify .form-error")
+    expect(refusal).to_contain_text("consent")  # the server's word: no visit without the signed consent
+    expect(phone.locator("#action-verify .field-error", has_text="consent")).to_be_visible()
+    phone.console_errors.clear()  # type: ignore[attr-defined]  # the browser logs the refusal's 422 itself
+    phone.get_by_label("农户已签署承诺授权书").check()
+    phone.get_by_role("button", name="提交入户核实").click()
+    expect(phone.get_by_role("button", name="提交民主评议结果")).to_be_visible()
+    assert _buttons(phone) == ["提交民主评议结果", "撤销案件", "改派"]
+    phone.get_by_label("参会人数").fill("23")
+    phone.get_by_role("button", name="提交民主评议结果").click()
+    expect(phone.get_by_role("button", name="开始公示")).to_be_visible()
+    assert _buttons(phone) == ["开始公示", "撤销案件", "改派"]
+    phone.get_by_role("button", name="开始公示").click()
+    expect(phone.locator(".case-head")).to_contain_text("乡镇审核")
+    assert _buttons(phone) == ["改派"]  # the township's step now: the village only reassigns
+    expect(phone.locator("#timeline > li")).to_have_count(4)  # opened, verify, review, notice
+    expect(phone.locator("#timeline")).to_contain_text("李文、王华")
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
+
+    # the township reviewer, at the desk: the notice still runs, so no approval is offered
+    _log_in(desk, live_server, "township_1")
+    expect(desk.get_by_role("heading", name="待办案件")).to_be_visible()  # the reviewer's home
+    expect(desk.locator("#inbox li", has_text=number)).to_be_visible()
+    shot(desk, "desk-inbox-1280")
+    desk.locator("#inbox li", has_text=number).get_by_role("link").click()
+    expect(desk.get_by_role("heading", name=f"户 {number}")).to_be_visible()
+    assert _buttons(desk) == ["退回", "改派"]
+    expect(desk.get_by_role("button", name="审核通过")).to_have_count(0)
+    expect(desk.get_by_role("button", name="审定通过")).to_have_count(0)
+
+    clock.shift(timedelta(days=6))  # the notice has run its days; the sessions have long expired
+    _log_in(desk, live_server, "township_1")
+    _open_case_from_inbox(desk, number)
+    assert _buttons(desk) == ["审核通过", "退回", "改派"]
+    expect(desk.get_by_role("button", name="审定通过")).to_have_count(0)  # the district's, not the township's
+    shot(desk, "desk-case-1280")
+    desk.get_by_label("审核意见（可不填）").fill("同意")
+    desk.get_by_role("button", name="审核通过").click()
+    expect(desk.locator(".case-head")).to_contain_text("县级审定")
+    assert _buttons(desk) == ["改派"]
+    assert desk.console_errors == [], desk.console_errors  # type: ignore[attr-defined]
+
+    # the district office decides
+    _log_in(desk, live_server, "district")
+    _open_case_from_inbox(desk, number)
+    assert _buttons(desk) == ["审定通过", "审定不通过", "撤销案件", "改派"]
+    desk.get_by_label("监测类别").select_option("脱贫不稳定户")
+    desk.get_by_label("因务工就业不稳").check()
+    desk.get_by_role("button", name="审定通过").click()
+    expect(desk.locator(".case-head")).to_contain_text("已认定")
+    expect(desk.locator("#actions")).to_have_count(0)  # a closed case offers nothing
+    assert desk.console_errors == [], desk.console_errors  # type: ignore[attr-defined]
+
+    household = client.get(
+        f"/api/v1/households/{made['household']['id']}", headers=accounts["district"]
+    ).json()
+    assert (household["monitoring_status"], household["monitoring_category"]) == ("monitored", "脱贫不稳定户")
+    timeline = client.get(f"/api/v1/cases/{case_id}", headers=accounts["district"]).json()["timeline"]
+    assert [e["action"] for e in timeline] == ["opened", "verify", "review", "notice", "approve", "confirm"]
+
+
+def test_the_desk_pages_on_a_phone_and_another_townships_reviewer(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    made = _reported_case(client, accounts)
+    number, case_id = made["household"]["household_no"], made["case_id"]
+    cadre = accounts["cadre_a"]
+    verify = {
+        "action": "verify",
+        "visited_on": local_today().isoformat(),
+        "visitors": ["李文"],
+        "findings": "属实",
+        "consent_signed": True,
+    }
+    review = {"action": "review", "held_on": local_today().isoformat(), "outcome": "agreed", "attendees": 9}
+    for body in (verify, review, {"action": "notice", "starts_on": local_today().isoformat()}):
+        assert client.post(f"/api/v1/cases/{case_id}/actions", json=body, headers=cadre).status_code == 200
+
+    _log_in(phone, live_server, "township_1")
+    expect(phone.locator("#inbox li", has_text=number)).to_be_visible()
+    expect(phone.locator("#nav .count")).to_have_text("1")  # the new work, unread
+    shot(phone, "desk-inbox-390")
+    phone.get_by_label("是否逾期").select_option("true")
+    expect(phone.locator("#inbox")).to_contain_text("没有待办案件")  # nothing is overdue yet
+    phone.get_by_label("是否逾期").select_option("")
+    phone.locator("#inbox li", has_text=number).get_by_role("link").click()
+    expect(phone.get_by_role("heading", name=f"户 {number}")).to_be_visible()
+    expect(phone.get_by_role("cell", name="测试户主")).to_be_visible()  # a reviewer reads the names
+    shot(phone, "desk-case-390")
+
+    phone.locator("#nav").get_by_role("link", name="通知").click()
+    expect(phone.get_by_role("heading", name="通知")).to_be_visible()
+    expect(phone.locator("#notifications li")).to_have_count(1)
+    phone.get_by_role("button", name="标为已读").click()
+    expect(phone.get_by_role("button", name="标为已读")).to_have_count(0)
+    expect(phone.locator("#nav .count")).to_be_hidden()
+    shot(phone, "desk-notifications-390")
+
+    _no_sideways_scroll(phone, live_server, "#/inbox", "待办案件")
+    _no_sideways_scroll(phone, live_server, f"#/cases/{case_id}", f"案件 {case_id} · 户 {number}")
+    _no_sideways_scroll(phone, live_server, "#/notifications", "通知")
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
+
+    # a reviewer of another township: the API's 404, as the page says it
+    _log_in(phone, live_server, "township_2")
+    expect(phone.locator("#inbox li", has_text=number)).to_have_count(0)
+    phone.goto(f"{live_server}/#/cases/{case_id}")
+    expect(phone.get_by_role("heading", name="找不到")).to_be_visible()
+    assert client.get(f"/api/v1/cases/{case_id}", headers=accounts["township_2"]).status_code == 404
