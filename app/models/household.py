@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, false, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin, utcnow
@@ -49,6 +49,10 @@ class Household(TimestampMixin, Base):
     monitored_since: Mapped[date | None]
     # made from an application to the relief platform: its members are completed at the village's visit
     provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # an offline draft's own id (per village) and a keyed hash of the body it was registered with: a
+    # repeat of the same draft answers the stored household instead of registering it twice
+    client_ref: Mapped[str | None] = mapped_column(String(64))
+    client_body_hash: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(default=1)
 
     members: Mapped[list["Member"]] = relationship(
@@ -56,6 +60,7 @@ class Household(TimestampMixin, Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("village_code", "client_ref"),)
 
 
 class HouseholdTypeCorrection(Base):

@@ -1,7 +1,7 @@
 """Household and member bodies. Cross-field rules (head count, schooling…) live in the service."""
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -11,6 +11,7 @@ from app.models.enums import (
     Employment,
     Health,
     HouseholdType,
+    HousingGrade,
     LabourCapacity,
     LeftReason,
     MonitoringCategory,
@@ -26,6 +27,18 @@ from app.schemas.common import FreeLine, PastDate, ReadModel, RecordId, StrictMo
 HouseholdNo = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$", description="户编号")]
 RegionCode = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="12-digit 统计用区划代码")]
 Name = Annotated[str, Field(min_length=1, max_length=50)]
+# the case steps (as app.schemas.cases.CaseStep, which imports this module through the case actions)
+OpenCaseStep = Literal[
+    "village_verification", "democratic_review", "public_notice", "township_review", "district_decision"
+]
+ClientRef = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="the client's own id for this registration (e.g. an offline draft's), unique per "
+        "village: sending the same body again answers the stored household",
+    ),
+]
 
 
 class IdNumberMixin(StrictModel):
@@ -101,6 +114,7 @@ class HouseholdCreate(PhoneMixin):
     # no monitoring status or category: a household enters monitoring only by the procedure (a case
     # decided by the district) or, for one already monitored elsewhere, by the audited import
     members: list[MemberCreate] = Field(min_length=1, max_length=30)
+    client_ref: ClientRef | None = None
 
 
 class HouseholdUpdate(PhoneMixin):
@@ -157,8 +171,34 @@ class HouseholdSummary(ReadModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    risk_level: Literal["high", "medium", "low"] | None = Field(
+        default=None,
+        description="level in the current scoring run; null when not scored, or for a department",
+    )
+    stale: bool | None = Field(
+        default=None,
+        description="no report ending within the policy's stale_report_months (to visit, as GET "
+        "/visits/due); null for a department",
+    )
+    open_case_id: int | None = Field(
+        default=None, description="the household's open case; null for a department"
+    )
+    open_case_step: OpenCaseStep | None = None
+    head_name: str | None = Field(
+        default=None, description="the active head's name: only for the village's own cadre"
+    )
 
 
 class HouseholdRead(HouseholdSummary):
     members: list[MemberRead]
     revealed: bool = Field(description="true when ID numbers and phone are shown in full (audited)")
+
+
+class FormChoices(ReadModel):
+    household_types: list[HouseholdType]
+    relations: list[Relation]
+    sexes: list[Sex]
+    labour_capacities: list[LabourCapacity]
+    healths: list[Health]
+    housing_grades: list[HousingGrade] = Field(description="房屋安全等级 A–D; C and D are 危房")
+    risk_types: list[str] = Field(description="the national risk types a cadre's report may name")

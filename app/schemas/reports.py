@@ -148,6 +148,26 @@ class ReportRead(ReadModel):
         description="人均纯收入, annualised over the 12 months to period_end; null if nobody lives there"
     )
     income_basis: IncomeBasis
+    monitoring_line: MoneyOut = Field(
+        description="the policy's monitoring line (监测线) for the year of period_end, yuan a head"
+    )
+    below_line: bool | None = Field(
+        description="per_capita_net_income is below monitoring_line; null when there is no figure"
+    )
+
+
+class ReportPreview(ReadModel):
+    """What a report would give if sent now: nothing is stored."""
+
+    per_capita_net_income: MoneyOut | None = Field(
+        description="人均纯收入 over the 12 months to period_end, with this report counted"
+    )
+    monitoring_line: MoneyOut
+    below_line: bool | None
+    income_basis: IncomeBasis
+    stored_report_id: int | None = Field(
+        description="the report already stored under this client_ref with this body (a repeat), if any"
+    )
 
 
 class BatchReportsOut(ReadModel):

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.clock import local_today
 from app.config import Settings
 from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound, TooManyRequests, combine
-from app.models import AuditEntry, Household, Member, Region
+from app.models import AuditEntry, Case, Household, Member, Region, RiskResult
 from app.models.base import utcnow
 from app.models.enums import (
     CANNOT_WORK,
@@ -37,7 +37,7 @@ from app.schemas.households import (
     MemberRead,
     MemberUpdate,
 )
-from app.services import access, audit, paging, rates, risk_results
+from app.services import access, audit, paging, rates, risk_results, visits
 from app.services.access import Actor
 from app.services.concurrency import check_version
 
@@ -70,6 +70,9 @@ DEPARTMENT_HISTORY = ("household.create", "household.update", "member.", "report
 # who reads what a case found (visits, reviews, decisions): the procedure's own people
 CASE_FINDING_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
 HOUSEHOLD_FIELDS = ("address", "household_type", "monitoring_category", "monitoring_status")
+# whose household lists carry the head's name and can be searched by it: the village's own cadre, who
+# walks from house to house; everyone else's lists stay without names
+LIST_NAME_READERS = frozenset({Role.village_cadre})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class HouseholdFilters:
     ids: frozenset[int] | None = None
     risk_level: str | None = None
     reason: str | None = None
+    q: str | None = None  # part of the household number, or of the head's name (for LIST_NAME_READERS)
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -312,6 +316,7 @@ def household_view(
             ],
         )
     summary = _summary_values(household, township, _size_today(household.members, today))
+    summary |= list_extras(session, actor, [household.id]).get(household.id, {})
     return HouseholdRead(
         **(summary if details else summary | {"address": ""}),
         phone=phone,
@@ -367,6 +372,8 @@ def list_households(
         conditions.append(Household.id.in_(filters.ids))
     if filters.no_labour_capacity is not None:
         conditions.append(Household.no_labour_capacity == filters.no_labour_capacity)
+    if filters.q:
+        conditions.append(_matches(actor, filters.q))
     stmt = stmt.where(*conditions)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     size = (
@@ -386,12 +393,60 @@ def list_households(
         .offset(page.offset)
         .limit(page.page_size)
     ).all()
+    extras = list_extras(session, actor, [h.id for h, _, _ in rows])
     items = [
-        HouseholdSummary(**_summary_values(h, township, n), phone=h.phone_masked) for h, township, n in rows
+        HouseholdSummary(**_summary_values(h, township, n), **extras.get(h.id, {}), phone=h.phone_masked)
+        for h, township, n in rows
     ]
     if actor.role == Role.department_user:  # a department's list has no addresses
         items = [item.model_copy(update={"address": ""}) for item in items]
     return items, total
+
+
+def _active_head_name() -> Select[tuple[int, str]]:
+    return select(Member.household_id, Member.name).where(
+        Member.relation == Relation.head, Member.left_on.is_(None)
+    )
+
+
+def _matches(actor: Actor, q: str) -> ColumnElement[bool]:
+    """Households whose number contains q, or (for those who see names in lists) whose head's does."""
+    by_number = Household.household_no.contains(q, autoescape=True)
+    if actor.role not in LIST_NAME_READERS:
+        return by_number
+    heads = _active_head_name().where(Member.name.contains(q, autoescape=True))
+    return or_(by_number, Household.id.in_(heads.with_only_columns(Member.household_id)))
+
+
+def list_extras(session: Session, actor: Actor, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """What a list shows of each household beyond its row, in one query per kind for the whole page:
+    the current run's level, whether it is stale (visits' rule), its open case and step, the head's name.
+    Only for the procedure's own people (a department's list carries none of it); names for
+    LIST_NAME_READERS only."""
+    if not ids or actor.role not in CASE_FINDING_READERS:
+        return {}
+    extras: dict[int, dict[str, Any]] = {
+        i: {"risk_level": None, "stale": True, "open_case_id": None, "open_case_step": None} for i in ids
+    }
+    levels = select(RiskResult.household_id, RiskResult.level).where(
+        RiskResult.run_id == risk_results.current_run_id(), RiskResult.household_id.in_(ids)
+    )
+    for hid, level in session.execute(levels):
+        extras[hid]["risk_level"] = level
+    _, cutoff = visits.stale_cutoff(session, local_today())
+    for hid, last_end in session.execute(visits.last_report_ends(ids)):
+        extras[hid]["stale"] = visits.is_stale(last_end, cutoff)
+    cases = (
+        select(Case.household_id, Case.id, Case.step)
+        .where(Case.household_id.in_(ids), Case.status == "open")
+        .order_by(Case.id)
+    )
+    for hid, case_id, step in session.execute(cases):  # the newest open case wins
+        extras[hid] |= {"open_case_id": case_id, "open_case_step": step}
+    if actor.role in LIST_NAME_READERS:
+        for hid, name in session.execute(_active_head_name().where(Member.household_id.in_(ids))):
+            extras[hid]["head_name"] = name
+    return extras
 
 
 # --- writes ------------------------------------------------------------------------------------
@@ -519,7 +574,37 @@ def _require_village_writer(session: Session, actor: Actor, village_code: str) -
 
 def register(session: Session, settings: Settings, actor: Actor, body: HouseholdCreate) -> Household:
     """Register a household with its members, in the actor's own village."""
+    household, _ = register_once(session, settings, actor, body)
+    return household
+
+
+def _body_hash(cipher: PiiCipher, body: HouseholdCreate) -> str:
+    """The body's identity, keyed (it holds ID numbers): the same draft sent again has the same hash."""
+    return cipher.lookup_hash(body.model_dump_json())
+
+
+def register_once(
+    session: Session, settings: Settings, actor: Actor, body: HouseholdCreate
+) -> tuple[Household, bool]:
+    """Register a household, or, when the village already has one registered with this client_ref and
+    the same body, answer that one (False: nothing stored); a different body is a 409 on client_ref."""
     _require_village_writer(session, actor, body.village_code)
+    if body.client_ref is not None:
+        known = session.scalars(
+            select(Household)
+            .where(Household.village_code == body.village_code, Household.client_ref == body.client_ref)
+            .options(selectinload(Household.members))
+        ).one_or_none()
+        if known is not None:
+            if known.client_body_hash != _body_hash(cipher_for(settings), body):
+                raise Conflict(
+                    "client_ref was already used for a different household registration", field="client_ref"
+                )
+            return known, False
+    return _register(session, settings, actor, body), True
+
+
+def _register(session: Session, settings: Settings, actor: Actor, body: HouseholdCreate) -> Household:
     births, problems = _validate_new_members(body.members, "members")
     heads = [i for i, m in enumerate(body.members) if m.relation == Relation.head]
     if len(heads) != 1:
@@ -554,6 +639,8 @@ def register(session: Session, settings: Settings, actor: Actor, body: Household
         village_code=body.village_code,
         address=body.address,
         household_type=body.household_type,
+        client_ref=body.client_ref,
+        client_body_hash=_body_hash(cipher, body) if body.client_ref is not None else None,
     )
     set_phone(household, cipher, body.phone)
     members = [member_of(cipher, m, born) for m, born in zip(body.members, births, strict=True)]

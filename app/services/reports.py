@@ -22,15 +22,18 @@ from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound, combine
 from app.models import Base, Household, Member, Report, ReportEvent
 from app.models.base import utcnow
 from app.schemas.common import PageParams
+from app.schemas.policy import PolicyData
 from app.schemas.reports import (
     EventOut,
     IncomeBasis,
     IncomeOut,
     ReportCreate,
+    ReportPreview,
     ReportRead,
     SpendingOut,
 )
 from app.services import access, audit, households
+from app.services import policy as policy_service
 from app.services.access import Actor
 from app.services.income import Membership, PeriodIncome, income_window, net_income, per_capita
 
@@ -156,6 +159,16 @@ def submit(
     `invalid` are errors of items that did not even parse: nothing is stored, but the other items are
     still checked so that one answer names every problem.
     """
+    hids, context, plans, to_insert = _check(session, actor, items, invalid)
+    now = utcnow()
+    ids = _insert(session, settings, actor, to_insert, now)
+    return _answers(session, hids, context, plans, to_insert, ids, now), len(to_insert)
+
+
+def _check(
+    session: Session, actor: Actor, items: Sequence[Item], invalid: Sequence[AppError] = ()
+) -> tuple[list[int], _Context, list[_Plan], list[_Plan]]:
+    """Every check a submission makes, storing nothing: the households, the context and the plans."""
     households, errors = _resolve_households(session, actor, items)
     errors[:0] = invalid
     items = [i for i in items if i.resolved]
@@ -171,9 +184,38 @@ def submit(
             plans.append(plan)
     if errors:
         raise combine(errors, f"{len(errors)} report error(s); nothing was stored")
-    now = utcnow()
-    ids = _insert(session, settings, actor, to_insert, now)
-    return _answers(session, hids, context, plans, to_insert, ids, now), len(to_insert)
+    return hids, context, plans, to_insert
+
+
+# the id a report being previewed has in the income window (real ids start at 1)
+PREVIEW_ID = 0
+
+
+def preview(session: Session, actor: Actor, household_id: int, body: ReportCreate) -> ReportPreview:
+    """The per-capita income, line and below_line a report would give if sent now; nothing is stored.
+    Refused exactly as a submission would be (same 403/404/409/422)."""
+    item = Item(body=body, prefix="", household_id=household_id)
+    hids, context, plans, to_insert = _check(session, actor, [item])
+    plan = plans[0]
+    if plan.replay_id is not None:
+        stored = read_many(session, [plan.replay_id])[0]
+        return ReportPreview.model_construct(
+            per_capita_net_income=stored.per_capita_net_income,
+            monitoring_line=stored.monitoring_line,
+            below_line=stored.below_line,
+            income_basis=stored.income_basis,
+            stored_report_id=stored.id,
+        )
+    read = _answers(session, hids, context, plans, to_insert, [PREVIEW_ID], utcnow())[0]
+    basis = read.income_basis
+    basis.report_ids = [r for r in basis.report_ids if r != PREVIEW_ID]
+    return ReportPreview.model_construct(
+        per_capita_net_income=read.per_capita_net_income,
+        monitoring_line=read.monitoring_line,
+        below_line=read.below_line,
+        income_basis=basis,
+        stored_report_id=None,
+    )
 
 
 def _load_context(session: Session, hids: list[int], items: Sequence[Item]) -> _Context:
@@ -300,13 +342,16 @@ def _answers(
         )
     incomes = _effective_incomes(context.stored, context.superseded)
     members = _memberships(session, hids)
+    _, policy = policy_service.current_data(session)
     reads = []
     for plan in plans:
         if plan.replay_id is not None:
             reads.append(replays[plan.replay_id])
         else:
             rid = ids[plan.new_index or 0]
-            reads.append(_read_new(rid, plan, now, incomes[plan.household_id], members[plan.household_id]))
+            reads.append(
+                _read_new(rid, plan, now, incomes[plan.household_id], members[plan.household_id], policy)
+            )
     return reads
 
 
@@ -328,7 +373,12 @@ def _memberships(session: Session, hids: Sequence[int]) -> dict[int, list[Member
 
 
 def _read_new(
-    rid: int, plan: _Plan, now: datetime, incomes: list[PeriodIncome], members: list[Membership]
+    rid: int,
+    plan: _Plan,
+    now: datetime,
+    incomes: list[PeriodIncome],
+    members: list[Membership],
+    policy: PolicyData,
 ) -> ReportRead:
     """The answer for a report just stored, built from what was sent (no second read of the same rows)."""
     body = plan.body
@@ -355,7 +405,7 @@ def _read_new(
         )
         for e in body.events
     ]
-    return _read(SimpleNamespace(**values), events, incomes, members, None)
+    return _read(SimpleNamespace(**values), events, incomes, members, None, policy)
 
 
 def corrections(session: Session, household_ids: Sequence[int]) -> dict[int, int]:
@@ -483,11 +533,12 @@ def read_many(session: Session, report_ids: Sequence[int]) -> list[ReportRead]:
     superseded_by = corrections(session, hids)
     incomes = _effective_incomes(stored, set(superseded_by))
     members = _memberships(session, hids)
+    _, policy = policy_service.current_data(session)
     reads = []
     for rid in report_ids:
         row = reports[rid]
         hid = row.household_id
-        reads.append(_read(row, events[rid], incomes[hid], members[hid], superseded_by.get(rid)))
+        reads.append(_read(row, events[rid], incomes[hid], members[hid], superseded_by.get(rid), policy))
     return reads
 
 
@@ -497,10 +548,14 @@ def _read(
     incomes: list[PeriodIncome],
     members: list[Membership],
     superseded_by: int | None,
+    policy: PolicyData,
 ) -> ReportRead:
-    """Build the response from a report table row; the values come from the database, so no re-validation."""
+    """Build the response from a report table row; the values come from the database, so no re-validation.
+    The line is the policy's for the year of period_end, as the rules compare it."""
     net = net_income(*(getattr(row, f) for f in NET_FIELDS))
     result = per_capita(PeriodIncome(row.id, row.period_start, row.period_end, net), incomes, members)
+    line = policy.line_for(row.period_end.year)
+    figure = result.per_capita_net_income
     return ReportRead.model_construct(
         id=row.id,
         household_id=row.household_id,
@@ -528,6 +583,8 @@ def _read(
             household_size=result.household_size,
             estimated=result.estimated,
         ),
+        monitoring_line=line,
+        below_line=None if figure is None else figure < line,
     )
 
 

@@ -2,10 +2,11 @@
 months is not a safe household (DOMAIN.md, field work). Read live, not from the last scoring run, so a
 report sent this morning takes the household off the list at once."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.clock import add_months, local_today
@@ -29,20 +30,35 @@ class DueVisit:
     months_since_report: int | None
 
 
+def stale_cutoff(session: Session, today: date) -> tuple[int, date]:
+    """The policy's months, and the day a household's last report must end on or after not to be stale."""
+    _, policy = policy_service.current_data(session)
+    return policy.stale_report_months, add_months(today, -policy.stale_report_months)
+
+
+def is_stale(last_end: date | None, cutoff: date) -> bool:
+    """Stale: never reported, or the last effective report ended before the cutoff."""
+    return last_end is None or last_end < cutoff
+
+
+def last_report_ends(household_ids: Collection[int] | None = None) -> Select[tuple[int, date]]:
+    """Per household, the end of its last effective (not superseded) report (`last_end`)."""
+    newer = aliased(Report)
+    stmt = select(Report.household_id, func.max(Report.period_end).label("last_end")).where(
+        ~select(newer.id).where(newer.supersedes_id == Report.id).exists()
+    )
+    if household_ids is not None:
+        stmt = stmt.where(Report.household_id.in_(household_ids))
+    return stmt.group_by(Report.household_id)
+
+
 def due(session: Session, actor: Actor, page: PageParams) -> tuple[list[DueVisit], int, int]:
     """Households in the actor's region with no effective report ending within the policy's months,
     those never reported first, then the longest silent; with the policy's months."""
     access.require_role(actor, VISIT_READERS, "reading the village's visit list")
-    _, policy = policy_service.current_data(session)
     today = local_today()
-    cutoff = add_months(today, -policy.stale_report_months)
-    newer = aliased(Report)
-    latest = (
-        select(Report.household_id, func.max(Report.period_end).label("last_end"))
-        .where(~select(newer.id).where(newer.supersedes_id == Report.id).exists())
-        .group_by(Report.household_id)
-        .subquery()
-    )
+    months, cutoff = stale_cutoff(session, today)
+    latest = last_report_ends().subquery()
     stmt = access.visible_households(
         select(Household.id, Household.household_no, Household.village_code, Household.monitoring_status)
         .add_columns(latest.c.last_end)
@@ -68,7 +84,7 @@ def due(session: Session, actor: Actor, page: PageParams) -> tuple[list[DueVisit
             for hid, no, village, status, last_end in rows
         ],
         int(total),
-        policy.stale_report_months,
+        months,
     )
 
 

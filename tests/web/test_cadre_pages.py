@@ -13,11 +13,19 @@ from tests.fixtures import PASSWORD, VILLAGE_B, Accounts, new_household, report_
 from tests.web.conftest import shot
 
 
-def _log_in(page: Page, base: str, username: str) -> None:
+def log_in(page: Page, base: str, username: str) -> None:
     page.goto(base + "/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    expect(page.locator("#who")).to_contain_text(username)
+
+
+def no_sideways_scroll(page: Page) -> None:
+    viewport = page.viewport_size
+    assert viewport is not None
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"{width} px wide at a {viewport['width']} px screen"
 
 
 def _district(client: TestClient, accounts: Accounts) -> dict[str, Any]:
@@ -36,7 +44,7 @@ def test_a_cadre_reads_the_village_on_a_phone(
     phone: Page, live_server: str, client: TestClient, accounts: Accounts
 ) -> None:
     made = _district(client, accounts)
-    _log_in(phone, live_server, "cadre_a")
+    log_in(phone, live_server, "cadre_a")
     expect(phone.get_by_role("heading", name="农户")).to_be_visible()
     items = phone.locator("#households li")
     expect(items).to_have_count(2)
@@ -45,12 +53,15 @@ def test_a_cadre_reads_the_village_on_a_phone(
     expect(items.filter(has_text=made["reported"]["household_no"]).locator(".badge.stale")).to_have_count(0)
     shot(phone, "cadre-households-390")
 
-    phone.get_by_label("按户编号查找").fill(made["reported"]["household_no"][-5:])
-    expect(items).to_have_count(1)
+    phone.get_by_label("按户编号或户主姓名查找").fill(made["reported"]["household_no"][-5:])
+    expect(items).to_have_count(1)  # the server's search (q), asked once the typing pauses
     items.first.get_by_role("link").click()
     expect(phone.get_by_role("heading", name=f"农户 {made['reported']['household_no']}")).to_be_visible()
     expect(phone.get_by_role("cell", name="测试户主")).to_be_visible()  # names: the cadre's own village
-    expect(phone.locator("td.below")).to_have_text("3,833.33 元低于监测线")  # (12,000 − 500) / 3
+    row = phone.locator("#reports tbody tr")
+    expect(row).to_contain_text("3,833.33 元")  # (12,000 − 500) / 3, the server's figure
+    expect(row).to_contain_text("8,700.00 元")  # this year's line, from the API
+    expect(row.locator("td.below")).to_have_text("低于监测线")  # the API's below_line, in words
     expect(phone.locator(".badge.high")).to_have_text("高风险")
     expect(phone.get_by_text("人均纯收入 3,833.33 元 < 监测线 8,700 元")).to_be_visible()  # the API's words
     shot(phone, "cadre-household-390")
@@ -83,7 +94,7 @@ def test_a_department_sees_its_households_without_the_villages_findings(
 ) -> None:
     _district(client, accounts)
     accounts.create("department")
-    _log_in(phone, live_server, "department")
+    log_in(phone, live_server, "department")
     expect(phone.get_by_role("heading", name="农户")).to_be_visible()
     expect(phone.locator("#households li")).to_have_count(3)  # the county's, masked
     expect(phone.locator(".badge")).to_have_count(0)  # no risk levels, no visit list
@@ -100,7 +111,7 @@ def test_the_page_has_a_strict_csp_and_writes_need_the_csrf_token(
     assert "default-src 'self'" in csp
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
-    _log_in(phone, live_server, "cadre_a")
+    log_in(phone, live_server, "cadre_a")
     expect(phone.get_by_role("heading", name="农户")).to_be_visible()
     report = {"household_id": made["silent"]["id"], "level": "high", "description": "户主住院"}
     forged = phone.request.post(f"{live_server}/api/v1/cases", data=report)  # the cookies, not the token

@@ -1,12 +1,23 @@
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Header, Query, Response
 
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
-from app.models.enums import HouseholdType, MonitoringCategory, MonitoringStatus
+from app.models.enums import (
+    Health,
+    HouseholdType,
+    HousingGrade,
+    LabourCapacity,
+    MonitoringCategory,
+    MonitoringStatus,
+    Relation,
+    Sex,
+)
+from app.schemas.case_actions import RiskType
 from app.schemas.common import ErrorBody, Page
 from app.schemas.history import AuditEntryRead
 from app.schemas.households import (
+    FormChoices,
     HouseholdCreate,
     HouseholdRead,
     HouseholdSummary,
@@ -51,8 +62,16 @@ def list_households(
     reason: Annotated[
         str | None, Query(pattern=r"^[a-z_]{1,40}$", description="reason code, e.g. water_unsafe")
     ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[\w·-]{1,32}$",
+            description="part of the household number; for a village cadre also part of the head's name",
+        ),
+    ] = None,
 ) -> Page[HouseholdSummary]:
-    """Phones are masked in lists; names and ID numbers are not listed."""
+    """Phones are masked in lists; ID numbers are not listed, and the head's name only in a village
+    cadre's list of the village. Risk level, staleness and open case are not in a department's list."""
     filters = household_service.HouseholdFilters(
         township,
         village,
@@ -63,6 +82,7 @@ def list_households(
         no_labour_capacity,
         risk_level=risk_level,
         reason=reason,
+        q=q,
     )
     items, total = household_service.list_households(session, actor, filters, page)
     return Page[HouseholdSummary].of(items, total, page)
@@ -73,14 +93,42 @@ def list_households(
     response_model=HouseholdRead,
     status_code=201,
     summary="Register a household with its members",
-    responses={409: {"model": ErrorBody}},
+    responses={
+        200: {
+            "model": HouseholdRead,
+            "description": "Sent before: nothing stored",
+        },
+        409: {"model": ErrorBody},
+    },
 )
 def register_household(
     body: HouseholdCreate, session: SessionDep, settings: SettingsDep, actor: CurrentActor, response: Response
 ) -> HouseholdRead:
-    household = household_service.register(session, settings, actor, body)
+    """201 when registered; with a `client_ref` (an offline draft's), the same body sent again answers the
+    stored household with 200 and stores nothing; a different body under that `client_ref` is a 409."""
+    household, created = household_service.register_once(session, settings, actor, body)
+    if not created:
+        response.status_code = 200
     response.headers["ETag"] = etag(household.version)
     return household_service.household_view(session, settings, actor, household, reveal=False)
+
+
+@router.get(
+    "/choices",
+    response_model=FormChoices,
+    summary="The values the registry's and the reports' forms offer (the API's own enums)",
+)
+def form_choices(_actor: CurrentActor) -> FormChoices:
+    """For the forms' <select>s, so that a page offers exactly what the API accepts."""
+    return FormChoices(
+        household_types=list(HouseholdType),
+        relations=list(Relation),
+        sexes=list(Sex),
+        labour_capacities=list(LabourCapacity),
+        healths=list(Health),
+        housing_grades=list(HousingGrade),
+        risk_types=list(get_args(RiskType)),
+    )
 
 
 @router.get("/{household_id}", response_model=HouseholdRead, summary="One household with its members")

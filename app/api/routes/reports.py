@@ -7,7 +7,14 @@ from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.api.errors import validation_errors
 from app.errors import AppError
 from app.schemas.common import ErrorBody, Page, PastDate
-from app.schemas.reports import BatchReportItem, BatchReportsIn, BatchReportsOut, ReportCreate, ReportRead
+from app.schemas.reports import (
+    BatchReportItem,
+    BatchReportsIn,
+    BatchReportsOut,
+    ReportCreate,
+    ReportPreview,
+    ReportRead,
+)
 from app.services import reports as report_service
 
 router = APIRouter(
@@ -64,6 +71,20 @@ def submit_report(
     if not created:
         response.status_code = 200
     return items[0]
+
+
+@router.post(
+    "/households/{household_id}/reports/preview",
+    response_model=ReportPreview,
+    summary="What a report would give if sent now (per-capita income against the line); stores nothing",
+)
+def preview_report(
+    household_id: PathId, body: ReportCreate, session: SessionDep, actor: CurrentActor
+) -> ReportPreview:
+    """The same checks and refusals as submitting the report (403, 404, 409, 422 naming the field), then
+    the per-capita net income over the 12 months to `period_end` with this report counted, this year's
+    monitoring line and whether the figure is below it. Nothing is stored or audited."""
+    return report_service.preview(session, actor, household_id, body)
 
 
 @router.post(
