@@ -740,6 +740,8 @@ def test_the_summary_has_overdue_cases_by_township_and_the_trend_the_chart_draws
     assert by_week[weeks_ago(2)] == {TOWNSHIP_1: (1, 0), TOWNSHIP_2: (0, 1)}
     assert by_week[THIS_WEEK] == {TOWNSHIP_1: (1, 1), TOWNSHIP_2: (2, 0)}
     assert summary["reason_labels"]["income_below_line"] == "收入低于监测线"
+    listed = client.get(f"{API}/{THIS_WEEK}", headers=accounts["district"]).json()
+    assert listed["reason_labels"]["sharp_income_drop"] == "收入骤减"  # the words of the `reason` filter
     # an earlier week's trend ends at that week
     earlier = client.get(f"{API}/{weeks_ago(1)}/summary", headers=accounts["district"]).json()
     assert [w["week"] for w in earlier["trend"]] == [weeks_ago(2), weeks_ago(1)]

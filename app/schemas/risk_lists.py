@@ -64,6 +64,7 @@ class RiskListPage(BaseModel):
     total: int
     page: int
     page_size: int
+    reason_labels: dict[str, str] = Field(description="the reason codes in words (the `reason` filter)")
 
 
 class TownshipLevels(BaseModel):

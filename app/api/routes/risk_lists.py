@@ -146,6 +146,7 @@ def read(
         total=total,
         page=page.page,
         page_size=page.page_size,
+        reason_labels=risk_lists.REASON_LABELS,
     )
 
 
