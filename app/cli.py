@@ -146,11 +146,14 @@ def _bootstrap_demo(session: Any, settings: Settings) -> None:
     from app.services import demo
 
     demo.ensure_regions(session, settings)
-    if not session.scalar(select(func.count()).select_from(Household)) and settings.demo_households:
+    fresh = not session.scalar(select(func.count()).select_from(Household)) and settings.demo_households
+    if fresh:
         started = time.perf_counter()
         count = demo.generate(session, settings, households=settings.demo_households, seed=1)
         click.echo(f"demo data: {count} households in {time.perf_counter() - started:.1f} s")
     accounts = demo.reset_demo_accounts(session, settings)
+    if fresh:  # the demo village's cases at every step, played through the procedure by the demo accounts
+        click.echo(f"demo cases: {demo.stage_cases(session, settings)} at every step of the procedure")
     click.echo("\nDemo accounts (passwords are new at every start; log in at / or at /docs → Authorize):")
     for username, password, role, region in accounts:
         if role == Role.platform_client:  # the platform signs its requests: a fresh key instead

@@ -2,15 +2,31 @@
 host's: a server or test machine on UTC is eight hours behind the district, so between 16:00 and 24:00
 UTC the two dates differ. Every reading of the time goes through here."""
 
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.config import get_settings
 
+_replay_shift: ContextVar[timedelta] = ContextVar("replay_shift", default=timedelta(0))
+
 
 def now() -> datetime:
     """This moment, timezone-aware, in UTC (how moments are stored)."""
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _replay_shift.get()
+
+
+@contextmanager
+def replaying(moment: datetime) -> Iterator[None]:
+    """Within the block, this thread's clock reads `moment` (and runs on from there): the demo plays a
+    district's past weeks through the real code paths, so every rule sees the dates it would have."""
+    token = _replay_shift.set(moment - datetime.now(UTC))
+    try:
+        yield
+    finally:
+        _replay_shift.reset(token)
 
 
 def district_zone() -> ZoneInfo:

@@ -154,6 +154,7 @@ async function inboxPage() {
   filters.addEventListener("change", () => load().catch((error) => say(error.message)));
   filters.addEventListener("submit", (event) => event.preventDefault());
   await load();
+  if (!location.hash.startsWith("#/inbox")) return; // the user went elsewhere meanwhile
   show(h("h1", {}, "待办案件"), filters, summary, list);
 }
 
@@ -493,11 +494,13 @@ async function optional(path) {
 }
 
 async function casePage(id) {
+  const here = location.hash;
   const c = await api(`/cases/${id}`);
   const [household, applications] = await Promise.all([
     optional(`/households/${c.household_id}`),
     api(`/cases/${id}/applications`),
   ]);
+  if (location.hash !== here) return; // the user went elsewhere meanwhile
   const back = session.me.role === "village_cadre" ? h("a", { href: `#/households/${c.household_id}` }, "← 农户") : h("a", { href: "#/inbox" }, "← 待办案件");
   show(
     h("p", { class: "back" }, back, session.me.role === "village_cadre" ? [" · ", h("a", { href: "#/inbox" }, "待办案件")] : null),
@@ -530,7 +533,9 @@ async function casePage(id) {
 // ---- notifications --------------------------------------------------------------------------------
 
 async function notificationsPage() {
+  const here = location.hash;
   const notes = await api("/notifications?page_size=100");
+  if (location.hash !== here) return; // the user went elsewhere meanwhile
   const list = h("ul", { class: "list", id: "notifications" });
   const item = (n) => {
     const mark = h("button", { type: "button", class: "secondary" }, "标为已读");
