@@ -2,6 +2,7 @@
 village's visit to the district's decision, each person sees the forms for exactly the actions the case
 allows them now, and the household ends up monitored. Another township's reviewer gets the API's 404."""
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -198,6 +199,10 @@ def test_the_desk_pages_on_a_phone_and_another_townships_reviewer(
     phone.get_by_label("是否逾期").select_option("true")
     expect(phone.locator("#inbox")).to_contain_text("没有待办案件")  # nothing is overdue yet
     phone.get_by_label("是否逾期").select_option("")
+    phone.get_by_label("村", exact=True).select_option(label="把者岱村")  # the township's other village
+    expect(phone.locator("#inbox")).to_contain_text("没有待办案件")
+    phone.get_by_label("村", exact=True).select_option(label="洛河村")
+    expect(phone).to_have_url(re.compile(r"#/inbox\?village_code=530402202201$"))  # kept for going back
     phone.locator("#inbox li", has_text=number).get_by_role("link").click()
     expect(phone.get_by_role("heading", name=f"户 {number}")).to_be_visible()
     expect(phone.get_by_role("cell", name="测试户主")).to_be_visible()  # a reviewer reads the names

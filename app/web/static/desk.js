@@ -85,7 +85,12 @@ function stepBadge(c) {
 
 // ---- the inbox ------------------------------------------------------------------------------------
 
-const FILTERS = ["step", "overdue", "source", "risk_type"];
+const FILTERS = ["township_code", "village_code", "step", "overdue", "source", "risk_type"];
+// the district office narrows by township, a township's reviewer by village
+const PLACE = {
+  district_officer: { level: "township", name: "township_code", label: "乡镇" },
+  township_reviewer: { level: "village", name: "village_code", label: "村" },
+};
 
 function inboxQuery() {
   const query = location.hash.split("?")[1] || "";
@@ -120,6 +125,8 @@ function caseCard(c) {
 
 async function inboxPage() {
   const chosen = inboxQuery();
+  const place = PLACE[session.me.role];
+  const regions = place ? await api(`/regions?level=${place.level}&page_size=500`) : null;
   const select = (name, label, options) =>
     field(
       label,
@@ -133,6 +140,7 @@ async function inboxPage() {
   const filters = h(
     "form",
     { class: "filters", "aria-label": "筛选" },
+    place ? select(place.name, place.label, Object.fromEntries(regions.items.map((r) => [r.code, r.name]))) : null,
     select("overdue", "是否逾期", { true: "已逾期", false: "未逾期" }),
     select("step", "环节", STEP),
     select("source", "来源", SOURCE),
@@ -141,7 +149,7 @@ async function inboxPage() {
   const summary = h("p", { class: "muted", id: "inbox-summary" });
   const list = h("ul", { class: "list cases", id: "inbox" });
   const load = async () => {
-    const wanted = Object.fromEntries(FILTERS.map((n) => [n, filters.elements[n].value]).filter(([, v]) => v));
+    const wanted = Object.fromEntries(FILTERS.filter((n) => filters.elements[n]).map((n) => [n, filters.elements[n].value]).filter(([, v]) => v));
     const query = new URLSearchParams({ page_size: "200", ...wanted });
     // the filters stay in the address (no personal data in them), so going back keeps them
     const here = new URLSearchParams(wanted).toString();
