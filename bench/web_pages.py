@@ -17,14 +17,17 @@ Then, against one `shouwang serve` process on the copy (uvicorn, the production 
 client with keep-alive, logged in as the web app logs in (`POST /api/v1/auth/session`, HttpOnly cookies):
 - list: `GET /api/v1/households?page_size=500` as the village cadre (whatever fields the endpoint has);
 - search: the same with `&q=<part of a household number>`;
+- the list page's own request: `?page=1&page_size=<PAGE_SIZE of cadre.js>` (the page shows one page);
 - dashboard: `GET /api/v1/risk-lists` then `GET /api/v1/risk-lists/{week}/summary` as the district officer;
 each timed from sending the request to the last byte of the answer, after --warmup requests, --requests
-times, interleaved with its floor (so both see the same machine), median and p95.
+times, interleaved with its floor (so both see the same machine), median and p95. Also interleaved: the
+same work in this process through the app's own service calls and schemas (no HTTP, no FastAPI), to show
+where the API's time goes.
 
 Floors, written from the schema and the issue's words, not from the app's queries:
 - list: one SQL statement over household, region, member, report, risk_result, case_file (size today,
   head's name, the current run's level, stale = no effective report ending within the policy's months,
-  the open case and its step, the total) for the same 500 households, read by psycopg (SQLite: sqlite3)
+  the open case and its step, the total) for the same households, read by psycopg (SQLite: sqlite3)
   and serialised to JSON by the stdlib;
 - dashboard: the weeks (one SELECT over risk_list) and the summary as one statement of GROUP BYs over the
   list's entries (households by township and level, changes, cases by step, overdue by township, risk
@@ -32,8 +35,9 @@ Floors, written from the schema and the issue's words, not from the app's querie
 The floors' figures are compared with the API's answers, so a floor that read less would show.
 
 Transfer: `/`, every stylesheet and script it loads (ES module imports followed; the service worker the
-page registers), and the list's JSON, each fetched with `Accept-Encoding: gzip`: the bytes on the wire,
-whether the server compressed them, and their gzip size computed here (level 6) for comparison.
+page registers), and the list's JSON (500 households, and the page's own first page), each fetched with
+`Accept-Encoding: gzip`: the bytes on the wire, whether the server compressed them, and their gzip size
+computed here (level 6) for comparison.
 """
 
 import argparse
@@ -289,6 +293,60 @@ def timed_get(client: httpx.Client, path: str, params: dict[str, Any] | None = N
     return elapsed, json.loads(body)
 
 
+# ---- the app's own service calls, in this process (where the API's time goes) -----------------------
+
+
+def actor_of(username: str) -> Any:
+    from app.db import session_scope
+    from app.models import Region, User
+    from app.services.access import Actor
+
+    with session_scope() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        region = session.get(Region, user.region_code)
+        assert region is not None
+        return Actor(user.id, user.username, user.role, user.region_code, region.level)
+
+
+def service_list(actor: Any, q: str | None, size: int = 500) -> tuple[float, Any]:
+    """What the list's route calls, and its answer as JSON: no HTTP, no FastAPI."""
+    from dataclasses import fields
+
+    from app.db import session_scope
+    from app.schemas.common import Page, PageParams
+    from app.schemas.households import HouseholdSummary
+    from app.services import households
+
+    names = {f.name for f in fields(households.HouseholdFilters)}
+    search: dict[str, Any] = {"q": q} if q is not None and "q" in names else {}
+    filters = households.HouseholdFilters(**search)
+    started = time.perf_counter()
+    with session_scope() as session:
+        page = PageParams(page=1, page_size=size)
+        items, total = households.list_households(session, actor, filters, page)
+        body = Page[HouseholdSummary].of(items, total, page).model_dump_json()
+    return time.perf_counter() - started, len(body)
+
+
+def service_dashboard(actor: Any, week: str) -> tuple[float, Any]:
+    """What the dashboard's two routes call, and their answers as JSON."""
+    from app.db import session_scope
+    from app.schemas.risk_lists import RiskListRead
+    from app.services import risk_list_summary, risk_lists
+
+    started = time.perf_counter()
+    with session_scope() as session:
+        listing = [
+            RiskListRead.model_validate(r).model_copy(update={"entries": e, "resolved": n}).model_dump_json()
+            for r, e, n in risk_lists.listing(session, actor)
+        ]
+    with session_scope() as session:
+        readable = getattr(risk_list_summary, "readable", risk_lists.readable)
+        risk_list = readable(session, actor, week)
+        body = risk_list_summary.summarise(session, risk_list, actor, risk_lists.Filters()).model_dump_json()
+    return time.perf_counter() - started, len(body) + sum(map(len, listing))
+
+
 # ---- the floors ---------------------------------------------------------------------------------------
 
 
@@ -346,18 +404,18 @@ SELECT h.id, h.household_no, h.village_code, r.parent_code, h.address, h.househo
        (SELECT max(p.period_end) FROM report p WHERE p.household_id = h.id
           AND NOT EXISTS (SELECT 1 FROM report n WHERE n.supersedes_id = p.id)),
        c.id, c.step,
-       count(*) OVER ()
+       (SELECT count(*) FROM household t WHERE t.village_code = :village {search_t})
 FROM household h
 JOIN region r ON r.code = h.village_code
 LEFT JOIN risk_result res ON res.household_id = h.id
      AND res.run_id = (SELECT max(id) FROM risk_run WHERE status = 'completed')
 LEFT JOIN case_file c ON c.household_id = h.id AND c.status = 'open'
-WHERE h.village_code = :village {search}
+WHERE h.village_code = :village {search_h}
 ORDER BY h.id
-LIMIT 500
+LIMIT :size
 """
-SEARCH_SQL = """AND (h.household_no LIKE :pattern OR EXISTS (SELECT 1 FROM member m
-     WHERE m.household_id = h.id AND m.relation = '户主' AND m.left_on IS NULL AND m.name LIKE :pattern))"""
+SEARCH_SQL = """AND ({h}.household_no LIKE :pattern OR EXISTS (SELECT 1 FROM member m
+     WHERE m.household_id = {h}.id AND m.relation = '户主' AND m.left_on IS NULL AND m.name LIKE :pattern))"""
 HOUSEHOLD_FIELDS = (
     "id",
     "household_no",
@@ -381,14 +439,17 @@ HOUSEHOLD_FIELDS = (
 )
 
 
-def households_floor(db: Database, facts: dict[str, Any], q: str | None) -> tuple[float, dict[str, Any]]:
-    """The village's first 500 households with the list's fields, by one SQL statement, as JSON."""
-    params = {"today": facts["today"], "village": facts["village"]}
+def households_floor(
+    db: Database, facts: dict[str, Any], q: str | None, size: int = 500
+) -> tuple[float, dict[str, Any]]:
+    """The village's first `size` households with the list's fields, by one SQL statement, as JSON."""
+    params = {"today": facts["today"], "village": facts["village"], "size": size}
     if q is not None:
         params["pattern"] = f"%{q}%"
     cutoff = facts["cutoff"].isoformat()
     started = time.perf_counter()
-    rows = db.rows(HOUSEHOLDS_SQL.format(search=SEARCH_SQL if q is not None else ""), params)
+    search = {a: SEARCH_SQL.format(h=a[-1]) if q is not None else "" for a in ("search_h", "search_t")}
+    rows = db.rows(HOUSEHOLDS_SQL.format(**search), params)
     items = []
     for row in rows:
         item = dict(zip(HOUSEHOLD_FIELDS, row[:-1], strict=True))
@@ -396,7 +457,7 @@ def households_floor(db: Database, facts: dict[str, Any], q: str | None) -> tupl
         last = item["last_report_end"]
         item["stale"] = last is None or str(last) < cutoff
         items.append(item)
-    page = {"items": items, "total": rows[0][-1] if rows else 0, "page": 1, "page_size": 500}
+    page = {"items": items, "total": rows[0][-1] if rows else 0, "page": 1, "page_size": size}
     body = json.dumps(page, ensure_ascii=False, default=_json).encode()
     return time.perf_counter() - started, json.loads(body)
 
@@ -615,7 +676,7 @@ def fetch(client: httpx.Client, url: str) -> dict[str, Any]:
     }
 
 
-def transfer(client: httpx.Client, base: str) -> dict[str, Any]:
+def transfer(client: httpx.Client, base: str, page_size: int | None) -> dict[str, Any]:
     """The app's files a first visit downloads (following the page's links and the modules' imports),
     and the list's JSON."""
     seen: set[str] = set()
@@ -640,9 +701,16 @@ def transfer(client: httpx.Client, base: str) -> dict[str, Any]:
             found = []
         queue += [urljoin(url, link) for link in found if not link.startswith("data:")]
     data = fetch(client, f"{base}{LIST_PATH}?page_size=500")
-    for item in (*files, data):
+    first = fetch(client, f"{base}{LIST_PATH}?page=1&page_size={page_size}") if page_size else None
+    for item in (*files, data, *([first] if first else [])):
         del item["body"]
-    return {"files": files, "list": data}
+    return {"files": files, "list": data, "page": first}
+
+
+def page_size_of_page(client: httpx.Client) -> int | None:
+    """The page size the cadre's list page asks for (its script's PAGE_SIZE), if it says."""
+    found = re.search(r"\bPAGE_SIZE\s*=\s*(\d+)", client.get("/static/cadre.js").text)
+    return int(found.group(1)) if found else None
 
 
 def _without_comments(source: str) -> str:
@@ -656,24 +724,35 @@ def interleaved(
     label: str,
     api: Callable[[], tuple[float, Any]],
     floor: Callable[[], tuple[float, Any]],
+    service: Callable[[], tuple[float, Any]],
     warmup: int,
     requests: int,
 ) -> dict[str, Any]:
     """`requests` timings of each, alternating, after `warmup` of each."""
     api_s: list[float] = []
     floor_s: list[float] = []
+    service_s: list[float] = []
     api_last = floor_last = None
     for i in range(warmup + requests):
         a, api_last = api()
         f, floor_last = floor()
+        v, _ = service()
         if i >= warmup:
             api_s.append(a)
             floor_s.append(f)
+            service_s.append(v)
     say(
         f"  {label}: API median {statistics.median(api_s) * 1000:.1f} ms, "
-        f"floor {statistics.median(floor_s) * 1000:.1f} ms"
+        f"floor {statistics.median(floor_s) * 1000:.1f} ms, "
+        f"service in process {statistics.median(service_s) * 1000:.1f} ms"
     )
-    return {"api": stats(api_s), "floor": stats(floor_s), "api_answer": api_last, "floor_answer": floor_last}
+    return {
+        "api": stats(api_s),
+        "floor": stats(floor_s),
+        "service": stats(service_s),
+        "api_answer": api_last,
+        "floor_answer": floor_last,
+    }
 
 
 def stats(values: list[float]) -> dict[str, Any]:
@@ -719,11 +798,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             cadre = client_for(base, CADRE)
             office = client_for(base, OFFICE)
             say(f"server {base}; village {facts['village']}; week {week}; search q={facts['q']!r}")
+            cadre_actor, office_actor = actor_of(CADRE), actor_of(OFFICE)
+            size = page_size_of_page(cadre) or 500
             measured = {
                 "list": interleaved(
                     "list",
                     lambda: timed_get(cadre, LIST_PATH, {"page_size": 500}),
                     lambda: households_floor(db, facts, None),
+                    lambda: service_list(cadre_actor, None),
+                    args.warmup,
+                    args.requests,
+                ),
+                "page": interleaved(
+                    "page",
+                    lambda: timed_get(cadre, LIST_PATH, {"page": 1, "page_size": size}),
+                    lambda: households_floor(db, facts, None, size),
+                    lambda: service_list(cadre_actor, None, size),
                     args.warmup,
                     args.requests,
                 ),
@@ -731,6 +821,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "search",
                     lambda: timed_get(cadre, LIST_PATH, {"page_size": 500, "q": facts["q"]}),
                     lambda: households_floor(db, facts, facts["q"]),
+                    lambda: service_list(cadre_actor, facts["q"]),
                     args.warmup,
                     args.requests,
                 ),
@@ -738,16 +829,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "dashboard",
                     lambda: dashboard_api(office, week),
                     lambda: dashboard_floor(db, week),
+                    lambda: service_dashboard(office_actor, week),
                     args.warmup,
                     args.requests,
                 ),
             }
-            size = transfer(cadre, base)
+            sizes = transfer(cadre, base, size if size != 500 else None)
             cadre.close()
             office.close()
     finally:
         db.close()
     lists, search, dash = measured["list"], measured["search"], measured["dashboard"]
+    first = measured["page"]
     return {
         "database": args.database,
         "households": args.households,
@@ -756,13 +849,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "facts": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in facts.items()},
         "list": _figures(lists) | {"compare": compare_list(lists["api_answer"], lists["floor_answer"])},
         "search": _figures(search) | {"compare": compare_list(search["api_answer"], search["floor_answer"])},
+        "page": _figures(first)
+        | {"page_size": size, "compare": compare_list(first["api_answer"], first["floor_answer"])},
         "dashboard": _figures(dash)
         | {
             "api_parts_ms": dash["api_answer"]["parts_ms"],
             "weeks": len(dash["api_answer"]["listing"]),
             "compare": compare_summary(dash["api_answer"]["summary"], dash["floor_answer"]["summary"]),
         },
-        "transfer": size,
+        "transfer": sizes,
         "command": shlex.join(sys.orig_argv),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "cpus": os.cpu_count(),
@@ -778,8 +873,14 @@ def dashboard_api(client: httpx.Client, week: str) -> tuple[float, dict[str, Any
 
 
 def _figures(measured: dict[str, Any]) -> dict[str, Any]:
-    api, floor = measured["api"], measured["floor"]
-    return {"api": api, "floor": floor, "ratio": api["median"] / floor["median"]}
+    api, floor, service = measured["api"], measured["floor"], measured["service"]
+    return {
+        "api": api,
+        "floor": floor,
+        "service": service,
+        "ratio": api["median"] / floor["median"],
+        "service_ratio": service["median"] / floor["median"],
+    }
 
 
 # ---- the report ---------------------------------------------------------------------------------------
@@ -799,18 +900,22 @@ def report(result: dict[str, Any]) -> str:
         f"({search['compare']['api_total']} found by the API, "
         f"{search['compare']['floor_total']} by the floor)",
         "",
-        "| page request | API median | API p95 | floor median | floor p95 | API ÷ floor |",
-        "|---|---|---|---|---|---|",
+        "| page request | API median | API p95 | floor median | floor p95 | API ÷ floor "
+        "| service in process (median) | service ÷ floor |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    page = result["page"]
     for label, figures in (
         ("household list `GET /api/v1/households?page_size=500` (village cadre)", lists),
         (f"search `…&q={facts['q']}`", search),
+        (f"the list page's own request `?page=1&page_size={page['page_size']}`", page),
         ("dashboard `GET /api/v1/risk-lists` + `…/{week}/summary` (district office)", dash),
     ):
         api, floor = figures["api"], figures["floor"]
         lines.append(
             f"| {label} | {api['median'] * 1000:.1f} ms | {api['p95'] * 1000:.1f} ms | "
-            f"{floor['median'] * 1000:.1f} ms | {floor['p95'] * 1000:.1f} ms | **{figures['ratio']:.1f}×** |"
+            f"{floor['median'] * 1000:.1f} ms | {floor['p95'] * 1000:.1f} ms | **{figures['ratio']:.1f}×** | "
+            f"{figures['service']['median'] * 1000:.1f} ms | {figures['service_ratio']:.1f}× |"
         )
     parts = dash["api_parts_ms"]
     lines += [
@@ -818,7 +923,7 @@ def report(result: dict[str, Any]) -> str:
         f"{n} timed requests of each after warm-up, each alternating with its floor; dashboard's last pair: "
         f"weeks {parts['weeks']:.1f} ms, summary {parts['summary']:.1f} ms",
     ]
-    for label, figures in (("list", lists), ("search", search)):
+    for label, figures in (("list", lists), ("search", search), ("page", page)):
         c = figures["compare"]
         lines.append(
             f"{label}: API {c['api_rows']} rows of {c['api_total']}, floor {c['floor_rows']} of "
@@ -837,23 +942,27 @@ def report(result: dict[str, Any]) -> str:
     app_bytes = sum(f["bytes"] for f in files)
     app_wire = sum(f["wire"] for f in files)
     app_gzip = sum(f["gzip"] for f in files)
-    compressed = sorted({f["encoding"] for f in (*files, t["list"]) if f["encoding"]})
+    jsons = [t["list"], *([t["page"]] if t.get("page") else [])]
+    compressed = sorted({f["encoding"] for f in (*files, *jsons) if f["encoding"]})
     lines += [
         "",
         "| a cadre's first visit | bytes | on the wire | gzip (level 6, computed here) |",
         "|---|---|---|---|",
     ]
-    for f in (*files, t["list"]):
+    for f in (*files, *jsons):
         lines.append(f"| `{f['url']}` | {f['bytes']:,} | {f['wire']:,} | {f['gzip']:,} |")
+    lines.append(f"| **app files ({len(files)})** | **{app_bytes:,}** | {app_wire:,} | {app_gzip:,} |")
+    for f in jsons:
+        lines.append(
+            f"| **app files + `{f['url']}`** | **{app_bytes + f['bytes']:,}** | {app_wire + f['wire']:,} | "
+            f"{app_gzip + f['gzip']:,} |"
+        )
     total = app_bytes + t["list"]["bytes"]
     lines += [
-        f"| **app files ({len(files)})** | **{app_bytes:,}** | {app_wire:,} | {app_gzip:,} |",
-        f"| **app files + list JSON** | **{total:,}** | {app_wire + t['list']['wire']:,} | "
-        f"{app_gzip + t['list']['gzip']:,} |",
         "",
         f"server compression: {', '.join(compressed) if compressed else 'none (no Content-Encoding)'}; "
         f"app files ÷ the {PAGE_BUDGET // 1000} KB budget: {app_bytes / PAGE_BUDGET:.3f} "
-        f"({app_bytes / PAGE_BUDGET:.1%}); with the list's JSON: {total / PAGE_BUDGET:.2f}",
+        f"({app_bytes / PAGE_BUDGET:.1%}); with the 500 households' JSON: {total / PAGE_BUDGET:.2f}",
         f"machine: {result['cpus']} CPUs; 1-minute load average {result['load_average'][0]} before, "
         f"{result['load_average'][1]} after",
     ]
