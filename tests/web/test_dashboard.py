@@ -89,13 +89,13 @@ def _figure(page: Page | Locator, selector: str) -> int:
 def _check_dashboard(page: Page, summary: dict[str, Any]) -> None:
     """Every figure on the dashboard against the API's summary of the same week."""
     expect(page.get_by_role("heading", name="本周概况")).to_be_visible()
-    expect(page.locator(f'.figures[data-week="{summary["week"]}"]')).to_be_visible()  # drawn
+    expect(page.locator(f'.dash-figures[data-week="{summary["week"]}"]')).to_be_visible()  # drawn
     expect(page.get_by_label("周次")).to_have_value(summary["week"])
-    assert _figure(page, '.figures [data-figure="households"]') == summary["households"]
-    assert _figure(page, '.figures [data-figure="new"]') == summary["changes"]["new"]
-    assert _figure(page, '.figures [data-figure="resolved"]') == summary["changes"]["resolved"]
-    assert _figure(page, '.figures [data-figure="overdue"]') == summary["overdue_cases"]
-    median = page.locator('.figures [data-figure="median"]').inner_text()
+    assert _figure(page, '.dash-figures [data-figure="households"]') == summary["households"]
+    assert _figure(page, '.dash-figures [data-figure="new"]') == summary["changes"]["new"]
+    assert _figure(page, '.dash-figures [data-figure="resolved"]') == summary["changes"]["resolved"]
+    assert _figure(page, '.dash-figures [data-figure="overdue"]') == summary["overdue_cases"]
+    median = page.locator('.dash-figures [data-figure="median"]').inner_text()
     expected = summary["median_days_to_decision"]
     assert median == ("—" if expected is None else str(expected).removesuffix(".0"))
     rows = page.locator("#by-township tbody tr")
@@ -113,13 +113,13 @@ def _check_dashboard(page: Page, summary: dict[str, Any]) -> None:
     for step, n in summary["cases_by_step"].items():
         assert _figure(page, f'#steps [data-figure="{step}"]') == n
     # the trend: drawn in the browser, its figures in the table beside it
-    chart = page.locator(".chart svg")
+    chart = page.locator(".dash-chart svg")
     expect(chart).to_have_attribute("role", "img")
     expect(chart.locator("title").first).to_contain_text("近")
-    expect(chart.locator("g.week")).to_have_count(len(summary["trend"]))
+    expect(chart.locator("g.dash-week")).to_have_count(len(summary["trend"]))
     page.get_by_text("查看各周数字").click()
     for week in summary["trend"]:
-        row = page.locator(f'.trend-table tr[data-week="{week["week"]}"]')
+        row = page.locator(f'.dash-trend-table tr[data-week="{week["week"]}"]')
         assert _figure(row, '[data-figure="high"]') == week["high"]
         assert _figure(row, '[data-figure="medium"]') == week["medium"]
 
@@ -139,11 +139,11 @@ def test_the_dashboard_shows_the_apis_summary_and_draws_the_trend(
     _check_dashboard(phone, summary)
     # one township's trend: the chart and the table follow the choice
     phone.get_by_label("范围").select_option(TOWNSHIP_2)
-    expect(phone.locator(".chart svg title").first).to_contain_text("小石桥彝族乡")
+    expect(phone.locator(".dash-chart svg title").first).to_contain_text("小石桥彝族乡")
     phone.get_by_text("查看各周数字").click()
     for week in summary["trend"]:
         [mine] = [t for t in week["by_township"] if t["township_code"] == TOWNSHIP_2]
-        row = phone.locator(f'.trend-table tr[data-week="{week["week"]}"]')
+        row = phone.locator(f'.dash-trend-table tr[data-week="{week["week"]}"]')
         assert _figure(row, '[data-figure="high"]') == mine["high"]
         assert _figure(row, '[data-figure="medium"]') == mine["medium"]
     phone.get_by_label("范围").select_option("")
@@ -425,7 +425,7 @@ def test_a_village_cadre_gets_no_dashboard_and_an_empty_district_is_said_plainly
     phone.goto(f"{live_server}/#/dashboard")
     expect(phone.get_by_role("heading", name="本周概况")).to_be_visible()
     expect(phone.get_by_role("alert")).to_contain_text("您没有这项权限")  # the API's 403, said as such
-    expect(phone.locator(".figures")).to_have_count(0)  # and no figure of it
+    expect(phone.locator(".dash-figures")).to_have_count(0)  # and no figure of it
     phone.goto(f"{live_server}/#/model")
     expect(phone.get_by_role("alert")).to_contain_text("您没有这项权限")
     phone.wait_for_load_state("networkidle")

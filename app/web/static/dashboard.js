@@ -69,7 +69,7 @@ function weekPicker(weeks, chosen, go) {
   );
   const form = h(
     "form",
-    { class: "week-picker" },
+    { class: "dash-week-picker" },
     field("周次", select),
     h("button", { type: "submit", class: "secondary" }, "查看"),
   );
@@ -125,22 +125,22 @@ async function dashboardPage(week) {
     weekPicker(weeks, chosen.week, (w) => (location.hash = `#/dashboard/${w}`)),
     h(
       "dl",
-      { class: "figures", "data-week": summary.week },
+      { class: "dash-figures", "data-week": summary.week },
       figure("名单上的农户", summary.households, "户", "households"),
       figure("比上周新增", summary.changes.new, "户", "new"),
       figure("比上周退出", summary.changes.resolved, "户", "resolved"),
       figure("逾期案件", summary.overdue_cases, "件", "overdue"),
       h(
         "div",
-        { class: "figure-card" },
+        { class: "dash-figure-card" },
         h("dt", {}, "审定用时中位数"),
         h(
           "dd",
           {},
           median === null
             ? h("span", { "data-figure": "median" }, "—")
-            : [h("span", { "data-figure": "median", class: "big" }, String(median)), " 天"],
-          h("span", { class: "muted block" }, `近 7 天审定 ${count(summary.decisions)} 件`),
+            : [h("span", { "data-figure": "median", class: "dash-big" }, String(median)), " 天"],
+          h("span", { class: "muted dash-block" }, `近 7 天审定 ${count(summary.decisions)} 件`),
         ),
       ),
     ),
@@ -160,13 +160,13 @@ async function dashboardPage(week) {
               h("td", { class: t.overdue_cases ? "num below" : "num", "data-figure": "overdue" }, count(t.overdue_cases)),
             ),
           ),
-          { id: "by-township", class: "numbers" },
+          { id: "by-township", class: "dash-numbers" },
         )
       : h("p", { class: "muted" }, "本周名单上没有农户。"),
     h("p", { class: "muted" }, "“其他在册”：不在高、中风险，但有在办案件或正在监测的农户。"),
     h(
       "div",
-      { class: "pair" },
+      { class: "dash-pair" },
       h(
         "section",
         {},
@@ -177,7 +177,7 @@ async function dashboardPage(week) {
           Object.entries(CHANGE).map(([code, label]) =>
             h("tr", { "data-change": code }, h("th", { scope: "row" }, label), cell(summary.changes[code] || 0, code)),
           ),
-          { id: "changes", class: "numbers" },
+          { id: "changes", class: "dash-numbers" },
         ),
       ),
       h(
@@ -191,7 +191,7 @@ async function dashboardPage(week) {
               steps.map((s) =>
                 h("tr", { "data-step": s }, h("th", { scope: "row" }, STEP[s]), cell(summary.cases_by_step[s], s)),
               ),
-              { id: "steps", class: "numbers" },
+              { id: "steps", class: "dash-numbers" },
             )
           : h("p", { class: "muted", id: "steps" }, "没有在办案件。"),
       ),
@@ -207,7 +207,7 @@ async function dashboardPage(week) {
             reasons.map(([code, n]) =>
               h("tr", {}, h("th", { scope: "row" }, summary.reason_labels[code] || code), cell(n, code)),
             ),
-            { id: "reasons", class: "numbers" },
+            { id: "reasons", class: "dash-numbers" },
           ),
         ]
       : null,
@@ -222,9 +222,9 @@ async function dashboardPage(week) {
 function figure(label, value, unit, name) {
   return h(
     "div",
-    { class: "figure-card" },
+    { class: "dash-figure-card" },
     h("dt", {}, label),
-    h("dd", {}, h("span", { class: "big", "data-figure": name }, count(value)), ` ${unit}`),
+    h("dd", {}, h("span", { class: "dash-big", "data-figure": name }, count(value)), ` ${unit}`),
   );
 }
 
@@ -253,7 +253,7 @@ function trend(summary) {
     h("option", { value: "" }, "全部（辖区合计）"),
     townships.map((t) => h("option", { value: t.township_code }, t.township_name)),
   );
-  const holder = h("div", { class: "chart" });
+  const holder = h("div", { class: "dash-chart" });
   const draw = () => {
     const code = scope.value;
     const name = code ? townships.find((t) => t.township_code === code).township_name : "辖区";
@@ -267,8 +267,8 @@ function trend(summary) {
   draw();
   return h(
     "section",
-    { class: "trend", "aria-label": "近 12 周趋势" },
-    townships.length > 1 ? h("div", { class: "trend-scope" }, field("范围", scope)) : null,
+    { class: "dash-trend", "aria-label": "近 12 周趋势" },
+    townships.length > 1 ? h("div", { class: "dash-trend-scope" }, field("范围", scope)) : null,
     holder,
   );
 }
@@ -291,8 +291,8 @@ function chart(points, name) {
   const grid = [];
   for (let v = 0; v <= ceiling; v += step) {
     grid.push(
-      s("line", { class: "grid", x1: left, x2: width - right, y1: y(v), y2: y(v) }),
-      s("text", { class: "tick", x: left - 6, y: y(v) + 4, "text-anchor": "end" }, String(v)),
+      s("line", { class: "dash-grid", x1: left, x2: width - right, y1: y(v), y2: y(v) }),
+      s("text", { class: "dash-tick", x: left - 6, y: y(v) + 4, "text-anchor": "end" }, String(v)),
     );
   }
   const bars = points.map((p, i) => {
@@ -300,11 +300,11 @@ function chart(points, name) {
     const label = `${weekName(p.week)}：高风险 ${p.high} 户，中风险 ${p.medium} 户`;
     return s(
       "g",
-      { class: "week" },
+      { class: "dash-week" },
       s("title", {}, label),
-      s("rect", { class: "high", x, width: bar, y: y(p.high), height: y(0) - y(p.high) }),
-      s("rect", { class: "medium", x, width: bar, y: y(p.high + p.medium), height: y(p.high) - y(p.high + p.medium) }),
-      s("text", { class: "tick", x: x + bar / 2, y: height - bottom + 16, "text-anchor": "middle" }, `W${p.week.slice(6)}`),
+      s("rect", { class: "dash-high", x, width: bar, y: y(p.high), height: y(0) - y(p.high) }),
+      s("rect", { class: "dash-medium", x, width: bar, y: y(p.high + p.medium), height: y(p.high) - y(p.high + p.medium) }),
+      s("text", { class: "dash-tick", x: x + bar / 2, y: height - bottom + 16, "text-anchor": "middle" }, `W${p.week.slice(6)}`),
     );
   });
   const last = points[points.length - 1];
@@ -325,16 +325,16 @@ function chart(points, name) {
         : "还没有数据。",
     ),
     grid,
-    s("line", { class: "axis", x1: left, x2: width - right, y1: y(0), y2: y(0) }),
+    s("line", { class: "dash-axis", x1: left, x2: width - right, y1: y(0), y2: y(0) }),
     bars,
-    s("text", { class: "tick", x: left, y: height - 6 }, "户数按周（ISO 周次）"),
+    s("text", { class: "dash-tick", x: left, y: height - 6 }, "户数按周（ISO 周次）"),
   );
   const legend = h(
     "p",
-    { class: "legend", "aria-hidden": "true" },
-    h("span", { class: "key high" }),
+    { class: "dash-legend", "aria-hidden": "true" },
+    h("span", { class: "dash-key dash-high" }),
     "高风险　",
-    h("span", { class: "key medium" }),
+    h("span", { class: "dash-key dash-medium" }),
     "中风险",
   );
   return h("figure", {}, svg, legend);
@@ -350,13 +350,13 @@ function niceStep(tallest) {
 function trendTable(points, name) {
   return h(
     "details",
-    { class: "trend-table" },
+    { class: "dash-trend-table" },
     h("summary", {}, "查看各周数字"),
     table(
       `${name}各周高、中风险户数`,
       ["周次", "高风险", "中风险"],
       points.map((p) => h("tr", { "data-week": p.week }, h("th", { scope: "row" }, weekName(p.week)), cell(p.high, "high"), cell(p.medium, "medium"))),
-      { class: "numbers" },
+      { class: "dash-numbers" },
     ),
   );
 }
@@ -410,8 +410,8 @@ async function listPage(week) {
   fillVillages();
   const form = h(
     "form",
-    { class: "filters card", "aria-label": "筛选名单" },
-    h("div", { class: "filter-grid" }, [
+    { class: "dash-filters card", "aria-label": "筛选名单" },
+    h("div", { class: "dash-filter-grid" }, [
       field("周次", h("select", { name: "week" }, weeks.map((w) => h("option", { value: w.week, selected: w.week === chosen.week }, weekName(w.week))))),
       field("乡镇", township),
       field("村", village),
@@ -422,7 +422,7 @@ async function listPage(week) {
     ]),
     h(
       "div",
-      { class: "actions" },
+      { class: "dash-actions" },
       h("button", { type: "submit" }, "筛选"),
       h("a", { href: `#/lists/${chosen.week}`, class: "button secondary" }, "清除筛选"),
     ),
@@ -445,7 +445,7 @@ async function listPage(week) {
     body.push(
       h(
         "div",
-        { class: "downloads" },
+        { class: "dash-downloads" },
         exportLink("csv", "下载 CSV"),
         exportLink("xlsx", "下载 Excel"),
         h("p", { class: "muted" }, "下载的文件含本页筛选条件下的全部农户（不只本页）。"),
@@ -474,23 +474,23 @@ function entriesTable(items) {
       h(
         "tr",
         { "data-household": e.household_no },
-        h("th", { scope: "row", class: "nowrap" }, e.household_no),
-        cellOf("乡镇 · 村", { class: "place" }, h("span", { class: "nowrap" }, e.township_name), " ", h("span", { class: "nowrap" }, e.village_name)),
+        h("th", { scope: "row", class: "dash-nowrap" }, e.household_no),
+        cellOf("乡镇 · 村", { class: "dash-place" }, h("span", { class: "dash-nowrap" }, e.township_name), " ", h("span", { class: "dash-nowrap" }, e.village_name)),
         cellOf("风险等级", {}, e.level && e.level in LEVEL ? h("span", { class: `badge ${e.level}` }, LEVEL[e.level]) : "—"),
-        cellOf("风险原因", { class: "reasons" }, e.reasons || "—"),
-        cellOf("本周变化", { class: "change" }, changeText(e)),
+        cellOf("风险原因", { class: "dash-reasons" }, e.reasons || "—"),
+        cellOf("本周变化", { class: "dash-change" }, changeText(e)),
         cellOf(
           "在办案件",
-          { class: "case" },
+          { class: "dash-case" },
           e.case_step
-            ? h("span", { class: "nowrap" }, STEP[e.case_step] || e.case_step, e.case_days_open === null ? "" : e.case_days_open === 0 ? "（今天立案）" : `（已 ${e.case_days_open} 天）`)
+            ? h("span", { class: "dash-nowrap" }, STEP[e.case_step] || e.case_step, e.case_days_open === null ? "" : e.case_days_open === 0 ? "（今天立案）" : `（已 ${e.case_days_open} 天）`)
             : "—",
           e.overdue ? [" ", h("span", { class: "badge high" }, "已逾期")] : null,
         ),
-        cellOf("帮扶措施", { class: "measures" }, e.measures || "—"),
+        cellOf("帮扶措施", { class: "dash-measures" }, e.measures || "—"),
       ),
     ),
-    { id: "entries", class: "cards" },
+    { id: "entries", class: "dash-cards" },
   );
 }
 
@@ -509,7 +509,7 @@ function pager(current, pages, week, filters) {
   };
   return h(
     "nav",
-    { class: "pager", "aria-label": "翻页" },
+    { class: "dash-pager", "aria-label": "翻页" },
     h("button", { type: "button", class: "secondary", disabled: current <= 1, onclick: () => go(current - 1) }, "上一页"),
     h("span", {}, `第 ${current} / ${pages} 页`),
     h("button", { type: "button", class: "secondary", disabled: current >= pages, onclick: () => go(current + 1) }, "下一页"),
@@ -539,8 +539,8 @@ function metricText(metric) {
   if (!metric) return h("span", { class: "muted" }, "不适用");
   const range = metric.low !== null && metric.high !== null ? `${metric.low} – ${metric.high}` : null;
   return [
-    h("span", { class: "value", "data-value": "" }, String(metric.value)),
-    range ? h("span", { class: "muted block", "data-range": "" }, `（95% 区间 ${range}）`) : null,
+    h("span", { class: "dash-value", "data-value": "" }, String(metric.value)),
+    range ? h("span", { class: "muted dash-block", "data-range": "" }, `（95% 区间 ${range}）`) : null,
   ];
 }
 
@@ -584,7 +584,7 @@ async function modelPage() {
       h("h2", {}, `第 ${current.id} 版模型（${MODEL_STATUS[current.status] || current.status}）`),
       h(
         "dl",
-        { class: "facts" },
+        { class: "dash-facts" },
         fact("训练数据", `${day(current.train_from)} 至 ${day(current.train_to)}，${count(current.examples_train)} 个样本`),
         fact("检验方法", `用 ${day(current.test_period)} 当时已知的情况预测此后是否返贫、致贫，再与实际结果对照（模型训练时没有见过这段数据）`),
         fact("检验农户", `${count(current.examples_test)} 户，其中后来返贫、致贫 ${count(current.positives_test)} 户`),
@@ -609,11 +609,11 @@ async function modelPage() {
             ),
           ),
         ),
-        { id: "metrics", class: "cards" },
+        { id: "metrics", class: "dash-cards" },
       ),
       h(
         "dl",
-        { class: "explain" },
+        { class: "dash-explain" },
         METRICS.flatMap(([, label, words]) => [h("dt", {}, label), h("dd", {}, words)]),
         h("dt", {}, "对照方法"),
         h("dd", {}, "政策规则：现行的规则评分；离监测线距离：人均纯收入越接近监测线越先预警；逻辑回归：最简单的统计模型。"),
@@ -657,7 +657,7 @@ async function modelPage() {
             h("td", { "data-label": "预警 10% 查全率", "data-figure": "recall_at_10" }, metricText(m.metrics.recall_at_10)),
           ),
         ),
-        { id: "versions", class: "cards" },
+        { id: "versions", class: "dash-cards" },
       ),
       h("p", { class: "muted" }, "新训练的模型只有在同一批检验农户上查全率不低于在用模型时才会换上；否则标为“未采用”，留作记录。"),
     );
