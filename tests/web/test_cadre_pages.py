@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from app.clock import local_today
 from app.risk import scorer
-from tests.fixtures import PASSWORD, VILLAGE_B, Accounts, new_household, report_body
+from tests.fixtures import PASSWORD, VILLAGE_B, Accounts, member_body, new_household, report_body
 from tests.web.conftest import shot
 
 
@@ -124,3 +124,26 @@ def test_the_page_has_a_strict_csp_and_writes_need_the_csrf_token(
         f"{live_server}/api/v1/cases", data=report, headers={"X-CSRF-Token": cookies["sw_csrf"]}
     )
     assert genuine.status == 201, genuine.text()
+
+
+def test_a_cadre_finds_a_household_by_the_heads_name_and_pages_through_the_village(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    wang = new_household(client, cadre, members=[member_body("户主", name="王桂兰", male=False)])
+    for _ in range(50):  # 51 households: two pages of 50
+        new_household(client, cadre, members=[member_body("户主")])
+    log_in(phone, live_server, "cadre_a")
+    items = phone.locator("#households li")
+    expect(items).to_have_count(50)
+    expect(phone.locator(".pager")).to_contain_text("第 1 / 2 页")
+    phone.get_by_role("button", name="下一页").click()
+    expect(items).to_have_count(1)
+    expect(phone.locator(".pager")).to_contain_text("第 2 / 2 页")
+    phone.get_by_label("按户编号或户主姓名查找").fill("桂兰")
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text(wang["household_no"])
+    expect(items.first).to_contain_text("王桂兰")  # the head's name, in the village's own list
+    expect(phone.locator(".pager button")).to_have_count(0)
+    no_sideways_scroll(phone)
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]

@@ -56,8 +56,10 @@ const OUTCOME = {
   suppressed: "已记录（近期已有同类信号）",
 };
 
-/** core's show(), without the parts a page leaves out (null) and with lists flattened. */
-function display(...parts) {
+/** core's show(), without the parts a page leaves out (null) and with lists flattened; nothing when the
+ * cadre has meanwhile gone to another page (`here` is the hash the page was asked for). */
+function display(here, ...parts) {
+  if (location.hash !== here) return;
   show(...parts.flat(2).filter((part) => part !== null && part !== undefined && part !== false && part !== ""));
 }
 
@@ -125,6 +127,7 @@ const seen = new Map();
 const listState = { q: "", page: 1 };
 
 async function householdsPage() {
+  const here = location.hash;
   const cadre = isCadre();
   if (cadre) formChoices().catch(() => {}); // the forms' choices, ready for when the phone is offline
   const search = h("input", {
@@ -195,7 +198,7 @@ async function householdsPage() {
   window.addEventListener("hashchange", () => window.removeEventListener("drafts-changed", showDrafts), { once: true });
   await load();
   await showDrafts().catch(() => {});
-  display(
+  display(here,
     h("h1", {}, "农户"),
     cadre ? h("p", {}, h("a", { class: "button", href: "#/households/new" }, "新增农户")) : null,
     drafts,
@@ -251,6 +254,7 @@ async function readHousehold(id) {
 }
 
 async function householdPage(id) {
+  const here = location.hash;
   if (isCadre()) formChoices().catch(() => {}); // the forms' choices, ready for when the phone is offline
   let data;
   let offline = false;
@@ -273,7 +277,7 @@ async function householdPage(id) {
   window.addEventListener("hashchange", () => window.removeEventListener("drafts-changed", showDrafts), { once: true });
   await showDrafts().catch(() => {});
   const back = session.me.role === "village_cadre" || session.me.role === "department_user" ? "← 农户列表" : "← 待办案件";
-  display(
+  display(here,
     h("p", {}, h("a", { href: "#/" }, back)),
     h("h1", {}, `农户 ${household.household_no}`),
     offline ? h("p", { class: "notice" }, "无网络连接：显示的是刚才读取的内容。") : null,
@@ -497,6 +501,7 @@ function memberValues(fs) {
 }
 
 async function registerPage(draft = null) {
+  const here = location.hash;
   const c = await formChoices();
   const body = draft ? draft.body : null;
   const clientRef = draft ? draft.client_ref : newRef();
@@ -563,7 +568,7 @@ async function registerPage(draft = null) {
       showError(form, error);
     }
   });
-  display(
+  display(here,
     h("p", {}, h("a", { href: draft ? "#/drafts" : "#/" }, draft ? "← 待发送" : "← 农户列表")),
     h("h1", {}, draft ? "修改待发送的农户登记" : "新增农户"),
     draft && draft.refusal ? h("p", { class: "refused", role: "alert" }, `被退回：${draft.refusal.text}`) : null,
@@ -578,6 +583,7 @@ async function registerPage(draft = null) {
 const FIELD_LABEL = { address: "地址", phone: "联系电话", name: "姓名", labour_capacity: "劳动能力", health: "健康状况" };
 
 async function editPage(id) {
+  const here = location.hash;
   const [household, c] = await Promise.all([api(`/households/${id}`), formChoices()]);
   let base = household; // the version the cadre edits against
   const form = h("form", { class: "card form", id: "edit", novalidate: true });
@@ -708,7 +714,7 @@ async function editPage(id) {
       showError(form, error);
     }
   });
-  display(
+  display(here,
     h("p", {}, h("a", { href: `#/households/${id}` }, "← 返回农户")),
     h("h1", {}, `修改农户 ${household.household_no}`),
     conflict,
@@ -757,6 +763,7 @@ function reportBody(form, clientRef) {
 }
 
 async function reportPage(id, draft = null) {
+  const here = location.hash;
   const c = await formChoices();
   const known = seen.get(id);
   let number = known ? known.household.household_no : draft ? draft.title.split(" ")[0] : null;
@@ -871,7 +878,7 @@ async function reportPage(id, draft = null) {
       showError(form, error);
     }
   });
-  display(
+  display(here,
     h("p", {}, h("a", { href: `#/households/${id}` }, "← 返回农户")),
     h("h1", {}, draft ? "修改待发送的季度报告" : "提交季度报告"),
     h("p", { class: "muted" }, number ? `农户 ${number}` : `农户 #${id}`),
@@ -888,6 +895,7 @@ async function reportPage(id, draft = null) {
 // ---- reporting a household in difficulty (a cadre's signal) -----------------------------------------
 
 async function signalPage(id) {
+  const here = location.hash;
   const [household, c] = await Promise.all([api(`/households/${id}`), formChoices()]);
   const result = h("div", { id: "signal-result", role: "status" });
   const form = h(
@@ -916,7 +924,7 @@ async function signalPage(id) {
       showError(form, error);
     }
   });
-  display(
+  display(here,
     h("p", {}, h("a", { href: `#/households/${id}` }, "← 返回农户")),
     h("h1", {}, "报告困难户"),
     h("p", { class: "muted" }, `农户 ${household.household_no}：报告后进入入户核实。需联网发送。`),
@@ -927,6 +935,7 @@ async function signalPage(id) {
 // ---- the drafts ----------------------------------------------------------------------------------
 
 async function draftsPage() {
+  const here = location.hash;
   const list = h("div", { id: "drafts-page" });
   const draw = async () => {
     const drafts = await allDrafts();
@@ -935,7 +944,7 @@ async function draftsPage() {
   window.addEventListener("drafts-changed", draw);
   window.addEventListener("hashchange", () => window.removeEventListener("drafts-changed", draw), { once: true });
   await draw();
-  display(
+  display(here,
     h("h1", {}, "待发送"),
     h("p", { class: "muted" }, "无网络时填写的记录保存在本机，连上网络后自动发送；被退回的请修改或删除。退出登录会清除这些记录。"),
     list,
@@ -943,9 +952,10 @@ async function draftsPage() {
 }
 
 async function draftPage(ref) {
+  const here = location.hash;
   const draft = await getDraft(ref);
   if (!draft) {
-    display(h("h1", {}, "找不到"), h("p", {}, "这份记录已发送或已删除。"), h("p", {}, h("a", { href: "#/drafts" }, "返回待发送")));
+    display(here, h("h1", {}, "找不到"), h("p", {}, "这份记录已发送或已删除。"), h("p", {}, h("a", { href: "#/drafts" }, "返回待发送")));
     return;
   }
   if (draft.kind === "household") return registerPage(draft);

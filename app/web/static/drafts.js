@@ -133,7 +133,7 @@ export function draftsSection(drafts, { heading = "待发送" } = {}) {
       drafts.map((d) =>
         h(
           "li",
-          { class: `card draft ${d.state}` },
+          { class: `card draft draft-${d.state}` },
           h(
             "div",
             { class: "row" },
