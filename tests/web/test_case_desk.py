@@ -118,6 +118,7 @@ def test_a_reported_case_goes_from_the_village_to_monitoring_through_the_pages(
     expect(refusal).to_contain_text("consent")  # the server's word: no visit without the signed consent
     expect(phone.locator("#action-verify .field-error", has_text="consent")).to_be_visible()
     phone.console_errors.clear()  # type: ignore[attr-defined]  # the browser logs the refusal's 422 itself
+    shot(phone, "desk-case-cadre-refused-390")
     phone.get_by_label("农户已签署承诺授权书").check()
     phone.get_by_role("button", name="提交入户核实").click()
     expect(phone.get_by_role("button", name="提交民主评议结果")).to_be_visible()
@@ -127,7 +128,7 @@ def test_a_reported_case_goes_from_the_village_to_monitoring_through_the_pages(
     expect(phone.get_by_role("button", name="开始公示")).to_be_visible()
     assert _buttons(phone) == ["开始公示", "撤销案件", "改派"]
     phone.get_by_role("button", name="开始公示").click()
-    expect(phone.locator(".case-head")).to_contain_text("乡镇审核")
+    expect(phone.locator(".desk-case-head")).to_contain_text("乡镇审核")
     assert _buttons(phone) == ["改派"]  # the township's step now: the village only reassigns
     expect(phone.locator("#timeline > li")).to_have_count(4)  # opened, verify, review, notice
     expect(phone.locator("#timeline")).to_contain_text("李文、王华")
@@ -152,7 +153,7 @@ def test_a_reported_case_goes_from_the_village_to_monitoring_through_the_pages(
     shot(desk, "desk-case-1280")
     desk.get_by_label("审核意见（可不填）").fill("同意")
     desk.get_by_role("button", name="审核通过").click()
-    expect(desk.locator(".case-head")).to_contain_text("县级审定")
+    expect(desk.locator(".desk-case-head")).to_contain_text("县级审定")
     assert _buttons(desk) == ["改派"]
     assert desk.console_errors == [], desk.console_errors  # type: ignore[attr-defined]
 
@@ -162,8 +163,9 @@ def test_a_reported_case_goes_from_the_village_to_monitoring_through_the_pages(
     assert _buttons(desk) == ["审定通过", "审定不通过", "撤销案件", "改派"]
     desk.get_by_label("监测类别").select_option("脱贫不稳定户")
     desk.get_by_label("因务工就业不稳").check()
+    shot(desk, "desk-decision-1280")
     desk.get_by_role("button", name="审定通过").click()
-    expect(desk.locator(".case-head")).to_contain_text("已认定")
+    expect(desk.locator(".desk-case-head")).to_contain_text("已认定")
     expect(desk.locator("#actions")).to_have_count(0)  # a closed case offers nothing
     assert desk.console_errors == [], desk.console_errors  # type: ignore[attr-defined]
 
@@ -194,7 +196,7 @@ def test_the_desk_pages_on_a_phone_and_another_townships_reviewer(
 
     _log_in(phone, live_server, "township_1")
     expect(phone.locator("#inbox li", has_text=number)).to_be_visible()
-    expect(phone.locator("#nav .count")).to_have_text("1")  # the new work, unread
+    expect(phone.locator("#nav .desk-count")).to_have_text("1")  # the new work, unread
     shot(phone, "desk-inbox-390")
     phone.get_by_label("是否逾期").select_option("true")
     expect(phone.locator("#inbox")).to_contain_text("没有待办案件")  # nothing is overdue yet
@@ -213,7 +215,7 @@ def test_the_desk_pages_on_a_phone_and_another_townships_reviewer(
     expect(phone.locator("#notifications li")).to_have_count(1)
     phone.get_by_role("button", name="标为已读").click()
     expect(phone.get_by_role("button", name="标为已读")).to_have_count(0)
-    expect(phone.locator("#nav .count")).to_be_hidden()
+    expect(phone.locator("#nav .desk-count")).to_be_hidden()
     shot(phone, "desk-notifications-390")
 
     _no_sideways_scroll(phone, live_server, "#/inbox", "待办案件")

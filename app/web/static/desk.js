@@ -1,7 +1,7 @@
 // The case desk: the inbox (待办案件), a case's page with the forms for exactly the actions the API
 // allows now (the case's `allowed_actions`), and the notifications. The server decides every rule; the
 // page shows what it answers and sends what the user enters.
-import { api, ApiError, field, h as element, home, LEVEL, nav, page, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
+import { api, ApiError, errorText, field, h as element, home, LEVEL, nav, page, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
 
 // core's h and show, taking parts nested at any depth (optional sections are arrays or null)
 const h = (tag, attrs, ...children) => element(tag, attrs, ...children.flat(Infinity));
@@ -79,7 +79,7 @@ function districtToday() {
 }
 
 function stepBadge(c) {
-  if (c.status === "closed") return h("span", { class: "badge closed" }, OUTCOME[c.outcome] || "已办结");
+  if (c.status === "closed") return h("span", { class: "badge desk-closed" }, OUTCOME[c.outcome] || "已办结");
   return h("span", { class: "badge case" }, STEP[c.step] || c.step);
 }
 
@@ -101,7 +101,7 @@ function inboxQuery() {
 function caseCard(c) {
   return h(
     "li",
-    { class: `card case-card${c.overdue ? " late" : ""}` },
+    { class: `card desk-case-card${c.overdue ? " desk-late" : ""}` },
     h(
       "a",
       { href: `#/cases/${c.id}` },
@@ -111,14 +111,14 @@ function caseCard(c) {
         h("span", { class: "grow" }, `户 ${c.household_no || c.household_id}`),
         stepBadge(c),
         c.level ? h("span", { class: `badge ${c.level}` }, LEVEL[c.level] || c.level) : null,
-        c.overdue ? h("span", { class: "badge late" }, "已逾期") : null,
+        c.overdue ? h("span", { class: "badge desk-late" }, "已逾期") : null,
       ),
       h(
         "div",
         { class: "muted" },
         `案件 ${c.id} · ${c.village_name || c.village_code} · ${SOURCE[c.source] || c.source}`,
       ),
-      h("div", { class: c.overdue ? "due late-text" : "due muted" }, `${c.overdue ? "已于" : "到期"} ${at(c.due_at)}${c.overdue ? " 到期" : ""}`),
+      h("div", { class: c.overdue ? "desk-due desk-late-text" : "desk-due muted" }, `${c.overdue ? "已于" : "到期"} ${at(c.due_at)}${c.overdue ? " 到期" : ""}`),
     ),
   );
 }
@@ -139,7 +139,7 @@ async function inboxPage() {
     );
   const filters = h(
     "form",
-    { class: "filters", "aria-label": "筛选" },
+    { class: "desk-filters", "aria-label": "筛选" },
     place ? select(place.name, place.label, Object.fromEntries(regions.items.map((r) => [r.code, r.name]))) : null,
     select("overdue", "是否逾期", { true: "已逾期", false: "未逾期" }),
     select("step", "环节", STEP),
@@ -171,7 +171,7 @@ async function inboxPage() {
 function facts(pairs) {
   return h(
     "dl",
-    { class: "facts" },
+    { class: "desk-facts" },
     pairs.filter(([, value]) => value !== null && value !== undefined && value !== "").map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
   );
 }
@@ -214,7 +214,7 @@ function householdBlock(c, members) {
             { class: "table-wrap" },
             h(
               "table",
-              { class: "members" },
+              { class: "desk-members" },
               h("thead", {}, h("tr", {}, ["姓名", "关系", "身份证号", "出生年", "健康", "劳动能力"].map((t) => h("th", {}, t)))),
               h(
                 "tbody",
@@ -266,7 +266,7 @@ function applicationBlock(applications) {
     applications.map((a) =>
       h(
         "div",
-        { class: "card application" },
+        { class: "card desk-application" },
         facts([
           ["申请编号", a.application_id],
           ["申请人", a.applicant_name],
@@ -300,7 +300,7 @@ function timelineBlock(c) {
     h("h2", {}, "办理经过"),
     h(
       "ol",
-      { class: "timeline", id: "timeline" },
+      { class: "desk-timeline", id: "timeline" },
       c.timeline.map((e) =>
         h(
           "li",
@@ -336,7 +336,7 @@ const FORMS = {
       field("走访日期", input("visited_on", { type: "date", required: true, value: districtToday() })),
       field("走访人", input("visitors", { required: true, autocomplete: "off" }), "多人用顿号或逗号隔开"),
       field("核实情况", textarea("findings", { required: true, maxlength: 2000 })),
-      h("div", { class: "check" }, input("consent_signed", { type: "checkbox", id: "f-consent" }), h("label", { for: "f-consent" }, "农户已签署承诺授权书")),
+      h("div", { class: "desk-check" }, input("consent_signed", { type: "checkbox", id: "f-consent" }), h("label", { for: "f-consent" }, "农户已签署承诺授权书")),
     ],
     body: (f) => ({
       visited_on: f.visited_on.value,
@@ -387,10 +387,10 @@ const FORMS = {
             field("监测类别", h("select", { name: "monitoring_category", required: true }, h("option", { value: "" }, "请选择"), CONFIRM_CATEGORIES.map((v) => h("option", { value: v }, v)))),
             h(
               "fieldset",
-              { class: "choices" },
+              { class: "desk-choices" },
               h("legend", {}, "风险类型（1 至 5 项）"),
               RISK_TYPES.map((t, i) =>
-                h("div", { class: "check" }, input("risk_types", { type: "checkbox", value: t, id: `f-risk-${i}` }), h("label", { for: `f-risk-${i}` }, t)),
+                h("div", { class: "desk-check" }, input("risk_types", { type: "checkbox", value: t, id: `f-risk-${i}` }), h("label", { for: `f-risk-${i}` }, t)),
               ),
             ),
           ],
@@ -440,6 +440,7 @@ function refuse(form, error) {
   if (!each.length) return;
   for (const old of form.querySelectorAll(".field-error")) old.remove();
   const box = form.querySelector(".form-error");
+  box.textContent = `${errorText(error)}：`; // each field's message follows, and stands beside its field
   box.append(h("ul", {}, each.map((e) => h("li", {}, e.field ? `${e.field}：${e.message}` : e.message))));
   const marked = new Set();
   for (const e of each) {
@@ -461,7 +462,7 @@ function actionForm(c, action) {
   const usable = !(action === "reassign" && !c.assignees.length);
   const form = h(
     "form",
-    { class: "action-form", id, "aria-labelledby": `${id}-title`, novalidate: true },
+    { class: "desk-action-form", id, "aria-labelledby": `${id}-title`, novalidate: true },
     spec.folded ? null : h("h3", { id: `${id}-title` }, spec.title),
     fields,
     usable ? h("button", { type: "submit", class: spec.secondary ? "secondary" : null }, spec.button) : null,
@@ -488,7 +489,7 @@ function actionsBlock(c) {
   const forms = c.allowed_actions.map((a) => actionForm(c, a)).filter(Boolean);
   return [
     h("h2", {}, "办理"),
-    forms.length ? h("div", { class: "actions", id: "actions" }, forms) : h("p", { class: "muted", id: "actions" }, `此案件目前在「${STEP[c.step] || c.step}」环节，不需要您办理。`),
+    forms.length ? h("div", { class: "desk-actions", id: "actions" }, forms) : h("p", { class: "muted", id: "actions" }, `此案件目前在「${STEP[c.step] || c.step}」环节，不需要您办理。`),
   ];
 }
 
@@ -511,15 +512,15 @@ async function casePage(id) {
   if (location.hash !== here) return; // the user went elsewhere meanwhile
   const back = session.me.role === "village_cadre" ? h("a", { href: `#/households/${c.household_id}` }, "← 农户") : h("a", { href: "#/inbox" }, "← 待办案件");
   show(
-    h("p", { class: "back" }, back, session.me.role === "village_cadre" ? [" · ", h("a", { href: "#/inbox" }, "待办案件")] : null),
+    h("p", { class: "desk-back" }, back, session.me.role === "village_cadre" ? [" · ", h("a", { href: "#/inbox" }, "待办案件")] : null),
     h("h1", {}, `案件 ${c.id} · 户 ${c.household.household_no}`),
     h(
       "div",
-      { class: "row case-head" },
+      { class: "row desk-case-head" },
       stepBadge(c),
       c.level ? h("span", { class: `badge ${c.level}` }, LEVEL[c.level] || c.level) : null,
-      c.overdue ? h("span", { class: "badge late" }, "已逾期") : null,
-      c.decision_overdue ? h("span", { class: "badge late" }, "超过审定时限") : null,
+      c.overdue ? h("span", { class: "badge desk-late" }, "已逾期") : null,
+      c.decision_overdue ? h("span", { class: "badge desk-late" }, "超过审定时限") : null,
     ),
     facts([
       ["类型", KIND[c.kind] || c.kind],
@@ -530,11 +531,20 @@ async function casePage(id) {
       c.status === "open" ? ["审定时限", at(c.decision_due_at)] : ["", null],
       c.assigned_user_id ? ["改派给", c.assignees.find((a) => a.id === c.assigned_user_id)?.username || `用户 ${c.assigned_user_id}`] : ["", null],
     ]),
-    actionsBlock(c),
-    householdBlock(c, household ? household.members : null),
-    riskBlock(c, c.household.risk),
-    applicationBlock(applications),
-    timelineBlock(c),
+    // on a phone the forms come first; on a desk they stand beside the household and the timeline
+    h(
+      "div",
+      { class: "desk-case-layout" },
+      h("section", { class: "desk-case-side", "aria-label": "办理" }, actionsBlock(c)),
+      h(
+        "div",
+        { class: "desk-case-main" },
+        householdBlock(c, household ? household.members : null),
+        riskBlock(c, c.household.risk),
+        applicationBlock(applications),
+        timelineBlock(c),
+      ),
+    ),
   );
 }
 
@@ -558,11 +568,11 @@ async function notificationsPage() {
     });
     const li = h(
       "li",
-      { class: `card note${n.read_at ? "" : " unread"}` },
+      { class: `card desk-note${n.read_at ? "" : " desk-unread"}` },
       h(
         "div",
         { class: "row" },
-        h("span", { class: "grow" }, n.read_at ? "" : h("span", { class: "dot", "aria-label": "未读" }, "● "), NOTE[n.kind] || n.kind),
+        h("span", { class: "grow" }, n.read_at ? "" : h("span", { class: "desk-dot", "aria-label": "未读" }, "● "), NOTE[n.kind] || n.kind),
         h("span", { class: "muted" }, at(n.created_at)),
       ),
       h("div", {}, h("a", { href: `#/cases/${n.case_id}` }, `案件 ${n.case_id} · ${STEP[n.step] || n.step}`)),
@@ -575,20 +585,34 @@ async function notificationsPage() {
   show(h("h1", {}, "通知"), h("p", { class: "muted" }, `共 ${notes.total} 条。`), list);
 }
 
-// the unread count beside 通知 in the top bar, asked for whenever the bar is drawn
-let counting = null;
+// the unread count beside 通知 in the top bar, asked for whenever the bar is drawn (again if the bar is
+// redrawn while asking)
+const NOTES_LINK = '#nav a[href="#/notifications"]';
+let counting = false;
+let again = false;
 
 async function unreadCount() {
-  const link = document.querySelector('#nav a[href="#/notifications"]');
-  if (!link || !session.me) return;
+  if (counting) {
+    again = true;
+    return;
+  }
+  counting = true;
   try {
-    const unread = await api("/notifications?unread=true&page_size=1");
-    const badge = link.querySelector(".count") || link.appendChild(h("span", { class: "count" }));
-    badge.textContent = unread.total ? String(unread.total) : "";
-    badge.setAttribute("aria-label", `${unread.total} 条未读`);
-    badge.hidden = !unread.total;
+    do {
+      again = false;
+      if (!session.me || !document.querySelector(NOTES_LINK)) return;
+      const unread = await api("/notifications?unread=true&page_size=1");
+      const link = document.querySelector(NOTES_LINK);
+      if (!link) continue;
+      const badge = link.querySelector(".desk-count") || link.appendChild(h("span", { class: "desk-count" }));
+      badge.textContent = unread.total ? String(unread.total) : "";
+      badge.setAttribute("aria-label", `${unread.total} 条未读`);
+      badge.hidden = !unread.total;
+    } while (again);
   } catch {
     // the count is a hint: the notifications page itself says what went wrong
+  } finally {
+    counting = false;
   }
 }
 
@@ -597,8 +621,7 @@ function watchNav() {
   if (!bar) return;
   new MutationObserver(() => {
     const link = bar.querySelector('a[href="#/notifications"]');
-    if (!link || link.querySelector(".count") || counting) return;
-    counting = unreadCount().finally(() => (counting = null));
+    if (link && !link.querySelector(".desk-count")) unreadCount();
   }).observe(bar, { childList: true });
 }
 
