@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.fixtures import Accounts, make_id, new_household
 from tests.web.conftest import shot
-from tests.web.test_cadre_pages import log_in
+from tests.web.test_cadre_pages import log_in, no_sideways_scroll
 
 COUNT_DRAFTS = """() => new Promise((resolve, reject) => {
   const open = indexedDB.open("shouwang-drafts", 1);
@@ -85,6 +85,9 @@ def test_reports_entered_offline_are_sent_once_when_the_connection_returns(
     expect(phone.locator("#household-drafts .draft")).to_have_count(2)
     expect(phone.locator("#household-drafts .badge.pending").first).to_have_text("待发送")
     shot(phone, "cadre-drafts-offline-390")
+    phone.set_viewport_size({"width": 360, "height": 740})
+    no_sideways_scroll(phone)
+    phone.set_viewport_size({"width": 390, "height": 844})
     assert _reports(client, cadre, household) == []  # nothing left the phone
 
     context: BrowserContext = phone.context
@@ -119,6 +122,11 @@ def test_a_refused_draft_keeps_the_servers_message_until_corrected(
     expect(draft.locator(".badge")).to_have_text("被退回")
     expect(draft.locator(".form-error")).to_contain_text("a report covers at most 12 months")
     shot(phone, "cadre-drafts-refused-390")
+    phone.set_viewport_size({"width": 1280, "height": 900})
+    shot(phone, "cadre-drafts-refused-1280")
+    phone.set_viewport_size({"width": 360, "height": 740})
+    no_sideways_scroll(phone)
+    phone.set_viewport_size({"width": 390, "height": 844})
     assert _reports(client, cadre, household) == []
     # the browser logged the refusal's 422 itself
     assert [e for e in _errors(phone) if "422" not in e] == []
