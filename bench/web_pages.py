@@ -238,9 +238,36 @@ def village_facts(village: str) -> dict[str, Any]:
 # ---- the server and the client ------------------------------------------------------------------------
 
 
+class ServerLog:
+    """The server's own log (JSON lines): its access entries carry each request's time in the server
+    ("ms", from the app's access middleware), without the client and the loopback."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+
+    def mark(self) -> None:
+        self.offset = self.path.stat().st_size
+
+    def since_mark(self) -> list[dict[str, Any]]:
+        time.sleep(0.3)  # (the entry is written as the answer ends)
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        entries = []
+        for line in data.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and "ms" in entry and "path" in entry:
+                entries.append(entry)
+        return entries
+
+
 @contextmanager
-def server(url: str) -> Iterator[str]:
-    """`shouwang serve` on the copy, on a free port; yields its base URL."""
+def server(url: str, log_path: Path) -> Iterator[str]:
+    """`shouwang serve` on the copy, on a free port, its log in `log_path`; yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -249,19 +276,20 @@ def server(url: str) -> Iterator[str]:
         "SHOUWANG_SCHEDULER_IN_PROCESS": "false",
         "SHOUWANG_DEMO_HOUSEHOLDS": "0",
     }
+    # its log goes to a file: a pipe nobody reads fills up and stops the server mid-run
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
             if process.poll() is not None:
-                assert process.stderr is not None
-                raise RuntimeError(f"the server stopped: {process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"the server stopped: {log_path.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
@@ -274,6 +302,7 @@ def server(url: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 def client_for(base: str, username: str) -> httpx.Client:
@@ -727,13 +756,17 @@ def interleaved(
     service: Callable[[], tuple[float, Any]],
     warmup: int,
     requests: int,
+    log: ServerLog,
 ) -> dict[str, Any]:
-    """`requests` timings of each, alternating, after `warmup` of each."""
+    """`requests` timings of each, alternating, after `warmup` of each; and the server's own times of
+    the API's requests (by path, from its log)."""
     api_s: list[float] = []
     floor_s: list[float] = []
     service_s: list[float] = []
     api_last = floor_last = None
     for i in range(warmup + requests):
+        if i == warmup:
+            log.mark()
         a, api_last = api()
         f, floor_last = floor()
         v, _ = service()
@@ -741,6 +774,9 @@ def interleaved(
             api_s.append(a)
             floor_s.append(f)
             service_s.append(v)
+    by_path: dict[str, list[float]] = defaultdict(list)
+    for entry in log.since_mark():
+        by_path[re.sub(r"/\d{4}-W\d{2}/", "/{week}/", entry["path"])].append(entry["ms"] / 1000)
     say(
         f"  {label}: API median {statistics.median(api_s) * 1000:.1f} ms, "
         f"floor {statistics.median(floor_s) * 1000:.1f} ms, "
@@ -750,6 +786,7 @@ def interleaved(
         "api": stats(api_s),
         "floor": stats(floor_s),
         "service": stats(service_s),
+        "server": {path: stats(values) for path, values in by_path.items()},
         "api_answer": api_last,
         "floor_answer": floor_last,
     }
@@ -794,7 +831,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     db = Database(copy)
     load_before = os.getloadavg()[0]
     try:
-        with server(copy.url) as base:
+        with tempfile.TemporaryDirectory() as tmp, server(copy.url, Path(tmp) / "server.log") as base:
+            log = ServerLog(Path(tmp) / "server.log")
             cadre = client_for(base, CADRE)
             office = client_for(base, OFFICE)
             say(f"server {base}; village {facts['village']}; week {week}; search q={facts['q']!r}")
@@ -808,6 +846,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     lambda: service_list(cadre_actor, None),
                     args.warmup,
                     args.requests,
+                    log,
                 ),
                 "page": interleaved(
                     "page",
@@ -816,6 +855,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     lambda: service_list(cadre_actor, None, size),
                     args.warmup,
                     args.requests,
+                    log,
                 ),
                 "search": interleaved(
                     "search",
@@ -824,6 +864,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     lambda: service_list(cadre_actor, facts["q"]),
                     args.warmup,
                     args.requests,
+                    log,
                 ),
                 "dashboard": interleaved(
                     "dashboard",
@@ -832,6 +873,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     lambda: service_dashboard(office_actor, week),
                     args.warmup,
                     args.requests,
+                    log,
                 ),
             }
             sizes = transfer(cadre, base, size if size != 500 else None)
@@ -874,10 +916,14 @@ def dashboard_api(client: httpx.Client, week: str) -> tuple[float, dict[str, Any
 
 def _figures(measured: dict[str, Any]) -> dict[str, Any]:
     api, floor, service = measured["api"], measured["floor"], measured["service"]
+    server_median = sum(v["median"] for v in measured["server"].values())
     return {
         "api": api,
         "floor": floor,
         "service": service,
+        "server": measured["server"],
+        "server_median": server_median,
+        "server_ratio": server_median / floor["median"],
         "ratio": api["median"] / floor["median"],
         "service_ratio": service["median"] / floor["median"],
     }
@@ -901,8 +947,8 @@ def report(result: dict[str, Any]) -> str:
         f"{search['compare']['floor_total']} by the floor)",
         "",
         "| page request | API median | API p95 | floor median | floor p95 | API ÷ floor "
-        "| service in process (median) | service ÷ floor |",
-        "|---|---|---|---|---|---|---|---|",
+        "| in the server (its log), median | server ÷ floor | service in process, median | service ÷ floor |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     page = result["page"]
     for label, figures in (
@@ -915,13 +961,17 @@ def report(result: dict[str, Any]) -> str:
         lines.append(
             f"| {label} | {api['median'] * 1000:.1f} ms | {api['p95'] * 1000:.1f} ms | "
             f"{floor['median'] * 1000:.1f} ms | {floor['p95'] * 1000:.1f} ms | **{figures['ratio']:.1f}×** | "
+            f"{figures['server_median'] * 1000:.1f} ms | {figures['server_ratio']:.1f}× | "
             f"{figures['service']['median'] * 1000:.1f} ms | {figures['service_ratio']:.1f}× |"
         )
-    parts = dash["api_parts_ms"]
     lines += [
         "",
-        f"{n} timed requests of each after warm-up, each alternating with its floor; dashboard's last pair: "
-        f"weeks {parts['weeks']:.1f} ms, summary {parts['summary']:.1f} ms",
+        f"{n} timed requests of each after warm-up, each alternating with its floor and the service call; "
+        "dashboard in the server: "
+        + ", ".join(
+            f"`{path}` median {v['median'] * 1000:.1f} ms (p95 {v['p95'] * 1000:.1f}, n {v['n']})"
+            for path, v in dash["server"].items()
+        ),
     ]
     for label, figures in (("list", lists), ("search", search), ("page", page)):
         c = figures["compare"]
