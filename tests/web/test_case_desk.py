@@ -11,10 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect
 
+from app import db
 from app.clock import local_today
 from app.clock import now as clock_now
+from app.config import Settings
 from app.risk import scorer
+from app.services import relief_keys
+from app.services.access import Actor
 from tests.fixtures import PASSWORD, Accounts, new_household, report_body
+from tests.test_relief import APPLICANT_ID, Platform, application
 from tests.web.conftest import shot
 
 
@@ -229,3 +234,33 @@ def test_the_desk_pages_on_a_phone_and_another_townships_reviewer(
     phone.goto(f"{live_server}/#/cases/{case_id}")
     expect(phone.get_by_role("heading", name="找不到")).to_be_visible()
     assert client.get(f"/api/v1/cases/{case_id}", headers=accounts["township_2"]).status_code == 404
+
+
+def test_the_reviewer_reads_a_relief_application_masked_on_its_case(
+    desk: Page, live_server: str, client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    accounts.create("platform")
+    accounts.create("township_1")
+    with db.session_scope() as session:
+        key_id, secret = relief_keys.create(session, settings, Actor.system("test"), "platform")
+    helper = {"name": "李文", "phone": "13700001234", "relation": "村民小组长"}
+    answer = Platform(client, key_id, secret).post("applications", application(on_behalf_of=helper))
+    assert answer.status_code == 202, answer.text
+    case_id = answer.json()["case_id"]
+
+    _log_in(desk, live_server, "township_1")
+    desk.goto(f"{live_server}/#/cases/{case_id}")
+    shown = desk.locator("#application-YN-2026-000123")
+    expect(shown).to_contain_text("李秀英")
+    expect(shown).to_contain_text("医疗")
+    expect(shown).to_contain_text("丈夫住院")
+    expect(shown).to_contain_text("诊断书.jpg")
+    expect(shown).to_contain_text("30,000.00 元")
+    page_text = desk.locator("main").inner_text()
+    assert "13912345678" not in page_text
+    assert "13700001234" not in page_text
+    assert APPLICANT_ID not in page_text  # the ID number masked, as the API gives it
+    assert APPLICANT_ID[-4:] in page_text
+    expect(desk.locator("#case-income")).to_have_count(0)  # a provisional household: no report yet
+    shot(desk, "desk-application-1280")
+    assert desk.console_errors == [], desk.console_errors  # type: ignore[attr-defined]

@@ -14,6 +14,15 @@ const SOURCE = {
   department: "部门数据",
   self_application: "农户申请",
 };
+const DIFFICULTY = {
+  living: "基本生活",
+  employment: "就业",
+  education: "教育",
+  medical: "医疗",
+  housing: "住房",
+  drinking_water: "饮水",
+  other: "其他",
+};
 const OUTCOME = { confirmed: "已认定", rejected: "未通过", withdrawn: "已撤销" };
 const KIND = { identification: "识别纳入监测", elimination: "风险消除" };
 const ACTION = {
@@ -124,6 +133,7 @@ function caseCard(c) {
 }
 
 async function inboxPage() {
+  const here = location.hash;
   const chosen = inboxQuery();
   const place = PLACE[session.me.role];
   const regions = place ? await api(`/regions?level=${place.level}&page_size=500`) : null;
@@ -148,13 +158,18 @@ async function inboxPage() {
   );
   const summary = h("p", { class: "muted", id: "inbox-summary" });
   const list = h("ul", { class: "list cases", id: "inbox" });
+  // the address this page holds; if the user goes elsewhere while an answer is awaited, the page stays away
+  let mine = here;
   const load = async () => {
+    if (location.hash !== mine) return;
     const wanted = Object.fromEntries(FILTERS.filter((n) => filters.elements[n]).map((n) => [n, filters.elements[n].value]).filter(([, v]) => v));
     const query = new URLSearchParams({ page_size: "200", ...wanted });
     // the filters stay in the address (no personal data in them), so going back keeps them
-    const here = new URLSearchParams(wanted).toString();
-    history.replaceState(null, "", `#/inbox${here ? `?${here}` : ""}`);
+    const kept = new URLSearchParams(wanted).toString();
+    mine = `#/inbox${kept ? `?${kept}` : ""}`;
+    history.replaceState(null, "", mine);
     const inbox = await api(`/inbox?${query}`);
+    if (location.hash !== mine) return;
     summary.textContent = `共 ${inbox.total} 件，其中已逾期 ${inbox.overdue} 件；按到期时间排列。`;
     list.replaceChildren(...inbox.items.map(caseCard));
     if (!inbox.items.length) list.append(h("li", { class: "muted" }, "没有待办案件。"));
@@ -162,7 +177,7 @@ async function inboxPage() {
   filters.addEventListener("change", () => load().catch((error) => say(error.message)));
   filters.addEventListener("submit", (event) => event.preventDefault());
   await load();
-  if (!location.hash.startsWith("#/inbox")) return; // the user went elsewhere meanwhile
+  if (location.hash !== mine) return;
   show(h("h1", {}, "待办案件"), filters, summary, list);
 }
 
@@ -266,7 +281,7 @@ function applicationBlock(applications) {
     applications.map((a) =>
       h(
         "div",
-        { class: "card desk-application" },
+        { class: "card desk-application", id: `application-${a.application_id}` },
         facts([
           ["申请编号", a.application_id],
           ["申请人", a.applicant_name],
@@ -274,12 +289,13 @@ function applicationBlock(applications) {
           ["电话", h("span", { class: "figure" }, a.phone)],
           ["地址", a.address],
           ["申报人口", `${a.household_size} 人`],
-          ["困难类型", a.difficulty_type],
+          ["困难类型", DIFFICULTY[a.difficulty_type] || a.difficulty_type],
           ["情况说明", a.description],
           ["申报损失", a.stated_loss === null ? null : yuan(a.stated_loss)],
           ["提交时间", at(a.submitted_at)],
           ["代办人", a.on_behalf_of ? `${a.on_behalf_of.name || ""} ${a.on_behalf_of.relation || ""} ${a.on_behalf_of.phone || ""}`.trim() : null],
-          ["附件", a.attachments.length ? `${a.attachments.length} 个` : null],
+          ["附件", a.attachments.length ? a.attachments.map((x) => x.name).join("、") : null],
+          ["户籍", a.provisional_household ? "申请人未在册，已临时建档，待入户核实" : null],
           ["修改次数", a.amendments ? String(a.amendments) : null],
         ]),
       ),
@@ -487,9 +503,11 @@ function actionForm(c, action) {
 function actionsBlock(c) {
   if (c.status === "closed") return [h("h2", {}, "办理"), h("p", { class: "muted" }, `案件已办结（${OUTCOME[c.outcome] || c.outcome}），${at(c.closed_at)}。`)];
   const forms = c.allowed_actions.map((a) => actionForm(c, a)).filter(Boolean);
+  const steps = c.allowed_actions.filter((a) => FORMS[a] && !FORMS[a].folded);
   return [
     h("h2", {}, "办理"),
-    forms.length ? h("div", { class: "desk-actions", id: "actions" }, forms) : h("p", { class: "muted", id: "actions" }, `此案件目前在「${STEP[c.step] || c.step}」环节，不需要您办理。`),
+    steps.length ? null : h("p", { class: "muted" }, `此案件目前在「${STEP[c.step] || c.step}」环节，这一步不由您办理。`),
+    h("div", { class: "desk-actions", id: "actions" }, forms),
   ];
 }
 
