@@ -789,8 +789,13 @@ async function reportPage(id, draft = null) {
       field("开始日期", h("input", { name: "period_start", "data-field": "period_start", type: "date", required: true, value: start })),
       field("结束日期", h("input", { name: "period_end", "data-field": "period_end", type: "date", required: true, value: end })),
     ),
-    h("fieldset", {}, h("legend", {}, "本期收入与支出"), MONEY.map(([name, label]) => money(name, label, b ? b.income[name] : "0"))),
-    money("insurance_payout", "理赔收入", b ? b.insurance_payout : "0"),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "本期收入与支出"),
+      MONEY.map(([name, label]) => money(name, label, b ? b.income[name] : "0")),
+      money("insurance_payout", "理赔收入", b ? b.insurance_payout : "0"),
+    ),
     h(
       "fieldset",
       {},
