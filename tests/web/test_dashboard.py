@@ -32,11 +32,17 @@ from tests.web.conftest import shot
 API = "/api/v1/risk-lists"
 
 
+LANDING = {"cadre_a": "农户"}  # the others land on their case inbox
+
+
 def _log_in(page: Page, base: str, username: str) -> None:
     page.goto(base + "/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    # the landing page has drawn (it would take the address back if the menu were used before)
+    expect(page.get_by_role("heading", name=LANDING.get(username, "待办案件"))).to_be_visible()
+    page.wait_for_load_state("networkidle")
 
 
 def _district(client: TestClient, accounts: Accounts, settings: Settings) -> dict[str, int]:
@@ -237,6 +243,16 @@ def test_the_weekly_list_filters_pages_and_downloads_the_apis_files(
         == client.get(f"{API}/{THIS_WEEK}", headers=officer, params=filters | {"format": "csv"}).content
     )
 
+    # the access cookie expired while the page stood open: renewed before the browser fetches the file
+    phone.context.clear_cookies(name="sw_access")
+    assert (
+        downloaded("下载 CSV")
+        == client.get(f"{API}/{THIS_WEEK}", headers=officer, params=filters | {"format": "csv"}).content
+    )
+    expired = f"the server responded with a status of 401 (Unauthorized) {live_server}/api/v1/auth/me"
+    assert phone.console_errors == [f"Failed to load resource: {expired}"]  # type: ignore[attr-defined]
+    phone.console_errors.clear()  # type: ignore[attr-defined]  # the browser logs that 401 itself
+
     phone.set_viewport_size({"width": 390, "height": 844})
     phone.goto(f"{live_server}/#/lists")
     expect(rows).to_have_count(everything["total"])
@@ -267,6 +283,12 @@ def test_the_list_pages_by_fifty(
         i["household_no"] for i in second["items"]
     ]
     expect(phone.get_by_role("button", name="下一页")).to_be_disabled()
+    # the reviewer's dashboard: their township's figures, as the API gives them to the reviewer
+    phone.get_by_role("link", name="本周概况", exact=True).click()
+    summary = client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["township_1"]).json()
+    assert [t["township_code"] for t in summary["by_township"]] == [TOWNSHIP_1]
+    _check_dashboard(phone, summary)
+    expect(phone.get_by_role("link", name="预警模型")).to_have_count(0)  # the model is the district's
     assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
 
 

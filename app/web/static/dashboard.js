@@ -1,7 +1,7 @@
 // The district office's pages: the week's dashboard, the weekly list, the model card. Every figure on
 // them is one the API gives (the week's summary, the list, the model's status): the page lays them out
 // and draws the trend, it never counts.
-import { API, ApiError, api, errorText, field, h, LEVEL, nav, page, show, showRefusal, STEP, when } from "./core.js";
+import { API, ApiError, api, errorText, field, h, LEVEL, nav, page, say, show, showRefusal, STEP, when } from "./core.js";
 
 const OVERSEERS = ["district_officer", "township_reviewer"];
 nav(OVERSEERS, "#/dashboard", "本周概况");
@@ -42,22 +42,25 @@ async function currentWeeks() {
   return lists.filter((l) => l.status === "current");
 }
 
-/** Show the page's parts (a part may be a list of nodes, or nothing). */
-function render(...parts) {
+/** Show the page's parts (a part may be a list of nodes, or nothing), unless the user has gone on to
+ * another page while this one was loading (`here`: the address it was opened at). */
+function render(here, ...parts) {
+  if (location.hash !== here) return;
   show(...parts.flat(3).filter((part) => part !== null && part !== undefined && part !== false));
 }
 
-function noListYet(title) {
+function noListYet(here, title) {
   render(
+    here,
     h("h1", {}, title),
     h("p", { class: "card" }, "还没有任何一周的风险名单，暂无数据。名单每周一早上自动生成，生成后会显示在这里。"),
   );
 }
 
 /** An API refusal as its own page (403: not for this account). Anything else goes to the router. */
-function refused(title, error) {
+function refused(here, title, error) {
   if (!(error instanceof ApiError) || error.status !== 403) throw error;
-  render(h("h1", {}, title), h("p", { class: "card form-error", role: "alert" }, `${errorText(error)}：本页的数据不在您的职责范围内。`));
+  render(here, h("h1", {}, title), h("p", { class: "card form-error", role: "alert" }, `${errorText(error)}：本页的数据不在您的职责范围内。`));
 }
 
 /** A form choosing one of the weeks; `go(week)` opens it. */
@@ -101,21 +104,23 @@ function cell(value, name) {
 // ---- the dashboard ---------------------------------------------------------------------------------
 
 async function dashboardPage(week) {
+  const here = location.hash;
   const title = "本周概况";
   const weeks = await currentWeeks();
-  if (!weeks.length) return noListYet(title);
+  if (!weeks.length) return noListYet(here, title);
   const chosen = weeks.find((w) => w.week === week) || (week ? null : weeks[0]);
   if (!chosen) throw new ApiError(404, null);
   let summary;
   try {
     summary = await api(`/risk-lists/${chosen.week}/summary`);
   } catch (error) {
-    return refused(title, error);
+    return refused(here, title, error);
   }
   const steps = Object.keys(STEP).filter((s) => s in summary.cases_by_step);
   const reasons = Object.entries(summary.by_reason).slice(0, 8);
   const median = summary.median_days_to_decision;
   render(
+    here,
     h("h1", {}, title),
     h(
       "p",
@@ -377,9 +382,10 @@ function options(pairs, chosen, none = "全部") {
 }
 
 async function listPage(week) {
+  const here = location.hash;
   const title = "风险名单";
   const weeks = await currentWeeks();
-  if (!weeks.length) return noListYet(title);
+  if (!weeks.length) return noListYet(here, title);
   const chosen = weeks.find((w) => w.week === week) || (week ? null : weeks[0]);
   if (!chosen) throw new ApiError(404, null);
   const asked = query();
@@ -395,7 +401,7 @@ async function listPage(week) {
     const params = new URLSearchParams({ ...filters, page: String(pageNo), page_size: String(PAGE_SIZE) });
     found = await api(`/risk-lists/${chosen.week}?${params}`);
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 422) return refused(title, error);
+    if (!(error instanceof ApiError) || error.status !== 422) return refused(here, title, error);
     refusal = error;
   }
   const labels = found ? found.reason_labels : {};
@@ -437,7 +443,25 @@ async function listPage(week) {
 
   const exportLink = (format, label) => {
     const params = new URLSearchParams({ ...filters, format });
-    return h("a", { class: "button secondary", href: `${API}/risk-lists/${chosen.week}?${params}`, download: "" }, label);
+    const link = h("a", { class: "button secondary", href: `${API}/risk-lists/${chosen.week}?${params}`, download: "" }, label);
+    // the browser fetches the file itself: an access cookie that expired while the page stood open is
+    // renewed first, or the download would be the API's 401
+    link.addEventListener("click", async (event) => {
+      if (link.dataset.renewed) {
+        delete link.dataset.renewed;
+        return;
+      }
+      event.preventDefault();
+      try {
+        await api("/auth/me");
+      } catch (error) {
+        say(errorText(error));
+        return;
+      }
+      link.dataset.renewed = "1";
+      link.click();
+    });
+    return link;
   };
   const body = [];
   if (found) {
@@ -456,12 +480,13 @@ async function listPage(week) {
     );
   }
   render(
+    here,
     h("h1", {}, title),
     h("p", { class: "muted" }, `${weekName(chosen.week)}，生成于 ${when(chosen.generated_at)}；身份证号已脱敏。`),
     form,
     body,
   );
-  if (refusal) showRefusal(form, refusal);
+  if (refusal && location.hash === here) showRefusal(form, refusal);
 }
 
 function entriesTable(items) {
@@ -550,12 +575,13 @@ function day(iso) {
 }
 
 async function modelPage() {
+  const here = location.hash;
   const title = "预警模型";
   let status;
   try {
     status = await api("/risk/model");
   } catch (error) {
-    return refused(title, error);
+    return refused(here, title, error);
   }
   const current = status.current;
   const mode = {
@@ -635,7 +661,7 @@ async function modelPage() {
               h("td", { class: "num", "data-figure": "recall" }, t.recall_at_10 === null ? "—" : String(t.recall_at_10)),
             ),
           ),
-          { id: "by-township" },
+          { id: "by-township", class: "dash-numbers" },
         ),
       );
     }
@@ -662,7 +688,7 @@ async function modelPage() {
       h("p", { class: "muted" }, "新训练的模型只有在同一批检验农户上查全率不低于在用模型时才会换上；否则标为“未采用”，留作记录。"),
     );
   }
-  render(...parts);
+  render(here, ...parts);
 }
 
 function fact(label, value) {
