@@ -53,7 +53,7 @@ function noListYet(here, title) {
   render(
     here,
     h("h1", {}, title),
-    h("p", { class: "card" }, "还没有任何一周的风险名单，暂无数据。名单每周一早上自动生成，生成后会显示在这里。"),
+    h("p", { class: "card" }, "还没有任何一周的风险名单，暂无数据。名单每周自动生成一次，生成后会显示在这里。"),
   );
 }
 
@@ -482,7 +482,7 @@ async function listPage(week) {
   render(
     here,
     h("h1", {}, title),
-    h("p", { class: "muted" }, `${weekName(chosen.week)}，生成于 ${when(chosen.generated_at)}；身份证号已脱敏。`),
+    h("p", { class: "muted" }, `${weekName(chosen.week)}，生成于 ${when(chosen.generated_at)}。表中不列户主姓名和身份证号，下载的文件中身份证号已脱敏。`),
     form,
     body,
   );
