@@ -244,10 +244,11 @@ async function optional(path) {
 
 async function readHousehold(id) {
   const household = await api(`/households/${id}`);
+  const department = session.me.role === "department_user"; // a department reads the registry, not reports
   const [reports, risk, assistance, kase] = await Promise.all([
-    optional(`/households/${id}/reports?page_size=20`),
+    department ? null : optional(`/households/${id}/reports?page_size=20`),
     household.risk_level ? optional(`/households/${id}/risk`) : null, // not scored yet: nothing to ask
-    isCadre() || session.me.role !== "department_user" ? optional(`/households/${id}/assistance`) : null,
+    department ? null : optional(`/households/${id}/assistance`),
     household.open_case_id ? optional(`/cases/${household.open_case_id}`) : null,
   ]);
   return { household, reports, risk, assistance, kase };

@@ -52,7 +52,22 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// The page being drawn (the part of the address before "?"): a page that finishes loading after the user
+// has moved on to another is not drawn over it.
+let drawing = null;
+
+function pathOf(hash) {
+  return (hash || "#/").slice(2).split("?")[0];
+}
+
+/** Change the address without a new page (e.g. to keep a page's filters), and keep drawing this page. */
+export function replaceAddress(hash) {
+  history.replaceState(null, "", hash);
+  drawing = pathOf(hash);
+}
+
 export function show(...nodes) {
+  if (drawing !== null && pathOf(location.hash) !== drawing) return;
   const view = document.getElementById("view");
   view.replaceChildren(...nodes);
   const heading = view.querySelector("h1");
@@ -248,6 +263,7 @@ export async function route() {
   say("");
   const hash = location.hash || "#/";
   if (hash === "#/login") {
+    drawing = null;
     drawBar();
     return loginPage();
   }
@@ -270,7 +286,8 @@ export async function route() {
     }
   }
   drawBar();
-  const path = hash.slice(2).split("?")[0];
+  const path = pathOf(hash);
+  drawing = path;
   try {
     for (const [pattern, handler] of routes) {
       const found = path.match(pattern);

@@ -1,7 +1,7 @@
 // The case desk: the inbox (待办案件), a case's page with the forms for exactly the actions the API
 // allows now (the case's `allowed_actions`), and the notifications. The server decides every rule; the
 // page shows what it answers and sends what the user enters.
-import { api, ApiError, errorText, field, h as element, home, LEVEL, nav, page, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
+import { api, ApiError, errorText, field, h as element, home, LEVEL, nav, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
 
 // core's h and show, taking parts nested at any depth (optional sections are arrays or null)
 const h = (tag, attrs, ...children) => element(tag, attrs, ...children.flat(Infinity));
@@ -167,7 +167,7 @@ async function inboxPage() {
     // the filters stay in the address (no personal data in them), so going back keeps them
     const kept = new URLSearchParams(wanted).toString();
     mine = `#/inbox${kept ? `?${kept}` : ""}`;
-    history.replaceState(null, "", mine);
+    replaceAddress(mine);
     const inbox = await api(`/inbox?${query}`);
     if (location.hash !== mine) return;
     summary.textContent = `共 ${inbox.total} 件，其中已逾期 ${inbox.overdue} 件；按到期时间排列。`;
