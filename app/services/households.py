@@ -414,8 +414,20 @@ def _matches(actor: Actor, q: str) -> ColumnElement[bool]:
     by_number = Household.household_no.contains(q, autoescape=True)
     if actor.role not in LIST_NAME_READERS:
         return by_number
-    heads = _active_head_name().where(Member.name.contains(q, autoescape=True))
-    return or_(by_number, Household.id.in_(heads.with_only_columns(Member.household_id)))
+    # correlated: only the heads of the households already in the caller's region are read (an IN over
+    # every head of the district read them all)
+    head_matches = (
+        select(Member.id)
+        .where(
+            Member.household_id == Household.id,
+            Member.relation == Relation.head,
+            Member.left_on.is_(None),
+            Member.name.contains(q, autoescape=True),
+        )
+        .correlate(Household)
+        .exists()
+    )
+    return or_(by_number, head_matches)
 
 
 def list_extras(session: Session, actor: Actor, ids: Sequence[int]) -> dict[int, dict[str, Any]]:

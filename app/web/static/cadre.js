@@ -12,10 +12,10 @@ import {
   LEVEL,
   nav,
   page,
-  refusalText,
   say,
   session,
   show,
+  showRefusal,
   STATUS,
   STEP,
   when,
@@ -90,24 +90,6 @@ async function formChoices() {
     choices = JSON.parse(kept);
   }
   return choices;
-}
-
-/** Show a refusal: the sentence on the form, and on the exact field it names (e.g. members[1].id_number). */
-function showError(form, error) {
-  for (const old of form.querySelectorAll(".field-error")) old.remove();
-  for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
-  const box = form.querySelector(".form-error") || form.appendChild(h("p", { class: "form-error", role: "alert" }));
-  box.textContent = refusalText(error);
-  const items = error instanceof ApiError && error.body ? error.body.errors || [error.body] : [];
-  for (const item of items) {
-    if (!item.field) continue;
-    const input =
-      form.querySelector(`[data-field="${CSS.escape(item.field)}"]`) ||
-      form.querySelector(`[name="${CSS.escape(item.field.split(".").pop())}"]`);
-    if (!input) continue;
-    input.setAttribute("aria-invalid", "true");
-    input.insertAdjacentElement("afterend", h("p", { class: "field-error" }, item.message));
-  }
 }
 
 function clearError(form) {
@@ -566,7 +548,7 @@ async function registerPage(draft = null) {
         result.replaceChildren(h("p", { class: "notice" }, "发送失败（网络）：已保存为待发送，连上网络后自动发送。"));
         return;
       }
-      showError(form, error);
+      showRefusal(form, error);
     }
   });
   display(here,
@@ -576,7 +558,7 @@ async function registerPage(draft = null) {
     h("p", { class: "muted" }, "身份证号在输入时检查校验位，仅作提示；以系统审核为准。"),
     form,
   );
-  if (draft && draft.refusal) showError(form, new ApiError(draft.refusal.status, draft.refusal.body));
+  if (draft && draft.refusal) showRefusal(form, new ApiError(draft.refusal.status, draft.refusal.body));
 }
 
 // ---- editing a household (with the version read) ---------------------------------------------------
@@ -671,7 +653,7 @@ async function editPage(id) {
                   location.hash = `#/households/${id}`;
                 } catch (error) {
                   if (error instanceof ApiError && error.status === 409) return showConflict(changes);
-                  showError(form, error);
+                  showRefusal(form, error);
                 }
               },
             },
@@ -712,7 +694,7 @@ async function editPage(id) {
         await showConflict(changes);
         return;
       }
-      showError(form, error);
+      showRefusal(form, error);
     }
   });
   display(here,
@@ -847,7 +829,7 @@ async function reportPage(id, draft = null) {
         return;
       }
       preview.replaceChildren(h("p", { class: "muted" }, "填写有误，暂不能计算（见下方提示）。"));
-      showError(form, error);
+      showRefusal(form, error);
     }
   };
   let timer = null;
@@ -881,7 +863,7 @@ async function reportPage(id, draft = null) {
       location.hash = `#/households/${id}`;
     } catch (error) {
       if (isNetworkError(error)) return kept("发送失败（网络）：");
-      showError(form, error);
+      showRefusal(form, error);
     }
   });
   display(here,
@@ -893,7 +875,7 @@ async function reportPage(id, draft = null) {
   );
   if (draft && draft.refusal) {
     // the server's refusal is known: shown on its field; the preview follows the cadre's correction
-    showError(form, new ApiError(draft.refusal.status, draft.refusal.body));
+    showRefusal(form, new ApiError(draft.refusal.status, draft.refusal.body));
     preview.replaceChildren(h("p", { class: "muted" }, "改正后将重新计算。"));
   } else refresh().catch(() => {});
 }
@@ -927,7 +909,7 @@ async function signalPage(id) {
       );
       form.querySelector("button[type=submit]").disabled = true;
     } catch (error) {
-      showError(form, error);
+      showRefusal(form, error);
     }
   });
   display(here,

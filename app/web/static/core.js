@@ -106,17 +106,30 @@ export function field(label, control, hint) {
   return h("div", { class: "field" }, parts);
 }
 
-/** Show an API refusal on a form: the message on the form, and on the named field when there is one. */
+/** Show an API refusal on a form: the server's sentence at the form, and each field's own message beside
+that field (every field the server named, from `errors`, or the one `field`). */
 export function showRefusal(form, error) {
   for (const old of form.querySelectorAll(".field-error")) old.remove();
   for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
   const box = form.querySelector(".form-error") || form.appendChild(h("p", { class: "form-error", role: "alert" }));
-  box.textContent = refusalText(error);
-  const name = error instanceof ApiError && error.body ? error.body.field : null;
-  const input = name ? form.querySelector(`[name="${CSS.escape(String(name).split(".").pop())}"]`) : null;
-  if (input) {
+  const body = error instanceof ApiError && error.body ? error.body : null;
+  const each = body && Array.isArray(body.errors) && body.errors.length ? body.errors : body && body.field ? [body] : [];
+  box.replaceChildren(refusalText(error));
+  if (each.length > 1) {
+    box.replaceChildren(`${errorText(error)}：`, h("ul", {}, each.map((e) => h("li", {}, e.field ? `${e.field}：${e.message}` : e.message))));
+  }
+  const marked = new Set();
+  for (const e of each) {
+    // "members.2.id_number" → the third member's id_number when the form numbers its rows, else any
+    const parts = String(e.field || "").split(".");
+    const name = parts.filter((part) => !/^\d+$/.test(part)).pop();
+    if (!name || marked.has(e.field)) continue;
+    const input = form.querySelector(`[data-field="${CSS.escape(e.field)}"]`) || form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (!input) continue;
+    marked.add(e.field);
     input.setAttribute("aria-invalid", "true");
-    input.insertAdjacentElement("afterend", h("p", { class: "field-error" }, box.textContent));
+    const after = input.type === "checkbox" ? input.parentElement : input;
+    after.insertAdjacentElement("afterend", h("p", { class: "field-error" }, e.message));
   }
 }
 

@@ -1,7 +1,7 @@
 // The case desk: the inbox (待办案件), a case's page with the forms for exactly the actions the API
 // allows now (the case's `allowed_actions`), and the notifications. The server decides every rule; the
 // page shows what it answers and sends what the user enters.
-import { api, ApiError, errorText, field, h as element, home, LEVEL, nav, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
+import { api, ApiError, field, h as element, home, LEVEL, nav, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
 
 // core's h and show, taking parts nested at any depth (optional sections are arrays or null)
 const h = (tag, attrs, ...children) => element(tag, attrs, ...children.flat(Infinity));
@@ -449,27 +449,6 @@ const FORMS = {
   },
 };
 
-/** The server's refusal on the form: its sentence, and each field's own message beside that field. */
-function refuse(form, error) {
-  showRefusal(form, error);
-  const each = error instanceof ApiError && error.body && Array.isArray(error.body.errors) ? error.body.errors : [];
-  if (!each.length) return;
-  for (const old of form.querySelectorAll(".field-error")) old.remove();
-  const box = form.querySelector(".form-error");
-  box.textContent = `${errorText(error)}：`; // each field's message follows, and stands beside its field
-  box.append(h("ul", {}, each.map((e) => h("li", {}, e.field ? `${e.field}：${e.message}` : e.message))));
-  const marked = new Set();
-  for (const e of each) {
-    const name = String(e.field || "").split(".").filter((part) => !/^\d+$/.test(part)).pop();
-    const input = name ? form.querySelector(`[name="${CSS.escape(name)}"]`) : null;
-    if (!input || marked.has(name)) continue;
-    marked.add(name);
-    input.setAttribute("aria-invalid", "true");
-    const after = input.type === "checkbox" ? input.parentElement : input;
-    after.insertAdjacentElement("afterend", h("p", { class: "field-error" }, e.message));
-  }
-}
-
 function actionForm(c, action) {
   const spec = FORMS[action];
   if (!spec) return null;
@@ -493,7 +472,7 @@ function actionForm(c, action) {
       await route(); // the case as the server now has it, with its new allowed actions
     } catch (error) {
       button.disabled = false;
-      refuse(form, error);
+      showRefusal(form, error);
     }
   });
   if (!spec.folded) return h("div", { class: "card" }, form);
