@@ -175,14 +175,14 @@ def serve(url: str, port: int) -> subprocess.Popen[bytes]:
         cwd=ROOT,
         env=env,
     )
-    for _ in range(100):
+    for _ in range(600):  # importing the app takes 5 s on an idle 2-core machine, more on a busy one
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
                 return process
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise SystemExit("server did not start")
+    raise SystemExit("server did not start within 60 s")
 
 
 def run(kind: str, households: int, batches: int, demo_households: int, port: int) -> dict[str, float]:
