@@ -28,6 +28,9 @@ export const ROLE = {
 // ---- the session ---------------------------------------------------------------------------------
 
 export const session = { me: null };
+// who is logged in (account name, role, region: no household's data), so the app can start without a
+// network and show what works offline (the drafts, new entries)
+const ME_KEY = "shouwang-me";
 
 const logoutHooks = [];
 
@@ -81,6 +84,27 @@ export function show(...nodes) {
 
 export function say(text) {
   document.getElementById("status").textContent = text || "";
+}
+
+// A message for the page the user is sent to next (e.g. "报告已发送" after a form sends them back).
+let flashed = "";
+
+export function flash(text) {
+  flashed = text;
+  say(text);
+}
+
+/** Who did something, as a user reads it: a person's account name, or which part of the system. */
+export function actorName(actor) {
+  const SYSTEM = {
+    "system:escalation": "系统（逾期提醒与升级）",
+    "system:risk_scorer": "系统（风险评分）",
+    "system:relief_platform": "系统（省政府救助平台）",
+    "system:department": "系统（部门数据）",
+  };
+  if (!actor) return "—";
+  if (SYSTEM[actor]) return SYSTEM[actor];
+  return String(actor).startsWith("system:") ? "系统" : actor;
 }
 
 export function yuan(value) {
@@ -190,7 +214,7 @@ const MESSAGES = {
   unauthorized: "登录已过期，请重新登录",
   forbidden: "您没有这项权限",
   not_found: "找不到",
-  conflict: "数据已被他人修改，请刷新后重试",
+  conflict: "与已有的数据冲突",
   invalid: "填写的内容有误",
   too_many_requests: "尝试次数太多，请稍后再试",
   unavailable: "服务暂时不可用，请稍后再试",
@@ -249,10 +273,12 @@ function loginPage() {
     event.preventDefault();
     say("");
     try {
-      session.me = await call("/auth/session", {
-        method: "POST",
-        form: { username: form.username.value, password: form.password.value },
-      });
+      remember(
+        await call("/auth/session", {
+          method: "POST",
+          form: { username: form.username.value, password: form.password.value },
+        }),
+      );
       if (location.hash === "#/" || location.hash === "") route();
       else location.hash = "#/";
     } catch (error) {
@@ -272,8 +298,15 @@ function drawBar() {
     .replaceChildren(...links.map((n) => h("a", { href: n.href, "aria-current": location.hash === n.href ? "page" : null }, n.label)));
 }
 
+function remember(me) {
+  session.me = me;
+  session.unconfirmed = false;
+  localStorage.setItem(ME_KEY, JSON.stringify({ username: me.username, role: me.role, region_code: me.region_code }));
+}
+
 export async function route() {
-  say("");
+  say(flashed);
+  flashed = "";
   const hash = location.hash || "#/";
   if (hash === "#/login") {
     drawing = null;
@@ -287,15 +320,22 @@ export async function route() {
   }
   if (!session.me) {
     try {
-      session.me = await api("/auth/me");
+      remember(await api("/auth/me"));
     } catch (error) {
       if (!(error instanceof ApiError)) {
-        // no network: the session may well be fine; try again when the phone is back online
-        show(h("h1", {}, "无网络连接"), h("p", {}, "连上网络后会自动重试。"));
+        // no network: the session may well be fine; what works offline works, and the app asks again
+        // when the phone is back online
+        const kept = localStorage.getItem(ME_KEY);
+        if (!kept) {
+          show(h("h1", {}, "无网络连接"), h("p", {}, "连上网络后会自动重试。"));
+          return;
+        }
+        session.me = JSON.parse(kept);
+        session.unconfirmed = true;
+      } else {
+        location.hash = "#/login";
         return;
       }
-      location.hash = "#/login";
-      return;
     }
   }
   drawBar();
@@ -311,15 +351,39 @@ export async function route() {
   } catch (error) {
     if (error instanceof ApiError && (error.status === 404 || error.status === 422)) return notFoundPage();
     const retry = h("button", { type: "button", onclick: () => route() }, "重试");
+    if (!(error instanceof ApiError)) {
+      show(h("h1", {}, "无网络连接"), h("p", {}, "这一页要连上网络才能打开；已填写的报告和新增农户会保存在手机上，连网后自动发送。"), retry);
+      return;
+    }
     show(h("h1", {}, "出错了"), h("p", {}, errorText(error)), retry);
   }
 }
 
+const logoutChecks = [];
+
+/** `fn()` returns a warning (or "") that the user must confirm before logging out, e.g. unsent drafts. */
+export function beforeLogout(fn) {
+  logoutChecks.push(fn);
+}
+
 export async function logout() {
+  if (!navigator.onLine) {
+    // the session lives in HttpOnly cookies only the server can end: logging out offline would leave it
+    say("没有网络，无法退出登录：连上网络后再退出。");
+    return;
+  }
+  for (const check of logoutChecks) {
+    const warning = await check();
+    if (warning && !window.confirm(warning)) return;
+  }
   try {
     await call("/auth/session", { method: "DELETE" });
-  } catch {
-    // the session may already have ended: the page forgets it either way
+  } catch (error) {
+    if (!(error instanceof ApiError)) {
+      say("没有网络，无法退出登录：连上网络后再退出。");
+      return;
+    }
+    // the session had already ended (401): the page forgets it either way
   }
   for (const hook of logoutHooks) {
     try {
@@ -329,6 +393,7 @@ export async function logout() {
     }
   }
   session.me = null;
+  localStorage.removeItem(ME_KEY);
   drawBar();
   if (location.hash === "#/login") loginPage();
   else location.hash = "#/login";
@@ -338,7 +403,10 @@ export function start() {
   document.getElementById("logout").addEventListener("click", logout);
   window.addEventListener("hashchange", route);
   window.addEventListener("online", () => {
-    if (!session.me) route();
+    if (!session.me || session.unconfirmed) {
+      session.me = null; // ask the server who is logged in, now that it can answer
+      route();
+    }
   });
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   route();
