@@ -59,9 +59,10 @@ def test_allowed_actions_are_exactly_what_the_actions_endpoint_accepts_at_every_
         steps.append(detail(client, cadre, case_id)["step"])
 
     # the cadre's own report: the village may still withdraw it (close)
+    # a step is reassigned by its owners or the district, never by another level
     village = {
         "cadre_a": ["verify", "close", "reassign"],
-        "township_1": ["reassign"],
+        "township_1": [],
         "district": ["close", "reassign"],
     }
     step(village)
@@ -72,7 +73,7 @@ def test_allowed_actions_are_exactly_what_the_actions_endpoint_accepts_at_every_
     act(client, cadre, case_id, action="notice", starts_on=local_today().isoformat())
     # the notice runs: nobody approves yet, and the village no longer withdraws
     running = {
-        "cadre_a": ["reassign"],
+        "cadre_a": [],
         "township_1": ["return", "reassign"],
         "district": ["close", "reassign"],
     }
@@ -88,8 +89,8 @@ def test_allowed_actions_are_exactly_what_the_actions_endpoint_accepts_at_every_
     assert act(client, accounts["township_1"], case_id, action="approve").status_code == 200
     step(
         {
-            "cadre_a": ["reassign"],
-            "township_1": ["reassign"],
+            "cadre_a": [],
+            "township_1": [],
             "district": ["confirm", "reject", "close", "reassign"],
         }
     )
@@ -150,11 +151,11 @@ def test_the_assignees_are_the_steps_owners_in_the_cases_region(
         accounts.create(name)  # another village's cadre, another township's reviewer: not choices
     accounts.create("cadre_a")
     case_id = signal(settings, poor).case_id
-    choices = detail(client, accounts["township_1"], case_id)["assignees"]
+    choices = detail(client, accounts["district"], case_id)["assignees"]
     assert [(a["username"], a["role"]) for a in choices] == [("cadre_a", "village_cadre")]
     chosen = act(
         client,
-        accounts["township_1"],
+        accounts["district"],
         case_id,
         action="reassign",
         user_id=choices[0]["id"],
@@ -162,8 +163,91 @@ def test_the_assignees_are_the_steps_owners_in_the_cases_region(
     )
     assert chosen.status_code == 200, chosen.text
     to_township(client, accounts, case_id, notice_days_ago=6)
-    choices = detail(client, accounts["cadre_a"], case_id)["assignees"]
+    choices = detail(client, accounts["township_1"], case_id)["assignees"]
     assert [a["username"] for a in choices] == ["township_1"]
     # a closed case cannot be reassigned: no choices
     act(client, accounts["district"], case_id, action="close", reason="重复录入")
     assert detail(client, accounts["district"], case_id)["assignees"] == []
+
+
+def test_only_the_steps_owners_and_the_district_reassign_a_case(
+    client: TestClient, accounts: Accounts, settings: Settings, poor: int
+) -> None:
+    accounts.create("township_1")
+    case_id = signal(settings, poor).case_id
+    cadre_id = detail(client, accounts["district"], case_id)["assignees"][0]["id"]
+    # at the village's step the township does not share out the village's work
+    refused = act(client, accounts["township_1"], case_id, action="reassign", user_id=cadre_id, reason="换人")
+    assert refused.status_code == 403, refused.text
+    to_township(client, accounts, case_id, notice_days_ago=6)
+    reviewer_id = detail(client, accounts["township_1"], case_id)["assignees"][0]["id"]
+    # at the township's review the village cadre is neither offered nor allowed to reassign it
+    assert "reassign" not in detail(client, accounts["cadre_a"], case_id)["allowed_actions"]
+    assert detail(client, accounts["cadre_a"], case_id)["assignees"] == []
+    refused = act(client, accounts["cadre_a"], case_id, action="reassign", user_id=reviewer_id, reason="换人")
+    assert refused.status_code == 403, refused.text
+    for who in ("township_1", "district"):
+        taken = act(client, accounts[who], case_id, action="reassign", user_id=reviewer_id, reason="分管")
+        assert taken.status_code == 200, (who, taken.text)
+
+
+def test_the_decision_form_offers_the_categories_confirm_accepts(
+    client: TestClient, accounts: Accounts, settings: Settings, poor: int
+) -> None:
+    case_id = signal(settings, poor).case_id
+    offered = detail(client, accounts["district"], case_id)["confirm_categories"]
+    assert offered == ["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]
+
+
+def unread(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    notes = client.get("/api/v1/notifications", params={"unread": "true"}, headers=headers)
+    items: list[dict[str, Any]] = notes.json()["items"]
+    return items
+
+
+def test_the_one_who_acts_is_not_notified_of_work_that_stays_with_them(
+    client: TestClient, accounts: Accounts, poor: int
+) -> None:
+    cadre = accounts["cadre_a"]
+    accounts.create("township_1")
+    case_id = client.post(
+        "/api/v1/cases", json={"household_id": poor, "description": "家中主要劳动力住院"}, headers=cadre
+    ).json()["case_id"]
+    act(client, cadre, case_id, **VERIFY)
+    act(client, cadre, case_id, **REVIEW)
+    # the cadre opened the case and moved it on twice: nothing of it is news to them
+    assert [n for n in unread(client, cadre) if n["case_id"] == case_id] == []
+    me = detail(client, accounts["district"], case_id)["assignees"]
+    mine = next(a["id"] for a in me if a["username"] == "cadre_a")
+    act(client, cadre, case_id, action="reassign", user_id=mine, reason="本人跟进")
+    assert [n for n in unread(client, cadre) if n["case_id"] == case_id] == []
+    # the township hears when the work reaches it
+    act(client, cadre, case_id, action="notice", starts_on=local_today().isoformat())
+    assert [n["kind"] for n in unread(client, accounts["township_1"]) if n["case_id"] == case_id] == [
+        "new_work"
+    ]
+
+
+def test_all_notifications_are_marked_read_for_the_caller_only(
+    client: TestClient, accounts: Accounts, poor: int
+) -> None:
+    case_id = client.post(
+        "/api/v1/cases",
+        json={"household_id": poor, "description": "家中主要劳动力住院"},
+        headers=accounts["cadre_a"],
+    ).json()["case_id"]
+    accounts["township_2"]  # noqa: B018 - another township's reviewer, with nothing to read
+    reviewer, district = accounts["township_1"], accounts["district"]
+    to_township(client, accounts, case_id, notice_days_ago=6)
+    assert act(client, reviewer, case_id, action="approve").status_code == 200
+    assert unread(client, district)  # the district was told the decision waits on it
+    before = len(unread(client, reviewer))
+    assert before >= 1  # the case reaching the township
+    marked = client.post("/api/v1/notifications/read-all", headers=reviewer)
+    assert marked.status_code == 200, marked.text
+    assert marked.json() == {"marked": before}
+    assert unread(client, reviewer) == []
+    assert unread(client, district), "another user's notifications stay unread"
+    again = client.post("/api/v1/notifications/read-all", headers=reviewer)
+    assert again.json() == {"marked": 0}
+    assert client.post("/api/v1/notifications/read-all").status_code == 401

@@ -107,6 +107,9 @@ class CaseDetail(CaseRead):
         description="who the case can be reassigned to (its current step's owners), when the caller may "
         "reassign it; empty otherwise"
     )
+    confirm_categories: list[str] = Field(
+        description="the monitoring categories `confirm` accepts (监测对象类别), for the decision's form"
+    )
 
 
 class NotificationRead(ReadModel):
@@ -116,6 +119,10 @@ class NotificationRead(ReadModel):
     case_id: int
     step: str
     read_at: datetime | None
+
+
+class NotificationsMarked(BaseModel):
+    marked: int = Field(description="how many unread notifications were marked read")
 
 
 class CadreReport(StrictModel):

@@ -49,6 +49,7 @@ RULES: dict[str, tuple[frozenset[str], frozenset[Role]]] = {
     # the village withdraws only what it started, the township returns, the district decides:
     # see _withdrawal_refusal
     "close": (ALL_STEPS, frozenset({Role.village_cadre, Role.district_officer})),
+    # and only by the current step's owners or the district: see refusal
     "reassign": (ALL_STEPS, ANYONE),
 }
 
@@ -94,6 +95,9 @@ def refusal(session: Session, actor: Actor, case: Case, action: str) -> AppError
         return Forbidden("the township sends a case back to the village (return); the district decides")
     if actor.role not in roles:
         return Forbidden(f"role {actor.role.value} may not {action} at step {case.step}")
+    if action == "reassign" and actor.role not in (escalation.OWNER[case.step], Role.district_officer):
+        # the step's owners share out their own work; the district, answerable for every case, may too
+        return Forbidden(f"only the owners of step {case.step} (or the district) reassign it")
     if action == "close" and actor.role == Role.village_cadre:
         return _withdrawal_refusal(session, case)
     return None
@@ -197,13 +201,13 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
         case bodies.Reassign():
             _check_assignee(session, case, body.user_id)
             case.assigned_user_id = body.user_id
-            escalation.notify_user(session, case, body.user_id, "assigned")
+            escalation.notify_user(session, case, body.user_id, "assigned", by=actor)
     action = str(body.model_dump(include={"action"})["action"])
     if action == "verify":
         household.provisional = False  # the visit completed the household (members, type)
     relief_outbox.on_case_action(session, case, action, data)
     if case.status == "open" and case.step != step_before:
-        escalation.notify_owners(session, case, "returned" if action == "return" else "new_work")
+        escalation.notify_owners(session, case, "returned" if action == "return" else "new_work", by=actor)
     elif case.status == "closed":
         outbox.enqueue_case(session, case, "closed")  # the region's webhooks hear the outcome
     session.add(CaseEvent(case_id=case.id, actor=actor.username, action=action, step=step_before, data=data))

@@ -181,7 +181,7 @@ def _announce(
     cache: dict[Any, Any] | None = None,
 ) -> None:
     """The opened case on its timeline, and its owners told (the case has its id)."""
-    escalation.notify_owners(session, case, "new_work", cache)
+    escalation.notify_owners(session, case, "new_work", cache, by=actor)
     session.add(
         CaseEvent(
             case_id=case.id,

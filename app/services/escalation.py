@@ -99,23 +99,34 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
     return escalated
 
 
-def notify_owners(session: Session, case: Case, kind: str, cache: dict[Any, Any] | None = None) -> None:
-    """Tell the users who own the case's current step that it waits on them. `cache` (for a batch of
-    cases) remembers who owns what and where the webhooks are, so a batch asks once per region."""
+def notify_owners(
+    session: Session,
+    case: Case,
+    kind: str,
+    cache: dict[Any, Any] | None = None,
+    by: Actor | None = None,
+) -> None:
+    """Tell the users who own the case's current step that it waits on them — except `by`, who just
+    acted and sees the case in front of them. `cache` (for a batch of cases) remembers who owns what and
+    where the webhooks are, so a batch asks once per region."""
     cache = {} if cache is None else cache
     key = ("users", OWNER[case.step], case.village_code)
     if key not in cache:
         cache[key] = _users(session, OWNER[case.step], case)
+    actor_id = by.user_id if by is not None else None
     session.add_all(
-        Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step) for user_id in cache[key]
+        Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step)
+        for user_id in cache[key]
+        if user_id != actor_id
     )
     outbox.enqueue_case(session, case, kind, cache)
 
 
-def notify_user(session: Session, case: Case, user_id: int, kind: str) -> None:
-    """Tell one user (a case reassigned to them) that it waits on them."""
-    session.add(Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step))
-    session.flush()
+def notify_user(session: Session, case: Case, user_id: int, kind: str, by: Actor | None = None) -> None:
+    """Tell one user (a case reassigned to them) that it waits on them, unless they did it themselves."""
+    if by is None or by.user_id != user_id:
+        session.add(Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step))
+        session.flush()
     outbox.enqueue_case(session, case, kind)
 
 
@@ -159,6 +170,17 @@ def notifications(
     if unread is not None:
         stmt = stmt.where(Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None))
     return paging.page_of(session, stmt, page, Notification.id.desc())
+
+
+def mark_all_read(session: Session, actor: Actor) -> int:
+    """Mark every unread notification of the caller's read; returns how many were unread."""
+    marked = session.execute(
+        update(Notification)
+        .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(marked.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_read(session: Session, actor: Actor, notification_id: int) -> Notification:

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.api.errors import validation_errors
 from app.errors import combine
-from app.schemas.case_actions import ACTIONS, CaseActionBody, RiskType
+from app.schemas.case_actions import ACTIONS, CaseActionBody, Confirm, RiskType
 from app.schemas.cases import (
     Assignee,
     CadreReport,
@@ -19,6 +19,7 @@ from app.schemas.cases import (
     CaseSource,
     CaseStep,
     NotificationRead,
+    NotificationsMarked,
     SignalRead,
 )
 from app.schemas.common import ErrorBody, Page, PageParams
@@ -31,6 +32,12 @@ router = APIRouter(
     responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 CODE = r"^[0-9]{12}$"
+# the categories `confirm` accepts, read off its body's type so the form offers exactly those
+CONFIRM_CATEGORIES = [
+    str(value)
+    for option in get_args(Confirm.model_fields["monitoring_category"].annotation)
+    for value in get_args(option)
+]
 
 
 def _page(session: Session, items: list[Any], total: int, overdue: int, page: PageParams) -> CasePage:
@@ -98,6 +105,7 @@ def get_case(case_id: PathId, session: SessionDep, actor: CurrentActor) -> CaseD
         allowed_actions=allowed,
         household=CaseHousehold.model_validate(case_service.household_on_case(session, actor, case)),
         assignees=[Assignee(id=u.id, username=u.username, role=u.role.value) for u in assignees],
+        confirm_categories=CONFIRM_CATEGORIES,
     )
 
 
@@ -164,6 +172,13 @@ def notifications(
 ) -> Page[NotificationRead]:
     items, total = escalation.notifications(session, actor, page, unread)
     return Page[NotificationRead].of(items, total, page)
+
+
+@inbox_router.post(
+    "/notifications/read-all", response_model=NotificationsMarked, summary="Mark all of mine read"
+)
+def mark_all_read(session: SessionDep, actor: CurrentActor) -> NotificationsMarked:
+    return NotificationsMarked(marked=escalation.mark_all_read(session, actor))
 
 
 @inbox_router.post(
