@@ -114,12 +114,16 @@ def serve(host: str, port: int) -> None:
 
 
 def _first_demo_run(settings: Settings) -> None:
-    """On the demo's first start: train the model (when the history allows), score every household and
-    open the cases, so the inboxes have work in them."""
+    """On the demo's first start: train the model (when the history allows), score every household,
+    open the cases and freeze this week's list, so the inboxes and the district's dashboard have work in
+    them."""
+    from sqlalchemy import select
+
     from app.clock import local_today
     from app.db import session_scope
-    from app.risk import model, scorer, training
-    from app.services import cases
+    from app.models import RiskList
+    from app.risk import jobs, model, scorer, training
+    from app.services import cases, risk_lists
 
     with session_scope() as session:
         if scorer.current_run(session) is not None:
@@ -137,6 +141,13 @@ def _first_demo_run(settings: Settings) -> None:
         f"demo scoring: {run.households_scored} households ({run.mode}), {run.flagged_high} high, "
         f"{run.flagged_medium} medium; {counts.get('opened', 0)} cases opened"
     )
+    jobs.weekly_risk_list()
+    with session_scope() as session:
+        week = risk_lists.week_of(local_today())
+        listed = session.scalar(
+            select(RiskList.entries).where(RiskList.week == week, RiskList.status == "current")
+        )
+    click.echo(f"demo weekly list: {week}, {listed or 0} households")
 
 
 def _bootstrap_demo(session: Any, settings: Settings) -> None:

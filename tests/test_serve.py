@@ -90,3 +90,10 @@ def test_fresh_database_serves_demo_data_and_prints_accounts(
     opened = int(re.search(r"(\d+) cases opened", output).group(1))  # type: ignore[union-attr]
     staged = int(re.search(r"demo cases: (\d+) at every step", output).group(1))  # type: ignore[union-attr]
     assert cases["total"] == opened + staged  # the scorer's flags join the staged cases, open none twice
+    # and this week's list is frozen, so the district's dashboard has its figures
+    week, listed = re.search(r"demo weekly list: (\S+), (\d+) households", output).groups()  # type: ignore[union-attr]
+    summary = httpx.get(
+        f"{base}/api/v1/risk-lists/{week}/summary",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    ).json()
+    assert summary["households"] == int(listed) > 0
