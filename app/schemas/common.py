@@ -222,6 +222,9 @@ class ErrorItem(BaseModel):
     code: str
     message: str
     field: str | None = None
+    message_zh: str | None = Field(
+        default=None, description="what is wrong, in Chinese, where known (the web app shows it)"
+    )
 
 
 class ErrorBody(ErrorItem):

@@ -140,7 +140,12 @@ export function showRefusal(form, error) {
   const each = body && Array.isArray(body.errors) && body.errors.length ? body.errors : body && body.field ? [body] : [];
   box.replaceChildren(refusalText(error));
   if (each.length > 1) {
-    box.replaceChildren(`${errorText(error)}：`, h("ul", {}, each.map((e) => h("li", {}, e.field ? `${e.field}：${e.message}` : e.message))));
+    const label = (e) => {
+      const input = e.field ? form.querySelector(`[data-field="${CSS.escape(e.field)}"]`) || form.querySelector(`[name="${CSS.escape(String(e.field).split(".").pop())}"]`) : null;
+      const named = input && input.id ? form.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
+      return named ? named.textContent : e.field;
+    };
+    box.replaceChildren(`${errorText(error)}：`, h("ul", {}, each.map((e) => h("li", {}, e.field ? `${label(e)}：${e.message_zh || e.message}` : e.message_zh || e.message))));
   }
   const marked = new Set();
   for (const e of each) {
@@ -153,7 +158,7 @@ export function showRefusal(form, error) {
     marked.add(e.field);
     input.setAttribute("aria-invalid", "true");
     const after = input.type === "checkbox" ? input.parentElement : input;
-    after.insertAdjacentElement("afterend", h("p", { class: "field-error" }, e.message));
+    after.insertAdjacentElement("afterend", h("p", { class: "field-error" }, e.message_zh || e.message));
   }
 }
 
@@ -229,6 +234,7 @@ export function errorText(error) {
 /** A refusal as the user needs it on a form: the sentence, and the server's own message and field. */
 export function refusalText(error) {
   if (!(error instanceof ApiError) || !error.body || !error.body.message) return errorText(error);
+  if (error.body.message_zh) return `${errorText(error)}：${error.body.message_zh}`;
   const where = error.body.field ? `（${error.body.field}）` : "";
   return `${errorText(error)}：${error.body.message}${where}`;
 }

@@ -1,0 +1,51 @@
+"""A refusal says in Chinese what is wrong with each field (for the web app's users), beside the API's
+English message (for integrators)."""
+
+from fastapi.testclient import TestClient
+
+from tests.fixtures import Accounts, household_body, member_body
+
+
+def _refused(client: TestClient, accounts: Accounts, body: dict[str, object]) -> dict[str, object]:
+    response = client.post("/api/v1/households", json=body, headers=accounts["cadre_a"])
+    assert response.status_code == 422, response.text
+    refusal: dict[str, object] = response.json()
+    return refusal
+
+
+def test_a_wrong_id_check_digit_is_said_in_chinese(client: TestClient, accounts: Accounts) -> None:
+    head = member_body()
+    wrong = "0" if head["id_number"][-1] != "0" else "1"
+    head["id_number"] = head["id_number"][:17] + wrong
+    refusal = _refused(client, accounts, household_body(members=[head]))
+    item = refusal["errors"][0]  # type: ignore[index]
+    assert item["field"] == "members[0].id_number"
+    assert item["message"].startswith("ID number checksum")  # the API's words stay
+    assert item["message_zh"] == "身份证号校验位不对（GB 11643），请核对每一位"
+    assert refusal["message_zh"] == "1 项填写有误：身份证号校验位不对（GB 11643），请核对每一位"
+
+
+def test_pydantic_checks_are_said_in_chinese_with_their_limits(
+    client: TestClient, accounts: Accounts
+) -> None:
+    body = household_body(address="组" * 1000, phone="123")
+    del body["household_type"]
+    body["members"][0]["birth_date"] = "2026-13-01"  # type: ignore[index]
+    refusal = _refused(client, accounts, body)
+    said = {e["field"]: e.get("message_zh") for e in refusal["errors"]}  # type: ignore[attr-defined]
+    assert said["household_type"] == "必须填写"
+    assert said["phone"] == "电话须为 11 位手机号或带区号的座机号"
+    assert said["members[0].birth_date"] == "必须是日期（年-月-日）"
+    assert said["address"] is not None and said["address"].startswith("最多 ")  # the limit, from the schema
+
+
+def test_a_message_with_no_known_chinese_keeps_the_english_only(
+    client: TestClient, accounts: Accounts
+) -> None:
+    body = household_body()
+    body["monitoring_status"] = "monitored"  # only a procedure sets it
+    refusal = _refused(client, accounts, body)
+    item = refusal["errors"][0]  # type: ignore[index]
+    assert item["field"] == "monitoring_status"
+    assert item["message_zh"] == "不能在这里填写这一项"
+    assert "case procedure" in item["message"]
