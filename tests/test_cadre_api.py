@@ -42,6 +42,8 @@ def test_the_list_carries_level_staleness_open_case_and_the_heads_name(
     assert items[poor["id"]]["stale"] is False
     assert items[poor["id"]]["open_case_id"] is None
     assert items[silent["id"]]["stale"] is True  # never reported
+    assert items[silent["id"]]["last_report_end"] is None  # 尚无报告, not 久未报告
+    assert items[poor["id"]]["last_report_end"] == "2026-11-30"
     assert items[silent["id"]]["open_case_id"] == opened.json()["case_id"]
     assert items[silent["id"]]["open_case_step"] == "village_verification"
     assert items[silent["id"]]["head_name"] == "测试户主"
@@ -49,6 +51,7 @@ def test_the_list_carries_level_staleness_open_case_and_the_heads_name(
     one = client.get(f"/api/v1/households/{silent['id']}", headers=cadre).json()
     assert one["open_case_id"] == opened.json()["case_id"]
     assert one["stale"] is True
+    assert one["last_report_end"] is None
 
     township = _items(client, accounts["township_1"])
     assert township[poor["id"]]["risk_level"] == "high"
@@ -59,6 +62,7 @@ def test_the_list_carries_level_staleness_open_case_and_the_heads_name(
         assert item["risk_level"] is None
         assert item["head_name"] is None
         assert item["stale"] is None
+        assert item["last_report_end"] is None
         assert item["open_case_id"] is None
         assert item["open_case_step"] is None
 
@@ -172,7 +176,36 @@ def test_the_forms_choices_are_the_apis_own(client: TestClient, accounts: Accoun
     assert "因自然灾害" in choices["risk_types"]
     assert choices["relations"][0] == "户主"
     assert choices["housing_grades"] == ["A", "B", "C", "D"]
+    assert choices["disability_grades"] == [1, 2, 3, 4]
+    assert "残疾" in choices["healths"]
     assert client.get("/api/v1/households/choices").status_code == 401
+
+
+def test_a_disabled_member_is_saved_with_the_grade_the_choices_offer(
+    client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    grade = client.get("/api/v1/households/choices", headers=cadre).json()["disability_grades"][1]
+    without = household_body(members=[member_body(health="残疾")])
+    refused = client.post("/api/v1/households", json=without, headers=cadre)
+    assert refused.status_code == 422
+    assert refused.json()["field"].endswith("disability_grade")
+    body = household_body(members=[member_body(health="残疾", disability_grade=grade)])
+    stored = client.post("/api/v1/households", json=body, headers=cadre)
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["members"][0]["disability_grade"] == grade
+
+
+def test_the_household_says_whether_its_reader_may_reveal(client: TestClient, accounts: Accounts) -> None:
+    household = new_household(client, accounts["cadre_a"])
+    path = f"/api/v1/households/{household['id']}"
+    assert client.get(path, headers=accounts["cadre_a"]).json()["can_reveal"] is True
+    assert client.get(path, headers=accounts["township_1"]).json()["can_reveal"] is True
+    accounts.create("department")
+    department = client.get(path, headers=accounts["department"])
+    assert department.status_code == 200, department.text
+    assert department.json()["can_reveal"] is False
+    assert client.get(path + "?reveal=true", headers=accounts["department"]).status_code == 403
 
 
 def _queries(client: TestClient, headers: dict[str, str]) -> int:

@@ -180,6 +180,11 @@ class HouseholdSummary(ReadModel):
         description="no report ending within the policy's stale_report_months (to visit, as GET "
         "/visits/due); null for a department",
     )
+    last_report_end: date | None = Field(
+        default=None,
+        description="end of the last effective report; null when it has never reported (尚无报告) "
+        "or for a department",
+    )
     open_case_id: int | None = Field(
         default=None, description="the household's open case; null for a department"
     )
@@ -192,6 +197,9 @@ class HouseholdSummary(ReadModel):
 class HouseholdRead(HouseholdSummary):
     members: list[MemberRead]
     revealed: bool = Field(description="true when ID numbers and phone are shown in full (audited)")
+    can_reveal: bool = Field(
+        default=False, description="whether this reader may ask for ?reveal=true (audited)"
+    )
 
 
 class FormChoices(ReadModel):
@@ -200,5 +208,6 @@ class FormChoices(ReadModel):
     sexes: list[Sex]
     labour_capacities: list[LabourCapacity]
     healths: list[Health]
+    disability_grades: list[int] = Field(description="残疾等级 1–4: required when health is 残疾")
     housing_grades: list[HousingGrade] = Field(description="房屋安全等级 A–D; C and D are 危房")
     risk_types: list[str] = Field(description="the national risk types a cadre's report may name")

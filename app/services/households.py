@@ -322,6 +322,7 @@ def household_view(
         phone=phone,
         members=members,
         revealed=reveal,
+        can_reveal=actor.role in access.PII_REVEALERS,
     )
 
 
@@ -432,13 +433,20 @@ def _matches(actor: Actor, q: str) -> ColumnElement[bool]:
 
 def list_extras(session: Session, actor: Actor, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """What a list shows of each household beyond its row, in one query per kind for the whole page:
-    the current run's level, whether it is stale (visits' rule), its open case and step, the head's name.
-    Only for the procedure's own people (a department's list carries none of it); names for
-    LIST_NAME_READERS only."""
+    the current run's level, whether it is stale (visits' rule) and its last report's end, its open
+    case and step, the head's name. Only for the procedure's own people (a department's list carries
+    none of it); names for LIST_NAME_READERS only."""
     if not ids or actor.role not in CASE_FINDING_READERS:
         return {}
     extras: dict[int, dict[str, Any]] = {
-        i: {"risk_level": None, "stale": True, "open_case_id": None, "open_case_step": None} for i in ids
+        i: {
+            "risk_level": None,
+            "stale": True,
+            "last_report_end": None,
+            "open_case_id": None,
+            "open_case_step": None,
+        }
+        for i in ids
     }
     levels = select(RiskResult.household_id, RiskResult.level).where(
         RiskResult.run_id == risk_results.current_run_id(), RiskResult.household_id.in_(ids)
@@ -447,7 +455,7 @@ def list_extras(session: Session, actor: Actor, ids: Sequence[int]) -> dict[int,
         extras[hid]["risk_level"] = level
     _, cutoff = visits.stale_cutoff(session, local_today())
     for hid, last_end in session.execute(visits.last_report_ends(ids)):
-        extras[hid]["stale"] = visits.is_stale(last_end, cutoff)
+        extras[hid] |= {"stale": visits.is_stale(last_end, cutoff), "last_report_end": last_end}
     cases = (
         select(Case.household_id, Case.id, Case.step)
         .where(Case.household_id.in_(ids), Case.status == "open")

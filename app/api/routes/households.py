@@ -126,6 +126,7 @@ def form_choices(_actor: CurrentActor) -> FormChoices:
         sexes=list(Sex),
         labour_capacities=list(LabourCapacity),
         healths=list(Health),
+        disability_grades=[1, 2, 3, 4],
         housing_grades=list(HousingGrade),
         risk_types=list(get_args(RiskType)),
     )
