@@ -15,10 +15,12 @@ from app import db
 from app.clock import local_today
 from app.clock import now as clock_now
 from app.config import Settings
+from app.models import Case
 from app.risk import scorer
-from app.services import relief_keys
+from app.services import cases, escalation, relief_keys
 from app.services.access import Actor
 from tests.fixtures import PASSWORD, Accounts, new_household, report_body
+from tests.test_cases import AS_OF
 from tests.test_relief import APPLICANT_ID, Platform, application
 from tests.web.conftest import shot
 
@@ -80,7 +82,7 @@ def _reported_case(client: TestClient, accounts: Accounts) -> dict[str, Any]:
 def _buttons(page: Page) -> list[str]:
     """The submit buttons of the case's action forms, as offered now (withdrawing and reassigning are
     folded away, but offered all the same)."""
-    expect(page.locator("#actions")).to_be_visible()
+    expect(page.locator("#actions")).to_be_attached()
     return page.locator("#actions button[type=submit]").all_text_contents()
 
 
@@ -127,14 +129,26 @@ def test_a_reported_case_goes_from_the_village_to_monitoring_through_the_pages(
     phone.get_by_label("农户已签署承诺授权书").check()
     phone.get_by_role("button", name="提交入户核实").click()
     expect(phone.get_by_role("button", name="提交民主评议结果")).to_be_visible()
+    # the success is still said on the case as it now stands
+    expect(phone.locator("#status")).to_have_text("已提交：入户核实")
     assert _buttons(phone) == ["提交民主评议结果", "撤销案件", "改派"]
     phone.get_by_label("参会人数").fill("23")
+    held: list[Any] = []
+    phone.route(
+        "**/api/v1/cases/*/actions", lambda route: held.append(route)
+    )  # the answer is held back: still sending
     phone.get_by_role("button", name="提交民主评议结果").click()
+    expect(phone.get_by_role("button", name="提交民主评议结果")).to_be_disabled()  # no second submission
+    assert len(held) == 1
+    held[0].continue_()
+    phone.unroute("**/api/v1/cases/*/actions")
     expect(phone.get_by_role("button", name="开始公示")).to_be_visible()
     assert _buttons(phone) == ["开始公示", "撤销案件", "改派"]
     phone.get_by_role("button", name="开始公示").click()
     expect(phone.locator(".desk-case-head")).to_contain_text("乡镇审核")
-    assert _buttons(phone) == ["改派"]  # the township's step now: the village only reassigns
+    # the township's step now: the village neither acts nor reassigns it
+    assert _buttons(phone) == []
+    expect(phone.locator("main")).to_contain_text("这一步不由您办理")
     expect(phone.locator("#timeline > li")).to_have_count(4)  # opened, verify, review, notice
     expect(phone.locator("#timeline")).to_contain_text("李文、王华")
     assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
@@ -157,9 +171,24 @@ def test_a_reported_case_goes_from_the_village_to_monitoring_through_the_pages(
     expect(desk.get_by_role("button", name="审定通过")).to_have_count(0)  # the district's, not the township's
     shot(desk, "desk-case-1280")
     desk.get_by_label("审核意见（可不填）").fill("同意")
+    asked: list[str] = []
+    answer = {"accept": False}
+
+    def on_dialog(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if answer["accept"] else dialog.dismiss()
+
+    desk.on("dialog", on_dialog)
+    desk.get_by_role("button", name="审核通过").click()  # asked first; the reviewer says no
+    expect(desk.get_by_role("button", name="审核通过")).to_be_enabled()
+    assert asked == [f"确定对户 {number}「审核通过」吗？"]
+    detail = client.get(f"/api/v1/cases/{case_id}", headers=accounts["township_1"]).json()
+    assert detail["step"] == "township_review"  # nothing was sent
+    answer["accept"] = True
     desk.get_by_role("button", name="审核通过").click()
     expect(desk.locator(".desk-case-head")).to_contain_text("县级审定")
-    assert _buttons(desk) == ["改派"]
+    expect(desk.locator("#status")).to_have_text("已提交：乡镇审核")
+    assert _buttons(desk) == []  # the district's step: the township does not reassign it
     assert desk.console_errors == [], desk.console_errors  # type: ignore[attr-defined]
 
     # the district office decides
@@ -171,6 +200,7 @@ def test_a_reported_case_goes_from_the_village_to_monitoring_through_the_pages(
     shot(desk, "desk-decision-1280")
     desk.get_by_role("button", name="审定通过").click()
     expect(desk.locator(".desk-case-head")).to_contain_text("已认定")
+    assert asked[-1] == f"确定对户 {number}「审定通过」吗？"
     expect(desk.locator("#actions")).to_have_count(0)  # a closed case offers nothing
     assert desk.console_errors == [], desk.console_errors  # type: ignore[attr-defined]
 
@@ -218,8 +248,8 @@ def test_the_desk_pages_on_a_phone_and_another_townships_reviewer(
     phone.locator("#nav").get_by_role("link", name="通知").click()
     expect(phone.get_by_role("heading", name="通知")).to_be_visible()
     expect(phone.locator("#notifications li")).to_have_count(1)
-    phone.get_by_role("button", name="标为已读").click()
-    expect(phone.get_by_role("button", name="标为已读")).to_have_count(0)
+    phone.get_by_role("button", name="标为已读", exact=True).click()
+    expect(phone.get_by_role("button", name="标为已读", exact=True)).to_have_count(0)
     expect(phone.locator("#nav .desk-count")).to_be_hidden()
     shot(phone, "desk-notifications-390")
 
@@ -264,3 +294,77 @@ def test_the_reviewer_reads_a_relief_application_masked_on_its_case(
     expect(desk.locator("#case-income")).to_have_count(0)  # a provisional household: no report yet
     shot(desk, "desk-application-1280")
     assert desk.console_errors == [], desk.console_errors  # type: ignore[attr-defined]
+
+
+def test_a_scored_case_names_who_acted_in_words_and_says_each_reason_once(
+    desk: Page, live_server: str, client: TestClient, accounts: Accounts, settings: Settings, poor: int
+) -> None:
+    accounts.create("township_1")
+    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    assert cases.open_for_run(settings, run.id) == {"opened": 1}
+    with db.session_scope() as session:
+        case = session.query(Case).filter(Case.household_id == poor).one()
+        case_id = case.id
+        # the village's window runs out unanswered: the escalation job acts
+        assert escalation.escalate_overdue(session, settings, now=case.due_at + timedelta(minutes=1)) == 1
+    detail = client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_a"]).json()
+    assert [e["actor"] for e in detail["timeline"]] == ["system:risk_scorer", "system:escalation"]
+
+    _log_in(desk, live_server, "cadre_a")
+    desk.goto(f"{live_server}/#/cases/{case_id}")
+    expect(desk.locator("#timeline > li")).to_have_count(2)
+    expect(desk.locator("#timeline")).to_contain_text("系统（风险评分）")
+    expect(desk.locator("#timeline")).to_contain_text("系统（逾期提醒与升级）")
+    expect(desk.locator("#timeline")).to_contain_text("升级给乡镇审核员")
+    text = desk.locator("main").inner_text()
+    for raw in ("system:", "risk_scorer", "escalat", "village_verification", "township_reviewer"):
+        assert raw not in text, raw
+    reasons = [r["text"] for r in detail["reasons"]]
+    assert reasons
+    for reason in reasons:  # the scorer's reasons are the case's: each said once
+        assert text.count(reason) == 1, (reason, text)
+    shot(desk, "desk-scored-case-1280")
+    assert desk.console_errors == [], desk.console_errors  # type: ignore[attr-defined]
+
+
+def test_all_notifications_are_marked_read_at_once(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    accounts.create("township_1")
+    for _ in range(2):
+        made = _reported_case(client, accounts)["case_id"]
+        for body in (
+            {"action": "verify", "visited_on": local_today().isoformat(), "visitors": ["李文"],
+             "findings": "属实", "consent_signed": True},
+            {"action": "review", "held_on": local_today().isoformat(), "outcome": "agreed", "attendees": 9},
+            {"action": "notice", "starts_on": local_today().isoformat()},
+        ):  # fmt: skip
+            answer = client.post(f"/api/v1/cases/{made}/actions", json=body, headers=accounts["cadre_a"])
+            assert answer.status_code == 200, answer.text
+    _log_in(phone, live_server, "cadre_a")
+    phone.goto(f"{live_server}/#/notifications")
+    expect(phone.get_by_role("heading", name="通知")).to_be_visible()
+    # the cadre moved both cases on: none of that is news to them
+    expect(phone.locator("#notifications")).to_contain_text("没有通知")
+    expect(phone.get_by_role("button", name="全部标为已读")).to_have_count(0)
+
+    _log_in(phone, live_server, "township_1")
+    expect(phone.locator("#nav .desk-count")).to_have_text("2")
+    phone.locator("#nav").get_by_role("link", name="通知").click()
+    expect(phone.get_by_role("button", name="标为已读", exact=True)).to_have_count(2)
+    expect(phone.locator("#notifications")).to_contain_text("新的待办")
+    shot(phone, "desk-notifications-unread-390")
+    phone.get_by_role("button", name="全部标为已读").click()
+    expect(phone.locator("#status")).to_have_text("已将 2 条通知标为已读")
+    expect(phone.get_by_role("button", name="标为已读", exact=True)).to_have_count(0)
+    expect(phone.locator("#nav .desk-count")).to_be_hidden()
+    unread = client.get("/api/v1/notifications", params={"unread": "true"}, headers=accounts["township_1"])
+    assert unread.json()["total"] == 0
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
+
+
+def test_the_desk_keeps_no_copy_of_the_servers_lists() -> None:
+    """The risk types and the categories come from the API (its enums), not from a list in the page."""
+    source = open("app/web/static/desk.js", encoding="utf-8").read()
+    for value in ("因务工就业不稳", "脱贫不稳定户", "边缘易致贫户"):
+        assert value not in source, value

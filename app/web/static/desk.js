@@ -1,7 +1,7 @@
 // The case desk: the inbox (待办案件), a case's page with the forms for exactly the actions the API
 // allows now (the case's `allowed_actions`), and the notifications. The server decides every rule; the
 // page shows what it answers and sends what the user enters.
-import { api, ApiError, field, h as element, home, LEVEL, nav, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
+import { actorName, api, ApiError, field, flash, h as element, home, LEVEL, nav, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
 
 // core's h and show, taking parts nested at any depth (optional sections are arrays or null)
 const h = (tag, attrs, ...children) => element(tag, attrs, ...children.flat(Infinity));
@@ -38,11 +38,22 @@ const ACTION = {
   reject: "县级审定不通过",
   close: "撤销",
   reassign: "改派",
+  amended: "农户修改申请",
 };
 const NOTE = { new_work: "新的待办", returned: "案件被退回", escalated: "逾期升级给您", assigned: "改派给您" };
 const CATEGORY = { none: "—" };
-const RISK_TYPES = ["因病", "因学", "因残", "因自然灾害", "因意外事故", "因产业项目失败", "因务工就业不稳", "缺劳动力", "其他"];
-const CONFIRM_CATEGORIES = ["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"];
+
+// the form's choices as the server lists them (its own enums), asked for once
+let choices = null;
+async function formChoices() {
+  choices = choices || (await api("/households/choices"));
+  return choices;
+}
+
+/** A code in words; a code the page has no word for is not shown raw but as `other`. */
+function words(map, code, other = "其他") {
+  return map[code] || other;
+}
 // what a timeline entry's data holds, in words; other keys are not shown
 const DATA = {
   visited_on: "走访日期",
@@ -125,7 +136,7 @@ function caseCard(c) {
       h(
         "div",
         { class: "muted" },
-        `案件 ${c.id} · ${c.village_name || c.village_code} · ${SOURCE[c.source] || c.source}`,
+        `案件 ${c.id} · ${c.village_name || c.village_code} · ${words(SOURCE, c.source)}`,
       ),
       h("div", { class: c.overdue ? "desk-due desk-late-text" : "desk-due muted" }, `${c.overdue ? "已于" : "到期"} ${at(c.due_at)}${c.overdue ? " 到期" : ""}`),
     ),
@@ -136,7 +147,10 @@ async function inboxPage() {
   const here = location.hash;
   const chosen = inboxQuery();
   const place = PLACE[session.me.role];
-  const regions = place ? await api(`/regions?level=${place.level}&page_size=500`) : null;
+  const [regions, { risk_types: riskTypes }] = await Promise.all([
+    place ? api(`/regions?level=${place.level}&page_size=500`) : null,
+    formChoices(),
+  ]);
   const select = (name, label, options) =>
     field(
       label,
@@ -154,7 +168,7 @@ async function inboxPage() {
     select("overdue", "是否逾期", { true: "已逾期", false: "未逾期" }),
     select("step", "环节", STEP),
     select("source", "来源", SOURCE),
-    select("risk_type", "风险类型", Object.fromEntries(RISK_TYPES.map((t) => [t, t]))),
+    select("risk_type", "风险类型", Object.fromEntries(riskTypes.map((t) => [t, t]))),
   );
   const summary = h("p", { class: "muted", id: "inbox-summary" });
   const list = h("ul", { class: "list cases", id: "inbox" });
@@ -254,7 +268,20 @@ function householdBlock(c, members) {
   ];
 }
 
+/** The texts not shown yet (each text once on the page), remembering them in `seen`. */
+function unseen(texts, seen) {
+  return texts.filter((text) => {
+    if (!text || seen.has(text)) return false;
+    seen.add(text);
+    return true;
+  });
+}
+
 function riskBlock(c, risk) {
+  const seen = new Set();
+  const reasons = risk ? unseen(risk.reasons.map((r) => r.text), seen) : [];
+  const factors = risk && risk.factors ? unseen(risk.factors.map((f) => f.text), seen) : [];
+  const clues = unseen(c.reasons.map((r) => r.text || "其他原因"), seen);
   return [
     h("h2", {}, "风险"),
     h(
@@ -263,13 +290,12 @@ function riskBlock(c, risk) {
       risk
         ? [
             h("div", { class: "row" }, h("span", { class: "grow" }, "最近一次评分"), h("span", { class: `badge ${risk.level}` }, LEVEL[risk.level] || risk.level)),
-            h("ul", {}, risk.reasons.map((r) => h("li", {}, r.text))),
-            risk.factors && risk.factors.length
-              ? [h("p", { class: "muted" }, "预警模型的主要因素："), h("ul", {}, risk.factors.map((f) => h("li", {}, f.text)))]
-              : null,
+            h("ul", { id: "risk-reasons" }, reasons.map((text) => h("li", {}, text))),
+            factors.length ? [h("p", { class: "muted" }, "预警模型的主要因素："), h("ul", { id: "risk-factors" }, factors.map((text) => h("li", {}, text)))] : null,
           ]
         : h("p", { class: "muted" }, "尚无评分结果。"),
-      c.reasons.length ? [h("p", { class: "muted" }, "案件的线索："), h("ul", { id: "case-reasons" }, c.reasons.map((r) => h("li", {}, r.text || r.code)))] : null,
+      // the case's signals, less what the score above already says
+      clues.length ? [h("p", { class: "muted" }, "案件的其他线索："), h("ul", { id: "case-reasons" }, clues.map((text) => h("li", {}, text)))] : null,
     ),
   ];
 }
@@ -289,7 +315,7 @@ function applicationBlock(applications) {
           ["电话", h("span", { class: "figure" }, a.phone)],
           ["地址", a.address],
           ["申报人口", `${a.household_size} 人`],
-          ["困难类型", DIFFICULTY[a.difficulty_type] || a.difficulty_type],
+          ["困难类型", words(DIFFICULTY, a.difficulty_type)],
           ["情况说明", a.description],
           ["申报损失", a.stated_loss === null ? null : yuan(a.stated_loss)],
           ["提交时间", at(a.submitted_at)],
@@ -321,8 +347,8 @@ function timelineBlock(c) {
         h(
           "li",
           { class: "card" },
-          h("div", { class: "row" }, h("span", { class: "grow" }, ACTION[e.action] || e.action), h("span", { class: "muted" }, STEP[e.step] || e.step)),
-          h("div", { class: "muted" }, `${at(e.at)} · ${e.actor}`),
+          h("div", { class: "row" }, h("span", { class: "grow" }, words(ACTION, e.action, "办理")), h("span", { class: "muted" }, words(STEP, e.step, ""))),
+          h("div", { class: "muted desk-actor" }, `${at(e.at)} · ${actorName(e.actor)}`),
           facts(
             Object.entries(e.data)
               .filter(([key, value]) => DATA[key] && value !== "" && value !== null)
@@ -383,6 +409,7 @@ const FORMS = {
   approve: {
     title: "乡镇审核",
     button: "审核通过",
+    asks: true,
     fields: () => [field("审核意见（可不填）", textarea("comment", { maxlength: 500 }))],
     body: (f) => ({ comment: f.comment.value }),
   },
@@ -396,16 +423,17 @@ const FORMS = {
   confirm: {
     title: "县级审定",
     button: "审定通过",
+    asks: true,
     fields: (c) =>
       c.kind === "elimination"
         ? [h("p", { class: "muted" }, "审定通过后，该户标为风险已消除。")]
         : [
-            field("监测类别", h("select", { name: "monitoring_category", required: true }, h("option", { value: "" }, "请选择"), CONFIRM_CATEGORIES.map((v) => h("option", { value: v }, v)))),
+            field("监测类别", h("select", { name: "monitoring_category", required: true }, h("option", { value: "" }, "请选择"), c.confirm_categories.map((v) => h("option", { value: v }, v)))),
             h(
               "fieldset",
               { class: "desk-choices" },
               h("legend", {}, "风险类型（1 至 5 项）"),
-              RISK_TYPES.map((t, i) =>
+              c.riskTypes.map((t, i) =>
                 h("div", { class: "desk-check" }, input("risk_types", { type: "checkbox", value: t, id: `f-risk-${i}` }), h("label", { for: `f-risk-${i}` }, t)),
               ),
             ),
@@ -465,22 +493,26 @@ function actionForm(c, action) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector('button[type="submit"]');
+    if (!button || button.disabled) return; // sending already: never twice
+    // the decisions that change a household's status are asked about once more
+    if (spec.asks && !window.confirm(`确定对户 ${c.household.household_no}「${spec.button}」吗？`)) return;
     button.disabled = true;
     try {
       await api(`/cases/${c.id}/actions`, { method: "POST", json: { action, ...spec.body(form, c) } });
-      say(`已提交：${spec.title}`);
-      await route(); // the case as the server now has it, with its new allowed actions
     } catch (error) {
       button.disabled = false;
       showRefusal(form, error);
+      return;
     }
+    flash(`已提交：${spec.title}`); // still said on the case as the server now has it
+    await route(); // with its new allowed actions
   });
   if (!spec.folded) return h("div", { class: "card" }, form);
   return h("details", { class: "card" }, h("summary", { id: `${id}-title` }, spec.title), form);
 }
 
 function actionsBlock(c) {
-  if (c.status === "closed") return [h("h2", {}, "办理"), h("p", { class: "muted" }, `案件已办结（${OUTCOME[c.outcome] || c.outcome}），${at(c.closed_at)}。`)];
+  if (c.status === "closed") return [h("h2", {}, "办理"), h("p", { class: "muted" }, `案件已办结（${words(OUTCOME, c.outcome, "已办结")}），${at(c.closed_at)}。`)];
   const forms = c.allowed_actions.map((a) => actionForm(c, a)).filter(Boolean);
   const steps = c.allowed_actions.filter((a) => FORMS[a] && !FORMS[a].folded);
   return [
@@ -502,10 +534,12 @@ async function optional(path) {
 async function casePage(id) {
   const here = location.hash;
   const c = await api(`/cases/${id}`);
-  const [household, applications] = await Promise.all([
+  const [household, applications, asked] = await Promise.all([
     optional(`/households/${c.household_id}`),
     api(`/cases/${id}/applications`),
+    c.allowed_actions.includes("confirm") ? formChoices() : null,
   ]);
+  c.riskTypes = asked ? asked.risk_types : [];
   if (location.hash !== here) return; // the user went elsewhere meanwhile
   const back = session.me.role === "village_cadre" ? h("a", { href: `#/households/${c.household_id}` }, "← 农户") : h("a", { href: "#/inbox" }, "← 待办案件");
   show(
@@ -520,8 +554,8 @@ async function casePage(id) {
       c.decision_overdue ? h("span", { class: "badge desk-late" }, "超过审定时限") : null,
     ),
     facts([
-      ["类型", KIND[c.kind] || c.kind],
-      ["来源", SOURCE[c.source] || c.source],
+      ["类型", words(KIND, c.kind)],
+      ["来源", words(SOURCE, c.source)],
       ["立案", at(c.opened_at)],
       ["公示期满", c.notice_ends_on ? `${c.notice_ends_on}（自该日起乡镇可审核）` : null],
       [c.status === "open" ? "本环节到期" : "办结", c.status === "open" ? at(c.due_at) : at(c.closed_at)],
@@ -555,11 +589,13 @@ async function notificationsPage() {
   const item = (n) => {
     const mark = h("button", { type: "button", class: "secondary" }, "标为已读");
     mark.addEventListener("click", async () => {
+      mark.disabled = true;
       try {
         const read = await api(`/notifications/${n.id}/read`, { method: "POST" });
         li.replaceWith(item(read));
         unreadCount();
       } catch (error) {
+        mark.disabled = false;
         say(error.message);
       }
     });
@@ -569,17 +605,31 @@ async function notificationsPage() {
       h(
         "div",
         { class: "row" },
-        h("span", { class: "grow" }, n.read_at ? "" : h("span", { class: "desk-dot", "aria-label": "未读" }, "● "), NOTE[n.kind] || n.kind),
+        h("span", { class: "grow" }, n.read_at ? "" : h("span", { class: "desk-dot", "aria-label": "未读" }, "● "), words(NOTE, n.kind, "通知")),
         h("span", { class: "muted" }, at(n.created_at)),
       ),
-      h("div", {}, h("a", { href: `#/cases/${n.case_id}` }, `案件 ${n.case_id} · ${STEP[n.step] || n.step}`)),
+      h("div", {}, h("a", { href: `#/cases/${n.case_id}` }, `案件 ${n.case_id} · ${words(STEP, n.step, "")}`)),
       n.read_at ? null : mark,
     );
     return li;
   };
   list.replaceChildren(...notes.items.map(item));
   if (!notes.items.length) list.append(h("li", { class: "muted" }, "没有通知。"));
-  show(h("h1", {}, "通知"), h("p", { class: "muted" }, `共 ${notes.total} 条。`), list);
+  const all = h("button", { type: "button", class: "secondary", id: "read-all" }, "全部标为已读");
+  all.addEventListener("click", async () => {
+    all.disabled = true;
+    try {
+      const { marked } = await api("/notifications/read-all", { method: "POST" });
+      flash(`已将 ${marked} 条通知标为已读`);
+      await route();
+      unreadCount();
+    } catch (error) {
+      all.disabled = false;
+      say(error.message);
+    }
+  });
+  const anyUnread = notes.items.some((n) => !n.read_at);
+  show(h("h1", {}, "通知"), h("div", { class: "row" }, h("p", { class: "muted grow" }, `共 ${notes.total} 条。`), anyUnread ? all : null), list);
 }
 
 // the unread count beside 通知 in the top bar, asked for whenever the bar is drawn (again if the bar is
