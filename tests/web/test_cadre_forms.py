@@ -3,7 +3,7 @@ as typed, the server's refusal shown on the member's field), submits a quarterly
 server's preview of its per-capita income, edits the household through a conflict, and reports a household
 in difficulty; the household page shows risk, case timeline, reports against the line and measures."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -59,6 +59,7 @@ def test_a_cadre_registers_a_household_and_reports_on_it(
     _member(phone, 2, "李明", third, "之子", "男")
     phone.get_by_role("button", name="登记").click()
     expect(phone.get_by_role("heading", name="农户 W202201-00077")).to_be_visible()
+    expect(phone.locator("#status")).to_have_text("已登记农户 W202201-00077")  # survives the page change
     expect(phone.locator("#members tbody tr")).to_have_count(3)
     expect(phone.get_by_role("cell", name="张秀英")).to_be_visible()
 
@@ -75,7 +76,11 @@ def test_a_cadre_registers_a_household_and_reports_on_it(
     shot(phone, "cadre-report-390")
     phone.get_by_role("button", name="发送报告").click()
     expect(phone.locator("#reports tbody tr")).to_have_count(1)
+    expect(phone.locator("#status")).to_have_text("报告已发送")  # on the household page it went back to
     expect(phone.locator("#reports td.below")).to_have_text("低于监测线")
+    verdict = phone.locator("#reports td.below").bounding_box()
+    assert verdict is not None and verdict["height"] < 32, verdict  # one line at 390 px, not three
+    shot(phone, "cadre-household-reports-390")
     households = client.get("/api/v1/households?q=W202201-00077", headers=cadre).json()["items"]
     assert len(households) == 1
     reports = client.get(f"/api/v1/households/{households[0]['id']}/reports", headers=cadre).json()
@@ -195,4 +200,128 @@ def test_the_pages_at_phone_and_desktop_widths(
                 no_sideways_scroll(phone)
             else:
                 shot(phone, f"cadre-{name}-{width}")
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
+
+
+def _in_q3(client: TestClient, cadre: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    household = new_household(client, cadre)
+    body = report_body("q3", "2026-07-01", "2026-09-30", wages="3000", business="0", prop="0", transfer="0")
+    stored = client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre)
+    assert stored.status_code == 201, stored.text
+    return household, stored.json()
+
+
+def test_the_report_form_starts_after_the_last_report_and_offers_to_correct_an_overlap(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    household, q3 = _in_q3(client, cadre)  # last quarter is already reported
+    phone.clock.set_system_time(datetime(2026, 12, 1, 9, 30, tzinfo=UTC))  # the tests' day
+    log_in(phone, live_server, "cadre_a")
+    phone.goto(f"{live_server}/#/households/{household['id']}/report")
+    expect(phone.get_by_role("heading", name="提交季度报告")).to_be_visible()
+    # the first period not reported, not last quarter: the preview answers with a figure, not a refusal
+    expect(phone.get_by_label("开始日期")).to_have_value("2026-10-01")
+    expect(phone.get_by_label("结束日期")).to_have_value("2026-12-01")
+    expect(phone.locator("#preview-verdict")).to_be_visible()
+    expect(phone.locator("#correction")).to_contain_text("该户已报告到 2026-09-30")
+
+    phone.get_by_label("开始日期").fill("2026-07-01")
+    phone.get_by_label("结束日期").fill("2026-09-30")
+    expect(phone.locator("#correction")).to_contain_text("重叠")
+    shot(phone, "cadre-report-overlap-390")
+    phone.get_by_role("button", name="更正 2026-07-01 至 2026-09-30 的报告").click()
+    expect(phone.get_by_role("heading", name="更正 2026-07-01 至 2026-09-30 的报告")).to_be_visible()
+    expect(phone.get_by_label("工资性收入（元）")).to_have_value(q3["income"]["wages"])  # the stored values
+    phone.get_by_label("工资性收入（元）").fill("4500")
+    expect(phone.locator("#preview-verdict")).to_be_visible()
+    phone.get_by_role("button", name="发送更正").click()
+    expect(phone.get_by_role("heading", name=f"农户 {household['household_no']}")).to_be_visible()
+    expect(phone.locator("#status")).to_have_text("更正已发送")
+    reports = client.get(f"/api/v1/households/{household['id']}/reports", headers=cadre).json()["items"]
+    correction = next(r for r in reports if r["supersedes"] == q3["id"])
+    assert correction["income"]["wages"] == "4500.00"
+    assert next(r for r in reports if r["id"] == q3["id"])["superseded_by"] == correction["id"]
+    expect(phone.locator("#reports tbody tr")).to_have_count(1)  # the corrected one is no longer shown
+    # the preview's deliberate 409 (the overlap) is the browser's own log line, nothing else
+    errors = phone.console_errors  # type: ignore[attr-defined]
+    assert all("409" in e for e in errors), errors
+
+
+def test_a_report_is_corrected_from_the_household_page(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    household, q3 = _in_q3(client, cadre)
+    log_in(phone, live_server, "cadre_a")
+    phone.goto(f"{live_server}/#/households/{household['id']}")
+    phone.locator("#reports").get_by_role("link", name="更正").click()
+    expect(phone.get_by_role("heading", name="更正 2026-07-01 至 2026-09-30 的报告")).to_be_visible()
+    expect(phone.get_by_label("开始日期")).to_have_value("2026-07-01")
+    phone.get_by_role("button", name="取消更正").click()
+    expect(phone.get_by_role("heading", name="提交季度报告")).to_be_visible()
+    # the same period as a new report: the server refuses the overlap, the page offers the correction again
+    expect(phone.get_by_role("button", name="更正 2026-07-01 至 2026-09-30 的报告")).to_be_visible()
+    errors = phone.console_errors  # type: ignore[attr-defined]
+    assert all("409" in e for e in errors), errors
+
+
+def test_a_disabled_member_needs_a_grade_and_a_refused_member_is_said_plainly(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    log_in(phone, live_server, "cadre_a")
+    phone.goto(f"{live_server}/#/households/new")
+    phone.get_by_label("户编号").fill("W202201-00088")
+    phone.get_by_label("户类型").select_option("一般农户")
+    member = phone.locator("fieldset.member").first
+    expect(member.get_by_label("残疾等级")).to_be_hidden()  # only for 残疾
+    _member(phone, 0, "王残", make_id(date(1970, 3, 3)), "户主", "男")
+    member.get_by_label("健康状况").select_option("残疾")
+    expect(member.get_by_label("残疾等级")).to_be_visible()
+    assert member.get_by_label("残疾等级").locator("option").all_text_contents()[1:] == ["1 级", "2 级", "3 级", "4 级"]
+    member.get_by_label("残疾等级").select_option("2")
+    shot(phone, "cadre-register-disabled-390")
+    phone.get_by_role("button", name="登记").click()
+    expect(phone.get_by_role("heading", name="农户 W202201-00088")).to_be_visible()
+    expect(phone.locator("#members")).to_contain_text("残疾（2 级）")
+    found = client.get("/api/v1/households?q=W202201-00088", headers=cadre).json()["items"][0]
+    stored = client.get(f"/api/v1/households/{found['id']}", headers=cadre).json()
+    assert stored["members"][0]["disability_grade"] == 2
+
+    # edit: the address is saved, then the member's change is refused (残疾 with no grade)
+    phone.get_by_role("link", name="修改农户信息").click()
+    phone.get_by_label("地址").fill("七组 2 号")
+    fieldset = phone.locator("fieldset[data-member]").first
+    fieldset.get_by_label("残疾等级").select_option("")
+    phone.get_by_role("button", name="保存").click()
+    told = phone.locator("#partly-saved")
+    expect(told).to_contain_text("已保存：地址")
+    expect(told).to_contain_text("未保存：王残的修改")
+    expect(phone.locator(".conflict")).to_have_count(0)  # no conflict panel
+    expect(fieldset.locator(".field-error")).to_be_visible()
+    shot(phone, "cadre-edit-partly-saved-390")
+    assert client.get(f"/api/v1/households/{found['id']}", headers=cadre).json()["address"] == "七组 2 号"
+    fieldset.get_by_label("残疾等级").select_option("3")
+    phone.get_by_role("button", name="保存").click()
+    expect(phone.get_by_role("heading", name="农户 W202201-00088")).to_be_visible()
+    expect(phone.locator("#status")).to_have_text("已保存")
+    expect(phone.locator("#members")).to_contain_text("残疾（3 级）")
+    errors = phone.console_errors  # type: ignore[attr-defined]
+    assert all("422" in e for e in errors), errors  # the browser's own line for the refusal
+
+
+def test_a_double_tap_reports_a_household_in_difficulty_once(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    household = new_household(client, accounts["cadre_a"])
+    log_in(phone, live_server, "cadre_a")
+    phone.goto(f"{live_server}/#/households/{household['id']}/signal")
+    phone.get_by_label("情况说明").fill("房屋倒塌")
+    posts: list[str] = []
+    phone.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/cases") else None)
+    phone.get_by_role("button", name="报告").dblclick()
+    expect(phone.locator("#signal-result")).to_contain_text("已立案")
+    phone.wait_for_load_state("networkidle")
+    assert len(posts) == 1, posts
     assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]

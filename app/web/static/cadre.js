@@ -7,11 +7,14 @@ import {
   ApiError,
   errorText,
   field,
+  flash,
   h,
   home,
   LEVEL,
   nav,
+  onLogout,
   page,
+  refusalText,
   say,
   session,
   show,
@@ -108,6 +111,42 @@ const seen = new Map();
 
 const listState = { q: "", page: 1 };
 
+// The next user of this tab sees nothing of this one's: no household read, no search, no choices.
+onLogout(() => {
+  seen.clear();
+  listState.q = "";
+  listState.page = 1;
+  choices = null;
+  localStorage.removeItem("shouwang-choices");
+});
+
+/** Run `work` with the form's submit button disabled, so a double tap sends once. */
+async function sending(form, work) {
+  const button = form.querySelector("button[type=submit]");
+  if (button && button.disabled) return;
+  if (button) button.disabled = true;
+  try {
+    return await work();
+  } finally {
+    if (button && button.isConnected && !button.dataset.done) button.disabled = false;
+  }
+}
+
+/** A page the cadre cannot open without a network: said plainly, with what works offline. */
+function offlinePage(here, what) {
+  display(here,
+    h("h1", {}, "无网络连接"),
+    h("p", {}, `${what}要连上网络才能查看（为保护个人信息，手机上不保存农户资料）。`),
+    h("p", {}, "没有网络时仍可以：新增农户、查看和修改待发送的记录；连上网络后自动发送。"),
+    h(
+      "div",
+      { class: "actions" },
+      h("a", { class: "button", href: "#/households/new" }, "新增农户"),
+      h("a", { class: "button secondary", href: "#/drafts" }, "待发送"),
+    ),
+  );
+}
+
 async function householdsPage() {
   const here = location.hash;
   const cadre = isCadre();
@@ -178,7 +217,12 @@ async function householdsPage() {
   };
   window.addEventListener("drafts-changed", showDrafts);
   window.addEventListener("hashchange", () => window.removeEventListener("drafts-changed", showDrafts), { once: true });
-  await load();
+  try {
+    await load();
+  } catch (error) {
+    if (cadre && isNetworkError(error)) return offlinePage(here, "农户列表");
+    throw error;
+  }
   await showDrafts().catch(() => {});
   display(here,
     h("h1", {}, "农户"),
@@ -193,6 +237,12 @@ async function householdsPage() {
   );
 }
 
+/** 尚无报告 (never reported) or 久未报告 (none in the policy's months), as the server says. */
+function reportBadge(x) {
+  if (!x.stale) return null;
+  return x.last_report_end ? h("span", { class: "badge stale" }, "久未报告") : h("span", { class: "badge stale" }, "尚无报告");
+}
+
 function householdItem(x) {
   return h(
     "li",
@@ -205,7 +255,7 @@ function householdItem(x) {
         { class: "row" },
         h("span", { class: "grow" }, x.household_no, x.head_name ? h("span", { class: "head-name" }, ` ${x.head_name}`) : null),
         x.risk_level === "high" || x.risk_level === "medium" ? h("span", { class: `badge ${x.risk_level}` }, LEVEL[x.risk_level]) : null,
-        x.stale ? h("span", { class: "badge stale" }, "久未报告") : null,
+        reportBadge(x),
         x.open_case_step ? h("span", { class: "badge case" }, `案件：${STEP[x.open_case_step] || x.open_case_step}`) : null,
       ),
       h("div", { class: "muted" }, `${x.household_type} · ${STATUS[x.monitoring_status] || x.monitoring_status} · ${x.size} 人`),
@@ -245,6 +295,7 @@ async function householdPage(id) {
     data = await readHousehold(id);
     seen.set(id, data);
   } catch (error) {
+    if (isNetworkError(error) && !seen.has(id) && isCadre()) return offlinePage(here, "这一户的信息");
     if (!isNetworkError(error) || !seen.has(id)) throw error;
     data = seen.get(id);
     offline = true;
@@ -260,6 +311,30 @@ async function householdPage(id) {
   window.addEventListener("hashchange", () => window.removeEventListener("drafts-changed", showDrafts), { once: true });
   await showDrafts().catch(() => {});
   const back = session.me.role === "village_cadre" || session.me.role === "department_user" ? "← 农户列表" : "← 待办案件";
+  // masked by default; the full values only on request (the server audits it), on screen only
+  const members = h("div", { id: "members-block" }, membersTable(household.members));
+  const phone = h("span", { id: "phone" }, household.phone || "未填");
+  const revealResult = h("p", { id: "reveal-result", role: "status" });
+  const revealButton = h("button", { type: "button", class: "secondary", id: "reveal" }, "显示完整证件号和电话（将留痕）");
+  revealButton.addEventListener("click", async () => {
+    revealButton.disabled = true;
+    try {
+      const full = await api(`/households/${id}?reveal=true`);
+      members.replaceChildren(membersTable(full.members));
+      phone.textContent = full.phone || "未填";
+      revealResult.textContent = "已显示完整证件号和电话（本次查看已记录）。离开本页后重新隐藏。";
+      revealButton.remove();
+    } catch (error) {
+      revealButton.disabled = false;
+      revealResult.textContent = refusalText(error);
+    }
+  });
+  const personal = h(
+    "div",
+    { class: "personal" },
+    h("p", {}, "联系电话：", phone),
+    household.can_reveal && !offline ? [revealButton, revealResult] : null,
+  );
   display(here,
     h("p", {}, h("a", { href: "#/" }, back)),
     h("h1", {}, `农户 ${household.household_no}`),
@@ -270,7 +345,12 @@ async function householdPage(id) {
       `${household.household_type} · ${STATUS[household.monitoring_status] || household.monitoring_status}`,
       household.address ? ` · 地址 ${household.address}` : "",
     ),
-    household.stale ? h("p", {}, h("span", { class: "badge stale" }, "久未报告"), " 超过政策规定的月数没有报告，需入户走访。") : null,
+    household.stale && !household.last_report_end
+      ? h("p", {}, h("span", { class: "badge stale" }, "尚无报告"), " 该户还没有任何报告，需入户走访并提交报告。")
+      : household.stale
+        ? h("p", {}, h("span", { class: "badge stale" }, "久未报告"), " 超过政策规定的月数没有报告，需入户走访。")
+        : null,
+    personal,
     isCadre()
       ? h(
           "div",
@@ -286,9 +366,9 @@ async function householdPage(id) {
     h("h2", {}, "案件"),
     caseBlock(household, kase),
     h("h2", {}, "家庭成员"),
-    membersTable(household.members),
+    members,
     h("h2", {}, "报告（人均纯收入与当年监测线）"),
-    reportsTable(reports),
+    reportsTable(reports, isCadre() && !offline ? id : null),
     h("h2", {}, "帮扶措施"),
     assistanceBlock(assistance),
   );
@@ -345,19 +425,28 @@ function membersTable(members) {
     h(
       "table",
       { id: "members" },
-      h("thead", {}, h("tr", {}, h("th", {}, "姓名"), h("th", {}, "关系"), h("th", {}, "出生年"), h("th", {}, "健康"), h("th", {}, "劳动能力"))),
+      h("thead", {}, h("tr", {}, h("th", {}, "姓名"), h("th", {}, "关系"), h("th", {}, "出生年"), h("th", {}, "证件号"), h("th", {}, "健康"), h("th", {}, "劳动能力"))),
       h(
         "tbody",
         {},
         active.map((m) =>
-          h("tr", {}, h("td", {}, m.name), h("td", {}, m.relation), h("td", {}, m.birth_year), h("td", {}, m.health || "—"), h("td", {}, m.labour_capacity || "—")),
+          h(
+            "tr",
+            {},
+            h("td", {}, m.name),
+            h("td", {}, m.relation),
+            h("td", {}, m.birth_year),
+            h("td", { class: "figure id-number" }, m.id_number),
+            h("td", {}, m.health === "残疾" && m.disability_grade ? `残疾（${m.disability_grade} 级）` : m.health || "—"),
+            h("td", {}, m.labour_capacity || "—"),
+          ),
         ),
       ),
     ),
   );
 }
 
-function reportsTable(reports) {
+function reportsTable(reports, correctable = null) {
   if (reports === null) return h("p", { class: "muted" }, "无权查看该户的报告。");
   const rows = reports.items
     .filter((r) => !r.superseded_by)
@@ -365,14 +454,17 @@ function reportsTable(reports) {
       h(
         "tr",
         {},
-        h("td", {}, h("span", { class: "figure" }, r.period_end)),
-        h("td", {}, yuan(r.per_capita_net_income), r.income_basis.estimated ? h("span", { class: "figure" }, "（估算）") : ""),
-        h("td", {}, yuan(r.monitoring_line)),
+        h("td", { "data-label": "截至" }, h("span", { class: "figure" }, r.period_end)),
+        h("td", { "data-label": "近 12 个月人均纯收入" }, yuan(r.per_capita_net_income), r.income_basis.estimated ? h("span", { class: "figure" }, "（估算）") : ""),
+        h("td", { "data-label": "当年监测线" }, yuan(r.monitoring_line)),
         h(
           "td",
-          { class: r.below_line ? "below" : null },
-          r.below_line === null ? "—" : r.below_line ? "低于监测线" : "高于监测线",
+          { class: r.below_line ? "below verdict" : "verdict" },
+          r.below_line === null ? "—" : h("span", { class: r.below_line ? "badge high" : "badge above" }, r.below_line ? "低于监测线" : "高于监测线"),
         ),
+        correctable
+          ? h("td", { class: "correct" }, h("a", { href: `#/households/${correctable}/report?correct=${r.id}` }, "更正"))
+          : null,
       ),
     );
   if (!rows.length) return h("p", { class: "muted" }, "尚无报告。");
@@ -381,8 +473,12 @@ function reportsTable(reports) {
     { class: "table-wrap" },
     h(
       "table",
-      { id: "reports" },
-      h("thead", {}, h("tr", {}, h("th", {}, "截至"), h("th", {}, "近 12 个月人均纯收入"), h("th", {}, "当年监测线"), h("th", {}, "结论"))),
+      { id: "reports", class: "cards-on-phone" },
+      h(
+        "thead",
+        {},
+        h("tr", {}, h("th", {}, "截至"), h("th", {}, "近 12 个月人均纯收入"), h("th", {}, "当年监测线"), h("th", {}, "结论"), correctable ? h("th", {}, "操作") : null),
+      ),
       h("tbody", {}, rows),
     ),
   );
@@ -463,8 +559,36 @@ function memberFieldset(index, c, values = {}) {
     part("性别", select("sex", c.sexes, { value: values.sex || "", empty: "请选择", required: true })),
     part("劳动能力", select("labour_capacity", c.labour_capacities, { value: values.labour_capacity || "", empty: "未填" })),
     part("健康状况", select("health", c.healths, { value: values.health || "", empty: "未填" })),
+    part("残疾等级", select("disability_grade", gradeChoices(c), { value: values.disability_grade || "", empty: "请选择" })),
   );
+  linkDisability(fieldset);
   return fieldset;
+}
+
+const DISABLED = "残疾";
+
+function gradeChoices(c) {
+  return (c.disability_grades || [1, 2, 3, 4]).map((g) => [String(g), `${g} 级`]);
+}
+
+/** 残疾等级 shown (and required) only when 健康状况 is 残疾, as the server requires. */
+function linkDisability(container) {
+  const health = container.querySelector('[name="health"]');
+  const grade = container.querySelector('[name="disability_grade"]');
+  const sync = () => {
+    const disabled = health.value === DISABLED;
+    grade.closest(".field").hidden = !disabled;
+    grade.required = disabled;
+  };
+  health.addEventListener("change", sync);
+  sync();
+}
+
+/** The grade to send: a number when 残疾, otherwise none (null clears a grade kept from before). */
+function gradeValue(container) {
+  const health = container.querySelector('[name="health"]').value;
+  const grade = container.querySelector('[name="disability_grade"]').value;
+  return health === DISABLED && grade ? Number(grade) : null;
 }
 
 function renumber(container) {
@@ -480,6 +604,7 @@ function memberValues(fs) {
   const value = (name) => fs.querySelector(`[name="${name}"]`).value.trim();
   const member = { name: value("name"), id_number: value("id_number").toUpperCase(), relation: value("relation"), sex: value("sex") };
   for (const name of ["labour_capacity", "health"]) if (value(name)) member[name] = value(name);
+  if (gradeValue(fs) !== null) member.disability_grade = gradeValue(fs);
   return member;
 }
 
@@ -517,8 +642,11 @@ async function registerPage(draft = null) {
     h("div", { class: "actions" }, h("button", { type: "submit" }, draft ? "保存并发送" : "登记")),
     result,
   );
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
+    sending(form, () => register());
+  });
+  const register = async () => {
     clearError(form);
     const value = (name) => form.elements[name].value.trim();
     const out = {
@@ -540,7 +668,7 @@ async function registerPage(draft = null) {
     try {
       const created = await api("/households", { method: "POST", json: out });
       if (draft) await deleteDraft(clientRef);
-      say(`已登记农户 ${created.household_no}`);
+      flash(`已登记农户 ${created.household_no}`);
       location.hash = `#/households/${created.id}`;
     } catch (error) {
       if (isNetworkError(error)) {
@@ -550,7 +678,7 @@ async function registerPage(draft = null) {
       }
       showRefusal(form, error);
     }
-  });
+  };
   display(here,
     h("p", {}, h("a", { href: draft ? "#/drafts" : "#/" }, draft ? "← 待发送" : "← 农户列表")),
     h("h1", {}, draft ? "修改待发送的农户登记" : "新增农户"),
@@ -563,7 +691,7 @@ async function registerPage(draft = null) {
 
 // ---- editing a household (with the version read) ---------------------------------------------------
 
-const FIELD_LABEL = { address: "地址", phone: "联系电话", name: "姓名", labour_capacity: "劳动能力", health: "健康状况" };
+const FIELD_LABEL = { address: "地址", phone: "联系电话", name: "姓名", labour_capacity: "劳动能力", health: "健康状况", disability_grade: "残疾等级" };
 
 async function editPage(id) {
   const here = location.hash;
@@ -586,12 +714,18 @@ async function editPage(id) {
             field("姓名", h("input", { name: "name", "data-field": `m${m.id}.name`, maxlength: "50", value: m.name })),
             field("劳动能力", select("labour_capacity", c.labour_capacities, { value: m.labour_capacity || "", empty: "未填" })),
             field("健康状况", select("health", c.healths, { value: m.health || "", empty: "未填" })),
+            field("残疾等级", select("disability_grade", gradeChoices(c), { value: m.disability_grade || "", empty: "请选择" })),
           ),
         ),
       h("div", { class: "actions" }, h("button", { type: "submit" }, "保存")),
     );
+    for (const fs of form.querySelectorAll("fieldset[data-member]")) linkDisability(fs);
   };
   draw();
+  const memberName = (memberId) => {
+    const m = base.members.find((x) => x.id === memberId) || {};
+    return m.name || m.relation || "成员";
+  };
   const wanted = () => {
     const changes = { household: {}, members: new Map() };
     const address = form.elements.address.value.trim();
@@ -605,17 +739,52 @@ async function editPage(id) {
         const value = fs.querySelector(`[name="${name}"]`).value.trim();
         if (value !== (member[name] || "")) diff[name] = value || null;
       }
+      const grade = gradeValue(fs);
+      if (grade !== (member.disability_grade ?? null)) diff.disability_grade = grade;
       if (Object.keys(diff).length) changes.members.set(member.id, diff);
     }
     return changes;
   };
+  // What was saved so far, to say it plainly when a later part is refused.
+  let saved = [];
   const save = async (changes) => {
+    saved = [];
     if (Object.keys(changes.household).length) {
       await api(`/households/${id}`, { method: "PATCH", json: { ...changes.household, version: base.version } });
+      saved.push(Object.keys(changes.household).map((name) => FIELD_LABEL[name]).join("、"));
+      changes.household = {};
     }
-    for (const [memberId, diff] of changes.members) {
+    for (const [memberId, diff] of [...changes.members]) {
       const member = base.members.find((m) => m.id === memberId);
-      await api(`/households/${id}/members/${memberId}`, { method: "PATCH", json: { ...diff, version: member.version } });
+      try {
+        await api(`/households/${id}/members/${memberId}`, { method: "PATCH", json: { ...diff, version: member.version } });
+      } catch (error) {
+        error.memberId = memberId;
+        throw error;
+      }
+      saved.push(`${memberName(memberId)}的${Object.keys(diff).map((name) => FIELD_LABEL[name]).join("、")}`);
+      changes.members.delete(memberId);
+    }
+  };
+  // a part was saved, a later one refused: say which is which; the form keeps what is still to save
+  const partlySaved = async (error) => {
+    const notSaved = error.memberId ? memberName(error.memberId) : "其余";
+    base = await api(`/households/${id}`); // the saved parts' new versions: a retry sends only the rest
+    conflict.replaceChildren(
+      h(
+        "div",
+        { class: "card notice", role: "alert", id: "partly-saved" },
+        h("p", {}, saved.length ? `已保存：${saved.join("；")}。` : "没有保存任何修改。"),
+        h("p", { class: "refused" }, `未保存：${notSaved}的修改——${refusalText(error)}`),
+        h("p", {}, "请改正后再点“保存”（只会发送未保存的部分）。"),
+      ),
+    );
+    const fs = error.memberId ? form.querySelector(`fieldset[data-member="${error.memberId}"]`) : null;
+    const fieldName = error.body && error.body.field ? String(error.body.field).split(".").pop() : null;
+    const input = fs && fieldName ? fs.querySelector(`[name="${CSS.escape(fieldName)}"]`) : null;
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.insertAdjacentElement("afterend", h("p", { class: "field-error" }, error.body.message));
     }
   };
   const showConflict = async (changes) => {
@@ -649,10 +818,12 @@ async function editPage(id) {
                 base = current;
                 try {
                   await save(changes);
-                  say("已按您填的值保存");
+                  flash("已按您填的值保存");
                   location.hash = `#/households/${id}`;
                 } catch (error) {
-                  if (error instanceof ApiError && error.status === 409) return showConflict(changes);
+                  conflict.replaceChildren();
+                  if (error instanceof ApiError && error.status === 409 && error.body && error.body.field === "version") return showConflict(changes);
+                  if (saved.length || error.memberId) return partlySaved(error);
                   showRefusal(form, error);
                 }
               },
@@ -677,9 +848,13 @@ async function editPage(id) {
     );
     conflict.querySelector("h2").focus();
   };
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
+    sending(form, () => submitEdit());
+  });
+  const submitEdit = async () => {
     clearError(form);
+    conflict.replaceChildren(); // no panel from an earlier attempt stays on screen
     const changes = wanted();
     if (!Object.keys(changes.household).length && !changes.members.size) {
       say("没有修改");
@@ -687,16 +862,17 @@ async function editPage(id) {
     }
     try {
       await save(changes);
-      say("已保存");
+      flash("已保存");
       location.hash = `#/households/${id}`;
     } catch (error) {
       if (error instanceof ApiError && error.status === 409 && error.body && error.body.field === "version") {
         await showConflict(changes);
         return;
       }
+      if (saved.length || error.memberId) return partlySaved(error);
       showRefusal(form, error);
     }
-  });
+  };
   display(here,
     h("p", {}, h("a", { href: `#/households/${id}` }, "← 返回农户")),
     h("h1", {}, `修改农户 ${household.household_no}`),
@@ -707,11 +883,41 @@ async function editPage(id) {
 
 // ---- the quarterly report ---------------------------------------------------------------------------
 
+function isoDay(d) {
+  return d.toISOString().slice(0, 10);
+}
+
+function localToday(today = new Date()) {
+  return isoDay(new Date(Date.UTC(today.getFullYear(), today.getMonth(), today.getDate())));
+}
+
 function lastQuarter(today = new Date()) {
   const q = Math.floor(today.getMonth() / 3); // this quarter (0–3); the report is for the one before
   const start = new Date(Date.UTC(today.getFullYear(), (q - 1) * 3, 1));
   const end = new Date(Date.UTC(today.getFullYear(), q * 3, 0));
-  return [start.toISOString().slice(0, 10), end.toISOString().slice(0, 10)];
+  return [isoDay(start), isoDay(end)];
+}
+
+/** The reports that count (not corrected by a later one), as the API lists them. */
+function effectiveReports(reports) {
+  return reports ? reports.items.filter((r) => !r.superseded_by) : [];
+}
+
+/** The first period the household has not reported: the quarter after its last report (up to today if
+ * that quarter is not over yet), or last quarter when it has none. A hint; the server judges. */
+function nextPeriod(reports, today = new Date()) {
+  const done = effectiveReports(reports).map((r) => r.period_end).sort();
+  if (!done.length) return { period: lastQuarter(today), unfinished: false };
+  const start = new Date(`${done[done.length - 1]}T00:00:00Z`);
+  start.setUTCDate(start.getUTCDate() + 1);
+  const end = isoDay(new Date(Date.UTC(start.getUTCFullYear(), Math.floor(start.getUTCMonth() / 3) * 3 + 3, 0)));
+  const now = localToday(today);
+  if (isoDay(start) > now) return { period: lastQuarter(today), unfinished: false }; // reported up to today
+  return { period: [isoDay(start), end < now ? end : now], unfinished: end >= now, quarterEnd: end };
+}
+
+function overlapping(reports, start, end) {
+  return effectiveReports(reports).filter((r) => r.period_start <= end && start <= r.period_end);
 }
 
 const MONEY = [
@@ -730,10 +936,11 @@ function money(name, label, value) {
   );
 }
 
-function reportBody(form, clientRef) {
+function reportBody(form, clientRef, supersedes = null) {
   const v = (name) => form.elements[name].value.trim();
   const body = {
     client_ref: clientRef,
+    ...(supersedes ? { supersedes } : {}),
     period_start: v("period_start"),
     period_end: v("period_end"),
     income: Object.fromEntries(MONEY.map(([name]) => [name, v(name) || "0"])),
@@ -757,9 +964,24 @@ async function reportPage(id, draft = null) {
       if (!isNetworkError(error)) throw error;
     }
   }
+  let reports = known ? known.reports : null;
+  if (onlineNow()) {
+    try {
+      reports = await optional(`/households/${id}/reports?page_size=20`);
+    } catch (error) {
+      if (!isNetworkError(error)) throw error;
+    }
+  }
   let clientRef = draft ? draft.client_ref : newRef();
-  const b = draft ? draft.body : null;
-  const [start, end] = b ? [b.period_start, b.period_end] : lastQuarter();
+  const correctParam = new URLSearchParams(location.hash.split("?")[1] || "").get("correct");
+  const wantedId = draft ? draft.body.supersedes : correctParam ? Number(correctParam) : null;
+  // the report this one corrects (ReportCreate's supersedes): chosen by the cadre, never guessed
+  let correcting = wantedId ? effectiveReports(reports).find((r) => r.id === wantedId) || { id: wantedId } : null;
+  const b = draft ? draft.body : correcting && correcting.income ? correcting : null;
+  const next = nextPeriod(reports);
+  const [start, end] = b ? [b.period_start, b.period_end] : next.period;
+  const correction = h("div", { id: "correction", "aria-live": "polite" });
+  const heading = h("h1", {});
   const preview = h("div", { id: "preview", class: "card preview", "aria-live": "polite" });
   const result = h("div", { id: "report-result", role: "status" });
   const form = h(
@@ -801,6 +1023,64 @@ async function reportPage(id, draft = null) {
     result,
   );
   for (const name of ["housing_grade", "drinking_water_safe", "food_secure", "clothing_secure"]) form.elements[name].setAttribute("data-field", name);
+  const submit = form.querySelector("button[type=submit]");
+  const span = (r) => `${r.period_start} 至 ${r.period_end}`;
+
+  // the form with a stored report's values, to correct it
+  const fill = (r) => {
+    const set = (name, value) => (form.elements[name].value = value === null || value === undefined ? "" : String(value));
+    set("period_start", r.period_start);
+    set("period_end", r.period_end);
+    for (const [name] of MONEY) set(name, r.income[name]);
+    set("insurance_payout", r.insurance_payout);
+    set("medical", r.spending.medical);
+    set("education", r.spending.education);
+    for (const name of ["housing_grade", "drinking_water_safe", "food_secure", "clothing_secure"]) set(name, r[name]);
+  };
+  const describe = (clashes = []) => {
+    heading.textContent = correcting && correcting.period_start ? `更正 ${span(correcting)} 的报告` : draft ? "修改待发送的季度报告" : "提交季度报告";
+    if (!draft) submit.textContent = correcting ? "发送更正" : "发送报告";
+    if (correcting) {
+      correction.replaceChildren(
+        h(
+          "div",
+          { class: "notice" },
+          h("p", {}, correcting.period_start ? `正在更正 ${span(correcting)} 的报告：发送后以本次填写的内容代替原报告（原报告留在记录中）。` : "正在更正一份已提交的报告。"),
+          h("button", { type: "button", class: "secondary", onclick: () => { correcting = null; describe(); refresh().catch(() => {}); } }, "取消更正"),
+        ),
+      );
+      return;
+    }
+    const offers = clashes.map((r) =>
+      h("button", { type: "button", class: "secondary", onclick: () => { correcting = r; fill(r); describe(); refresh().catch(() => {}); } }, `更正 ${span(r)} 的报告`),
+    );
+    if (clashes.length) {
+      correction.replaceChildren(
+        h(
+          "div",
+          { class: "notice", role: "alert" },
+          h("p", {}, `这一期与已提交的报告（${clashes.map(span).join("、")}）重叠，不能再报一次。要修改已提交的报告，请选择更正：`),
+          h("div", { class: "actions" }, offers),
+        ),
+      );
+    } else if (next.unfinished && !draft) {
+      const latest = effectiveReports(reports).sort((x, y) => x.period_end.localeCompare(y.period_end)).pop();
+      correction.replaceChildren(
+        h(
+          "div",
+          { class: "notice" },
+          h("p", {}, `该户已报告到 ${latest.period_end}。本季度到 ${next.quarterEnd} 才结束，结束日期暂填今天。`),
+          h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => { correcting = latest; fill(latest); describe(); refresh().catch(() => {}); } }, `更正 ${span(latest)} 的报告`)),
+        ),
+      );
+    } else correction.replaceChildren();
+  };
+  // the server refused the period as overlapping a stored report: offer to correct that report
+  const overlapRefused = (error) =>
+    error instanceof ApiError && error.status === 409 && error.body && error.body.field === "period_start"
+      ? overlapping(reports, form.elements.period_start.value, form.elements.period_end.value)
+      : [];
+  describe();
 
   let asked = 0;
   const refresh = async () => {
@@ -810,9 +1090,10 @@ async function reportPage(id, draft = null) {
       return;
     }
     try {
-      const p = await api(`/households/${id}/reports/preview`, { method: "POST", json: reportBody(form, clientRef) });
+      const p = await api(`/households/${id}/reports/preview`, { method: "POST", json: reportBody(form, clientRef, correcting && correcting.id) });
       if (mine !== asked) return;
       clearError(form);
+      if (!correcting && correction.querySelector("[role=alert]")) describe();
       preview.replaceChildren(
         h("p", {}, "发送后，近 12 个月人均纯收入：", yuan(p.per_capita_net_income), p.income_basis.estimated ? "（报告不满 12 个月，为估算）" : ""),
         h("p", {}, "当年监测线：", yuan(p.monitoring_line)),
@@ -828,6 +1109,12 @@ async function reportPage(id, draft = null) {
         preview.replaceChildren(h("p", {}, "无网络连接：人均纯收入将在发送后由系统计算。"));
         return;
       }
+      const clashes = overlapRefused(error);
+      if (clashes.length) {
+        preview.replaceChildren(h("p", { class: "muted" }, "这一期已报告过：改报告期，或选择更正已提交的报告。"));
+        describe(clashes);
+        return;
+      }
       preview.replaceChildren(h("p", { class: "muted" }, "填写有误，暂不能计算（见下方提示）。"));
       showRefusal(form, error);
     }
@@ -840,11 +1127,14 @@ async function reportPage(id, draft = null) {
   form.addEventListener("input", later);
   form.addEventListener("change", later);
   const title = () => `${number || `#${id}`} 截至 ${form.elements.period_end.value}`;
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
+    sending(form, () => send());
+  });
+  const send = async () => {
     clearTimeout(timer);
     clearError(form);
-    const body = reportBody(form, clientRef);
+    const body = reportBody(form, clientRef, correcting && correcting.id);
     const path = `/households/${id}/reports`;
     const kept = async (why) => {
       await saveDraft({ client_ref: clientRef, kind: "report", path, household_id: Number(id), title: title(), body });
@@ -859,17 +1149,20 @@ async function reportPage(id, draft = null) {
     try {
       await api(path, { method: "POST", json: body });
       if (draft) await deleteDraft(clientRef);
-      say("报告已发送");
+      flash(body.supersedes ? "更正已发送" : "报告已发送");
       location.hash = `#/households/${id}`;
     } catch (error) {
       if (isNetworkError(error)) return kept("发送失败（网络）：");
+      const clashes = overlapRefused(error);
+      if (clashes.length && !correcting) return describe(clashes);
       showRefusal(form, error);
     }
-  });
+  };
   display(here,
     h("p", {}, h("a", { href: `#/households/${id}` }, "← 返回农户")),
-    h("h1", {}, draft ? "修改待发送的季度报告" : "提交季度报告"),
+    heading,
     h("p", { class: "muted" }, number ? `农户 ${number}` : `农户 #${id}`),
+    correction,
     draft && draft.refusal ? h("p", { class: "refused", role: "alert" }, `被退回：${draft.refusal.text}`) : null,
     form,
   );
@@ -895,8 +1188,11 @@ async function signalPage(id) {
     h("div", { class: "actions" }, h("button", { type: "submit" }, "报告")),
     result,
   );
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
+    sending(form, () => report());
+  });
+  const report = async () => {
     clearError(form);
     const body = { household_id: Number(id), level: form.elements.level.value, description: form.elements.description.value.trim() };
     if (form.elements.risk_type.value) body.risk_type = form.elements.risk_type.value;
@@ -907,11 +1203,13 @@ async function signalPage(id) {
         signal.case_id ? h("p", {}, h("a", { href: `#/cases/${signal.case_id}` }, `查看案件 ${signal.case_id}`)) : null,
         h("p", {}, h("a", { href: `#/households/${id}` }, "返回农户")),
       );
-      form.querySelector("button[type=submit]").disabled = true;
+      const button = form.querySelector("button[type=submit]");
+      button.dataset.done = "true"; // reported: the form stays as sent
+      button.disabled = true;
     } catch (error) {
       showRefusal(form, error);
     }
-  });
+  };
   display(here,
     h("p", {}, h("a", { href: `#/households/${id}` }, "← 返回农户")),
     h("h1", {}, "报告困难户"),
