@@ -49,7 +49,7 @@ def test_a_cadre_reads_the_village_on_a_phone(
     items = phone.locator("#households li")
     expect(items).to_have_count(2)
     silent = items.filter(has_text=made["silent"]["household_no"])
-    expect(silent.locator(".badge.stale")).to_have_text("久未报告")  # never reported: to visit
+    expect(silent.locator(".badge.stale")).to_have_text("尚无报告")  # never reported (not 久未报告): to visit
     expect(items.filter(has_text=made["reported"]["household_no"]).locator(".badge.stale")).to_have_count(0)
     shot(phone, "cadre-households-390")
 
@@ -146,4 +146,72 @@ def test_a_cadre_finds_a_household_by_the_heads_name_and_pages_through_the_villa
     expect(items.first).to_contain_text("王桂兰")  # the head's name, in the village's own list
     expect(phone.locator(".pager button")).to_have_count(0)
     no_sideways_scroll(phone)
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
+
+
+def test_the_next_user_of_the_tab_sees_nothing_of_the_last(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    made = _district(client, accounts)
+    accounts.create("cadre_b")
+    log_in(phone, live_server, "cadre_a")
+    number = made["reported"]["household_no"]
+    phone.get_by_label("按户编号或户主姓名查找").fill(number[-5:])
+    expect(phone.locator("#households li")).to_have_count(1)
+    phone.locator("#households li").first.get_by_role("link").click()
+    expect(phone.get_by_role("heading", name=f"农户 {number}")).to_be_visible()  # read, kept in memory
+    phone.get_by_role("link", name="← 农户列表").click()
+    expect(phone.get_by_label("按户编号或户主姓名查找")).to_have_value(number[-5:])  # kept while logged in
+    phone.get_by_role("button", name="退出").click()
+    expect(phone.get_by_role("heading", name="登录守望")).to_be_visible()
+    assert phone.evaluate("localStorage.getItem('shouwang-choices')") is None
+
+    phone.get_by_label("用户名").fill("cadre_b")
+    phone.get_by_label("密码").fill(PASSWORD)
+    phone.get_by_role("button", name="登录").click()
+    expect(phone.locator("#who")).to_contain_text("cadre_b")
+    expect(phone.get_by_label("按户编号或户主姓名查找")).to_have_value("")  # not the last user's search
+    expect(phone.locator("#households li")).to_have_count(1)  # cadre_b's own village
+    phone.context.set_offline(True)
+    phone.goto(f"{live_server}/#/households/{made['reported']['id']}")
+    expect(phone.get_by_role("heading", name="无网络连接")).to_be_visible()  # not cadre_a's page from memory
+    expect(phone.get_by_text(number)).to_have_count(0)
+    expect(phone.get_by_text("这一户的信息要连上网络才能查看", exact=False)).to_be_visible()
+    errors = [e for e in phone.console_errors if "ERR_INTERNET_DISCONNECTED" not in e]  # type: ignore[attr-defined]
+    assert errors == [], errors
+
+
+def test_the_full_id_numbers_and_phone_are_shown_only_on_request(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    household = new_household(client, cadre)
+    full = client.get(f"/api/v1/households/{household['id']}?reveal=true", headers=cadre).json()
+    full_id = full["members"][0]["id_number"]
+    log_in(phone, live_server, "cadre_a")
+    phone.goto(f"{live_server}/#/households/{household['id']}")
+    ids = phone.locator("#members td.id-number")
+    expect(ids.first).to_have_text(household["members"][0]["id_number"])  # masked by default
+    expect(ids.first).not_to_have_text(full_id)
+    expect(phone.locator("#phone")).not_to_have_text(full["phone"])
+    phone.get_by_role("button", name="显示完整证件号和电话（将留痕）").click()
+    expect(ids.first).to_have_text(full_id)
+    expect(phone.locator("#phone")).to_have_text(full["phone"])
+    expect(phone.locator("#reveal-result")).to_contain_text("已记录")
+    shot(phone, "cadre-household-revealed-390")
+    assert "reveal" not in phone.url
+    kept = phone.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+    assert full_id not in kept and full["phone"] not in kept
+    phone.get_by_role("link", name="修改农户信息").click()
+    phone.get_by_role("link", name="← 返回农户").click()
+    expect(ids.first).not_to_have_text(full_id)  # masked again when the page is drawn anew
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
+
+    accounts.create("department")  # a role the API refuses to reveal to: no button
+    phone.get_by_role("button", name="退出").click()
+    log_in(phone, live_server, "department")
+    phone.console_errors.clear()  # type: ignore[attr-defined]  # core's /auth/me probe after a logout
+    phone.goto(f"{live_server}/#/households/{household['id']}")
+    expect(phone.get_by_role("heading", name=f"农户 {household['household_no']}")).to_be_visible()
+    expect(phone.get_by_role("button", name="显示完整证件号和电话（将留痕）")).to_have_count(0)
     assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]

@@ -460,7 +460,7 @@ function reportsTable(reports, correctable = null) {
         h(
           "td",
           { class: r.below_line ? "below verdict" : "verdict" },
-          r.below_line === null ? "—" : h("span", { class: r.below_line ? "badge high" : "badge above" }, r.below_line ? "低于监测线" : "高于监测线"),
+          r.below_line === null ? "—" : h("span", { class: r.below_line ? "badge below-line" : "badge above" }, r.below_line ? "低于监测线" : "高于监测线"),
         ),
         correctable
           ? h("td", { class: "correct" }, h("a", { href: `#/households/${correctable}/report?correct=${r.id}` }, "更正"))
