@@ -79,7 +79,8 @@ def test_a_cadre_registers_a_household_and_reports_on_it(
     expect(phone.locator("#status")).to_have_text("报告已发送")  # on the household page it went back to
     expect(phone.locator("#reports td.below")).to_have_text("低于监测线")
     verdict = phone.locator("#reports td.below").bounding_box()
-    assert verdict is not None and verdict["height"] < 32, verdict  # one line at 390 px, not three
+    assert verdict is not None
+    assert verdict["height"] < 32, verdict  # one line at 390 px, not three
     shot(phone, "cadre-household-reports-390")
     households = client.get("/api/v1/households?q=W202201-00077", headers=cadre).json()["items"]
     assert len(households) == 1
@@ -279,7 +280,12 @@ def test_a_disabled_member_needs_a_grade_and_a_refused_member_is_said_plainly(
     _member(phone, 0, "王残", make_id(date(1970, 3, 3)), "户主", "男")
     member.get_by_label("健康状况").select_option("残疾")
     expect(member.get_by_label("残疾等级")).to_be_visible()
-    assert member.get_by_label("残疾等级").locator("option").all_text_contents()[1:] == ["1 级", "2 级", "3 级", "4 级"]
+    assert member.get_by_label("残疾等级").locator("option").all_text_contents()[1:] == [
+        "1 级",
+        "2 级",
+        "3 级",
+        "4 级",
+    ]
     member.get_by_label("残疾等级").select_option("2")
     shot(phone, "cadre-register-disabled-390")
     phone.get_by_role("button", name="登记").click()
@@ -319,7 +325,9 @@ def test_a_double_tap_reports_a_household_in_difficulty_once(
     phone.goto(f"{live_server}/#/households/{household['id']}/signal")
     phone.get_by_label("情况说明").fill("房屋倒塌")
     posts: list[str] = []
-    phone.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/cases") else None)
+    phone.on(
+        "request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/cases") else None
+    )
     phone.get_by_role("button", name="报告").dblclick()
     expect(phone.locator("#signal-result")).to_contain_text("已立案")
     phone.wait_for_load_state("networkidle")

@@ -4,7 +4,7 @@
 // the server answers the stored record. A refusal (422, 409…) stays on the draft with the server's
 // message until the cadre corrects or deletes it. A draft is deleted as soon as the server has it, and
 // every draft is forgotten on logout.
-import { api, ApiError, csrfToken, h, onLogout, refusalText, say } from "./core.js";
+import { api, ApiError, beforeLogout, csrfToken, h, onLogout, refusalText, say } from "./core.js";
 
 const DB_NAME = "shouwang-drafts";
 const STORE = "drafts";
@@ -202,6 +202,11 @@ export async function clearDrafts() {
 }
 
 onLogout(clearDrafts);
+// unsent or refused drafts are deleted at logout: the cadre confirms it first
+beforeLogout(async () => {
+  const count = (await allDrafts().catch(() => [])).length;
+  return count ? `还有 ${count} 份草稿未发送，退出后将被删除。确定退出吗？` : "";
+});
 window.addEventListener("online", () => {
   drawBar();
   sendAll();
