@@ -59,10 +59,11 @@ def test_allowed_actions_are_exactly_what_the_actions_endpoint_accepts_at_every_
         steps.append(detail(client, cadre, case_id)["step"])
 
     # the cadre's own report: the village may still withdraw it (close)
-    # a step is reassigned by its owners or the district, never by another level
+    # a step is reassigned by its owners, the level it escalates to, or the district; never the village's
+    # cadre once the case has left the village
     village = {
         "cadre_a": ["verify", "close", "reassign"],
-        "township_1": [],
+        "township_1": ["reassign"],
         "district": ["close", "reassign"],
     }
     step(village)
@@ -176,9 +177,9 @@ def test_only_the_steps_owners_and_the_district_reassign_a_case(
     accounts.create("township_1")
     case_id = signal(settings, poor).case_id
     cadre_id = detail(client, accounts["district"], case_id)["assignees"][0]["id"]
-    # at the village's step the township does not share out the village's work
-    refused = act(client, accounts["township_1"], case_id, action="reassign", user_id=cadre_id, reason="换人")
-    assert refused.status_code == 403, refused.text
+    # at the village's step the township, which a late visit escalates to, may hand it to another cadre
+    taken = act(client, accounts["township_1"], case_id, action="reassign", user_id=cadre_id, reason="换人")
+    assert taken.status_code == 200, taken.text
     to_township(client, accounts, case_id, notice_days_ago=6)
     reviewer_id = detail(client, accounts["township_1"], case_id)["assignees"][0]["id"]
     # at the township's review the village cadre is neither offered nor allowed to reassign it

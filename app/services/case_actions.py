@@ -95,9 +95,13 @@ def refusal(session: Session, actor: Actor, case: Case, action: str) -> AppError
         return Forbidden("the township sends a case back to the village (return); the district decides")
     if actor.role not in roles:
         return Forbidden(f"role {actor.role.value} may not {action} at step {case.step}")
-    if action == "reassign" and actor.role not in (escalation.OWNER[case.step], Role.district_officer):
-        # the step's owners share out their own work; the district, answerable for every case, may too
-        return Forbidden(f"only the owners of step {case.step} (or the district) reassign it")
+    overseers = (escalation.OWNER[case.step], escalation.ESCALATE_TO.get(case.step), Role.district_officer)
+    if action == "reassign" and actor.role not in overseers:
+        # the step's owners share out their own work; the level a late step escalates to (the township
+        # over the village's steps) may hand it to someone who can do it; the district may anywhere
+        return Forbidden(
+            f"only the owners of step {case.step}, those it escalates to, or the district reassign it"
+        )
     if action == "close" and actor.role == Role.village_cadre:
         return _withdrawal_refusal(session, case)
     return None
