@@ -424,7 +424,7 @@ function membersTable(members) {
     { class: "table-wrap" },
     h(
       "table",
-      { id: "members" },
+      { id: "members", class: "cards-on-phone" },
       h("thead", {}, h("tr", {}, h("th", {}, "姓名"), h("th", {}, "关系"), h("th", {}, "出生年"), h("th", {}, "证件号"), h("th", {}, "健康"), h("th", {}, "劳动能力"))),
       h(
         "tbody",
@@ -435,10 +435,10 @@ function membersTable(members) {
             {},
             h("td", {}, m.name),
             h("td", {}, m.relation),
-            h("td", {}, m.birth_year),
-            h("td", { class: "figure id-number" }, m.id_number),
-            h("td", {}, m.health === "残疾" && m.disability_grade ? `残疾（${m.disability_grade} 级）` : m.health || "—"),
-            h("td", {}, m.labour_capacity || "—"),
+            h("td", { "data-label": "出生年" }, m.birth_year),
+            h("td", { class: "figure id-number", "data-label": "证件号" }, m.id_number),
+            h("td", { "data-label": "健康" }, m.health === "残疾" && m.disability_grade ? `残疾（${m.disability_grade} 级）` : m.health || "—"),
+            h("td", { "data-label": "劳动能力" }, m.labour_capacity || "—"),
           ),
         ),
       ),
