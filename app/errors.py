@@ -3,6 +3,7 @@
 Body: {"code", "message", "field"} plus "errors" (a list of the same shape) when there are several.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,13 +36,72 @@ class AppError(Exception):
         self.persist = persist
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message, "field": self.field}
+        body = self.item()
         if self.errors:
             body["errors"] = [e.item() for e in self.errors]
         return body
 
     def item(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "field": self.field}
+        item: dict[str, Any] = {"code": self.code, "message": self.message, "field": self.field}
+        chinese = message_zh(self.message)
+        if chinese is not None:
+            item["message_zh"] = chinese
+        return item
+
+
+# The refusals the web app's users meet most, in Chinese (`message_zh` beside the API's English `message`,
+# which integrators read). A pattern's groups carry the values the English names (a report's id, a count).
+# tests/test_error_messages_zh.py checks every pattern still matches a message the code writes.
+CHINESE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(english), chinese)
+    for english, chinese in (
+        (r"^ID number must have 18 characters", "身份证号必须是 18 位"),
+        (r"^ID number must be 17 digits followed by a digit or X", "身份证号必须是 17 位数字加 1 位数字或 X"),
+        (r"^ID number checksum \(GB 11643\) does not match", "身份证号校验位不对（GB 11643），请核对每一位"),
+        (r"^ID number begins with \d+, which is not", "身份证号前 6 位不是中国的行政区划代码（GB/T 2260）"),
+        (r"^ID number encodes a birth date that does not exist", "身份证号中的出生日期不存在"),
+        (r"^ID number encodes an impossible birth date", "身份证号中的出生日期不可能"),
+        (r"^phone must be an 11-digit mobile", "电话须为 11 位手机号或带区号的座机号"),
+        (r"^a disabled member needs a disability grade", "健康状况为残疾时，须填写残疾等级（1–4 级）"),
+        (r"^a disability grade is only for a member whose health is", "只有健康状况为残疾时才填写残疾等级"),
+        (r"^period_end must not be before period_start", "结束日期不能早于开始日期"),
+        (r"^a report covers at most 12 months", "一份报告最多覆盖 12 个月"),
+        (
+            r"^the period overlaps report (\d+); to correct it, send supersedes",
+            r"这段时间与已存的报告（编号 \1）重叠；如要更正那份报告，请选择“更正”",
+        ),
+        (r"^the period overlaps another report in this batch", "这段时间与同批的另一份报告重叠"),
+        (r"^(\d+) report error\(s\); nothing was stored", r"\1 处有误，报告没有保存"),
+        (r"^client_ref was already used for a different report", "这份草稿已用不同的内容发送过"),
+        (
+            r"^a correction must cover the period of the report it supersedes",
+            "更正的报告须覆盖原报告的时间段",
+        ),
+        (r"^that report was already superseded", "那份报告已被更正过"),
+        (r"^an event must not be after the report's period_end", "事件日期不能晚于报告的结束日期"),
+        (r"^the household's signed consent is required", "入户核实前须由农户签署承诺授权书"),
+        (r"^each risk type once", "每种风险类型只能选一次"),
+        (r"^date must not be in the future", "日期不能晚于今天"),
+        (r"^date must not be before (\S+)", r"日期不能早于 \1"),
+        (r"^date must not be after (\S+)", r"日期不能晚于 \1"),
+        (r"^required for a natural disaster", "自然灾害须填写"),
+        (r"^only for a natural disaster", "只有自然灾害才填写"),
+        (r"^the record was changed by someone else", "这条记录已被他人修改，请重新读取后再改"),
+        (r"^household number \S+ is already registered", "这个户编号已经登记过"),
+        (r"^this person is already registered in another household", "此人已登记在另一户"),
+        (r"^this person is already an active member of household (\S+)", r"此人已是户 \1 的成员"),
+        (r"^the change conflicts with stored data", "与已存的数据冲突，请重新读取后再试"),
+    )
+)
+
+
+def message_zh(message: str) -> str | None:
+    """The Chinese of a known refusal, or None."""
+    for pattern, chinese in CHINESE:
+        found = pattern.match(message)
+        if found:
+            return found.expand(chinese)
+    return None
 
 
 class Invalid(AppError):

@@ -1,8 +1,13 @@
 """A refusal says in Chinese what is wrong with each field (for the web app's users), beside the API's
 English message (for integrators)."""
 
+import re
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
+import app
+from app.errors import CHINESE
 from tests.fixtures import Accounts, household_body, member_body
 
 
@@ -30,13 +35,13 @@ def test_pydantic_checks_are_said_in_chinese_with_their_limits(
 ) -> None:
     body = household_body(address="组" * 1000, phone="123")
     del body["household_type"]
-    body["members"][0]["birth_date"] = "2026-13-01"  # type: ignore[index]
+    body["members"][0]["birth_date"] = "2026-13-01"
     refusal = _refused(client, accounts, body)
     said = {e["field"]: e.get("message_zh") for e in refusal["errors"]}  # type: ignore[attr-defined]
     assert said["household_type"] == "必须填写"
     assert said["phone"] == "电话须为 11 位手机号或带区号的座机号"
     assert said["members[0].birth_date"] == "必须是日期（年-月-日）"
-    assert said["address"] is not None and said["address"].startswith("最多 ")  # the limit, from the schema
+    assert str(said["address"]).startswith("最多 ")  # the limit, from the schema
 
 
 def test_a_message_with_no_known_chinese_keeps_the_english_only(
@@ -49,3 +54,31 @@ def test_a_message_with_no_known_chinese_keeps_the_english_only(
     assert item["field"] == "monitoring_status"
     assert item["message_zh"] == "不能在这里填写这一项"
     assert "case procedure" in item["message"]
+
+
+def test_every_chinese_entry_still_names_a_message_the_code_writes() -> None:
+    """An English message reworded in the code must not leave its Chinese behind unused."""
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in Path(app.__file__).parent.rglob("*.py")
+        if path.name != "errors.py"
+    ) + Path(app.__file__).parent.joinpath("api", "errors.py").read_text(encoding="utf-8")
+    for pattern, _ in CHINESE:
+        literal = re.sub(r"\((?:\\d|\\S)\+\)|\\d\+|\\S\+", "\x00", pattern.pattern.lstrip("^"))
+        chunks = [c.replace("\\", "") for c in literal.split("\x00")]
+        longest = max(chunks, key=len)
+        assert len(longest) >= 12, pattern.pattern
+        # the code may build the message around an f-string's value: its start and its end are written
+        assert longest[:20] in source, pattern.pattern
+        assert longest[-20:] in source, pattern.pattern
+
+
+def test_a_service_refusal_carries_its_chinese(client: TestClient, accounts: Accounts) -> None:
+    made = client.post("/api/v1/households", json=household_body(), headers=accounts["cadre_a"]).json()
+    twice = client.post(
+        "/api/v1/households",
+        json=household_body(household_no=made["household_no"]),
+        headers=accounts["cadre_a"],
+    )
+    assert twice.status_code == 409, twice.text
+    assert twice.json()["message_zh"] == "这个户编号已经登记过"

@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError, Invalid
+from app.errors import message_zh as errors_zh
 
 logger = logging.getLogger("app.errors")
 
@@ -58,8 +59,8 @@ def _message(error: dict[str, Any]) -> str:
 
 
 # The web app's users read Chinese: each refused field also says in Chinese what is wrong, for pydantic's
-# own checks (by their type) and the resident-ID and phone checks cadres meet most; `message` stays the
-# API's English for integrators.
+# own checks (by their type) and the checks in app.errors.CHINESE; `message` stays the API's English for
+# integrators.
 _ZH_BY_TYPE: dict[str, str] = {
     "missing": "必须填写",
     "string_too_long": "最多 {max_length} 个字",
@@ -92,16 +93,6 @@ _ZH_BY_TYPE: dict[str, str] = {
     "list_type": "必须是一组值",
     "json_invalid": "不是有效的 JSON",
 }
-_ZH_BY_TEXT: dict[str, str] = {
-    "ID number must have 18 characters": "身份证号必须是 18 位",
-    "ID number must be 17 digits followed by a digit or X": "身份证号必须是 17 位数字加 1 位数字或 X",
-    "ID number checksum (GB 11643) does not match": "身份证号校验位不对（GB 11643），请核对每一位",
-    "ID number encodes a birth date that does not exist": "身份证号中的出生日期不存在",
-    "ID number encodes an impossible birth date": "身份证号中的出生日期不可能",
-    "phone must be an 11-digit mobile number or an area-code landline number": (
-        "电话须为 11 位手机号或带区号的座机号"
-    ),
-}
 
 
 def message_zh(error: dict[str, Any]) -> str | None:
@@ -118,13 +109,7 @@ def message_zh(error: dict[str, Any]) -> str | None:
             return _ZH_BY_TYPE[kind].format(**{k: str(v) for k, v in context.items()})
         except (KeyError, IndexError):
             return None
-    text = _message(error)
-    for known, chinese in _ZH_BY_TEXT.items():
-        if text.startswith(known):
-            return chinese
-    if text.startswith("ID number begins with"):
-        return "身份证号前 6 位不是中国的行政区划代码（GB/T 2260）"
-    return None
+    return errors_zh(_message(error))
 
 
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[AppError]:
