@@ -144,7 +144,7 @@ def test_a_refused_draft_keeps_the_servers_message_until_corrected(
     phone.locator("#drafts-bar").get_by_role("link").click()
     draft = phone.locator("#drafts .draft")
     expect(draft.locator(".badge")).to_have_text("被退回")
-    expect(draft.locator(".form-error")).to_contain_text("a report covers at most 12 months")
+    expect(draft.locator(".form-error")).to_contain_text("一份报告最多覆盖 12 个月")  # the server's words
     shot(phone, "cadre-drafts-refused-390")
     phone.set_viewport_size({"width": 1280, "height": 900})
     shot(phone, "cadre-drafts-refused-1280")
