@@ -27,7 +27,7 @@ def test_a_wrong_id_check_digit_is_said_in_chinese(client: TestClient, accounts:
     assert item["field"] == "members[0].id_number"
     assert item["message"].startswith("ID number checksum")  # the API's words stay
     assert item["message_zh"] == "身份证号校验位不对（GB 11643），请核对每一位"
-    assert refusal["message_zh"] == "1 项填写有误：身份证号校验位不对（GB 11643），请核对每一位"
+    assert refusal["message_zh"] == "身份证号校验位不对（GB 11643），请核对每一位"
 
 
 def test_pydantic_checks_are_said_in_chinese_with_their_limits(

@@ -169,7 +169,8 @@ def install(app: FastAPI) -> None:
             "errors": items,
         }
         if first.get("message_zh"):
-            body["message_zh"] = f"{len(items)} 项填写有误：{first['message_zh']}"
+            many = f"（共 {len(items)} 项有误）" if len(items) > 1 else ""
+            body["message_zh"] = f"{first['message_zh']}{many}"
         return _json(422, body)
 
     @app.exception_handler(StarletteHTTPException)

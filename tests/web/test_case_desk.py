@@ -122,8 +122,10 @@ def test_a_reported_case_goes_from_the_village_to_monitoring_through_the_pages(
     phone.get_by_label("核实情况").fill("户主三月务工受伤，至今未能复工，家庭收入明显下降")
     phone.get_by_role("button", name="提交入户核实").click()
     refusal = phone.locator("#action-verify .form-error")
-    expect(refusal).to_contain_text("consent")  # the server's word: no visit without the signed consent
-    expect(phone.locator("#action-verify .field-error", has_text="consent")).to_be_visible()
+    expect(refusal).to_contain_text(
+        "承诺授权书"
+    )  # the server says it, in Chinese: no visit without the signed consent
+    expect(phone.locator("#action-verify .field-error", has_text="承诺授权书")).to_be_visible()
     phone.console_errors.clear()  # type: ignore[attr-defined]  # the browser logs the refusal's 422 itself
     shot(phone, "desk-case-cadre-refused-390")
     phone.get_by_label("农户已签署承诺授权书").check()

@@ -235,6 +235,8 @@ export function errorText(error) {
 export function refusalText(error) {
   if (!(error instanceof ApiError) || !error.body || !error.body.message) return errorText(error);
   if (error.body.message_zh) return `${errorText(error)}：${error.body.message_zh}`;
+  const only = Array.isArray(error.body.errors) && error.body.errors.length === 1 ? error.body.errors[0] : null;
+  if (only && only.message_zh) return `${errorText(error)}：${only.message_zh}`; // "verify: invalid body" says less
   const where = error.body.field ? `（${error.body.field}）` : "";
   return `${errorText(error)}：${error.body.message}${where}`;
 }
