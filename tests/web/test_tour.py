@@ -74,6 +74,18 @@ def _settle(page: Page) -> None:
     expect(page.locator("#view")).not_to_contain_text("正在加载")
 
 
+# every field has a <label> (or an accessible name), every button and link says what it does in text
+UNLABELLED = """() => [
+  ...[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+    .filter((c) => !(c.labels && c.labels.length))
+    .filter((c) => !c.getAttribute("aria-label") && !c.getAttribute("aria-labelledby"))
+    .map((c) => `field ${c.name || c.id || c.type}`),
+  ...[...document.querySelectorAll("button, a[href]")]
+    .filter((b) => !b.textContent.trim() && !b.getAttribute("aria-label"))
+    .map((b) => `${b.tagName.toLowerCase()} ${b.getAttribute("href") || b.className}`),
+]"""
+
+
 def _name(href: str) -> str:
     return href.strip("#/").replace("/", "-") or "home"
 
@@ -85,11 +97,12 @@ def _visit(page: Page, url: str, name: str) -> dict[str, Any]:
     _settle(page)
     heading = page.locator("#view h1").inner_text()
     overflow = page.evaluate("document.documentElement.scrollWidth")
+    unlabelled = page.evaluate(UNLABELLED)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 844 if width < 1000 else 900})
         page.wait_for_timeout(50)
         shot(page, f"tour-{name}-{width}")
-    return {"page": name, "heading": heading, "scroll_width_at_360": overflow}
+    return {"page": name, "heading": heading, "scroll_width_at_360": overflow, "unlabelled": unlabelled}
 
 
 @pytest.mark.parametrize("username", ["cadre_a", "township_1", "district", "department", "admin"])
@@ -139,6 +152,7 @@ def test_every_page_fits_a_phone_and_logs_no_error(
     assert len(seen) >= 2, seen  # the home page and at least one more page for every role
     if username in ("cadre_a", "township_1", "district"):
         assert set(found) == {"households", "cases"}, found  # their pages lead to both kinds
+    assert [(s["page"], s["unlabelled"]) for s in seen if s["unlabelled"]] == []
     too_wide = [s for s in seen if s["scroll_width_at_360"] > 360]
     assert too_wide == [], too_wide
     assert all(s["heading"] not in ("找不到", "出错了") for s in seen), seen
