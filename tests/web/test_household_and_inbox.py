@@ -2,6 +2,7 @@
 and the assistance measures; the inbox puts the overdue case first and marks it."""
 
 from datetime import timedelta
+from typing import Any
 
 import time_machine
 from fastapi.testclient import TestClient
@@ -16,7 +17,7 @@ from tests.fixtures import PASSWORD, Accounts, new_household
 from tests.web.conftest import shot
 
 FACTOR = {"feature": "transfer_share", "value": 0.64, "effect": 0.21, "text": "转移性收入占比 64%"}
-REASON = {
+REASON: dict[str, Any] = {
     "code": "income_below_line",
     "risk_type": "其他",
     "level": "high",
