@@ -23,9 +23,11 @@ class AppError(Exception):
         headers: dict[str, str] | None = None,
         after_rollback: Callable[[Session], None] | None = None,
         persist: bool = False,
+        message_zh: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.given_zh = message_zh
         self.field = field
         self.errors = errors or []
         self.headers = headers or {}
@@ -43,7 +45,7 @@ class AppError(Exception):
 
     def item(self) -> dict[str, Any]:
         item: dict[str, Any] = {"code": self.code, "message": self.message, "field": self.field}
-        chinese = message_zh(self.message)
+        chinese = self.given_zh or message_zh(self.message)
         if chinese is not None:
             item["message_zh"] = chinese
         return item
@@ -91,6 +93,17 @@ CHINESE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^this person is already registered in another household", "此人已登记在另一户"),
         (r"^this person is already an active member of household (\S+)", r"此人已是户 \1 的成员"),
         (r"^the change conflicts with stored data", "与已存的数据冲突，请重新读取后再试"),
+        (r"^required to confirm an identification \(1 to 5\)", "认定为监测对象须选择风险类型（1 至 5 项）"),
+        (r"^required to confirm an identification", "认定为监测对象须选择监测类别"),
+        (r"^the visit is on or after (\S+), when verification", r"入户核实日期不能早于 \1（核实开始之日）"),
+        (r"^the review is on or after the visit \((\S+)\)", r"民主评议日期不能早于入户核实日期（\1）"),
+        (
+            r"^the notice starts between the review \((\S+)\) and (\d+) days",
+            r"公示开始日期须在民主评议（\1）之后、\2 天之内",
+        ),
+        (r"^the public notice runs until (\S+): approval", r"公示到 \1 结束，之后才能审核通过"),
+        (r"^user \d+ works outside this case's region", "此人不在这个案件的辖区"),
+        (r"^user \d+ cannot take the step", "此人不能办理这一环节"),
     )
 )
 

@@ -82,3 +82,34 @@ def test_a_service_refusal_carries_its_chinese(client: TestClient, accounts: Acc
     )
     assert twice.status_code == 409, twice.text
     assert twice.json()["message_zh"] == "这个户编号已经登记过"
+
+
+def test_a_case_actions_refused_fields_are_said_in_chinese(client: TestClient, accounts: Accounts) -> None:
+    cadre = accounts["cadre_a"]
+    household = client.post("/api/v1/households", json=household_body(), headers=cadre).json()
+    signal = {"household_id": household["id"], "level": "high", "description": "户主住院"}
+    case_id = client.post("/api/v1/cases", json=signal, headers=cadre).json()["case_id"]
+    empty = {
+        "action": "verify",
+        "visited_on": "2026-12-02",
+        "visitors": [],
+        "findings": "",
+        "consent_signed": True,
+    }
+    refused = client.post(f"/api/v1/cases/{case_id}/actions", json=empty, headers=cadre)
+    assert refused.status_code == 422, refused.text
+    said = {e["field"]: e.get("message_zh") for e in refused.json()["errors"]}
+    assert said == {"visitors": "至少 1 项", "findings": "不能为空"}
+    early = {**empty, "visitors": ["李文"], "findings": "属实", "visited_on": "2026-11-01"}
+    refused = client.post(f"/api/v1/cases/{case_id}/actions", json=early, headers=cadre)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["message_zh"].startswith("入户核实日期不能早于 2026-12-02")
+
+
+def test_an_unchosen_choice_says_choose(client: TestClient, accounts: Accounts) -> None:
+    refusal = _refused(client, accounts, household_body(household_type=""))
+    said = {e["field"]: e.get("message_zh") for e in refusal["errors"]}  # type: ignore[attr-defined]
+    assert said["household_type"] == "请选择"
+    refusal = _refused(client, accounts, household_body(household_type="贫困户"))
+    said = {e["field"]: e.get("message_zh") for e in refusal["errors"]}  # type: ignore[attr-defined]
+    assert said["household_type"].startswith("必须是以下之一：脱贫户、")

@@ -1,6 +1,7 @@
 """Exception handlers: every error leaves as {"code", "message", "field"} (+ "errors")."""
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -86,8 +87,6 @@ _ZH_BY_TYPE: dict[str, str] = {
     "date_type": "必须是日期（年-月-日）",
     "bool_parsing": "必须是“是”或“否”",
     "bool_type": "必须是“是”或“否”",
-    "literal_error": "必须是以下之一：{expected}",
-    "enum": "必须是以下之一：{expected}",
     "string_pattern_mismatch": "格式不对",
     "string_type": "必须是文字",
     "list_type": "必须是一组值",
@@ -104,6 +103,11 @@ def message_zh(error: dict[str, Any]) -> str | None:
         return "不能为空" if least == 1 else f"至少 {least} 个字"
     if kind == "extra_forbidden":
         return "不能在这里填写这一项"
+    if kind in ("literal_error", "enum"):
+        if error.get("input") in ("", None):
+            return "请选择"
+        choices = re.findall(r"'([^']*)'", str(context.get("expected", "")))
+        return f"必须是以下之一：{'、'.join(choices)}" if choices else None
     if kind in _ZH_BY_TYPE:
         try:
             return _ZH_BY_TYPE[kind].format(**{k: str(v) for k, v in context.items()})
@@ -115,7 +119,11 @@ def message_zh(error: dict[str, Any]) -> str | None:
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[AppError]:
     """A pydantic error list as AppErrors whose fields carry `prefix` (e.g. "reports[3].")."""
     return [
-        Invalid(_message(dict(e)), field=(prefix + (_field(tuple(e["loc"])) or "")).rstrip("."))
+        Invalid(
+            _message(dict(e)),
+            field=(prefix + (_field(tuple(e["loc"])) or "")).rstrip("."),
+            message_zh=message_zh(dict(e)),
+        )
         for e in exc.errors()
     ]
 

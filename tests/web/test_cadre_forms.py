@@ -249,6 +249,25 @@ def test_the_report_form_starts_after_the_last_report_and_offers_to_correct_an_o
     assert all("409" in e for e in errors), errors
 
 
+def test_a_household_reported_up_to_today_is_offered_its_latest_report_to_correct(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    household, _ = _in_q3(client, cadre)
+    body = report_body("q4", "2026-10-01", "2026-12-01", wages="2000", business="0", prop="0", transfer="0")
+    stored = client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre)
+    assert stored.status_code == 201, stored.text
+    phone.clock.set_system_time(datetime(2026, 12, 1, 9, 30, tzinfo=UTC))  # the page's today: 12-01
+    log_in(phone, live_server, "cadre_a")
+    phone.goto(f"{live_server}/#/households/{household['id']}/report")
+    # no new period to report: said so, with the latest report to correct (not last quarter's clash)
+    expect(phone.locator("#correction")).to_contain_text("没有新的报告期")
+    expect(phone.locator("#correction")).not_to_contain_text("2026-07-01")
+    phone.get_by_role("button", name="更正 2026-10-01 至 2026-12-01 的报告").click()
+    expect(phone.get_by_role("heading", name="更正 2026-10-01 至 2026-12-01 的报告")).to_be_visible()
+    expect(phone.get_by_label("工资性收入（元）")).to_have_value("2000.00")
+
+
 def test_a_report_is_corrected_from_the_household_page(
     phone: Page, live_server: str, client: TestClient, accounts: Accounts
 ) -> None:

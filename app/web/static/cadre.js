@@ -912,7 +912,11 @@ function nextPeriod(reports, today = new Date()) {
   start.setUTCDate(start.getUTCDate() + 1);
   const end = isoDay(new Date(Date.UTC(start.getUTCFullYear(), Math.floor(start.getUTCMonth() / 3) * 3 + 3, 0)));
   const now = localToday(today);
-  if (isoDay(start) > now) return { period: lastQuarter(today), unfinished: false }; // reported up to today
+  if (isoDay(start) > now) {
+    // reported up to today: nothing new to report; the latest report may be corrected
+    const latest = effectiveReports(reports).sort((x, y) => x.period_end.localeCompare(y.period_end)).pop();
+    return { period: [latest.period_start, latest.period_end], unfinished: false, upToDate: latest };
+  }
   return { period: [isoDay(start), end < now ? end : now], unfinished: end >= now, quarterEnd: end };
 }
 
@@ -1054,7 +1058,17 @@ async function reportPage(id, draft = null) {
     const offers = clashes.map((r) =>
       h("button", { type: "button", class: "secondary", onclick: () => { correcting = r; fill(r); describe(); refresh().catch(() => {}); } }, `更正 ${span(r)} 的报告`),
     );
-    if (clashes.length) {
+    if (next.upToDate && !draft) {
+      const latest = next.upToDate;
+      correction.replaceChildren(
+        h(
+          "div",
+          { class: "notice", role: "status" },
+          h("p", {}, `该户已报告到 ${latest.period_end}（今天），没有新的报告期。要修改已提交的报告，请选择更正：`),
+          h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => { correcting = latest; fill(latest); describe(); refresh().catch(() => {}); } }, `更正 ${span(latest)} 的报告`)),
+        ),
+      );
+    } else if (clashes.length) {
       correction.replaceChildren(
         h(
           "div",

@@ -558,6 +558,8 @@ const SCORERS = [
   ["distance_to_line", "离监测线距离"],
   ["logistic_regression", "逻辑回归"],
 ];
+// who started a training: the worker's schedule, the command line, the demo's first start, else a person
+const TRAINED_BY = { schedule: "定时训练", cli: "命令行训练", demo: "演示数据首次启动时训练", request: "管理员请求" };
 const MODEL_STATUS = { active: "在用", retired: "已停用", rejected: "未采用" };
 
 function metricText(metric) {
@@ -614,7 +616,7 @@ async function modelPage() {
         fact("训练数据", `${day(current.train_from)} 至 ${day(current.train_to)}，${count(current.examples_train)} 个样本`),
         fact("检验方法", `用 ${day(current.test_period)} 当时已知的情况预测此后是否返贫、致贫，再与实际结果对照（模型训练时没有见过这段数据）`),
         fact("检验农户", `${count(current.examples_test)} 户，其中后来返贫、致贫 ${count(current.positives_test)} 户`),
-        fact("训练时间", `${when(current.created_at)}（${current.created_by}）`),
+        fact("训练时间", `${when(current.created_at)}（${TRAINED_BY[current.created_by] || "管理员"}）`),
       ),
       h("h2", {}, "与对照方法比较"),
       h("p", { class: "muted" }, "同一批检验农户上，预警模型与三种简单方法的成绩。括号里是 95% 区间：换一批同样多的农户检验，成绩大致落在这个范围内。"),
