@@ -887,14 +887,16 @@ function isoDay(d) {
   return d.toISOString().slice(0, 10);
 }
 
+/** Today in the district (Asia/Shanghai), whatever the phone's own zone: YYYY-MM-DD. */
 function localToday(today = new Date()) {
-  return isoDay(new Date(Date.UTC(today.getFullYear(), today.getMonth(), today.getDate())));
+  return today.toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
 }
 
 function lastQuarter(today = new Date()) {
-  const q = Math.floor(today.getMonth() / 3); // this quarter (0–3); the report is for the one before
-  const start = new Date(Date.UTC(today.getFullYear(), (q - 1) * 3, 1));
-  const end = new Date(Date.UTC(today.getFullYear(), q * 3, 0));
+  const [year, month] = localToday(today).split("-").map(Number);
+  const q = Math.floor((month - 1) / 3); // this quarter (0–3); the report is for the one before
+  const start = new Date(Date.UTC(year, (q - 1) * 3, 1));
+  const end = new Date(Date.UTC(year, q * 3, 0));
   return [isoDay(start), isoDay(end)];
 }
 
