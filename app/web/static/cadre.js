@@ -13,6 +13,7 @@ import {
   LEVEL,
   nav,
   onLogout,
+  optional,
   page,
   refusalText,
   say,
@@ -264,15 +265,6 @@ function householdItem(x) {
 }
 
 // ---- a household's page ----------------------------------------------------------------------------
-
-async function optional(path) {
-  try {
-    return await api(path);
-  } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return null;
-    throw error;
-  }
-}
 
 async function readHousehold(id) {
   const household = await api(`/households/${id}`);

@@ -215,6 +215,16 @@ export async function api(path, options) {
   }
 }
 
+/** What the API answers, or null where the caller may not see it or it does not exist (403, 404). */
+export async function optional(path) {
+  try {
+    return await api(path);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return null;
+    throw error;
+  }
+}
+
 const MESSAGES = {
   unauthorized: "登录已过期，请重新登录",
   forbidden: "您没有这项权限",

@@ -1,7 +1,7 @@
 // The case desk: the inbox (待办案件), a case's page with the forms for exactly the actions the API
 // allows now (the case's `allowed_actions`), and the notifications. The server decides every rule; the
 // page shows what it answers and sends what the user enters.
-import { actorName, api, ApiError, field, flash, h as element, home, LEVEL, nav, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
+import { actorName, api, field, flash, h as element, home, LEVEL, nav, optional, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
 
 // core's h and show, taking parts nested at any depth (optional sections are arrays or null)
 const h = (tag, attrs, ...children) => element(tag, attrs, ...children.flat(Infinity));
@@ -520,15 +520,6 @@ function actionsBlock(c) {
     steps.length ? null : h("p", { class: "muted" }, `此案件目前在「${STEP[c.step] || c.step}」环节，这一步不由您办理。`),
     h("div", { class: "desk-actions", id: "actions" }, forms),
   ];
-}
-
-async function optional(path) {
-  try {
-    return await api(path);
-  } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return null;
-    throw error;
-  }
 }
 
 async function casePage(id) {
