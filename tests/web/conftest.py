@@ -42,15 +42,20 @@ def phone(browser: Browser) -> Iterator[Page]:
     """A mid-range Android phone's viewport; console errors are collected and must stay empty."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     page = context.new_page()
+    page.console_errors = console_errors(page)  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def console_errors(page: Page) -> list[str]:
+    """The page's console errors and uncaught exceptions as they happen (each with the resource's URL)."""
     errors: list[str] = []
     page.on(
         "console",
         lambda m: errors.append(f"{m.text} {m.location.get('url', '')}") if m.type == "error" else None,
     )
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.console_errors = errors  # type: ignore[attr-defined]
-    yield page
-    context.close()
+    return errors
 
 
 def shot(page: Page, name: str) -> Path:

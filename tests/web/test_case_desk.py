@@ -22,7 +22,7 @@ from app.services.access import Actor
 from tests.fixtures import PASSWORD, Accounts, new_household, report_body
 from tests.test_cases import AS_OF
 from tests.test_relief import APPLICANT_ID, Platform, application
-from tests.web.conftest import shot
+from tests.web.conftest import console_errors, shot
 
 
 def _log_in(page: Page, base: str, username: str) -> None:
@@ -37,19 +37,12 @@ def _log_in(page: Page, base: str, username: str) -> None:
     expect(page.locator("#who")).to_contain_text(username)
 
 
-def _collect_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
 @pytest.fixture
 def desk(browser: Browser) -> Iterator[Page]:
     """A desk's screen, console errors collected like the phone's."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    page.console_errors = _collect_errors(page)  # type: ignore[attr-defined]
+    page.console_errors = console_errors(page)  # type: ignore[attr-defined]
     yield page
     context.close()
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.fixtures import Accounts, make_id, new_household
-from tests.web.conftest import shot
+from tests.web.conftest import console_errors, shot
 from tests.web.test_cadre_pages import log_in, no_sideways_scroll
 
 COUNT_DRAFTS = """() => new Promise((resolve, reject) => {
@@ -38,13 +38,7 @@ def _errors(page: Page) -> list[str]:
 
 
 def _watch(page: Page) -> Page:
-    errors: list[str] = []
-    page.on(
-        "console",
-        lambda m: errors.append(f"{m.text} {m.location.get('url', '')}") if m.type == "error" else None,
-    )
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.console_errors = errors  # type: ignore[attr-defined]
+    page.console_errors = console_errors(page)  # type: ignore[attr-defined]
     return page
 
 

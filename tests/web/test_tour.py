@@ -18,7 +18,7 @@ from app.risk import scorer
 from app.services import risk_lists
 from app.services.access import Actor
 from tests.fixtures import PASSWORD, VILLAGE_B, VILLAGE_C, Accounts, new_household, report_body
-from tests.web.conftest import shot
+from tests.web.conftest import console_errors, shot
 
 WIDTHS = (360, 390, 1280)
 # the pages a role's home page links to, followed once each: a household's page, a case's page
@@ -118,16 +118,7 @@ def test_every_page_fits_a_phone_and_logs_no_error(
     accounts.create(username)
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
     page = context.new_page()
-    errors: list[str] = []
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(f"{m.text} {m.location.get('url', '')} on {page.url}")
-            if m.type == "error"
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = console_errors(page)
     page.goto(live_server + "/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
