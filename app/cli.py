@@ -101,16 +101,27 @@ def serve(host: str, port: int) -> None:
     if settings.scheduler_in_process:
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        from app.risk.scheduler import add_jobs
+        from app.worker.schedule import add_jobs
 
         scheduler = BackgroundScheduler(timezone=settings.timezone)
         add_jobs(scheduler, settings)
         scheduler.start()
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
+        # SIGTERM: stop accepting, let the requests under way finish (up to the grace), then exit
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        )
     finally:
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            from app import lifecycle
+
+            lifecycle.stopping.set()
+            scheduler.shutdown(wait=True)
 
 
 def _first_demo_run(settings: Settings) -> None:
@@ -122,8 +133,9 @@ def _first_demo_run(settings: Settings) -> None:
     from app.clock import local_today
     from app.db import session_scope
     from app.models import RiskList
-    from app.risk import jobs, model, scorer, training
+    from app.risk import model, scorer, training
     from app.services import cases, risk_lists
+    from app.worker import jobs
 
     with session_scope() as session:
         if scorer.current_run(session) is not None:
@@ -450,22 +462,15 @@ def risk_train() -> None:
 @main.command()
 @_handle_errors
 def worker() -> None:
-    """Run scheduled work (nightly scoring, admins' run requests) until stopped."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
+    """Run scheduled work (nightly scoring, admins' run requests, deliveries, escalation) until stopped."""
     from app.logs import configure_logging
-    from app.risk.scheduler import add_jobs
+    from app.worker import process
 
     settings = _settings()
     _migrate(settings)
     configure_logging()
-    scheduler = BlockingScheduler(timezone=settings.timezone)
-    add_jobs(scheduler, settings)
     click.echo(f"worker: scoring on '{settings.risk_schedule_cron}' ({settings.timezone}); Ctrl-C stops")
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        scheduler.shutdown(wait=False)
+    process.run(settings)
 
 
 @main.group()

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     docs_enabled: bool = True
     db_pool_size: int = Field(default=8, ge=1)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # GET /metrics answers only with this bearer token (unset: /metrics is off). The worker serves its own
+    # on worker_metrics_host:worker_metrics_port (0: off), by default reachable from this host only.
+    metrics_token: SecretStr | None = None
+    # on SIGTERM, how long requests under way may take to finish before `serve` exits regardless
+    shutdown_grace_seconds: int = Field(default=25, ge=1, le=600)
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
 
     access_token_minutes: int = Field(default=30, ge=1)
     refresh_token_days: int = Field(default=14, ge=1)

@@ -1,16 +1,18 @@
 """The ASGI application. It never starts the scheduler: that runs in `shouwang worker`."""
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import sessionmaker
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from app.api import errors, openapi
 from app.api.middleware import BodySizeLimit, RequestContext
 from app.api.router import api_router
-from app.api.routes import health
+from app.api.routes import health, metrics
 from app.api.routes.risk_lists import XLSX
 from app.config import Settings, get_settings
 from app.db import make_engine
+from app.metrics import DatabaseCollector, PoolCollector, RequestMetrics
 from app.web import pages
 
 
@@ -29,9 +31,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    registry = CollectorRegistry()
+    registry.register(PoolCollector(engine))
+    registry.register(DatabaseCollector(app.state.sessionmaker))
+    app.state.metrics_registry = registry
     errors.install(app)
     openapi.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(api_router)
     pages.install(app)
     # a phone on a weak connection downloads the app's files and the lists' JSON about a third to a
@@ -44,5 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX),
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, metrics=RequestMetrics(registry))
     return app

@@ -215,7 +215,7 @@ def test_a_feature_never_recorded_does_not_stop_training() -> None:
 
 
 def test_scheduled_training_in_cold_start_leaves_scoring_on_rules(settings: Settings) -> None:
-    from app.risk import jobs
+    from app.worker import jobs
 
     jobs.scheduled_training()  # nothing to learn from: logged, not raised
     with db.session_scope() as session:

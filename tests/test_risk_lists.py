@@ -378,7 +378,7 @@ def test_generation_is_for_admins_and_a_week_is_regenerated_only_with_force(
 
 
 def test_the_weekly_job_twice_at_once_freezes_one_list(district: dict[str, int], settings: Settings) -> None:
-    from app.risk import jobs
+    from app.worker import jobs
 
     results({district["a1"]: "high"})
     errors: list[BaseException] = []
@@ -627,7 +627,7 @@ def test_the_catch_up_generates_a_missed_week(
     monkeypatch: pytest.MonkeyPatch,
     clock: time_machine.Traveller,
 ) -> None:
-    from app.risk import jobs
+    from app.worker import jobs
 
     results({district["a1"]: "high"})
     # Wednesday 01:30 in Hongta is still Tuesday evening on a UTC host: the district's time decides
@@ -675,7 +675,7 @@ def test_crontab_weekdays_are_read_as_cron_reads_them() -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from app.risk.scheduler import cron
+    from app.worker.crontab import cron
 
     monday = datetime(2026, 11, 23, tzinfo=ZoneInfo("Asia/Shanghai"))
     for expression, day in (

@@ -138,7 +138,7 @@ class TestApi:
     def test_admin_requests_a_run_and_the_worker_runs_it(
         self, district: dict[str, Any], client: TestClient, accounts: Accounts
     ) -> None:
-        from app.risk import jobs
+        from app.worker import jobs
 
         response = client.post("/api/v1/risk/runs", json={"as_of": "2026-01-15"}, headers=accounts["admin"])
         assert response.status_code == 202, response.text
@@ -185,7 +185,7 @@ class TestApi:
 def test_worker_schedules_nightly_and_request_jobs(settings: Any) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from app.risk.scheduler import add_jobs
+    from app.worker.schedule import add_jobs
 
     scheduler = BackgroundScheduler(timezone=settings.timezone)
     add_jobs(scheduler, settings)

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.context import request_id_var
 from app.logs import redact
+from app.metrics import RequestMetrics
 
 logger = logging.getLogger("app.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -17,10 +18,12 @@ _NUMBER = re.compile(r"/(\d+|[^/]*\d{6,}[^/]*)(?=/|$)")
 
 
 class RequestContext:
-    """Gives each request an id (X-Request-ID, kept if the caller sent a sane one) and logs one line."""
+    """Gives each request an id (X-Request-ID, kept if the caller sent a sane one), logs one line and
+    counts it in the metrics by its route template."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,6 +34,7 @@ class RequestContext:
         safe = _SAFE_ID.match(incoming) and redact(incoming) == incoming
         request_id = incoming if safe else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        root_path = scope.get("root_path", "")
         started = time.perf_counter()
         status = 500
 
@@ -47,6 +51,10 @@ class RequestContext:
             # Numbers become {id}: lines group by endpoint, and nothing a client typed is logged verbatim
             # (the query string, where personal data could appear, is never logged).
             path = _NUMBER.sub("/{id}", scope.get("path", ""))[:200]
+            seconds = time.perf_counter() - started
+            # the matched route's template ("/api/v1/households/{household_id}"): a bounded set of labels
+            route = _template(scope, root_path)
+            self.metrics.observe(scope.get("method", ""), route, status, seconds)
             logger.info(
                 "request",
                 extra={
@@ -54,10 +62,24 @@ class RequestContext:
                     "method": scope.get("method"),
                     "path": path,
                     "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "ms": round(seconds * 1000, 1),
                 },
             )
             request_id_var.reset(token)
+
+
+def _template(scope: Scope, root_path: str) -> str:
+    """The matched route's path template. A route of an included router knows only its own part
+    ("/households/{household_id}"): the prefix is what precedes that part, filled in, in the path."""
+    template = getattr(scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    filled = template
+    for name, value in scope.get("path_params", {}).items():
+        filled = re.sub(r"\{" + re.escape(name) + r"(:[^}]*)?\}", str(value).replace("\\", r"\\"), filled)
+    path = scope.get("root_path", "")[len(root_path) :] + scope.get("path", "")
+    prefix = path[: -len(filled)] if filled and path.endswith(filled) else ""
+    return prefix + template
 
 
 class BodySizeLimit:

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from app import bulk
+from app import bulk, lifecycle
 from app.config import Settings, get_settings
 from app.db import session_scope
 from app.models import Base, Household, RiskRun
@@ -146,6 +146,7 @@ def _score(run_id: int, as_of: date, holder: str, policy: PolicyData) -> RiskRun
                     )
                 )
             bulk.copy_tuples(session, RESULT_TABLE, RESULT_COLUMNS, out)
+            lifecycle.check()  # SIGTERM: roll back, mark the run failed and release the lease
             if session.connection().dialect.name != "sqlite":
                 # (on SQLite this transaction's write lock already keeps every other run out)
                 if not leases.renew(LEASE, holder, LEASE_TTL):

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +20,7 @@ from app.models import AuditEntry, AuditHead, Base
 from app.models.base import utcnow
 from app.services.access import Actor
 
+logger = logging.getLogger(__name__)
 GENESIS = "0" * 64
 AUDIT_TABLE = Base.metadata.tables["audit_entry"]
 _PLAIN = (str, int, float, bool, type(None))
@@ -127,6 +129,16 @@ def record(session: Session, settings: Settings, actor: Actor, changes: list[Cha
     head.length, head.last_mac = seq, prev
     head.head_mac = _head_mac(key, seq, prev)
     session.flush()
+    # what changed, never the values: they hold names and ID numbers (the audit rows keep those)
+    logger.info(
+        "audited",
+        extra={
+            "actions": sorted({c.action for c in changes}),
+            "entity": changes[0].entity,
+            "count": len(changes),
+            "actor_id": actor.user_id,
+        },
+    )
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

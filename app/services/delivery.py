@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, lifecycle
 from app.config import Settings
 from app.errors import Conflict, NotFound
 from app.models.outbox import Deliverable
@@ -123,7 +123,8 @@ def deliver_due(scope: Scope, settings: Settings, kind: Kind[M], limit: int = 20
     policy = kind.policy(settings)
     tried: set[int] = set()
     delivered = 0
-    while len(tried) < limit:
+    # on SIGTERM the batch under way is finished and recorded, and no other is claimed
+    while len(tried) < limit and not lifecycle.stopping.is_set():
         claims = _claim(scope, settings, kind, policy, min(BATCH, limit - len(tried)), tried)
         if not claims:
             break

@@ -13,6 +13,7 @@ from app.errors import Conflict
 from app.risk import model, scorer, training
 from app.services import cases, escalation, outbox
 from app.services.access import Actor
+from app.worker.crontab import cron
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +90,13 @@ def risk_list_catch_up() -> None:
     """Hourly: once this week's scheduled freeze is past, freeze the week if it still has no list (the
     worker was down at the time, or another generation was running)."""
     from app.models import RiskList
-    from app.risk import scheduler
     from app.services import risk_lists
 
     settings = get_settings()
     zone = ZoneInfo(settings.timezone)
     now = local_now()
     monday = datetime.combine(now.date() - timedelta(days=now.weekday()), time(), zone)
-    due = scheduler.cron(settings.risk_list_cron, settings.timezone).get_next_fire_time(None, monday)
+    due = cron(settings.risk_list_cron, settings.timezone).get_next_fire_time(None, monday)
     if due is None or now < due:
         return
     week = risk_lists.week_of(now.date())

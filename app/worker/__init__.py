@@ -1,0 +1,1 @@
+"""`shouwang worker`: the scheduled jobs (jobs.py), when they run (schedule.py), the process (process.py)."""

@@ -1,0 +1,73 @@
+"""Log lines: JSON, one per event, each written while a request is served carrying its request id
+(the caller's X-Request-ID, or one made up and returned), and no name, ID number or phone."""
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.logs import configure_logging
+from tests.fixtures import Accounts, household_body, member_body
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    yield stream
+    root.handlers, root.level = saved[0], saved[1]
+
+
+def parsed(stream: io.StringIO) -> list[dict[str, Any]]:
+    """The service's lines (not the test client's own "HTTP Request" line, written after the answer)."""
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    return [line for line in lines if line["name"] != "httpx2"]
+
+
+def test_every_line_of_a_request_carries_its_id_and_no_personal_data(
+    client: TestClient, accounts: Accounts, log_lines: io.StringIO
+) -> None:
+    headers = accounts["cadre_a"]
+    log_lines.truncate(0)
+    log_lines.seek(0)
+    head = member_body("户主", name="欧阳明月")
+    body = household_body(members=[head], phone="13987654321")
+    response = client.post(
+        "/api/v1/households", json=body, headers={**headers, "X-Request-ID": "req-7f3a-001"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["x-request-id"] == "req-7f3a-001"
+    lines = parsed(log_lines)
+    messages = [line["message"] for line in lines]
+    assert "audited" in messages  # a service's line
+    assert "request" in messages  # the access line
+    assert {line["request_id"] for line in lines} == {"req-7f3a-001"}
+    text = log_lines.getvalue()
+    for personal in ("欧阳明月", "\\u6b27\\u9633", head["id_number"], "13987654321", "一组 12 号"):
+        assert personal not in text
+
+
+def test_a_request_without_an_id_gets_one_returned_and_logged(
+    client: TestClient, log_lines: io.StringIO
+) -> None:
+    response = client.post("/api/v1/auth/token", data={"username": "nobody", "password": "wrong-password"})
+    assert response.status_code == 401
+    request_id = response.headers["x-request-id"]
+    assert len(request_id) == 32
+    lines = [line for line in parsed(log_lines) if line.get("request_id") == request_id]
+    assert [line["message"] for line in lines][-1] == "request"
+    assert lines[-1]["path"] == "/api/v1/auth/token"
+    assert lines[-1]["status"] == 401
+
+
+def test_a_harmful_request_id_is_replaced_not_logged(client: TestClient, log_lines: io.StringIO) -> None:
+    sent = "530402198005170012"  # shaped like an ID number: never echoed into logs
+    response = client.get("/healthz", headers={"X-Request-ID": sent})
+    assert response.headers["x-request-id"] != sent
+    assert sent not in log_lines.getvalue()
