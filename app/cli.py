@@ -59,7 +59,7 @@ def main() -> None:
 def _migrate(settings: Settings) -> None:
     from alembic import command
 
-    from app.services.health import alembic_config
+    from app.services.platform.health import alembic_config
 
     config = alembic_config(settings.database_url)
     config.attributes["configure_logger"] = False
@@ -83,9 +83,9 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from app.db import session_scope
+    from app.demo import district as demo
     from app.logs import configure_logging
     from app.main import create_app
-    from app.services import demo
 
     settings = _settings()
     _migrate(settings)
@@ -131,24 +131,25 @@ def _first_demo_run(settings: Settings) -> None:
     from sqlalchemy import select
 
     from app.clock import local_today
-    from app.db import session_scope
+    from app.db import get_sessionmaker, session_scope
     from app.models import RiskList
     from app.risk import model, scorer, training
-    from app.services import cases, risk_lists
+    from app.services.cases import cases
+    from app.services.lists import risk_lists
     from app.worker import jobs
 
     with session_scope() as session:
         if scorer.current_run(session) is not None:
             return
     try:
-        training.train(settings, triggered_by="demo")
+        training.train(get_sessionmaker(), settings, triggered_by="demo")
     except (model.ColdStart, training.AlreadyTraining):
         pass
     try:
-        run = scorer.score_all(as_of=local_today(), triggered_by="demo")
+        run = scorer.score_all(get_sessionmaker(), settings, as_of=local_today(), triggered_by="demo")
     except scorer.AlreadyRunning:
         return
-    counts = cases.open_for_run(settings, run.id)
+    counts = cases.open_for_run(get_sessionmaker(), settings, run.id)
     click.echo(
         f"demo scoring: {run.households_scored} households ({run.mode}), {run.flagged_high} high, "
         f"{run.flagged_medium} medium; {counts.get('opened', 0)} cases opened"
@@ -165,8 +166,8 @@ def _first_demo_run(settings: Settings) -> None:
 def _bootstrap_demo(session: Any, settings: Settings) -> None:
     from sqlalchemy import func, select
 
+    from app.demo import district as demo
     from app.models import Household
-    from app.services import demo
 
     demo.ensure_regions(session, settings)
     fresh = not session.scalar(select(func.count()).select_from(Household)) and settings.demo_households
@@ -182,8 +183,8 @@ def _bootstrap_demo(session: Any, settings: Settings) -> None:
         if role == Role.platform_client:  # the platform signs its requests: a fresh key instead
             from datetime import timedelta
 
-            from app.services import relief_keys
-            from app.services.access import Actor
+            from app.services.platform.access import Actor
+            from app.services.relief import relief_keys
 
             key_id, secret, _ = relief_keys.rotate(
                 session, settings, Actor.system("demo"), username, timedelta(0)
@@ -205,8 +206,8 @@ def regions() -> None:
 def regions_import(file: Path) -> None:
     """Load or update a county's tree from a CSV (code,name,level,parent_code[,code_source])."""
     from app.db import session_scope
-    from app.services import regions as region_service
-    from app.services.access import Actor
+    from app.services.platform.access import Actor
+    from app.services.registry import regions as region_service
 
     settings = _settings()
     with session_scope() as session:
@@ -229,8 +230,8 @@ def users_create(username: str, role: str, region_code: str, department: str | N
     """Create an account; the password is read from stdin (or prompted for on a terminal)."""
     from app.db import session_scope
     from app.schemas.users import UserCreate
-    from app.services import users as user_service
-    from app.services.access import Actor
+    from app.services.platform import users as user_service
+    from app.services.platform.access import Actor
 
     settings = _settings()
     if sys.stdin.isatty():
@@ -263,8 +264,8 @@ def users_deactivate(username: str) -> None:
     from app.db import session_scope
     from app.models import User
     from app.schemas.users import UserUpdate
-    from app.services import users as user_service
-    from app.services.access import Actor
+    from app.services.platform import users as user_service
+    from app.services.platform.access import Actor
 
     settings = _settings()
     with session_scope() as session:
@@ -299,8 +300,8 @@ def households_import_monitored(
 ) -> None:
     """Bring a household already monitored elsewhere into monitoring, audited (not a case decision)."""
     from app.db import session_scope
-    from app.services import monitored_import
-    from app.services.access import Actor
+    from app.services.platform.access import Actor
+    from app.services.registry import monitored_import
 
     settings = _settings()
     with session_scope() as session:
@@ -332,7 +333,7 @@ DEMO_CHUNK = 20_000
 def demo_data(households: int, seed: int, years: int) -> None:
     """Fill the database with a plausible district (demo mode only)."""
     from app.db import session_scope
-    from app.services import demo
+    from app.demo import district as demo
 
     settings = _settings()
     if not settings.is_demo:
@@ -374,7 +375,7 @@ def audit_verify(checkpoint: Path | None) -> None:
     import json
 
     from app.db import session_scope
-    from app.services import audit as audit_service
+    from app.services.platform import audit as audit_service
 
     settings = _settings()
     seen = None
@@ -407,11 +408,17 @@ def risk() -> None:
 def risk_run(as_of: Any) -> None:
     """Score every household now (one run at a time across all processes)."""
     from app.clock import local_today
+    from app.db import get_sessionmaker
     from app.risk import scorer
 
     _settings()
     try:
-        run = scorer.score_all(as_of=as_of.date() if as_of else local_today(), triggered_by="cli")
+        run = scorer.score_all(
+            get_sessionmaker(),
+            _settings(),
+            as_of=as_of.date() if as_of else local_today(),
+            triggered_by="cli",
+        )
     except scorer.AlreadyRunning as exc:
         _fail(str(exc), 3)
         return
@@ -419,9 +426,10 @@ def risk_run(as_of: Any) -> None:
         f"run {run.id} ({run.mode}, policy v{run.policy_version}): {run.households_scored} households, "
         f"{run.flagged_high} high, {run.flagged_medium} medium, in {run.duration_ms} ms"
     )
-    from app.services import cases
+    from app.db import get_sessionmaker
+    from app.services.cases import cases
 
-    counts = cases.open_for_run(_settings(), run.id)
+    counts = cases.open_for_run(get_sessionmaker(), _settings(), run.id)
     if counts:
         click.echo("signals: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
 
@@ -431,11 +439,12 @@ def risk_run(as_of: Any) -> None:
 def risk_train() -> None:
     """Train the early-warning model on the district's history, compare it with the baselines on the
     newest hold-out, and install it unless it scores worse than the model in use."""
+    from app.db import get_sessionmaker
     from app.risk import model, training
 
     settings = _settings()
     try:
-        outcome = training.train(settings, triggered_by="cli")
+        outcome = training.train(get_sessionmaker(), settings, triggered_by="cli")
     except model.ColdStart as exc:
         _fail(f"not enough history to train; scoring stays on rules alone: {exc}", 4)
         return
@@ -483,8 +492,8 @@ def keys() -> None:
 def keys_rewrap() -> None:
     """Re-encrypt personal data under the newest key and re-hash ID numbers under the current look-up key."""
     from app.db import session_scope
-    from app.services import keys as key_service
-    from app.services.access import Actor
+    from app.services.platform import keys as key_service
+    from app.services.platform.access import Actor
 
     settings = _settings()
     with session_scope() as session:
@@ -505,8 +514,8 @@ def lists_generate(week: str, force: bool) -> None:
     """Freeze a week's risk list now (the worker does it every Monday morning)."""
     from app.clock import local_today
     from app.db import session_scope
-    from app.services import risk_lists
-    from app.services.access import Actor
+    from app.services.lists import risk_lists
+    from app.services.platform.access import Actor
 
     settings = _settings()
     week = risk_lists.week_of(local_today()) if week == "current" else week
@@ -529,7 +538,7 @@ def lists_export(week: str, fmt: str, out: Path, township: str | None, quiet: bo
     """Write a week's list to a file (the whole county, or one township), with a progress bar."""
     from app.db import session_scope
     from app.schemas.risk_lists import RiskListRead
-    from app.services import risk_list_export, risk_lists
+    from app.services.lists import risk_list_export, risk_lists
 
     settings = _settings()
     with session_scope() as session:
@@ -561,13 +570,16 @@ def _write_export(
 ) -> None:
     from tqdm import tqdm
 
-    from app.services import risk_list_export
+    from app.db import get_sessionmaker
+    from app.services.lists import risk_list_export
 
     with tqdm(total=total, unit=" households", disable=quiet, file=sys.stderr) as bar:
         if fmt == "xlsx":
-            risk_list_export.write_xlsx(partial, settings, list_id, actor, filters, bar.update)
+            risk_list_export.write_xlsx(
+                partial, get_sessionmaker(), settings, list_id, actor, filters, bar.update
+            )
             return
-        batches = risk_list_export.stream(settings, list_id, actor, filters, bar.update)
+        batches = risk_list_export.stream(get_sessionmaker(), settings, list_id, actor, filters, bar.update)
         chunks = (
             risk_list_export.csv_chunks(batches)
             if fmt == "csv"
@@ -594,8 +606,8 @@ def relief_keys_group() -> None:
 def relief_keys_create(username: str) -> None:
     """A new key: prints key_id=… and secret=… (the secret is shown this once)."""
     from app.db import session_scope
-    from app.services import relief_keys
-    from app.services.access import Actor
+    from app.services.platform.access import Actor
+    from app.services.relief import relief_keys
 
     settings = _settings()
     with session_scope() as session:
@@ -612,8 +624,8 @@ def relief_keys_rotate(username: str, grace_hours: float) -> None:
     from datetime import timedelta
 
     from app.db import session_scope
-    from app.services import relief_keys
-    from app.services.access import Actor
+    from app.services.platform.access import Actor
+    from app.services.relief import relief_keys
 
     settings = _settings()
     with session_scope() as session:
@@ -632,8 +644,8 @@ def relief_deliveries(status: str | None, limit: int, replay_dead: bool) -> None
     """The outbox of messages to the platform, newest first (`--status dead`: the dead letters)."""
     from app.db import session_scope
     from app.schemas.common import PageParams
-    from app.services import relief_outbox
-    from app.services.access import Actor
+    from app.services.platform.access import Actor
+    from app.services.relief import relief_outbox
 
     if replay_dead:
         with session_scope() as session:

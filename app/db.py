@@ -3,7 +3,7 @@
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -85,21 +85,34 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+# What work that spans several transactions (a scoring run, a delivery pass) is given by its caller.
+Sessions = sessionmaker[Session]
+
+
 @lru_cache
+def engine_for(url: str, pool_size: int) -> Engine:
+    """One engine (one pool) per database per process: the app, the worker's jobs and the CLI share it."""
+    return make_engine(url, pool_size=pool_size)
+
+
+@lru_cache
+def sessions_for(engine: Engine) -> Sessions:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
 def get_engine() -> Engine:
     settings = get_settings()
-    return make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    return engine_for(settings.database_url, settings.db_pool_size)
 
 
-@lru_cache
-def get_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=False)
+def get_sessionmaker() -> Sessions:
+    return sessions_for(get_engine())
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
+def transaction(sessions: Sessions) -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on any error."""
-    session = get_sessionmaker()()
+    session = sessions()
     try:
         yield session
         session.commit()
@@ -108,3 +121,8 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def session_scope() -> AbstractContextManager[Session]:
+    """A transaction on this process's database: for callers (CLI commands, worker jobs, tests)."""
+    return transaction(get_sessionmaker())

@@ -2,7 +2,6 @@
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy.orm import sessionmaker
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from app.api import errors, openapi
@@ -11,7 +10,7 @@ from app.api.router import api_router
 from app.api.routes import health, metrics
 from app.api.routes.risk_lists import XLSX
 from app.config import Settings, get_settings
-from app.db import make_engine
+from app.db import engine_for, sessions_for
 from app.metrics import DatabaseCollector, PoolCollector, RequestMetrics
 from app.web import pages
 
@@ -27,10 +26,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = engine_for(settings.database_url, settings.db_pool_size)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+    app.state.sessionmaker = sessions_for(engine)
     registry = CollectorRegistry()
     registry.register(PoolCollector(engine))
     registry.register(DatabaseCollector(app.state.sessionmaker))

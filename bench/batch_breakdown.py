@@ -35,9 +35,9 @@ def main() -> None:
     from app.models import User
     from app.models.enums import RegionLevel, Role
     from app.schemas.reports import BatchReportItem, BatchReportsOut
-    from app.services import audit
-    from app.services import reports as service
-    from app.services.access import Actor
+    from app.services.platform import audit
+    from app.services.platform.access import Actor
+    from app.services.registry import reports as service
 
     spent: dict[str, float] = collections.defaultdict(float)
 

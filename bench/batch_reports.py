@@ -57,8 +57,8 @@ def configure(url: str) -> None:
     from app.config import get_settings
 
     get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    db.get_sessionmaker.cache_clear()
+    db.engine_for.cache_clear()
+    db.sessions_for.cache_clear()
 
 
 def build_district(households: int, demo_households: int) -> tuple[list[int], float]:
@@ -67,11 +67,12 @@ def build_district(households: int, demo_households: int) -> tuple[list[int], fl
 
     from app.config import get_settings
     from app.db import session_scope
+    from app.demo import district as demo
     from app.models import Household
     from app.schemas.users import UserCreate
-    from app.services import demo, users
-    from app.services.access import Actor
-    from app.services.health import alembic_config
+    from app.services.platform import users
+    from app.services.platform.access import Actor
+    from app.services.platform.health import alembic_config
 
     settings = get_settings()
     config = alembic_config(settings.database_url)

@@ -35,11 +35,11 @@ def main() -> None:
 
     from app.clock import local_today
     from app.config import get_settings
-    from app.db import session_scope
+    from app.db import get_sessionmaker, session_scope
+    from app.demo import district as demo
     from app.models import RiskResult
     from app.risk import model, scorer, training
-    from app.services import demo
-    from app.services.health import alembic_config
+    from app.services.platform.health import alembic_config
 
     settings = get_settings()
     config = alembic_config(settings.database_url)
@@ -50,10 +50,10 @@ def main() -> None:
         demo.generate(session, settings, households=args.households, seed=args.seed)
     if not args.rules_only:
         try:
-            training.train(settings, triggered_by="bench")
+            training.train(get_sessionmaker(), settings, triggered_by="bench")
         except model.ColdStart:
             pass
-    run = scorer.score_all(as_of=local_today(), triggered_by="bench")
+    run = scorer.score_all(get_sessionmaker(), settings, as_of=local_today(), triggered_by="bench")
     with session_scope() as session:
         rows = session.execute(
             select(RiskResult.level, RiskResult.reasons).where(RiskResult.run_id == run.id)

@@ -77,10 +77,10 @@ def ensure_run_and_cases(households: int, share: float | None) -> dict[str, Any]
     """A completed scoring run (trimmed to `share`, see trim) and the cases of its high flags (once per
     copy)."""
     from app.config import get_settings
-    from app.db import session_scope
+    from app.db import get_sessionmaker, session_scope
     from app.models import Case, RiskRun
     from app.risk import scorer
-    from app.services import cases
+    from app.services.cases import cases
 
     facts: dict[str, Any] = {}
     with session_scope() as session:
@@ -92,14 +92,14 @@ def ensure_run_and_cases(households: int, share: float | None) -> dict[str, Any]
         as_of = district_bench.last_report_day() + timedelta(days=1)
         say(f"scoring the district as of {as_of}")
         started = time.perf_counter()
-        run = scorer.score_all(as_of=as_of, triggered_by=TRIGGER)
+        run = scorer.score_all(get_sessionmaker(), get_settings(), as_of=as_of, triggered_by=TRIGGER)
         facts["score_s"] = time.perf_counter() - started
         if share:
             facts["trimmed"] = trim(run.id, households, share)
     if not has_cases:
         say("opening the cases of the run's high flags")
         started = time.perf_counter()
-        facts["open_cases"] = cases.open_for_run(get_settings(), run.id)
+        facts["open_cases"] = cases.open_for_run(get_sessionmaker(), get_settings(), run.id)
         facts["open_cases_s"] = time.perf_counter() - started
     district_bench.vacuum(current, analyze_all=True)
     with session_scope() as session:
@@ -161,8 +161,8 @@ def trim(run_id: int, households: int, share: float) -> int:
 def generate_once(week: str) -> dict[str, Any]:
     from app.config import get_settings
     from app.db import session_scope
-    from app.services import risk_lists
-    from app.services.access import Actor
+    from app.services.lists import risk_lists
+    from app.services.platform.access import Actor
 
     started = time.perf_counter()
     with session_scope() as session:
@@ -191,7 +191,7 @@ REPORT = (
 EXPORT = (
     "import json, sys, time\n"
     "from app.cli import main\n"
-    "import app.services.risk_list_export, tqdm  # the command's own imports, outside the timing\n"
+    "import app.services.lists.risk_list_export, tqdm  # the command's own imports, outside the timing\n"
     "started = time.perf_counter()\n"
     "main(sys.argv[1:], standalone_mode=False)\n" + REPORT
 )
@@ -245,8 +245,9 @@ def first_byte(week: str) -> dict[str, Any]:
     from app.models import User
     from app.models.enums import Role
     from app.schemas.users import UserCreate
-    from app.services import risk_lists, users
-    from app.services.access import Actor
+    from app.services.lists import risk_lists
+    from app.services.platform import users
+    from app.services.platform.access import Actor
 
     password = "bench-lists-password-1"
     with session_scope() as session:
@@ -338,7 +339,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     say(f"measuring on {current.name}")
     facts = ensure_run_and_cases(args.households, args.list_share)
     from app.clock import local_today
-    from app.services import risk_lists
+    from app.services.lists import risk_lists
 
     week = risk_lists.week_of(local_today())
     generation = []

@@ -65,6 +65,18 @@ TARGET_FLOOR_RATIO = 3.0
 TARGET_ORM_RATIO = 50.0
 
 
+def _sessions() -> Any:
+    from app import db
+
+    return db.get_sessionmaker()
+
+
+def _settings() -> Any:
+    from app.config import get_settings
+
+    return get_settings()
+
+
 def size_label(households: int) -> str:
     if households % 1_000_000 == 0:
         return f"{households // 1_000_000}m"
@@ -106,14 +118,14 @@ def configure(url: str) -> None:
     from app.config import get_settings
 
     get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    db.get_sessionmaker.cache_clear()
+    db.engine_for.cache_clear()
+    db.sessions_for.cache_clear()
 
 
 def dispose() -> None:
     from app import db
 
-    if db.get_engine.cache_info().currsize:
+    if db.engine_for.cache_info().currsize:
         db.get_engine().dispose()
 
 
@@ -178,7 +190,7 @@ def open_district(district: District) -> None:
 def migrate(url: str) -> None:
     from alembic import command
 
-    from app.services.health import alembic_config
+    from app.services.platform.health import alembic_config
 
     config = alembic_config(url)
     config.attributes["configure_logger"] = False
@@ -204,7 +216,7 @@ def generate_quarters(households: int, chunk: int, base_seed: int, quarters: int
     where it stopped and gives the same district."""
     from app.config import get_settings
     from app.db import session_scope
-    from app.services import demo
+    from app.demo import district as demo
 
     settings = get_settings()
     with session_scope() as session:
@@ -313,7 +325,7 @@ def last_report_day() -> date:
 
 def new_run(session: Session, as_of: date, triggered_by: str) -> Any:
     from app.models import RiskRun
-    from app.services import policy as policy_service
+    from app.services.platform import policy as policy_service
 
     version, _ = policy_service.current_data(session)
     run = RiskRun(as_of=as_of, mode="rules", policy_version=version, triggered_by=triggered_by)
@@ -334,7 +346,7 @@ def end_to_end(as_of: date) -> dict[str, Any]:
     from app.risk import scorer
 
     started = time.perf_counter()
-    run = scorer.score_all(as_of=as_of, triggered_by="bench")
+    run = scorer.score_all(_sessions(), _settings(), as_of=as_of, triggered_by="bench")
     wall = time.perf_counter() - started
     if run.status != "completed":
         raise RuntimeError(f"scoring run {run.id} ended {run.status}: {run.error}")
@@ -370,7 +382,7 @@ def floor(as_of: date) -> dict[str, Any]:
         ids = list(session.scalars(select(Household.id).order_by(Household.id)))
         parts = [ids[offset : offset + chunk] for offset in range(0, len(ids), chunk)]
         read_started = time.perf_counter()
-        for _, panel in scorer.read_chunks(session, as_of, parts):
+        for _, panel in scorer.read_chunks(_sessions(), session, as_of, parts):
             read_s += time.perf_counter() - read_started  # waiting for a read (not overlapped)
             counts["reports"] += len(panel.hh)
             counts["members"] += len(panel.members["hh"])
@@ -433,7 +445,7 @@ def orm_features(household: Any, reports: list[Any], as_of: date, policy: Any) -
     from app.models.enums import Health, HouseholdType, HousingGrade, LabourCapacity, Schooling
     from app.risk.features import MODEL_FEATURE_NAMES
     from app.risk.rules import EVENT_KINDS, FEATURES
-    from app.services.income import Membership, PeriodIncome, net_income, per_capita
+    from app.services.registry.income import Membership, PeriodIncome, net_income, per_capita
 
     columns = dict.fromkeys(FEATURES, NAN)
     model = dict.fromkeys(MODEL_FEATURE_NAMES, NAN)
@@ -565,7 +577,7 @@ def orm_scorer(as_of: date, sample: list[int]) -> dict[str, Any]:
     from app.models import Household, Report, RiskResult
     from app.risk import model as ml
     from app.risk import rules, scorer
-    from app.services import policy as policy_service
+    from app.services.platform import policy as policy_service
 
     started = time.perf_counter()
     levels: dict[int, str] = {}
@@ -640,7 +652,7 @@ def ensure_model(district: District, data_dir: Path, households: int, retrain: b
     from app.models import RiskModel
     from app.risk import model as ml
     from app.risk import training
-    from app.services import policy as policy_service
+    from app.services.platform import policy as policy_service
 
     settings = get_settings()
     with session_scope() as session:
@@ -654,7 +666,7 @@ def ensure_model(district: District, data_dir: Path, households: int, retrain: b
     started = time.perf_counter()
     say("training the early-warning model on the district")
     try:
-        outcome = training.train(settings, triggered_by="bench")
+        outcome = training.train(_sessions(), settings, triggered_by="bench")
         elapsed = time.perf_counter() - started
         return {"model": f"trained model {outcome.model.id} ({outcome.model.status})", "train_s": elapsed}
     except (ml.ColdStart, ValueError) as exc:  # (ValueError: a history too short for the split)
@@ -676,7 +688,7 @@ def ensure_model(district: District, data_dir: Path, households: int, retrain: b
                 except ml.ArtifactInvalid:
                     model = None
         if model is None or retrain:
-            model = training.train(settings, triggered_by="bench").model
+            model = training.train(_sessions(), settings, triggered_by="bench").model
         fields = {
             c.key: getattr(model, c.key) for c in RiskModel.__table__.columns if c.key not in ("id", "status")
         }
@@ -754,7 +766,7 @@ def profile_end_to_end(as_of: date, top: int, path: Path | None) -> str:
 
     profiler = cProfile.Profile()
     profiler.enable()
-    run = scorer.score_all(as_of=as_of, triggered_by="bench")
+    run = scorer.score_all(_sessions(), _settings(), as_of=as_of, triggered_by="bench")
     profiler.disable()
     if path is not None:
         profiler.dump_stats(path)

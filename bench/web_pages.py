@@ -111,7 +111,7 @@ def ensure_lists(weeks: int) -> dict[str, Any]:
     from app.clock import local_today
     from app.db import session_scope
     from app.models import RiskList
-    from app.services import risk_lists
+    from app.services.lists import risk_lists
 
     today = local_today()
     wanted = [risk_lists.week_of(today - timedelta(days=7 * k)) for k in range(weeks - 1, -1, -1)]
@@ -137,8 +137,8 @@ def ensure_village(size: int) -> dict[str, Any]:
     from app.db import session_scope
     from app.models import Case, Household, Region
     from app.models.enums import RegionLevel
-    from app.services import regions
-    from app.services.access import Actor
+    from app.services.platform.access import Actor
+    from app.services.registry import regions
 
     with session_scope() as session:
         township = session.scalars(
@@ -196,8 +196,8 @@ def ensure_user(username: str, role: str, region_code: str) -> None:
     from app.models import User
     from app.models.enums import Role
     from app.schemas.users import UserCreate
-    from app.services import users
-    from app.services.access import Actor
+    from app.services.platform import users
+    from app.services.platform.access import Actor
 
     with session_scope() as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -216,7 +216,7 @@ def village_facts(village: str) -> dict[str, Any]:
     from app.clock import add_months, local_today
     from app.db import session_scope
     from app.models import Household
-    from app.services import policy as policy_service
+    from app.services.platform import policy as policy_service
 
     today = local_today()
     with session_scope() as session:
@@ -328,7 +328,7 @@ def timed_get(client: httpx.Client, path: str, params: dict[str, Any] | None = N
 def actor_of(username: str) -> Any:
     from app.db import session_scope
     from app.models import Region, User
-    from app.services.access import Actor
+    from app.services.platform.access import Actor
 
     with session_scope() as session:
         user = session.scalars(select(User).where(User.username == username)).one()
@@ -344,7 +344,7 @@ def service_list(actor: Any, q: str | None, size: int = 500) -> tuple[float, Any
     from app.db import session_scope
     from app.schemas.common import Page, PageParams
     from app.schemas.households import HouseholdSummary
-    from app.services import households
+    from app.services.registry import households
 
     names = {f.name for f in fields(households.HouseholdFilters)}
     search: dict[str, Any] = {"q": q} if q is not None and "q" in names else {}
@@ -361,7 +361,7 @@ def service_dashboard(actor: Any, week: str) -> tuple[float, Any]:
     """What the dashboard's two routes call, and their answers as JSON."""
     from app.db import session_scope
     from app.schemas.risk_lists import RiskListRead
-    from app.services import risk_list_summary, risk_lists
+    from app.services.lists import risk_list_summary, risk_lists
 
     started = time.perf_counter()
     with session_scope() as session:

@@ -35,11 +35,11 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from app import db  # noqa: E402
 from app.config import Settings, get_settings  # noqa: E402
+from app.demo import district as demo  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import Base, PolicyVersion  # noqa: E402
 from app.schemas.policy import PolicyData  # noqa: E402
-from app.services import demo  # noqa: E402
-from app.services.audit import GENESIS, HEAD_ID  # noqa: E402
+from app.services.platform.audit import GENESIS, HEAD_ID  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 
@@ -54,8 +54,8 @@ def _reset_schema(engine: Engine) -> None:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    db.get_sessionmaker.cache_clear()
+    db.engine_for.cache_clear()
+    db.sessions_for.cache_clear()
     return get_settings()
 
 
@@ -63,7 +63,7 @@ def settings() -> Settings:
 def migrated(settings: Settings) -> Iterator[Engine]:
     from alembic import command
 
-    from app.services.health import alembic_config
+    from app.services.platform.health import alembic_config
 
     engine = db.get_engine()
     _reset_schema(engine)

@@ -18,8 +18,8 @@ from app.config import Settings
 from app.models.enums import Role
 from app.pii import id_check_digit
 from app.schemas.users import UserCreate
-from app.services import users as user_service
-from app.services.access import Actor
+from app.services.platform import users as user_service
+from app.services.platform.access import Actor
 
 __all__ = [
     "COUNTY",
@@ -183,7 +183,7 @@ class Accounts:
             # a platform account cannot log in (it signs its requests); a token is minted to check that
             # one (say, issued before that rule) still opens nothing
             from app.models import User
-            from app.services import auth
+            from app.services.platform import auth
 
             with db.session_scope() as session:
                 user = session.get(User, self.ids[name])

@@ -250,8 +250,8 @@ def test_the_green_channel_helps_a_disaster_case_before_the_decision(
     client: TestClient, accounts: Accounts, settings: Any
 ) -> None:
     from app.schemas.policy import PolicyData
-    from app.services import cases
-    from app.services.access import Actor
+    from app.services.cases import cases
+    from app.services.platform.access import Actor
 
     cadre = accounts["cadre_a"]
     flooded, ill = (

@@ -17,9 +17,9 @@ from app.config import Settings
 from app.models import AuditHead, Report
 from app.models.enums import RegionLevel, Role
 from app.schemas.households import HouseholdCreate
-from app.services import households as household_service
-from app.services.access import Actor
-from app.services.audit import HEAD_ID
+from app.services.platform.access import Actor
+from app.services.platform.audit import HEAD_ID
+from app.services.registry import households as household_service
 from tests.fixtures import (
     VILLAGE_A,
     Accounts,

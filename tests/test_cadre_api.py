@@ -9,7 +9,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from app import db
 from app.clock import local_today
+from app.config import get_settings
 from app.risk import scorer
 from tests.fixtures import VILLAGE_A, Accounts, household_body, member_body, new_household, report_body
 
@@ -32,7 +34,7 @@ def test_the_list_carries_level_staleness_open_case_and_the_heads_name(
     poor = new_household(client, cadre)
     silent = new_household(client, cadre)
     assert client.post(f"/api/v1/households/{poor['id']}/reports", json=LOW, headers=cadre).status_code == 201
-    scorer.score_all(as_of=local_today(), triggered_by="test")
+    scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     signal = {"household_id": silent["id"], "level": "medium", "description": "户主住院", "risk_type": "因病"}
     opened = client.post("/api/v1/cases", json=signal, headers=cadre)
     assert opened.status_code == 201, opened.text
@@ -227,12 +229,12 @@ def test_the_village_list_reads_in_a_fixed_number_of_queries(client: TestClient,
     cadre = accounts["cadre_a"]
     for _ in range(2):
         new_household(client, cadre)
-    scorer.score_all(as_of=local_today(), triggered_by="test")
+    scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     few = _queries(client, cadre)
     for _ in range(5):
         household = new_household(client, cadre, village=VILLAGE_A)
         client.post(f"/api/v1/households/{household['id']}/reports", json=LOW, headers=cadre)
         signal = {"household_id": household["id"], "level": "high", "description": "困难"}
         client.post("/api/v1/cases", json=signal, headers=cadre)
-    scorer.score_all(as_of=local_today(), triggered_by="test")
+    scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     assert _queries(client, cadre) == few  # no query per household

@@ -10,14 +10,14 @@ from sqlalchemy import func, select, update
 
 from app import db
 from app.clock import local_date, local_today
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.models import Case, Household, Notification, Signal
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus
 from app.risk import scorer
 from app.schemas.policy import PolicyData
-from app.services import cases
-from app.services.access import Actor
+from app.services.cases import cases
+from app.services.platform.access import Actor
 from tests.fixtures import TOWNSHIP_1, VILLAGE_A, VILLAGE_B, Accounts, new_household, report_body
 
 AS_OF = date(2026, 1, 15)
@@ -47,10 +47,10 @@ def open_cases(household_id: int) -> list[Case]:
 def test_a_high_flag_opens_one_case_in_the_village_and_a_second_attaches(
     poor: int, settings: Settings, client: TestClient, accounts: Accounts
 ) -> None:
-    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
-    assert cases.open_for_run(settings, run.id) == {"opened": 1}
-    again = scorer.score_all(as_of=AS_OF, triggered_by="test")
-    assert cases.open_for_run(settings, again.id) == {"attached": 1}
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
+    assert cases.open_for_run(db.get_sessionmaker(), settings, run.id) == {"opened": 1}
+    again = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
+    assert cases.open_for_run(db.get_sessionmaker(), settings, again.id) == {"attached": 1}
     [case] = open_cases(poor)
     assert (case.step, case.source, case.level) == ("village_verification", "risk_scorer", "high")
     with db.session_scope() as session:
@@ -194,7 +194,7 @@ def test_an_unknown_household_is_kept_as_unmatched(settings: Settings) -> None:
 
 
 def test_1000_flags_for_800_households_from_4_workers_give_800_cases(settings: Settings) -> None:
-    from app.services import demo
+    from app.demo import district as demo
 
     with db.session_scope() as session:
         demo.generate(session, settings, households=800, seed=5, quarter_count=0)
@@ -393,7 +393,7 @@ def test_risk_types_must_fit_the_household(
 def test_an_overdue_village_step_is_escalated_to_the_township_exactly_once(
     poor: int, settings: Settings, client: TestClient, accounts: Accounts
 ) -> None:
-    from app.services import escalation
+    from app.services.cases import escalation
 
     reviewer, other_reviewer = accounts["township_1"], accounts["township_2"]  # the accounts exist first
     case_id = signal(settings, poor).case_id
@@ -435,7 +435,7 @@ def test_an_overdue_village_step_is_escalated_to_the_township_exactly_once(
 def test_deadlines_follow_the_policy_windows_village_ten_township_three_district_two(
     poor: int, settings: Settings, client: TestClient, accounts: Accounts
 ) -> None:
-    from app.services import escalation
+    from app.services.cases import escalation
 
     def read(case_id: int | None) -> dict[str, Any]:
         return dict(client.get(f"/api/v1/cases/{case_id}", headers=accounts["district"]).json())
@@ -554,7 +554,7 @@ def test_reassign_to_a_user_in_scope_and_close_as_withdrawn(
     poor: int, settings: Settings, client: TestClient, accounts: Accounts
 ) -> None:
     from app.schemas.users import UserCreate
-    from app.services import users
+    from app.services.platform import users
 
     case_id = signal(settings, poor).case_id
     with db.session_scope() as session:
@@ -613,7 +613,8 @@ def test_a_reassigned_township_case_waits_on_its_assignee_and_escalations_reach_
     poor: int, settings: Settings, client: TestClient, accounts: Accounts
 ) -> None:
     from app.schemas.users import UserCreate
-    from app.services import escalation, users
+    from app.services.cases import escalation
+    from app.services.platform import users
 
     district, admin = accounts.create("district"), accounts.create("admin")
     case_id = signal(settings, poor).case_id

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from app import db
 from app.cli import main
 from app.config import get_settings
+from app.demo import district as demo
 from app.models import Household, Member, Region, Report, User
-from app.services import demo
 
 runner = CliRunner()
 # Random, as production requires (a repeated character or a text-derived Fernet key is refused).

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from app import db
 from app.config import Settings
+from app.demo import district as demo
 from app.models import Case, Household
 from app.models.enums import MonitoringStatus
-from app.services import demo
 
 
 def _demo_district(settings: Settings) -> dict[str, str]:

@@ -451,8 +451,8 @@ def test_a_roster_row_is_kept_on_the_record_and_opens_nothing(client: TestClient
 def test_the_village_cannot_withdraw_a_case_an_application_joined(
     client: TestClient, accounts: Accounts, settings: Any
 ) -> None:
-    from app.services import cases
-    from app.services.access import Actor
+    from app.services.cases import cases
+    from app.services.platform.access import Actor
 
     household = new_household(client, accounts["cadre_a"])
     reported = client.post(

@@ -1,7 +1,7 @@
 """Acceptance 8 (income half): per-capita net income, annualised over the 12 months ending at period_end.
 
 net = wages + business + property + transfer − production_cost; divided by the household size at
-period_end. Through the API (`per_capita_net_income`, `income_basis`) and app.services.income directly.
+period_end. Through the API (`per_capita_net_income`, `income_basis`) and the income module directly.
 """
 
 from datetime import date
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.services.income import Membership, PeriodIncome, household_size_at, net_income, per_capita
+from app.services.registry.income import Membership, PeriodIncome, household_size_at, net_income, per_capita
 from tests.fixtures import VILLAGE_A, member_body, new_household, report_body
 
 HOUSEHOLDS = "/api/v1/households"
@@ -364,7 +364,7 @@ def test_annual_report_ending_in_february_after_a_leap_year(
     assert report["income_basis"]["window_start"] == "2024-03-01"
 
 
-# --- app.services.income, directly ------------------------------------------------------------------
+# --- app.services.registry.income, directly ---------------------------------------------------------------
 
 ALWAYS = Membership(None, None)
 

@@ -8,8 +8,8 @@ from app import db
 from app.config import Settings
 from app.models import Household, Member
 from app.pii import cipher_for
-from app.services import keys
-from app.services.access import Actor
+from app.services.platform import keys
+from app.services.platform.access import Actor
 from tests.fixtures import Accounts, new_household
 
 
@@ -51,7 +51,8 @@ def test_rewrap_covers_webhook_and_relief_platform_secrets_and_applications(
     client: TestClient, accounts: Accounts, settings: Settings
 ) -> None:
     from app.models import PlatformKey, WebhookAllowedHost, WebhookEndpoint
-    from app.services import outbox, relief_keys
+    from app.services.platform import outbox
+    from app.services.relief import relief_keys
 
     accounts.create("platform")
     with db.session_scope() as session:

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from app import db
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.main import create_app
 from app.risk import scorer
-from app.services import outbox
+from app.services.platform import outbox
 from app.worker import jobs
 from tests.fixtures import TOWNSHIP_1, Accounts
 from tests.test_webhooks import SECRET, Receiver, open_case, receiver  # noqa: F401 - the fixture
@@ -67,7 +67,9 @@ def test_a_scoring_run_shows_its_households_flags_mode_and_age(
 ) -> None:
     before = metered.get("/metrics", headers=SCRAPE).text
     assert sample(before, "shouwang_risk_last_run_households") is None  # no run yet
-    run = scorer.score_all(as_of=date(2026, 12, 1), triggered_by="tests")
+    run = scorer.score_all(
+        db.get_sessionmaker(), get_settings(), as_of=date(2026, 12, 1), triggered_by="tests"
+    )
     text = metered.get("/metrics", headers=SCRAPE).text
     assert sample(text, "shouwang_risk_last_run_households") == 1
     assert sample(text, "shouwang_risk_last_run_flagged", level="high") == run.flagged_high == 1

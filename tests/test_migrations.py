@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from app.db import make_engine
 from app.models import Base
 from app.models.base import UTCDateTime
-from app.services.health import alembic_config, head_revisions
+from app.services.platform.health import alembic_config, head_revisions
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 
 

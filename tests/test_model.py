@@ -14,12 +14,12 @@ from sqlalchemy import select, update
 from app import db
 from app.cli import main
 from app.clock import local_today
-from app.config import Settings
+from app.config import Settings, get_settings
+from app.demo import district as demo
 from app.models import RiskModel, RiskResult
 from app.risk import features as ft
 from app.risk import model as ml
 from app.risk import scorer, training
-from app.services import demo
 from tests.fixtures import Accounts
 
 runner = CliRunner()
@@ -55,7 +55,7 @@ def test_the_model_api_serves_metrics_with_intervals(
     assert (cold["mode"], cold["reason_code"]) == ("rules", "cold_start")
     assert "cold start" in cold["reason"]
     assert cold["current"] is None
-    training.train(settings, triggered_by="test")
+    training.train(db.get_sessionmaker(), settings, triggered_by="test")
     body = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
     assert (body["mode"], body["reason_code"]) == ("model", "model")
     current = body["current"]
@@ -85,13 +85,13 @@ def test_cold_start_scores_on_rules_and_says_so(settings: Settings) -> None:
     assert result.exit_code == 4
     assert "not enough history" in result.output
     assert "rules alone" in result.output
-    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     assert (run.mode, run.model_version) == ("rules", None)
 
 
 def test_scoring_uses_the_model_and_explains_in_words(district: None, settings: Settings) -> None:
-    stored = training.train(settings, triggered_by="test").model
-    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    stored = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     assert (run.mode, run.model_version) == ("model", str(stored.id))
     with db.session_scope() as session:
         results = list(session.scalars(select(RiskResult).where(RiskResult.run_id == run.id)))
@@ -117,24 +117,26 @@ def test_scoring_uses_the_model_and_explains_in_words(district: None, settings: 
 def test_a_worse_model_does_not_replace_the_current_one(
     district: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = training.train(settings, triggered_by="test").model
+    first = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
 
     def guessing(data: ml.Dataset, split: ml.Split) -> Any:
         return DummyClassifier(strategy="uniform", random_state=0).fit(data.X[split.fit], data.y[split.fit])
 
     monkeypatch.setattr(ml, "fit_model", guessing)
-    worse = training.train(settings, triggered_by="test").model
+    worse = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
     assert worse.status == "rejected"
     assert "<" in worse.decision
     with db.session_scope() as session:
         assert training.active_model(session).id == first.id  # type: ignore[union-attr]
-    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     assert run.model_version == str(first.id)
 
 
 def test_an_equally_good_model_replaces_the_current_one(district: None, settings: Settings) -> None:
-    first = training.train(settings, triggered_by="test").model
-    second = training.train(settings, triggered_by="test").model  # same data, same seed: same recall
+    first = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
+    second = training.train(
+        db.get_sessionmaker(), settings, triggered_by="test"
+    ).model  # same data, same seed: same recall
     assert second.status == "active"
     assert "≥" in second.decision
     with db.session_scope() as session:
@@ -142,7 +144,7 @@ def test_an_equally_good_model_replaces_the_current_one(district: None, settings
 
 
 def test_a_tampered_artifact_is_not_loaded(district: None, settings: Settings) -> None:
-    stored = training.train(settings, triggered_by="test").model
+    stored = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
     with db.session_scope() as session:
         blob = bytearray(session.get(RiskModel, stored.id).artifact)  # type: ignore[union-attr]
         blob[len(blob) // 2] ^= 0xFF
@@ -154,14 +156,14 @@ def test_a_tampered_artifact_is_not_loaded(district: None, settings: Settings) -
         )
     with db.session_scope() as session, pytest.raises(ml.ArtifactInvalid):
         training.load_artifact(settings, session.get(RiskModel, stored.id))  # type: ignore[arg-type]
-    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     assert run.mode == "rules"  # never unpickled: scoring falls back to the rules
 
 
 def test_the_api_says_when_the_active_model_cannot_be_used(
     district: None, settings: Settings, client: TestClient, accounts: Accounts
 ) -> None:
-    stored = training.train(settings, triggered_by="test").model
+    stored = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
     with db.session_scope() as session:
         session.execute(update(RiskModel).where(RiskModel.id == stored.id).values(signature="0" * 64))
     body = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
@@ -226,13 +228,13 @@ def test_a_large_district_trains_on_a_spread_out_sample(
     district: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(training, "TRAIN_MAX_HOUSEHOLDS", HOUSEHOLDS // 2)
-    stored = training.train(settings, triggered_by="test").model
+    stored = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
     assert stored.examples_test == pytest.approx(HOUSEHOLDS / 2, abs=1)
 
 
 def test_training_examples_never_see_the_hold_out_period(district: None, settings: Settings) -> None:
     from app.risk import panel as pn
-    from app.services import policy as policy_service
+    from app.services.platform import policy as policy_service
 
     with db.session_scope() as session:
         _, policy = policy_service.current_data(session)
@@ -257,8 +259,8 @@ def test_a_hold_out_with_nobody_below_the_line_is_a_cold_start() -> None:
 def test_every_scored_household_can_read_its_factors(
     district: None, settings: Settings, client: TestClient, accounts: Accounts
 ) -> None:
-    training.train(settings, triggered_by="test")
-    run = scorer.score_all(as_of=local_today(), triggered_by="test")
+    training.train(db.get_sessionmaker(), settings, triggered_by="test")
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     with db.session_scope() as session:
         low = session.scalars(
             select(RiskResult).where(
@@ -284,7 +286,7 @@ def test_the_default_demo_district_is_enough_to_train() -> None:
 def test_a_model_trained_on_other_features_is_not_used(district: None, settings: Settings) -> None:
     """Columns reach the model by position: one trained before a feature was renamed (report_gap →
     months_since_report) would read the wrong values, so it is refused and scoring uses the rules."""
-    stored = training.train(settings, triggered_by="test").model
+    stored = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
     with db.session_scope() as session:
         row = session.get(RiskModel, stored.id)
         assert row is not None
@@ -295,4 +297,7 @@ def test_a_model_trained_on_other_features_is_not_used(district: None, settings:
         row.artifact, row.sha256, row.signature = blob, ml.digest(blob), ml.sign(blob, key)
     with db.session_scope() as session, pytest.raises(ml.ArtifactInvalid, match="other features"):
         training.load_artifact(settings, session.get(RiskModel, stored.id))  # type: ignore[arg-type]
-    assert scorer.score_all(as_of=local_today(), triggered_by="test").mode == "rules"
+    assert (
+        scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test").mode
+        == "rules"
+    )

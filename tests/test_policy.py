@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from app import db
 from app.schemas.policy import PolicyData
-from app.services import policy as policy_service
+from app.services.platform import policy as policy_service
 from tests.fixtures import Accounts
 
 URL = "/api/v1/policy"

@@ -10,7 +10,7 @@ from app import db
 from app.config import Settings
 from app.models import Case, Household, Notification
 from app.models.enums import MonitoringStatus
-from app.services import escalation
+from app.services.cases import escalation
 from tests.fixtures import Accounts
 from tests.test_cases import REVIEW, VERIFY, act, signal, to_township
 
@@ -55,8 +55,8 @@ def test_a_self_application_is_never_withdrawn_by_the_village(
     poor: int, settings: Settings, client: TestClient, accounts: Accounts
 ) -> None:
     from app.schemas.policy import PolicyData
-    from app.services import cases
-    from app.services.access import Actor
+    from app.services.cases import cases
+    from app.services.platform.access import Actor
 
     application = [{"code": "self_application", "text": "农户自主申报"}]
     with db.session_scope() as session:

@@ -20,8 +20,10 @@ from app.models import Case, CaseEvent, Household, Member, PlatformKey, ReliefAp
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.schemas.users import UserCreate
-from app.services import relief_keys, relief_outbox, users
-from app.services.access import Actor
+from app.services.cases import relief_news
+from app.services.platform import users
+from app.services.platform.access import Actor
+from app.services.relief import relief_keys, relief_outbox
 from tests.fixtures import COUNTY, PASSWORD, VILLAGE_A, Accounts, household_body, make_id, member_body
 from tests.test_webhooks import Hanging, Receiver
 
@@ -454,7 +456,7 @@ def test_callbacks_are_signed_with_the_old_key_until_the_grace_ends(
         )
     with db.session_scope() as session:  # the grace is over: the next message goes with the new key
         [application_row] = session.scalars(select(ReliefApplication)).all()
-        relief_outbox.enqueue(session, application_row, "received", "received", {})
+        relief_news.enqueue(session, application_row, "received", "received", {})
     relief_outbox.deliver_due(db.session_scope, settings)
     assert callback.posts[-1][0]["x-shouwang-key-id"] == new_id
 

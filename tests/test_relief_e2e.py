@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from app.clock import local_today
-from app.services import relief_keys
+from app.services.relief import relief_keys
 from tests.fixtures import make_id
 
 ROOT = Path(__file__).resolve().parents[1]

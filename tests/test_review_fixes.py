@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from app import db
 from app.config import Settings
+from app.demo import district as demo
 from app.models import Household, RateEvent, Report
-from app.services import demo
 from tests.fixtures import Accounts, household_body, member_body, new_household, report_body
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")

@@ -16,14 +16,15 @@ from sqlalchemy import func, select, update
 
 from app import db
 from app.clock import local_today
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.models import AuditEntry, Case, Household, RiskList, RiskListEntry, RiskResult, RiskRun
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus
 from app.risk import scorer
 from app.schemas.policy import PolicyData
-from app.services import cases, risk_list_charts, risk_lists
-from app.services.access import Actor
+from app.services.cases import cases
+from app.services.lists import risk_list_charts, risk_lists
+from app.services.platform.access import Actor
 from tests.fixtures import (
     TOWNSHIP_1,
     TOWNSHIP_2,
@@ -123,7 +124,9 @@ def test_a_past_week_never_changes_when_the_data_does(
         "q", "2025-01-01", "2025-12-31", wages="12000", business="0", prop="0", transfer="0", cost="0"
     )
     assert client.post(f"/api/v1/households/{poor}/reports", json=quarter, headers=cadre).status_code == 201
-    run = scorer.score_all(as_of=date(2026, 1, 15), triggered_by="test")
+    run = scorer.score_all(
+        db.get_sessionmaker(), get_settings(), as_of=date(2026, 1, 15), triggered_by="test"
+    )
     assert run.flagged_high >= 1
     generate(settings, THIS_WEEK)
     district = accounts["district"]
@@ -143,7 +146,7 @@ def test_a_past_week_never_changes_when_the_data_does(
     assert client.post(f"/api/v1/households/{poor}/reports", json=rich, headers=cadre).status_code == 201
     with db.session_scope() as session:
         session.execute(update(Household).where(Household.id == poor).values(address="三组 9 号"))
-    scorer.score_all(as_of=date(2026, 4, 15), triggered_by="test")
+    scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=date(2026, 4, 15), triggered_by="test")
 
     assert client.get(f"{API}/{THIS_WEEK}", headers=district).content == before_json
     assert client.get(f"{API}/{THIS_WEEK}", headers=district, params={"format": "csv"}).content == before_csv
@@ -538,7 +541,7 @@ def test_counts_and_charts_are_those_of_the_callers_region(
 def test_workbook_sheet_names_and_text_stay_text(
     client: TestClient, accounts: Accounts, settings: Settings
 ) -> None:
-    from app.services import risk_list_export
+    from app.services.lists import risk_list_export
 
     book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
     names = []
@@ -654,7 +657,7 @@ def test_key_rotation_rewraps_the_frozen_head_ids(
     from cryptography.fernet import Fernet
 
     from app.pii import cipher_for
-    from app.services import keys
+    from app.services.platform import keys
 
     results({district["a1"]: "high"})
     generate(settings, THIS_WEEK)

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from app import db
 from app.cli import main
+from app.config import get_settings
 from app.models import RiskResult, RiskRun
 from app.models.base import utcnow
 from app.risk import rules, scorer
-from app.services import leases
+from app.services.platform import leases
 from tests.fixtures import Accounts, new_household, report_body
 
 AS_OF = date(2026, 1, 15)
@@ -49,7 +50,7 @@ def results(run_id: int) -> dict[int, RiskResult]:
 
 
 def test_a_run_scores_every_household_with_reasons(district: dict[str, Any]) -> None:
-    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
     assert (run.status, run.mode, run.policy_version) == ("completed", "rules", 1)
     assert (run.households_scored, run.flagged_high) == (2, 1)
     scored = results(run.id)
@@ -62,7 +63,7 @@ def test_a_run_scores_every_household_with_reasons(district: dict[str, Any]) -> 
 def test_changing_the_line_changes_the_next_run(
     district: dict[str, Any], client: TestClient, accounts: Accounts
 ) -> None:
-    first = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    first = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
     policy = client.get("/api/v1/policy", headers=accounts["admin"]).json()
     data = policy["data"]
     data["monitoring_lines"] = [
@@ -71,7 +72,7 @@ def test_changing_the_line_changes_the_next_run(
     assert (
         client.put("/api/v1/policy", json=data | {"version": 1}, headers=accounts["admin"]).status_code == 201
     )
-    second = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    second = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
     assert (first.policy_version, second.policy_version) == (1, 2)
     assert results(first.id)[district["poor"]].level == "high"
     assert results(second.id)[district["poor"]].level == "low"
@@ -80,7 +81,7 @@ def test_changing_the_line_changes_the_next_run(
 def test_a_run_that_fails_half_way_leaves_the_previous_results_current(
     district: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    good = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    good = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
     monkeypatch.setattr(scorer, "CHUNK", 1)
     calls = {"n": 0}
     original = rules.evaluate
@@ -93,7 +94,7 @@ def test_a_run_that_fails_half_way_leaves_the_previous_results_current(
 
     monkeypatch.setattr(rules, "evaluate", dies_on_the_second_chunk)
     with pytest.raises(RuntimeError):
-        scorer.score_all(as_of=AS_OF, triggered_by="test")
+        scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
     with db.session_scope() as session:
         current = scorer.current_run(session)
         assert current is not None
@@ -102,13 +103,16 @@ def test_a_run_that_fails_half_way_leaves_the_previous_results_current(
         assert "killed" in (failed.error or "")
         assert session.scalar(select(func.count()).where(RiskResult.run_id == failed.id)) == 0
     monkeypatch.setattr(rules, "evaluate", original)
-    assert scorer.score_all(as_of=AS_OF, triggered_by="test").status == "completed"
+    assert (
+        scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test").status
+        == "completed"
+    )
 
 
 def test_one_run_at_a_time(district: dict[str, Any]) -> None:
-    assert leases.acquire(scorer.LEASE, "someone-else", timedelta(minutes=5))
+    assert leases.acquire(db.get_sessionmaker(), scorer.LEASE, "someone-else", timedelta(minutes=5))
     with pytest.raises(scorer.AlreadyRunning):
-        scorer.score_all(as_of=AS_OF, triggered_by="test")
+        scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
     result = CliRunner().invoke(main, ["risk", "run"])
     assert result.exit_code == 3
     assert "in progress" in result.output
@@ -119,8 +123,8 @@ def test_an_expired_lease_is_taken_over_and_the_dead_run_marked(district: dict[s
         session.add(
             RiskRun(as_of=AS_OF, mode="rules", policy_version=1, triggered_by="dead", status="running")
         )
-    assert leases.acquire(scorer.LEASE, "dead-process", timedelta(seconds=-1))
-    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    assert leases.acquire(db.get_sessionmaker(), scorer.LEASE, "dead-process", timedelta(seconds=-1))
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
     assert run.status == "completed"
     with db.session_scope() as session:
         dead = session.scalars(select(RiskRun).where(RiskRun.triggered_by == "dead")).one()
@@ -159,7 +163,7 @@ class TestApi:
     ) -> None:
         url = f"/api/v1/households/{district['poor']}/risk"
         assert client.get(url, headers=accounts["cadre_a"]).status_code == 404  # not scored yet
-        scorer.score_all(as_of=AS_OF, triggered_by="test")
+        scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
         risk = client.get(url, headers=accounts["cadre_a"]).json()
         assert risk["level"] == "high"
         assert risk["score"] is None
@@ -225,7 +229,7 @@ def test_a_household_with_no_income_does_not_break_the_run(client: TestClient, a
         client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre).status_code
         == 201
     )
-    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
     assert run.status == "completed"
     risk = client.get(f"/api/v1/households/{household['id']}/risk", headers=cadre).json()
     assert risk["level"] == "high"

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app import db
 from app.cli import main
+from app.config import get_settings
 from app.models import RiskRun
 from app.risk import scorer
 
@@ -60,7 +61,9 @@ def test_two_runs_started_together_make_one_run() -> None:
 
 def test_a_killed_run_leaves_the_previous_results_and_the_next_run_completes() -> None:
     _district(1500)
-    previous = scorer.score_all(as_of=date(2026, 1, 15), triggered_by="test")
+    previous = scorer.score_all(
+        db.get_sessionmaker(), get_settings(), as_of=date(2026, 1, 15), triggered_by="test"
+    )
     process = _start_run()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -78,6 +81,8 @@ def test_a_killed_run_leaves_the_previous_results_and_the_next_run_completes() -
         current = scorer.current_run(session)
         assert current is not None
         assert current.id == previous.id
-    after = scorer.score_all(as_of=date(2026, 1, 15), triggered_by="test")
+    after = scorer.score_all(
+        db.get_sessionmaker(), get_settings(), as_of=date(2026, 1, 15), triggered_by="test"
+    )
     assert after.status == "completed"
     assert after.households_scored == previous.households_scored

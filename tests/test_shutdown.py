@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from app import db, lifecycle
+from app.config import get_settings
 from app.models import JobLease, RiskRun
 from app.risk import scorer
 from tests.test_metrics import sample
@@ -130,7 +131,7 @@ def test_worker_serves_its_metrics_and_stops_cleanly_on_sigterm(tmp_path: Path) 
 def test_a_scoring_run_told_to_stop_rolls_back_and_releases_its_lease(poor: int, stopping: None) -> None:
     lifecycle.stopping.set()
     with pytest.raises(lifecycle.ShuttingDown):
-        scorer.score_all(as_of=date(2026, 12, 1), triggered_by="tests")
+        scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=date(2026, 12, 1), triggered_by="tests")
     with db.session_scope() as session:
         [run] = session.scalars(select(RiskRun)).all()
         assert run.status == "failed"
@@ -138,4 +139,9 @@ def test_a_scoring_run_told_to_stop_rolls_back_and_releases_its_lease(poor: int,
         assert session.scalar(select(JobLease).where(JobLease.name == scorer.LEASE)) is None
         assert scorer.current_run(session) is None  # nothing half-written became current
     lifecycle.stopping.clear()
-    assert scorer.score_all(as_of=date(2026, 12, 1), triggered_by="tests").status == "completed"
+    assert (
+        scorer.score_all(
+            db.get_sessionmaker(), get_settings(), as_of=date(2026, 12, 1), triggered_by="tests"
+        ).status
+        == "completed"
+    )

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 
 from app import db
 from app.clock import local_today
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.risk import scorer
 from app.risk.rules import evaluate
 from app.schemas.policy import PolicyData
-from app.services import risk_lists
-from app.services.access import Actor
+from app.services.lists import risk_lists
+from app.services.platform.access import Actor
 from tests.fixtures import Accounts, new_household, report_body
 from tests.test_features import frame_for, submit
 from tests.test_rules import household, run
@@ -103,7 +103,7 @@ def test_a_silent_household_is_flagged_listed_and_put_on_the_village_visit_list(
     submit(client, cadre, recent, report_body("y", "2025-07-01", "2026-06-30", **rich))
     submit(client, cadre, recent, report_body("q", "2026-07-01", "2026-09-30", **rich))
 
-    ran = scorer.score_all(as_of=today, triggered_by="test")
+    ran = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=today, triggered_by="test")
     levels = {r["household_id"]: r for r in _results(ran.id)}
     assert levels[silent]["level"] == "medium"
     assert levels[old]["level"] == "medium"

@@ -15,8 +15,8 @@ from app.errors import Conflict
 from app.models import AuditEntry, User
 from app.models.enums import Role
 from app.schemas.users import UserUpdate
-from app.services import auth
-from app.services import users as user_service
+from app.services.platform import auth
+from app.services.platform import users as user_service
 from tests.fixtures import COUNTY, PASSWORD, TOWNSHIP_1, VILLAGE_A, VILLAGE_B, Accounts
 
 USERS = "/api/v1/users"

@@ -19,7 +19,7 @@ from app import db
 from app.clock import local_today
 from app.models import AuditHead, Base
 from app.pii import id_check_digit
-from app.services.audit import HEAD_ID
+from app.services.platform.audit import HEAD_ID
 from tests.fixtures import (
     VILLAGE_A,
     Accounts,

@@ -24,8 +24,9 @@ from app.models import AuditEntry, OutboxMessage, WebhookAllowedHost, WebhookEnd
 from app.models.base import utcnow
 from app.pii import cipher_for
 from app.schemas.policy import PolicyData
-from app.services import cases, outbox
-from app.services.access import Actor
+from app.services.cases import cases
+from app.services.platform import outbox
+from app.services.platform.access import Actor
 from tests.fixtures import TOWNSHIP_1, Accounts, new_household
 
 SECRET = "s" * 40
@@ -212,7 +213,7 @@ def test_escalations_and_outcomes_are_posted_too(
     receiver: Receiver, client: TestClient, accounts: Accounts, settings: Settings
 ) -> None:
     from app.models import Case
-    from app.services import escalation
+    from app.services.cases import escalation
 
     body = {"region_code": TOWNSHIP_1, "url": receiver.url, "secret": SECRET}
     client.post("/api/v1/webhooks", json=body, headers=accounts["admin"])

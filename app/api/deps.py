@@ -8,11 +8,11 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import READ_ONLY
+from app.db import READ_ONLY, Sessions
 from app.errors import AppError
 from app.schemas.common import MAX_ID, MAX_PAGE, PageParams
-from app.services import auth
-from app.services.access import Actor
+from app.services.platform import auth
+from app.services.platform.access import Actor
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -51,6 +51,15 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def get_sessions(request: Request) -> Sessions:
+    """The app's session factory, for work that reads in transactions of its own (a streamed export)."""
+    sessions: Sessions = request.app.state.sessionmaker
+    return sessions
+
+
+SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 
 
 # scope="function": the code after `yield` (the commit) runs when the route returns, before the

@@ -44,6 +44,16 @@ class MonitoringCategory(StrEnum):
     sudden_hardship = "突发严重困难户"
 
 
+class CaseStep(StrEnum):
+    """The procedure's steps, in order (services/cases/procedure.py says who works each and what follows)."""
+
+    village_verification = "village_verification"  # 入户核实
+    democratic_review = "democratic_review"  # 民主评议
+    public_notice = "public_notice"  # 公示
+    township_review = "township_review"  # 乡镇审核
+    district_decision = "district_decision"  # 县级审定
+
+
 class MonitoringStatus(StrEnum):
     not_monitored = "not_monitored"
     under_verification = "under_verification"

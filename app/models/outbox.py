@@ -11,7 +11,7 @@ from app.models.base import Base, utcnow
 
 
 class Deliverable:
-    """What a message of any outbox carries for the delivery core (app/services/delivery.py)."""
+    """What a message of any outbox carries for the delivery core (app/services/platform/delivery.py)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | delivered | dead

@@ -1,7 +1,7 @@
 """The district's report history as numpy arrays, and the per-report figures both rules and model use.
 
 A Panel holds every effective report (superseded ones dropped), its events and the members, read
-set-wise (app/risk/columns.py). Per report it computes what services/income.py computes for one:
+set-wise (app/risk/columns.py). Per report it computes what services/registry/income.py computes for one:
 the annualised per-capita net income over the 12 months ending at period_end, pro rata by days,
 scaled to a year, divided by the members active at period_end; so a flag and the report a cadre
 reads agree. Everything is vectorised: a household's reports are consecutive rows, and "the report

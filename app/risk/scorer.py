@@ -16,16 +16,16 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from app import bulk, lifecycle
-from app.config import Settings, get_settings
-from app.db import session_scope
+from app.config import Settings
+from app.db import Sessions, transaction
 from app.models import Base, Household, RiskRun
 from app.models.base import utcnow
 from app.risk import features, rules, training
 from app.risk import model as ml
 from app.risk import panel as pn
 from app.schemas.policy import PolicyData
-from app.services import audit, leases
-from app.services import policy as policy_service
+from app.services.platform import audit, leases
+from app.services.platform import policy as policy_service
 
 logger = logging.getLogger(__name__)
 LEASE = "risk_scoring"
@@ -69,13 +69,13 @@ def has_request(session: Session) -> bool:
     return session.scalar(select(RiskRun.id).where(RiskRun.status == "requested").limit(1)) is not None
 
 
-def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
+def score_all(sessions: Sessions, settings: Settings, *, as_of: date, triggered_by: str) -> RiskRun:
     """Run a complete scoring; raises AlreadyRunning if another run holds the lease."""
     holder = leases.holder_id()
-    if not leases.acquire(LEASE, holder, LEASE_TTL):
+    if not leases.acquire(sessions, LEASE, holder, LEASE_TTL):
         raise AlreadyRunning("another scoring run is in progress")
     try:
-        with session_scope() as session:
+        with transaction(sessions) as session:
             # runs left "running" by a holder that died can never finish: say so
             session.execute(
                 update(RiskRun).where(RiskRun.status == "running").values(status="failed", error="abandoned")
@@ -92,9 +92,9 @@ def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
             session.flush()
             as_of = run.as_of
         try:
-            return _score(run.id, as_of, holder, policy)
+            return _score(sessions, settings, run.id, as_of, holder, policy)
         except Exception as exc:
-            with session_scope() as session:
+            with transaction(sessions) as session:
                 session.execute(
                     update(RiskRun)
                     .where(RiskRun.id == run.id)
@@ -104,14 +104,15 @@ def score_all(*, as_of: date, triggered_by: str) -> RiskRun:
                 )
             raise
     finally:
-        leases.release(LEASE, holder)
+        leases.release(sessions, LEASE, holder)
 
 
-def _score(run_id: int, as_of: date, holder: str, policy: PolicyData) -> RiskRun:
+def _score(
+    sessions: Sessions, settings: Settings, run_id: int, as_of: date, holder: str, policy: PolicyData
+) -> RiskRun:
     """Score with the policy the run recorded (read once, so the version stored is the one applied)."""
     started = time.perf_counter()
-    settings = get_settings()
-    with session_scope() as session:
+    with transaction(sessions) as session:
         _without_jit(session)
         model = _active_model(session, settings)
         ids = list(session.scalars(select(Household.id).order_by(Household.id)))
@@ -119,7 +120,7 @@ def _score(run_id: int, as_of: date, holder: str, policy: PolicyData) -> RiskRun
         day = as_of.toordinal()
         chunks = [ids[offset : offset + CHUNK] for offset in range(0, len(ids), CHUNK)]
         for offset, (chunk, panel) in zip(
-            range(0, len(ids), CHUNK), read_chunks(session, as_of, chunks), strict=True
+            range(0, len(ids), CHUNK), read_chunks(sessions, session, as_of, chunks), strict=True
         ):
             rows = features.latest_rows(panel)
             days = np.full(len(rows), day)
@@ -149,7 +150,7 @@ def _score(run_id: int, as_of: date, holder: str, policy: PolicyData) -> RiskRun
             lifecycle.check()  # SIGTERM: roll back, mark the run failed and release the lease
             if session.connection().dialect.name != "sqlite":
                 # (on SQLite this transaction's write lock already keeps every other run out)
-                if not leases.renew(LEASE, holder, LEASE_TTL):
+                if not leases.renew(sessions, LEASE, holder, LEASE_TTL):
                     raise LeaseLost("the scoring lease expired and was taken by another run")
             logger.info(
                 "scoring progress", extra={"run_id": run_id, "done": offset + len(chunk), "of": len(ids)}
@@ -165,7 +166,7 @@ def _score(run_id: int, as_of: date, holder: str, policy: PolicyData) -> RiskRun
 
 
 def read_chunks(
-    session: Session, as_of: date, chunks: list[list[int]]
+    sessions: Sessions, session: Session, as_of: date, chunks: list[list[int]]
 ) -> Iterator[tuple[list[int], pn.Panel]]:
     """Each chunk's panel. On PostgreSQL the next chunk is read on another connection while this one is
     scored and written, so the database's work and Python's overlap (two cores, both busy)."""
@@ -174,16 +175,18 @@ def read_chunks(
             yield chunk, pn.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring-read") as pool:
-        pending = pool.submit(_load_apart, as_of, chunks[0]) if chunks else None
+        pending = pool.submit(_load_apart, sessions, as_of, chunks[0]) if chunks else None
         for k, chunk in enumerate(chunks):
             assert pending is not None
             panel = pending.result()
-            pending = pool.submit(_load_apart, as_of, chunks[k + 1]) if k + 1 < len(chunks) else None
+            pending = (
+                pool.submit(_load_apart, sessions, as_of, chunks[k + 1]) if k + 1 < len(chunks) else None
+            )
             yield chunk, panel
 
 
-def _load_apart(as_of: date, chunk: list[int]) -> pn.Panel:
-    with session_scope() as session:
+def _load_apart(sessions: Sessions, as_of: date, chunk: list[int]) -> pn.Panel:
+    with transaction(sessions) as session:
         _without_jit(session)
         return pn.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
 

@@ -17,14 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import session_scope
+from app.db import Sessions, transaction
 from app.models import Household, RiskModel
 from app.risk import features as ft
 from app.risk import model as ml
 from app.risk import panel as pn
-from app.services import audit, leases
-from app.services import policy as policy_service
-from app.services.access import Actor
+from app.services.platform import audit, leases
+from app.services.platform import policy as policy_service
+from app.services.platform.access import Actor
 
 logger = logging.getLogger(__name__)
 LEASE = "risk_training"
@@ -58,13 +58,13 @@ class Outcome:
     table: list[dict[str, Any]]  # one row per scorer: model and baselines, point values and intervals
 
 
-def train(settings: Settings, *, triggered_by: str) -> Outcome:
+def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outcome:
     """Raises ml.ColdStart when the history is too short, AlreadyTraining when another is running."""
     holder = leases.holder_id()
-    if not leases.acquire(LEASE, holder, LEASE_TTL):
+    if not leases.acquire(sessions, LEASE, holder, LEASE_TTL):
         raise AlreadyTraining("another training is in progress")
     try:
-        with session_scope() as session:
+        with transaction(sessions) as session:
             version, policy = policy_service.current_data(session)
             households = session.scalar(select(func.count()).select_from(Household)) or 0
             # a large district trains on a spread-out sample: enough to learn from, in bounded memory
@@ -72,10 +72,10 @@ def train(settings: Settings, *, triggered_by: str) -> Outcome:
         data = ml.build_dataset(panel, policy)
         ml.check_history(data, policy)
         split = ml.temporal_split(data)
-        _renew(holder)
+        _renew(sessions, holder)
         estimator = ml.fit_model(data, split)
         logistic = ml.fit_logistic(data, split)
-        _renew(holder)
+        _renew(sessions, holder)
         test = split.test
         y, township = data.y[test], data.township[test]
         probability = ml.probabilities(estimator, data.X[test])
@@ -96,7 +96,7 @@ def train(settings: Settings, *, triggered_by: str) -> Outcome:
             sklearn_version=sklearn.__version__,
         )
         blob = ml.dump(artifact)
-        with session_scope() as session:
+        with transaction(sessions) as session:
             audit.lock_chain(session)  # one install at a time, and the audit row with it
             current = active_model(session)
             status, decision = _decide(settings, current, evaluation, data.X[test], y)
@@ -146,11 +146,11 @@ def train(settings: Settings, *, triggered_by: str) -> Outcome:
             session.expunge(stored)
         return Outcome(stored, table(evaluation))
     finally:
-        leases.release(LEASE, holder)
+        leases.release(sessions, LEASE, holder)
 
 
-def _renew(holder: str) -> None:
-    if not leases.renew(LEASE, holder, LEASE_TTL):
+def _renew(sessions: Sessions, holder: str) -> None:
+    if not leases.renew(sessions, LEASE, holder, LEASE_TTL):
         raise AlreadyTraining("the training lease expired and another training took it")
 
 

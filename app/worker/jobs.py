@@ -1,4 +1,5 @@
-"""Job functions for the scheduler: thin, each opens its own sessions, safe to run twice at once."""
+"""Job functions for the scheduler: thin callers that own their transactions (services never open one),
+safe to run twice at once."""
 
 import logging
 from datetime import datetime, time, timedelta
@@ -8,19 +9,26 @@ from sqlalchemy import select
 
 from app.clock import local_now, local_today
 from app.config import get_settings
-from app.db import session_scope
+from app.db import get_sessionmaker, session_scope
 from app.errors import Conflict
+from app.models import RiskRun
 from app.risk import model, scorer, training
-from app.services import cases, escalation, outbox
-from app.services.access import Actor
+from app.services.cases import cases, escalation
+from app.services.platform import outbox
+from app.services.platform.access import Actor
 from app.worker.crontab import cron
 
 logger = logging.getLogger(__name__)
 
 
+def _score(triggered_by: str) -> RiskRun:
+    sessions, settings = get_sessionmaker(), get_settings()
+    return scorer.score_all(sessions, settings, as_of=local_today(), triggered_by=triggered_by)
+
+
 def nightly_scoring() -> None:
     try:
-        run = scorer.score_all(as_of=local_today(), triggered_by="schedule")
+        run = _score("schedule")
         logger.info("scoring run completed", extra={"run_id": run.id, "high": run.flagged_high})
         _open_cases(run.id)
     except scorer.AlreadyRunning:
@@ -33,7 +41,7 @@ def requested_scoring() -> None:
         if not scorer.has_request(session):
             return
     try:
-        run = scorer.score_all(as_of=local_today(), triggered_by="request")
+        run = _score("request")
         _open_cases(run.id)
     except scorer.AlreadyRunning:
         logger.info("requested run waits: another run is in progress")
@@ -42,7 +50,7 @@ def requested_scoring() -> None:
 def scheduled_training() -> None:
     """Retrain on schedule; the new model is installed only if it is not worse (training.py)."""
     try:
-        outcome = training.train(get_settings(), triggered_by="schedule")
+        outcome = training.train(get_sessionmaker(), get_settings(), triggered_by="schedule")
         logger.info("model trained", extra={"model_id": outcome.model.id, "status": outcome.model.status})
     except model.ColdStart as exc:
         logger.info("training skipped: cold start", extra={"reason": str(exc)})
@@ -51,12 +59,12 @@ def scheduled_training() -> None:
 
 
 def _open_cases(run_id: int) -> None:
-    counts = cases.open_for_run(get_settings(), run_id)
+    counts = cases.open_for_run(get_sessionmaker(), get_settings(), run_id)
     logger.info("cases from scoring run", extra={"run_id": run_id, **counts})
 
 
 def escalate_cases() -> None:
-    """Overdue steps, escalated once each (safe to run twice at once: services/escalation.py)."""
+    """Overdue steps, escalated once each (safe to run twice at once: services/cases/escalation.py)."""
     with session_scope() as session:
         count = escalation.escalate_overdue(session, get_settings())
     if count:
@@ -73,7 +81,7 @@ def deliver_webhooks() -> None:
 def weekly_risk_list() -> None:
     """Freeze this week's list unless it exists (safe twice at once: a lock held by the generating
     transaction, and a unique index on the week's current list)."""
-    from app.services import risk_lists
+    from app.services.lists import risk_lists
 
     week = risk_lists.week_of(local_today())
     try:
@@ -90,7 +98,7 @@ def risk_list_catch_up() -> None:
     """Hourly: once this week's scheduled freeze is past, freeze the week if it still has no list (the
     worker was down at the time, or another generation was running)."""
     from app.models import RiskList
-    from app.services import risk_lists
+    from app.services.lists import risk_lists
 
     settings = get_settings()
     zone = ZoneInfo(settings.timezone)
@@ -110,8 +118,8 @@ def risk_list_catch_up() -> None:
 
 
 def deliver_relief_messages() -> None:
-    """Post the relief platform's due messages, in order per application (services/relief_outbox.py)."""
-    from app.services import relief_outbox
+    """Post the relief platform's due messages, in order per application (relief/relief_outbox.py)."""
+    from app.services.relief import relief_outbox
 
     sent = relief_outbox.deliver_due(session_scope, get_settings())
     if sent:

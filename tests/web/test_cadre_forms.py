@@ -9,7 +9,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
+from app import db
 from app.clock import local_today
+from app.config import get_settings
 from app.risk import scorer
 from tests.fixtures import Accounts, make_id, new_household, report_body
 from tests.web.conftest import shot
@@ -132,7 +134,7 @@ def _scored(client: TestClient, accounts: Accounts) -> dict[str, Any]:
     household = new_household(client, cadre)
     body = report_body("y", "2025-12-01", "2026-11-30", wages="12000", business="0", prop="0", transfer="0")
     client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre)
-    scorer.score_all(as_of=local_today(), triggered_by="test")
+    scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     return household
 
 

@@ -7,7 +7,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
+from app import db
 from app.clock import local_today
+from app.config import get_settings
 from app.risk import scorer
 from tests.fixtures import PASSWORD, VILLAGE_B, Accounts, member_body, new_household, report_body
 from tests.web.conftest import shot
@@ -36,7 +38,9 @@ def _district(client: TestClient, accounts: Accounts) -> dict[str, Any]:
     body = report_body("y", "2025-12-01", "2026-11-30", wages="12000", business="0", prop="0", transfer="0")
     stored = client.post(f"/api/v1/households/{reported['id']}/reports", json=body, headers=cadre)
     assert stored.status_code == 201, stored.text
-    scorer.score_all(as_of=local_today(), triggered_by="test")  # last night's run
+    scorer.score_all(
+        db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test"
+    )  # last night's run
     return {"reported": reported, "silent": silent, "elsewhere": elsewhere}
 
 

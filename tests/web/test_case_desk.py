@@ -14,11 +14,12 @@ from playwright.sync_api import Browser, Page, expect
 from app import db
 from app.clock import local_today
 from app.clock import now as clock_now
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.models import Case
 from app.risk import scorer
-from app.services import cases, escalation, relief_keys
-from app.services.access import Actor
+from app.services.cases import cases, escalation
+from app.services.platform.access import Actor
+from app.services.relief import relief_keys
 from tests.fixtures import PASSWORD, Accounts, new_household, report_body
 from tests.test_cases import AS_OF
 from tests.test_relief import APPLICANT_ID, Platform, application
@@ -56,7 +57,7 @@ def _reported_case(client: TestClient, accounts: Accounts) -> dict[str, Any]:
         client.post(f"/api/v1/households/{household['id']}/reports", json=body, headers=cadre).status_code
         == 201
     )
-    scorer.score_all(as_of=local_today(), triggered_by="test")
+    scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     reported = client.post(
         "/api/v1/cases",
         json={
@@ -295,8 +296,8 @@ def test_a_scored_case_names_who_acted_in_words_and_says_each_reason_once(
     desk: Page, live_server: str, client: TestClient, accounts: Accounts, settings: Settings, poor: int
 ) -> None:
     accounts.create("township_1")
-    run = scorer.score_all(as_of=AS_OF, triggered_by="test")
-    assert cases.open_for_run(settings, run.id) == {"opened": 1}
+    run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
+    assert cases.open_for_run(db.get_sessionmaker(), settings, run.id) == {"opened": 1}
     with db.session_scope() as session:
         case = session.query(Case).filter(Case.household_id == poor).one()
         case_id = case.id

@@ -23,8 +23,8 @@ from app.risk import features as ft
 from app.risk import model as ml
 from app.risk import training
 from app.schemas.policy import PolicyData
-from app.services import cases
-from app.services.access import Actor
+from app.services.cases import cases
+from app.services.platform.access import Actor
 from tests.fixtures import PASSWORD, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_B, VILLAGE_C, Accounts, new_household
 from tests.test_risk_lists import THIS_WEEK, generate, results, weeks_ago
 from tests.web.conftest import shot

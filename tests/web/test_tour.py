@@ -15,8 +15,8 @@ from app import db
 from app.clock import local_today
 from app.config import get_settings
 from app.risk import scorer
-from app.services import risk_lists
-from app.services.access import Actor
+from app.services.lists import risk_lists
+from app.services.platform.access import Actor
 from tests.fixtures import PASSWORD, VILLAGE_B, VILLAGE_C, Accounts, new_household, report_body
 from tests.web.conftest import console_errors, shot
 
@@ -63,7 +63,7 @@ def _district(client: TestClient, accounts: Accounts, clock: time_machine.Travel
     township = {"Authorization": f"Bearer {accounts.tokens('township_1')['access_token']}"}
     approved = client.post(f"/api/v1/cases/{cases[2]}/actions", json={"action": "approve"}, headers=township)
     assert approved.status_code == 200, approved.text
-    scorer.score_all(as_of=local_today(), triggered_by="test")
+    scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     with db.session_scope() as session:
         risk_lists.generate(session, get_settings(), Actor.system("test"), risk_lists.week_of(local_today()))
 

@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from app import db
 from app.clock import local_today
 from app.config import get_settings
-from app.services import risk_lists
-from app.services.access import Actor
+from app.services.lists import risk_lists
+from app.services.platform.access import Actor
 from tests.fixtures import Accounts, new_household
 
 GZIP = {"Accept-Encoding": "gzip"}

@@ -13,7 +13,7 @@ from app.schemas.assistance import (
 )
 from app.schemas.cases import CaseRead, SignalOutcome, SignalRecord
 from app.schemas.common import ErrorBody, Page
-from app.services import assistance, case_queries
+from app.services.cases import assistance, case_queries
 
 router = APIRouter(
     prefix="/households",

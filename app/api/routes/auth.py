@@ -7,8 +7,8 @@ from app.api.deps import CurrentActor, SessionDep, SettingsDep
 from app.errors import Unauthorized
 from app.schemas.common import ErrorBody
 from app.schemas.users import Me, RefreshIn, TokenPair
-from app.services import auth
-from app.services.access import Actor
+from app.services.platform import auth
+from app.services.platform.access import Actor
 from app.web import session as web_session
 
 router = APIRouter(prefix="/auth", tags=["auth"])

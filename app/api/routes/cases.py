@@ -23,8 +23,8 @@ from app.schemas.cases import (
     SignalRead,
 )
 from app.schemas.common import ErrorBody, Page, PageParams
-from app.services import case_actions, escalation
-from app.services import cases as case_service
+from app.services.cases import case_actions, escalation
+from app.services.cases import cases as case_service
 
 router = APIRouter(
     prefix="/cases",
@@ -92,7 +92,7 @@ def report(body: CadreReport, session: SessionDep, settings: SettingsDep, actor:
 
 
 @router.get("/{case_id}", response_model=CaseDetail, summary="One case with its timeline")
-def get_case(case_id: PathId, session: SessionDep, actor: CurrentActor) -> CaseDetail:
+def get_case(case_id: PathId, session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> CaseDetail:
     """`allowed_actions` are exactly the actions you may take now (any other is refused); `assignees` the
     people you may reassign it to."""
     case, events = case_service.get(session, actor, case_id)
@@ -103,7 +103,9 @@ def get_case(case_id: PathId, session: SessionDep, actor: CurrentActor) -> CaseD
         **read.model_dump(),
         timeline=[CaseEventRead.model_validate(e) for e in events],
         allowed_actions=allowed,
-        household=CaseHousehold.model_validate(case_service.household_on_case(session, actor, case)),
+        household=CaseHousehold.model_validate(
+            case_service.household_on_case(session, settings, actor, case)
+        ),
         assignees=[Assignee(id=u.id, username=u.username, role=u.role.value) for u in assignees],
         confirm_categories=CONFIRM_CATEGORIES,
     )

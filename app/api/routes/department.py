@@ -6,7 +6,7 @@ from app.api.deps import CurrentActor, PageDep, SessionDep, SettingsDep
 from app.errors import Invalid
 from app.schemas.common import ErrorBody, Page
 from app.schemas.department import DepartmentBatch, DepartmentResult, UnmatchedRead
-from app.services import department
+from app.services.cases import department
 
 router = APIRouter(
     prefix="/department-signals",

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.services import health
+from app.services.platform import health
 
 router = APIRouter(tags=["health"])
 

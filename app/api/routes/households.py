@@ -28,8 +28,8 @@ from app.schemas.households import (
     MemberUpdate,
 )
 from app.schemas.risk import RiskLevel
-from app.services import households as household_service
-from app.services.concurrency import etag
+from app.services.platform.concurrency import etag
+from app.services.registry import households as household_service
 
 router = APIRouter(
     prefix="/households",

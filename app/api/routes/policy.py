@@ -6,8 +6,8 @@ from app.api.deps import CurrentActor, PageDep, SessionDep, SettingsDep
 from app.models import PolicyVersion
 from app.schemas.common import ErrorBody, Page
 from app.schemas.policy import PolicyRead, PolicyUpdate
-from app.services import policy as policy_service
-from app.services.concurrency import etag
+from app.services.platform import policy as policy_service
+from app.services.platform.concurrency import etag
 
 router = APIRouter(prefix="/policy", tags=["policy"], responses={403: {"model": ErrorBody}})
 

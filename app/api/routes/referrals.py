@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.schemas.common import ErrorBody, Page
 from app.schemas.referrals import ReferralAnswer, ReferralCreate, ReferralRead, ReferralSuggestion
-from app.services import referrals as referral_service
+from app.services.cases import referrals as referral_service
 
 router = APIRouter(
     tags=["assistance"],

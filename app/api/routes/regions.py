@@ -6,7 +6,7 @@ from app.api.deps import CurrentActor, PageDep, SessionDep
 from app.models.enums import RegionLevel
 from app.schemas.common import Page
 from app.schemas.regions import RegionRead
-from app.services import regions as region_service
+from app.services.registry import regions as region_service
 
 router = APIRouter(prefix="/regions", tags=["regions"])
 

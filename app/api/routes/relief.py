@@ -19,8 +19,9 @@ from app.schemas.relief import (
     ReconcileOut,
     ReliefDeliveryRead,
 )
-from app.services import access, auth, relief, relief_keys, relief_outbox
-from app.services.relief_keys import Signer
+from app.services.platform import access, auth
+from app.services.relief import relief, relief_keys, relief_outbox
+from app.services.relief.relief_keys import Signer
 
 router = APIRouter(
     prefix="/integrations/relief-platform",

@@ -15,7 +15,7 @@ from app.schemas.reports import (
     ReportPreview,
     ReportRead,
 )
-from app.services import reports as report_service
+from app.services.registry import reports as report_service
 
 router = APIRouter(
     tags=["reports"],

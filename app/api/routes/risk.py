@@ -1,10 +1,10 @@
 from fastapi import APIRouter
 
-from app.api.deps import CurrentActor, PageDep, PathId, SessionDep
+from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.models import RiskRun
 from app.schemas.common import ErrorBody, Page
 from app.schemas.risk import HouseholdRiskRead, ModelStatusRead, RiskRunRead, RunRequest
-from app.services import risk as risk_service
+from app.services.scoring import risk as risk_service
 
 router = APIRouter(tags=["risk"], responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
 
@@ -34,8 +34,10 @@ def get_run(run_id: PathId, session: SessionDep, actor: CurrentActor) -> RiskRun
     response_model=HouseholdRiskRead,
     summary="The household's level and reasons in the current run",
 )
-def household_risk(household_id: PathId, session: SessionDep, actor: CurrentActor) -> HouseholdRiskRead:
-    return risk_service.household_risk(session, actor, household_id)
+def household_risk(
+    household_id: PathId, session: SessionDep, settings: SettingsDep, actor: CurrentActor
+) -> HouseholdRiskRead:
+    return risk_service.household_risk(session, settings, actor, household_id)
 
 
 @router.get(
@@ -43,7 +45,7 @@ def household_risk(household_id: PathId, session: SessionDep, actor: CurrentActo
     response_model=ModelStatusRead,
     summary="The early-warning model in use, its metrics against the baselines, recent versions",
 )
-def risk_model(session: SessionDep, actor: CurrentActor) -> ModelStatusRead:
+def risk_model(session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> ModelStatusRead:
     """`mode` says what the next run uses: `rules` during cold start. Metrics come with 95 % bootstrap
     intervals, from the temporal hold-out the model was judged on."""
-    return risk_service.model_status(session, actor)
+    return risk_service.model_status(session, settings, actor)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from app.api.deps import CurrentActor, PageDep, SessionDep, SettingsDep
+from app.api.deps import CurrentActor, PageDep, SessionDep, SessionsDep, SettingsDep
 from app.errors import NotFound
 from app.models import RiskList
 from app.schemas.common import ErrorBody
@@ -22,8 +22,8 @@ from app.schemas.risk_lists import (
     RiskListRead,
     RiskListSummary,
 )
-from app.services import risk_list_charts, risk_list_export, risk_list_summary, risk_lists
-from app.services.risk_lists import Filters
+from app.services.lists import risk_list_charts, risk_list_export, risk_list_summary, risk_lists
+from app.services.lists.risk_lists import Filters
 
 router = APIRouter(
     prefix="/risk-lists",
@@ -94,6 +94,7 @@ def read(
     week: WeekPath,
     request: Request,
     session: SessionDep,
+    sessions: SessionsDep,
     settings: SettingsDep,
     actor: CurrentActor,
     page: PageDep,
@@ -115,14 +116,16 @@ def read(
         logger.info(
             "risk list exported",
             extra={
-                "user": actor.username,
+                "user_id": actor.user_id,
                 "week": risk_list.week,
                 "format": chosen,
                 "filters": asdict(filters),
             },
         )
     if chosen == "csv":
-        chunks = risk_list_export.csv_chunks(risk_list_export.stream(settings, risk_list.id, actor, filters))
+        chunks = risk_list_export.csv_chunks(
+            risk_list_export.stream(sessions, settings, risk_list.id, actor, filters)
+        )
         return StreamingResponse(
             chunks,
             media_type="text/csv; charset=utf-8",
@@ -132,7 +135,7 @@ def read(
         handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="shouwang-")
         os.close(handle)
         try:
-            risk_list_export.write_xlsx(FilePath(path), settings, risk_list.id, actor, filters)
+            risk_list_export.write_xlsx(FilePath(path), sessions, settings, risk_list.id, actor, filters)
         except BaseException:
             os.unlink(path)
             raise

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.schemas.common import ErrorBody, Page
 from app.schemas.type_corrections import TypeCorrectionCreate, TypeCorrectionDecision, TypeCorrectionRead
-from app.services import type_corrections as correction_service
+from app.services.registry import type_corrections as correction_service
 
 router = APIRouter(
     tags=["households"],

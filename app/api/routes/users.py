@@ -7,7 +7,7 @@ from app.models import User
 from app.models.enums import Role
 from app.schemas.common import ErrorBody, Page
 from app.schemas.users import UserCreate, UserRead, UserUpdate
-from app.services import users as user_service
+from app.services.platform import users as user_service
 
 router = APIRouter(
     prefix="/users", tags=["users"], responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}}

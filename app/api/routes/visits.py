@@ -3,7 +3,7 @@ from fastapi import APIRouter
 from app.api.deps import CurrentActor, PageDep, SessionDep
 from app.schemas.common import ErrorBody
 from app.schemas.visits import DueVisitPage, DueVisitRead
-from app.services import visits as visit_service
+from app.services.registry import visits as visit_service
 
 router = APIRouter(
     prefix="/visits",

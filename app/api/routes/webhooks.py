@@ -5,7 +5,7 @@ from fastapi import APIRouter, Path, Query, Response
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.schemas.common import ErrorBody, Page
 from app.schemas.webhooks import AllowedHostCreate, AllowedHostRead, DeliveryRead, WebhookCreate, WebhookRead
-from app.services import outbox, webhook_hosts
+from app.services.platform import outbox, webhook_hosts
 
 router = APIRouter(
     prefix="/webhooks",

@@ -1,0 +1,1 @@
+"""Cases: signals, the procedure's steps and actions, escalation, assistance, departments' referrals."""

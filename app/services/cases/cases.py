@@ -1,0 +1,420 @@
+"""Signals open cases: one open case per household, no pile-up, nothing dropped.
+
+A signal for a household with an open case attaches to it (with its reasons, raising the level); for a
+monitored household it is recorded on the monitoring record, not a new case; after a rejection, new
+signals are suppressed for the policy's number of days unless the level rises or a new reason appears.
+Every signal is kept (case_signal) with what became of it.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.clock import local_today
+from app.config import Settings
+from app.db import Sessions, transaction
+from app.errors import NotFound
+from app.models import Case, CaseEvent, Household, Member, Region, Report, RiskResult, RiskRun, Signal
+from app.models.base import utcnow
+from app.models.enums import MonitoringStatus, Role
+from app.schemas.common import PageParams
+from app.schemas.policy import PolicyData
+from app.services.cases import case_queries, escalation
+from app.services.platform import access, audit
+from app.services.platform.access import Actor
+
+STEPS = ("village_verification", "democratic_review", "public_notice", "township_review", "district_decision")
+LEVEL_RANK = {None: 0, "medium": 1, "high": 2}
+CASE_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
+BATCH = 2000
+
+
+@dataclass
+class SignalIn:
+    household_id: int | None
+    source: str
+    level: str | None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    origin: str = ""
+    opens_case: bool = True  # False: below a department's threshold, kept on the household's record
+    department: str | None = None
+    amount: Decimal | None = None
+
+
+def receive(
+    session: Session, settings: Settings, policy: PolicyData, actor: Actor, signals: Sequence[SignalIn]
+) -> list[Signal]:
+    """Record the signals and open or attach cases, in the caller's transaction."""
+    ids = sorted({s.household_id for s in signals if s.household_id is not None})
+    # rows locked in id order: concurrent batches for the same households wait rather than duplicate
+    households = {
+        h.id: h
+        for h in session.scalars(
+            select(Household).where(Household.id.in_(ids)).order_by(Household.id).with_for_update()
+        )
+    }
+    open_cases = {
+        c.household_id: c
+        for c in session.scalars(select(Case).where(Case.household_id.in_(ids), Case.status == "open"))
+    }
+    rejected = _last_rejections(session, ids)
+    now = utcnow()
+    recorded: list[Signal] = []
+    changes: list[audit.Change] = []
+    pending: dict[int, tuple[Case, SignalIn, Signal]] = {}  # opened in this batch, not yet announced
+    cache: dict[Any, Any] = {}
+
+    def announce(opened: list[tuple[Case, SignalIn, Signal]]) -> None:
+        session.flush()  # the new cases get their ids, all at once
+        for case, signal, row in opened:
+            pending.pop(case.household_id, None)
+            row.case_id = case.id
+            _announce(session, case, signal, actor, now, "identification", cache)
+            changes.append(
+                audit.Change(
+                    "case.open",
+                    "case",
+                    case.id,
+                    case.household_id,
+                    {"source": signal.source, "level": signal.level, "origin": signal.origin},
+                )
+            )
+
+    for signal in signals:
+        household = households.get(signal.household_id) if signal.household_id is not None else None
+        row = Signal(
+            household_id=household.id if household else None,
+            source=signal.source,
+            level=signal.level,
+            reasons=signal.reasons,
+            received_at=now,
+            origin=signal.origin,
+            outcome="unmatched",
+            sent_by=actor.username,
+            department=signal.department,
+            amount=signal.amount,
+        )
+        if household is None:
+            pass
+        elif not signal.opens_case:  # below a threshold, a roster: on the record, joining no case
+            row.outcome = "recorded"
+        elif household.monitoring_status == MonitoringStatus.monitored:
+            row.outcome = "monitored"
+        elif (case := open_cases.get(household.id)) is not None:
+            if household.id in pending:  # opened earlier in this batch: on its timeline first
+                announce([pending[household.id]])
+            _attach(session, case, signal, actor)
+            row.outcome, row.case_id = "attached", case.id
+        elif _suppressed(rejected.get(household.id), signal, policy, now):
+            row.outcome = "suppressed"
+        else:
+            case = _new_case(session, household, signal, policy, now)
+            open_cases[household.id] = case
+            row.outcome = "opened"
+            pending[household.id] = (case, signal, row)
+        session.add(row)
+        recorded.append(row)
+    announce(list(pending.values()))
+    session.flush()
+    if changes:
+        audit.record(session, settings, actor, changes)
+    return recorded
+
+
+def open_case(
+    session: Session,
+    household: Household,
+    signal: SignalIn,
+    policy: PolicyData,
+    actor: Actor,
+    now: Any,
+    kind: str = "identification",
+) -> Case:
+    """A new case at the first step, on the timeline, its owners told. An identification puts the
+    household under verification; an elimination leaves it monitored until the decision."""
+    case = _new_case(session, household, signal, policy, now, kind)
+    session.flush()
+    _announce(session, case, signal, actor, now, kind)
+    return case
+
+
+def _new_case(
+    session: Session,
+    household: Household,
+    signal: SignalIn,
+    policy: PolicyData,
+    now: Any,
+    kind: str = "identification",
+) -> Case:
+    case = Case(
+        household_id=household.id,
+        village_code=household.village_code,
+        township_code=household.village_code[:9] + "000",
+        source=signal.source,
+        kind=kind,
+        status="open",
+        step=STEPS[0],
+        level=signal.level,
+        reasons=list(signal.reasons),
+        opened_at=now,
+        step_started_at=now,
+        due_at=now + timedelta(days=policy.case_deadlines.village),
+        decision_due_at=now + timedelta(days=policy.case_deadlines.total),
+    )
+    session.add(case)
+    if kind == "identification":
+        case.prior_status = household.monitoring_status.value
+        household.monitoring_status = MonitoringStatus.under_verification
+    return case
+
+
+def _announce(
+    session: Session,
+    case: Case,
+    signal: SignalIn,
+    actor: Actor,
+    now: Any,
+    kind: str,
+    cache: dict[Any, Any] | None = None,
+) -> None:
+    """The opened case on its timeline, and its owners told (the case has its id)."""
+    escalation.notify_owners(session, case, "new_work", cache, by=actor)
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor=actor.username,
+            action="opened",
+            step=case.step,
+            data={"kind": kind, "source": signal.source, "level": signal.level, "origin": signal.origin},
+        )
+    )
+
+
+def _attach(session: Session, case: Case, signal: SignalIn, actor: Actor) -> None:
+    known = {_key(r) for r in case.reasons}
+    new = [r for r in signal.reasons if _key(r) not in known]
+    if new:
+        case.reasons = [*case.reasons, *new]
+    if LEVEL_RANK.get(signal.level, 0) > LEVEL_RANK.get(case.level, 0):
+        case.level = signal.level
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            actor=actor.username,
+            action="signal",
+            step=case.step,
+            data={
+                "source": signal.source,
+                "level": signal.level,
+                "origin": signal.origin,
+                "new_reasons": [r.get("code") for r in new],
+            },
+        )
+    )
+
+
+def _last_rejections(session: Session, ids: list[int]) -> dict[int, Case]:
+    latest = (
+        select(Case.household_id, func.max(Case.id).label("id"))
+        .where(Case.household_id.in_(ids), Case.outcome == "rejected")
+        .group_by(Case.household_id)
+        .subquery()
+    )
+    return {c.household_id: c for c in session.scalars(select(Case).join(latest, Case.id == latest.c.id))}
+
+
+def _suppressed(rejected: Case | None, signal: SignalIn, policy: PolicyData, now: Any) -> bool:
+    """Within the policy's days after a rejection, only a higher level or a new reason reopens. A
+    household's own application is always verified."""
+    if rejected is None or rejected.closed_at is None or signal.source == "self_application":
+        return False
+    if now - rejected.closed_at > timedelta(days=policy.case_suppression_days):
+        return False
+    if LEVEL_RANK.get(signal.level, 0) > LEVEL_RANK.get(rejected.level, 0):
+        return False
+    known = {_key(r) for r in rejected.reasons}
+    return all(_key(r) in known for r in signal.reasons)
+
+
+def _key(reason: dict[str, Any]) -> tuple[Any, Any]:
+    """A rule's reason is the same reason whatever its current value, and a department's signal type is
+    the same from the same department whatever its date and amount (next month's 医保 row is not news);
+    a cadre's report is new when it says something new."""
+    code = str(reason.get("code", ""))
+    if code.startswith("department_"):
+        return code, reason.get("department")
+    return code, reason.get("text") if code == "cadre_report" else None
+
+
+def open_for_run(sessions: Sessions, settings: Settings, run_id: int) -> dict[str, int]:
+    """After a run completes: its flags become signals, a transaction per batch (a failure loses at most
+    one batch, whose flags the next run raises again)."""
+    from app.models import PolicyVersion
+
+    with transaction(sessions) as session:
+        run = session.get(RiskRun, run_id)
+        version = session.get(PolicyVersion, run.policy_version) if run else None
+        if run is None or version is None or run.status != "completed":
+            return {}
+        policy = PolicyData.model_validate(version.data)
+        levels = ["high", "medium"] if policy.open_cases_for_medium else ["high"]
+        flagged = session.execute(
+            select(RiskResult.household_id, RiskResult.level, RiskResult.reasons)
+            .where(RiskResult.run_id == run.id, RiskResult.level.in_(levels))
+            .order_by(RiskResult.household_id)
+        ).all()
+    counts: dict[str, int] = {}
+    actor = Actor.system("risk_scorer")
+    for start in range(0, len(flagged), BATCH):
+        signals = [
+            SignalIn(hid, "risk_scorer", level, list(reasons), f"risk_run:{run_id}")
+            for hid, level, reasons in flagged[start : start + BATCH]
+        ]
+        with transaction(sessions) as session:
+            for row in receive(session, settings, policy, actor, signals):
+                counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    return counts
+
+
+def report_by_cadre(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    household_id: int,
+    level: str,
+    description: str,
+    risk_type: str | None = None,
+) -> Signal:
+    """基层干部排查: the cadre's own village only; opens or attaches like any other signal."""
+    from app.services.platform import policy as policy_service
+    from app.services.registry import households
+
+    household = households.load(session, actor, household_id, members=False)
+    access.require_household_writer(actor, household)
+    _, policy = policy_service.current_data(session)
+    reason = {"code": "cadre_report", "text": f"基层干部排查：{description}"}
+    if risk_type is not None:
+        reason["risk_type"] = risk_type
+    [row] = receive(
+        session,
+        settings,
+        policy,
+        actor,
+        [SignalIn(household.id, "cadre_report", level, [reason], actor.username)],
+    )
+    return row
+
+
+# ---- reading ---------------------------------------------------------------------------------------
+
+
+def visible(actor: Actor) -> Any:
+    access.require_role(actor, CASE_READERS, "reading cases")
+    return select(Case).where(Case.village_code.in_(access.visible_village_codes(actor)))
+
+
+def list_cases(
+    session: Session, actor: Actor, page: PageParams, filters: dict[str, Any]
+) -> tuple[list[Case], int, int]:
+    return case_queries.page_of(session, case_queries.filtered(visible(actor), filters), page)
+
+
+def get(session: Session, actor: Actor, case_id: int) -> tuple[Case, list[CaseEvent]]:
+    case = session.scalars(visible(actor).where(Case.id == case_id)).first()
+    if case is None:
+        raise NotFound(f"case {case_id} not found", field="case_id")
+    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+    return case, list(events)
+
+
+def household_on_case(session: Session, settings: Settings, actor: Actor, case: Case) -> dict[str, Any]:
+    """The household as its case page shows it: who, where, how many, its latest report's per-capita
+    net income against that year's monitoring line, and its risk in the current run (None: not scored)."""
+    from app.services.platform import policy as policy_service
+    from app.services.registry import reports
+    from app.services.scoring import risk
+
+    try:
+        current_risk = risk.household_risk(session, settings, actor, case.household_id)
+    except NotFound:
+        current_risk = None
+
+    household = session.get(Household, case.household_id)
+    assert household is not None
+    names = dict(
+        session.execute(
+            select(Region.code, Region.name).where(Region.code.in_((case.village_code, case.township_code)))
+        )
+        .tuples()
+        .all()
+    )
+    today = local_today()
+    size = session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .where(
+            Member.household_id == household.id,
+            or_(Member.joined_on.is_(None), Member.joined_on <= today),
+            or_(Member.left_on.is_(None), Member.left_on > today),
+        )
+    )
+    corrected = select(Report.supersedes_id).where(Report.supersedes_id.is_not(None))
+    latest_id = session.scalar(
+        select(Report.id)
+        .where(Report.household_id == household.id, Report.id.not_in(corrected))
+        .order_by(Report.period_end.desc(), Report.id.desc())
+        .limit(1)
+    )
+    latest = None
+    if latest_id is not None:
+        [report] = reports.read_many(session, [latest_id])
+        _, policy = policy_service.current_data(session)
+        line = policy.line_for(report.period_end.year)
+        figure = report.per_capita_net_income
+        latest = {
+            "report_id": report.id,
+            "period_end": report.period_end,
+            "per_capita_net_income": figure,
+            "estimated": report.income_basis.estimated,
+            "monitoring_line": line,
+            "below_line": None if figure is None else figure < line,
+        }
+    return {
+        "id": household.id,
+        "household_no": household.household_no,
+        "village_name": names.get(case.village_code),
+        "township_name": names.get(case.township_code),
+        "household_type": household.household_type,
+        "monitoring_status": household.monitoring_status,
+        "monitoring_category": household.monitoring_category,
+        "size": size or 0,
+        "latest_income": latest,
+        "risk": current_risk,
+    }
+
+
+def labels(session: Session, cases: Sequence[Case]) -> dict[int, dict[str, str | None]]:
+    """Each case's household number and village name, as lists show them (one query for a page)."""
+    household_ids = {c.household_id for c in cases}
+    numbers = dict(
+        session.execute(select(Household.id, Household.household_no).where(Household.id.in_(household_ids)))
+        .tuples()
+        .all()
+    )
+    villages = dict(
+        session.execute(
+            select(Region.code, Region.name).where(Region.code.in_({c.village_code for c in cases}))
+        )
+        .tuples()
+        .all()
+    )
+    return {
+        c.id: {"household_no": numbers.get(c.household_id), "village_name": villages.get(c.village_code)}
+        for c in cases
+    }

@@ -1,0 +1,197 @@
+"""A week's summary, computed from the frozen entries in the caller's region (so it never changes
+either): counts by township and level, by risk type and reason, changes, cases by step, overdue cases
+(by township too), median days to decision, the share of confirmed risk types with a matching measure,
+and the trend of high and medium households over the last 12 weekly lists (the dashboard draws it, and
+so does the PNG chart)."""
+
+import statistics
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import RiskList, RiskListEntry
+from app.models.enums import Role
+from app.schemas.risk_lists import RiskListSummary, TownshipLevels, TrendTownship, TrendWeek
+from app.services.lists import risk_lists
+from app.services.lists.risk_lists import REASON_LABELS, Filters
+from app.services.platform import access
+from app.services.platform.access import Actor
+
+BATCH = 5000
+WEEKS = 12
+# the dashboard's figures are for those who oversee villages; a village's cadre works from the list itself
+READERS = frozenset({Role.township_reviewer, Role.district_officer})
+
+
+def readable(session: Session, actor: Actor, week: str) -> RiskList:
+    """The week's current list, for a reader of summaries."""
+    access.require_role(actor, READERS, "reading a week's summary")
+    return risk_lists.readable(session, actor, week)
+
+
+def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filters) -> RiskListSummary:
+    stmt = risk_lists.entries(
+        risk_list.id,
+        actor,
+        filters,
+        RiskListEntry.township_code,
+        RiskListEntry.township_name,
+        RiskListEntry.village_code,
+        RiskListEntry.level,
+        RiskListEntry.change,
+        RiskListEntry.case_step,
+        RiskListEntry.overdue,
+        RiskListEntry.risk_types,
+        RiskListEntry.reason_codes,
+        RiskListEntry.risk_types_without_measure,
+        RiskListEntry.risk_types_confirmed,
+    )
+    townships: dict[str, TownshipLevels] = {}
+    changes: Counter[str] = Counter()
+    steps: Counter[str] = Counter()
+    risk_types: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    listed = overdue = confirmed = unmet = 0
+    for (
+        t_code,
+        t_name,
+        _village,
+        level,
+        change,
+        step,
+        late,
+        types,
+        codes,
+        without,
+        with_types,
+    ) in session.execute(stmt.execution_options(yield_per=BATCH)):
+        changes[change] += 1
+        if change == "resolved":
+            continue
+        listed += 1
+        row = townships.setdefault(
+            t_code,
+            TownshipLevels(
+                township_code=t_code, township_name=t_name, high=0, medium=0, low=0, overdue_cases=0
+            ),
+        )
+        if level == "high":
+            row.high += 1
+        elif level == "medium":
+            row.medium += 1
+        else:
+            row.low += 1
+        if step:
+            steps[step] += 1
+            overdue += bool(late)
+            row.overdue_cases += bool(late)
+        risk_types.update(_split(types))
+        reasons.update(_split(codes))
+        confirmed += with_types
+        unmet += without
+    days = _decision_days(session, risk_list, actor, filters)
+    return RiskListSummary(
+        week=risk_list.week,
+        list_id=risk_list.id,
+        households=listed,
+        by_township=sorted(townships.values(), key=lambda t: t.township_code),
+        by_risk_type=dict(risk_types.most_common()),
+        by_reason=dict(reasons.most_common()),
+        changes={k: changes.get(k, 0) for k in ("new", "continuing", "level_up", "level_down", "resolved")},
+        cases_by_step={step: steps[step] for step in STEPS if steps[step]},
+        overdue_cases=overdue,
+        median_days_to_decision=statistics.median(days) if days else None,
+        decisions=len(days),
+        confirmed_risk_types_with_measure=round(1 - unmet / confirmed, 4) if confirmed else None,
+        trend=trend(session, risk_list, actor, filters),
+        reason_labels=REASON_LABELS,
+    )
+
+
+def trend(session: Session, risk_list: RiskList, actor: Actor, filters: Filters) -> list[TrendWeek]:
+    """High and medium households on each of the last 12 current lists up to `risk_list`'s week, in the
+    actor's region (and the township or village asked for), overall and by township."""
+    weeks = list(
+        session.execute(
+            select(RiskList.week, RiskList.id)
+            .where(RiskList.status == "current", RiskList.week <= risk_list.week)
+            .order_by(RiskList.week.desc())
+            .limit(WEEKS)
+        )
+    )[::-1]
+    stmt = (
+        select(
+            RiskListEntry.list_id,
+            RiskListEntry.township_code,
+            RiskListEntry.township_name,
+            RiskListEntry.level,
+            func.count(),
+        )
+        .where(
+            RiskListEntry.list_id.in_([list_id for _, list_id in weeks]),
+            RiskListEntry.change != "resolved",
+            RiskListEntry.level.in_(("high", "medium")),
+            RiskListEntry.village_code.in_(access.visible_village_codes(actor)),
+        )
+        .group_by(
+            RiskListEntry.list_id,
+            RiskListEntry.township_code,
+            RiskListEntry.township_name,
+            RiskListEntry.level,
+        )
+    )
+    if filters.township is not None:
+        stmt = stmt.where(RiskListEntry.township_code == filters.township)
+    if filters.village is not None:
+        stmt = stmt.where(RiskListEntry.village_code == filters.village)
+    order = {list_id: i for i, (_, list_id) in enumerate(weeks)}
+    counts: Counter[tuple[int, str, str]] = Counter()
+    names: dict[str, tuple[int, str]] = {}
+    for list_id, code, name, level, n in session.execute(stmt):
+        counts[(list_id, code, level)] += n
+        if code not in names or names[code][0] < order[list_id]:  # a renamed township: the newest name
+            names[code] = (order[list_id], name)
+    townships = sorted(names)
+    found = []
+    for week, list_id in weeks:
+        rows = [
+            TrendTownship(
+                township_code=code,
+                township_name=names[code][1],
+                high=counts.get((list_id, code, "high"), 0),
+                medium=counts.get((list_id, code, "medium"), 0),
+            )
+            for code in townships
+        ]
+        found.append(
+            TrendWeek(
+                week=week,
+                list_id=list_id,
+                high=sum(r.high for r in rows),
+                medium=sum(r.medium for r in rows),
+                by_township=rows,
+            )
+        )
+    return found
+
+
+STEPS = ("village_verification", "democratic_review", "public_notice", "township_review", "district_decision")
+
+
+def _split(value: str) -> list[str]:
+    return risk_lists.codes(value)
+
+
+def _decision_days(session: Session, risk_list: RiskList, actor: Actor, filters: Filters) -> list[int]:
+    villages = set(session.scalars(access.visible_village_codes(actor)))
+    days: list[int] = []
+    for village, values in risk_list.decision_days.items():
+        if village not in villages:
+            continue
+        if filters.village is not None and village != filters.village:
+            continue
+        if filters.township is not None and village[:9] + "000" != filters.township:
+            continue
+        days.extend(values)
+    return days

@@ -1,0 +1,42 @@
+"""Readiness: the database answers and its schema is at the head revision."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    if database_url:
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+@lru_cache
+def head_revisions() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def current_revisions(engine: Engine) -> frozenset[str]:
+    with engine.connect() as connection:
+        return frozenset(MigrationContext.configure(connection).get_current_heads())
+
+
+def readiness(engine: Engine) -> tuple[bool, str]:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        current = current_revisions(engine)
+    except SQLAlchemyError as exc:
+        return False, f"database unreachable: {type(exc).__name__}"
+    if current != head_revisions():
+        return False, f"schema at {sorted(current) or 'nothing'}, expected {sorted(head_revisions())}"
+    return True, "database reachable, schema at head"

@@ -1,0 +1,135 @@
+"""The house a newcomer walks into: no import cycle between the packages of `app`, services that leave the
+transaction to their caller, and no module that grows past what one concern needs."""
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[1] / "app"
+
+
+def unit_of(module: str) -> str:
+    """The package a module belongs to, for the graph: `app.risk`, `app.api`, each room of `app.services`
+    (`app.services.cases`), and each module directly in `app` (`app.db`) on its own."""
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[1] == "services":
+        return ".".join(parts[:3])
+    if len(parts) >= 2 and (APP / parts[1]).is_dir():
+        return ".".join(parts[:2])
+    return module if len(parts) == 2 else "app"
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(APP.parent).with_suffix("").parts).removesuffix(".__init__")
+
+
+def is_module(name: str) -> bool:
+    path = APP.parent / name.replace(".", "/")
+    return path.is_dir() or path.with_suffix(".py").exists()
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every `app` module the file imports, at the top or inside a function (a lazy import is still a
+    dependency: it only hides the cycle until the function runs)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("app.")}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module != "app" and node.module.startswith("app."):
+                found.add(node.module)
+            for alias in node.names:  # `from app.services.cases import escalation` names a module
+                candidate = f"{node.module}.{alias.name}"
+                if candidate.startswith("app.") and is_module(candidate):
+                    found.add(candidate)
+    return found
+
+
+def package_graph(root: Path = APP) -> dict[str, dict[str, list[str]]]:
+    """unit -> {unit it imports: [the importing module -> imported module, ...]}"""
+    graph: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for path in sorted(root.rglob("*.py")):
+        source = module_name(path)
+        for target in imports_of(path):
+            a, b = unit_of(source), unit_of(target)
+            if a != b and "app" not in (a, b):
+                graph[a][b].append(f"{source} -> {target}")
+    return graph
+
+
+def cycles(graph: dict[str, dict[str, list[str]]]) -> list[list[str]]:
+    """Each strongly connected group of more than one unit (Tarjan), as a sorted list."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, {}):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def explain(graph: dict[str, dict[str, list[str]]], group: list[str]) -> str:
+    lines = [" <-> ".join(group)]
+    for a in group:
+        for b in group:
+            if b in graph.get(a, {}):
+                lines += [f"  {edge}" for edge in graph[a][b][:3]]
+    return "\n".join(lines)
+
+
+def test_no_import_cycle_between_the_packages_of_app() -> None:
+    graph = package_graph()
+    found = cycles(graph)
+    assert not found, "import cycles:\n" + "\n".join(explain(graph, group) for group in found)
+
+
+def test_the_cycle_check_finds_a_cycle(tmp_path: Path) -> None:
+    """The check itself can fail: two packages importing each other, one of them lazily."""
+    fake = {
+        "app/risk/scorer.py": "from app.services.platform import audit\n",
+        "app/services/platform/audit.py": "def f():\n    from app.risk import scorer\n",
+    }
+    graph: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for name, text in fake.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        source = ".".join(Path(name).with_suffix("").parts)
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    graph[unit_of(source)][unit_of(f"{node.module}.{alias.name}")].append(source)
+    assert cycles(graph) == [["app.risk", "app.services.platform"]]
+
+
+def test_the_risk_engine_and_the_worker_stand_only_on_the_platform() -> None:
+    """The scorer and training use audit, leases, policy and access (the platform room), never the rooms
+    that use them; the domain rooms may use the engine."""
+    graph = package_graph()
+    for engine in ("app.risk", "app.services.platform"):
+        rooms = {u for u in graph.get(engine, {}) if u.startswith("app.services.")}
+        assert rooms <= {"app.services.platform"}, (engine, rooms)
