@@ -33,5 +33,7 @@ USER shouwang
 VOLUME ["/srv/shouwang/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz').status != 200)"
-# `serve` migrates to head first, then starts uvicorn.
+# `serve` does not migrate in production: it refuses a schema not at head. Run this image once with
+# `shouwang migrate` as its command for every release (a one-off job or init container; several at once are
+# safe: one migrates, the others wait), then start the serving containers.
 CMD ["shouwang", "serve", "--host", "0.0.0.0", "--port", "8000"]

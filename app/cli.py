@@ -57,21 +57,41 @@ def main() -> None:
 
 
 def _migrate(settings: Settings) -> None:
-    from alembic import command
+    """Upgrade to head, one process at a time (the others wait, then find the schema at head)."""
+    from alembic.util.exc import CommandError
 
-    from app.services.health import alembic_config
+    from app.services import schema
 
-    config = alembic_config(settings.database_url)
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    try:
+        migration = schema.upgrade_to_head(
+            settings.database_url,
+            on_wait=lambda: click.echo("another process is migrating the database: waiting", err=True),
+        )
+    except CommandError as exc:
+        _fail(f"cannot migrate: {exc}")
+        return
+    click.echo(migration.describe())
+
+
+def _require_schema(settings: Settings) -> None:
+    """Demo mode migrates; production runs only on a schema at head (`shouwang migrate` is the step that
+    migrates, so replicas starting together never race to do it)."""
+    from app.services import schema
+
+    if settings.is_demo:
+        _migrate(settings)
+        return
+    problem = schema.problem(settings.database_url)
+    if problem is not None:
+        _fail(problem, 2)
 
 
 @main.command()
 @_handle_errors
 def migrate() -> None:
-    """Upgrade the database schema to the newest revision."""
+    """Upgrade the database schema to the newest revision (several at once: one migrates, the others
+    wait and find it done)."""
     _migrate(_settings())
-    click.echo("database schema is at head")
 
 
 @main.command()
@@ -79,7 +99,8 @@ def migrate() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @_handle_errors
 def serve(host: str, port: int) -> None:
-    """Migrate to head, then serve the API (demo mode also loads demo data and prints demo accounts)."""
+    """Serve the API. Production refuses a schema not at head (run `shouwang migrate` first); demo mode
+    migrates, loads demo data and prints demo accounts."""
     import uvicorn
 
     from app.db import session_scope
@@ -88,7 +109,7 @@ def serve(host: str, port: int) -> None:
     from app.services import demo
 
     settings = _settings()
-    _migrate(settings)
+    _require_schema(settings)
     with session_scope() as session:
         if settings.is_demo:
             _bootstrap_demo(session, settings)
@@ -450,14 +471,15 @@ def risk_train() -> None:
 @main.command()
 @_handle_errors
 def worker() -> None:
-    """Run scheduled work (nightly scoring, admins' run requests) until stopped."""
+    """Run scheduled work (nightly scoring, admins' run requests) until stopped. Production refuses a
+    schema not at head (run `shouwang migrate` first); demo mode migrates."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from app.logs import configure_logging
     from app.risk.scheduler import add_jobs
 
     settings = _settings()
-    _migrate(settings)
+    _require_schema(settings)
     configure_logging()
     scheduler = BlockingScheduler(timezone=settings.timezone)
     add_jobs(scheduler, settings)
