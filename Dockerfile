@@ -10,9 +10,10 @@ RUN pip install .
 
 # Runtime stage: the virtualenv, migrations and alembic.ini, run as an unprivileged user.
 FROM python:3.11-slim AS runtime
-# Charts label in Chinese: a CJK font, or they would show boxes.
+# Charts label in Chinese: a CJK font, or they would show boxes. `shouwang backup`/`restore` on PostgreSQL
+# run pg_dump/pg_restore (postgresql-client).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /srv/shouwang --create-home shouwang
 WORKDIR /srv/shouwang

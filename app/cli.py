@@ -380,8 +380,6 @@ def audit_verify(checkpoint: Path | None) -> None:
 
     With --checkpoint, a log wiped or rolled back (head included) since the last check is reported too.
     """
-    import json
-
     from app.db import session_scope
     from app.services import audit as audit_service
 
@@ -389,20 +387,66 @@ def audit_verify(checkpoint: Path | None) -> None:
     seen = None
     if checkpoint is not None and checkpoint.exists():
         try:
-            data = json.loads(checkpoint.read_text())
-            seen = audit_service.Checkpoint(length=int(data["length"]), mac=str(data["mac"]))
+            seen = audit_service.Checkpoint.from_json(checkpoint.read_text())
         except (ValueError, KeyError, TypeError) as exc:
             _fail(f"cannot read checkpoint {checkpoint}: {exc}")
     with session_scope() as session:
         result = audit_service.verify(session, settings, checkpoint=seen)
     if result.ok:
         if checkpoint is not None:
-            checkpoint.write_text(json.dumps({"length": result.length, "mac": result.last_mac}))
+            checkpoint.write_text(audit_service.Checkpoint(result.length, result.last_mac).to_json())
         click.echo(f"audit chain intact: {result.length} entries")
         return
     for problem in result.problems[:50]:
         click.echo(f"  {problem}", err=True)
     _fail(f"audit chain broken: {len(result.problems)} problem(s) in {result.length} entries")
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="a new file")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="where the audit checkpoint of the backup goes (default: OUT.audit.json)",
+)
+@_handle_errors
+def backup(out: Path, checkpoint: Path | None) -> None:
+    """Back up the database while the service runs (SQLite: online backup; PostgreSQL: pg_dump), with the
+    audit chain's checkpoint taken in the same snapshot. Never overwrites a file."""
+    from app.services import backup as backup_service
+
+    try:
+        made = backup_service.backup(_settings().database_url, out, checkpoint)
+    except backup_service.BackupError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"backup written to {made.path} (audit chain: {made.checkpoint.length} entries)")
+    click.echo(f"audit checkpoint written to {made.checkpoint_path}: keep both, away from the database")
+
+
+@main.command()
+@click.option(
+    "--from", "source", required=True, type=click.Path(dir_okay=False, path_type=Path), help="a backup file"
+)
+@_handle_errors
+def restore(source: Path) -> None:
+    """Load a backup made by `shouwang backup` into the configured database, which must be empty."""
+    from app.services import backup as backup_service
+    from app.services import schema
+
+    settings = _settings()
+    try:
+        backup_service.restore(settings.database_url, source)
+    except backup_service.BackupError as exc:
+        _fail(str(exc))
+        return
+    revisions = schema.revisions(settings.database_url)
+    click.echo(f"restored {source}; database schema at {schema.revisions_text(revisions)}")
+    problem = schema.problem(settings.database_url)
+    if problem is not None:
+        click.echo(problem)
+    checkpoint = backup_service.checkpoint_path_for(source)
+    click.echo(f"next: shouwang audit verify --checkpoint {checkpoint}")
 
 
 @main.group()
