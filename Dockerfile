@@ -10,9 +10,10 @@ RUN pip install .
 
 # Runtime stage: the virtualenv, migrations and alembic.ini, run as an unprivileged user.
 FROM python:3.11-slim AS runtime
-# Charts label in Chinese: a CJK font, or they would show boxes.
+# Charts label in Chinese: a CJK font, or they would show boxes. `shouwang backup`/`restore` on PostgreSQL
+# run pg_dump/pg_restore (postgresql-client).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /srv/shouwang --create-home shouwang
 WORKDIR /srv/shouwang
@@ -33,5 +34,7 @@ USER shouwang
 VOLUME ["/srv/shouwang/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz').status != 200)"
-# `serve` migrates to head first, then starts uvicorn.
+# `serve` does not migrate in production: it refuses a schema not at head. Run this image once with
+# `shouwang migrate` as its command for every release (a one-off job or init container; several at once are
+# safe: one migrates, the others wait), then start the serving containers.
 CMD ["shouwang", "serve", "--host", "0.0.0.0", "--port", "8000"]

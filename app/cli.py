@@ -57,21 +57,41 @@ def main() -> None:
 
 
 def _migrate(settings: Settings) -> None:
-    from alembic import command
+    """Upgrade to head, one process at a time (the others wait, then find the schema at head)."""
+    from alembic.util.exc import CommandError
 
-    from app.services.platform.health import alembic_config
+    from app.services.platform import schema
 
-    config = alembic_config(settings.database_url)
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    try:
+        migration = schema.upgrade_to_head(
+            settings.database_url,
+            on_wait=lambda: click.echo("another process is migrating the database: waiting", err=True),
+        )
+    except CommandError as exc:
+        _fail(f"cannot migrate: {exc}")
+        return
+    click.echo(migration.describe())
+
+
+def _require_schema(settings: Settings) -> None:
+    """Demo mode migrates; production runs only on a schema at head (`shouwang migrate` is the step that
+    migrates, so replicas starting together never race to do it)."""
+    from app.services.platform import schema
+
+    if settings.is_demo:
+        _migrate(settings)
+        return
+    problem = schema.problem(settings.database_url)
+    if problem is not None:
+        _fail(problem, 2)
 
 
 @main.command()
 @_handle_errors
 def migrate() -> None:
-    """Upgrade the database schema to the newest revision."""
+    """Upgrade the database schema to the newest revision (several at once: one migrates, the others
+    wait and find it done)."""
     _migrate(_settings())
-    click.echo("database schema is at head")
 
 
 @main.command()
@@ -79,7 +99,8 @@ def migrate() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @_handle_errors
 def serve(host: str, port: int) -> None:
-    """Migrate to head, then serve the API (demo mode also loads demo data and prints demo accounts)."""
+    """Serve the API. Production refuses a schema not at head (run `shouwang migrate` first); demo mode
+    migrates, loads demo data and prints demo accounts."""
     import uvicorn
 
     from app.db import session_scope
@@ -88,7 +109,7 @@ def serve(host: str, port: int) -> None:
     from app.main import create_app
 
     settings = _settings()
-    _migrate(settings)
+    _require_schema(settings)
     with session_scope() as session:
         if settings.is_demo:
             _bootstrap_demo(session, settings)
@@ -372,8 +393,6 @@ def audit_verify(checkpoint: Path | None) -> None:
 
     With --checkpoint, a log wiped or rolled back (head included) since the last check is reported too.
     """
-    import json
-
     from app.db import session_scope
     from app.services.platform import audit as audit_service
 
@@ -381,20 +400,66 @@ def audit_verify(checkpoint: Path | None) -> None:
     seen = None
     if checkpoint is not None and checkpoint.exists():
         try:
-            data = json.loads(checkpoint.read_text())
-            seen = audit_service.Checkpoint(length=int(data["length"]), mac=str(data["mac"]))
+            seen = audit_service.Checkpoint.from_json(checkpoint.read_text())
         except (ValueError, KeyError, TypeError) as exc:
             _fail(f"cannot read checkpoint {checkpoint}: {exc}")
     with session_scope() as session:
         result = audit_service.verify(session, settings, checkpoint=seen)
     if result.ok:
         if checkpoint is not None:
-            checkpoint.write_text(json.dumps({"length": result.length, "mac": result.last_mac}))
+            checkpoint.write_text(audit_service.Checkpoint(result.length, result.last_mac).to_json())
         click.echo(f"audit chain intact: {result.length} entries")
         return
     for problem in result.problems[:50]:
         click.echo(f"  {problem}", err=True)
     _fail(f"audit chain broken: {len(result.problems)} problem(s) in {result.length} entries")
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="a new file")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="where the audit checkpoint of the backup goes (default: OUT.audit.json)",
+)
+@_handle_errors
+def backup(out: Path, checkpoint: Path | None) -> None:
+    """Back up the database while the service runs (SQLite: online backup; PostgreSQL: pg_dump), with the
+    audit chain's checkpoint taken in the same snapshot. Never overwrites a file."""
+    from app.services.platform import backup as backup_service
+
+    try:
+        made = backup_service.backup(_settings().database_url, out, checkpoint)
+    except backup_service.BackupError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"backup written to {made.path} (audit chain: {made.checkpoint.length} entries)")
+    click.echo(f"audit checkpoint written to {made.checkpoint_path}: keep both, away from the database")
+
+
+@main.command()
+@click.option(
+    "--from", "source", required=True, type=click.Path(dir_okay=False, path_type=Path), help="a backup file"
+)
+@_handle_errors
+def restore(source: Path) -> None:
+    """Load a backup made by `shouwang backup` into the configured database, which must be empty."""
+    from app.services.platform import backup as backup_service
+    from app.services.platform import schema
+
+    settings = _settings()
+    try:
+        backup_service.restore(settings.database_url, source)
+    except backup_service.BackupError as exc:
+        _fail(str(exc))
+        return
+    revisions = schema.revisions(settings.database_url)
+    click.echo(f"restored {source}; database schema at {schema.revisions_text(revisions)}")
+    problem = schema.problem(settings.database_url)
+    if problem is not None:
+        click.echo(problem)
+    checkpoint = backup_service.checkpoint_path_for(source)
+    click.echo(f"next: shouwang audit verify --checkpoint {checkpoint}")
 
 
 @main.group()
@@ -471,12 +536,13 @@ def risk_train() -> None:
 @main.command()
 @_handle_errors
 def worker() -> None:
-    """Run scheduled work (nightly scoring, admins' run requests, deliveries, escalation) until stopped."""
+    """Run scheduled work (nightly scoring, admins' run requests, deliveries, escalation) until stopped.
+    Production refuses a schema not at head (run `shouwang migrate` first); demo mode migrates."""
     from app.logs import configure_logging
     from app.worker import process
 
     settings = _settings()
-    _migrate(settings)
+    _require_schema(settings)
     configure_logging()
     click.echo(f"worker: scoring on '{settings.risk_schedule_cron}' ({settings.timezone}); Ctrl-C stops")
     process.run(settings)

@@ -124,7 +124,11 @@ ACTIONS: dict[str, Action] = {
         # the village withdraws only what it started, before the township acts; the district closes
         # anything (case_actions._withdrawal_refusal)
         Action(
-            "close", "撤销", EVERY_STEP, frozenset({Role.village_cadre, Role.district_officer}), outcome="withdrawn"
+            "close",
+            "撤销",
+            EVERY_STEP,
+            frozenset({Role.village_cadre, Role.district_officer}),
+            outcome="withdrawn",
         ),
         # only by the step's owners, those it escalates to, or the district (case_actions.refusal)
         Action(

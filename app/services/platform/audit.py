@@ -160,10 +160,20 @@ class VerifyResult:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A chain position recorded outside the database by an earlier verify: (length, mac of that row)."""
+    """A chain position recorded outside the database by an earlier verify or a backup: (length, mac of
+    that row)."""
 
     length: int
     mac: str
+
+    def to_json(self) -> str:
+        return json.dumps({"length": self.length, "mac": self.mac})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Checkpoint":
+        """Raises ValueError, KeyError or TypeError for a file that is not a checkpoint."""
+        data = json.loads(text)
+        return cls(length=int(data["length"]), mac=str(data["mac"]))
 
 
 def verify(
