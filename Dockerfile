@@ -1,12 +1,15 @@
 # syntax=docker/dockerfile:1
-# Build stage: install the project and its pinned dependencies into a virtualenv.
+# Build stage: install the locked runtime dependencies (requirements.lock, every file checked against its
+# hash), then the project itself without resolving anything again, into a virtualenv.
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip install .
+RUN pip install --no-deps . && pip check
 
 # Runtime stage: the virtualenv, migrations and alembic.ini, run as an unprivileged user.
 FROM python:3.11-slim AS runtime
