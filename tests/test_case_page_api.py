@@ -11,7 +11,7 @@ from app import db
 from app.clock import local_today
 from app.config import Settings
 from app.models import Case
-from app.services.cases.case_actions import RULES
+from app.services.cases.procedure import ACTIONS as RULES
 from tests.fixtures import Accounts, new_household, report_body
 from tests.test_cases import REVIEW, VERIFY, act, signal, to_township
 

@@ -5,13 +5,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.models.base import utcnow
+from app.models.enums import CaseStep, Role
 from app.schemas.case_actions import RiskType
 from app.schemas.common import FreeText, Page, ReadModel, RecordId, StrictModel
 from app.schemas.risk import HouseholdRiskRead
 
-CaseStep = Literal[
-    "village_verification", "democratic_review", "public_notice", "township_review", "district_decision"
-]
 CaseSource = Literal["risk_scorer", "cadre_report", "department", "self_application"]
 
 
@@ -162,3 +160,30 @@ class CasePage(Page[CaseRead]):
     overdue: int = Field(
         description="how many of the listed cases (all pages) are past their step's due time"
     )
+
+
+class ProcedureStep(BaseModel):
+    step: CaseStep
+    label_zh: str
+    owner: Role = Field(description="who works the step: it waits in their inbox")
+    escalates_to: Role = Field(description="who hears when the step's window has run out")
+    window_days: int | None = Field(
+        description="the days of the deadline window opened on entering the step, under the current "
+        "policy; null: it runs within the window of the step before (the village's three steps share one)"
+    )
+
+
+class ProcedureAction(BaseModel):
+    action: str
+    label_zh: str
+    steps: list[CaseStep] = Field(description="the steps at which it may be taken")
+    roles: list[Role] = Field(description="who may take it (the case's facts may still refuse it)")
+    next_step: CaseStep | None = Field(description="the step it moves the case to")
+    outcome: str | None = Field(description="the outcome it closes the case with")
+
+
+class Procedure(BaseModel):
+    """The case procedure as the service applies it: its steps in order and the actions on them."""
+
+    steps: list[ProcedureStep]
+    actions: list[ProcedureAction]

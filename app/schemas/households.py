@@ -7,6 +7,7 @@ from pydantic import Field, field_validator
 
 from app.clock import local_today
 from app.models.enums import (
+    CaseStep,
     DropoutReason,
     Employment,
     Health,
@@ -27,10 +28,6 @@ from app.schemas.common import FreeLine, PastDate, ReadModel, RecordId, StrictMo
 HouseholdNo = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$", description="户编号")]
 RegionCode = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="12-digit 统计用区划代码")]
 Name = Annotated[str, Field(min_length=1, max_length=50)]
-# the case steps (as app.schemas.cases.CaseStep, which imports this module through the case actions)
-OpenCaseStep = Literal[
-    "village_verification", "democratic_review", "public_notice", "township_review", "district_decision"
-]
 ClientRef = Annotated[
     str,
     Field(
@@ -188,7 +185,7 @@ class HouseholdSummary(ReadModel):
     open_case_id: int | None = Field(
         default=None, description="the household's open case; null for a department"
     )
-    open_case_step: OpenCaseStep | None = None
+    open_case_step: CaseStep | None = None
     head_name: str | None = Field(
         default=None, description="the active head's name: only for the village's own cadre"
     )

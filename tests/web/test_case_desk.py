@@ -364,3 +364,33 @@ def test_the_desk_keeps_no_copy_of_the_servers_lists() -> None:
     source = open("app/web/static/desk.js", encoding="utf-8").read()
     for value in ("因务工就业不稳", "脱贫不稳定户", "边缘易致贫户"):
         assert value not in source, value
+
+
+def test_the_pages_name_steps_and_actions_as_the_servers_procedure_does(
+    desk: Page,
+    live_server: str,
+    client: TestClient,
+    accounts: Accounts,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The web app keeps no list of its own: renamed in the procedure's table, a step and an action read
+    the new names on the inbox and the case's timeline."""
+    import dataclasses
+
+    from app.models.enums import CaseStep
+    from app.services.cases import procedure
+
+    made = _reported_case(client, accounts)
+    step = procedure.STEPS[CaseStep.village_verification]
+    monkeypatch.setitem(
+        procedure.STEPS, CaseStep.village_verification, dataclasses.replace(step, label_zh="入户核实（新称）")
+    )
+    _log_in(desk, live_server, "cadre_a")
+    desk.locator("#nav").get_by_role("link", name="待办").click()
+    expect(desk.locator("#inbox li", has_text=made["household"]["household_no"])).to_contain_text(
+        "入户核实（新称）"
+    )
+    desk.goto(f"{live_server}/#/cases/{made['case_id']}")
+    expect(desk.get_by_role("heading", name=f"户 {made['household']['household_no']}")).to_be_visible()
+    expect(desk.locator("body")).to_contain_text("入户核实（新称）")
+    assert desk.console_errors == []  # type: ignore[attr-defined]

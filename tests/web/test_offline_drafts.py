@@ -112,7 +112,8 @@ def test_reports_entered_offline_are_sent_once_when_the_connection_returns(
     expect(again.locator("#drafts-bar")).to_contain_text("3 份待发送")
     # no personal data in the browser's storage beyond the drafts
     kept = again.evaluate("Object.keys(localStorage).sort().join(',') + '|' + sessionStorage.length")
-    assert kept == "shouwang-choices,shouwang-me|0", kept
+    # (the choices of the forms, who is logged in, the procedure's step names: none of it personal)
+    assert kept == "shouwang-choices,shouwang-me,shouwang-procedure|0", kept
     context.set_offline(False)  # the connection returns: the drafts go by themselves
     expect(again.locator("#drafts-bar")).to_have_count(0, timeout=10_000)
     stored = _reports(client, cadre, household)

@@ -1,12 +1,13 @@
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
+from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep, get_current_actor
 from app.api.errors import validation_errors
 from app.errors import combine
+from app.models.enums import CaseStep
 from app.schemas.case_actions import ACTIONS, CaseActionBody, Confirm, RiskType
 from app.schemas.cases import (
     Assignee,
@@ -17,14 +18,17 @@ from app.schemas.cases import (
     CasePage,
     CaseRead,
     CaseSource,
-    CaseStep,
     NotificationRead,
     NotificationsMarked,
+    Procedure,
+    ProcedureAction,
+    ProcedureStep,
     SignalRead,
 )
 from app.schemas.common import ErrorBody, Page, PageParams
-from app.services.cases import case_actions, escalation
+from app.services.cases import case_actions, escalation, procedure
 from app.services.cases import cases as case_service
+from app.services.platform import policy as policy_service
 
 router = APIRouter(
     prefix="/cases",
@@ -89,6 +93,41 @@ def report(body: CadreReport, session: SessionDep, settings: SettingsDep, actor:
         session, settings, actor, body.household_id, body.level, body.description, body.risk_type
     )
     return SignalRead.model_validate(row)
+
+
+@router.get(
+    "/procedure",
+    response_model=Procedure,
+    summary="The case procedure: steps, owners, windows, actions",
+    dependencies=[Depends(get_current_actor)],
+)
+def read_procedure(session: SessionDep) -> Procedure:
+    """The tables the service applies (the web app names steps and actions from them); the windows in days
+    under the current policy."""
+    _, policy = policy_service.current_data(session)
+    return Procedure(
+        steps=[
+            ProcedureStep(
+                step=rule.step,
+                label_zh=rule.label_zh,
+                owner=rule.owner,
+                escalates_to=rule.escalates_to,
+                window_days=procedure.window_days(rule.step, policy.case_deadlines),
+            )
+            for rule in procedure.STEPS.values()
+        ],
+        actions=[
+            ProcedureAction(
+                action=rule.action,
+                label_zh=rule.label_zh,
+                steps=[s for s in procedure.STEPS if s in rule.steps],
+                roles=sorted(rule.roles),
+                next_step=rule.next_step,
+                outcome=rule.outcome,
+            )
+            for rule in procedure.ACTIONS.values()
+        ],
+    )
 
 
 @router.get("/{case_id}", response_model=CaseDetail, summary="One case with its timeline")

@@ -1,4 +1,6 @@
-"""The case procedure as a state machine: 入户核实 → 民主评议 → 公示 → 乡镇审核 → 县级审定.
+"""Taking an action on a case: the procedure's tables (procedure.py) say where an action may be taken, by
+whom, and where it leads; this module adds the facts of the case (the notice has run, who started the case)
+and carries the action out.
 
 Refusals come in a fixed order: a case outside the caller's region is 404; an action not valid at the
 case's step, or on a closed case, is 409; the wrong role for the step is 403; a bad body is 422 (the
@@ -20,31 +22,15 @@ from app.models.base import utcnow
 from app.models.enums import MonitoringCategory, MonitoringStatus, Role
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
-from app.services.cases import assistance, cases, escalation, relief_news
-from app.services.cases.escalation import VILLAGE_STEPS
+from app.services.cases import assistance, cases, escalation, procedure, relief_news
+from app.services.cases.procedure import VILLAGE_STEPS
 from app.services.platform import audit, outbox
 from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
 from app.services.registry import monitoring_rules, reports
 
-ALL_STEPS = frozenset(cases.STEPS)
 NOTICE_LEAD_DAYS = 14  # a notice may be announced up to two weeks ahead
-ANYONE = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
-# action → (steps where it is valid, roles that may take it)
-RULES: dict[str, tuple[frozenset[str], frozenset[Role]]] = {
-    "verify": (frozenset({"village_verification"}), frozenset({Role.village_cadre})),
-    "review": (frozenset({"democratic_review"}), frozenset({Role.village_cadre})),
-    "notice": (frozenset({"public_notice"}), frozenset({Role.village_cadre})),
-    "approve": (frozenset({"township_review"}), frozenset({Role.township_reviewer})),
-    "return": (frozenset({"township_review"}), frozenset({Role.township_reviewer})),
-    "confirm": (frozenset({"district_decision"}), frozenset({Role.district_officer})),
-    "reject": (frozenset({"district_decision"}), frozenset({Role.district_officer})),
-    # the village withdraws only what it started, the township returns, the district decides:
-    # see _withdrawal_refusal
-    "close": (ALL_STEPS, frozenset({Role.village_cadre, Role.district_officer})),
-    # and only by the current step's owners or the district: see refusal
-    "reassign": (ALL_STEPS, ANYONE),
-}
+ACTIONS = procedure.ACTIONS
 
 
 def check(session: Session, actor: Actor, case_id: int, action: Any) -> Case:
@@ -58,8 +44,8 @@ def check(session: Session, actor: Actor, case_id: int, action: Any) -> Case:
     # the household first, then the case: the order signals take, so the two never deadlock
     session.get(Household, found.household_id, with_for_update=True)
     case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).one()
-    if not isinstance(action, str) or action not in RULES:
-        raise Invalid(f"action must be one of: {', '.join(RULES)}", field="action")
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise Invalid(f"action must be one of: {', '.join(ACTIONS)}", field="action")
     refused = refusal(session, actor, case, action)
     if refused is not None:
         raise refused
@@ -68,13 +54,14 @@ def check(session: Session, actor: Actor, case_id: int, action: Any) -> Case:
 
 def allowed(session: Session, actor: Actor, case: Case) -> list[str]:
     """The actions `actor` may take on `case` now, by the same rules `check` applies."""
-    return [action for action in RULES if refusal(session, actor, case, action) is None]
+    return [action for action in ACTIONS if refusal(session, actor, case, action) is None]
 
 
 def refusal(session: Session, actor: Actor, case: Case, action: str) -> AppError | None:
     """Why `actor` may not take `action` on the (visible) case now: 409 for the case's state, 403 for the
     role; None when they may."""
-    steps, roles = RULES[action]
+    rule = ACTIONS[action]
+    steps, roles = rule.steps, rule.roles
     if case.status != "open":
         return Conflict(f"case {case.id} is closed ({case.outcome})", field="action")
     if case.step not in steps:
@@ -88,7 +75,7 @@ def refusal(session: Session, actor: Actor, case: Case, action: str) -> AppError
         return Forbidden("the township sends a case back to the village (return); the district decides")
     if actor.role not in roles:
         return Forbidden(f"role {actor.role.value} may not {action} at step {case.step}")
-    overseers = (escalation.OWNER[case.step], escalation.ESCALATE_TO.get(case.step), Role.district_officer)
+    overseers = (procedure.owner(case.step), procedure.escalates_to(case.step), Role.district_officer)
     if action == "reassign" and actor.role not in overseers:
         # the step's owners share out their own work; the level a late step escalates to (the township
         # over the village's steps) may hand it to someone who can do it; the district may anywhere
@@ -124,7 +111,7 @@ def _withdrawal_refusal(session: Session, case: Case) -> AppError | None:
         )
     township_acted = session.scalar(
         select(CaseEvent.id)
-        .where(CaseEvent.case_id == case.id, CaseEvent.step.in_(("township_review", "district_decision")))
+        .where(CaseEvent.case_id == case.id, CaseEvent.step.not_in(VILLAGE_STEPS))
         .limit(1)
     )
     if case.step not in VILLAGE_STEPS or township_acted is not None:
@@ -149,7 +136,7 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
                 item = reports.Item(body=body.report, prefix="report.", household_id=household.id)
                 stored, _ = reports.submit(session, settings, actor, [item])
                 data["report"] = {"id": stored[0].id, "client_ref": body.report.client_ref}
-            _advance(case, "democratic_review", policy)
+            _advance(case, "verify", policy)
         case bodies.Review() if body.held_on < _visited_on(session, case):
             raise Invalid(
                 f"the review is on or after the visit ({_visited_on(session, case)})", field="held_on"
@@ -159,7 +146,7 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
             _restore_status(case, household)
             _close(case, "rejected")
         case bodies.Review():
-            _advance(case, "public_notice", policy)
+            _advance(case, "review", policy)
         case bodies.Notice():
             reviewed = local_date(case.step_started_at)
             if not reviewed <= body.starts_on <= local_today() + timedelta(days=NOTICE_LEAD_DAYS):
@@ -170,16 +157,16 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
             ends = body.starts_on + timedelta(days=policy.case_deadlines.public_notice)
             data["ends_on"] = ends.isoformat()
             case.notice_ends_on = ends
-            _advance(case, "township_review", policy, starts=ends)
+            _advance(case, "notice", policy, starts=ends)
         case bodies.Approve():
-            _advance(case, "district_decision", policy)
+            _advance(case, "approve", policy)
         case bodies.Return():
             case.notice_ends_on = None
-            _advance(case, "village_verification", policy)
+            _advance(case, "return", policy)
         case bodies.Confirm() if case.kind == "elimination":
             assistance.check_elimination(session, household, policy)
             household.monitoring_status = MonitoringStatus.risk_eliminated
-            _close(case, "confirmed")
+            _close(case, "confirm")
         case bodies.Confirm():
             if body.monitoring_category is None:
                 raise Invalid("required to confirm an identification", field="monitoring_category")
@@ -191,10 +178,10 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
             household.monitoring_category = MonitoringCategory(body.monitoring_category)
             household.risk_types = list(body.risk_types)
             household.monitored_since = local_today()
-            _close(case, "confirmed")
+            _close(case, "confirm")
         case bodies.Reject() | bodies.Close():
             _restore_status(case, household)
-            _close(case, "rejected" if isinstance(body, bodies.Reject) else "withdrawn")
+            _close(case, "reject" if isinstance(body, bodies.Reject) else "close")
         case bodies.Reassign():
             _check_assignee(session, case, body.user_id)
             case.assigned_user_id = body.user_id
@@ -232,12 +219,14 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
     return case
 
 
-def _advance(case: Case, step: str, policy: PolicyData, starts: date | None = None) -> None:
-    """Move to `step`. The village's three steps share one window (set when verification starts), so
-    moving between them keeps the deadline, the assignee and an escalation already made."""
-    within_village = case.step in VILLAGE_STEPS and step in VILLAGE_STEPS[1:]
+def _advance(case: Case, action: str, policy: PolicyData, starts: date | None = None) -> None:
+    """Move to the step `action` leads to (procedure.ACTIONS). A step that shares the window before it (the
+    village's three steps) keeps the deadline, the assignee and an escalation already made."""
+    step = ACTIONS[action].next_step
+    assert step is not None, f"{action} leads to no step"
+    days = procedure.window_days(step, policy.case_deadlines)
     case.step, case.step_started_at = step, utcnow()
-    if within_village:
+    if days is None:
         if case.escalated_step is not None:
             case.escalated_step = step
         return
@@ -248,12 +237,8 @@ def _advance(case: Case, step: str, policy: PolicyData, starts: date | None = No
 
 def due(step: str, policy: PolicyData, starts: date | None = None) -> datetime:
     """When a window opening now at `step` ends; township review opens when the notice has run."""
-    deadlines = policy.case_deadlines
-    days = {
-        "village_verification": deadlines.village,
-        "township_review": deadlines.township,
-        "district_decision": deadlines.district,
-    }[step]
+    days = procedure.window_days(step, policy.case_deadlines)
+    assert days is not None, f"{step} opens no window of its own"
     waits = max(0, (starts - local_today()).days) if starts else 0
     return utcnow() + timedelta(days=days + waits)
 
@@ -265,7 +250,11 @@ def _restore_status(case: Case, household: Household) -> None:
         household.monitoring_status = MonitoringStatus(case.prior_status or MonitoringStatus.not_monitored)
 
 
-def _close(case: Case, outcome: str) -> None:
+def _close(case: Case, action_or_outcome: str) -> None:
+    """Close with the outcome the action has in the procedure (or an outcome given as such: a democratic
+    review that disagrees closes the case "rejected")."""
+    rule = ACTIONS.get(action_or_outcome)
+    outcome = rule.outcome if rule is not None and rule.outcome is not None else action_or_outcome
     case.status, case.outcome, case.closed_at = "closed", outcome, utcnow()
 
 
@@ -282,7 +271,7 @@ def _visited_on(session: Session, case: Case) -> date:
 def assignees(session: Session, case: Case) -> list[User]:
     """Who the case can be reassigned to: the active users of its current step's owners' role, in the
     case's region."""
-    owner = escalation.OWNER[case.step]
+    owner = procedure.owner(case.step)
     region = {
         Role.village_cadre: case.village_code,
         Role.township_reviewer: case.township_code,
@@ -298,6 +287,6 @@ def _check_assignee(session: Session, case: Case, user_id: int) -> None:
     if any(user.id == user_id for user in assignees(session, case)):
         return
     user = session.get(User, user_id)
-    if user is not None and user.active and user.role == escalation.OWNER[case.step]:
+    if user is not None and user.active and user.role == procedure.owner(case.step):
         raise Invalid(f"user {user_id} works outside this case's region", field="user_id")
     raise Invalid(f"user {user_id} cannot take the step {case.step}", field="user_id")

@@ -24,11 +24,10 @@ from app.models.base import utcnow
 from app.models.enums import MonitoringStatus, Role
 from app.schemas.common import PageParams
 from app.schemas.policy import PolicyData
-from app.services.cases import case_queries, escalation
+from app.services.cases import case_queries, escalation, procedure
 from app.services.platform import access, audit
 from app.services.platform.access import Actor
 
-STEPS = ("village_verification", "democratic_review", "public_notice", "township_review", "district_decision")
 LEVEL_RANK = {None: 0, "medium": 1, "high": 2}
 CASE_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
 BATCH = 2000
@@ -158,12 +157,12 @@ def _new_case(
         source=signal.source,
         kind=kind,
         status="open",
-        step=STEPS[0],
+        step=procedure.FIRST_STEP,
         level=signal.level,
         reasons=list(signal.reasons),
         opened_at=now,
         step_started_at=now,
-        due_at=now + timedelta(days=policy.case_deadlines.village),
+        due_at=now + timedelta(days=procedure.window_days(procedure.FIRST_STEP, policy.case_deadlines) or 0),
         decision_due_at=now + timedelta(days=policy.case_deadlines.total),
     )
     session.add(case)

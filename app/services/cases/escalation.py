@@ -20,21 +20,11 @@ from app.models import Case, CaseEvent, Notification, User
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.schemas.common import PageParams
-from app.services.cases import case_queries
+from app.services.cases import case_queries, procedure
 from app.services.platform import access, audit, outbox, paging
 from app.services.platform.access import Actor
 
 logger = logging.getLogger(__name__)
-VILLAGE_STEPS = ("village_verification", "democratic_review", "public_notice")
-# who owns a step, and who hears when it is overdue
-OWNER = dict.fromkeys(VILLAGE_STEPS, Role.village_cadre) | {
-    "township_review": Role.township_reviewer,
-    "district_decision": Role.district_officer,
-}
-ESCALATE_TO = dict.fromkeys(VILLAGE_STEPS, Role.township_reviewer) | {
-    "township_review": Role.district_officer,
-    "district_decision": Role.district_officer,
-}
 
 
 def escalate_overdue(session: Session, settings: Settings, now: datetime | None = None) -> int:
@@ -64,7 +54,7 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
             continue  # another runner took it, or the case moved on
         case = session.get(Case, case_id)
         assert case is not None
-        targets = _users(session, ESCALATE_TO[step], case)
+        targets = _users(session, procedure.escalates_to(step), case)
         for user_id in targets:
             session.add(
                 Notification(user_id=user_id, kind="escalated", case_id=case_id, step=step, created_at=now)
@@ -78,7 +68,7 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
                 action="escalated",
                 step=step,
                 data={
-                    "to": ESCALATE_TO[step].value,
+                    "to": procedure.escalates_to(step).value,
                     "due_at": case.due_at.isoformat(),
                     "notified": len(targets),
                 },
@@ -90,7 +80,7 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
                 "case",
                 case_id,
                 case.household_id,
-                {"step": step, "to": ESCALATE_TO[step].value, "due_at": case.due_at.isoformat()},
+                {"step": step, "to": procedure.escalates_to(step).value, "due_at": case.due_at.isoformat()},
             )
         )
         escalated += 1
@@ -111,9 +101,10 @@ def notify_owners(
     acted and sees the case in front of them. `cache` (for a batch of cases) remembers who owns what and
     where the webhooks are, so a batch asks once per region."""
     cache = {} if cache is None else cache
-    key = ("users", OWNER[case.step], case.village_code)
+    owner = procedure.owner(case.step)
+    key = ("users", owner, case.village_code)
     if key not in cache:
-        cache[key] = _users(session, OWNER[case.step], case)
+        cache[key] = _users(session, owner, case)
     actor_id = by.user_id if by is not None else None
     session.add_all(
         Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step)
@@ -148,9 +139,10 @@ def inbox(
     """Cases waiting on the actor: their role's steps in their region, escalations to them, and cases
     assigned to them; by due time."""
     # admins read no household data: their escalations come as notifications (case ids and steps)
-    access.require_role(actor, frozenset(OWNER.values()), "reading an inbox")
-    own_steps = [step for step, role in OWNER.items() if role == actor.role]
-    escalated_steps = [step for step, role in ESCALATE_TO.items() if role == actor.role]
+    inbox_roles = {role for s in procedure.STEPS.values() for role in (s.owner, s.escalates_to)}
+    access.require_role(actor, frozenset(inbox_roles), "reading an inbox")
+    own_steps = procedure.steps_owned_by(actor.role)
+    escalated_steps = procedure.steps_escalated_to(actor.role)
     # a case assigned to a colleague waits on that colleague, not on everyone who owns its step
     unassigned = or_(Case.assigned_user_id.is_(None), Case.assigned_user_id == actor.user_id)
     waiting = or_(

@@ -24,6 +24,7 @@ from app.db import READ_ONLY, Sessions, transaction
 from app.models import RiskList, RiskListEntry
 from app.pii import PiiCipher, cipher_for, mask_id_number
 from app.schemas.common import PageParams
+from app.services.cases import procedure
 from app.services.lists import risk_list_summary, risk_lists
 from app.services.lists.risk_lists import READERS, Filters
 from app.services.platform import access
@@ -39,13 +40,7 @@ STATUS = {
     "monitored": "已纳入监测",
     "risk_eliminated": "风险已消除",
 }
-STEP = {
-    "village_verification": "入户核实",
-    "democratic_review": "民主评议",
-    "public_notice": "公示",
-    "township_review": "乡镇审核",
-    "district_decision": "县级审定",
-}
+STEP = {str(step): rule.label_zh for step, rule in procedure.STEPS.items()}
 CHANGE = {"new": "新增", "continuing": "持续", "level_up": "升级", "level_down": "降级", "resolved": "退出"}
 RESOLVED = {
     "risk_eliminated": "风险消除",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.models import RiskList, RiskListEntry
 from app.models.enums import Role
 from app.schemas.risk_lists import RiskListSummary, TownshipLevels, TrendTownship, TrendWeek
+from app.services.cases import procedure
 from app.services.lists import risk_lists
 from app.services.lists.risk_lists import REASON_LABELS, Filters
 from app.services.platform import access
@@ -176,7 +177,7 @@ def trend(session: Session, risk_list: RiskList, actor: Actor, filters: Filters)
     return found
 
 
-STEPS = ("village_verification", "democratic_review", "public_notice", "township_review", "district_decision")
+STEPS = tuple(procedure.STEPS)
 
 
 def _split(value: str) -> list[str]:

@@ -3,6 +3,7 @@
 // household in difficulty, and the drafts kept while offline. Every figure, level and rule comes from the
 // API's answers; the page only offers input hints (the ID number's check digit as it is typed).
 import {
+  ACTION,
   api,
   ApiError,
   errorText,
@@ -37,20 +38,12 @@ import {
 } from "./drafts.js";
 
 const PAGE_SIZE = 50;
-const ACTION = {
+// timeline entries that are not the procedure's actions (those are named by core.js's ACTION)
+const EVENT = {
   opened: "立案",
   signal: "新的风险信号",
   amended: "补充",
   escalated: "逾期上报",
-  verify: "入户核实",
-  review: "民主评议",
-  notice: "公示",
-  approve: "乡镇审核通过",
-  return: "退回",
-  confirm: "县级审定：纳入监测",
-  reject: "县级审定：不纳入",
-  close: "关闭",
-  reassign: "改派",
 };
 const OUTCOME = {
   opened: "已立案，进入入户核实",
@@ -403,7 +396,7 @@ function caseBlock(household, kase) {
     h(
       "ol",
       { class: "timeline" },
-      kase.timeline.map((e) => h("li", {}, h("span", { class: "figure" }, when(e.at)), ` ${ACTION[e.action] || e.action}（${STEP[e.step] || e.step}）· ${e.actor}`)),
+      kase.timeline.map((e) => h("li", {}, h("span", { class: "figure" }, when(e.at)), ` ${EVENT[e.action] || ACTION[e.action] || e.action}（${STEP[e.step] || e.step}）· ${e.actor}`)),
     ),
     h("p", {}, link),
   );

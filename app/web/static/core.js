@@ -10,13 +10,33 @@ export const STATUS = {
   risk_eliminated: "风险已消除",
 };
 export const LEVEL = { high: "高风险", medium: "中风险", low: "低风险" };
-export const STEP = {
-  village_verification: "入户核实",
-  democratic_review: "民主评议",
-  public_notice: "公示",
-  township_review: "乡镇审核",
-  district_decision: "县级审定",
-};
+// the case procedure's steps and actions by name, as the server applies them (GET /cases/procedure),
+// kept on the phone so that pages opened offline still name them
+export const STEP = {};
+export const ACTION = {};
+const PROCEDURE_KEY = "shouwang-procedure";
+
+function applyProcedure(procedure) {
+  for (const s of procedure.steps) STEP[s.step] = s.label_zh;
+  for (const a of procedure.actions) ACTION[a.action] = a.label_zh;
+}
+
+try {
+  const kept = localStorage.getItem(PROCEDURE_KEY);
+  if (kept) applyProcedure(JSON.parse(kept));
+} catch {
+  // a damaged copy: the server's answer replaces it after login
+}
+
+async function learnProcedure() {
+  try {
+    const procedure = await api("/cases/procedure");
+    applyProcedure(procedure);
+    localStorage.setItem(PROCEDURE_KEY, JSON.stringify(procedure));
+  } catch {
+    // offline: the copy kept from the last time names the steps
+  }
+}
 export const ROLE = {
   village_cadre: "村干部",
   township_reviewer: "乡镇审核员",
@@ -297,6 +317,7 @@ function loginPage() {
           form: { username: form.username.value, password: form.password.value },
         }),
       );
+      await learnProcedure();
       if (location.hash === "#/" || location.hash === "") route();
       else location.hash = "#/";
     } catch (error) {
@@ -339,6 +360,7 @@ export async function route() {
   if (!session.me) {
     try {
       remember(await api("/auth/me"));
+      await learnProcedure();
     } catch (error) {
       if (!(error instanceof ApiError)) {
         // no network: the session may well be fine; what works offline works, and the app asks again

@@ -1,7 +1,7 @@
 // The case desk: the inbox (待办案件), a case's page with the forms for exactly the actions the API
 // allows now (the case's `allowed_actions`), and the notifications. The server decides every rule; the
 // page shows what it answers and sends what the user enters.
-import { actorName, api, field, flash, h as element, home, LEVEL, nav, optional, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
+import { ACTION, actorName, api, field, flash, h as element, home, LEVEL, nav, optional, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
 
 // core's h and show, taking parts nested at any depth (optional sections are arrays or null)
 const h = (tag, attrs, ...children) => element(tag, attrs, ...children.flat(Infinity));
@@ -25,19 +25,11 @@ const DIFFICULTY = {
 };
 const OUTCOME = { confirmed: "已认定", rejected: "未通过", withdrawn: "已撤销" };
 const KIND = { identification: "识别纳入监测", elimination: "风险消除" };
-const ACTION = {
+// timeline entries that are not the procedure's actions (those are named by core.js's ACTION)
+const EVENT = {
   opened: "立案",
   signal: "新线索",
   escalated: "逾期升级",
-  verify: "入户核实",
-  review: "民主评议",
-  notice: "公示",
-  approve: "乡镇审核通过",
-  return: "退回重新核实",
-  confirm: "县级审定通过",
-  reject: "县级审定不通过",
-  close: "撤销",
-  reassign: "改派",
   amended: "农户修改申请",
 };
 const NOTE = { new_work: "新的待办", returned: "案件被退回", escalated: "逾期升级给您", assigned: "改派给您" };
@@ -347,7 +339,7 @@ function timelineBlock(c) {
         h(
           "li",
           { class: "card" },
-          h("div", { class: "row" }, h("span", { class: "grow" }, words(ACTION, e.action, "办理")), h("span", { class: "muted" }, words(STEP, e.step, ""))),
+          h("div", { class: "row" }, h("span", { class: "grow" }, EVENT[e.action] || words(ACTION, e.action, "办理")), h("span", { class: "muted" }, words(STEP, e.step, ""))),
           h("div", { class: "muted desk-actor" }, `${at(e.at)} · ${actorName(e.actor)}`),
           facts(
             Object.entries(e.data)
