@@ -2,6 +2,7 @@
 transaction to their caller, and no module that grows past what one concern needs."""
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -133,3 +134,24 @@ def test_the_risk_engine_and_the_worker_stand_only_on_the_platform() -> None:
     for engine in ("app.risk", "app.services.platform"):
         rooms = {u for u in graph.get(engine, {}) if u.startswith("app.services.")}
         assert rooms <= {"app.services.platform"}, (engine, rooms)
+
+
+DELIVERY_STATE = re.compile(r"\.(claimed_until|claim_token|next_attempt_at)\s*=|\.attempts\s*\+=|skip_locked")
+
+
+def test_one_delivery_core_claims_retries_and_parks_for_both_outboxes() -> None:
+    """Webhooks and the relief platform's callbacks supply only their messages and signing: claiming,
+    backing off, parking and replaying are written once, in the platform's delivery core."""
+    core = APP / "services" / "platform" / "delivery.py"
+    elsewhere = [
+        f"{path.relative_to(APP.parent)}:{number}"
+        for path in sorted(APP.rglob("*.py"))
+        if path != core
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if DELIVERY_STATE.search(line)
+    ]
+    assert elsewhere == [], "delivery state handled outside services/platform/delivery.py"
+    for kind in ("services/platform/outbox.py", "services/relief/relief_outbox.py"):
+        text = (APP / kind).read_text(encoding="utf-8")
+        assert "delivery.deliver_due(" in text, kind
+        assert "delivery.replay(" in text, kind
