@@ -344,15 +344,15 @@ def service_list(actor: Any, q: str | None, size: int = 500) -> tuple[float, Any
     from app.db import session_scope
     from app.schemas.common import Page, PageParams
     from app.schemas.households import HouseholdSummary
-    from app.services.registry import households
+    from app.services.registry import household_views
 
-    names = {f.name for f in fields(households.HouseholdFilters)}
+    names = {f.name for f in fields(household_views.HouseholdFilters)}
     search: dict[str, Any] = {"q": q} if q is not None and "q" in names else {}
-    filters = households.HouseholdFilters(**search)
+    filters = household_views.HouseholdFilters(**search)
     started = time.perf_counter()
     with session_scope() as session:
         page = PageParams(page=1, page_size=size)
-        items, total = households.list_households(session, actor, filters, page)
+        items, total = household_views.list_households(session, actor, filters, page)
         body = Page[HouseholdSummary].of(items, total, page).model_dump_json()
     return time.perf_counter() - started, len(body)
 

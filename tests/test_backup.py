@@ -26,7 +26,7 @@ from app.models.enums import RegionLevel, Role
 from app.services.platform.access import Actor
 from app.services.platform.audit import Checkpoint
 from app.services.platform.health import head_revisions
-from app.services.registry import households
+from app.services.registry import household_views, households
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 from tests.fixtures import COUNTY, Accounts, member_body, new_household, report_body
 
@@ -111,7 +111,7 @@ def _household(engine: Engine, settings: Settings, user_id: int, household_id: i
     district = Actor(user_id, "district", Role.district_officer, COUNTY, RegionLevel.county)
     with Session(engine) as session:
         household = households.load(session, district, household_id)
-        view = households.household_view(session, settings, district, household, reveal=True)
+        view = household_views.household_view(session, settings, district, household, reveal=True)
         session.rollback()
     return view.model_dump()
 

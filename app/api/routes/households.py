@@ -29,7 +29,7 @@ from app.schemas.households import (
 )
 from app.schemas.risk import RiskLevel
 from app.services.platform.concurrency import etag
-from app.services.registry import households as household_service
+from app.services.registry import household_views, households, members
 
 router = APIRouter(
     prefix="/households",
@@ -72,7 +72,7 @@ def list_households(
 ) -> Page[HouseholdSummary]:
     """Phones are masked in lists; ID numbers are not listed, and the head's name only in a village
     cadre's list of the village. Risk level, staleness and open case are not in a department's list."""
-    filters = household_service.HouseholdFilters(
+    filters = household_views.HouseholdFilters(
         township,
         village,
         status,
@@ -84,7 +84,7 @@ def list_households(
         reason=reason,
         q=q,
     )
-    items, total = household_service.list_households(session, actor, filters, page)
+    items, total = household_views.list_households(session, actor, filters, page)
     return Page[HouseholdSummary].of(items, total, page)
 
 
@@ -106,11 +106,11 @@ def register_household(
 ) -> HouseholdRead:
     """201 when registered; with a `client_ref` (an offline draft's), the same body sent again answers the
     stored household with 200 and stores nothing; a different body under that `client_ref` is a 409."""
-    household, created = household_service.register_once(session, settings, actor, body)
+    household, created = households.register_once(session, settings, actor, body)
     if not created:
         response.status_code = 200
     response.headers["ETag"] = etag(household.version)
-    return household_service.household_view(session, settings, actor, household, reveal=False)
+    return household_views.household_view(session, settings, actor, household, reveal=False)
 
 
 @router.get(
@@ -143,9 +143,9 @@ def read_household(
 ) -> HouseholdRead:
     """ID numbers and phone are masked unless `reveal=true`, which village cadres, township reviewers and
     district officers may ask for; every reveal is written to the audit log."""
-    household = household_service.load(session, actor, household_id)
+    household = households.load(session, actor, household_id)
     response.headers["ETag"] = etag(household.version)
-    return household_service.household_view(session, settings, actor, household, reveal=reveal)
+    return household_views.household_view(session, settings, actor, household, reveal=reveal)
 
 
 @router.patch(
@@ -164,9 +164,9 @@ def update_household(
     if_match: IfMatch = None,
 ) -> HouseholdRead:
     """Send the version you read (field `version` or `If-Match`); a stale one is refused, changing nothing."""
-    household = household_service.update(session, settings, actor, household_id, body, if_match)
+    household = households.update(session, settings, actor, household_id, body, if_match)
     response.headers["ETag"] = etag(household.version)
-    return household_service.household_view(session, settings, actor, household, reveal=False)
+    return household_views.household_view(session, settings, actor, household, reveal=False)
 
 
 @router.post(
@@ -184,9 +184,9 @@ def add_member(
     actor: CurrentActor,
     response: Response,
 ) -> MemberRead:
-    member = household_service.add_member(session, settings, actor, household_id, body)
+    member = members.add_member(session, settings, actor, household_id, body)
     response.headers["ETag"] = etag(member.version)
-    return household_service.member_read(settings, member)
+    return household_views.member_read(settings, member)
 
 
 @router.patch(
@@ -207,11 +207,9 @@ def update_member(
 ) -> MemberRead:
     """A member leaving (death, marriage out, household split…) sets `left_on` and `left_reason`; the member
     stays in the household's history. A leaving head names `successor_head_id`."""
-    member = household_service.update_member(
-        session, settings, actor, household_id, member_id, body, if_match
-    )
+    member = members.update_member(session, settings, actor, household_id, member_id, body, if_match)
     response.headers["ETag"] = etag(member.version)
-    return household_service.member_read(settings, member)
+    return household_views.member_read(settings, member)
 
 
 @router.get(
@@ -222,7 +220,7 @@ def update_member(
 def household_history(
     household_id: PathId, session: SessionDep, actor: CurrentActor, page: PageDep
 ) -> Page[AuditEntryRead]:
-    entries, total = household_service.history(session, actor, household_id, page)
+    entries, total = household_views.history(session, actor, household_id, page)
     return Page[AuditEntryRead].of(entries, total, page)
 
 
@@ -241,4 +239,4 @@ def lookup(
 ) -> list[HouseholdSummary]:
     """Exact match on the keyed hash, so the ID number travels in the body, never in a URL. Outside the
     caller's region the answer only says the person is registered elsewhere; such answers are rate-limited."""
-    return household_service.lookup(session, settings, actor, body.id_number)
+    return household_views.lookup(session, settings, actor, body.id_number)
