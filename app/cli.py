@@ -580,13 +580,13 @@ def lists_generate(week: str, force: bool) -> None:
     """Freeze a week's risk list now (the worker does it every Monday morning)."""
     from app.clock import local_today
     from app.db import session_scope
-    from app.services.lists import risk_lists
+    from app.services.lists import risk_list_generation, risk_lists
     from app.services.platform.access import Actor
 
     settings = _settings()
     week = risk_lists.week_of(local_today()) if week == "current" else week
     with session_scope() as session:
-        made = risk_lists.generate(session, settings, Actor.system("cli"), week, force)
+        made = risk_list_generation.generate(session, settings, Actor.system("cli"), week, force)
         click.echo(
             f"risk list {made.week} (id {made.id}): {made.entries} households, {made.resolved} resolved "
             f"since the week before, scoring run {made.run_id}"

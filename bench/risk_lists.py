@@ -10,8 +10,8 @@ a copy of it (PostgreSQL: `CREATE DATABASE … TEMPLATE`; SQLite: a file copy), 
 district stays as it was. On the copy, once: a scoring run (rules, or the district's model if it has
 one) and the cases its high flags open (`cases.open_for_run`, timed: the first figure of opening cases at
 this scale). Then:
-- generation: `risk_lists.generate` of one week (regenerated with force; the superseded lists are deleted
-  after each run), median of --repeats after a warm-up;
+- generation: `risk_list_generation.generate` of one week (regenerated with force; the superseded lists are
+  deleted after each run), median of --repeats after a warm-up;
 - export: `shouwang lists export --format F` in a child process per run (wall time, and the child's peak
   RSS from wait4), the whole county, median of --repeats after a warm-up;
 - floor: the same columns of the same entries, in the same order, read with `COPY (SELECT …) TO STDOUT`
@@ -161,12 +161,12 @@ def trim(run_id: int, households: int, share: float) -> int:
 def generate_once(week: str) -> dict[str, Any]:
     from app.config import get_settings
     from app.db import session_scope
-    from app.services.lists import risk_lists
+    from app.services.lists import risk_list_generation
     from app.services.platform.access import Actor
 
     started = time.perf_counter()
     with session_scope() as session:
-        made = risk_lists.generate(session, get_settings(), Actor.system(TRIGGER), week, force=True)
+        made = risk_list_generation.generate(session, get_settings(), Actor.system(TRIGGER), week, force=True)
         entries, resolved, list_id = made.entries, made.resolved, made.id
     return {"s": time.perf_counter() - started, "entries": entries, "resolved": resolved, "list_id": list_id}
 

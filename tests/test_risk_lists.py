@@ -23,7 +23,7 @@ from app.models.enums import MonitoringStatus
 from app.risk import scorer
 from app.schemas.policy import PolicyData
 from app.services.cases import cases
-from app.services.lists import risk_list_charts, risk_lists
+from app.services.lists import risk_list_charts, risk_list_generation, risk_lists
 from app.services.platform.access import Actor
 from tests.fixtures import (
     TOWNSHIP_1,
@@ -75,7 +75,7 @@ def results(levels: dict[int, str | None]) -> int:
 
 def generate(settings: Settings, week: str, force: bool = False) -> RiskList:
     with db.session_scope() as session:
-        made = risk_lists.generate(session, settings, Actor.system("test"), week, force)
+        made = risk_list_generation.generate(session, settings, Actor.system("test"), week, force)
         session.expunge(made)
         return made
 

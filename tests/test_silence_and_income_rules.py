@@ -14,7 +14,7 @@ from app.config import Settings, get_settings
 from app.risk import scorer
 from app.risk.rules import evaluate
 from app.schemas.policy import PolicyData
-from app.services.lists import risk_lists
+from app.services.lists import risk_list_generation, risk_lists
 from app.services.platform.access import Actor
 from tests.fixtures import Accounts, new_household, report_body
 from tests.test_features import frame_for, submit
@@ -112,7 +112,7 @@ def test_a_silent_household_is_flagged_listed_and_put_on_the_village_visit_list(
 
     with db.session_scope() as session:
         week = risk_lists.week_of(today)
-        risk_lists.generate(session, settings, Actor.system("test"), week, False)
+        risk_list_generation.generate(session, settings, Actor.system("test"), week, False)
     listed = client.get(
         f"/api/v1/risk-lists/{week}", headers=accounts["district"], params={"reason": "stale_report"}
     )

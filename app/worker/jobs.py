@@ -81,14 +81,14 @@ def deliver_webhooks() -> None:
 def weekly_risk_list() -> None:
     """Freeze this week's list unless it exists (safe twice at once: a lock held by the generating
     transaction, and a unique index on the week's current list)."""
-    from app.services.lists import risk_lists
+    from app.services.lists import risk_list_generation, risk_lists
 
     week = risk_lists.week_of(local_today())
     try:
         with session_scope() as session:
-            made = risk_lists.generate(session, get_settings(), Actor.system("schedule"), week)
+            made = risk_list_generation.generate(session, get_settings(), Actor.system("schedule"), week)
             logger.info("risk list frozen", extra={"week": week, "entries": made.entries})
-    except risk_lists.Busy:
+    except risk_list_generation.Busy:
         logger.warning("risk list not generated: another generation is running", extra={"week": week})
     except Conflict as exc:
         logger.info("risk list not generated", extra={"week": week, "reason": exc.message})

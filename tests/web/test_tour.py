@@ -15,7 +15,7 @@ from app import db
 from app.clock import local_today
 from app.config import get_settings
 from app.risk import scorer
-from app.services.lists import risk_lists
+from app.services.lists import risk_list_generation, risk_lists
 from app.services.platform.access import Actor
 from tests.fixtures import PASSWORD, VILLAGE_B, VILLAGE_C, Accounts, new_household, report_body
 from tests.web.conftest import console_errors, shot
@@ -65,7 +65,9 @@ def _district(client: TestClient, accounts: Accounts, clock: time_machine.Travel
     assert approved.status_code == 200, approved.text
     scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     with db.session_scope() as session:
-        risk_lists.generate(session, get_settings(), Actor.system("test"), risk_lists.week_of(local_today()))
+        risk_list_generation.generate(
+            session, get_settings(), Actor.system("test"), risk_lists.week_of(local_today())
+        )
 
 
 def _settle(page: Page) -> None:

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from app import db
 from app.clock import local_today
 from app.config import get_settings
-from app.services.lists import risk_lists
+from app.services.lists import risk_list_generation, risk_lists
 from app.services.platform.access import Actor
 from tests.fixtures import Accounts, new_household
 
@@ -38,7 +38,7 @@ def test_an_excel_file_is_not_compressed_twice(client: TestClient, accounts: Acc
         new_household(client, accounts["cadre_a"])
     week = risk_lists.week_of(local_today())
     with db.session_scope() as session:
-        risk_lists.generate(session, get_settings(), Actor.system("test"), week)
+        risk_list_generation.generate(session, get_settings(), Actor.system("test"), week)
     sheet = client.get(f"/api/v1/risk-lists/{week}?format=xlsx", headers={**accounts["district"], **GZIP})
     assert sheet.status_code == 200, sheet.text
     assert sheet.content.startswith(b"PK")  # a zip, as written

@@ -22,7 +22,13 @@ from app.schemas.risk_lists import (
     RiskListRead,
     RiskListSummary,
 )
-from app.services.lists import risk_list_charts, risk_list_export, risk_list_summary, risk_lists
+from app.services.lists import (
+    risk_list_charts,
+    risk_list_export,
+    risk_list_generation,
+    risk_list_summary,
+    risk_lists,
+)
 from app.services.lists.risk_lists import Filters
 
 router = APIRouter(
@@ -70,7 +76,7 @@ def generate(
 ) -> RiskList:
     """The scheduled job does this every Monday morning. A week that has not begun is refused; a week
     that has a list needs `force=true`, and its old list stays, marked superseded."""
-    return risk_lists.generate(session, settings, actor, week, force)
+    return risk_list_generation.generate(session, settings, actor, week, force)
 
 
 def _format(request: Request, format: ExportFormat | None) -> str:
