@@ -1,15 +1,17 @@
 """The district's report history as numpy arrays, and the per-report figures both rules and model use.
 
 A Panel holds every effective report (superseded ones dropped), its events and the members, read
-set-wise (app/risk/columns.py). Per report it computes what services/registry/income.py computes for one:
-the annualised per-capita net income over the 12 months ending at period_end, pro rata by days,
-scaled to a year, divided by the members active at period_end; so a flag and the report a cadre
-reads agree. Everything is vectorised: a household's reports are consecutive rows, and "the report
-k periods earlier" is the row k above when it belongs to the same household.
+set-wise (app/risk/columns.py). Per report it computes what services/registry/income.py computes for one,
+by the same rule (app/income_rule.py): the annualised per-capita net income over the 12 months ending at
+period_end, pro rata by days, scaled to a year, divided by the members active at period_end; so a flag
+and the report a cadre reads agree (tests/test_income_agreement.py). Everything is vectorised: a
+household's reports are consecutive rows, and "the report k periods earlier" is the row k above when it
+belongs to the same household.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,7 @@ import numpy.typing as npt
 from sqlalchemy import BigInteger, case, cast, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
+from app import income_rule as rule
 from app.models import Household, Member, Report, ReportEvent
 from app.models.enums import CANNOT_WORK, Health, HouseholdType, HousingGrade, LabourCapacity, Schooling
 from app.risk import columns as col
@@ -133,13 +136,12 @@ def _index(ids: IntArray, values: IntArray) -> IntArray:
     return np.where(ids[pos] == values, pos, -1).astype(np.int64)
 
 
+# the panel's names of report columns that are not their own (bench/real_panel.py builds panels with them)
+SHORT_NAMES = {"insurance_payout": "payout", "production_cost": "cost"}
+# panel column -> its report column, for each term of net income
+NET_TERMS = {SHORT_NAMES.get(column, column): column for column in rule.NET_INCOME_TERMS}
 REPORT_FLOATS = (
-    "wages",
-    "business",
-    "property",
-    "transfer",
-    "payout",
-    "cost",
+    *NET_TERMS,
     "medical",
     "education",
     "housing_unsafe",
@@ -162,12 +164,7 @@ def _read_reports(session: Session, dialect: str, as_of: date | None, scope: Any
         col.Column("id", Report.id, "int", -1),
         col.Column("start", col.days(Report.period_start, dialect), "int", 0),
         col.Column("end", col.days(Report.period_end, dialect), "int", 0),
-        col.Column("wages", Report.wages, "float", 0.0),
-        col.Column("business", Report.business, "float", 0.0),
-        col.Column("property", Report.property, "float", 0.0),
-        col.Column("transfer", Report.transfer, "float", 0.0),
-        col.Column("payout", Report.insurance_payout, "float", 0.0),
-        col.Column("cost", Report.production_cost, "float", 0.0),
+        *(col.Column(name, getattr(Report, column), "float", 0.0) for name, column in NET_TERMS.items()),
         col.Column("medical", Report.spending_medical, "float", 0.0),
         col.Column("education", Report.spending_education, "float", 0.0),
         col.Column(
@@ -286,6 +283,14 @@ def round_cents(value: FloatArray) -> FloatArray:
         return np.sign(value) * np.floor(np.abs(value) * 100 + 0.5 + 1e-9) / 100
 
 
+def per_head(amount: FloatArray, size: FloatArray) -> FloatArray:
+    """amount (whole cents) / size, rounded half up to cents as Decimal does it: in integer cents, since
+    a float quotient of millions may land a hair below the half cent that Decimal rounds up."""
+    cents = np.rint(np.nan_to_num(amount) * 100).astype(np.int64)
+    by = np.maximum(size, 1).astype(np.int64)
+    return np.sign(cents) * ((2 * np.abs(cents) + by) // (2 * by)) / 100  # type: ignore[no-any-return]
+
+
 def lines(policy: PolicyData, day: IntArray) -> FloatArray:
     """The monitoring line of each day's year (a later year carries the last line forward)."""
     years = np.array([line.year for line in policy.monitoring_lines])
@@ -308,22 +313,28 @@ def income(panel: Panel) -> dict[str, Any]:
         return panel.derived
     r = panel.reports
     start, end = r["start"], r["end"]
+    net = rule.net_of({column: r[name] for name, column in NET_TERMS.items()})
     transfer = r["transfer"] + r["payout"]  # insurance payouts (理赔) are transfer income by the formula
-    net = r["wages"] + r["business"] + r["property"] + transfer - r["cost"]
+    business = r["business"] - r["cost"]
+    terms = sum(np.abs(r[name]) for name in NET_TERMS)
     length = end - start + 1
-    ws = add_months(end + 1, -12)
+    ws = add_months(end + 1, -rule.WINDOW_MONTHS)
     sums = {
         name: np.zeros(len(end))
         for name in ("total", "covered", "medical", "education", "transfer", "wages", "business")
     }
+    terms_in_window = np.zeros(len(end))
 
     def add(rows: IntArray, mask: BoolArray, overlap: FloatArray) -> None:
-        share = np.where(mask, overlap / length[rows], 0.0)
-        sums["total"] += net[rows] * share
+        def part(amount: FloatArray) -> FloatArray:
+            return np.where(mask, rule.pro_rata(amount[rows], overlap, length[rows]), 0.0)
+
+        sums["total"] += part(net)
+        np.add(terms_in_window, part(terms), out=terms_in_window)
         sums["covered"] += np.where(mask, overlap, 0)
-        sums["transfer"] += transfer[rows] * share
-        sums["wages"] += r["wages"][rows] * share
-        sums["business"] += (r["business"][rows] - r["cost"][rows]) * share
+        sums["transfer"] += part(transfer)
+        sums["wages"] += part(r["wages"])
+        sums["business"] += part(business)
         sums["medical"] += np.where(mask, r["medical"][rows], 0.0)
         sums["education"] += np.where(mask, r["education"][rows], 0.0)
 
@@ -331,18 +342,22 @@ def income(panel: Panel) -> dict[str, Any]:
     add(rows, np.ones(len(end), dtype=bool), (end - np.maximum(start, ws) + 1).astype(float))
     k = 1
     while True:
+        # effective reports never overlap: the rows above a report end ever earlier, so once no row k
+        # above counts for any report, none further up does
         j, same = lagged(panel, k)
-        used = same & (end[j] >= ws) & (end[j] < start)
+        used = same & rule.counts_before(end[j], ws, start)
         if not used.any():
             break
         add(j, used, (end[j] - np.maximum(start[j], ws) + 1).astype(float))
         k += 1
     window_days = end - ws + 1
     with np.errstate(invalid="ignore", divide="ignore"):
-        annual = round_cents(sums["total"] * window_days / sums["covered"])
+        annual = rule.annualised(sums["total"], sums["covered"], window_days)
+        # a float sum's error grows with its terms, not with the (maybe cancelling) total
+        error = rule.annualised(terms_in_window, sums["covered"], window_days) * 1e-12
+    annual = _to_cents(panel, annual, error, ws)
     size = member_values(panel, panel.hh, end)["size"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pc = np.where(size > 0, round_cents(annual / size), np.nan)
+    pc = np.where(size > 0, per_head(annual, size), np.nan)
     panel.derived |= {
         "net": net,
         "length": length,
@@ -350,11 +365,46 @@ def income(panel: Panel) -> dict[str, Any]:
         "annual": annual,
         "size": size,
         "pc": pc,
-        "covered_share": sums["covered"] / window_days,  # below 1: the figure is an estimate
+        "covered_share": sums["covered"] / window_days,
+        "estimated": rule.estimated(sums["covered"], window_days),
         "window": sums,
         "prev_year": _same_period_a_year_earlier(panel),
     }
     return panel.derived
+
+
+def _to_cents(panel: Panel, annual: FloatArray, error: FloatArray, window_start: IntArray) -> FloatArray:
+    """Each row's annual income rounded half up to the cent, as the reports API rounds its Decimal; a row
+    on a half cent, or too near one for floats to say which side, is computed again in Decimal."""
+    cents = round_cents(annual)
+    unsure = np.abs(np.abs(annual * 100) % 1 - 0.5) <= 1e-9 + error * 100
+    for i in np.flatnonzero(unsure):
+        cents[i] = float(_annual_in_decimal(panel, int(i), int(window_start[i])))
+    return cents
+
+
+def _annual_in_decimal(panel: Panel, i: int, window_start: int) -> Decimal:
+    """Row i's annual net income as the reports API computes it: in Decimal, its own report first."""
+    r = panel.reports
+    start, end = int(r["start"][i]), int(r["end"][i])
+    rows = [i]
+    while (
+        (j := rows[-1] - 1) >= 0
+        and panel.hh[j] == panel.hh[i]
+        and rule.counts_before(int(r["end"][j]), window_start, start)
+    ):
+        rows.append(j)
+    parts = [
+        rule.Part(
+            rule.net_of(
+                {column: Decimal(round(r[name][k] * 100)) / 100 for name, column in NET_TERMS.items()}
+            ),
+            int(r["end"][k]) - max(int(r["start"][k]), window_start) + 1,
+            int(r["end"][k] - r["start"][k]) + 1,
+        )
+        for k in [i, *reversed(rows[1:])]
+    ]
+    return rule.annual_net(parts, end - window_start + 1)[0]
 
 
 def _same_period_a_year_earlier(panel: Panel) -> IntArray:
@@ -411,7 +461,7 @@ def member_values(panel: Panel, hh: IntArray, day: IntArray) -> dict[str, FloatA
         rows = np.flatnonzero(hh_counts > slot)
         member = first[hh[rows]] + slot
         d = day[rows]
-        active = (m["joined"][member] <= d) & (m["left"][member] > d)
+        active = rule.member_on(m["joined"][member], m["left"][member], d)
         birth_y, birth_md = _year_md(m["birth"][member])
         age = day_y[rows] - birth_y - (day_md[rows] < birth_md)
         can_work = m["can_work"][member]

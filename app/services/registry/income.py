@@ -1,21 +1,19 @@
 """人均纯收入: per-capita net income, annualised over the 12 months ending at a report's period_end.
 
-Pure functions over plain values, so the rule can be tested without a database.
-net = wages + business + property + transfer + insurance payouts (理赔, a transfer by the policy's
-formula) − production_cost, per report period. A report that only partly falls in the window counts pro
-rata by days; when the reports cover less than the whole window the sum is scaled up to a full year and
-the figure is marked estimated (one quarter of tobacco or flower income is not a year's).
+Pure functions over plain values, so the rule can be tested without a database. The rule itself (the
+terms of net income and their signs, the window, pro rata by days, scaling up a partial window, the
+household size) is app/income_rule.py, shared with the risk engine's vectorised copy (app/risk/panel.py);
+this is the reference implementation, the one the reports API shows.
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
+from app import income_rule as rule
 from app.clock import add_months
-
-CENT = Decimal("0.01")
 
 
 class PeriodIncome(NamedTuple):
@@ -46,21 +44,26 @@ def net_income(
     wages: Decimal, business: Decimal, prop: Decimal, transfer: Decimal, cost: Decimal, payout: Decimal
 ) -> Decimal:
     """人均纯收入's numerator for one period: insurance payouts count as transfer income."""
-    return wages + business + prop + transfer + payout - cost
+    return rule.net_of(
+        {
+            "wages": wages,
+            "business": business,
+            "property": prop,
+            "transfer": transfer,
+            "insurance_payout": payout,
+            "production_cost": cost,
+        }
+    )
 
 
 def household_size_at(members: Iterable[Membership], day: date) -> int:
     """Members active on `day`: joined on or before it (or always there) and not yet left."""
-    return sum(
-        1
-        for m in members
-        if (m.joined_on is None or m.joined_on <= day) and (m.left_on is None or m.left_on > day)
-    )
+    return sum(rule.member_on(m.joined_on or date.min, m.left_on or date.max, day) for m in members)
 
 
 def income_window(period_end: date) -> tuple[date, date]:
     """The 12 calendar months ending at period_end: 28 Feb 2025 → 1 Mar 2024 … 28 Feb 2025."""
-    return add_months(period_end + timedelta(days=1), -12), period_end
+    return add_months(period_end + timedelta(days=1), -rule.WINDOW_MONTHS), period_end
 
 
 def _days(start: date, end: date) -> int:
@@ -80,18 +83,16 @@ def per_capita(
         r
         for r in others
         if r.report_id != target.report_id
-        and r.period_end <= window_end
-        and r.period_end >= window_start
-        and (r.period_end < target.period_start or r.period_start > target.period_end)
+        and rule.counts_before(r.period_end, window_start, target.period_start)
     ]
-    total = Decimal(0)
-    covered = 0
-    for r in used:
-        overlap = _days(max(r.period_start, window_start), min(r.period_end, window_end))
-        covered += overlap
-        total += r.net * overlap / _days(r.period_start, r.period_end)
+    parts = [
+        rule.Part(
+            r.net, _days(max(r.period_start, window_start), r.period_end), _days(r.period_start, r.period_end)
+        )
+        for r in used
+    ]
     window_days = _days(window_start, window_end)
-    annual = (total * window_days / covered).quantize(CENT, ROUND_HALF_UP)
+    annual, covered = rule.annual_net(parts, window_days)
     size = household_size_at(members, window_end)
     return IncomeResult(
         window_start=window_start,
@@ -100,6 +101,6 @@ def per_capita(
         covered_days=covered,
         net_income=annual,
         household_size=size,
-        per_capita_net_income=(annual / size).quantize(CENT, ROUND_HALF_UP) if size else None,
-        estimated=covered < window_days,
+        per_capita_net_income=rule.to_cents(annual / size) if size else None,
+        estimated=rule.estimated(covered, window_days),
     )
