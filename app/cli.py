@@ -104,7 +104,7 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from app.db import session_scope
-    from app.demo import district as demo
+    from app.demo import accounts as demo_accounts
     from app.logs import configure_logging
     from app.main import create_app
 
@@ -113,7 +113,7 @@ def serve(host: str, port: int) -> None:
     with session_scope() as session:
         if settings.is_demo:
             _bootstrap_demo(session, settings)
-        elif demo_users := demo.active_demo_accounts(session):
+        elif demo_users := demo_accounts.active_demo_accounts(session):
             _fail(f"production refuses demo accounts; deactivate them first: {', '.join(demo_users)}", 2)
     if settings.is_demo:
         _first_demo_run(settings)
@@ -187,18 +187,21 @@ def _first_demo_run(settings: Settings) -> None:
 def _bootstrap_demo(session: Any, settings: Settings) -> None:
     from sqlalchemy import func, select
 
+    from app.demo import accounts as demo_accounts
+    from app.demo import cases as demo_cases
     from app.demo import district as demo
+    from app.demo import regions as demo_regions
     from app.models import Household
 
-    demo.ensure_regions(session, settings)
+    demo_regions.ensure_regions(session, settings)
     fresh = not session.scalar(select(func.count()).select_from(Household)) and settings.demo_households
     if fresh:
         started = time.perf_counter()
         count = demo.generate(session, settings, households=settings.demo_households, seed=1)
         click.echo(f"demo data: {count} households in {time.perf_counter() - started:.1f} s")
-    accounts = demo.reset_demo_accounts(session, settings)
+    accounts = demo_accounts.reset_demo_accounts(session, settings)
     if fresh:  # the demo village's cases at every step, played through the procedure by the demo accounts
-        click.echo(f"demo cases: {demo.stage_cases(session, settings)} at every step of the procedure")
+        click.echo(f"demo cases: {demo_cases.stage_cases(session, settings)} at every step of the procedure")
     click.echo("\nDemo accounts (passwords are new at every start; log in at / or at /docs → Authorize):")
     for username, password, role, region in accounts:
         if role == Role.platform_client:  # the platform signs its requests: a fresh key instead

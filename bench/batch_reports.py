@@ -68,6 +68,7 @@ def build_district(households: int, demo_households: int) -> tuple[list[int], fl
     from app.config import get_settings
     from app.db import session_scope
     from app.demo import district as demo
+    from app.demo import regions as demo_regions
     from app.models import Household
     from app.schemas.users import UserCreate
     from app.services.platform import users
@@ -79,7 +80,7 @@ def build_district(households: int, demo_households: int) -> tuple[list[int], fl
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
     with session_scope() as session:
-        demo.ensure_regions(session, settings)
+        demo_regions.ensure_regions(session, settings)
         users.create(
             session,
             settings,

@@ -37,6 +37,7 @@ def main() -> None:
     from app.config import get_settings
     from app.db import get_sessionmaker, session_scope
     from app.demo import district as demo
+    from app.demo import regions as demo_regions
     from app.models import RiskResult
     from app.risk import model, scorer, training
     from app.services.platform.health import alembic_config
@@ -46,7 +47,7 @@ def main() -> None:
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
     with session_scope() as session:
-        demo.ensure_regions(session, settings)
+        demo_regions.ensure_regions(session, settings)
         demo.generate(session, settings, households=args.households, seed=args.seed)
     if not args.rules_only:
         try:

@@ -217,10 +217,11 @@ def generate_quarters(households: int, chunk: int, base_seed: int, quarters: int
     from app.config import get_settings
     from app.db import session_scope
     from app.demo import district as demo
+    from app.demo import regions as demo_regions
 
     settings = get_settings()
     with session_scope() as session:
-        demo.ensure_regions(session, settings)
+        demo_regions.ensure_regions(session, settings)
     done = household_count()
     if done >= households:
         return {}

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from app import db  # noqa: E402
 from app.config import Settings, get_settings  # noqa: E402
-from app.demo import district as demo  # noqa: E402
+from app.demo import regions as demo_regions  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import Base, PolicyVersion  # noqa: E402
 from app.schemas.policy import PolicyData  # noqa: E402
@@ -116,7 +116,7 @@ def clean_db(migrated: Engine, settings: Settings) -> None:
     """Every test starts from Hongta's regions (plus illustrative villages) and nothing else."""
     _empty(migrated)
     with db.session_scope() as session:
-        demo.ensure_regions(session, settings)
+        demo_regions.ensure_regions(session, settings)
         # what the migration seeds: policy version 1 with the defaults
         session.add(
             PolicyVersion(version=1, created_by="system:default", data=PolicyData().model_dump(mode="json"))

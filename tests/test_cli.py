@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app import db
 from app.cli import main
 from app.config import get_settings
-from app.demo import district as demo
+from app.demo import accounts as demo_accounts
 from app.models import Household, Member, Region, Report, User
 
 runner = CliRunner()
@@ -179,7 +179,7 @@ class TestDemoBootstrap:
 
         assert isinstance(client, TestClient)
         with db.session_scope() as session:
-            accounts = demo.reset_demo_accounts(session, get_settings())
+            accounts = demo_accounts.reset_demo_accounts(session, get_settings())
         assert {a[2].value for a in accounts} == {
             "village_cadre",
             "township_reviewer",
@@ -204,7 +204,7 @@ class TestProductionSettings:
 
     def test_serve_refuses_active_demo_accounts(self, monkeypatch: pytest.MonkeyPatch) -> None:
         with db.session_scope() as session:
-            demo.reset_demo_accounts(session, get_settings())
+            demo_accounts.reset_demo_accounts(session, get_settings())
         result = invoke_in_production(monkeypatch, ["serve", "--port", "1"])
         assert result.exit_code == 2
         assert "demo accounts" in result.output

@@ -9,16 +9,21 @@ from sqlalchemy import select
 
 from app import db
 from app.config import Settings
+from app.demo import accounts as demo_accounts
+from app.demo import cases as demo_cases
 from app.demo import district as demo
+from app.demo.regions import DEMO_VILLAGE
 from app.models import Case, Household
 from app.models.enums import MonitoringStatus
 
 
 def _demo_district(settings: Settings) -> dict[str, str]:
     with db.session_scope() as session:
-        demo.generate(session, settings, households=60, seed=1, villages=[demo.DEMO_VILLAGE])
-        passwords = {name: password for name, password, _, _ in demo.reset_demo_accounts(session, settings)}
-        assert demo.stage_cases(session, settings) == sum(n for n, _ in demo.CASE_SCRIPTS)
+        demo.generate(session, settings, households=60, seed=1, villages=[DEMO_VILLAGE])
+        passwords = {
+            name: password for name, password, _, _ in demo_accounts.reset_demo_accounts(session, settings)
+        }
+        assert demo_cases.stage_cases(session, settings) == sum(n for n, _ in demo_cases.CASE_SCRIPTS)
     return passwords
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app import db
 from app.config import Settings
+from app.demo import accounts as demo_accounts
 from app.demo import district as demo
 from app.models import Household, RateEvent, Report
 from tests.fixtures import Accounts, household_body, member_body, new_household, report_body
@@ -178,7 +179,7 @@ def test_demo_account_cannot_log_in_in_production(
     client: TestClient, settings: Settings, app: FastAPI
 ) -> None:
     with db.session_scope() as session:
-        accounts = demo.reset_demo_accounts(session, settings)
+        accounts = demo_accounts.reset_demo_accounts(session, settings)
     username, password = accounts[0][0], accounts[0][1]
     app.state.settings = settings.model_copy(update={"env": "production"})
     try:
