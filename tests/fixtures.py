@@ -4,10 +4,11 @@ import itertools
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -37,6 +38,7 @@ __all__ = [
     "new_household",
     "live_server",
     "poor",
+    "race",
     "report_body",
 ]
 
@@ -257,3 +259,21 @@ def live_server(app: FastAPI, clean_db: None) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def race(app: FastAPI, calls: list[Callable[[TestClient], httpx.Response]]) -> list[httpx.Response]:
+    """Run the calls at the same moment, each from its own client and thread."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            barrier.wait()
+            results[index] = calls[index](client)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

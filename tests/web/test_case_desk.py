@@ -20,9 +20,9 @@ from app.risk import scorer
 from app.services.cases import cases, escalation
 from app.services.platform.access import Actor
 from app.services.relief import relief_keys
+from tests.cases.test_cases import AS_OF
 from tests.fixtures import PASSWORD, Accounts, new_household, report_body
-from tests.test_cases import AS_OF
-from tests.test_relief import APPLICANT_ID, Platform, application
+from tests.relief.test_relief import APPLICANT_ID, Platform, application
 from tests.web.conftest import console_errors, shot
 
 

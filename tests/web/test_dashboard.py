@@ -26,7 +26,7 @@ from app.schemas.policy import PolicyData
 from app.services.cases import cases
 from app.services.platform.access import Actor
 from tests.fixtures import PASSWORD, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_B, VILLAGE_C, Accounts, new_household
-from tests.test_risk_lists import THIS_WEEK, generate, results, weeks_ago
+from tests.lists.test_risk_lists import THIS_WEEK, generate, results, weeks_ago
 from tests.web.conftest import shot
 
 API = "/api/v1/risk-lists"

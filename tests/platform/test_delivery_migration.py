@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
-MIGRATION = Path(__file__).parent.parent / "migrations/versions/2026-12-03_1500_delivery_claims.py"
+MIGRATION = Path(__file__).parents[2] / "migrations/versions/2026-12-03_1500_delivery_claims.py"
 
 
 def _migration() -> ModuleType:

@@ -17,8 +17,8 @@ from app.schemas.policy import PolicyData
 from app.services.lists import risk_list_generation, risk_lists
 from app.services.platform.access import Actor
 from tests.fixtures import Accounts, new_household, report_body
-from tests.test_features import frame_for, submit
-from tests.test_rules import household, run
+from tests.risk.test_features import frame_for, submit
+from tests.risk.test_rules import household, run
 
 POLICY = PolicyData()
 

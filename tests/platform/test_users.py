@@ -17,7 +17,14 @@ from app.models.enums import Role
 from app.schemas.users import UserUpdate
 from app.services.platform import auth
 from app.services.platform import users as user_service
-from tests.fixtures import COUNTY, PASSWORD, TOWNSHIP_1, VILLAGE_A, VILLAGE_B, Accounts
+from tests.fixtures import (
+    COUNTY,
+    PASSWORD,
+    TOWNSHIP_1,
+    VILLAGE_A,
+    VILLAGE_B,
+    Accounts,
+)
 
 USERS = "/api/v1/users"
 NEW_PASSWORD = "a-new-long-password"
@@ -518,3 +525,18 @@ class TestLastAdmin:
         # ...and can still manage accounts
         headers = bearer_of(client, remaining[0], PASSWORD if remaining == ["admin"] else NEW_PASSWORD)
         assert client.get(USERS, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("username", ["13912345678", "530402198001011234"])
+def test_username_shaped_like_personal_data_is_refused(
+    client: TestClient, accounts: Accounts, username: str
+) -> None:
+    body = {
+        "username": username,
+        "password": "long-enough-pw",
+        "role": "admin",
+        "region_code": "530402000000",
+    }
+    response = client.post("/api/v1/users", json=body, headers=accounts["admin"])
+    assert response.status_code == 422
+    assert response.json()["field"] == "username"

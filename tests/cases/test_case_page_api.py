@@ -12,8 +12,8 @@ from app.clock import local_today
 from app.config import Settings
 from app.models import Case
 from app.services.cases.procedure import ACTIONS as RULES
+from tests.cases.test_cases import REVIEW, VERIFY, act, signal, to_township
 from tests.fixtures import Accounts, new_household, report_body
-from tests.test_cases import REVIEW, VERIFY, act, signal, to_township
 
 ROLES = ("cadre_a", "township_1", "district")
 

@@ -11,8 +11,8 @@ from app.config import Settings
 from app.models import Case, Household, Notification
 from app.models.enums import MonitoringStatus
 from app.services.cases import escalation
+from tests.cases.test_cases import REVIEW, VERIFY, act, signal, to_township
 from tests.fixtures import Accounts
-from tests.test_cases import REVIEW, VERIFY, act, signal, to_township
 
 WITHDRAW = {"action": "close", "reason": "情况已核清"}
 

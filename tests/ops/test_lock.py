@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Dev pins the runtime needs too, so they are rightly in requirements.lock: PyYAML comes with
 # uvicorn[standard] (the dev extra pins it because tests read compose.yaml with it).

@@ -25,7 +25,7 @@ from app.services.platform import users
 from app.services.platform.access import Actor
 from app.services.relief import relief_keys, relief_outbox
 from tests.fixtures import COUNTY, PASSWORD, VILLAGE_A, Accounts, household_body, make_id, member_body
-from tests.test_webhooks import Hanging, Receiver
+from tests.platform.test_webhooks import Hanging, Receiver
 
 URL = "/api/v1/integrations/relief-platform"
 

@@ -30,7 +30,7 @@ from app.services.registry import household_views, households
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 from tests.fixtures import COUNTY, Accounts, member_body, new_household, report_body
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 

@@ -16,7 +16,7 @@ from app.risk import scorer
 from app.services.platform import outbox
 from app.worker import jobs
 from tests.fixtures import TOWNSHIP_1, Accounts
-from tests.test_webhooks import SECRET, Receiver, open_case, receiver  # noqa: F401 - the fixture
+from tests.platform.test_webhooks import SECRET, Receiver, open_case, receiver  # noqa: F401 - the fixture
 
 TOKEN = "m" * 40
 SCRAPE = {"Authorization": f"Bearer {TOKEN}"}

@@ -22,9 +22,9 @@ from app.config import Settings
 from app.models import Assistance, Base, Member, Signal
 from app.pii import cipher_for, id_check_digit, mask_pii_text, validate_id_number
 from app.schemas.common import MAX_ID, StrictModel
+from tests.cases.test_assistance import monitored
 from tests.fixtures import VILLAGE_A, Accounts, household_body, make_id, member_body, new_household
-from tests.test_assistance import monitored
-from tests.test_validation import unchanged
+from tests.registry.test_validation import unchanged
 
 SIGNALS = "/api/v1/department-signals"
 PHONE = "13987654321"

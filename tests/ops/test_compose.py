@@ -19,7 +19,7 @@ import yaml
 
 from app.cli import main as cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
     "SHOUWANG_SECRET_KEY": "ci-secret-key",
     "SHOUWANG_ENCRYPTION_KEYS": "ci-encryption-keys",

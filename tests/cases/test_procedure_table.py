@@ -12,8 +12,8 @@ from app.config import Settings
 from app.models import Case
 from app.models.enums import CaseStep, Role
 from app.services.cases import escalation, procedure
+from tests.cases.test_cases import REVIEW, VERIFY, act, signal, to_township
 from tests.fixtures import Accounts
-from tests.test_cases import REVIEW, VERIFY, act, signal, to_township
 
 
 def test_the_api_serves_the_steps_in_order_with_owners_windows_and_the_actions(

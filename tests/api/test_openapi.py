@@ -1,6 +1,6 @@
 """Issue 16: the OpenAPI document is a contract a generated client can use: every schema has its own title,
 every status a route can answer is declared with its body, and case actions are documented per action.
-(tests/test_generated_client.py generates a client from it; tests/test_fuzz.py checks the answers.)"""
+(tests/api/test_generated_client.py generates a client from it; tests/api/test_fuzz.py checks the answers.)"""
 
 import inspect
 import re

@@ -13,13 +13,20 @@ import pytest
 import time_machine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import db
 from app.config import Settings
-from app.models import AuditEntry, User
+from app.demo import accounts as demo_accounts
+from app.models import AuditEntry, RateEvent, User
 from app.models.base import utcnow
-from tests.fixtures import PASSWORD, VILLAGE_A, Accounts, new_household
+from tests.fixtures import (
+    PASSWORD,
+    VILLAGE_A,
+    Accounts,
+    new_household,
+    race,
+)
 
 TOKEN = "/api/v1/auth/token"
 REFRESH = "/api/v1/auth/refresh"
@@ -559,3 +566,71 @@ def jti(token: str) -> str:
     """The token's id (read without checking the signature: the server checks it)."""
     value: str = jwt.decode(token, options={"verify_signature": False})["jti"]
     return value
+
+
+def test_failed_login_with_a_phone_number_stores_no_phone(client: TestClient) -> None:
+    client.post("/api/v1/auth/token", data={"username": "13912345678", "password": "whatever-123"})
+    with db.session_scope() as session:
+        keys = session.scalars(select(RateEvent.key)).all()
+    assert keys
+    assert not any("13912345678" in k for k in keys)
+
+
+def test_parallel_wrong_passwords_do_not_get_extra_guesses(
+    app: FastAPI, accounts: Accounts, settings: Settings
+) -> None:
+    accounts.create("cadre_a")
+    login = {"username": "cadre_a", "password": "wrong-password"}
+    answers = race(app, [lambda c: c.post("/api/v1/auth/token", data=login)] * 8)
+    codes = sorted(r.status_code for r in answers)
+    assert set(codes) <= {401, 429}
+    # serialised: the second failure already imposes a wait, so most parallel guesses are refused
+    assert codes.count(401) <= 2
+
+
+def test_parallel_account_changes_and_logouts_are_never_a_500(app: FastAPI, accounts: Accounts) -> None:
+    target = accounts.create("cadre_b")
+    admin = accounts["admin"]
+    tokens = [accounts.tokens("cadre_c")["access_token"] for _ in range(2)]
+    answers = race(
+        app,
+        [
+            lambda c: c.patch(f"/api/v1/users/{target}", json={"active": False}, headers=admin),
+            lambda c: c.patch(f"/api/v1/users/{target}", json={"role": "village_cadre"}, headers=admin),
+            lambda c: c.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {tokens[0]}"}),
+            lambda c: c.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {tokens[1]}"}),
+        ],
+    )
+    assert all(r.status_code < 500 for r in answers), [r.text for r in answers]
+
+
+def test_demo_account_cannot_log_in_in_production(
+    client: TestClient, settings: Settings, app: FastAPI
+) -> None:
+    with db.session_scope() as session:
+        accounts = demo_accounts.reset_demo_accounts(session, settings)
+    username, password = accounts[0][0], accounts[0][1]
+    app.state.settings = settings.model_copy(update={"env": "production"})
+    try:
+        response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    finally:
+        app.state.settings = settings
+    assert response.status_code == 401
+
+
+def test_throttle_records_do_not_pile_up(client: TestClient) -> None:
+    """Failed logins under ever-new names must not grow the table forever."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from app.models.base import utcnow
+
+    with db.session_scope() as session:
+        session.execute(
+            insert(RateEvent),
+            [{"key": f"login:old{i}", "occurred_at": utcnow() - timedelta(days=2)} for i in range(50)],
+        )
+    client.post("/api/v1/auth/token", data={"username": "someone-new", "password": "whatever-123"})
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(RateEvent)) == 1

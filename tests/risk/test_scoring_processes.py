@@ -19,7 +19,7 @@ from app.config import get_settings
 from app.models import RiskRun
 from app.risk import scorer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.real_clock  # the runs are other processes, on the real clock
 
 

@@ -592,3 +592,25 @@ def test_inputs_that_used_to_crash_are_4xx(client: TestClient, accounts: Account
     assert nul.json()["field"] == "address"
     login = client.post("/api/v1/auth/token", data={"username": "cadre_a\x00", "password": "x" * 12})
     assert 400 <= login.status_code < 500
+
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def test_full_width_id_number_is_refused(client: TestClient, accounts: Accounts) -> None:
+    household = new_household(client, accounts["cadre_a"])
+    ascii_id = client.get(
+        f"/api/v1/households/{household['id']}", params={"reveal": "true"}, headers=accounts["cadre_a"]
+    ).json()["members"][0]["id_number"]
+    disguised = ascii_id[:17].translate(FULL_WIDTH) + ascii_id[17]
+    body = household_body(members=[member_body("户主") | {"id_number": disguised, "birth_date": None}])
+    response = client.post("/api/v1/households", json=body, headers=accounts["cadre_a"])
+    assert response.status_code == 422
+    assert response.json()["field"] == "members[0].id_number"
+
+
+def test_full_width_phone_is_refused(client: TestClient, accounts: Accounts) -> None:
+    body = household_body(phone="1380000000０")
+    response = client.post("/api/v1/households", json=body, headers=accounts["cadre_a"])
+    assert response.status_code == 422
+    assert response.json()["field"] == "phone"

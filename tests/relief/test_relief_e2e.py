@@ -22,7 +22,7 @@ from app.clock import local_today
 from app.services.relief import relief_keys
 from tests.fixtures import make_id
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VILLAGE = "530402202201"  # the demo cadre's village
 # the processes use their own SQLite file: run once, in the SQLite pass
 pytestmark = [

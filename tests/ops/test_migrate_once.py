@@ -20,9 +20,9 @@ from sqlalchemy.engine import make_url
 from app.services.platform import schema
 from app.services.platform.health import alembic_config, head_revisions
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
-from tests.test_cli import PRODUCTION_SECRETS, invoke_in_production
+from tests.ops.test_cli import PRODUCTION_SECRETS, invoke_in_production
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.real_clock  # the commands are other processes, on the real clock
 
 

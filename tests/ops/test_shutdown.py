@@ -19,9 +19,9 @@ from app import db, lifecycle
 from app.config import get_settings
 from app.models import JobLease, RiskRun
 from app.risk import scorer
-from tests.test_metrics import sample
+from tests.ops.test_metrics import sample
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
