@@ -193,3 +193,47 @@ def test_the_size_check_finds_a_long_module(tmp_path: Path) -> None:
     (root / "short.py").write_text("x = 1\n" * MAX_LINES)
     (root / "services" / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
     assert long_modules(root) == {"app/services/long.py": MAX_LINES + 1}
+
+
+# what opens a transaction, an engine or reads the process's settings on its own
+OWN_RESOURCES = {
+    "session_scope",
+    "get_engine",
+    "get_sessionmaker",
+    "make_engine",
+    "engine_for",
+    "sessions_for",
+    "get_settings",
+}
+
+
+def own_resources(path: Path) -> list[str]:
+    """The names of OWN_RESOURCES the file imports from app.db / app.config, or reaches as attributes."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module in ("app.db", "app.config"):
+            found += [alias.name for alias in node.names if alias.name in OWN_RESOURCES]
+        elif isinstance(node, ast.Attribute) and node.attr in OWN_RESOURCES:
+            found.append(node.attr)
+    return found
+
+
+def test_services_and_the_engine_never_open_their_own_session_or_engine() -> None:
+    """The caller (a route's dependency, a CLI command, a worker job) owns the transaction and passes the
+    session, or its session factory, and the settings: one engine per process, settings from one place."""
+    found = {
+        str(path.relative_to(APP.parent)): names
+        for package in (APP / "services", APP / "risk")
+        for path in sorted(package.rglob("*.py"))
+        if (names := own_resources(path))
+    }
+    assert found == {}
+
+
+def test_the_resource_check_finds_a_service_opening_a_session(tmp_path: Path) -> None:
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text(
+        "from app import db\nfrom app.db import session_scope\n\n"
+        "def f():\n    engine = db.get_engine()\n    with session_scope() as s:\n        pass\n"
+    )
+    assert sorted(own_resources(sneaky)) == ["get_engine", "session_scope"]

@@ -54,7 +54,7 @@ def migrate_schema(settings: Settings) -> None:
     """Upgrade to head, one process at a time (the others wait, then find the schema at head)."""
     from alembic.util.exc import CommandError
 
-    from app.services.platform import schema
+    from app.ops import schema
 
     try:
         migration = schema.upgrade_to_head(
@@ -70,7 +70,7 @@ def migrate_schema(settings: Settings) -> None:
 def require_schema(settings: Settings) -> None:
     """Demo mode migrates; production runs only on a schema at head (`shouwang migrate` is the step that
     migrates, so replicas starting together never race to do it)."""
-    from app.services.platform import schema
+    from app.ops import schema
 
     if settings.is_demo:
         migrate_schema(settings)

@@ -93,7 +93,7 @@ def worker() -> None:
 def backup(out: Path, checkpoint: Path | None) -> None:
     """Back up the database while the service runs (SQLite: online backup; PostgreSQL: pg_dump), with the
     audit chain's checkpoint taken in the same snapshot. Never overwrites a file."""
-    from app.services.platform import backup as backup_service
+    from app.ops import backup as backup_service
 
     try:
         made = backup_service.backup(load_settings().database_url, out, checkpoint)
@@ -111,8 +111,8 @@ def backup(out: Path, checkpoint: Path | None) -> None:
 @handle_errors
 def restore(source: Path) -> None:
     """Load a backup made by `shouwang backup` into the configured database, which must be empty."""
-    from app.services.platform import backup as backup_service
-    from app.services.platform import schema
+    from app.ops import backup as backup_service
+    from app.ops import schema
 
     settings = load_settings()
     try:

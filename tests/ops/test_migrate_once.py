@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.services.platform import schema
+from app.ops import schema
 from app.services.platform.health import alembic_config, head_revisions
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 from tests.ops.test_cli import PRODUCTION_SECRETS, invoke_in_production
