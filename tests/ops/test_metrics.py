@@ -124,3 +124,11 @@ def test_overdue_steps_are_counted(
     clock.shift(60 * 60 * 24 * 30)  # a month later the village's verification is long overdue
     text = metered.get("/metrics", headers=SCRAPE).text
     assert sample(text, "shouwang_case_steps_overdue") == 1
+
+
+def test_the_app_the_jobs_and_the_cli_share_one_engine(settings: Settings) -> None:
+    """One pool per process: the app's sessions and the worker's or CLI's (db.get_sessionmaker) are on
+    the same engine, so the pool metric counts every connection the process holds."""
+    app = create_app(settings)
+    assert app.state.engine is db.get_engine()
+    assert app.state.sessionmaker is db.get_sessionmaker()
