@@ -110,7 +110,7 @@ def stage_cases(session: Session, settings: Settings, seed: int = 1) -> int:
 def _poorest(session: Session, households: list[Household], count: int) -> list[Household]:
     """The `count` households with the lowest per-capita net income in their latest report: the ones a
     cadre would report."""
-    from app.services.registry import reports
+    from app.services.registry import report_views
 
     latest = dict(
         session.execute(
@@ -122,7 +122,8 @@ def _poorest(session: Session, households: list[Household], count: int) -> list[
         .all()
     )
     income = {
-        r.household_id: r.per_capita_net_income for r in reports.read_many(session, list(latest.values()))
+        r.household_id: r.per_capita_net_income
+        for r in report_views.read_many(session, list(latest.values()))
     }
     ranked = sorted(households, key=lambda h: (income.get(h.id) is None, income.get(h.id) or 0, h.id))
     return ranked[:count]

@@ -14,7 +14,7 @@ from app.demo import synthetic
 from app.models import Base, Report
 from app.models.enums import HousingGrade
 from app.schemas.reports import EventIn, Income, ReportCreate, Spending
-from app.services.registry.reports import body_hash
+from app.services.registry.report_checks import body_hash
 
 REPORT_TABLE = Base.metadata.tables["report"]
 EVENT_TABLE = Base.metadata.tables["report_event"]

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.risk import panel as pn
+from app.risk import panel_read
 from app.risk.rules import FEATURES, Array
 from app.schemas.policy import PolicyData
 
@@ -29,7 +30,7 @@ class Frame:
 
 def build(session: Session, policy: PolicyData, as_of: date, household_ids: list[int] | None = None) -> Frame:
     """The rules' features of every household (or the given ones) as known on `as_of`."""
-    panel = pn.load(session, as_of=as_of, household_ids=household_ids)
+    panel = panel_read.load(session, as_of=as_of, household_ids=household_ids)
     rows = latest_rows(panel)
     return Frame(
         [int(i) for i in panel.household_ids],

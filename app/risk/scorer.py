@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db import Sessions, transaction
 from app.models import Base, Household, RiskRun
 from app.models.base import utcnow
-from app.risk import features, rules, training
+from app.risk import features, panel_read, rules, training
 from app.risk import model as ml
 from app.risk import panel as pn
 from app.schemas.policy import PolicyData
@@ -172,7 +172,7 @@ def read_chunks(
     scored and written, so the database's work and Python's overlap (two cores, both busy)."""
     if session.connection().dialect.name != "postgresql":
         for chunk in chunks:
-            yield chunk, pn.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
+            yield chunk, panel_read.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring-read") as pool:
         pending = pool.submit(_load_apart, sessions, as_of, chunks[0]) if chunks else None
@@ -188,7 +188,7 @@ def read_chunks(
 def _load_apart(sessions: Sessions, as_of: date, chunk: list[int]) -> pn.Panel:
     with transaction(sessions) as session:
         _without_jit(session)
-        return pn.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
+        return panel_read.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
 
 
 def _without_jit(session: Session) -> None:

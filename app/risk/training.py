@@ -22,6 +22,7 @@ from app.models import Household, RiskModel
 from app.risk import features as ft
 from app.risk import model as ml
 from app.risk import panel as pn
+from app.risk import panel_read
 from app.services.platform import audit, leases
 from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
@@ -68,7 +69,7 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
             version, policy = policy_service.current_data(session)
             households = session.scalar(select(func.count()).select_from(Household)) or 0
             # a large district trains on a spread-out sample: enough to learn from, in bounded memory
-            panel = pn.load(session, every=max(1, -(-households // TRAIN_MAX_HOUSEHOLDS)))
+            panel = panel_read.load(session, every=max(1, -(-households // TRAIN_MAX_HOUSEHOLDS)))
         data = ml.build_dataset(panel, policy)
         ml.check_history(data, policy)
         split = ml.temporal_split(data)

@@ -23,8 +23,8 @@ from app import db
 from app import income_rule as rule
 from app.clock import add_months, local_today
 from app.risk import panel as pn
-from app.services.registry.income import IncomeResult, Membership, PeriodIncome, net_income, per_capita
-from app.services.registry.reports import NET_FIELDS
+from app.risk import panel_read
+from app.services.registry.income import IncomeResult, Membership, PeriodIncome, per_capita
 from tests.fixtures import Accounts, member_body, new_household, report_body
 
 SEEDS = range(10)
@@ -74,7 +74,7 @@ def random_household(rng: random.Random, first_id: int, last_day: date = date.ma
         amounts = {column: money(rng) for column in rule.NET_INCOME_TERMS}
         if rng.random() < 0.15:  # a bad season: costs above the income
             amounts["production_cost"] += Decimal(rng.randint(0, 8_000_000)) / 100
-        net = net_income(*(amounts[column] for column in NET_FIELDS))  # as the API computes it
+        net = rule.net_of(amounts)  # as the API computes it from a report's columns
         reports.append((PeriodIncome(report_id, start, end, net), amounts))
         start = end + timedelta(days=1 if rng.random() < 0.6 else rng.randint(2, 300))
     ends = [r.period_end for r, _ in reports]
@@ -214,7 +214,7 @@ def test_reports_api_and_risk_engine_agree_through_the_database(
     client: TestClient, accounts: Accounts
 ) -> None:
     """The same through storage: random households sent through the API (members joining and leaving,
-    corrections superseding reports), the API's figures read back, the engine's from pn.load."""
+    corrections superseding reports), the API's figures read back, the engine's from panel_read.load."""
     cadre = accounts["cadre_a"]
     rng = random.Random(2026)
     today = local_today()
@@ -272,7 +272,7 @@ def test_reports_api_and_risk_engine_agree_through_the_database(
         assert response.status_code == 200, response.text
         shown |= {r["id"]: r for r in response.json()["items"] if r["superseded_by"] is None}
     with db.session_scope() as session:
-        panel = pn.load(session, household_ids=ids)
+        panel = panel_read.load(session, household_ids=ids)
     derived = pn.income(panel)
     assert sorted(shown) == sorted(int(i) for i in panel.reports["id"])
     for row, report_id in enumerate(panel.reports["id"]):

@@ -233,12 +233,12 @@ def test_a_large_district_trains_on_a_spread_out_sample(
 
 
 def test_training_examples_never_see_the_hold_out_period(district: None, settings: Settings) -> None:
-    from app.risk import panel as pn
+    from app.risk import panel_read
     from app.services.platform import policy as policy_service
 
     with db.session_scope() as session:
         _, policy = policy_service.current_data(session)
-        data = ml.build_dataset(pn.load(session), policy)
+        data = ml.build_dataset(panel_read.load(session), policy)
     split = ml.temporal_split(data)
     trained = np.concatenate([split.fit, split.calibrate])
     assert data.label_day[trained].max() <= data.period[split.test].min()  # outcomes known by then

@@ -15,7 +15,8 @@ from app.schemas.reports import (
     ReportPreview,
     ReportRead,
 )
-from app.services.registry import reports as report_service
+from app.services.registry import report_submission, report_views
+from app.services.registry.report_checks import Item
 
 router = APIRouter(
     tags=["reports"],
@@ -44,7 +45,7 @@ def list_reports(
     page: PageDep,
     since: Annotated[PastDate | None, Query(description="periods ending on or after")] = None,
 ) -> Page[ReportRead]:
-    items, total = report_service.list_for_household(session, actor, household_id, page, since)
+    items, total = report_views.list_for_household(session, actor, household_id, page, since)
     return Page[ReportRead].of(items, total, page)
 
 
@@ -65,8 +66,8 @@ def submit_report(
 ) -> ReportRead:
     """201 when stored; 200 with the stored report when the same `client_ref` and body were sent before;
     409 when that `client_ref` was used for a different body or the period overlaps another report."""
-    items, created = report_service.submit(
-        session, settings, actor, [report_service.Item(body=body, prefix="", household_id=household_id)]
+    items, created = report_submission.submit(
+        session, settings, actor, [Item(body=body, prefix="", household_id=household_id)]
     )
     if not created:
         response.status_code = 200
@@ -84,7 +85,7 @@ def preview_report(
     """The same checks and refusals as submitting the report (403, 404, 409, 422 naming the field), then
     the per-capita net income over the 12 months to `period_end` with this report counted, this year's
     monitoring line and whether the figure is below it. Nothing is stored or audited."""
-    return report_service.preview(session, actor, household_id, body)
+    return report_submission.preview(session, actor, household_id, body)
 
 
 @router.post(
@@ -107,7 +108,7 @@ def submit_batch(
     """Every item is checked first; if any is invalid nothing is stored and the answer lists every item's
     errors (`reports[i].field`). Re-sending a batch stores nothing new and answers the same body (200);
     header `X-Reports-Created` counts what this call stored."""
-    items: list[report_service.Item] = []
+    items: list[Item] = []
     invalid: list[AppError] = []
     for i, raw in enumerate(body.reports):
         prefix = f"reports[{i}]."
@@ -117,11 +118,9 @@ def submit_batch(
             invalid.extend(validation_errors(exc, prefix))
             continue
         items.append(
-            report_service.Item(
-                body=item, prefix=prefix, household_id=item.household_id, household_no=item.household_no
-            )
+            Item(body=item, prefix=prefix, household_id=item.household_id, household_no=item.household_no)
         )
-    reads, created = report_service.submit(session, settings, actor, items, invalid=invalid)
+    reads, created = report_submission.submit(session, settings, actor, items, invalid=invalid)
     # Serialised here, once: returning the model would make FastAPI dump and re-validate 1,000 items.
     return Response(
         content=BatchReportsOut(items=reads).model_dump_json(),

@@ -14,7 +14,7 @@ from app.errors import Conflict, NotFound
 from app.models import Assistance, Case, Household
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus
-from app.risk import features, rules
+from app.risk import features, panel_read, rules
 from app.risk import panel as pn
 from app.schemas.assistance import AssistanceCreate
 from app.schemas.policy import PolicyData
@@ -220,7 +220,7 @@ def _measures_missing(session: Session, household: Household) -> list[str]:
 def _income_problems(session: Session, household_id: int, policy: PolicyData, today: date) -> list[str]:
     """Income above the line in every report of the policy's months, and reports covering all of them
     (one good quarter is not six months above the line)."""
-    panel = pn.load(session, as_of=today, household_ids=[household_id])
+    panel = panel_read.load(session, as_of=today, household_ids=[household_id])
     d = pn.income(panel)
     start, end = panel.reports["start"], panel.reports["end"]
     since = add_months(today, -policy.elimination_months).toordinal()

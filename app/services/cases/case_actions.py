@@ -27,7 +27,8 @@ from app.services.cases.procedure import VILLAGE_STEPS
 from app.services.platform import audit, outbox
 from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
-from app.services.registry import monitoring_rules, reports
+from app.services.registry import monitoring_rules, report_submission
+from app.services.registry.report_checks import Item
 
 NOTICE_LEAD_DAYS = 14  # a notice may be announced up to two weeks ahead
 ACTIONS = procedure.ACTIONS
@@ -133,8 +134,8 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
                     field="visited_on",
                 )
             if body.report is not None:  # the corrected indicators: a new report, as a cadre files one
-                item = reports.Item(body=body.report, prefix="report.", household_id=household.id)
-                stored, _ = reports.submit(session, settings, actor, [item])
+                item = Item(body=body.report, prefix="report.", household_id=household.id)
+                stored, _ = report_submission.submit(session, settings, actor, [item])
                 data["report"] = {"id": stored[0].id, "client_ref": body.report.client_ref}
             _advance(case, "verify", policy)
         case bodies.Review() if body.held_on < _visited_on(session, case):

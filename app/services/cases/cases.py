@@ -336,7 +336,7 @@ def household_on_case(session: Session, settings: Settings, actor: Actor, case: 
     """The household as its case page shows it: who, where, how many, its latest report's per-capita
     net income against that year's monitoring line, and its risk in the current run (None: not scored)."""
     from app.services.platform import policy as policy_service
-    from app.services.registry import reports
+    from app.services.registry import report_views
     from app.services.scoring import risk
 
     try:
@@ -372,7 +372,7 @@ def household_on_case(session: Session, settings: Settings, actor: Actor, case: 
     )
     latest = None
     if latest_id is not None:
-        [report] = reports.read_many(session, [latest_id])
+        [report] = report_views.read_many(session, [latest_id])
         _, policy = policy_service.current_data(session)
         line = policy.line_for(report.period_end.year)
         figure = report.per_capita_net_income

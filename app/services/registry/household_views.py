@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from app import income_rule as rule
 from app.clock import local_today
 from app.config import Settings
 from app.errors import Forbidden
@@ -81,11 +82,8 @@ def member_read(settings: Settings, member: Member) -> MemberRead:
 
 
 def _size_today(members: Sequence[Member], today: date) -> int:
-    return sum(
-        1
-        for m in members
-        if (m.joined_on is None or m.joined_on <= today) and (m.left_on is None or m.left_on > today)
-    )
+    """The household's size today by the income rule's count of members (income_rule.member_on)."""
+    return sum(rule.member_on(m.joined_on or date.min, m.left_on or date.max, today) for m in members)
 
 
 def household_view(

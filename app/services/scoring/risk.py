@@ -12,9 +12,8 @@ from app.config import Settings
 from app.errors import NotFound
 from app.models import PolicyVersion, RiskModel, RiskResult, RiskRun
 from app.models.enums import Role
-from app.risk import features, scorer, training
+from app.risk import features, panel_read, scorer, training
 from app.risk import model as ml
-from app.risk import panel as pn
 from app.risk.model import ArtifactInvalid
 from app.schemas.common import PageParams
 from app.schemas.policy import PolicyData
@@ -96,7 +95,7 @@ def _explain_on_read(
         artifact = training.load_artifact(settings, stored)
     except ArtifactInvalid:
         return []
-    panel = pn.load(session, as_of=run.as_of, household_ids=[household_id])
+    panel = panel_read.load(session, as_of=run.as_of, household_ids=[household_id])
     rows = features.latest_rows(panel)
     if not len(rows) or rows[0] < 0:
         return []

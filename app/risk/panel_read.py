@@ -1,0 +1,213 @@
+"""Reading the Panel (app/risk/panel.py) from the database: the households, their effective reports
+(superseded ones dropped), those reports' events and the members, read set-wise (app/risk/columns.py)
+and ordered here, each table as numpy columns.
+"""
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import BigInteger, case, cast, exists, false, func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.models import Household, Member, Report, ReportEvent
+from app.models.enums import Health, HouseholdType, HousingGrade, LabourCapacity, Schooling
+from app.risk import columns as col
+from app.risk.panel import (
+    ALWAYS,
+    MEMBER_FLOATS,
+    MEMBER_INTS,
+    NET_TERMS,
+    NEVER,
+    REPORT_FLOATS,
+    BoolArray,
+    IntArray,
+    Panel,
+)
+from app.risk.rules import EVENT_KINDS
+
+
+def load(
+    session: Session,
+    *,
+    as_of: date | None = None,
+    household_ids: list[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+    every: int = 1,
+) -> Panel:
+    """Reports ending on or before `as_of` (all if None) of the given households (all if None);
+    with `every` = k, only households whose id is a multiple of k (a spread-out sample)."""
+    dialect = session.connection().dialect.name
+    cols = [
+        col.Column("id", Household.id, "int", -1),
+        # the township's code is the village's first 9 digits followed by 000
+        col.Column("township", cast(func.substr(Household.village_code, 1, 9), BigInteger), "int", 0),
+        col.Column("lifted", _flag(Household.household_type == HouseholdType.lifted, false()), "float", 0.0),
+    ]
+    households = select(*col.select_columns(cols, dialect))
+    if household_ids is not None:
+        households = households.where(Household.id.in_(household_ids))
+    if id_range is not None:
+        households = households.where(Household.id.between(*id_range))
+    if every > 1:
+        households = households.where(Household.id % every == 0)
+    found = _sorted(col.read(session, households, cols), "id")
+    ids = found["id"]
+    prefixes, township = np.unique(found["township"], return_inverse=True)
+    panel = Panel(
+        household_ids=ids,
+        township=township.astype(np.int64),
+        townships=[f"{int(p):09d}000" for p in prefixes],
+        lifted=found["lifted"],
+        reports={},
+        events={},
+        members={},
+    )
+    if not len(ids):
+        return _with_empty(panel)
+    lo, hi = int(ids[0]), int(ids[-1])
+
+    def scope(column: Any) -> Any:
+        within = column.in_(household_ids) if household_ids is not None else column.between(lo, hi)
+        return within & (column % every == 0) if every > 1 else within
+
+    reports = _sorted(_read_reports(session, dialect, as_of, scope), "household_id", "end", "id")
+    reports["hh"] = _index(ids, reports.pop("household_id"))
+    panel.reports = _rows(reports, reports["hh"] >= 0)  # drop reports of households not in the set
+    panel.events = _read_events(session, dialect, as_of, scope, panel.reports["id"])
+    members = _sorted(_read_members(session, dialect, scope), "household_id", "id")
+    members["hh"] = _index(ids, members.pop("household_id"))
+    panel.members = _rows(members, members["hh"] >= 0)
+    return panel
+
+
+def _sorted(columns: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The rows ordered by `keys` (the first the primary key): sorting here spares the database."""
+    order = np.lexsort([columns[k] for k in reversed(keys)])
+    return {name: values[order] for name, values in columns.items()}
+
+
+def _rows(columns: dict[str, Any], keep: BoolArray) -> dict[str, Any]:
+    return columns if keep.all() else {name: values[keep] for name, values in columns.items()}
+
+
+def _with_empty(panel: Panel) -> Panel:
+    empty_i = np.zeros(0, dtype=np.int64)
+    empty_f = np.zeros(0)
+    panel.reports = dict.fromkeys(("hh", "id", "start", "end"), empty_i) | dict.fromkeys(
+        REPORT_FLOATS, empty_f
+    )
+    panel.events = {"row": empty_i, "day": empty_i, "kind": empty_i, "loss": empty_f}
+    panel.members = (
+        dict.fromkeys(MEMBER_INTS, empty_i) | dict.fromkeys(MEMBER_FLOATS, empty_f) | {"hh": empty_i}
+    )
+    return panel
+
+
+def _index(ids: IntArray, values: IntArray) -> IntArray:
+    """Position of each value in the sorted ids (-1 if absent)."""
+    pos = np.searchsorted(ids, values)
+    pos = np.minimum(pos, len(ids) - 1)
+    return np.where(ids[pos] == values, pos, -1).astype(np.int64)
+
+
+def _flag(condition: Any, unknown: Any) -> Any:
+    """1.0 / 0.0, NULL where unknown (filled with NaN by the reader)."""
+    return case((unknown, None), (condition, 1.0), else_=0.0)
+
+
+def _read_reports(session: Session, dialect: str, as_of: date | None, scope: Any) -> dict[str, Any]:
+    newer = aliased(Report)
+    cols = [
+        col.Column("household_id", Report.household_id, "int", -1),
+        col.Column("id", Report.id, "int", -1),
+        col.Column("start", col.days(Report.period_start, dialect), "int", 0),
+        col.Column("end", col.days(Report.period_end, dialect), "int", 0),
+        *(col.Column(name, getattr(Report, column), "float", 0.0) for name, column in NET_TERMS.items()),
+        col.Column("medical", Report.spending_medical, "float", 0.0),
+        col.Column("education", Report.spending_education, "float", 0.0),
+        col.Column(
+            "housing_unsafe",
+            _flag(Report.housing_grade.in_([HousingGrade.c, HousingGrade.d]), Report.housing_grade.is_(None)),
+            "float",
+        ),
+        col.Column(
+            "water_unsafe",
+            _flag(Report.drinking_water_safe.is_(False), Report.drinking_water_safe.is_(None)),
+            "float",
+        ),
+        col.Column(
+            "food_clothing_insecure",
+            _flag(
+                (Report.food_secure.is_(False)) | (Report.clothing_secure.is_(False)),
+                Report.food_secure.is_(None) & Report.clothing_secure.is_(None),
+            ),
+            "float",
+        ),
+    ]
+    stmt = select(*col.select_columns(cols, dialect)).where(
+        scope(Report.household_id), ~exists().where(newer.supersedes_id == Report.id)
+    )
+    if as_of is not None:
+        stmt = stmt.where(Report.period_end <= as_of)
+    return col.read(session, stmt, cols)
+
+
+def _read_events(
+    session: Session, dialect: str, as_of: date | None, scope: Any, report_ids: IntArray
+) -> dict[str, Any]:
+    kind = case(*((ReportEvent.kind == k, i) for i, k in enumerate(EVENT_KINDS)), else_=-1)
+    cols = [
+        col.Column("report_id", ReportEvent.report_id, "int", -1),
+        col.Column("day", col.days(ReportEvent.occurred_on, dialect), "int", 0),
+        col.Column("kind", kind, "int", -1),
+        col.Column("loss", ReportEvent.loss, "float", 0.0),
+    ]
+    stmt = select(*col.select_columns(cols, dialect)).join(Report, ReportEvent.report_id == Report.id)
+    stmt = stmt.where(scope(Report.household_id))
+    if as_of is not None:
+        stmt = stmt.where(Report.period_end <= as_of, ReportEvent.occurred_on <= as_of)
+    events = col.read(session, stmt, cols)
+    order = np.argsort(report_ids, kind="stable")
+    pos = np.searchsorted(report_ids, events["report_id"], sorter=order)
+    pos = np.minimum(pos, max(len(order) - 1, 0))
+    found = report_ids[order[pos]] == events["report_id"] if len(order) else np.zeros(len(pos), dtype=bool)
+    rows = order[pos] if len(order) else pos
+    # events of superseded reports have no row: drop them
+    return {
+        "row": rows[found].astype(np.int64),
+        "day": events["day"][found],
+        "kind": events["kind"][found],
+        "loss": events["loss"][found],
+    }
+
+
+def _read_members(session: Session, dialect: str, scope: Any) -> dict[str, Any]:
+    health = case(*((Member.health == h, i) for i, h in enumerate(Health)), else_=-1)
+    cols = [
+        col.Column("household_id", Member.household_id, "int", -1),
+        col.Column("id", Member.id, "int", -1),
+        col.Column("joined", col.days(Member.joined_on, dialect), "int", ALWAYS),
+        col.Column("left", col.days(Member.left_on, dialect), "int", NEVER),
+        col.Column("birth", col.days(Member.birth_date, dialect), "int", 0),
+        col.Column("health", health, "int", -1),
+        col.Column(
+            "can_work",
+            _flag(
+                Member.labour_capacity.in_([LabourCapacity.ordinary, LabourCapacity.skilled]),
+                Member.labour_capacity.is_(None),
+            ),
+            "float",
+        ),
+        col.Column("dropped_out", _flag(Member.schooling == Schooling.dropped_out, false()), "float", 0.0),
+        col.Column(
+            "insured",
+            _flag(Member.basic_medical_insurance.is_(True), Member.basic_medical_insurance.is_(None)),
+            "float",
+        ),
+        col.Column(
+            "safety_net", _flag(Member.dibao.is_(True) | Member.tekun.is_(True), false()), "float", 0.0
+        ),
+    ]
+    stmt = select(*col.select_columns(cols, dialect)).where(scope(Member.household_id))
+    return col.read(session, stmt, cols)

@@ -1,0 +1,219 @@
+"""Submitting indicator reports: immutable, dated, idempotent by client_ref, corrected only by superseding.
+
+One report or a batch of up to 1,000 goes through the same path: every item is checked first
+(report_checks.py), and either all new reports are written or none is; the answer is every item's report
+as stored, with its per-capita net income (report_views.py). A preview runs the same checks and answers
+the figure a report would give, storing nothing.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import bulk
+from app.config import Settings
+from app.errors import AppError
+from app.models import Base, Report
+from app.models.base import utcnow
+from app.schemas.policy import PolicyData
+from app.schemas.reports import EventOut, ReportCreate, ReportPreview, ReportRead
+from app.services.platform import audit
+from app.services.platform import policy as policy_service
+from app.services.platform.access import Actor
+from app.services.registry import report_views
+from app.services.registry.income import Membership, PeriodIncome
+from app.services.registry.report_checks import Context, Item, Plan, check
+from app.services.registry.report_views import INCOME_FIELDS, StoredNet
+
+# Core tables for bulk writes: the ORM's bulk path costs more per row and adds nothing here.
+REPORT_TABLE = Base.metadata.tables["report"]
+EVENT_TABLE = Base.metadata.tables["report_event"]
+# the id a report being previewed has in the income window (real ids start at 1)
+PREVIEW_ID = 0
+
+
+def submit(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    items: Sequence[Item],
+    *,
+    invalid: Sequence[AppError] = (),
+) -> tuple[list[ReportRead], int]:
+    """Store the items' new reports (all or none) and return every item's report; also the count created.
+
+    `invalid` are errors of items that did not even parse: nothing is stored, but the other items are
+    still checked so that one answer names every problem.
+    """
+    hids, context, plans, to_insert = check(session, actor, items, invalid)
+    now = utcnow()
+    ids = _insert(session, settings, actor, to_insert, now)
+    return _answers(session, hids, context, plans, to_insert, ids, now), len(to_insert)
+
+
+def preview(session: Session, actor: Actor, household_id: int, body: ReportCreate) -> ReportPreview:
+    """The per-capita income, line and below_line a report would give if sent now; nothing is stored.
+    Refused exactly as a submission would be (same 403/404/409/422)."""
+    item = Item(body=body, prefix="", household_id=household_id)
+    hids, context, plans, to_insert = check(session, actor, [item])
+    plan = plans[0]
+    if plan.replay_id is not None:
+        stored = report_views.read_many(session, [plan.replay_id])[0]
+        return ReportPreview.model_construct(
+            per_capita_net_income=stored.per_capita_net_income,
+            monitoring_line=stored.monitoring_line,
+            below_line=stored.below_line,
+            income_basis=stored.income_basis,
+            stored_report_id=stored.id,
+        )
+    read = _answers(session, hids, context, plans, to_insert, [PREVIEW_ID], utcnow())[0]
+    basis = read.income_basis
+    basis.report_ids = [r for r in basis.report_ids if r != PREVIEW_ID]
+    return ReportPreview.model_construct(
+        per_capita_net_income=read.per_capita_net_income,
+        monitoring_line=read.monitoring_line,
+        below_line=read.below_line,
+        income_basis=basis,
+        stored_report_id=None,
+    )
+
+
+def _columns(body: ReportCreate) -> dict[str, Any]:
+    """The report's columns as sent (its household, id, hash and stamps aside)."""
+    return {
+        "client_ref": body.client_ref,
+        "period_start": body.period_start,
+        "period_end": body.period_end,
+        **{f: getattr(body.income, f) for f in INCOME_FIELDS},
+        "insurance_payout": body.insurance_payout,
+        "spending_medical": body.spending.medical,
+        "spending_education": body.spending.education,
+        "housing_grade": body.housing_grade,
+        "drinking_water_safe": body.drinking_water_safe,
+        "food_secure": body.food_secure,
+        "clothing_secure": body.clothing_secure,
+        "supersedes_id": body.supersedes,
+    }
+
+
+def _answers(
+    session: Session,
+    hids: list[int],
+    context: Context,
+    plans: list[Plan],
+    to_insert: list[Plan],
+    ids: list[int],
+    now: datetime,
+) -> list[ReportRead]:
+    """Every item's report as stored, in the items' order, with income from the records now current."""
+    replays = {
+        r.id: r
+        for r in report_views.read_many(session, [p.replay_id for p in plans if p.replay_id is not None])
+    }
+    new: list[tuple[SimpleNamespace, Decimal]] = []  # per new report: its columns and net income
+    for plan, rid in zip(to_insert, ids, strict=True):
+        row = SimpleNamespace(id=rid, household_id=plan.household_id, **_columns(plan.body), created_at=now)
+        net = report_views.report_net(row)
+        context.stored.append(
+            StoredNet(rid, plan.household_id, plan.body.period_start, plan.body.period_end, net)
+        )
+        new.append((row, net))
+    incomes = report_views.effective_incomes(context.stored, context.superseded)
+    members = report_views.memberships(session, hids)
+    _, policy = policy_service.current_data(session)
+    reads = []
+    for plan in plans:
+        if plan.replay_id is not None:
+            reads.append(replays[plan.replay_id])
+        else:
+            row, net = new[plan.new_index or 0]
+            hid = plan.household_id
+            reads.append(_read_new(row, net, plan.body, incomes[hid], members[hid], policy))
+    return reads
+
+
+def _read_new(
+    row: SimpleNamespace,
+    net: Decimal,
+    body: ReportCreate,
+    incomes: list[PeriodIncome],
+    members: list[Membership],
+    policy: PolicyData,
+) -> ReportRead:
+    """The answer for a report just stored, built from what was sent (no second read of the same rows)."""
+    events = [
+        EventOut.model_construct(
+            kind=e.kind, disaster_type=e.disaster_type, occurred_on=e.occurred_on, loss=e.loss
+        )
+        for e in body.events
+    ]
+    return report_views.build_read(row, net, events, incomes, members, None, policy)
+
+
+def _insert(
+    session: Session, settings: Settings, actor: Actor, plans: list[Plan], now: datetime
+) -> list[int]:
+    if not plans:
+        return []
+    rows = [
+        {
+            "household_id": p.household_id,
+            "body_hash": p.body_hash,
+            **_columns(p.body),
+            "created_by_id": actor.user_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for p in plans
+    ]
+    # A plain executemany (pipelined by psycopg; measured faster on PostgreSQL than one multi-row
+    # INSERT ... RETURNING), then the ids by natural key.
+    bulk.insert_rows(session, REPORT_TABLE, rows)
+    keys = {(p.household_id, p.body.client_ref) for p in plans}
+    found = session.execute(
+        select(Report.household_id, Report.client_ref, Report.id).where(
+            Report.household_id.in_({k[0] for k in keys}), Report.client_ref.in_({k[1] for k in keys})
+        )
+    )
+    id_of = {(hid, ref): rid for hid, ref, rid in found}
+    ids = [id_of[(p.household_id, p.body.client_ref)] for p in plans]
+    events = [
+        {
+            "report_id": rid,
+            "kind": e.kind,
+            "disaster_type": e.disaster_type,
+            "occurred_on": e.occurred_on,
+            "loss": e.loss,
+        }
+        for rid, p in zip(ids, plans, strict=True)
+        for e in p.body.events
+    ]
+    if events:
+        bulk.insert_rows(session, EVENT_TABLE, events)
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "report.create",
+                "report",
+                rid,
+                p.household_id,
+                {
+                    "client_ref": p.body.client_ref,
+                    "period_start": p.body.period_start,
+                    "period_end": p.body.period_end,
+                    "supersedes": p.body.supersedes,
+                    **{f: getattr(p.body.income, f) for f in INCOME_FIELDS},
+                },
+            )
+            for rid, p in zip(ids, plans, strict=True)
+        ],
+    )
+    return ids
