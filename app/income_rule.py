@@ -1,6 +1,6 @@
 """人均纯收入's rule, defined once for its two implementations: per report in Decimal for the API
 (app/services/registry/income.py, the reference) and vectorised over every report in numpy for the risk
-engine (app/risk/panel.py). tests/test_income_agreement.py holds them to the same figures.
+engine (app/risk/panel.py). tests/registry/test_income_agreement.py holds them to the same figures.
 
 net = wages + business + property + transfer + insurance payouts (理赔, a transfer by the policy's formula)
 − production_cost, per report period (NET_INCOME_TERMS). The figure at a report is annualised over the

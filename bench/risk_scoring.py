@@ -365,7 +365,7 @@ def end_to_end(as_of: date) -> dict[str, Any]:
 def floor(as_of: date) -> dict[str, Any]:
     """Read what a scoring reads, write one result row per household, commit: nothing else.
 
-    Read and write as the scorer does: `scorer.read_chunks` (panel.load per scorer.CHUNK households, by
+    Read and write as the scorer does: `scorer.read_chunks` (panel_read.load per scorer.CHUNK households, by
     id range, the next chunk read on a second connection on PostgreSQL while this one is written) and
     `bulk.copy_tuples` (one COPY text stream per chunk)."""
     from app import bulk
