@@ -157,6 +157,16 @@ class Settings(BaseSettings):
                 raise ValueError("each key must be a url-safe base64 Fernet key of 32 bytes") from exc
         return value
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        # left blank in .env: metrics are off, not open to anyone sending "Bearer "
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
+
     @model_validator(mode="after")
     def _production_refuses_demo_values(self) -> "Settings":
         if self.env != "production":
@@ -177,6 +187,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{variable} {problem}: generate a random one (README, Running it for real)")
             if len(raw) < 32:
                 raise ValueError(f"{variable} must be at least 32 characters in production")
+        if self.metrics_token is not None:
+            raw = self.metrics_token.get_secret_value()
+            problem = weakness(raw, MIN_DISTINCT_CHARACTERS)
+            if problem is not None or len(raw) < 32:
+                raise ValueError(
+                    "SHOUWANG_METRICS_TOKEN must be at least 32 random characters in production "
+                    f"({problem or 'too short'}): generate one (README, Running it for real)"
+                )
         keys = self.fernet_keys
         for number, key in enumerate(keys, start=1):
             where = f"SHOUWANG_ENCRYPTION_KEYS (key {number} of {len(keys)})"

@@ -3,6 +3,7 @@
 import logging
 import re
 import sys
+import traceback
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -26,7 +27,7 @@ class RedactingFilter(logging.Filter):
             if key not in _STD_ATTRS and isinstance(value, str):
                 setattr(record, key, redact(value))
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = _frames_only(record.exc_info[1])
             record.exc_info = None
         return True
 
@@ -40,12 +41,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def _frames_only(exc: BaseException) -> str:
+    """Where it failed and what kind of error, without the error's message: a message can quote what was
+    sent (a name), which no pattern can tell apart from other text."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    return redact(f"Traceback (most recent call last):\n{frames}{kind}: (message withheld)")
+
+
 _STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    # ISO 8601 with the offset: a line read on another machine, or beside the audit rows (UTC), is unambiguous
+    handler.setFormatter(
+        JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z")
+    )
     handler.addFilter(RequestIdFilter())
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()

@@ -73,7 +73,8 @@ def _template(scope: Scope, root_path: str) -> str:
     ("/households/{household_id}"): the prefix is what precedes that part, filled in, in the path."""
     template = getattr(scope.get("route"), "path", None)
     if not isinstance(template, str):
-        return "unmatched"
+        mounted = scope.get("root_path", "")[len(root_path) :]  # a mounted app (the web app's files)
+        return f"{mounted}/{{path}}" if mounted else "unmatched"
     filled = template
     for name, value in scope.get("path_params", {}).items():
         filled = re.sub(r"\{" + re.escape(name) + r"(:[^}]*)?\}", str(value).replace("\\", r"\\"), filled)

@@ -79,7 +79,10 @@ def worker() -> None:
     require_schema(settings)
     configure_logging()
     click.echo(f"worker: scoring on '{settings.risk_schedule_cron}' ({settings.timezone}); Ctrl-C stops")
-    process.run(settings)
+    try:
+        process.run(settings)
+    except process.CannotStart as exc:
+        fail(str(exc), 2)
 
 
 @click.command()
@@ -126,4 +129,8 @@ def restore(source: Path) -> None:
     if problem is not None:
         click.echo(problem)
     checkpoint = backup_service.checkpoint_path_for(source)
-    click.echo(f"next: shouwang audit verify --checkpoint {checkpoint}")
+    # verify rewrites the checkpoint it is given when the chain passes: the backup's own stays as it was
+    click.echo(
+        f"next: cp {checkpoint} restored-checkpoint.json && "
+        "shouwang audit verify --checkpoint restored-checkpoint.json"
+    )

@@ -16,6 +16,7 @@ import sklearn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import lifecycle
 from app.config import Settings
 from app.db import Sessions, transaction
 from app.models import Household, RiskModel
@@ -151,6 +152,9 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
 
 
 def _renew(sessions: Sessions, holder: str) -> None:
+    """Between training's phases: stop here on SIGTERM (the lease is released on the way out), and keep
+    the lease."""
+    lifecycle.check()
     if not leases.renew(sessions, LEASE, holder, LEASE_TTL):
         raise AlreadyTraining("the training lease expired and another training took it")
 

@@ -16,6 +16,10 @@ from app.worker.schedule import add_jobs
 logger = logging.getLogger(__name__)
 
 
+class CannotStart(Exception):
+    """The worker cannot start as configured (its metrics address is taken)."""
+
+
 def run(settings: Settings) -> None:
     """Run the scheduled jobs until SIGTERM or SIGINT; a job under way ends at its next step (a scoring
     run rolls back and releases its lease) before the process exits."""
@@ -25,7 +29,16 @@ def run(settings: Settings) -> None:
     registry.register(PoolCollector(engine))
     registry.register(DatabaseCollector(sessionmaker(bind=engine, expire_on_commit=False)))
     if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host, registry=registry)
+        address = f"{settings.worker_metrics_host}:{settings.worker_metrics_port}"
+        try:
+            start_http_server(
+                settings.worker_metrics_port, addr=settings.worker_metrics_host, registry=registry
+            )
+        except OSError as exc:
+            raise CannotStart(
+                f"cannot serve the worker's metrics on {address} ({exc.strerror}): set "
+                "SHOUWANG_WORKER_METRICS_PORT to a free port, or to 0 to turn them off"
+            ) from None
     scheduler = BlockingScheduler(timezone=settings.timezone)
     add_jobs(scheduler, settings, metrics)
 

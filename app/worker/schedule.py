@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry
 
+from app import lifecycle
 from app.config import Settings
 from app.metrics import JobMetrics
 from app.worker import jobs
@@ -52,8 +54,9 @@ JOBS = (
 def add_jobs(scheduler: BaseScheduler, settings: Settings, metrics: JobMetrics | None = None) -> None:
     # max_instances=1 within a process; across processes each job guards itself (leases, claims, locks)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 3600, "replace_existing": True}
+    measured_by = metrics or JobMetrics(CollectorRegistry())
     for job in JOBS:
-        run = job.run if metrics is None else _measured(job.id, job.run, metrics)
+        run = _measured(job.id, job.run, measured_by)
         scheduler.add_job(run, job.trigger(settings), id=job.id, name=job.id, **common)
 
 
@@ -65,6 +68,9 @@ def _measured(job_id: str, run: Callable[[], None], metrics: JobMetrics) -> Call
         try:
             run()
             outcome = "ok"
+        except lifecycle.ShuttingDown:
+            outcome = "stopped"  # SIGTERM: the job ended at a step, rolled back; not an error
+            logger.info("job stopped: the worker is shutting down", extra={"job": job_id})
         finally:
             metrics.runs.labels(job_id, outcome).inc()
             metrics.duration.labels(job_id).observe(time.perf_counter() - started)

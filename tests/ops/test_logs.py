@@ -4,6 +4,7 @@
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,6 +49,7 @@ def test_every_line_of_a_request_carries_its_id_and_no_personal_data(
     assert "audited" in messages  # a service's line
     assert "request" in messages  # the access line
     assert {line["request_id"] for line in lines} == {"req-7f3a-001"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", lines[0]["asctime"])  # with its offset
     text = log_lines.getvalue()
     for personal in ("欧阳明月", "\\u6b27\\u9633", head["id_number"], "13987654321", "一组 12 号"):
         assert personal not in text
@@ -71,3 +73,17 @@ def test_a_harmful_request_id_is_replaced_not_logged(client: TestClient, log_lin
     response = client.get("/healthz", headers={"X-Request-ID": sent})
     assert response.headers["x-request-id"] != sent
     assert sent not in log_lines.getvalue()
+
+
+def test_a_traceback_is_logged_without_its_message(log_lines: io.StringIO) -> None:
+    """An error's message can quote a name that was sent; the line keeps where and what kind, not that."""
+    logger = logging.getLogger("app.tests")
+    name = "".join(["欧阳", "明月"])  # (the traceback shows this line of code, not the value)
+    try:
+        raise ValueError(f"no such person: {name}")
+    except ValueError:
+        logger.exception("unhandled error")
+    [line] = parsed(log_lines)
+    assert "欧阳明月" not in json.dumps(line, ensure_ascii=False)
+    assert "builtins.ValueError: (message withheld)" in line["exc_info"]
+    assert "test_a_traceback_is_logged_without_its_message" in line["exc_info"]

@@ -53,11 +53,16 @@ def test_a_request_is_counted_by_its_route_template(metered: TestClient, account
     accounts.client = metered
     headers = accounts["district"]
     assert metered.get("/api/v1/households/987654", headers=headers).status_code == 404
+    assert metered.get("/static/core.js").status_code == 200
+    assert metered.get("/no/such/page").status_code == 404
     text = metered.get("/metrics", headers=SCRAPE).text
     route = "/api/v1/households/{household_id}"
     assert sample(text, "shouwang_http_requests_total", method="GET", route=route, status="404") == 1
     assert sample(text, "shouwang_http_request_duration_seconds_count", method="GET", route=route) == 1
     assert "987654" not in text  # the path a client typed is never a label
+    assert sample(text, "shouwang_http_requests_total", route="/static/{path}", status="200") == 1
+    assert sample(text, "shouwang_http_requests_total", route="unmatched", status="404") == 1
+    assert "/no/such/page" not in text
     assert sample(text, "shouwang_db_pool_connections", state="size") is not None
     assert sample(text, "shouwang_database_up") == 1
 
@@ -132,3 +137,12 @@ def test_the_app_the_jobs_and_the_cli_share_one_engine(settings: Settings) -> No
     app = create_app(settings)
     assert app.state.engine is db.get_engine()
     assert app.state.sessionmaker is db.get_sessionmaker()
+
+
+def test_a_blank_token_in_the_environment_keeps_metrics_off(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOUWANG_METRICS_TOKEN", "")
+    app = create_app(Settings())
+    with TestClient(app) as client:
+        assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404

@@ -145,3 +145,46 @@ def test_a_scoring_run_told_to_stop_rolls_back_and_releases_its_lease(poor: int,
         ).status
         == "completed"
     )
+
+
+def test_a_job_ended_by_sigterm_counts_as_stopped_not_as_an_error() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from app.metrics import JobMetrics
+    from app.worker.schedule import _measured
+
+    registry = CollectorRegistry()
+    metrics = JobMetrics(registry)
+
+    def interrupted() -> None:
+        raise lifecycle.ShuttingDown("the process is shutting down")
+
+    _measured("nightly_scoring", interrupted, metrics)()  # not raised: APScheduler logs no error
+    assert (
+        registry.get_sample_value("shouwang_job_runs_total", {"job": "nightly_scoring", "outcome": "stopped"})
+        == 1
+    )
+    assert (
+        registry.get_sample_value("shouwang_job_runs_total", {"job": "nightly_scoring", "outcome": "error"})
+        is None
+    )
+
+
+def test_the_worker_serves_metrics_on_this_host_only_by_default() -> None:
+    from app.config import Settings
+
+    assert Settings.model_fields["worker_metrics_host"].default == "127.0.0.1"
+
+
+@pytest.mark.real_clock
+def test_a_worker_whose_metrics_port_is_taken_says_so_and_exits(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process, log = _start(["worker"], tmp_path, SHOUWANG_WORKER_METRICS_PORT=str(port))
+        assert process.wait(timeout=60) == 2
+    output = log.read_text()
+    assert f"127.0.0.1:{port}" in output
+    assert "SHOUWANG_WORKER_METRICS_PORT" in output
+    assert "Traceback" not in output

@@ -162,3 +162,12 @@ def test_startup_fails_naming_the_variable(
     assert result.exit_code == 2, result.output
     assert variable in result.output
     assert value not in result.output  # the secret itself is never echoed
+
+
+def test_a_blank_metrics_token_turns_metrics_off_and_production_refuses_a_weak_one() -> None:
+    assert production(metrics_token="").metrics_token is None  # left blank in .env: off, not open
+    assert production(metrics_token="   ").metrics_token is None
+    assert "SHOUWANG_METRICS_TOKEN" in refusal(metrics_token="x")
+    assert "SHOUWANG_METRICS_TOKEN" in refusal(metrics_token="ab" * 20)
+    token = secrets.token_urlsafe(32)
+    assert production(metrics_token=token).metrics_token.get_secret_value() == token  # type: ignore[union-attr]

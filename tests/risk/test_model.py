@@ -301,3 +301,20 @@ def test_a_model_trained_on_other_features_is_not_used(district: None, settings:
         scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test").mode
         == "rules"
     )
+
+
+def test_training_told_to_stop_ends_between_phases_and_releases_its_lease(
+    district: None, settings: Settings
+) -> None:
+    from app import lifecycle
+    from app.models import JobLease
+
+    lifecycle.stopping.set()
+    try:
+        with pytest.raises(lifecycle.ShuttingDown):
+            training.train(db.get_sessionmaker(), settings, triggered_by="test")
+    finally:
+        lifecycle.stopping.clear()
+    with db.session_scope() as session:
+        assert session.scalars(select(RiskModel)).all() == []
+        assert session.scalar(select(JobLease).where(JobLease.name == training.LEASE)) is None
