@@ -52,7 +52,12 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # stopped within 0.05 s of close() (serve_forever polls for it every 0.5 s by default)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture
@@ -62,7 +67,7 @@ def receiver(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Re
     monkeypatch.setattr(settings, "webhook_max_attempts", 3)
     r = Receiver()
     yield r
-    r.server.shutdown()
+    r.close()
 
 
 def open_case(client: TestClient, accounts: Accounts, settings: Settings) -> int:

@@ -204,7 +204,7 @@ def callback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(settings, "relief_max_attempts", 3)
     monkeypatch.setattr(settings, "relief_backoff_seconds", 0.01)
     yield receiver
-    receiver.server.shutdown()
+    receiver.close()
 
 
 def test_the_steps_are_posted_back_in_order_and_signed(

@@ -166,8 +166,11 @@ async function inboxPage() {
   const list = h("ul", { class: "list cases", id: "inbox" });
   // the address this page holds; if the user goes elsewhere while an answer is awaited, the page stays away
   let mine = here;
+  // only the latest choice's answer is shown: an earlier one that comes back after it is dropped
+  let asked = 0;
   const load = async () => {
     if (location.hash !== mine) return;
+    const ours = ++asked;
     const wanted = Object.fromEntries(FILTERS.filter((n) => filters.elements[n]).map((n) => [n, filters.elements[n].value]).filter(([, v]) => v));
     const query = new URLSearchParams({ page_size: "200", ...wanted });
     // the filters stay in the address (no personal data in them), so going back keeps them
@@ -175,7 +178,7 @@ async function inboxPage() {
     mine = `#/inbox${kept ? `?${kept}` : ""}`;
     replaceAddress(mine);
     const inbox = await api(`/inbox?${query}`);
-    if (location.hash !== mine) return;
+    if (location.hash !== mine || ours !== asked) return;
     summary.textContent = `共 ${inbox.total} 件，其中已逾期 ${inbox.overdue} 件；按到期时间排列。`;
     list.replaceChildren(...inbox.items.map(caseCard));
     if (!inbox.items.length) list.append(h("li", { class: "muted" }, "没有待办案件。"));
