@@ -203,7 +203,7 @@ def migrated(settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def seed(migrated: Engine, settings: Settings) -> Seed:
+def db_seed(migrated: Engine, settings: Settings) -> Seed:
     """The seed, made once per process on the freshly migrated database (the migration's own rows
     removed first, as every test used to do)."""
     with migrated.begin() as connection:
@@ -238,10 +238,10 @@ def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller | N
 
 
 @pytest.fixture(autouse=True)
-def clean_db(migrated: Engine, seed: Seed) -> None:
+def clean_db(migrated: Engine, db_seed: Seed) -> None:
     """Every test starts from Hongta's regions (plus illustrative villages), policy version 1 and nothing
     else: the database as the seed left it (tests/test_isolation.py proves it)."""
-    reset_to_seed(migrated, seed)
+    reset_to_seed(migrated, db_seed)
 
 
 @pytest.fixture

@@ -123,10 +123,10 @@ def test_the_next_test_starts_from_exactly_the_seed(settings: Settings) -> None:
 
 
 def test_the_reset_brings_back_exactly_the_seed(
-    client: TestClient, accounts: Accounts, settings: Settings, seed: Seed
+    client: TestClient, accounts: Accounts, settings: Settings, db_seed: Seed
 ) -> None:
     _dirty_every_kind_of_table(client, accounts)
-    rewritten = reset_to_seed(db.get_engine(), seed)
+    rewritten = reset_to_seed(db.get_engine(), db_seed)
     assert {"region", "policy_version", "audit_entry", "household", "job_lease"} <= rewritten
     _assert_exactly_the_seed(settings)
-    assert reset_to_seed(db.get_engine(), seed) == set()  # nothing left to do
+    assert reset_to_seed(db.get_engine(), db_seed) == set()  # nothing left to do
