@@ -6,10 +6,11 @@
 
 The baseline (default 5840fd8, main on the morning of issue 17) is checked out into a temporary `git worktree`
 outside the repo, and both suites run back to back, baseline first, for each database: `python -m pytest`
-with the working directory in the tree being measured, so that each imports its own `app` (checked before
-the runs: app.__file__ is printed for both) from this tree's .venv (the baseline's dependencies are a subset
-of it). The baseline runs as its scripts/test did (one process); this tree as its scripts/test does (its
-PARALLEL options, read from the script). Only pytest is timed: lint and type-checking are the same in both.
+with the working directory and PYTHONPATH in the tree being measured, so that each, and every process its
+tests start, imports its own `app` (checked before the runs: app.__file__ is printed for both), from this
+tree's .venv (the baseline's dependencies are a subset of it). The baseline runs as its scripts/test did
+(one process); this tree as its scripts/test does (its PARALLEL options, read from the script). Only
+pytest is timed: lint and type-checking are the same in both.
 
 PostgreSQL: each suite gets fresh databases on the same server (dropped and created before its run, dropped
 after): suite_base for the baseline; suite_new for this tree, whose workers use suite_new_gw0, suite_new_gw1,
@@ -78,23 +79,24 @@ def parallel_options() -> list[str]:
     return words.splitlines()
 
 
-def clean_env(database_url: str) -> dict[str, str]:
-    """The caller's environment without the project's, pytest's or xdist's own settings."""
+def clean_env(tree: Path, database_url: str) -> dict[str, str]:
+    """The caller's environment without the project's, pytest's or xdist's own settings; PYTHONPATH is the
+    tree, so that the processes the tests start (benchmarks, the CLI) import its `app` too, not the one
+    installed in the .venv."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SHOUWANG_", "PYTEST_", "OMP_", "OPENBLAS_")) and k != "PYTHONPATH"
+        k: v for k, v in os.environ.items() if not k.startswith(("SHOUWANG_", "PYTEST_", "OMP_", "OPENBLAS_"))
     }
+    env["PYTHONPATH"] = str(tree)
     env["SHOUWANG_TEST_DATABASE_URL"] = database_url
     return env
 
 
 def app_file(tree: Path) -> str:
-    """Which `app` a pytest run with its working directory in `tree` imports."""
+    """Which `app` a process started in the tree's run imports (from another working directory)."""
     return subprocess.run(
         [sys.executable, "-c", "import app; print(app.__file__)"],
-        cwd=tree,
-        env=clean_env(""),
+        cwd=tempfile.gettempdir(),
+        env=clean_env(tree, ""),
         check=True,
         capture_output=True,
         text=True,
@@ -140,7 +142,12 @@ def run_suite(kind: str, tree: str, cwd: Path, options: list[str], database_url:
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.run(
-            command, cwd=cwd, env=clean_env(database_url), stdout=out, stderr=subprocess.STDOUT, check=False
+            command,
+            cwd=cwd,
+            env=clean_env(cwd, database_url),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
         )
     seconds = time.perf_counter() - started
     output = log.read_text(errors="replace")
