@@ -343,7 +343,9 @@ def test_a_referral_goes_to_its_department_which_answers_and_the_answer_becomes_
     assert measures["gaps"] == []  # 因病 answered by 综合保障
     with db.session_scope() as session:
         steps = session.scalars(
-            select(AuditEntry.action).where(AuditEntry.action.startswith("referral."))
+            select(AuditEntry.action)
+            .where(AuditEntry.action.startswith("referral."))
+            .order_by(AuditEntry.seq)
         ).all()
     assert steps == ["referral.refer", "referral.accept", "referral.answer"]
 
