@@ -36,6 +36,7 @@ __all__ = [
     "make_id",
     "member_body",
     "new_household",
+    "free_port",
     "live_server",
     "poor",
     "race",
@@ -235,7 +236,7 @@ def poor(client: TestClient, accounts: Accounts) -> int:
     return int(household["id"])
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -245,7 +246,7 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(app: FastAPI, clean_db: None) -> Iterator[str]:
     """The app on a free port, served by uvicorn in a thread (the test's clock and database)."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

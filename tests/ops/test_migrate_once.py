@@ -2,7 +2,6 @@
 production `serve` and `worker` refuse a schema that is not at head (`shouwang migrate` migrates)."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from sqlalchemy.engine import make_url
 from app.ops import schema
 from app.services.platform.health import alembic_config, head_revisions
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
+from tests.fixtures import free_port
 from tests.ops.test_cli import PRODUCTION_SECRETS, invoke_in_production
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,13 +74,6 @@ def _env(database_url: str, *, production: bool = False) -> dict[str, str]:
     if production:
         env |= {"SHOUWANG_ENV": "production", **PRODUCTION_SECRETS}
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
@@ -156,7 +149,7 @@ def _start_together(
 def test_two_serves_started_together_migrate_once(
     old_schema: str, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
 ) -> None:
-    ports, logs = [_free_port(), _free_port()], [tmp_path / "a.log", tmp_path / "b.log"]
+    ports, logs = [free_port(), free_port()], [tmp_path / "a.log", tmp_path / "b.log"]
     runs = [(["serve", "--port", str(port)], log) for port, log in zip(ports, logs, strict=True)]
     _start_together(old_schema, runs, _env(old_schema), processes)
     for port, log, process in zip(ports, logs, processes, strict=True):

@@ -3,7 +3,6 @@ accounts, and serves an API those accounts can use at once."""
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,20 +12,15 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
+from tests.fixtures import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.real_clock  # the server is another process, on the real clock
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUWANG_")}
     env |= {
         "SHOUWANG_DEMO_HOUSEHOLDS": "40",

@@ -19,16 +19,10 @@ from app import db, lifecycle
 from app.config import get_settings
 from app.models import JobLease, RiskRun
 from app.risk import scorer
+from tests.fixtures import free_port
 from tests.ops.test_metrics import sample
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _start(args: list[str], tmp_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], Path]:
@@ -71,7 +65,7 @@ def stopping() -> Iterator[None]:
 
 @pytest.mark.real_clock
 def test_serve_answers_the_request_under_way_then_exits(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process, log = _start(["serve", "--port", str(port)], tmp_path)
     try:
         _wait_for(f"http://127.0.0.1:{port}/readyz", process, log)
@@ -100,7 +94,7 @@ def test_serve_answers_the_request_under_way_then_exits(tmp_path: Path) -> None:
 
 @pytest.mark.real_clock
 def test_worker_serves_its_metrics_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process, log = _start(
         ["worker"],
         tmp_path,
