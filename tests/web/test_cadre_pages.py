@@ -214,6 +214,7 @@ def test_the_full_id_numbers_and_phone_are_shown_only_on_request(
 
     accounts.create("department")  # a role the API refuses to reveal to: no button
     phone.get_by_role("button", name="退出").click()
+    expect(phone.get_by_role("heading", name="登录守望")).to_be_visible()  # the server ended the session
     log_in(phone, live_server, "department")
     phone.console_errors.clear()  # type: ignore[attr-defined]  # core's /auth/me probe after a logout
     phone.goto(f"{live_server}/#/households/{household['id']}")
