@@ -47,8 +47,9 @@ def risk_run(as_of: Any) -> None:
 @risk.command("train")
 @handle_errors
 def risk_train() -> None:
-    """Train the early-warning model on the district's history, compare it with the baselines on the
-    newest hold-out, and install it unless it scores worse than the model in use."""
+    """Train the early-warning model on the district's history, judge it with the baselines on
+    rolling-origin folds, and install the champion (the best at the alert budget, ties to the simpler)
+    unless it scores worse than the champion in use."""
     from app.db import get_sessionmaker
     from app.risk import model, training
 
@@ -63,11 +64,20 @@ def risk_train() -> None:
         return
     m = outcome.model
     click.echo(
-        f"model {m.id}: {m.status} — {m.decision}\n"
-        f"trained on {m.train_from}..{m.train_to} ({m.examples_train} examples), hold-out {m.test_period} "
+        f"champion {m.id} ({m.champion}): {m.status} — {m.decision}\n"
+        f"trained on {m.train_from}..{m.train_to} ({m.examples_train} examples), newest fold {m.test_period} "
         f"({m.examples_test} households, {m.positives_test} below the line within the horizon)\n"
     )
-    names = ["roc_auc", "pr_auc", "brier", "recall_at_5", "precision_at_5", "recall_at_10", "precision_at_10"]
+    names = [
+        "recall_at_budget",
+        "roc_auc",
+        "pr_auc",
+        "brier",
+        "recall_at_5",
+        "precision_at_5",
+        "recall_at_10",
+        "precision_at_10",
+    ]
     click.echo("| scorer | " + " | ".join(names) + " |")
     click.echo("|---" * (len(names) + 1) + "|")
     for row in outcome.table:

@@ -10,7 +10,7 @@ from app.models.rate import RateEvent
 from app.models.region import Region
 from app.models.relief import PlatformKey, ReliefApplication, ReliefMessage
 from app.models.report import Report, ReportEvent
-from app.models.risk import JobLease, RiskModel, RiskResult, RiskRun
+from app.models.risk import JobLease, RiskModel, RiskResult, RiskRun, TrainingRequest
 from app.models.risk_list import RiskList, RiskListEntry
 from app.models.user import RefreshFamily, User
 
@@ -43,6 +43,7 @@ __all__ = [
     "RiskResult",
     "RiskRun",
     "Signal",
+    "TrainingRequest",
     "User",
     "WebhookAllowedHost",
     "WebhookEndpoint",

@@ -17,9 +17,12 @@ class RiskRun(Base):
     # requested (by an admin, for the worker) | running | completed | failed
     status: Mapped[str] = mapped_column(String(16), default="running", index=True)
     as_of: Mapped[date]
-    mode: Mapped[str] = mapped_column(String(16))  # "rules" (cold start) or "model"
+    # "rules" (no champion yet, or it cannot be loaded), "model" (a learned champion) or "baseline"
+    mode: Mapped[str] = mapped_column(String(16))
     policy_version: Mapped[int] = mapped_column(ForeignKey("policy_version.version"))
-    model_version: Mapped[str | None] = mapped_column(String(64))
+    model_version: Mapped[str | None] = mapped_column(String(64))  # the installed champion's id
+    # the scorer the run used: model | logistic_regression | distance_to_line | rules
+    champion: Mapped[str | None] = mapped_column(String(24))
     triggered_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
@@ -60,14 +63,17 @@ class JobLease(Base):
 
 
 class RiskModel(Base):
-    """A trained early-warning model: its artifact, what it was trained on, how it scored, and whether
-    it is the one in use. Artifacts are verified by hash and keyed signature before they are loaded."""
+    """A training's champion — the learned model or a baseline — with its artifact, what it was trained
+    on, how every scorer did, and whether it is the one in use. Artifacts are verified by hash and keyed
+    signature before they are loaded."""
 
     __tablename__ = "risk_model"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # active (in use; at most one) | retired (replaced) | rejected (scored worse than the active one)
+    # active (in use; at most one) | retired (replaced) | rejected (scored worse than the active one) |
+    # pending (would replace an active one that cannot be loaded: waits for an admin's confirmation)
     status: Mapped[str] = mapped_column(String(16), index=True)
+    champion: Mapped[str] = mapped_column(String(24), default="model", server_default="model")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64))
     policy_version: Mapped[int] = mapped_column(ForeignKey("policy_version.version"))
@@ -86,6 +92,8 @@ class RiskModel(Base):
     artifact: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index(
@@ -96,3 +104,18 @@ class RiskModel(Base):
             postgresql_where=text("status = 'active'"),
         ),
     )
+
+
+class TrainingRequest(Base):
+    """An admin's request for a training, done by the worker (training takes minutes: not in a request)."""
+
+    __tablename__ = "risk_training_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # requested | running | done | failed (done: a champion was stored, whatever its status)
+    status: Mapped[str] = mapped_column(String(12), default="requested", index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("risk_model.id"))
+    outcome: Mapped[str | None] = mapped_column(String(2000))  # the decision, or why none was trained

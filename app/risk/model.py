@@ -3,9 +3,8 @@
 Training data come from the district's own history: every report whose horizon (policy
 model_horizon_months) is on record is an example, its features known at its period_end, its label
 whether any later report within the horizon is below that year's line.
-Evaluation is temporal: the newest examples (the latest period with a known outcome) are the
-hold-out; the model is fitted on periods whose outcomes were known before it, calibrated (sigmoid)
-on the last of those, and compared with three baselines on the same hold-out.
+Which scorer is installed — the learned model or a baseline — is decided in champion.py; this
+module holds the examples, the installed scorer and its artifact, and the explanations in words.
 """
 
 import hashlib
@@ -13,19 +12,11 @@ import hmac
 import io
 import pickle
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.frozen import FrozenEstimator
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from app.risk import features as ft
 from app.risk import panel as pn
@@ -33,12 +24,11 @@ from app.risk import rules
 from app.schemas.policy import PolicyData
 
 Array = pn.FloatArray
-BUDGETS = (0.05, 0.10)
-BOOTSTRAP = 200
 INFLUENCE_SAMPLE = 5000
 LEVEL_SCORE = {"high": 2.0, "medium": 1.0}
-ARTIFACT_FORMAT = 2
-MIN_CLASS_EXAMPLES = 10  # per class in each of the fitting, calibration and hold-out sets
+ARTIFACT_FORMAT = 3  # 3: the artifact holds a champion (a Scorer), which may be a baseline
+LEARNED = frozenset({"logistic_regression", "model"})
+LINE_RATIO = ft.MODEL_FEATURE_NAMES.index("line_ratio")
 
 
 class ColdStart(Exception):
@@ -98,82 +88,16 @@ def matrix(columns: dict[str, Array]) -> Array:
     return np.column_stack([columns[name] for name in ft.MODEL_FEATURE_NAMES]).astype(np.float64)
 
 
-@dataclass
-class Split:
-    fit: pn.IntArray
-    calibrate: pn.IntArray
-    test: pn.IntArray
-    test_period: int
-    train_from: int
-    train_to: int
-
-
-def temporal_split(data: Dataset) -> Split:
-    """Hold out the newest month of reports; train on examples whose outcome was known by its end;
-    calibrate on the last training month. Never a random split: the model is judged on a future it has
-    not seen. (Months, not days: reports of one period need not all end on the same day.)"""
-    month = pn.month_of(data.period)
-    months = np.unique(month)
-    if len(months) < 3:
-        raise ColdStart(f"{len(months)} report months with a known outcome; at least 3 are needed")
-    test = np.flatnonzero(month == months[-1])
-    test_period = int(data.period[test].max())
-    train = np.flatnonzero(data.label_day <= test_period)
-    if not len(train):
-        raise ColdStart("no example's outcome was known before the newest period: the history is too short")
-    calibration_month = month[train].max()
-    calibrate = train[month[train] == calibration_month]
-    fit = train[month[train] < calibration_month]
-    for name, rows in (("fitting", fit), ("calibration", calibrate), ("hold-out", test)):
-        positives = int(data.y[rows].sum())
-        if min(positives, len(rows) - positives) < MIN_CLASS_EXAMPLES:
-            raise ColdStart(
-                f"the {name} set has {positives} households below the line and {len(rows) - positives} "
-                f"above; each needs at least {MIN_CLASS_EXAMPLES}"
-            )
-    return Split(
-        fit, calibrate, test, test_period, int(data.period[train].min()), int(data.period[calibrate].max())
-    )
-
-
 def check_history(data: Dataset, policy: PolicyData) -> None:
-    examples, positives = len(data.y), int(data.y.sum())
-    if examples < policy.cold_start_min_examples or positives < policy.cold_start_min_positives:
+    """Enough history to learn from: report periods with a known outcome, and households below the line
+    (a few hundred households' six annual reports are enough; the folds then say how sure we are)."""
+    periods, positives = len(np.unique(pn.month_of(data.period))), int(data.y.sum())
+    if periods < policy.cold_start_min_periods or positives < policy.cold_start_min_positives:
         raise ColdStart(
-            f"{examples} labelled household-periods ({positives} below the line); the policy asks for "
-            f"{policy.cold_start_min_examples} ({policy.cold_start_min_positives} below the line)"
+            f"{periods} report periods with a known outcome ({positives} examples below the line); the "
+            f"policy asks for {policy.cold_start_min_periods} periods and {policy.cold_start_min_positives} "
+            "below the line"
         )
-
-
-def fit_model(data: Dataset, split: Split) -> Any:
-    estimator = HistGradientBoostingClassifier(
-        max_iter=120,  # prediction time grows with trees: a 1M-household run must stay within a minute
-        learning_rate=0.08,
-        max_leaf_nodes=15,
-        min_samples_leaf=40,
-        l2_regularization=1.0,
-        early_stopping=False,
-        random_state=0,
-    )
-    X = data.X[split.fit].copy()
-    # a feature never recorded in the district (e.g. no housing grades yet) would stop the fit:
-    # train it as a constant; at scoring a missing value takes the trees' missing-value branch
-    X[:, np.isnan(X).all(axis=0)] = 0.0
-    estimator.fit(X, data.y[split.fit])
-    calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid")
-    calibrated.fit(data.X[split.calibrate], data.y[split.calibrate])
-    return calibrated
-
-
-def fit_logistic(data: Dataset, split: Split) -> Any:
-    train = np.concatenate([split.fit, split.calibrate])
-    model = make_pipeline(
-        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-        StandardScaler(),
-        LogisticRegression(max_iter=2000),
-    )
-    model.fit(data.X[train], data.y[train])
-    return model
 
 
 def probabilities(model: Any, X: Array) -> Array:
@@ -182,104 +106,34 @@ def probabilities(model: Any, X: Array) -> Array:
         return np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
 
 
-# ---- metrics ---------------------------------------------------------------------------------------
+def line_input(X: Array) -> Array:
+    """The line ratio as the distance baseline reads it; a household without one sorts last."""
+    return np.clip(np.nan_to_num(X[:, LINE_RATIO], nan=10.0), 0.0, 10.0).reshape(-1, 1)
 
 
-def budget_hits(y: pn.BoolArray, score: Array, budget: float) -> tuple[float, int]:
-    """Expected positives among the top `budget` share by score, and the alert count k.
+@dataclass
+class Scorer:
+    """A fitted scorer as installed: its name, the estimator of a learned one, and for a baseline the
+    monotone map from its ranking to a probability (so the policy's cut-offs apply to any champion)."""
 
-    Ties at the cut share the remaining alerts evenly (a coarse score such as the rules' levels is
-    neither favoured nor penalised by the order of ties)."""
-    k = max(1, int(np.ceil(budget * len(y))))
-    order = np.sort(score)[::-1]
-    cut = order[k - 1]
-    above = score > cut
-    tied = score == cut
-    hits = y[above].sum() + (k - above.sum()) * (y[tied].mean() if tied.any() else 0.0)
-    return float(hits), k
+    name: str  # distance_to_line | rules | logistic_regression | model
+    estimator: Any = None
+    level_rates: dict[float, float] = field(default_factory=dict)  # rules: positive rate per level
+    line_map: Any = None  # distance_to_line: a one-feature logistic on the clipped line ratio
 
+    @property
+    def learned(self) -> bool:
+        return self.name in LEARNED
 
-def point_metrics(y: pn.BoolArray, score: Array, probabilistic: bool) -> dict[str, float | None]:
-    positives = int(y.sum())
-    out: dict[str, float | None] = {
-        "roc_auc": float(roc_auc_score(y, score)) if 0 < positives < len(y) else None,
-        "pr_auc": float(average_precision_score(y, score)) if positives else None,
-        "brier": float(brier_score_loss(y, np.clip(score, 0, 1))) if probabilistic else None,
-    }
-    for budget in BUDGETS:
-        hits, k = budget_hits(y, score, budget)
-        pct = int(round(budget * 100))
-        out[f"recall_at_{pct}"] = hits / positives if positives else None
-        out[f"precision_at_{pct}"] = hits / k
-    return out
-
-
-def evaluate(
-    y: pn.BoolArray,
-    score: Array,
-    township: pn.IntArray,
-    townships: list[str],
-    *,
-    probabilistic: bool,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Point metrics with 95 % bootstrap intervals (households resampled), and recall by township."""
-    point = point_metrics(y, score, probabilistic)
-    rng = np.random.default_rng(seed)
-    samples: dict[str, list[float]] = {name: [] for name in point}
-    for _ in range(BOOTSTRAP):
-        pick = rng.integers(0, len(y), len(y))
-        for name, value in point_metrics(y[pick], score[pick], probabilistic).items():
-            if value is not None:
-                samples[name].append(value)
-    metrics = {
-        name: None
-        if value is None
-        else {
-            "value": round(value, 4),
-            "low": round(float(np.percentile(samples[name], 2.5)), 4) if samples[name] else None,
-            "high": round(float(np.percentile(samples[name], 97.5)), 4) if samples[name] else None,
-        }
-        for name, value in point.items()
-    }
-    return {"metrics": metrics, "recall_at_10_by_township": _by_township(y, score, township, townships)}
-
-
-def _by_township(
-    y: pn.BoolArray, score: Array, township: pn.IntArray, townships: list[str]
-) -> list[dict[str, Any]]:
-    """Recall at the district's 10 % budget, per township (the same alerts, counted where they fall)."""
-    k = max(1, int(np.ceil(0.10 * len(y))))
-    cut = np.sort(score)[::-1][k - 1]
-    above, tied = score > cut, score == cut
-    tie_share = (k - above.sum()) / tied.sum() if tied.any() else 0.0
-    alerted = above + tied * tie_share
-    rows = []
-    for i, code in enumerate(townships):
-        mine = township == i
-        positives = int(y[mine].sum())
-        if not mine.any():
-            continue
-        rows.append(
-            {
-                "township": code,
-                "households": int(mine.sum()),
-                "positives": positives,
-                "recall_at_10": round(float((alerted[mine] * y[mine]).sum() / positives), 4)
-                if positives
-                else None,
-            }
-        )
-    return rows
-
-
-def baseline_scores(data: Dataset, rows: pn.IntArray, logistic: Any) -> dict[str, tuple[Array, bool]]:
-    line_ratio = data.X[rows, ft.MODEL_FEATURE_NAMES.index("line_ratio")]
-    return {
-        "rules": (data.rules_score[rows], False),
-        "distance_to_line": (-np.nan_to_num(line_ratio, nan=np.inf), False),
-        "logistic_regression": (probabilities(logistic, data.X[rows]), True),
-    }
+    def probabilities(self, X: Array, rules_score: Array) -> Array:
+        if self.learned:
+            return probabilities(self.estimator, X)
+        if self.name == "rules":
+            levels = np.array(sorted(self.level_rates), dtype=np.float64)
+            rates = np.array([self.level_rates[k] for k in levels.tolist()])
+            at = np.clip(np.searchsorted(levels, rules_score), 0, len(levels) - 1)
+            return np.where(levels[at] == rules_score, rates[at], rates.min())
+        return probabilities(self.line_map, line_input(X))
 
 
 # ---- artifacts -------------------------------------------------------------------------------------
@@ -287,7 +141,7 @@ def baseline_scores(data: Dataset, rows: pn.IntArray, logistic: Any) -> dict[str
 
 @dataclass
 class Artifact:
-    estimator: Any
+    scorer: Scorer  # the champion: a learned model or a baseline
     features: tuple[str, ...]
     reference: Array  # per feature: the training median, the "typical household" explanations compare to
     explained: tuple[int, ...]  # the features explanations consider (the most influential)
@@ -345,10 +199,16 @@ def what_if(estimator: Any, X: Array, base: Array, columns: list[int], reference
 
 
 def explain(artifact: Artifact, X: Array, base: Array, top: int = 3) -> list[list[dict[str, Any]]]:
-    """Each row's top factors: of the features that matter most to the model (chosen at training), those
-    whose replacement by the typical household's value lowers the probability most, in words."""
+    """Each row's top factors: of the features that matter most to a learned champion (chosen at
+    training), those whose replacement by the typical household's value lowers the probability most, in
+    words. The distance baseline's one factor is the line ratio; the rules' reasons already say theirs."""
+    if artifact.scorer.name == "distance_to_line":
+        feature = ft.MODEL_FEATURES[LINE_RATIO]
+        return [[factor(feature, X[i, LINE_RATIO], float(base[i]))] for i in range(len(X))]
+    if not artifact.scorer.learned:
+        return [[] for _ in range(len(X))]
     columns = list(artifact.explained)
-    effects = what_if(artifact.estimator, X, base, columns, artifact.reference)
+    effects = what_if(artifact.scorer.estimator, X, base, columns, artifact.reference)
     out = []
     for i in range(len(X)):
         order = np.argsort(-effects[i])[:top]

@@ -32,6 +32,12 @@ LEASE = "risk_scoring"
 LEASE_TTL = timedelta(minutes=10)
 CHUNK = 50000
 RESULT_TABLE = Base.metadata.tables["risk_result"]
+# how a warning names the champion that gave it
+WARNING_BY = {
+    "model": "预警模型",
+    "logistic_regression": "预警模型（逻辑回归）",
+    "distance_to_line": "预警（按距监测线远近）",
+}
 RESULT_COLUMNS = ("run_id", "household_id", "level", "score", "reasons", "reason_codes", "factors")
 
 
@@ -158,7 +164,12 @@ def _score(
         run = session.get(RiskRun, run_id)
         assert run is not None
         run.status, run.finished_at = "completed", utcnow()
-        run.mode, run.model_version = ("model", str(model[0])) if model else ("rules", None)
+        if model is None:
+            run.mode, run.model_version, run.champion = "rules", None, None
+        else:
+            name = model[1].scorer.name
+            run.mode = "model" if model[1].scorer.learned else "baseline"
+            run.model_version, run.champion = str(model[0]), name
         run.duration_ms = int((time.perf_counter() - started) * 1000)
         run.households_scored = len(ids)
         run.flagged_high, run.flagged_medium = counts["high"], counts["medium"]
@@ -224,22 +235,27 @@ def _apply_model(
     scores: list[float | None],
     factors: list[list[dict[str, Any]] | None],
 ) -> None:
-    """Probabilities for households with a report; the policy's cut-offs give the model's level, and a
-    rule's high outranks it. Households the model flags get their top factors, in words, in a reason
-    (a rule's reason already names its feature and value)."""
+    """The champion's probabilities for households with a report; the policy's cut-offs give its level,
+    and a rule's high outranks it. Households it flags get their top factors, in words, in a reason (a
+    rule's reason already names its feature and value). A rules champion only scores: the rules have
+    already given their levels and reasons."""
     scored = np.flatnonzero(rows >= 0)
     if not len(scored):
         return
     X = ml.matrix(features.model_columns(panel, policy, rows[scored], days[scored]))
-    probability = ml.probabilities(artifact.estimator, X)
+    rules_score = np.array([ml.LEVEL_SCORE.get(levels[i] or "", 0.0) for i in scored.tolist()])
+    probability = artifact.scorer.probabilities(X, rules_score)
+    for i, p in zip(scored.tolist(), probability.tolist(), strict=True):
+        scores[i] = round(p, 4)
+    if artifact.scorer.name == "rules":
+        return
     high, medium = float(policy.high_probability), float(policy.medium_probability)
     model_level: list[rules.Level | None] = [
         "high" if p >= high else "medium" if p >= medium else None for p in probability.tolist()
     ]
-    for i, p in zip(scored.tolist(), probability.tolist(), strict=True):
-        scores[i] = round(p, 4)
     flagged = [k for k in range(len(scored)) if model_level[k]]
     explained = ml.explain(artifact, X[flagged], probability[flagged]) if flagged else []
+    said = WARNING_BY[artifact.scorer.name]
     for k, top in zip(flagged, explained, strict=True):
         i = int(scored[k])
         factors[i] = top
@@ -254,7 +270,7 @@ def _apply_model(
                 level,
                 "probability",
                 round(float(probability[k]), 4),
-                f"预警模型：{artifact.horizon_months} 个月内人均纯收入低于监测线的概率 "
+                f"{said}：{artifact.horizon_months} 个月内人均纯收入低于监测线的概率 "
                 f"{probability[k] * 100:.0f}%（{words}）",
             )
         )

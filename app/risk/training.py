@@ -1,14 +1,18 @@
-"""Train, evaluate and (only if it is not worse) install a new early-warning model.
+"""Train, judge and (only if it earns it) install a new champion.
 
-Governance: a new model replaces the active one only if its recall at the 10 % alert budget on the
-newest hold-out is not lower than the active model's on the same hold-out. Otherwise it is kept,
-marked rejected, with its figures, so the decision can be audited. One training at a time (a lease).
+Every training fits the learned model (its size chosen by the data's) and judges it with the baselines
+on rolling-origin folds (champion.py). The champion — the scorer with the best recall at the policy's
+alert budget, ties to the simpler — is installed only if it is not worse than the active champion on
+the folds the active one has not seen. A champion that would replace one that can no longer be loaded
+(a scikit-learn upgrade, a rotated key) waits for an admin's confirmation instead of replacing it
+silently. Every outcome is kept with its figures, so the decision can be audited. One training at a
+time (a lease).
 """
 
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -20,6 +24,8 @@ from app import lifecycle
 from app.config import Settings
 from app.db import Sessions, transaction
 from app.models import Household, RiskModel
+from app.risk import champion as ch
+from app.risk import evaluation as ev
 from app.risk import features as ft
 from app.risk import model as ml
 from app.risk import panel as pn
@@ -31,9 +37,17 @@ from app.services.platform.access import Actor
 logger = logging.getLogger(__name__)
 LEASE = "risk_training"
 LEASE_TTL = timedelta(minutes=30)
-GOVERNING_METRIC = "recall_at_10"
 TRAIN_MAX_HOUSEHOLDS = 200_000
 EXPLAINED_FEATURES = 8
+MODEL_ESTIMATORS = {
+    "small": "HistGradientBoostingClassifier (shallow, monotone in income) + sigmoid calibration",
+    "large": "HistGradientBoostingClassifier + sigmoid calibration",
+}
+BASELINE_ESTIMATORS = {
+    "logistic_regression": "LogisticRegression (median-imputed, standardised)",
+    "distance_to_line": "distance to the monitoring line (per-capita income ÷ line), mapped to a probability",
+    "rules": "the policy's rules, each level mapped to its rate of falls",
+}
 
 
 class AlreadyTraining(Exception):
@@ -57,7 +71,7 @@ def load_artifact(settings: Settings, stored: RiskModel) -> ml.Artifact:
 @dataclass
 class Outcome:
     model: RiskModel
-    table: list[dict[str, Any]]  # one row per scorer: model and baselines, point values and intervals
+    table: list[dict[str, Any]]  # one row per scorer: recall at the budget over the folds, and more
 
 
 def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outcome:
@@ -73,27 +87,24 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
             panel = panel_read.load(session, every=max(1, -(-households // TRAIN_MAX_HOUSEHOLDS)))
         data = ml.build_dataset(panel, policy)
         ml.check_history(data, policy)
-        split = ml.temporal_split(data)
+        folds = ch.folds(data)
         _renew(sessions, holder)
-        estimator = ml.fit_model(data, split)
-        logistic = ml.fit_logistic(data, split)
+        contest = ch.contest(data, float(policy.alert_budget), folds)
         _renew(sessions, holder)
-        test = split.test
-        y, township = data.y[test], data.township[test]
-        probability = ml.probabilities(estimator, data.X[test])
-        evaluation: dict[str, Any] = {
-            "model": ml.evaluate(y, probability, township, data.townships, probabilistic=True),
-            "baselines": {
-                name: ml.evaluate(y, score, township, data.townships, probabilistic=probabilistic)
-                for name, (score, probabilistic) in ml.baseline_scores(data, test, logistic).items()
-            },
-        }
-        reference = _reference(data.X[split.fit])
+        newest = folds[-1]
+        scorer = ch.installed(contest, data)
+        evaluation = _evaluation(data, contest)
+        reference = _reference(data.X[newest.fit])
+        explained = (
+            ml.most_influential(scorer.estimator, data.X[newest.calibrate], reference, EXPLAINED_FEATURES)
+            if scorer.learned
+            else ()
+        )
         artifact = ml.Artifact(
-            estimator=estimator,
+            scorer=scorer,
             features=ft.MODEL_FEATURE_NAMES,
             reference=reference,
-            explained=ml.most_influential(estimator, data.X[split.calibrate], reference, EXPLAINED_FEATURES),
+            explained=explained,
             horizon_months=policy.model_horizon_months,
             sklearn_version=sklearn.__version__,
         )
@@ -101,23 +112,24 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
         with transaction(sessions) as session:
             audit.lock_chain(session)  # one install at a time, and the audit row with it
             current = active_model(session)
-            status, decision = _decide(settings, current, evaluation, data.X[test], y)
+            status, decision = _decide(settings, current, contest, data)
             if status == "active" and current is not None:
                 current.status = "retired"
                 session.flush()
             stored = RiskModel(
                 status=status,
+                champion=contest.champion,
                 created_by=triggered_by,
                 policy_version=version,
-                estimator="HistGradientBoostingClassifier + sigmoid calibration",
+                estimator=_estimator(contest),
                 sklearn_version=sklearn.__version__,
                 features=list(ft.MODEL_FEATURE_NAMES),
-                train_from=date.fromordinal(split.train_from),
-                train_to=date.fromordinal(split.train_to),
-                test_period=date.fromordinal(split.test_period),
-                examples_train=int(len(split.fit) + len(split.calibrate)),
-                examples_test=int(len(test)),
-                positives_test=int(y.sum()),
+                train_from=date.fromordinal(int(data.period[newest.train].min())),
+                train_to=date.fromordinal(int(data.period[newest.calibrate].max())),
+                test_period=date.fromordinal(newest.test_period),
+                examples_train=int(len(newest.train)),
+                examples_test=int(len(newest.test)),
+                positives_test=int(data.y[newest.test].sum()),
                 evaluation=evaluation,
                 decision=decision,
                 artifact=blob,
@@ -126,25 +138,7 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
             )
             session.add(stored)
             session.flush()
-            audit.record(
-                session,
-                settings,
-                Actor.system(triggered_by),
-                [
-                    audit.Change(
-                        "risk_model.train",
-                        "risk_model",
-                        stored.id,
-                        None,
-                        {
-                            "status": status,
-                            "decision": decision,
-                            "replaced": current.id if current is not None and status == "active" else None,
-                            "sha256": stored.sha256,
-                        },
-                    )
-                ],
-            )
+            _audit(session, settings, triggered_by, stored, current)
             session.expunge(stored)
         return Outcome(stored, table(evaluation))
     finally:
@@ -159,6 +153,35 @@ def _renew(sessions: Sessions, holder: str) -> None:
         raise AlreadyTraining("the training lease expired and another training took it")
 
 
+def _estimator(contest: ch.Contest) -> str:
+    if contest.champion == "model":
+        return MODEL_ESTIMATORS[contest.size]
+    return BASELINE_ESTIMATORS[contest.champion]
+
+
+def _evaluation(data: ml.Dataset, contest: ch.Contest) -> dict[str, Any]:
+    """The folds' comparison (what the champion was chosen on) and, on the newest fold, every scorer's
+    full set of metrics with intervals (the model card's detail)."""
+    scores = contest.scores
+    newest = scores.fold == scores.fold.max()
+    y, township = scores.y[newest], scores.township[newest]
+
+    def detail(name: str) -> dict[str, Any]:
+        return ev.evaluate(
+            y, scores.scores[name][newest], township, data.townships, probabilistic=name in ml.LEARNED
+        )
+
+    return {
+        "champion": contest.champion,
+        "why": contest.why,
+        "capacity": contest.size,
+        "fold_periods": [date.fromordinal(f.test_period).isoformat() for f in contest.folds],
+        "folds": contest.comparison,
+        "model": detail("model"),
+        "baselines": {name: detail(name) for name in ch.SIMPLICITY if name != "model"},
+    }
+
+
 def _reference(X: pn.FloatArray) -> pn.FloatArray:
     """The typical household: each feature's median over the training examples (0 where never known)."""
     with np.errstate(all="ignore"):
@@ -170,30 +193,133 @@ def _reference(X: pn.FloatArray) -> pn.FloatArray:
 
 
 def _decide(
-    settings: Settings,
-    current: RiskModel | None,
-    evaluation: dict[str, Any],
-    X_test: pn.FloatArray,
-    y_test: pn.BoolArray,
+    settings: Settings, current: RiskModel | None, contest: ch.Contest, data: ml.Dataset
 ) -> tuple[str, str]:
-    new = evaluation["model"]["metrics"][GOVERNING_METRIC]["value"]
+    """active | rejected | pending (an admin must confirm), and why in words."""
+    why = contest.why
     if current is None:
-        return "active", f"first model (recall at 10 % = {new:.3f})"
+        return "active", f"first champion — {why}"
     try:
         artifact = load_artifact(settings, current)
     except ml.ArtifactInvalid as exc:
-        return "active", f"replaces model {current.id}, which can no longer be loaded ({exc})"
-    if tuple(artifact.features) != ft.MODEL_FEATURE_NAMES:
-        return "active", f"replaces model {current.id}, trained on other features"
-    hits, _ = ml.budget_hits(y_test, ml.probabilities(artifact.estimator, X_test), 0.10)
-    old = hits / y_test.sum() if y_test.sum() else 0.0
-    evaluation["active_model_on_this_holdout"] = {"model_id": current.id, GOVERNING_METRIC: round(old, 4)}
-    if new >= round(old, 4):
-        return "active", f"recall at 10 % {new:.3f} ≥ {old:.3f} of model {current.id} on the same hold-out"
-    return "rejected", f"recall at 10 % {new:.3f} < {old:.3f} of model {current.id} on the same hold-out"
+        recorded = _recorded_recall(current)
+        return "pending", (
+            f"awaits an admin's confirmation: it would replace model {current.id}, which can no longer be "
+            f"loaded ({exc}); that one's recorded recall {recorded} — {why}"
+        )
+    new, old, periods = _against_active(artifact, current, contest, data)
+    evaluation_note = f"on the fold(s) of {', '.join(periods)}"
+    if round(new, 4) >= round(old, 4):
+        return "active", f"recall {new:.3f} ≥ {old:.3f} of model {current.id} {evaluation_note} — {why}"
+    return "rejected", f"recall {new:.3f} < {old:.3f} of model {current.id} {evaluation_note} — {why}"
+
+
+def _against_active(
+    artifact: ml.Artifact, current: RiskModel, contest: ch.Contest, data: ml.Dataset
+) -> tuple[float, float, list[str]]:
+    """The new champion's and the active champion's recall at the budget, on the folds where the new
+    recipe knew at least as much as the active champion did (its fit reached the active one's last
+    training period) and whose test came after it: a fold fitted on less would favour the active one."""
+    cut = current.train_to.toordinal()
+    unseen = [
+        k
+        for k, f in enumerate(contest.folds)
+        if f.test_period > cut and int(data.period[f.calibrate].max()) >= cut
+    ] or [len(contest.folds) - 1]
+    scores = contest.scores
+    mask = np.isin(scores.fold, unseen)
+    rows = np.concatenate([contest.folds[k].test for k in unseen])
+    active = artifact.scorer.probabilities(data.X[rows], data.rules_score[rows])
+    pair = ev.FoldScores(
+        y=scores.y[mask],
+        fold=scores.fold[mask],
+        township=scores.township[mask],
+        townships=scores.townships,
+        scores={"new": scores.scores[contest.champion][mask], "active": active},
+    )
+    budget = contest.comparison["budget"]
+    shares = ev.alert_shares(pair, budget)
+    y = pair.y.astype(np.float64)
+    periods = [date.fromordinal(contest.folds[k].test_period).isoformat() for k in unseen]
+    return ev.recall(y, shares["new"]), ev.recall(y, shares["active"]), periods
+
+
+def _recorded_recall(stored: RiskModel) -> str:
+    folds = stored.evaluation.get("folds")
+    if folds:
+        figure = folds["scorers"][stored.evaluation["champion"]]["recall"]
+        return f"{figure['value']:.3f} [{figure['low']:.3f}–{figure['high']:.3f}]"
+    metric = stored.evaluation["model"]["metrics"].get("recall_at_10")
+    return f"{metric['value']:.3f}" if metric else "unknown"
+
+
+def _audit(
+    session: Session, settings: Settings, triggered_by: str, stored: RiskModel, current: RiskModel | None
+) -> None:
+    replaced = current.id if current is not None and stored.status == "active" else None
+    audit.record(
+        session,
+        settings,
+        Actor.system(triggered_by),
+        [
+            audit.Change(
+                "risk_model.train",
+                "risk_model",
+                stored.id,
+                None,
+                {
+                    "status": stored.status,
+                    "champion": stored.champion,
+                    "decision": stored.decision,
+                    "replaced": replaced,
+                    "sha256": stored.sha256,
+                },
+            )
+        ],
+    )
+
+
+def confirm(session: Session, settings: Settings, actor: Actor, model_id: int, at: datetime) -> RiskModel:
+    """An admin installs a pending champion in place of an active one that can no longer be loaded."""
+    audit.lock_chain(session)
+    stored = session.get(RiskModel, model_id)
+    if stored is None:
+        raise LookupError(model_id)
+    current = active_model(session)
+    if current is not None:
+        current.status = "retired"
+        session.flush()
+    stored.status, stored.confirmed_by, stored.confirmed_at = "active", actor.username, at
+    session.flush()
+    audit.record(
+        session,
+        settings,
+        actor,
+        [
+            audit.Change(
+                "risk_model.confirm",
+                "risk_model",
+                stored.id,
+                None,
+                {"status": ["pending", "active"], "replaced": current.id if current is not None else None},
+            )
+        ],
+    )
+    return stored
 
 
 def table(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [{"scorer": "model", **evaluation["model"]["metrics"]}]
-    rows += [{"scorer": name, **e["metrics"]} for name, e in evaluation["baselines"].items()]
-    return rows
+    """Per scorer: recall at the budget over the folds (with its interval), then the newest fold's
+    detail. The champion first."""
+    folds = evaluation["folds"]
+    detail = {"model": evaluation["model"], **evaluation["baselines"]}
+    names = sorted(folds["scorers"], key=lambda n: (n != evaluation["champion"], ch.SIMPLICITY.index(n)))
+    return [
+        {
+            "scorer": name,
+            "champion": name == evaluation["champion"],
+            "recall_at_budget": folds["scorers"][name]["recall"],
+            **detail[name]["metrics"],
+        }
+        for name in names
+    ]

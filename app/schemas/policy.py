@@ -27,6 +27,9 @@ class MonitoringLine(StrictModel):
     source: FreeText = Field(default="", max_length=200)
 
 
+# settings of earlier versions, read from stored versions and dropped (cold start is now counted in
+# periods and positives, which a few hundred households' history meets)
+RETIRED = frozenset({"cold_start_min_examples"})
 LEGACY_DEADLINES = frozenset(
     {"home_verification", "democratic_review", "public_notice", "township_review", "county_approval"}
 )
@@ -206,6 +209,7 @@ UNVERIFIED_DEFAULTS = (
     "departments",
     "measure_gap_days",
     "case_suppression_days",
+    "alert_budget",
 )
 
 
@@ -261,14 +265,21 @@ class PolicyData(StrictModel):
         le=24,
         description="the model warns of a fall below the line at any report within this many months",
     )
-    cold_start_min_examples: int = Field(
-        default=5000,
-        ge=100,
-        le=MAX_ID,
-        description="labelled household-periods needed before the model is trained",
+    cold_start_min_periods: int = Field(
+        default=4,
+        ge=3,
+        le=120,
+        description="report periods with a known outcome needed before any scorer is trained",
     )
     cold_start_min_positives: int = Field(
-        default=50, ge=10, le=MAX_ID, description="…of which below the line"
+        default=50, ge=10, le=MAX_ID, description="…and examples of households below the line among them"
+    )
+    alert_budget: Share = Field(
+        default=Decimal("0.10"),
+        ge=Decimal("0.01"),
+        le=Decimal("0.50"),
+        description="the share of households the district can verify at a time: scorers are judged by the "
+        "share of those who fall below the line that they find within it",
     )
     case_deadlines: CaseDeadlines = Field(default_factory=CaseDeadlines)
     case_suppression_days: int = Field(
@@ -329,6 +340,18 @@ class PolicyData(StrictModel):
         if unknown:
             raise ValueError(f"not settings of the policy: {', '.join(unknown)}")
         return sorted(set(names))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_retired_settings(cls, data: Any) -> Any:
+        """Stored versions may hold settings this version no longer has; they are read without them (a
+        change sent today that names one is still refused)."""
+        if cls is not PolicyData or not isinstance(data, dict) or not RETIRED.intersection(data):
+            return data
+        kept = {k: v for k, v in data.items() if k not in RETIRED}
+        if isinstance(kept.get("unverified"), list):
+            kept["unverified"] = [name for name in kept["unverified"] if name not in RETIRED]
+        return kept
 
     @model_validator(mode="after")
     def _cut_offs_ordered(self) -> "PolicyData":

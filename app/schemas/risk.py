@@ -18,9 +18,14 @@ class RiskRunRead(ReadModel):
     id: int
     status: str = Field(description="requested | running | completed | failed")
     as_of: date
-    mode: str = Field(description="rules (cold start) or model")
+    mode: str = Field(
+        description="rules (no usable champion), model (a learned champion) or baseline (a baseline won)"
+    )
     policy_version: int
-    model_version: str | None
+    model_version: str | None = Field(description="the champion's id (risk model) the run used")
+    champion: str | None = Field(
+        description="the scorer the run used: model | logistic_regression | distance_to_line | rules"
+    )
     triggered_by: str
     started_at: datetime
     finished_at: datetime | None
@@ -52,7 +57,10 @@ class HouseholdRiskRead(ReadModel):
     run_id: int
     as_of: date
     level: RiskLevel
-    score: float | None = Field(description="model probability; null while scoring runs on rules alone")
+    score: float | None = Field(
+        description="the champion's probability of falling below the line; null while scoring runs on "
+        "rules alone"
+    )
     reasons: list[ReasonRead]
     factors: list[FactorRead] | None = Field(
         description="the model's top contributing factors, in words (null in rules mode; empty when "
@@ -66,33 +74,84 @@ class MetricRead(ReadModel):
     high: float | None
 
 
+class TownshipRecallRead(ReadModel):
+    township: str
+    examples: int
+    positives: int
+    recall: MetricRead | None = Field(description="recall at the alert budget here, 95 % interval")
+
+
+class ScorerFoldsRead(ReadModel):
+    recall: MetricRead = Field(description="recall at the alert budget over all folds, 95 % interval")
+    by_fold: list[float] = Field(description="each fold's recall, oldest fold first")
+    by_township: list[TownshipRecallRead]
+
+
+class FoldsRead(ReadModel):
+    budget: float = Field(description="the policy's alert budget (share of households)")
+    folds: int
+    periods: list[date] = Field(description="each fold's test period (features known on it), oldest first")
+    scorers: dict[str, ScorerFoldsRead] = Field(
+        description="model, logistic_regression, distance_to_line, rules: each judged on the same folds"
+    )
+
+
 class ModelVersionRead(ReadModel):
     id: int
-    status: str = Field(description="active | retired | rejected")
+    status: str = Field(description="active | retired | rejected | pending (awaits an admin's confirmation)")
+    champion: str = Field(
+        description="the scorer this training installed: model | logistic_regression | distance_to_line "
+        "| rules"
+    )
+    champion_label: str
+    why: str | None = Field(description="why this scorer is the champion, in words")
+    capacity: str | None = Field(description="small (shallow, monotone) or large: follows the data's size")
     created_at: datetime
     created_by: str
+    confirmed_by: str | None
+    confirmed_at: datetime | None
     policy_version: int
     estimator: str
     sklearn_version: str
     features: list[str]
     train_from: date
     train_to: date
-    test_period: date = Field(description="the hold-out: features known on this day, outcomes after it")
+    test_period: date = Field(description="the newest fold's test: features known on this day")
     examples_train: int
     examples_test: int
     positives_test: int
     decision: str
     sha256: str
-    metrics: dict[str, MetricRead | None]
-    baselines: dict[str, dict[str, MetricRead | None]]
+    folds: FoldsRead | None = Field(description="every scorer's recall at the budget on the folds")
+    metrics: dict[str, MetricRead | None] = Field(description="the learned model on the newest fold")
+    baselines: dict[str, dict[str, MetricRead | None]] = Field(description="the others on the newest fold")
     recall_at_10_by_township: list[dict[str, str | int | float | None]]
 
 
 class ModelStatusRead(ReadModel):
-    mode: Literal["model", "rules"] = Field(description="what the next scoring run uses")
-    reason_code: Literal["cold_start", "model", "unusable"] = Field(
-        description="why: no model trained yet | the active model | the active model cannot be loaded"
+    mode: Literal["model", "baseline", "rules"] = Field(
+        description="what the next scoring run uses: a learned champion, a baseline champion, or the "
+        "rules alone"
+    )
+    reason_code: Literal["cold_start", "model", "baseline", "unusable"] = Field(
+        description="why: nothing trained yet | a learned champion | a baseline is champion | the active "
+        "champion cannot be loaded"
     )
     reason: str
+    champion: str | None = Field(description="the scorer in use")
+    champion_label: str | None
     current: ModelVersionRead | None
+    pending: ModelVersionRead | None = Field(
+        description="a champion waiting for an admin's confirmation (the active one cannot be loaded)"
+    )
     recent: list[ModelVersionRead] = Field(description="the latest trained versions, newest first")
+
+
+class TrainingRequestRead(ReadModel):
+    id: int
+    status: str = Field(description="requested | running | done | failed")
+    requested_by: str
+    requested_at: datetime
+    finished_at: datetime | None
+    model_id: int | None = Field(description="the champion this training stored (whatever its status)")
+    outcome: str | None = Field(description="the decision, or why nothing was trained (e.g. cold start)")

@@ -16,6 +16,7 @@ from app.risk import model, scorer, training
 from app.services.cases import cases, escalation
 from app.services.platform import outbox
 from app.services.platform.access import Actor
+from app.services.scoring import model_admin
 from app.worker.crontab import cron
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,13 @@ def scheduled_training() -> None:
         logger.info("training skipped: cold start", extra={"reason": str(exc)})
     except training.AlreadyTraining:
         logger.info("training skipped: another training is in progress")
+
+
+def requested_training() -> None:
+    """Train when an admin asked through the API (POST /api/v1/risk/model/training)."""
+    request = model_admin.run_requested(get_sessionmaker(), get_settings())
+    if request is not None:
+        logger.info("requested training", extra={"request_id": request.id, "status": request.status})
 
 
 def _open_cases(run_id: int) -> None:

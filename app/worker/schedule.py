@@ -48,6 +48,11 @@ JOBS = (
         jobs.requested_scoring,
         lambda s: IntervalTrigger(seconds=s.risk_request_poll_seconds),
     ),
+    Job(
+        "requested_training",
+        jobs.requested_training,
+        lambda s: IntervalTrigger(seconds=s.risk_request_poll_seconds),
+    ),
 )
 
 

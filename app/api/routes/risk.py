@@ -1,9 +1,17 @@
 from fastapi import APIRouter
 
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
-from app.models import RiskRun
+from app.models import RiskRun, TrainingRequest
 from app.schemas.common import ErrorBody, Page
-from app.schemas.risk import HouseholdRiskRead, ModelStatusRead, RiskRunRead, RunRequest
+from app.schemas.risk import (
+    HouseholdRiskRead,
+    ModelStatusRead,
+    ModelVersionRead,
+    RiskRunRead,
+    RunRequest,
+    TrainingRequestRead,
+)
+from app.services.scoring import model_admin
 from app.services.scoring import risk as risk_service
 
 router = APIRouter(tags=["risk"], responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
@@ -43,9 +51,45 @@ def household_risk(
 @router.get(
     "/risk/model",
     response_model=ModelStatusRead,
-    summary="The early-warning model in use, its metrics against the baselines, recent versions",
+    summary="The champion in use (the learned model or a baseline), how every scorer did, recent versions",
 )
 def risk_model(session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> ModelStatusRead:
-    """`mode` says what the next run uses: `rules` during cold start. Metrics come with 95 % bootstrap
-    intervals, from the temporal hold-out the model was judged on."""
+    """`mode` says what the next run uses: `rules` during cold start, `baseline` when a baseline won.
+    The champion was chosen on rolling-origin folds by recall at the policy's alert budget (95 %
+    bootstrap intervals, paired across scorers); the newest fold's full metrics come with it."""
     return risk_service.model_status(session, settings, actor)
+
+
+@router.post(
+    "/risk/model/training",
+    response_model=TrainingRequestRead,
+    status_code=202,
+    summary="Ask for a training (admin)",
+)
+def request_training(session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> TrainingRequest:
+    """Training takes minutes: `shouwang worker` does it and records the outcome on the request (the
+    champion it stored, or why none, e.g. cold start). An open request is returned, not duplicated."""
+    return model_admin.request_training(session, settings, actor)
+
+
+@router.get(
+    "/risk/model/training/{request_id}",
+    response_model=TrainingRequestRead,
+    summary="A training request and what came of it (admin)",
+)
+def training_request(request_id: PathId, session: SessionDep, actor: CurrentActor) -> TrainingRequest:
+    return model_admin.get_request(session, actor, request_id)
+
+
+@router.post(
+    "/risk/models/{model_id}/confirm",
+    response_model=ModelVersionRead,
+    responses={409: {"model": ErrorBody}},
+    summary="Install a champion awaiting confirmation (admin)",
+)
+def confirm_model(
+    model_id: PathId, session: SessionDep, settings: SettingsDep, actor: CurrentActor
+) -> ModelVersionRead:
+    """Only a `pending` champion, and only while the active one cannot be loaded (after a scikit-learn
+    upgrade or a key rotation): 409 otherwise. The replacement is audited."""
+    return risk_service.model_read(model_admin.confirm(session, settings, actor, model_id))

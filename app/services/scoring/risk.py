@@ -14,11 +14,13 @@ from app.models import PolicyVersion, RiskModel, RiskResult, RiskRun
 from app.models.enums import Role
 from app.risk import features, panel_read, scorer, training
 from app.risk import model as ml
+from app.risk.champion import LABELS as CHAMPION_LABELS
 from app.risk.model import ArtifactInvalid
 from app.schemas.common import PageParams
 from app.schemas.policy import PolicyData
 from app.schemas.risk import (
     FactorRead,
+    FoldsRead,
     HouseholdRiskRead,
     ModelStatusRead,
     ModelVersionRead,
@@ -77,7 +79,7 @@ def household_risk(
             FactorRead.model_validate(f)
             for f in result.factors or _explain_on_read(session, settings, run, household_id)
         ]
-        if run.mode == "model"
+        if run.mode in ("model", "baseline")
         else None,
     )
 
@@ -101,42 +103,59 @@ def _explain_on_read(
         return []
     days = np.full(1, run.as_of.toordinal())
     X = ml.matrix(features.model_columns(panel, PolicyData.model_validate(policy.data), rows, days))
-    return ml.explain(artifact, X, ml.probabilities(artifact.estimator, X))[0]
+    return ml.explain(artifact, X, artifact.scorer.probabilities(X, np.zeros(len(X))))[0]
 
 
 def model_status(session: Session, settings: Settings, actor: Actor) -> ModelStatusRead:
-    """The model in use (or why scoring runs on rules alone) and the latest trained versions."""
+    """The champion in use (or why scoring runs on rules alone), one awaiting confirmation, and the
+    latest trained versions."""
     access.require_role(actor, RUN_READERS, "reading the risk model")
     recent = list(session.scalars(select(RiskModel).order_by(RiskModel.id.desc()).limit(5)))
     current = next((m for m in recent if m.status == "active"), None) or training.active_model(session)
-    usable = current is not None
-    code: Literal["cold_start", "model", "unusable"] = "model"
-    if current is None:
-        code = "cold_start"
-        reason = "cold start: no model has been trained yet (shouwang risk train, or the weekly schedule)"
-    else:
+    pending = session.scalars(
+        select(RiskModel).where(RiskModel.status == "pending").order_by(RiskModel.id.desc()).limit(1)
+    ).first()
+    mode: Literal["model", "baseline", "rules"] = "rules"
+    code: Literal["cold_start", "model", "baseline", "unusable"] = "cold_start"
+    reason = "cold start: nothing has been trained yet (shouwang risk train, or the weekly schedule)"
+    if current is not None:
         try:
             training.load_artifact(settings, current)
-            reason = f"model {current.id}: {current.decision}"
+            learned = current.champion in ml.LEARNED
+            mode = code = "model" if learned else "baseline"
+            reason = f"champion {current.id} ({CHAMPION_LABELS[current.champion]}): {current.decision}"
         except ArtifactInvalid as exc:
-            usable, code = False, "unusable"
-            reason = f"model {current.id} cannot be used ({exc}); runs apply the rules alone until retrained"
+            code = "unusable"
+            reason = f"champion {current.id} cannot be used ({exc}); runs apply the rules alone"
+            if pending is not None:
+                reason += f"; champion {pending.id} awaits an admin's confirmation"
+    in_use = current.champion if current is not None and mode != "rules" else None
     return ModelStatusRead(
-        mode="model" if usable else "rules",
+        mode=mode,
         reason_code=code,
         reason=reason,
-        current=_model_read(current) if current is not None else None,
-        recent=[_model_read(m) for m in recent],
+        champion=in_use,
+        champion_label=CHAMPION_LABELS[in_use] if in_use else None,
+        current=model_read(current) if current is not None else None,
+        pending=model_read(pending) if pending is not None else None,
+        recent=[model_read(m) for m in recent],
     )
 
 
-def _model_read(m: RiskModel) -> ModelVersionRead:
+def model_read(m: RiskModel) -> ModelVersionRead:
     evaluation = m.evaluation
+    folds = evaluation.get("folds")  # (models trained before the champion have no folds)
     return ModelVersionRead(
         id=m.id,
         status=m.status,
+        champion=m.champion,
+        champion_label=CHAMPION_LABELS[m.champion],
+        why=evaluation.get("why"),
+        capacity=evaluation.get("capacity"),
         created_at=m.created_at,
         created_by=m.created_by,
+        confirmed_by=m.confirmed_by,
+        confirmed_at=m.confirmed_at,
         policy_version=m.policy_version,
         estimator=m.estimator,
         sklearn_version=m.sklearn_version,
@@ -149,6 +168,7 @@ def _model_read(m: RiskModel) -> ModelVersionRead:
         positives_test=m.positives_test,
         decision=m.decision,
         sha256=m.sha256,
+        folds=FoldsRead.model_validate(folds | {"periods": evaluation["fold_periods"]}) if folds else None,
         metrics=evaluation["model"]["metrics"],
         baselines={name: e["metrics"] for name, e in evaluation["baselines"].items()},
         recall_at_10_by_township=evaluation["model"]["recall_at_10_by_township"],
