@@ -272,6 +272,6 @@ from tests.fixtures import *  # noqa: E402,F403
 @pytest.fixture(autouse=True)
 def fewer_bootstrap_resamples(monkeypatch: pytest.MonkeyPatch) -> None:
     """Intervals from 30 resamples instead of 200: the same code path, a fraction of the time."""
-    from app.risk import model
+    from app.risk import evaluation
 
-    monkeypatch.setattr(model, "BOOTSTRAP", 30)
+    monkeypatch.setattr(evaluation, "BOOTSTRAP", 30)

@@ -1,6 +1,6 @@
 """Weekly risk lists in JSON; the Chinese labels CSV and XLSX use."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -93,6 +93,15 @@ class TrendWeek(BaseModel):
     )
 
 
+class ScoredBy(BaseModel):
+    run_id: int
+    as_of: date
+    mode: str = Field(description="rules (no champion yet), model (a learned champion) or baseline")
+    champion: str | None = Field(description="model | logistic_regression | distance_to_line | rules")
+    champion_label: str
+    model_id: int | None
+
+
 class RiskListSummary(BaseModel):
     week: str
     list_id: int
@@ -114,3 +123,4 @@ class RiskListSummary(BaseModel):
         description="high and medium households on the last 12 weekly lists up to this one, oldest first"
     )
     reason_labels: dict[str, str] = Field(description="the reason codes in words (the list's filter)")
+    scored_by: ScoredBy | None = Field(description="the scoring run the list was made from and its champion")

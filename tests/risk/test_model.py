@@ -1,5 +1,7 @@
-"""The early-warning model: trained on the district's history, judged on a temporal hold-out against
-three baselines, stored and verified, installed only if not worse, used by scoring with explanations."""
+"""The early-warning model: trained on the district's history, judged on rolling-origin folds against
+three baselines, stored and verified, installed only if not worse, used by scoring with explanations.
+(Which scorer becomes champion is tests/risk/test_champion.py's; here a test that needs the learned
+model in use says so with the `model_champion` fixture.)"""
 
 import pickle
 from typing import Any
@@ -17,6 +19,8 @@ from app.clock import local_today
 from app.config import Settings, get_settings
 from app.demo import district as demo
 from app.models import RiskModel, RiskResult
+from app.risk import champion as ch
+from app.risk import evaluation as ev
 from app.risk import features as ft
 from app.risk import model as ml
 from app.risk import scorer, training
@@ -33,10 +37,16 @@ def district(settings: Settings) -> None:
         demo.generate(session, settings, households=HOUSEHOLDS, seed=21, quarter_count=12)
 
 
+@pytest.fixture
+def model_champion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The learned model wins whatever the folds say (for tests of what scoring does with it)."""
+    monkeypatch.setattr(ch, "choose", lambda comparison: ("model", "the model (chosen by the test)"))
+
+
 def test_train_prints_the_model_against_three_baselines_and_installs_it(district: None) -> None:
     result = runner.invoke(main, ["risk", "train"])
     assert result.exit_code == 0, result.output
-    assert "active — first model" in result.output
+    assert ": active — first champion" in result.output
     for scorer_name in ("| model |", "| rules |", "| distance_to_line |", "| logistic_regression |"):
         assert scorer_name in result.output
     with db.session_scope() as session:
@@ -57,8 +67,16 @@ def test_the_model_api_serves_metrics_with_intervals(
     assert cold["current"] is None
     training.train(db.get_sessionmaker(), settings, triggered_by="test")
     body = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
-    assert (body["mode"], body["reason_code"]) == ("model", "model")
+    assert body["mode"] == body["reason_code"] == ("model" if body["champion"] in ml.LEARNED else "baseline")
     current = body["current"]
+    assert current["champion"] == body["champion"]
+    folds = current["folds"]
+    assert folds["budget"] == 0.1 and folds["folds"] == len(folds["periods"]) == 3
+    for name in ("model", "logistic_regression", "distance_to_line", "rules"):
+        recall = folds["scorers"][name]["recall"]
+        assert recall["low"] <= recall["value"] <= recall["high"]
+        assert len(folds["scorers"][name]["by_fold"]) == 3
+        assert all(t["recall"]["low"] <= t["recall"]["high"] for t in folds["scorers"][name]["by_township"])
     for name in (
         "roc_auc",
         "pr_auc",
@@ -89,7 +107,9 @@ def test_cold_start_scores_on_rules_and_says_so(settings: Settings) -> None:
     assert (run.mode, run.model_version) == ("rules", None)
 
 
-def test_scoring_uses_the_model_and_explains_in_words(district: None, settings: Settings) -> None:
+def test_scoring_uses_the_model_and_explains_in_words(
+    district: None, settings: Settings, model_champion: None
+) -> None:
     stored = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
     run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     assert (run.mode, run.model_version) == ("model", str(stored.id))
@@ -115,14 +135,14 @@ def test_scoring_uses_the_model_and_explains_in_words(district: None, settings: 
 
 
 def test_a_worse_model_does_not_replace_the_current_one(
-    district: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    district: None, settings: Settings, monkeypatch: pytest.MonkeyPatch, model_champion: None
 ) -> None:
     first = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
 
-    def guessing(data: ml.Dataset, split: ml.Split) -> Any:
-        return DummyClassifier(strategy="uniform", random_state=0).fit(data.X[split.fit], data.y[split.fit])
+    def guessing(data: ml.Dataset, fold: ch.Fold, size: str) -> Any:
+        return DummyClassifier(strategy="uniform", random_state=0).fit(data.X[fold.fit], data.y[fold.fit])
 
-    monkeypatch.setattr(ml, "fit_model", guessing)
+    monkeypatch.setattr(ch, "fit_model", guessing)
     worse = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
     assert worse.status == "rejected"
     assert "<" in worse.decision
@@ -171,7 +191,7 @@ def test_the_api_says_when_the_active_model_cannot_be_used(
     assert "cannot be used" in body["reason"]
 
 
-def test_temporal_split_never_trains_on_the_hold_out_or_its_future() -> None:
+def test_folds_never_train_on_their_test_month_or_its_future() -> None:
     days = np.repeat(np.arange(1, 9) * 91, 40)
     data = ml.Dataset(
         X=np.zeros((len(days), 1)),
@@ -182,19 +202,20 @@ def test_temporal_split_never_trains_on_the_hold_out_or_its_future() -> None:
         townships=["t"],
         rules_score=np.zeros(len(days)),
     )
-    split = ml.temporal_split(data)
-    assert set(data.period[split.test]) == {8 * 91}
-    assert data.label_day[np.concatenate([split.fit, split.calibrate])].max() <= 8 * 91
-    assert data.period[split.fit].max() < data.period[split.calibrate].min()
+    folds = ch.folds(data)
+    assert [set(data.period[f.test]) for f in folds] == [{6 * 91}, {7 * 91}, {8 * 91}]  # rolling origin
+    for fold in folds:
+        assert data.label_day[fold.train].max() <= fold.test_period
+        assert data.period[fold.fit].max() < data.period[fold.calibrate].min()
 
 
 def test_ties_at_the_budget_share_the_remaining_alerts() -> None:
     y = np.array([True, False, True, False, False, False, False, False, False, False])
     level = np.array([1.0, 1.0, 1.0, 1.0, 0, 0, 0, 0, 0, 0])  # four tied at the top, budget of one
-    hits, k = ml.budget_hits(y, level, 0.10)
+    hits, k = ev.budget_hits(y, level, 0.10)
     assert k == 1
     assert hits == pytest.approx(0.5)
-    hits, _ = ml.budget_hits(y, np.array([0.9, 0.1, 0.8, 0, 0, 0, 0, 0, 0, 0.0]), 0.20)
+    hits, _ = ev.budget_hits(y, np.array([0.9, 0.1, 0.8, 0, 0, 0, 0, 0, 0, 0.0]), 0.20)
     assert hits == 2
 
 
@@ -212,8 +233,11 @@ def test_a_feature_never_recorded_does_not_stop_training() -> None:
     X = np.column_stack([rng.normal(size=n), np.full(n, np.nan)])
     y = X[:, 0] + rng.normal(scale=0.5, size=n) > 0.8
     data = ml.Dataset(X, y, days, days + 91, np.zeros(n, dtype=np.int64), ["t"], np.zeros(n))
-    fitted = ml.fit_model(data, ml.temporal_split(data))
-    assert ml.probabilities(fitted, X).shape == (n,)
+    for size in ("small", "large"):
+        X_all = np.column_stack([X, np.full((n, len(ft.MODEL_FEATURE_NAMES) - 2), np.nan)])
+        wide = ml.Dataset(X_all, y, days, days + 91, np.zeros(n, dtype=np.int64), ["t"], np.zeros(n))
+        fitted = ch.fit_model(wide, ch.folds(wide)[-1], size)
+        assert ml.probabilities(fitted, X_all).shape == (n,)
 
 
 def test_scheduled_training_in_cold_start_leaves_scoring_on_rules(settings: Settings) -> None:
@@ -239,10 +263,9 @@ def test_training_examples_never_see_the_hold_out_period(district: None, setting
     with db.session_scope() as session:
         _, policy = policy_service.current_data(session)
         data = ml.build_dataset(panel_read.load(session), policy)
-    split = ml.temporal_split(data)
-    trained = np.concatenate([split.fit, split.calibrate])
-    assert data.label_day[trained].max() <= data.period[split.test].min()  # outcomes known by then
-    assert data.period[split.fit].max() < data.period[split.calibrate].min()
+    for fold in ch.folds(data):
+        assert data.label_day[fold.train].max() <= data.period[fold.test].max()  # outcomes known by then
+        assert data.period[fold.fit].max() < data.period[fold.calibrate].min()
 
 
 def test_a_hold_out_with_nobody_below_the_line_is_a_cold_start() -> None:
@@ -252,12 +275,12 @@ def test_a_hold_out_with_nobody_below_the_line_is_a_cold_start() -> None:
     data = ml.Dataset(
         np.zeros((len(days), 1)), y, days, days + 91, np.zeros(len(days), dtype=np.int64), ["t"], y * 1.0
     )
-    with pytest.raises(ml.ColdStart, match="hold-out"):
-        ml.temporal_split(data)
+    with pytest.raises(ml.ColdStart, match="test set"):
+        ch.folds(data)
 
 
 def test_every_scored_household_can_read_its_factors(
-    district: None, settings: Settings, client: TestClient, accounts: Accounts
+    district: None, settings: Settings, client: TestClient, accounts: Accounts, model_champion: None
 ) -> None:
     training.train(db.get_sessionmaker(), settings, triggered_by="test")
     run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")

@@ -197,6 +197,7 @@ def test_worker_schedules_nightly_and_request_jobs(settings: Any) -> None:
     assert set(jobs) == {
         "nightly_scoring",
         "requested_scoring",
+        "requested_training",
         "scheduled_training",
         "case_escalation",
         "webhook_delivery",

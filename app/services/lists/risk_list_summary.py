@@ -10,9 +10,10 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import RiskList, RiskListEntry
+from app.models import RiskList, RiskListEntry, RiskRun
 from app.models.enums import Role
-from app.schemas.risk_lists import RiskListSummary, TownshipLevels, TrendTownship, TrendWeek
+from app.risk.champion import LABELS as CHAMPION_LABELS
+from app.schemas.risk_lists import RiskListSummary, ScoredBy, TownshipLevels, TrendTownship, TrendWeek
 from app.services.cases import procedure
 from app.services.lists import risk_lists
 from app.services.lists.risk_lists import REASON_LABELS, Filters
@@ -107,6 +108,22 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
         confirmed_risk_types_with_measure=round(1 - unmet / confirmed, 4) if confirmed else None,
         trend=trend(session, risk_list, actor, filters),
         reason_labels=REASON_LABELS,
+        scored_by=scored_by(session, risk_list),
+    )
+
+
+def scored_by(session: Session, risk_list: RiskList) -> ScoredBy | None:
+    """Which scorer ranked the households of this list: the run's champion (or the rules alone)."""
+    run = session.get(RiskRun, risk_list.run_id) if risk_list.run_id is not None else None
+    if run is None:
+        return None
+    return ScoredBy(
+        run_id=run.id,
+        as_of=run.as_of,
+        mode=run.mode,
+        champion=run.champion,
+        champion_label=CHAMPION_LABELS.get(run.champion or "", "政策规则（尚无训练）"),
+        model_id=int(run.model_version) if run.model_version else None,
     )
 
 

@@ -86,7 +86,7 @@ def run_requested(sessions: Sessions, settings: Settings) -> TrainingRequest | N
             update(TrainingRequest)
             .where(TrainingRequest.id == request.id, TrainingRequest.status == "requested")
             .values(status="running")
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         request_id = request.id
     if not claimed:
         return None
