@@ -225,7 +225,7 @@ def _events(
     def linger(target: FloatArray, hit: BoolArray, depth: FloatArray, quarters: int) -> None:
         for lag in range(quarters):
             recovery = 1 - lag / quarters
-            rows, cols = np.nonzero(hit[:, : q - lag])
+            rows, cols = np.nonzero(hit[:, : max(0, q - lag)])  # (a lag past the last quarter: none)
             target[rows, cols + lag] *= 1 - depth[rows] * recovery
 
     per_person = cal.illness_per_person * (households.size + 1.5 * households.elderly)

@@ -40,7 +40,7 @@ def district(settings: Settings) -> None:
 @pytest.fixture
 def model_champion(monkeypatch: pytest.MonkeyPatch) -> None:
     """The learned model wins whatever the folds say (for tests of what scoring does with it)."""
-    monkeypatch.setattr(ch, "choose", lambda comparison: ("model", "the model (chosen by the test)"))
+    monkeypatch.setattr(ch, "choose", lambda _: ("model", "the model (chosen by the test)"))
 
 
 def test_train_prints_the_model_against_three_baselines_and_installs_it(district: None) -> None:
@@ -71,7 +71,8 @@ def test_the_model_api_serves_metrics_with_intervals(
     current = body["current"]
     assert current["champion"] == body["champion"]
     folds = current["folds"]
-    assert folds["budget"] == 0.1 and folds["folds"] == len(folds["periods"]) == 3
+    assert folds["budget"] == 0.1
+    assert folds["folds"] == len(folds["periods"]) == 3
     for name in ("model", "logistic_regression", "distance_to_line", "rules"):
         recall = folds["scorers"][name]["recall"]
         assert recall["low"] <= recall["value"] <= recall["high"]
@@ -232,7 +233,6 @@ def test_a_feature_never_recorded_does_not_stop_training() -> None:
     days = np.repeat(np.arange(1, 5) * 91, n // 4)
     X = np.column_stack([rng.normal(size=n), np.full(n, np.nan)])
     y = X[:, 0] + rng.normal(scale=0.5, size=n) > 0.8
-    data = ml.Dataset(X, y, days, days + 91, np.zeros(n, dtype=np.int64), ["t"], np.zeros(n))
     for size in ("small", "large"):
         X_all = np.column_stack([X, np.full((n, len(ft.MODEL_FEATURE_NAMES) - 2), np.nan)])
         wide = ml.Dataset(X_all, y, days, days + 91, np.zeros(n, dtype=np.int64), ["t"], np.zeros(n))

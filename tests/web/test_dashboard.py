@@ -341,7 +341,7 @@ def _models(settings: Settings) -> None:
     )
     blob = ml.dump(
         ml.Artifact(
-            estimator=estimator,
+            scorer=ml.Scorer("model", estimator=estimator),
             features=ft.MODEL_FEATURE_NAMES,
             reference=np.zeros(len(ft.MODEL_FEATURE_NAMES)),
             explained=(),
