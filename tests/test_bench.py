@@ -77,6 +77,22 @@ def test_real_panel_benchmark_runs_the_pipeline_on_wagepan(tmp_path: Path) -> No
         assert scorer in result.stdout
 
 
+def test_real_panels_benchmark_loads_a_panel_through_the_api_and_trains_past_the_cold_start(
+    tmp_path: Path,
+) -> None:
+    result = _bench(
+        tmp_path,
+        "bench/real_panels.py",
+        *("--panels", "countymurders", "--units", "100", "--bootstrap", "20", "--data-dir", str(tmp_path)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "100 households × 10 annual reports" in result.stdout
+    assert "As the policy stands: ColdStart" in result.stdout
+    for scorer in ("| model |", "| rules |", "| distance_to_line |", "| logistic_regression |"):
+        assert scorer in result.stdout
+    assert (tmp_path / "countymurders-100.sqlite").exists()
+
+
 def test_model_quality_benchmark_reports_its_verdict(tmp_path: Path) -> None:
     result = _bench(tmp_path, "bench/model_quality.py", "--households", "1500", "--seed", "21")
     assert result.returncode in (0, 1), result.stderr[-2000:]
