@@ -75,7 +75,6 @@ TOWNSHIPS = (
     "530402006000",
 )
 BATCH = 1000
-FLOOR_EXAMPLES, FLOOR_POSITIVES = 100, 10  # the policy's minimum cold-start thresholds
 # US census regions by state FIPS code
 CENSUS_REGIONS = {
     "Northeast": (9, 23, 25, 33, 44, 50, 34, 36, 42),
@@ -439,26 +438,31 @@ def api_client() -> Iterator[Api]:
     app.state.engine.dispose()
 
 
-def build(panel: Panel, path: Path, lines: dict[int, float], percentile: float) -> float:
-    """A fresh district in `path` (written beside it, moved in place once complete); returns seconds."""
+def upgrade(settings: Any) -> None:
     from alembic import command
 
+    from app.services.platform.health import alembic_config
+
+    config = alembic_config(settings.database_url)
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+def build(panel: Panel, path: Path, lines: dict[int, float], percentile: float) -> float:
+    """A fresh district in `path` (written beside it, moved in place once complete); returns seconds."""
     from app.db import session_scope
     from app.demo import regions as demo_regions
     from app.models.enums import Role
     from app.schemas.users import UserCreate
     from app.services.platform import users
     from app.services.platform.access import Actor
-    from app.services.platform.health import alembic_config
 
     started = time.perf_counter()
     partial = path.with_name(path.name + ".partial")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{partial}{suffix}").unlink(missing_ok=True)
     with database(partial) as settings:
-        config = alembic_config(settings.database_url)
-        config.attributes["configure_logger"] = False
-        command.upgrade(config, "head")
+        upgrade(settings)
         with session_scope() as session:
             demo_regions.ensure_regions(session, settings)
             accounts = [("bench-admin", Role.admin, TOWNSHIPS[0][:6] + "000000")]
@@ -481,6 +485,18 @@ def train(settings: Any) -> Any:
     from app.risk import training
 
     return training.train(get_sessionmaker(), settings, triggered_by="bench")
+
+
+def verdict(folds: dict[str, Any], champion: str) -> str:
+    """Acceptance: the champion's recall at the budget over the folds is ≥ every other scorer's, within
+    the champion's interval."""
+    mine = folds["scorers"][champion]["recall"]
+    behind = [n for n, f in folds["scorers"].items() if f["recall"]["value"] > mine["high"]]
+    ahead = ", ".join(f"{n} {cell(f['recall'])}" for n, f in folds["scorers"].items())
+    said = f"recall at {folds['budget'] * 100:.0f} % over {folds['folds']} folds: {ahead}. "
+    if behind:
+        return said + f"FAIL: {', '.join(behind)} beyond the champion's interval"
+    return said + f"PASS: the champion ({champion}) is ≥ every scorer within its interval"
 
 
 def cell(value: Any) -> str:
@@ -507,12 +523,14 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 def evaluate(panel: Panel, path: Path, lines: dict[int, float], percentile: float) -> None:
     """Train on a copy of the district, with this run's lines: first as the policy stands, then with
     the cold-start thresholds at the policy's floor."""
+    from app.risk import evaluation as ev
     from app.risk import model as ml
 
     with tempfile.TemporaryDirectory(prefix="shouwang-panel-") as tmp:
         copy = Path(tmp) / path.name
         shutil.copyfile(path, copy)
         with database(copy) as settings, warnings.catch_warnings(record=True) as caught:
+            upgrade(settings)  # a district built by an older version gets this one's schema
             warnings.simplefilter("always")
             with api_client() as api:
                 set_lines(api, panel, lines, percentile)
@@ -521,28 +539,21 @@ def evaluate(panel: Panel, path: Path, lines: dict[int, float], percentile: floa
                 print("Trained as the policy stands (no cold-start refusal).")
             except ml.ColdStart as exc:
                 print(f"As the policy stands: ColdStart — {exc}")
-                with api_client() as api:
-                    version = api.update_policy(
-                        "bench: cold start at the policy's floor",
-                        cold_start_min_examples=FLOOR_EXAMPLES,
-                        cold_start_min_positives=FLOOR_POSITIVES,
-                    )
-                print(
-                    f"Policy v{version}: cold_start_min_examples = {FLOOR_EXAMPLES}, "
-                    f"cold_start_min_positives = {FLOOR_POSITIVES}; trained again."
-                )
-                outcome = train(settings)
+                raise SystemExit(1) from exc
         stored = outcome.model
         shift = panel.source.shift
         print(
-            f"Model {stored.id}: {stored.status} ({stored.decision}). Hold-out: features of "
-            f"{stored.test_period.year - shift}, labels from {stored.test_period.year - shift + 1} "
+            f"Champion {stored.id} ({stored.champion}): {stored.status} ({stored.decision}). Newest fold: "
+            f"features of {stored.test_period.year - shift}, "
+            f"labels from {stored.test_period.year - shift + 1} "
             f"({stored.examples_test} households, {stored.positives_test} positive); trained on feature "
             f"years {stored.train_from.year - shift}-{stored.train_to.year - shift} "
-            f"({stored.examples_train} examples). Intervals: 95 % bootstrap, {ml.BOOTSTRAP} resamples."
+            f"({stored.examples_train} examples). Intervals: 95 % bootstrap, {ev.BOOTSTRAP} resamples."
         )
         print()
         print_table(outcome.table)
+        print()
+        print(verdict(stored.evaluation["folds"], stored.champion))
         by_township = stored.evaluation.get("model", {}).get("recall_at_10_by_township")
         if by_township:
             names = {code: panel.groups[g] for g, code in enumerate(TOWNSHIPS[: len(panel.groups)])}
@@ -602,9 +613,9 @@ def main() -> None:
     args = parser.parse_args()
     if not 0 < args.percentile < 100:
         parser.error("--percentile must be between 0 and 100")
-    from app.risk import model as ml
+    from app.risk import evaluation as ev
 
-    ml.BOOTSTRAP = args.bootstrap  # read by ml.evaluate at call time
+    ev.BOOTSTRAP = args.bootstrap  # read at call time
     args.data_dir.mkdir(parents=True, exist_ok=True)
     print("command: " + shlex.join([".venv/bin/python", "bench/real_panels.py", *sys.argv[1:]]))
     for key in args.panels:

@@ -611,7 +611,8 @@ def orm_scorer(as_of: date, sample: list[int]) -> dict[str, Any]:
             factors: list[dict[str, Any]] | None = None
             if artifact is not None and effective:
                 X = np.array([[features.model.get(name, NAN) for name in artifact.features]])
-                p = float(artifact.scorer.probabilities(X, np.array([ml.LEVEL_SCORE.get(level or "", 0.0)]))[0])
+                rules_score = np.array([ml.LEVEL_SCORE.get(level or "", 0.0)])
+                p = float(artifact.scorer.probabilities(X, rules_score)[0])
                 score = round(p, 4)
                 model_level: rules.Level | None = "high" if p >= high else "medium" if p >= medium else None
                 if model_level or level:
