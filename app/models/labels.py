@@ -35,9 +35,12 @@ class LabelledExample(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("risk_run.id", ondelete="SET NULL"))
     level: Mapped[str | None] = mapped_column(String(8))  # high | medium | low, as the run published it
     rules_level: Mapped[str | None] = mapped_column(String(8))  # the rules' reasons alone: high | medium
-    score: Mapped[float | None] = mapped_column(Float)  # the model's probability (null: rules mode)
-    model_level: Mapped[str | None] = mapped_column(String(8))  # score against the run's policy cut-offs
-    model_version: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)  # the champion's probability (null: rules mode)
+    # the champion's own flag: its probability against the run's policy cut-offs (null: none, or a
+    # rules champion, which only ranks)
+    model_level: Mapped[str | None] = mapped_column(String(8))
+    model_version: Mapped[str | None] = mapped_column(String(64))  # the run's champion (risk_model id)
+    champion: Mapped[str | None] = mapped_column(String(24))  # model | logistic_regression | …
     policy_version: Mapped[int] = mapped_column(ForeignKey("policy_version.version"))  # of the features
     features: Mapped[dict[str, float | None]] = mapped_column(JSON)
     features_exact: Mapped[bool] = mapped_column(default=True)

@@ -32,7 +32,8 @@ from app.services.platform.access import Actor
 
 LABELS = frozenset({"confirmed", "rejected"})
 FLAG_LEVELS = ("high", "medium")
-MODEL_WARNING = "model_warning"  # the reason the scorer adds for the model's own flag
+MODEL_WARNING = "model_warning"  # the reason the scorer adds for the champion's own flag
+RULES_CHAMPION = "rules"
 RUN_ORIGIN = "risk_run:"
 
 
@@ -64,6 +65,7 @@ def record(session: Session, case: Case) -> LabelledExample | None:
     example.score = result.score if result is not None else None
     example.model_level = _model_level(session, run, result)
     example.model_version = run.model_version if run is not None else None
+    example.champion = run.champion if run is not None else None
     example.policy_version = version
     example.features = values
     example.features_exact = exact
@@ -184,8 +186,9 @@ def _rules_level(result: RiskResult | None) -> str | None:
 
 
 def _model_level(session: Session, run: RiskRun | None, result: RiskResult | None) -> str | None:
-    """The model's own flag: its probability against the cut-offs of the policy the run applied."""
-    if run is None or result is None or run.mode != "model" or result.score is None:
+    """The champion's own flag: its probability against the cut-offs of the policy the run applied (a
+    rules champion only ranks: the rules flag)."""
+    if run is None or result is None or result.score is None or run.champion in (None, RULES_CHAMPION):
         return None
     version = session.get(PolicyVersion, run.policy_version)
     if version is None:

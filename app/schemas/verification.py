@@ -30,8 +30,9 @@ class TownshipPrecision(Precision):
 class SourcePrecision(Precision):
     source: Source = Field(
         description="scorer: the level the run published (high or medium); rules: the rules' own "
-        "reasons; model: the model's probability against the run's policy cut-offs (runs that used a "
-        "model only)"
+        "reasons; model: the champion's probability against the run's policy cut-offs (runs whose "
+        "champion was the learned model or a baseline that flags by probability; a rules champion "
+        "only ranks)"
     )
     by_level: list[LevelPrecision]
     by_township: list[TownshipPrecision] = Field(description="townships with a decided flag, by code")

@@ -5,7 +5,7 @@ Cases decided before this revision get theirs from `shouwang risk labels` (the f
 the risk engine, which a migration does not import).
 
 Revision ID: 1a1a63a74c45
-Revises: 3c9e2a7d5b11
+Revises: 5b7e1c9d2a40
 Create Date: 2026-12-04 18:35:25.382374+00:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1a1a63a74c45"
-down_revision: str | None = "3c9e2a7d5b11"
+down_revision: str | None = "5b7e1c9d2a40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("model_level", sa.String(length=8), nullable=True),
         sa.Column("model_version", sa.String(length=64), nullable=True),
+        sa.Column("champion", sa.String(length=24), nullable=True),
         sa.Column("policy_version", sa.Integer(), nullable=False),
         sa.Column("features", sa.JSON(), nullable=False),
         sa.Column("features_exact", sa.Boolean(), nullable=False),

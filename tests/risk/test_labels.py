@@ -59,6 +59,7 @@ def flag(settings: Settings, hid: int, score: float = 0.64) -> int:
             mode="model",
             policy_version=1,
             model_version="3",
+            champion="model",
             triggered_by="test",
             finished_at=utcnow(),
         )
@@ -159,7 +160,7 @@ def test_the_example_holds_the_features_on_record_when_the_case_opened(
         0.64,
         "high",
     )
-    assert (example.model_version, example.township_code) == ("3", TOWNSHIP_1)
+    assert (example.model_version, example.champion, example.township_code) == ("3", "model", TOWNSHIP_1)
 
 
 def test_a_correction_filed_after_the_signal_is_left_out_and_the_example_says_so(

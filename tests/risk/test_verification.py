@@ -41,30 +41,34 @@ def household(client: TestClient, accounts: Accounts, village: str) -> int:
     return hid
 
 
-def completed_run(mode: str, levels: dict[int, str | None]) -> int:
-    """A completed run with these levels. In rules mode a rule's reason says each; in model mode the
-    model alone flags (its warning, and a probability on the right side of the policy's cut-offs)."""
+def completed_run(champion: str | None, levels: dict[int, str | None]) -> int:
+    """A completed run with these levels, scored by `champion` (None: the rules alone, no champion). A
+    learned or baseline champion alone flags: its warning, and a probability on the right side of the
+    policy's cut-offs. Otherwise a rule's reason says each level (a rules champion only ranks: a
+    probability, no flag of its own)."""
+    flags_alone = champion not in (None, "rules")
     with db.session_scope() as session:
         run = RiskRun(
             status="completed",
             as_of=local_today(),
-            mode=mode,
+            mode="rules" if champion is None else "model" if champion == "model" else "baseline",
             policy_version=1,
-            model_version="7" if mode == "model" else None,
+            model_version=None if champion is None else "7",
+            champion=champion,
             triggered_by="test",
             finished_at=utcnow(),
         )
         session.add(run)
         session.flush()
         for hid, level in levels.items():
-            code = (RULE[level] if mode == "rules" else "model_warning") if level else None
+            code = ("model_warning" if flags_alone else RULE[level]) if level else None
             reasons = [{"code": code, "risk_type": "其他", "level": level, "text": "…"}] if code else []
             session.add(
                 RiskResult(
                     run_id=run.id,
                     household_id=hid,
                     level=level or "low",
-                    score=PROBABILITY[level] if mode == "model" else None,
+                    score=None if champion is None else PROBABILITY[level],
                     reasons=reasons,
                     reason_codes="|" + (f"{code}|" if code else ""),
                 )
@@ -72,9 +76,17 @@ def completed_run(mode: str, levels: dict[int, str | None]) -> int:
         return run.id
 
 
-@pytest.mark.parametrize(("mode", "other"), [("rules", "model"), ("model", "rules")])
+@pytest.mark.parametrize(
+    ("champion", "source", "other"),
+    [
+        (None, "rules", "model"),
+        ("model", "model", "rules"),
+        ("distance_to_line", "model", "rules"),  # a baseline champion flags by the cut-offs too
+        ("rules", "rules", "model"),  # a rules champion's probability is no flag of its own
+    ],
+)
 def test_precision_against_the_verifiers_is_right_for_a_constructed_district(
-    mode: str, other: str, client: TestClient, accounts: Accounts, settings: Settings
+    champion: str | None, source: str, other: str, client: TestClient, accounts: Accounts, settings: Settings
 ) -> None:
     """Five flagged households: three confirmed, one rejected, one withdrawn; and one the scorer did not
     flag, found by a cadre and confirmed. Precision is 3 of 4: the withdrawal is no decision, the miss is
@@ -95,7 +107,7 @@ def test_precision_against_the_verifiers_is_right_for_a_constructed_district(
         "withdrawn": "high",
         "missed": None,
     }
-    run_id = completed_run(mode, {h[k]: level for k, level in levels.items()})
+    run_id = completed_run(champion, {h[k]: level for k, level in levels.items()})
     # the run's high flags open cases; a medium flag does not (policy), a cadre reports that household
     assert cases.open_for_run(db.get_sessionmaker(), settings, run_id) == {"opened": 4}
     for key, cadre in (("confirmed_medium", "cadre_b"), ("missed", "cadre_a")):
@@ -123,8 +135,8 @@ def test_precision_against_the_verifiers_is_right_for_a_constructed_district(
     sources = {s["source"]: s for s in body["sources"]}
     low, high = wilson(3, 4) or (0.0, 0.0)
     assert (round(low, 4), round(high, 4)) == (0.3006, 0.9544)  # Wilson 95 % for 3 of 4
-    for source in ("scorer", mode):
-        flagged = sources[source]
+    for name in ("scorer", source):
+        flagged = sources[name]
         assert (flagged["decided"], flagged["confirmed"], flagged["precision"]) == (4, 3, 0.75)
         assert (flagged["ci_low"], flagged["ci_high"]) == (0.3006, 0.9544)
         by_level = {row["level"]: row for row in flagged["by_level"]}
@@ -166,7 +178,7 @@ def test_the_decision_window_counts_decisions_made_within_it(
     client: TestClient, accounts: Accounts, settings: Settings
 ) -> None:
     hid = household(client, accounts, VILLAGE_A)
-    run_id = completed_run("rules", {hid: "high"})
+    run_id = completed_run(None, {hid: "high"})
     cases.open_for_run(db.get_sessionmaker(), settings, run_id)
     [case] = client.get("/api/v1/cases", headers=accounts["district"]).json()["items"]
     decide_case(client, accounts, case["id"], "rejected")
