@@ -24,6 +24,7 @@ from app.services.platform.access import Actor
 
 __all__ = [
     "COUNTY",
+    "DECISIONS",
     "TOWNSHIP_1",
     "TOWNSHIP_2",
     "VILLAGE_A",
@@ -32,6 +33,8 @@ __all__ = [
     "Accounts",
     "accounts",
     "cadre",
+    "case_action",
+    "decide_case",
     "household_body",
     "make_id",
     "member_body",
@@ -40,6 +43,7 @@ __all__ = [
     "live_server",
     "poor",
     "race",
+    "to_district_decision",
     "report_body",
 ]
 
@@ -197,6 +201,10 @@ class Accounts:
         tokens: dict[str, Any] = response.json()
         return tokens
 
+    def log_in_again(self) -> None:
+        """Fresh tokens on next use: after the clock has moved past the old ones' lifetime."""
+        self._headers.clear()
+
     def __getitem__(self, name: str) -> dict[str, str]:
         if name not in self._headers:
             self._headers[name] = {"Authorization": f"Bearer {self.tokens(name)['access_token']}"}
@@ -278,3 +286,62 @@ def race(app: FastAPI, calls: list[Callable[[TestClient], httpx.Response]]) -> l
     for thread in threads:
         thread.join()
     return results
+
+
+# a village's cadre and its township's reviewer (ACCOUNT_SPECS)
+CADRE_OF = {VILLAGE_A: "cadre_a", VILLAGE_B: "cadre_b", VILLAGE_C: "cadre_c"}
+TOWNSHIP_OF = {VILLAGE_A: "township_1", VILLAGE_B: "township_1", VILLAGE_C: "township_2"}
+DECISIONS: dict[str, dict[str, Any]] = {
+    "confirmed": {
+        "action": "confirm",
+        "monitoring_category": "脱贫不稳定户",
+        "risk_types": ["因务工就业不稳"],
+    },
+    "rejected": {"action": "reject", "reason": "收入未低于监测线"},
+    "withdrawn": {"action": "close", "reason": "重复登记"},
+}
+
+
+def case_action(client: TestClient, headers: dict[str, str], case_id: int, **body: Any) -> httpx.Response:
+    return client.post(f"/api/v1/cases/{case_id}/actions", json=body, headers=headers)
+
+
+def to_district_decision(
+    client: TestClient, accounts: Accounts, case_id: int, village: str = VILLAGE_A
+) -> None:
+    """The village verifies, reviews and announces; the notice has run its days (its end is moved to
+    today in the database); the township approves."""
+    from app.clock import local_today
+    from app.models import Case
+
+    cadre, today = accounts[CADRE_OF[village]], local_today().isoformat()
+    steps: list[dict[str, Any]] = [
+        {
+            "action": "verify",
+            "visited_on": today,
+            "visitors": ["李文"],
+            "findings": "核实属实",
+            "consent_signed": True,
+        },
+        {"action": "review", "held_on": today, "outcome": "agreed", "attendees": 21},
+        {"action": "notice", "starts_on": today, "objections": ""},
+    ]
+    for body in steps:
+        response = case_action(client, cadre, case_id, **body)
+        assert response.status_code == 200, response.text
+    with db.session_scope() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        case.notice_ends_on = local_today()
+    approved = case_action(client, accounts[TOWNSHIP_OF[village]], case_id, action="approve")
+    assert approved.json()["step"] == "district_decision", approved.text
+
+
+def decide_case(
+    client: TestClient, accounts: Accounts, case_id: int, outcome: str, village: str = VILLAGE_A
+) -> None:
+    """Take the case through the procedure to the district's decision (withdrawn: closed where it is)."""
+    if outcome != "withdrawn":
+        to_district_decision(client, accounts, case_id, village)
+    response = case_action(client, accounts["district"], case_id, **DECISIONS[outcome])
+    assert (response.status_code, response.json()["outcome"]) == (200, outcome), response.text

@@ -86,3 +86,18 @@ def risk_train() -> None:
             for n in names
         ]
         click.echo(f"| {row['scorer']} | " + " | ".join(cells) + " |")
+
+
+@risk.command("labels")
+@handle_errors
+def risk_labels() -> None:
+    """Record the labelled examples of cases decided before they were kept (safe to repeat): each
+    confirmed or rejected identification, with the features on record when it opened."""
+    from app.db import get_sessionmaker, transaction
+    from app.risk import labels
+    from app.services.platform.access import Actor
+
+    settings = load_settings()
+    with transaction(get_sessionmaker()) as session:
+        added = labels.backfill(session, settings, Actor.system("cli"))
+    click.echo(f"{added} labelled examples added")

@@ -4,6 +4,7 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Assistance, Case, CaseEvent, Notification, Referral, Signal
 from app.models.household import Household, HouseholdTypeCorrection, Member
+from app.models.labels import LabelledExample
 from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
 from app.models.policy import PolicyVersion
 from app.models.rate import RateEvent
@@ -24,6 +25,7 @@ __all__ = [
     "Household",
     "HouseholdTypeCorrection",
     "JobLease",
+    "LabelledExample",
     "Member",
     "Notification",
     "OutboxMessage",

@@ -20,6 +20,7 @@ from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.models import Case, CaseEvent, Household, Signal, User
 from app.models.base import utcnow
 from app.models.enums import MonitoringCategory, MonitoringStatus, Role
+from app.risk import labels as verifier_labels
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
 from app.services.cases import assistance, cases, escalation, procedure, relief_news
@@ -195,6 +196,7 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
         escalation.notify_owners(session, case, "returned" if action == "return" else "new_work", by=actor)
     elif case.status == "closed":
         outbox.enqueue_case(session, case, "closed")  # the region's webhooks hear the outcome
+        verifier_labels.record(session, case)  # a confirmation or a rejection is a labelled example
     session.add(CaseEvent(case_id=case.id, actor=actor.username, action=action, step=step_before, data=data))
     session.flush()
     audit.record(
