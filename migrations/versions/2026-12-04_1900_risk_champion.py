@@ -21,7 +21,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("risk_model", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("champion", sa.String(length=24), server_default="model", nullable=False))
+        batch_op.add_column(
+            sa.Column("champion", sa.String(length=24), server_default="model", nullable=False)
+        )
         batch_op.add_column(sa.Column("confirmed_by", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("risk_run", schema=None) as batch_op:
