@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from app.risk import evaluation as ev
 from app.risk import features as ft
 from app.risk import panel as pn
+from app.risk import verified as vf
 from app.risk.model import LEARNED, LINE_RATIO, ColdStart, Dataset, Scorer, line_input, probabilities
 
 Array = pn.FloatArray
@@ -104,7 +105,10 @@ def capacity(fold: Fold) -> str:
     return "small" if len(fold.fit) < SMALL_DATA else "large"
 
 
-def fit_model(data: Dataset, fold: Fold, size: str) -> Any:
+Extra = tuple[Array, pn.BoolArray, Array] | None  # verifier decisions as extra rows: X, y, weight
+
+
+def fit_model(data: Dataset, fold: Fold, size: str, extra: Extra = None) -> Any:
     """Gradient-boosted trees, calibrated (sigmoid) on the fold's last training month. Small data get
     shallow trees held monotone in income."""
     if size == "small":
@@ -128,23 +132,34 @@ def fit_model(data: Dataset, fold: Fold, size: str) -> Any:
             early_stopping=False,
             random_state=0,
         )
-    X = data.X[fold.fit].copy()
+    X, y, weight = _with_extra(data.X[fold.fit], data.y[fold.fit], extra)
     # a feature never recorded in the district (e.g. no housing grades yet) would stop the fit:
     # train it as a constant; at scoring a missing value takes the trees' missing-value branch
     X[:, np.isnan(X).all(axis=0)] = 0.0
-    estimator.fit(X, data.y[fold.fit])
+    estimator.fit(X, y, sample_weight=weight)
     calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid")
     calibrated.fit(data.X[fold.calibrate], data.y[fold.calibrate])
     return calibrated
 
 
-def fit_logistic(data: Dataset, fold: Fold) -> Any:
+def _with_extra(X: Array, y: pn.BoolArray, extra: Extra) -> tuple[Array, pn.BoolArray, Array]:
+    if extra is None:
+        return X.copy(), y, np.ones(len(y))
+    return (
+        np.vstack([X, extra[0]]),
+        np.concatenate([y, extra[1]]),
+        np.concatenate([np.ones(len(y)), extra[2]]),
+    )
+
+
+def fit_logistic(data: Dataset, fold: Fold, extra: Extra = None) -> Any:
     model = make_pipeline(
         SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
         StandardScaler(),
         LogisticRegression(max_iter=2000),
     )
-    model.fit(data.X[fold.train], data.y[fold.train])
+    X, y, weight = _with_extra(data.X[fold.train], data.y[fold.train], extra)
+    model.fit(X, y, logisticregression__sample_weight=weight)
     return model
 
 
@@ -188,18 +203,25 @@ class Contest:
     size: str
     folds: list[Fold]
     newest_fitted: dict[str, Any]  # the learned scorers as fitted on the newest fold
+    verifiers: dict[str, Any]  # every scorer judged on the verifiers' decisions no fit has seen
 
 
-def contest(data: Dataset, budget: float, fold_list: list[Fold]) -> Contest:
-    """Fit the learned scorers on each fold, score every fold's test rows with every scorer, compare."""
+def contest(
+    data: Dataset, budget: float, fold_list: list[Fold], verified: vf.Verified | None = None
+) -> Contest:
+    """Fit the learned scorers on each fold (with the verifiers' decisions taken by its test period),
+    score every fold's test rows with every scorer, compare; then judge every scorer on the decisions
+    taken after the newest fold."""
+    verified = verified if verified is not None else vf.none()
     size = capacity(fold_list[-1])
     parts: dict[str, list[Array]] = {name: [] for name in SIMPLICITY}
     fitted: dict[str, Any] = {}
     for fold in fold_list:
         X, rules_score = data.X[fold.test], data.rules_score[fold.test]
+        extra = verified.known_by(fold.test_period)
         fitted = {
-            "model": fit_model(data, fold, size),
-            "logistic_regression": fit_logistic(data, fold),
+            "model": fit_model(data, fold, size, extra),
+            "logistic_regression": fit_logistic(data, fold, extra),
         }
         for name in SIMPLICITY:
             parts[name].append(ranking(name, fitted.get(name), X, rules_score))
@@ -213,7 +235,18 @@ def contest(data: Dataset, budget: float, fold_list: list[Fold]) -> Contest:
     )
     comparison = ev.compare(scores, budget)
     champion, why = choose(comparison)
-    return Contest(scores, comparison, champion, why, size, fold_list, fitted)
+    newest = fold_list[-1].test_period
+    X_held, rules_held = vf.held_out(verified, newest)
+    judged = (
+        vf.judge(
+            verified,
+            newest,
+            {name: ranking(name, fitted.get(name), X_held, rules_held) for name in SIMPLICITY},
+        )
+        if len(X_held)
+        else vf.judge(verified, newest, {})
+    )
+    return Contest(scores, comparison, champion, why, size, fold_list, fitted, judged)
 
 
 def installed(contest: Contest, data: Dataset) -> Scorer:

@@ -224,6 +224,7 @@ class Examples:
     township: pn.IntArray  # index into townships (-1: a township not in the list asked for)
     townships: list[str]
     exact: pn.BoolArray  # see LabelledExample.features_exact
+    rules_level: list[str | None]  # the rules' own level at the signal: high | medium | None
     household_ids: pn.IntArray
     case_ids: pn.IntArray
 
@@ -241,6 +242,7 @@ def load_examples(
         LabelledExample.decided_on,
         LabelledExample.township_code,
         LabelledExample.features_exact,
+        LabelledExample.rules_level,
         LabelledExample.household_id,
         LabelledExample.case_id,
     ).order_by(LabelledExample.signal_on, LabelledExample.id)
@@ -260,6 +262,7 @@ def load_examples(
         township=np.array([index.get(r.township_code, -1) for r in rows], dtype=np.int64),
         townships=codes,
         exact=np.array([r.features_exact for r in rows], dtype=bool),
+        rules_level=[r.rules_level for r in rows],
         household_ids=np.array([r.household_id for r in rows], dtype=np.int64),
         case_ids=np.array([r.case_id for r in rows], dtype=np.int64),
     )

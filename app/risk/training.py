@@ -27,9 +27,10 @@ from app.models import Household, RiskModel
 from app.risk import champion as ch
 from app.risk import evaluation as ev
 from app.risk import features as ft
+from app.risk import labels, panel_read
 from app.risk import model as ml
 from app.risk import panel as pn
-from app.risk import panel_read
+from app.risk import verified as vf
 from app.services.platform import audit, leases
 from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
@@ -85,11 +86,19 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
             households = session.scalar(select(func.count()).select_from(Household)) or 0
             # a large district trains on a spread-out sample: enough to learn from, in bounded memory
             panel = panel_read.load(session, every=max(1, -(-households // TRAIN_MAX_HOUSEHOLDS)))
+            decisions = labels.load_examples(session, townships=panel.townships)
         data = ml.build_dataset(panel, policy)
         ml.check_history(data, policy)
         folds = ch.folds(data)
         _renew(sessions, holder)
-        contest = ch.contest(data, float(policy.alert_budget), folds)
+        verified = vf.Verified(
+            X=decisions.X,
+            y=decisions.y,
+            decided_day=decisions.decided_day,
+            rules_score=np.array([ml.LEVEL_SCORE.get(level or "", 0.0) for level in decisions.rules_level]),
+            weight=float(policy.verifier_label_weight),
+        )
+        contest = ch.contest(data, float(policy.alert_budget), folds, verified)
         _renew(sessions, holder)
         newest = folds[-1]
         scorer = ch.installed(contest, data)
@@ -177,6 +186,7 @@ def _evaluation(data: ml.Dataset, contest: ch.Contest) -> dict[str, Any]:
         "capacity": contest.size,
         "fold_periods": [date.fromordinal(f.test_period).isoformat() for f in contest.folds],
         "folds": contest.comparison,
+        "verifiers": contest.verifiers,
         "model": detail("model"),
         "baselines": {name: detail(name) for name in ch.SIMPLICITY if name != "model"},
     }

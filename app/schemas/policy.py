@@ -210,6 +210,7 @@ UNVERIFIED_DEFAULTS = (
     "measure_gap_days",
     "case_suppression_days",
     "alert_budget",
+    "verifier_label_weight",
 )
 
 
@@ -273,6 +274,15 @@ class PolicyData(StrictModel):
     )
     cold_start_min_positives: int = Field(
         default=50, ge=10, le=MAX_ID, description="…and examples of households below the line among them"
+    )
+    verifier_label_weight: Decimal = Field(
+        default=Decimal("1"),
+        ge=0,
+        le=20,
+        max_digits=6,
+        decimal_places=3,
+        description="how much one verifier decision (confirmed or rejected) weighs in training against one "
+        "household-period's income outcome (0: decisions are only judged on, not learned from)",
     )
     alert_budget: Share = Field(
         default=Decimal("0.10"),

@@ -96,6 +96,15 @@ class FoldsRead(ReadModel):
     )
 
 
+class VerifiersRead(ReadModel):
+    decisions: int = Field(description="verifier decisions taken after the newest fold's training")
+    confirmed: int
+    note: str | None = Field(default=None, description="why the scorers were not judged on them")
+    scorers: dict[str, dict[str, MetricRead]] = Field(
+        description="per scorer: ROC AUC of confirmed against rejected, 95 % interval"
+    )
+
+
 class ModelVersionRead(ReadModel):
     id: int
     status: str = Field(description="active | retired | rejected | pending (awaits an admin's confirmation)")
@@ -123,6 +132,9 @@ class ModelVersionRead(ReadModel):
     decision: str
     sha256: str
     folds: FoldsRead | None = Field(description="every scorer's recall at the budget on the folds")
+    verifiers: VerifiersRead | None = Field(
+        description="every scorer judged on the verifiers' decisions that no fit has seen"
+    )
     metrics: dict[str, MetricRead | None] = Field(description="the learned model on the newest fold")
     baselines: dict[str, dict[str, MetricRead | None]] = Field(description="the others on the newest fold")
     recall_at_10_by_township: list[dict[str, str | int | float | None]]

@@ -140,7 +140,7 @@ def test_a_worse_model_does_not_replace_the_current_one(
 ) -> None:
     first = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
 
-    def guessing(data: ml.Dataset, fold: ch.Fold, size: str) -> Any:
+    def guessing(data: ml.Dataset, fold: ch.Fold, size: str, extra: ch.Extra = None) -> Any:
         return DummyClassifier(strategy="uniform", random_state=0).fit(data.X[fold.fit], data.y[fold.fit])
 
     monkeypatch.setattr(ch, "fit_model", guessing)

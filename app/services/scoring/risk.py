@@ -169,6 +169,7 @@ def model_read(m: RiskModel) -> ModelVersionRead:
         decision=m.decision,
         sha256=m.sha256,
         folds=FoldsRead.model_validate(folds | {"periods": evaluation["fold_periods"]}) if folds else None,
+        verifiers=evaluation.get("verifiers"),
         metrics=evaluation["model"]["metrics"],
         baselines={name: e["metrics"] for name, e in evaluation["baselines"].items()},
         recall_at_10_by_township=evaluation["model"]["recall_at_10_by_township"],
