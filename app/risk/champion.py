@@ -29,7 +29,7 @@ Array = pn.FloatArray
 # simplest first: a tie goes to the one earlier here
 SIMPLICITY = ("distance_to_line", "rules", "logistic_regression", "model")
 LABELS = {
-    "distance_to_line": "距监测线远近",
+    "distance_to_line": "离监测线距离",
     "rules": "政策规则",
     "logistic_regression": "逻辑回归",
     "model": "预警模型",

@@ -105,7 +105,7 @@ def test_where_the_distance_to_the_line_is_best_it_is_champion_and_everyone_is_t
         "baseline",
         "distance_to_line",
     )
-    assert body["champion_label"] == "距监测线远近"
+    assert body["champion_label"] == "离监测线距离"
     assert body["current"]["folds"]["scorers"]["distance_to_line"]["recall"]["low"] is not None
 
     week = "{}-W{:02d}".format(*local_today().isocalendar()[:2])

@@ -452,3 +452,41 @@ def test_a_village_cadre_gets_no_dashboard_and_an_empty_district_is_said_plainly
     expect(phone.get_by_role("alert")).to_contain_text("您没有这项权限")
     phone.wait_for_load_state("networkidle")
     shot(phone, "dashboard-refused-390")
+
+
+def test_the_model_card_says_which_scorer_won_and_why(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    from app.risk import training
+    from tests.risk.test_champion import annual_district
+
+    annual_district(settings)  # the distance to the line is the best any scorer can do here
+    stored = training.train(db.get_sessionmaker(), settings, triggered_by="cli").model
+    status = client.get("/api/v1/risk/model", headers=accounts["district"]).json()
+    assert status["champion"] == "distance_to_line"
+    accounts.create("district")
+    phone.set_viewport_size({"width": 1280, "height": 900})
+    _log_in(phone, live_server, "district")
+    phone.get_by_role("link", name="预警模型").click()
+    expect(phone.locator("#model-mode")).to_contain_text("评分方式：离监测线距离 + 政策规则")
+    expect(phone.locator("#model-mode")).to_contain_text("没有把握胜过")
+    folds = status["current"]["folds"]
+    for scorer, figures in folds["scorers"].items():
+        row = phone.locator(f'#folds tr[data-fold-scorer="{scorer}"]')
+        expect(row.locator("[data-value]")).to_have_text(str(figures["recall"]["value"]))
+        if scorer == "distance_to_line":
+            expect(row).to_contain_text("选用")
+        else:
+            expect(row).not_to_contain_text("选用")
+    townships = folds["scorers"]["distance_to_line"]["by_township"]
+    expect(phone.locator("#folds-by-township tbody tr")).to_have_count(len(townships))
+    expect(phone.locator(f'#versions tr[data-model="{stored.id}"] [data-champion]')).to_have_text(
+        "离监测线距离"
+    )
+    shot(phone, "model-champion-1280")
+    phone.set_viewport_size({"width": 360, "height": 740})
+    phone.reload()
+    expect(phone.locator("#folds")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(phone, "model-champion-360")
+    assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]

@@ -560,7 +560,8 @@ const SCORERS = [
 ];
 // who started a training: the worker's schedule, the command line, the demo's first start, else a person
 const TRAINED_BY = { schedule: "定时训练", cli: "命令行训练", demo: "演示数据首次启动时训练", request: "管理员请求" };
-const MODEL_STATUS = { active: "在用", retired: "已停用", rejected: "未采用" };
+const MODEL_STATUS = { active: "在用", retired: "已停用", rejected: "未采用", pending: "待管理员确认" };
+const SCORER_LABEL = Object.fromEntries(SCORERS);
 
 function metricText(metric) {
   if (!metric) return h("span", { class: "muted" }, "不适用");
@@ -586,17 +587,20 @@ async function modelPage() {
     return refused(here, title, error);
   }
   const current = status.current;
+  const champion = current ? SCORER_LABEL[current.champion] || current.champion : "";
   const mode = {
     cold_start: "冷启动：还没有训练出预警模型，风险评分只按政策规则进行。积累足够的历史数据后会训练模型。",
-    model: `风险评分同时使用政策规则和预警模型（第 ${current ? current.id : ""} 版）。`,
-    unusable: `在用的预警模型（第 ${current ? current.id : ""} 版）无法加载，评分暂时只按政策规则进行，直到重新训练。`,
+    model: `风险评分同时使用政策规则和${champion}（第 ${current ? current.id : ""} 版）：它在轮换检验中胜过更简单的方法。`,
+    baseline: `风险评分同时使用政策规则和“${champion}”（第 ${current ? current.id : ""} 版）：本区的历史数据上，预警模型没有把握胜过这一简单方法，所以用它。`,
+    unusable: `在用的第 ${current ? current.id : ""} 版无法加载，评分暂时只按政策规则进行${status.pending ? `；新训练的第 ${status.pending.id} 版等待管理员确认后启用` : "，直到重新训练"}。`,
   }[status.reason_code];
+  const modeTitle = { model: "评分方式：预警模型 + 政策规则", baseline: `评分方式：${champion} + 政策规则` }[status.mode] || "评分方式：仅政策规则";
   const parts = [
     h("h1", {}, title),
     h(
       "div",
       { class: "card", id: "model-mode" },
-      h("p", {}, h("strong", {}, status.mode === "model" ? "评分方式：预警模型 + 政策规则" : "评分方式：仅政策规则")),
+      h("p", {}, h("strong", {}, modeTitle)),
       h("p", {}, mode),
     ),
   ];
@@ -618,7 +622,8 @@ async function modelPage() {
         fact("检验农户", `${count(current.examples_test)} 户，其中后来返贫、致贫 ${count(current.positives_test)} 户`),
         fact("训练时间", `${when(current.created_at)}（${TRAINED_BY[current.created_by] || "管理员"}）`),
       ),
-      h("h2", {}, "与对照方法比较"),
+      ...(current.folds ? foldsTable(current, names) : []),
+      h("h2", {}, "最近一期检验的各项成绩"),
       h("p", { class: "muted" }, "同一批检验农户上，预警模型与三种简单方法的成绩。括号里是 95% 区间：换一批同样多的农户检验，成绩大致落在这个范围内。"),
       table(
         "检验成绩（数值越高越好，概率误差越低越好）",
@@ -649,7 +654,7 @@ async function modelPage() {
     );
     if (current.recall_at_10_by_township.length) {
       parts.push(
-        h("h2", {}, "各乡镇的查全率"),
+        h("h2", {}, "预警模型在最近一期检验中各乡镇的查全率"),
         table(
           "预警全区 10% 农户时，各乡镇后来返贫、致贫的农户被提前预警的比例",
           ["乡镇", "检验农户", "返贫、致贫", "查全率"],
@@ -673,24 +678,76 @@ async function modelPage() {
       h("h2", {}, "最近训练的版本"),
       table(
         "最近训练的模型版本（新的在前）",
-        ["版本", "状态", "训练时间", "检验时点", "预警 10% 查全率"],
+        ["版本", "状态", "选用方法", "训练时间", "检验时点", "选用方法的查全率"],
         status.recent.map((m) =>
           h(
             "tr",
             { "data-model": String(m.id) },
             h("th", { scope: "row" }, `第 ${m.id} 版`),
             h("td", { "data-label": "状态" }, MODEL_STATUS[m.status] || m.status),
+            h("td", { "data-label": "选用方法", "data-champion": m.champion }, SCORER_LABEL[m.champion] || m.champion),
             h("td", { "data-label": "训练时间" }, when(m.created_at)),
             h("td", { "data-label": "检验时点" }, day(m.test_period)),
-            h("td", { "data-label": "预警 10% 查全率", "data-figure": "recall_at_10" }, metricText(m.metrics.recall_at_10)),
+            h(
+              "td",
+              { "data-label": "选用方法的查全率", "data-figure": "recall_at_10" },
+              // the champion's over the folds; a version trained before the folds: the model's hold-out
+              metricText(m.folds ? m.folds.scorers[m.champion].recall : m.metrics.recall_at_10),
+            ),
           ),
         ),
         { id: "versions", class: "dash-cards" },
       ),
-      h("p", { class: "muted" }, "新训练的模型只有在同一批检验农户上查全率不低于在用模型时才会换上；否则标为“未采用”，留作记录。"),
+      h("p", { class: "muted" }, "每次训练在同样的轮换检验上比较预警模型和三种简单方法，选查全率最高的；成绩在误差范围内持平时选更简单的。新选出的方法只有在同一批检验农户上不比在用的差时才会换上；否则标为“未采用”，留作记录。在用版本无法加载时，新版本须管理员确认后才启用。"),
     );
   }
   render(here, ...parts);
+}
+
+function foldsTable(current, names) {
+  const folds = current.folds;
+  const budget = `${Math.round(folds.budget * 100)}%`;
+  const periods = folds.periods.map(day).join("、");
+  const mine = folds.scorers[current.champion];
+  return [
+    h("h2", {}, "选用哪种方法：轮换检验"),
+    h(
+      "p",
+      { class: "muted", id: "why-champion" },
+      `依次以 ${periods} 为检验时点，只用当时已知的数据训练，再看此后谁先被预警。预警全区 ${budget} 农户时的查全率（括号内为 95% 区间）：`,
+    ),
+    table(
+      `预警 ${budget} 农户时的查全率，${folds.folds} 次轮换检验合计`,
+      ["方法", "查全率", "是否选用"],
+      SCORERS.filter(([scorer]) => folds.scorers[scorer]).map(([scorer, label]) =>
+        h(
+          "tr",
+          { "data-fold-scorer": scorer },
+          h("th", { scope: "row" }, label),
+          h("td", {}, metricText(folds.scorers[scorer].recall)),
+          h("td", {}, scorer === current.champion ? h("strong", {}, "选用") : ""),
+        ),
+      ),
+      { id: "folds", class: "dash-cards" },
+    ),
+    mine && mine.by_township.length
+      ? table(
+          `${SCORER_LABEL[current.champion] || current.champion}在各乡镇的查全率（轮换检验合计）`,
+          ["乡镇", "检验样本", "返贫、致贫", "查全率"],
+          mine.by_township.map((t) =>
+            h(
+              "tr",
+              { "data-fold-township": t.township },
+              h("th", { scope: "row" }, names[t.township] || t.township),
+              h("td", { class: "num" }, count(t.examples)),
+              h("td", { class: "num" }, count(t.positives)),
+              h("td", {}, metricText(t.recall)),
+            ),
+          ),
+          { id: "folds-by-township", class: "dash-cards" },
+        )
+      : h("p", { class: "muted" }, "各乡镇的查全率：这一版训练时还没有记录。"),
+  ];
 }
 
 function fact(label, value) {
