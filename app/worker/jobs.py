@@ -32,6 +32,8 @@ def nightly_scoring() -> None:
         run = _score("schedule")
         logger.info("scoring run completed", extra={"run_id": run.id, "high": run.flagged_high})
         _open_cases(run.id)
+        if run.mode == "rules":
+            model_admin.retrain_if_unusable(get_sessionmaker(), get_settings())
     except scorer.AlreadyRunning:
         logger.info("scoring skipped: another run is in progress")
 

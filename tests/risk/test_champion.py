@@ -255,3 +255,45 @@ def test_cold_start_is_counted_in_periods_and_positives(settings: Settings) -> N
         session.execute(delete(Report).where(Report.period_end < date(2024, 1, 1)))  # three years left
     with pytest.raises(ml.ColdStart, match="periods"):
         training.train(db.get_sessionmaker(), settings, triggered_by="test")
+
+
+def test_after_a_library_upgrade_the_worker_retrains_and_an_admin_confirms(
+    settings: Settings, client: TestClient, accounts: Accounts
+) -> None:
+    """Retrain-and-compare: a champion pickled by another scikit-learn is never unpickled into this one;
+    the nightly run falls back to the rules and asks for a training at once; the new champion, compared
+    with the old one's recorded figures, waits for an admin."""
+    import pickle
+
+    from app.worker import jobs
+
+    annual_district(settings, households=300, seed=19)
+    first = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
+    with db.session_scope() as session:  # as written by the scikit-learn of before the upgrade
+        row = session.get(RiskModel, first.id)
+        assert row is not None
+        artifact = pickle.loads(row.artifact)
+        artifact.sklearn_version = "1.0.2"
+        blob = ml.dump(artifact)
+        row.artifact, row.sha256 = blob, ml.digest(blob)
+        row.signature = ml.sign(blob, training.signing_key(settings))
+    jobs.nightly_scoring()
+    jobs.nightly_scoring()  # twice: still one request
+    with db.session_scope() as session:
+        requests = session.scalars(select(TrainingRequest)).all()
+        assert [r.requested_by for r in requests] == ["system:unusable_champion"]
+    jobs.requested_training()
+    with db.session_scope() as session:
+        pending = session.scalars(select(RiskModel).where(RiskModel.status == "pending")).one()
+        assert "scikit-learn 1.0.2" in pending.decision
+        assert "recorded recall" in pending.decision
+    jobs.nightly_scoring()  # a champion awaits confirmation: no new request
+    with db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(TrainingRequest)) == 1
+    confirmed = client.post(f"/api/v1/risk/models/{pending.id}/confirm", headers=accounts["admin"])
+    assert confirmed.status_code == 200, confirmed.text
+    run = scorer.score_all(db.get_sessionmaker(), settings, as_of=local_today(), triggered_by="test")
+    assert (run.model_version, run.mode) == (
+        str(pending.id),
+        "baseline" if pending.champion not in ml.LEARNED else "model",
+    )

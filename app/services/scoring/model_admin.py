@@ -42,6 +42,39 @@ def request_training(session: Session, settings: Settings, actor: Actor) -> Trai
     return request
 
 
+def retrain_if_unusable(sessions: Sessions, settings: Settings) -> TrainingRequest | None:
+    """After a library upgrade or a key rotation the active champion cannot be loaded and runs fall back
+    to the rules: ask for a training at once (not at the weekly schedule), unless one is open or a
+    champion already awaits confirmation. The new champion still waits for an admin (training.py)."""
+    with transaction(sessions) as session:
+        current = training.active_model(session)
+        if current is None:
+            return None
+        try:
+            training.load_artifact(settings, current)
+            return None
+        except ml.ArtifactInvalid:
+            pass
+        audit.lock_chain(session)  # two workers at once: one request
+        waiting = session.scalar(
+            select(RiskModel.id).where(RiskModel.status == "pending", RiskModel.id > current.id).limit(1)
+        )
+        open_request = session.scalar(
+            select(TrainingRequest.id).where(TrainingRequest.status.in_(("requested", "running"))).limit(1)
+        )
+        if waiting is not None or open_request is not None:
+            return None
+        request = TrainingRequest(requested_by="system:unusable_champion")
+        session.add(request)
+        session.flush()
+        logger.warning(
+            "active champion cannot be loaded: training requested",
+            extra={"model_id": current.id, "request_id": request.id},
+        )
+        session.expunge(request)
+        return request
+
+
 def get_request(session: Session, actor: Actor, request_id: int) -> TrainingRequest:
     access.require_role(actor, ADMINS, "reading a training request")
     request = session.get(TrainingRequest, request_id)
