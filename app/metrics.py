@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
 from app.db import READ_ONLY
-from app.models import Case, OutboxMessage, ReliefMessage, RiskList, RiskModel, RiskRun
+from app.models import Case, OutboxMessage, ReliefMessage, RiskList, RiskRun
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 OUTBOXES: dict[str, type[OutboxMessage] | type[ReliefMessage]] = {
@@ -132,17 +132,17 @@ def _scoring_families(session: Session) -> Iterable[Metric]:
     run = session.scalars(
         select(RiskRun).where(RiskRun.status == "completed").order_by(RiskRun.id.desc()).limit(1)
     ).first()
-    champion = session.scalar(select(RiskModel.id).where(RiskModel.status == "active"))
     info = GaugeMetricFamily(
         "shouwang_risk_last_run_info",
-        "The last completed scoring run: its mode (rules or model) and the model in use (champion).",
-        labels=["mode", "champion"],
+        "The last completed scoring run: its mode (rules, model or baseline), the scorer it used "
+        "(champion: model, logistic_regression, distance_to_line, rules; none in rules mode) and its id.",
+        labels=["mode", "champion", "model_id"],
     )
     flagged = GaugeMetricFamily(
         "shouwang_risk_last_run_flagged", "Households flagged by the last completed run.", labels=["level"]
     )
     if run is not None:
-        info.add_metric([run.mode, str(run.model_version or champion or "none")], 1.0)
+        info.add_metric([run.mode, run.champion or "none", run.model_version or "none"], 1.0)
         flagged.add_metric(["high"], float(run.flagged_high))
         flagged.add_metric(["medium"], float(run.flagged_medium))
     yield info
