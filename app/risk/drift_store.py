@@ -2,9 +2,9 @@
 and which reference a run is compared with (the bins themselves are app/risk/drift.py).
 
 The reference of a run: the training window of the active model; else of the newest model trained;
-else (no training ever ran) the first completed run's own profile. A run counts on its reference's
-cuts and records which reference that was, so a later training does not change what a past run's
-report compares it with.
+else (no training ever ran) the first completed run that profiled any household. A run counts on its
+reference's cuts and records which reference that was, so a later training does not change what a past
+run's report compares it with.
 """
 
 from dataclasses import dataclass
@@ -56,7 +56,8 @@ def reference(session: Session) -> RiskProfile | None:
         return chosen
     first_runs = session.scalars(
         select(RiskProfile)
-        .where(RiskProfile.kind == "run", RiskProfile.reference_id.is_(None))
+        # a run that found no household to profile (a new district's first night) cuts no useful bins
+        .where(RiskProfile.kind == "run", RiskProfile.reference_id.is_(None), RiskProfile.rows > 0)
         .order_by(RiskProfile.id)
     )
     return next((p for p in first_runs if _usable(p)), None)

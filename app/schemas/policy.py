@@ -306,8 +306,8 @@ class PolicyData(StrictModel):
         default=200,
         ge=1,
         le=MAX_ID,
-        description="a township with fewer households (on either side) has its drift figures shown but not "
-        "flagged: among a few dozen households the index is mostly chance",
+        description="a township (or a district) with fewer households on either side has its drift figures "
+        "shown but not flagged: among a few dozen households the index is mostly chance",
     )
     case_deadlines: CaseDeadlines = Field(default_factory=CaseDeadlines)
     case_suppression_days: int = Field(

@@ -98,6 +98,19 @@ def test_an_unchanged_district_rescored_flags_nothing(
     assert client.get(URL, params={"run_id": first}, headers=accounts["district"]).json()["run_id"] == first
 
 
+def test_a_run_over_an_empty_district_is_no_reference(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    score()  # the first night, before any household is registered
+    with db.session_scope() as session:
+        demo.generate(session, settings, households=60, seed=7, quarter_count=8, villages=[VILLAGE_A])
+    first = score()
+    assert client.get(URL, headers=accounts["district"]).json()["reference"]["kind"] == "self"
+    score()
+    reference = client.get(URL, headers=accounts["district"]).json()["reference"]
+    assert (reference["kind"], reference["run_id"]) == ("first_run", first)
+
+
 def test_a_run_counted_in_small_chunks_records_the_same_profile(
     two_townships: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
