@@ -212,6 +212,9 @@ UNVERIFIED_DEFAULTS = (
     "case_suppression_days",
     "alert_budget",
     "verifier_label_weight",
+    "drift_watch_psi",  # the usual reading of PSI in credit scoring, not a number of the district's
+    "drift_psi",
+    "drift_min_households",
 )
 
 

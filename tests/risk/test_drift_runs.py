@@ -168,6 +168,7 @@ def test_the_policy_sets_the_thresholds(client: TestClient, accounts: Accounts) 
         "0.20",
         200,
     )
+    assert {"drift_watch_psi", "drift_psi", "drift_min_households"} <= set(policy["unverified"])
     crossed = client.put(
         "/api/v1/policy", json={"version": 1, "drift_psi": "0.05"}, headers=accounts["admin"]
     )
