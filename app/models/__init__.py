@@ -3,6 +3,7 @@
 from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Assistance, Case, CaseEvent, Notification, Referral, Signal
+from app.models.drift import RiskProfile
 from app.models.household import Household, HouseholdTypeCorrection, Member
 from app.models.labels import LabelledExample
 from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
@@ -42,6 +43,7 @@ __all__ = [
     "RiskList",
     "RiskListEntry",
     "RiskModel",
+    "RiskProfile",
     "RiskResult",
     "RiskRun",
     "Signal",

@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db import Sessions, transaction
 from app.models import Base, Household, RiskRun
 from app.models.base import utcnow
-from app.risk import features, panel_read, rules, training
+from app.risk import drift_store, features, panel_read, rules, training
 from app.risk import model as ml
 from app.risk import panel as pn
 from app.schemas.policy import PolicyData
@@ -121,6 +121,7 @@ def _score(
     with transaction(sessions) as session:
         _without_jit(session)
         model = _active_model(session, settings)
+        recorder = drift_store.Recorder.start(session)  # drift: the run's inputs and scores (issue 15.5)
         ids = list(session.scalars(select(Household.id).order_by(Household.id)))
         counts = {"high": 0, "medium": 0, "low": 0}
         day = as_of.toordinal()
@@ -134,8 +135,10 @@ def _score(
             levels = [rules.level_of(r) for r in reasons]
             scores: list[float | None] = [None] * len(rows)
             factors: list[list[dict[str, Any]] | None] = [None] * len(rows)
+            inputs = drift_store.inputs(panel, policy, rows, days)  # every run, model or not (drift)
             if model is not None:
-                _apply_model(model[1], panel, policy, rows, days, reasons, levels, scores, factors)
+                _apply_model(model[1], inputs, policy, reasons, levels, scores, factors)
+            recorder.add(panel, inputs, scores)
             out = []
             for i, hid in enumerate(panel.household_ids.tolist()):
                 level = levels[i] or "low"
@@ -161,6 +164,7 @@ def _score(
             logger.info(
                 "scoring progress", extra={"run_id": run_id, "done": offset + len(chunk), "of": len(ids)}
             )
+        recorder.store(session, run_id, as_of)
         run = session.get(RiskRun, run_id)
         assert run is not None
         run.status, run.finished_at = "completed", utcnow()
@@ -226,10 +230,8 @@ def _active_model(session: Session, settings: Settings) -> tuple[int, ml.Artifac
 
 def _apply_model(
     artifact: ml.Artifact,
-    panel: pn.Panel,
+    inputs: drift_store.Inputs,
     policy: PolicyData,
-    rows: pn.IntArray,
-    days: pn.IntArray,
     reasons: list[list[rules.Reason]],
     levels: list[rules.Level | None],
     scores: list[float | None],
@@ -239,10 +241,9 @@ def _apply_model(
     and a rule's high outranks it. Households it flags get their top factors, in words, in a reason (a
     rule's reason already names its feature and value). A rules champion only scores: the rules have
     already given their levels and reasons."""
-    scored = np.flatnonzero(rows >= 0)
+    scored, X = inputs.scored, inputs.X
     if not len(scored):
         return
-    X = ml.matrix(features.model_columns(panel, policy, rows[scored], days[scored]))
     rules_score = np.array([ml.LEVEL_SCORE.get(levels[i] or "", 0.0) for i in scored.tolist()])
     probability = artifact.scorer.probabilities(X, rules_score)
     for i, p in zip(scored.tolist(), probability.tolist(), strict=True):

@@ -25,9 +25,9 @@ from app.config import Settings
 from app.db import Sessions, transaction
 from app.models import Household, RiskModel
 from app.risk import champion as ch
+from app.risk import drift_store, labels, panel_read
 from app.risk import evaluation as ev
 from app.risk import features as ft
-from app.risk import labels, panel_read
 from app.risk import model as ml
 from app.risk import panel as pn
 from app.risk import verified as vf
@@ -118,6 +118,14 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
             sklearn_version=sklearn.__version__,
         )
         blob = ml.dump(artifact)
+        window = newest.train  # drift: the installed scorer's training examples, the runs' reference
+        profile = drift_store.training_profile(
+            data.X[window],
+            data.township[window],
+            data.townships,
+            data.period[window],
+            scorer.probabilities(data.X[window], data.rules_score[window]),
+        )
         with transaction(sessions) as session:
             audit.lock_chain(session)  # one install at a time, and the audit row with it
             current = active_model(session)
@@ -147,6 +155,8 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
             )
             session.add(stored)
             session.flush()
+            profile.model_id = stored.id  # drift (issue 15.5)
+            session.add(profile)
             _audit(session, settings, triggered_by, stored, current)
             session.expunge(stored)
         return Outcome(stored, table(evaluation))

@@ -14,6 +14,7 @@ from app.schemas.case_actions import RiskType
 from app.schemas.common import MAX_ID, FreeText, Money, ReadModel, StrictModel, Version
 
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)]
+Psi = Annotated[Decimal, Field(gt=0, le=10, max_digits=6, decimal_places=4)]
 
 
 class MonitoringLine(StrictModel):
@@ -211,6 +212,9 @@ UNVERIFIED_DEFAULTS = (
     "case_suppression_days",
     "alert_budget",
     "verifier_label_weight",
+    "drift_watch_psi",  # the usual reading of PSI in credit scoring, not a number of the district's
+    "drift_psi",
+    "drift_min_households",
 )
 
 
@@ -291,6 +295,23 @@ class PolicyData(StrictModel):
         description="the share of households the district can verify at a time: scorers are judged by the "
         "share of those who fall below the line that they find within it",
     )
+    drift_watch_psi: Psi = Field(
+        default=Decimal("0.10"),
+        description="a feature whose population stability index against the model's training window "
+        "exceeds this is marked for watching on the drift report",
+    )
+    drift_psi: Psi = Field(
+        default=Decimal("0.20"),
+        description="…and above this it is flagged as drifted: the households scored no longer look "
+        "like those the model learned from",
+    )
+    drift_min_households: int = Field(
+        default=200,
+        ge=1,
+        le=MAX_ID,
+        description="a township (or a district) with fewer households on either side has its drift figures "
+        "shown but not flagged: among a few dozen households the index is mostly chance",
+    )
     case_deadlines: CaseDeadlines = Field(default_factory=CaseDeadlines)
     case_suppression_days: int = Field(
         default=30,
@@ -367,6 +388,8 @@ class PolicyData(StrictModel):
     def _cut_offs_ordered(self) -> "PolicyData":
         if self.medium_probability >= self.high_probability:
             raise ValueError("medium_probability must be below high_probability")
+        if self.drift_watch_psi >= self.drift_psi:
+            raise ValueError("drift_watch_psi must be below drift_psi")
         return self
 
     @field_validator("departments")

@@ -2,6 +2,7 @@
 // them is one the API gives (the week's summary, the list, the model's status): the page lays them out
 // and draws the trend, it never counts.
 import { API, ApiError, api, errorText, field, h, LEVEL, nav, page, say, show, showRefusal, STEP, when } from "./core.js";
+import { driftSection } from "./drift.js";
 
 const OVERSEERS = ["district_officer", "township_reviewer"];
 nav(OVERSEERS, "#/dashboard", "本周概况");
@@ -701,6 +702,7 @@ async function modelPage() {
       h("p", { class: "muted" }, "每次训练在同样的轮换检验上比较预警模型和三种简单方法，选查全率最高的；成绩在误差范围内持平时选更简单的。新选出的方法只有在同一批检验农户上不比在用的差时才会换上；否则标为“未采用”，留作记录。在用版本无法加载时，新版本须管理员确认后才启用。"),
     );
   }
+  parts.push(await driftSection()); // drift (issue 15.5): app/web/static/drift.js
   render(here, ...parts);
 }
 

@@ -9,6 +9,7 @@ const SHELL = [
   "/static/drafts.js",
   "/static/desk.js",
   "/static/dashboard.js",
+  "/static/drift.js",
   "/static/app.css",
   "/static/cadre.css",
   "/static/desk.css",
