@@ -88,7 +88,7 @@ class RiskModel(Base):
     positives_test: Mapped[int]
     # model and baselines: metric → {value, low, high}; recall at 10 % by township
     evaluation: Mapped[dict[str, Any]] = mapped_column(JSON)
-    decision: Mapped[str] = mapped_column(String(400))
+    decision: Mapped[str] = mapped_column(Text)  # why it is (or is not) in use, in words
     artifact: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))

@@ -26,6 +26,10 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("confirmed_by", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True))
+        # a champion's decision says why, naming the scorers it passed over: longer than 400 characters
+        batch_op.alter_column(
+            "decision", existing_type=sa.String(length=400), type_=sa.Text(), existing_nullable=False
+        )
     with op.batch_alter_table("risk_run", schema=None) as batch_op:
         batch_op.add_column(sa.Column("champion", sa.String(length=24), nullable=True))
     op.execute("UPDATE risk_run SET champion = 'model' WHERE mode = 'model'")
@@ -54,6 +58,9 @@ def downgrade() -> None:
     with op.batch_alter_table("risk_run", schema=None) as batch_op:
         batch_op.drop_column("champion")
     with op.batch_alter_table("risk_model", schema=None) as batch_op:
+        batch_op.alter_column(
+            "decision", existing_type=sa.Text(), type_=sa.String(length=400), existing_nullable=False
+        )
         batch_op.drop_column("confirmed_at")
         batch_op.drop_column("confirmed_by")
         batch_op.drop_column("champion")
