@@ -33,7 +33,7 @@ def risk_run(as_of: Any) -> None:
         fail(str(exc), 3)
         return
     click.echo(
-        f"run {run.id} ({run.mode}, policy v{run.policy_version}): {run.households_scored} households, "
+        f"run {run.id} ({run.mode}: {run.champion or 'rules alone'}, policy v{run.policy_version}): {run.households_scored} households, "
         f"{run.flagged_high} high, {run.flagged_medium} medium, in {run.duration_ms} ms"
     )
     from app.db import get_sessionmaker

@@ -77,7 +77,7 @@ def test_fresh_database_serves_demo_data_and_prints_accounts(
     assert listing["total"] == 40
     assert httpx.get(f"{base}/docs").status_code == 200
     # the first start scores the district (rules alone: 40 households are too few to train on)
-    assert "demo scoring: 40 households (rules)" in output
+    assert "demo scoring: 40 households (rules: rules alone)" in output
     cases = httpx.get(
         f"{base}/api/v1/cases", headers={"Authorization": f"Bearer {token['access_token']}"}
     ).json()
