@@ -32,9 +32,10 @@ def risk_run(as_of: Any) -> None:
     except scorer.AlreadyRunning as exc:
         fail(str(exc), 3)
         return
+    scorer = run.champion or "rules alone"
     click.echo(
-        f"run {run.id} ({run.mode}: {run.champion or 'rules alone'}, policy v{run.policy_version}): {run.households_scored} households, "
-        f"{run.flagged_high} high, {run.flagged_medium} medium, in {run.duration_ms} ms"
+        f"run {run.id} ({run.mode}: {scorer}, policy v{run.policy_version}): "
+        f"{run.households_scored} households, {run.flagged_high} high, {run.flagged_medium} medium, in {run.duration_ms} ms"
     )
     from app.db import get_sessionmaker
     from app.services.cases import cases
