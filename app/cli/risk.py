@@ -35,7 +35,8 @@ def risk_run(as_of: Any) -> None:
     scorer = run.champion or "rules alone"
     click.echo(
         f"run {run.id} ({run.mode}: {scorer}, policy v{run.policy_version}): "
-        f"{run.households_scored} households, {run.flagged_high} high, {run.flagged_medium} medium, in {run.duration_ms} ms"
+        f"{run.households_scored} households, {run.flagged_high} high, {run.flagged_medium} medium, "
+        f"in {run.duration_ms} ms"
     )
     from app.db import get_sessionmaker
     from app.services.cases import cases
