@@ -37,9 +37,9 @@ def first_demo_run(settings: Settings) -> None:
     except scorer.AlreadyRunning:
         return
     counts = cases.open_for_run(get_sessionmaker(), settings, run.id)
-    scorer = run.champion or "rules alone"
+    used = run.champion or "rules alone"
     click.echo(
-        f"demo scoring: {run.households_scored} households ({run.mode}: {scorer}), {run.flagged_high} high, "
+        f"demo scoring: {run.households_scored} households ({run.mode}: {used}), {run.flagged_high} high, "
         f"{run.flagged_medium} medium; {counts.get('opened', 0)} cases opened"
     )
     jobs.weekly_risk_list()

@@ -32,9 +32,9 @@ def risk_run(as_of: Any) -> None:
     except scorer.AlreadyRunning as exc:
         fail(str(exc), 3)
         return
-    scorer = run.champion or "rules alone"
+    used = run.champion or "rules alone"
     click.echo(
-        f"run {run.id} ({run.mode}: {scorer}, policy v{run.policy_version}): "
+        f"run {run.id} ({run.mode}: {used}, policy v{run.policy_version}): "
         f"{run.households_scored} households, {run.flagged_high} high, {run.flagged_medium} medium, "
         f"in {run.duration_ms} ms"
     )
