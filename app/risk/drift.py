@@ -28,6 +28,9 @@ MAX_VALUES = 12  # a count with at most this many distinct values is binned by v
 DEFAULT_SCORE_CUTS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7)  # when the reference has no scores to cut by
 PSI_FLOOR = 1e-4
 
+# Training measures each example on its report's own end, so a report's age is 0 there: against a training
+# window it is not compared (it is against a run's). Known gap: the model does not learn from staleness.
+UNMEASURED_IN_TRAINING = frozenset({"months_since_report"})
 Status = Literal["stable", "watch", "drift", "too_few", "not_comparable"]
 SEVERITY: dict[Status, int] = {"not_comparable": 0, "too_few": 0, "stable": 1, "watch": 2, "drift": 3}
 
@@ -220,9 +223,11 @@ def _share_missing(counts: IntArray) -> float | None:
 
 
 def _compare(
-    name: str, reference: IntArray, new: IntArray, thresholds: Thresholds, enough: bool
+    name: str, reference: IntArray, new: IntArray, thresholds: Thresholds, enough: bool, measured: bool
 ) -> VariableDrift:
     missing, reference_missing = _share_missing(new), _share_missing(reference)
+    if not measured:
+        return VariableDrift(name, None, "not_comparable", missing, reference_missing)
     # a score compares only when both sides were scored (a run on rules alone has no scores)
     comparable = reference.sum() > 0 and new.sum() > 0
     if name == SCORE:
@@ -248,18 +253,25 @@ def _scope(
     new: dict[str, IntArray],
     names: list[str],
     thresholds: Thresholds,
+    unmeasured: frozenset[str],
 ) -> ScopeDrift:
     households = int(new[names[0]].sum())
     reference_households = int(reference[names[0]].sum())
     enough = min(households, reference_households) >= thresholds.min_households
-    compared = [_compare(name, reference[name], new[name], thresholds, enough) for name in names]
+    compared = [
+        _compare(name, reference[name], new[name], thresholds, enough, name not in unmeasured)
+        for name in names
+    ]
     features = [v for v in compared if v.name != SCORE]
     [score] = [v for v in compared if v.name == SCORE]
     return ScopeDrift(township, households, reference_households, enough, features, score)
 
 
-def report(reference: Profile, run: Profile, thresholds: Thresholds) -> Report:
-    """PSI of every variable, district-wide and per township (every township of either profile)."""
+def report(
+    reference: Profile, run: Profile, thresholds: Thresholds, unmeasured: frozenset[str] = frozenset()
+) -> Report:
+    """PSI of every variable, district-wide and per township (every township of either profile);
+    `unmeasured`: variables the reference could not measure, shown but never compared."""
     if reference.variables != run.variables or any(
         not np.array_equal(reference.cuts[v], run.cuts[v]) for v in run.cuts
     ):
@@ -278,9 +290,10 @@ def report(reference: Profile, run: Profile, thresholds: Thresholds) -> Report:
         {name: run.counts[name].sum(axis=0) for name in names},
         names,
         thresholds,
+        unmeasured,
     )
     townships = [
-        _scope(code, rows(reference, code), rows(run, code), names, thresholds)
+        _scope(code, rows(reference, code), rows(run, code), names, thresholds, unmeasured)
         for code in sorted(set(reference.townships) | set(run.townships))
     ]
     return Report(thresholds, district, townships)

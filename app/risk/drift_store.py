@@ -113,6 +113,8 @@ def training_profile(
     """The reference of a model, from its training examples (X: MODEL_FEATURES, each example's township
     index and period_end as a day number) and its scores on them; training adds it with the model's id
     (model_id) in the transaction that stores the model."""
+    if scores is not None:
+        scores = np.round(scores, 4)  # as the scorer stores them, or rounding alone would look like drift
     cuts = drift.reference_cuts(X, scores)
     return RiskProfile(
         kind="training",

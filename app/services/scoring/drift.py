@@ -37,9 +37,9 @@ def report(session: Session, actor: Actor, run_id: int | None) -> DriftReportRea
     thresholds = drift.Thresholds(
         float(policy.drift_watch_psi), float(policy.drift_psi), policy.drift_min_households
     )
-    found = drift.report(
-        drift.from_json((reference or profile).data), drift.from_json(profile.data), thresholds
-    )
+    base = reference or profile
+    unmeasured = drift.UNMEASURED_IN_TRAINING if base.kind == "training" else frozenset[str]()
+    found = drift.report(drift.from_json(base.data), drift.from_json(profile.data), thresholds, unmeasured)
     codes = [t.township for t in found.townships]
     rows = session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).tuples()
     names = dict(rows.all())

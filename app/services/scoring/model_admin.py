@@ -10,7 +10,7 @@ from app.clock import now
 from app.config import Settings
 from app.db import Sessions, transaction
 from app.errors import Conflict, NotFound
-from app.models import RiskModel, TrainingRequest
+from app.models import JobLease, RiskModel, TrainingRequest
 from app.models.enums import Role
 from app.risk import model as ml
 from app.risk import training
@@ -21,10 +21,27 @@ logger = logging.getLogger(__name__)
 ADMINS = frozenset({Role.admin})
 
 
+def _abandon_dead(session: Session) -> None:
+    """A request left "running" by a worker that died (killed, out of memory) holds no training lease:
+    it can never finish, so it is marked failed, and a new one can be asked for."""
+    held = session.scalar(
+        select(JobLease.name).where(JobLease.name == training.LEASE, JobLease.lease_until > now())
+    )
+    if held is None:
+        session.execute(
+            update(TrainingRequest)
+            .where(TrainingRequest.status == "running")
+            .values(
+                status="failed", finished_at=now(), outcome="abandoned: the worker stopped while training"
+            )
+        )
+
+
 def request_training(session: Session, settings: Settings, actor: Actor) -> TrainingRequest:
     """Queue a training for the worker; an open request is returned rather than duplicated."""
     access.require_role(actor, ADMINS, "asking for a training")
     audit.lock_chain(session)  # two admins at once must not both add a request
+    _abandon_dead(session)
     open_request = session.scalars(
         select(TrainingRequest).where(TrainingRequest.status.in_(("requested", "running"))).limit(1)
     ).first()
@@ -56,6 +73,7 @@ def retrain_if_unusable(sessions: Sessions, settings: Settings) -> TrainingReque
         except ml.ArtifactInvalid:
             pass
         audit.lock_chain(session)  # two workers at once: one request
+        _abandon_dead(session)
         waiting = session.scalar(
             select(RiskModel.id).where(RiskModel.status == "pending", RiskModel.id > current.id).limit(1)
         )
@@ -102,7 +120,12 @@ def confirm(session: Session, settings: Settings, actor: Actor, model_id: int) -
             raise Conflict(
                 f"the active champion {current.id} can be loaded again: train anew instead", field="model_id"
             )
-    training.load_artifact(settings, stored)  # its own artifact must load, or confirming it helps nobody
+    try:
+        training.load_artifact(settings, stored)  # its own artifact must load, or confirming it helps nobody
+    except ml.ArtifactInvalid as exc:
+        raise Conflict(
+            f"model {model_id} cannot be loaded either ({exc}): train anew", field="model_id"
+        ) from exc
     return training.confirm(session, settings, actor, model_id, now())
 
 
