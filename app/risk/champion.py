@@ -202,7 +202,6 @@ class Contest:
     why: str
     size: str
     folds: list[Fold]
-    newest_fitted: dict[str, Any]  # the learned scorers as fitted on the newest fold
     verifiers: dict[str, Any]  # every scorer judged on the verifiers' decisions no fit has seen
 
 
@@ -246,16 +245,34 @@ def contest(
         if len(X_held)
         else vf.judge(verified, newest, {})
     )
-    return Contest(scores, comparison, champion, why, size, fold_list, fitted, judged)
+    return Contest(scores, comparison, champion, why, size, fold_list, judged)
 
 
-def installed(contest: Contest, data: Dataset) -> Scorer:
-    """The champion as it is installed: fitted on the newest fold's training examples, the very fit
-    whose test scores the newest fold judged."""
+def final_fold(data: Dataset) -> Fold:
+    """Every example whose outcome is known: fitted on all its months but the last, calibrated on the
+    last. The installed champion learns from the newest labelled periods the folds could only test on."""
+    month = pn.month_of(data.period)
+    everything = np.arange(len(data.y))
+    last = month.max()
+    return Fold(
+        fit=everything[month < last],
+        calibrate=everything[month == last],
+        test=everything[:0],
+        test_period=int(data.period.max()),
+    )
+
+
+def installed(contest: Contest, data: Dataset, verified: vf.Verified | None = None) -> Scorer:
+    """The champion's recipe fitted on every example with a known outcome (and every verifier decision
+    taken), as it is installed."""
+    final = final_fold(data)
+    extra = vf.taken(verified or vf.none())
     name = contest.champion
-    if name in LEARNED:
-        return Scorer(name, estimator=contest.newest_fitted[name])
-    return fit_scorer(name, data, contest.folds[-1], contest.size)
+    if name == "model":
+        return Scorer(name, estimator=fit_model(data, final, contest.size, extra))
+    if name == "logistic_regression":
+        return Scorer(name, estimator=fit_logistic(data, final, extra))
+    return fit_scorer(name, data, final, contest.size)
 
 
 def choose(comparison: dict[str, Any]) -> tuple[str, str]:

@@ -100,12 +100,12 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
         )
         contest = ch.contest(data, float(policy.alert_budget), folds, verified)
         _renew(sessions, holder)
-        newest = folds[-1]
-        scorer = ch.installed(contest, data)
+        newest, final = folds[-1], ch.final_fold(data)
+        scorer = ch.installed(contest, data, verified)
         evaluation = _evaluation(data, contest)
-        reference = _reference(data.X[newest.fit])
+        reference = _reference(data.X[final.fit])
         explained = (
-            ml.most_influential(scorer.estimator, data.X[newest.calibrate], reference, EXPLAINED_FEATURES)
+            ml.most_influential(scorer.estimator, data.X[final.calibrate], reference, EXPLAINED_FEATURES)
             if scorer.learned
             else ()
         )
@@ -118,7 +118,7 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
             sklearn_version=sklearn.__version__,
         )
         blob = ml.dump(artifact)
-        window = newest.train  # drift: the installed scorer's training examples, the runs' reference
+        window = final.train  # drift: the installed scorer's training examples, the runs' reference
         profile = drift_store.training_profile(
             data.X[window],
             data.township[window],
@@ -129,7 +129,7 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
         with transaction(sessions) as session:
             audit.lock_chain(session)  # one install at a time, and the audit row with it
             current = active_model(session)
-            status, decision = _decide(settings, current, contest, data)
+            status, decision = _decide(settings, current, contest)
             if status == "active" and current is not None:
                 current.status = "retired"
                 session.flush()
@@ -141,10 +141,10 @@ def train(sessions: Sessions, settings: Settings, *, triggered_by: str) -> Outco
                 estimator=_estimator(contest),
                 sklearn_version=sklearn.__version__,
                 features=list(ft.MODEL_FEATURE_NAMES),
-                train_from=date.fromordinal(int(data.period[newest.train].min())),
-                train_to=date.fromordinal(int(data.period[newest.calibrate].max())),
+                train_from=date.fromordinal(int(data.period[final.train].min())),
+                train_to=date.fromordinal(int(data.period[final.calibrate].max())),
                 test_period=date.fromordinal(newest.test_period),
-                examples_train=int(len(newest.train)),
+                examples_train=int(len(final.train)),
                 examples_test=int(len(newest.test)),
                 positives_test=int(data.y[newest.test].sum()),
                 evaluation=evaluation,
@@ -212,56 +212,35 @@ def _reference(X: pn.FloatArray) -> pn.FloatArray:
     return median
 
 
-def _decide(
-    settings: Settings, current: RiskModel | None, contest: ch.Contest, data: ml.Dataset
-) -> tuple[str, str]:
+def _decide(settings: Settings, current: RiskModel | None, contest: ch.Contest) -> tuple[str, str]:
     """active | rejected | pending (an admin must confirm), and why in words."""
     why = contest.why
     if current is None:
         return "active", f"first champion — {why}"
     try:
-        artifact = load_artifact(settings, current)
+        load_artifact(settings, current)
     except ml.ArtifactInvalid as exc:
         recorded = _recorded_recall(current)
         return "pending", (
             f"awaits an admin's confirmation: it would replace model {current.id}, which can no longer be "
             f"loaded ({exc}); that one's recorded recall {recorded} — {why}"
         )
-    new, old, periods = _against_active(artifact, current, contest, data)
-    evaluation_note = f"on the fold(s) of {', '.join(periods)}"
-    if round(new, 4) >= round(old, 4):
-        return "active", f"recall {new:.3f} ≥ {old:.3f} of model {current.id} {evaluation_note} — {why}"
-    return "rejected", f"recall {new:.3f} < {old:.3f} of model {current.id} {evaluation_note} — {why}"
+    return _against_active(current, contest)
 
 
-def _against_active(
-    artifact: ml.Artifact, current: RiskModel, contest: ch.Contest, data: ml.Dataset
-) -> tuple[float, float, list[str]]:
-    """The new champion's and the active champion's recall at the budget, on the folds where the new
-    recipe knew at least as much as the active champion did (its fit reached the active one's last
-    training period) and whose test came after it: a fold fitted on less would favour the active one."""
-    cut = current.train_to.toordinal()
-    unseen = [
-        k
-        for k, f in enumerate(contest.folds)
-        if f.test_period > cut and int(data.period[f.calibrate].max()) >= cut
-    ] or [len(contest.folds) - 1]
-    scores = contest.scores
-    mask = np.isin(scores.fold, unseen)
-    rows = np.concatenate([contest.folds[k].test for k in unseen])
-    active = artifact.scorer.probabilities(data.X[rows], data.rules_score[rows])
-    pair = ev.FoldScores(
-        y=scores.y[mask],
-        fold=scores.fold[mask],
-        township=scores.township[mask],
-        townships=scores.townships,
-        scores={"new": scores.scores[contest.champion][mask], "active": active},
-    )
-    budget = contest.comparison["budget"]
-    shares = ev.alert_shares(pair, budget)
-    y = pair.y.astype(np.float64)
-    periods = [date.fromordinal(contest.folds[k].test_period).isoformat() for k in unseen]
-    return ev.recall(y, shares["new"]), ev.recall(y, shares["active"]), periods
+def _against_active(current: RiskModel, contest: ch.Contest) -> tuple[str, str]:
+    """The new champion against the active champion's scorer on the same folds, both fitted only on
+    what each fold knew (the installed artifacts learned from the folds' test periods: judging them
+    there would favour the older one)."""
+    why, folds = contest.why, contest.comparison
+    old_name, new_name = current.champion, contest.champion
+    if old_name not in folds["scorers"]:
+        return "active", f"replaces model {current.id} ({old_name}, not judged any more) — {why}"
+    new, old = (folds["scorers"][n]["recall"]["value"] for n in (new_name, old_name))
+    versus = f"{new_name} {new:.3f} against {old_name} (model {current.id}) {old:.3f} on the same folds"
+    if new_name != old_name and ev.confidently_better(folds, old_name, new_name):
+        return "rejected", f"{versus}: worse with confidence — {why}"
+    return "active", f"{versus}: not worse — {why}"
 
 
 def _recorded_recall(stored: RiskModel) -> str:

@@ -33,6 +33,11 @@ class Verified:
         return self.X[rows], self.y[rows], np.full(int(rows.sum()), self.weight)
 
 
+def taken(verified: Verified) -> tuple[Array, pn.BoolArray, Array] | None:
+    """Every decision taken so far, as extra training rows (for the installed champion)."""
+    return verified.known_by(int(verified.decided_day.max())) if len(verified.decided_day) else None
+
+
 def none() -> Verified:
     empty = np.zeros(0, dtype=np.int64)
     return Verified(np.zeros((0, 0)), np.zeros(0, dtype=bool), empty, np.zeros(0), 0.0)

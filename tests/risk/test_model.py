@@ -4,13 +4,11 @@ three baselines, stored and verified, installed only if not worse, used by scori
 model in use says so with the `model_champion` fixture.)"""
 
 import pickle
-from typing import Any
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from sklearn.dummy import DummyClassifier
 from sqlalchemy import select, update
 
 from app import db
@@ -52,7 +50,7 @@ def test_train_prints_the_model_against_three_baselines_and_installs_it(district
     with db.session_scope() as session:
         stored = session.scalars(select(RiskModel)).one()
         assert stored.status == "active"
-        assert stored.train_to < stored.test_period
+        assert stored.train_from < stored.train_to <= stored.test_period
         assert stored.examples_test == HOUSEHOLDS
         assert stored.positives_test > 0
         assert ml.digest(stored.artifact) == stored.sha256
@@ -135,33 +133,36 @@ def test_scoring_uses_the_model_and_explains_in_words(
         assert r.factors[0]["text"] in reason["text"]
 
 
-def test_a_worse_model_does_not_replace_the_current_one(
+def test_a_worse_champion_does_not_replace_the_current_one(
     district: None, settings: Settings, monkeypatch: pytest.MonkeyPatch, model_champion: None
 ) -> None:
     first = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
-
-    def guessing(data: ml.Dataset, fold: ch.Fold, size: str, extra: ch.Extra = None) -> Any:
-        return DummyClassifier(strategy="uniform", random_state=0).fit(data.X[fold.fit], data.y[fold.fit])
-
-    monkeypatch.setattr(ch, "fit_model", guessing)
+    # a champion the folds show worse with confidence than the one in use (as a faulty choice would be)
+    monkeypatch.setattr(ch, "choose", lambda _: ("rules", "the rules (chosen by the test)"))
     worse = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
     assert worse.status == "rejected"
-    assert "<" in worse.decision
+    assert "worse with confidence" in worse.decision
     with db.session_scope() as session:
         assert training.active_model(session).id == first.id  # type: ignore[union-attr]
     run = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=local_today(), triggered_by="test")
     assert run.model_version == str(first.id)
 
 
-def test_an_equally_good_model_replaces_the_current_one(district: None, settings: Settings) -> None:
+def test_the_same_champion_refitted_replaces_the_current_one(district: None, settings: Settings) -> None:
     first = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
-    second = training.train(
-        db.get_sessionmaker(), settings, triggered_by="test"
-    ).model  # same data, same seed: same recall
+    second = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
     assert second.status == "active"
-    assert "≥" in second.decision
+    assert "not worse" in second.decision
     with db.session_scope() as session:
         assert session.get(RiskModel, first.id).status == "retired"  # type: ignore[union-attr]
+
+
+def test_the_installed_champion_learns_from_the_newest_labelled_period(
+    district: None, settings: Settings
+) -> None:
+    stored = training.train(db.get_sessionmaker(), settings, triggered_by="test").model
+    # the newest fold tests on the newest month with a known outcome; the installed fit includes it
+    assert stored.train_to == stored.test_period
 
 
 def test_a_tampered_artifact_is_not_loaded(district: None, settings: Settings) -> None:
