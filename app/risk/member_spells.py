@@ -40,9 +40,10 @@ def spells(members: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
     point_member = np.concatenate([member, member])
     point_day = np.concatenate([start, end])
     inner = (point_day > joined[point_member]) & (point_day < left[point_member])
-    keys = np.unique(
+    keys = np.sort(
         np.concatenate([np.arange(count) * _SPAN + (joined - ALWAYS), _key(point_member, point_day)[inner]])
     )
+    keys = keys[np.append(True, keys[1:] != keys[:-1])]
     owner = keys // _SPAN
     spell_start = keys % _SPAN + ALWAYS
     following = np.append(owner[1:] == owner[:-1], False)
