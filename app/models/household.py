@@ -151,12 +151,15 @@ class Member(TimestampMixin, Base):
 class MemberFact(Base):
     """One dated fact about a member (health, labour capacity, disability grade, schooling, school level,
     dropout reason, 低保, 特困): `value` held from `valid_from` up to, not including, `valid_to` (null:
-    still holds). The member's column of the same name shows the value that holds now; a change closes
-    the open fact and opens the next in the same transaction. No fact for a day means not recorded.
+    still holds). The member's column of the same name shows the value that holds now. No fact for a day
+    means nothing was recorded for it.
 
-    The risk panel reads a period's members as they were on its end (app/risk/panel_read.py), so a fact
-    recorded later does not reach back into the features of an earlier period. A fact superseded by a
-    change dated before it began keeps its row, emptied (valid_to = valid_from), with who recorded it.
+    Rows are never changed but for `superseded_at`: a change from a day ends what was recorded from then
+    on by superseding those rows, writing what still holds before that day again with its end, and
+    opening the new value, all in one transaction. So the rows with no superseded_at are the record as
+    it stands, and the rows recorded by a moment and not superseded by then are the record as it stood
+    at that moment. The risk panel reads a period's members as they were on its end (app/risk/
+    panel_read.py): a fact that began later does not reach back into an earlier period's features.
     """
 
     __tablename__ = "member_fact"
@@ -170,16 +173,17 @@ class MemberFact(Base):
     valid_to: Mapped[date | None]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(80))
+    superseded_at: Mapped[datetime | None]
 
     __table_args__ = (
-        # at most one open fact of each kind per member: the one the member's column shows
+        # at most one fact of each kind per member that holds now: the one the member's column shows
         Index(
             "uq_member_fact_open",
             "member_id",
             "fact",
             unique=True,
-            sqlite_where=text("valid_to IS NULL"),
-            postgresql_where=text("valid_to IS NULL"),
+            sqlite_where=text("valid_to IS NULL AND superseded_at IS NULL"),
+            postgresql_where=text("valid_to IS NULL AND superseded_at IS NULL"),
         ),
-        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="period"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period"),
     )

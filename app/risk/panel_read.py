@@ -3,7 +3,7 @@
 app/risk/member_spells.py), read set-wise (app/risk/columns.py) and ordered here, as numpy columns.
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -35,9 +35,11 @@ def load(
     household_ids: list[int] | None = None,
     id_range: tuple[int, int] | None = None,
     every: int = 1,
+    facts_known_at: datetime | None = None,
 ) -> Panel:
     """Reports ending on or before `as_of` (all if None) of the given households (all if None);
-    with `every` = k, only households whose id is a multiple of k (a spread-out sample)."""
+    with `every` = k, only households whose id is a multiple of k (a spread-out sample). The members'
+    dated facts as recorded at `facts_known_at` (None: as the record stands)."""
     dialect = session.connection().dialect.name
     cols = [
         col.Column("id", Household.id, "int", -1),
@@ -76,7 +78,7 @@ def load(
     reports["hh"] = _index(ids, reports.pop("household_id"))
     panel.reports = _rows(reports, reports["hh"] >= 0)  # drop reports of households not in the set
     panel.events = _read_events(session, dialect, as_of, scope, panel.reports["id"])
-    members = _read_members(session, dialect, as_of, scope)
+    members = _read_members(session, dialect, as_of, facts_known_at, scope)
     members["hh"] = _index(ids, members.pop("household_id"))
     panel.members = _rows(members, members["hh"] >= 0)
     return panel
@@ -183,7 +185,9 @@ def _read_events(
     }
 
 
-def _read_members(session: Session, dialect: str, as_of: date | None, scope: Any) -> dict[str, Any]:
+def _read_members(
+    session: Session, dialect: str, as_of: date | None, known_at: datetime | None, scope: Any
+) -> dict[str, Any]:
     """The members, one row per spell of constant facts (app/risk/member_spells.py)."""
     cols = [
         col.Column("household_id", Member.household_id, "int", -1),
@@ -199,10 +203,12 @@ def _read_members(session: Session, dialect: str, as_of: date | None, scope: Any
     ]
     stmt = select(*col.select_columns(cols, dialect)).where(scope(Member.household_id))
     members = _sorted(col.read(session, stmt, cols), "household_id", "id")
-    return spells(members, _read_facts(session, dialect, as_of, scope))
+    return spells(members, _read_facts(session, dialect, as_of, known_at, scope))
 
 
-def _read_facts(session: Session, dialect: str, as_of: date | None, scope: Any) -> dict[str, Any]:
+def _read_facts(
+    session: Session, dialect: str, as_of: date | None, known_at: datetime | None, scope: Any
+) -> dict[str, Any]:
     """The dated facts the panel counts, as member_spells.spells takes them. Facts that read as their
     column's default are left out (健康, a schooling other than 辍学, 低保/特困 false): on the scoring
     path every value read counts, and most members are healthy."""
@@ -228,7 +234,6 @@ def _read_facts(session: Session, dialect: str, as_of: date | None, scope: Any) 
         .join(Member, MemberFact.member_id == Member.id)
         .where(
             scope(Member.household_id),
-            or_(MemberFact.valid_to.is_(None), MemberFact.valid_to > MemberFact.valid_from),
             or_(
                 (fact == MemberFactKind.health) & (value != Health.healthy.value),
                 fact == MemberFactKind.labour_capacity,
@@ -239,6 +244,13 @@ def _read_facts(session: Session, dialect: str, as_of: date | None, scope: Any) 
     )
     if as_of is not None:
         stmt = stmt.where(MemberFact.valid_from <= as_of)
+    if known_at is None:
+        stmt = stmt.where(MemberFact.superseded_at.is_(None))
+    else:
+        stmt = stmt.where(
+            MemberFact.recorded_at <= known_at,
+            or_(MemberFact.superseded_at.is_(None), MemberFact.superseded_at > known_at),
+        )
     facts = col.read(session, stmt, cols)
     slot, number = np.divmod(facts.pop("code"), CODES)
     return facts | {"slot": slot, "value": number.astype(np.float64)}

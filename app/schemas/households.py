@@ -162,8 +162,8 @@ class MemberRead(ReadModel):
 
 
 class MemberFactRead(ReadModel):
-    """A dated fact: `value` held from `valid_from` up to, not including, `valid_to` (null: still holds);
-    superseded by a change dated before it began, it is kept emptied (valid_to = valid_from)."""
+    """A dated fact: `value` held from `valid_from` up to, not including, `valid_to` (null: still holds),
+    as recorded at `recorded_at` by `recorded_by`."""
 
     fact: MemberFactKind
     value: bool | int | str = Field(description="as the member's field of the same name holds it")
@@ -171,6 +171,9 @@ class MemberFactRead(ReadModel):
     valid_to: date | None
     recorded_at: datetime
     recorded_by: str
+    superseded_at: datetime | None = Field(
+        description="when a later change replaced this record (the record as it stands: null)"
+    )
 
 
 class HouseholdSummary(ReadModel):

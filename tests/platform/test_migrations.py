@@ -9,6 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, bindparam, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -208,8 +209,10 @@ def test_members_recorded_facts_become_facts_from_their_records_date(scratch_url
     config = alembic_config(scratch_url)
     config.attributes["configure_logger"] = False
     engine = make_engine(scratch_url)
+    before = ScriptDirectory.from_config(config).get_revision("6c8a2a4ffe7c").down_revision
+    assert isinstance(before, str)
     try:
-        command.upgrade(config, "3c9e2a7d5b11")
+        command.upgrade(config, before)
         with engine.begin() as connection:
             connection.execute(
                 text(
@@ -256,7 +259,7 @@ def test_members_recorded_facts_become_facts_from_their_records_date(scratch_url
             (2, "schooling", "在校", "2026-05-10", None, "system:migration"),
             (2, "school_level", "小学", "2026-05-10", None, "system:migration"),
         }
-        command.downgrade(config, "3c9e2a7d5b11")
+        command.downgrade(config, before)
         with engine.connect() as connection:
             kept = connection.execute(
                 text("SELECT id, health, disability_grade FROM member ORDER BY id")

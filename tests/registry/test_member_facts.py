@@ -43,8 +43,13 @@ def facts(client: TestClient, headers: dict[str, str], household_id: int, member
     return result
 
 
-def spans(rows: list[Any], fact: str) -> list[tuple[Any, str, str | None]]:
-    return [(r["value"], r["valid_from"], r["valid_to"]) for r in rows if r["fact"] == fact]
+def spans(rows: list[Any], fact: str, *, superseded: bool = False) -> list[tuple[Any, str, str | None]]:
+    """The fact's (value, from, to) as the record stands, or those superseded by later changes."""
+    return [
+        (r["value"], r["valid_from"], r["valid_to"])
+        for r in rows
+        if r["fact"] == fact and (r["superseded_at"] is not None) == superseded
+    ]
 
 
 class TestAChangeIsDated:
@@ -61,6 +66,7 @@ class TestAChangeIsDated:
             ("健康", "2020-01-01", "2025-03-01"),
             ("患有大病", "2025-03-01", None),
         ]
+        assert spans(rows, "health", superseded=True) == [("健康", "2020-01-01", None)]  # as recorded before
         assert spans(rows, "labour_capacity") == [("普通劳动力", "2020-01-01", None)]  # untouched
         assert {r["recorded_by"] for r in rows if r["valid_from"] == "2025-03-01"} == {"cadre_a"}
         history = client.get(f"{API}/{household_id}/history", headers=cadre).json()["items"]
@@ -94,17 +100,16 @@ class TestAChangeIsDated:
         self, client: TestClient, accounts: Accounts
     ) -> None:
         """Registered today as chronically ill, then the cadre learns it began in 2023: the fact recorded
-        from today gives way (kept, emptied) and the same value holds from 2023; the version moves."""
+        from today is superseded (kept as recorded) and the same value holds from 2023; the version moves."""
         cadre = accounts["cadre_a"]
         household_id, head = registered(client, cadre, health="长期慢性病", effective_on=None)
         today = local_today().isoformat()
         response = change(client, cadre, household_id, head, health="长期慢性病", effective_on="2023-05-01")
         assert response.status_code == 200, response.text
         assert response.json()["version"] == head["version"] + 1
-        assert spans(facts(client, cadre, household_id, head["id"]), "health") == [
-            ("长期慢性病", "2023-05-01", None),
-            ("长期慢性病", today, today),
-        ]
+        rows = facts(client, cadre, household_id, head["id"])
+        assert spans(rows, "health") == [("长期慢性病", "2023-05-01", None)]
+        assert spans(rows, "health", superseded=True) == [("长期慢性病", today, None)]
         again = change(client, cadre, household_id, response.json(), health="长期慢性病")
         assert again.json()["version"] == head["version"] + 1  # the same value, no earlier date: no change
 
@@ -137,7 +142,9 @@ class TestAChangeIsDated:
             assert member is not None
             open_facts = session.execute(
                 select(MemberFact.fact, MemberFact.value).where(
-                    MemberFact.member_id == member.id, MemberFact.valid_to.is_(None)
+                    MemberFact.member_id == member.id,
+                    MemberFact.valid_to.is_(None),
+                    MemberFact.superseded_at.is_(None),
                 )
             ).all()
             columns = {name: getattr(member, name) for name in DATED_FIELDS}

@@ -1,15 +1,17 @@
 """The rules' features read from stored reports and members agree with what the API shows a cadre."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+import time_machine
 from fastapi.testclient import TestClient
 
 from app import db
-from app.clock import local_today
+from app.clock import local_today, now
 from app.risk import features, panel_read
 from app.risk import model as ml
+from app.risk import panel as pn
 from app.risk.rules import EVENT_KINDS, evaluate
 from app.schemas.policy import PolicyData
 from tests.fixtures import Accounts, household_body, member_body, new_household, report_body
@@ -225,3 +227,28 @@ def test_an_illness_reaches_only_the_periods_after_it_began(client: TestClient, 
     assert len(dataset.period) == 8  # the periods whose next 12 months are on record
     assert dataset.X[:, serious].tolist() == [0.0 if end < onset else 1.0 for end in dataset.period]
     assert (scoring["serious"][0], scoring["chronic"][0]) == (1.0, 1.0)
+
+
+def test_facts_as_recorded_at_a_moment_leave_out_later_changes(
+    client: TestClient, accounts: Accounts, clock: time_machine.Traveller
+) -> None:
+    """An illness recorded a minute later, dated back to 2024, is in the record as it stands but not in
+    the record as it stood a minute before (what a verifier's decision then was taken on)."""
+    cadre = accounts["cadre_a"]
+    household = new_household(
+        client, cadre, members=[member_body("户主", birth=date(1975, 1, 1), health="健康", **KNOWN_SINCE)]
+    )
+    moment = now()
+    clock.shift(timedelta(minutes=1))
+    member = household["members"][0]
+    illness = {"version": member["version"], "health": "患有大病", "effective_on": "2024-07-01"}
+    path = f"/api/v1/households/{household['id']}/members/{member['id']}"
+    assert client.patch(path, json=illness, headers=cadre).status_code == 200
+    with db.session_scope() as session:
+        stands = panel_read.load(session, household_ids=[household["id"]])
+        stood = panel_read.load(session, household_ids=[household["id"]], facts_known_at=moment)
+    on = np.array([date(2025, 1, 1).toordinal()])
+    household_row = np.zeros(1, dtype=np.int64)
+    assert pn.member_values(stands, household_row, on)["serious"].tolist() == [1.0]
+    assert pn.member_values(stood, household_row, on)["serious"].tolist() == [0.0]
+    assert pn.member_values(stood, household_row, on)["size"].tolist() == [1.0]

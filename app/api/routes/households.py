@@ -222,7 +222,8 @@ def member_facts(
     household_id: PathId, member_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> list[MemberFactRead]:
     """Health, labour capacity, disability grade, schooling, school level, dropout reason, 低保 and 特困,
-    each from the day it began to hold (a member change's `effective_on`) to the day it gave way."""
+    each from the day it began to hold (a member change's `effective_on`) to the day it gave way. A change
+    supersedes what was recorded from its day on: those rows stay, with `superseded_at`."""
     return household_views.facts(session, actor, household_id, member_id)
 
 

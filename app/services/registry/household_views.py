@@ -77,8 +77,8 @@ def member_view(
 
 
 def facts(session: Session, actor: Actor, household_id: int, member_id: int) -> list[MemberFactRead]:
-    """A member's dated facts, oldest first by kind; a department that sent no signal about the
-    household does not see its health facts."""
+    """A member's dated facts as recorded (those superseded by later changes last); a department that
+    sent no signal about the household does not see its health facts."""
     household = load(session, actor, household_id)
     if not any(m.id == member_id for m in household.members):
         raise NotFound(f"member {member_id} not found in household {household_id}", field="member_id")
@@ -93,6 +93,7 @@ def facts(session: Session, actor: Actor, household_id: int, member_id: int) -> 
             valid_to=row.valid_to,
             recorded_at=row.recorded_at,
             recorded_by=row.recorded_by,
+            superseded_at=row.superseded_at,
         )
         for row in rows
     ]

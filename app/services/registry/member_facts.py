@@ -44,7 +44,9 @@ def open_facts_of_households(
     start = case((Member.birth_date > valid_from, Member.birth_date), else_=literal(valid_from, Date))
     for kind in MemberFactKind:
         column = getattr(Member, kind.value)
-        recorded = exists().where(MemberFact.member_id == Member.id, MemberFact.fact == kind)
+        recorded = exists().where(
+            MemberFact.member_id == Member.id, MemberFact.fact == kind, MemberFact.superseded_at.is_(None)
+        )
         if kind in (MemberFactKind.dibao, MemberFactKind.tekun):
             value: Any = case((column.is_(True), "true"), else_="false")
         else:
@@ -103,6 +105,7 @@ def changed_fields(
                     MemberFact.member_id == member.id,
                     MemberFact.fact.in_([MemberFactKind(name) for name in candidates]),
                     MemberFact.valid_to.is_(None),
+                    MemberFact.superseded_at.is_(None),
                 )
             )
             .tuples()
@@ -116,26 +119,43 @@ def changed_fields(
 
 
 def record_changes(session: Session, member: Member, fields: list[str], day: date, recorded_by: str) -> None:
-    """The facts of `fields` hold the member's values from `day`: what was recorded from that day on
-    gives way (ended on `day`, or emptied if it began on or after it) and the new facts open."""
+    """The facts of `fields` hold the member's values from `day`: the rows recorded for that day on
+    are superseded, what held before it is written again ending on it, and the new facts open."""
     if not fields:
         return
+    now = utcnow()
     kinds = [MemberFactKind(name) for name in fields]
+    ended = []
     for fact in session.scalars(
         select(MemberFact).where(
             MemberFact.member_id == member.id,
             MemberFact.fact.in_(kinds),
+            MemberFact.superseded_at.is_(None),
             or_(MemberFact.valid_to.is_(None), MemberFact.valid_to > day),
         )
     ):
-        fact.valid_to = max(fact.valid_from, day)
-    session.flush()  # closed before their successors open: one open fact per kind
+        fact.superseded_at = now
+        if fact.valid_from < day:
+            ended.append(
+                MemberFact(
+                    member_id=member.id,
+                    fact=fact.fact,
+                    value=fact.value,
+                    valid_from=fact.valid_from,
+                    valid_to=day,
+                    recorded_at=now,
+                    recorded_by=recorded_by,
+                )
+            )
+    session.flush()  # superseded before their successors are written: one open fact per kind
+    session.add_all(ended)
     session.add_all(
         MemberFact(
             member_id=member.id,
             fact=kind,
             value=as_text(value),
             valid_from=day,
+            recorded_at=now,
             recorded_by=recorded_by,
         )
         for kind in kinds
@@ -144,11 +164,13 @@ def record_changes(session: Session, member: Member, fields: list[str], day: dat
 
 
 def history(session: Session, member_id: int) -> list[MemberFact]:
-    """A member's facts, by kind and date (superseded ones too: emptied, valid_to = valid_from)."""
+    """A member's facts as recorded, by kind and date; superseded rows too, after the others."""
     return list(
         session.scalars(
             select(MemberFact)
             .where(MemberFact.member_id == member_id)
-            .order_by(MemberFact.fact, MemberFact.valid_from, MemberFact.id)
+            .order_by(
+                MemberFact.superseded_at.is_not(None), MemberFact.fact, MemberFact.valid_from, MemberFact.id
+            )
         )
     )

@@ -7,8 +7,8 @@ member's record (its created_at; not before the member's birth) with no end: wha
 from then, and nothing is known of it before. The member's columns keep the values (they show today's).
 
 Revision ID: 6c8a2a4ffe7c
-Revises: 3c9e2a7d5b11
-Create Date: 2026-12-03 18:00:00.000000+00:00
+Revises: 1a1a63a74c45
+Create Date: 2026-12-05 18:00:00.000000+00:00
 
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from app.config import get_settings
 
 revision: str = "6c8a2a4ffe7c"
-down_revision: str | None = "3c9e2a7d5b11"
+down_revision: str | None = "1a1a63a74c45"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -51,7 +51,8 @@ def upgrade() -> None:
         sa.Column("valid_to", sa.Date(), nullable=True),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_by", sa.String(length=80), nullable=False),
-        sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name=op.f("ck_member_fact_period")),
+        sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name=op.f("ck_member_fact_period")),
         sa.ForeignKeyConstraint(["member_id"], ["member.id"], name=op.f("fk_member_fact_member_id_member")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_member_fact")),
     )
@@ -61,8 +62,8 @@ def upgrade() -> None:
             "uq_member_fact_open",
             ["member_id", "fact"],
             unique=True,
-            sqlite_where=sa.text("valid_to IS NULL"),
-            postgresql_where=sa.text("valid_to IS NULL"),
+            sqlite_where=sa.text("valid_to IS NULL AND superseded_at IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL AND superseded_at IS NULL"),
         )
     facts_from_records(get_settings().timezone)
 
@@ -100,8 +101,8 @@ def downgrade() -> None:
     with op.batch_alter_table("member_fact", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_member_fact_open",
-            sqlite_where=sa.text("valid_to IS NULL"),
-            postgresql_where=sa.text("valid_to IS NULL"),
+            sqlite_where=sa.text("valid_to IS NULL AND superseded_at IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL AND superseded_at IS NULL"),
         )
         batch_op.drop_index(batch_op.f("ix_member_fact_member_id"))
     op.drop_table("member_fact")
