@@ -118,10 +118,8 @@ def generate(
         for p in family
     ]
     bulk.insert_rows(session, MEMBER_TABLE, member_rows)
-    # the simulated incomes follow each person's health and labour over every period: known throughout
-    facts_from = periods[0][0] if periods else today
-    if ids:
-        member_facts.open_facts_of_households(session, (min(ids), max(ids)), facts_from, "system:demo-data")
+    if ids:  # a person's health and labour are drawn once: they hold through every simulated period
+        member_facts.open_facts_of_households(session, (min(ids), max(ids)), "system:demo-data")
     housing = np_rng.choice(np.array(list("ABCD")), size=len(ids), p=HOUSING_GRADES)
     water_safe = np_rng.random(len(ids)) >= UNSAFE_WATER
     events: dict[tuple[int, int], list[EventIn]] = defaultdict(list)

@@ -6,7 +6,7 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Date, String, case, cast, exists, insert, literal, or_, select
+from sqlalchemy import String, case, cast, exists, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
@@ -36,12 +36,10 @@ def from_text(kind: MemberFactKind, text: str) -> bool | int | str:
     return text
 
 
-def open_facts_of_households(
-    session: Session, household_ids: tuple[int, int], valid_from: date, recorded_by: str
-) -> None:
-    """Bulk-written members (ids in the inclusive range) without facts yet: their recorded columns
-    become facts holding from `valid_from`, or from birth if later. Set-wise, for the demo's districts."""
-    start = case((Member.birth_date > valid_from, Member.birth_date), else_=literal(valid_from, Date))
+def open_facts_of_households(session: Session, household_ids: tuple[int, int], recorded_by: str) -> None:
+    """Bulk-written members (of the households with ids in the inclusive range) without facts yet: their
+    recorded columns become facts holding from their birth, set-wise. For generated people, whose
+    health and labour are drawn once and shape their whole simulated history."""
     for kind in MemberFactKind:
         column = getattr(Member, kind.value)
         recorded = exists().where(
@@ -55,7 +53,7 @@ def open_facts_of_households(
             Member.id,
             literal(kind.value, String(20)),
             value,
-            start,
+            Member.birth_date,
             literal(utcnow(), UTCDateTime()),
             literal(recorded_by, String(80)),
         ).where(Member.household_id.between(*household_ids), column.is_not(None), ~recorded)
