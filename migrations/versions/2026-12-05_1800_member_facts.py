@@ -7,7 +7,7 @@ member's record (its created_at; not before the member's birth) with no end: wha
 from then, and nothing is known of it before. The member's columns keep the values (they show today's).
 
 Revision ID: 6c8a2a4ffe7c
-Revises: 1a1a63a74c45
+Revises: fb9470b0a110
 Create Date: 2026-12-05 18:00:00.000000+00:00
 
 """
@@ -22,7 +22,7 @@ from alembic import op
 from app.config import get_settings
 
 revision: str = "6c8a2a4ffe7c"
-down_revision: str | None = "1a1a63a74c45"
+down_revision: str | None = "fb9470b0a110"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
