@@ -148,7 +148,9 @@ class TestAChangeIsDated:
                 )
             ).all()
             columns = {name: getattr(member, name) for name in DATED_FIELDS}
-        assert dict(open_facts) == {name: as_text(v) for name, v in columns.items() if v is not None}
+        assert {str(fact): value for fact, value in open_facts} == {
+            name: as_text(v) for name, v in columns.items() if v is not None
+        }
         assert columns["health"] == "患有大病"
 
 

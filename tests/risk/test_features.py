@@ -18,7 +18,7 @@ from tests.fixtures import Accounts, household_body, member_body, new_household,
 
 POLICY = PolicyData()
 # the members' health, labour and schooling held since before the periods these tests read
-KNOWN_SINCE = {"effective_on": "2020-01-01"}
+KNOWN_SINCE: dict[str, Any] = {"effective_on": "2020-01-01"}
 QUARTERS_2025 = [
     ("2025-01-01", "2025-03-31"),
     ("2025-04-01", "2025-06-30"),
