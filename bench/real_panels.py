@@ -34,8 +34,9 @@ district is built and again on each run's copy (so another `--percentile` reuses
 model_horizon_months = 12: a label is "next year's per-capita income below next year's line"). Groups
 of units (region, state group) are townships of Hongta's tree, one village each. Calendar years are
 shifted by a multiple of four (leap years kept) into recent years: reports must lie in 2000 - today.
-Member facts (health, disability) are not recorded: the service does not date them yet (issue 15,
-point 4), so a later year's health would leak into earlier years' features.
+Member facts: the head's labour capacity (普通劳动力) holds from the panel's first year (a dated fact,
+`effective_on`); health and disability are not recorded. A district built before member facts were
+dated (migration 6c8a2a4ffe7c) has its facts from the day it was loaded: `--rebuild` it.
 
 Training: app.risk.training.train() on the database, first with the policy's cold-start thresholds as
 they are (default 5,000 labelled household-periods: it refuses), then with them lowered through the
@@ -287,7 +288,9 @@ def household_body(panel: Panel, rows: Any, village: str, ids: IdNumbers) -> dic
     first = rows.iloc[0]
     unit, male = int(first["unit"]), bool(first["male"])
     head_birth = shifted(panel, int(first["born"]), 7, 1 + unit % 28)
-    members = [member(ids, "户主", head_birth, male, labour_capacity="普通劳动力")]
+    # the head works in every year of the panel: a dated fact from its first year (not from the day loaded)
+    since = shifted(panel, int(first["year"]), 1, 1).isoformat()
+    members = [member(ids, "户主", head_birth, male, labour_capacity="普通劳动力", effective_on=since)]
     if panel.source.spouse:
         members.append(member(ids, "配偶", head_birth, not male))
     for k in range(int(first["children"])):

@@ -43,6 +43,7 @@ from app.pii import cipher_for, mask_phone
 from app.schemas.reports import EventIn
 from app.services.platform import audit
 from app.services.platform.access import Actor
+from app.services.registry import member_facts
 
 
 def generate(
@@ -117,6 +118,8 @@ def generate(
         for p in family
     ]
     bulk.insert_rows(session, MEMBER_TABLE, member_rows)
+    if ids:  # a person's health and labour are drawn once: they hold through every simulated period
+        member_facts.open_facts_of_households(session, (min(ids), max(ids)), "system:demo-data")
     housing = np_rng.choice(np.array(list("ABCD")), size=len(ids), p=HOUSING_GRADES)
     water_safe = np_rng.random(len(ids)) >= UNSAFE_WATER
     events: dict[tuple[int, int], list[EventIn]] = defaultdict(list)

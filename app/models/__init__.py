@@ -4,7 +4,7 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Assistance, Case, CaseEvent, Notification, Referral, Signal
 from app.models.drift import RiskProfile
-from app.models.household import Household, HouseholdTypeCorrection, Member
+from app.models.household import Household, HouseholdTypeCorrection, Member, MemberFact
 from app.models.labels import LabelledExample
 from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
 from app.models.policy import PolicyVersion
@@ -28,6 +28,7 @@ __all__ = [
     "JobLease",
     "LabelledExample",
     "Member",
+    "MemberFact",
     "Notification",
     "OutboxMessage",
     "PlatformKey",

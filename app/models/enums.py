@@ -124,6 +124,20 @@ class DropoutReason(StrEnum):
     other = "其他"
 
 
+class MemberFactKind(StrEnum):
+    """A member's facts that change over time and are kept dated (member_fact), each named after the
+    member's column that shows its value today."""
+
+    health = "health"
+    labour_capacity = "labour_capacity"
+    disability_grade = "disability_grade"
+    schooling = "schooling"
+    school_level = "school_level"
+    dropout_reason = "dropout_reason"
+    dibao = "dibao"
+    tekun = "tekun"
+
+
 class Employment(StrEnum):
     local = "本地务工"
     migrant = "外出务工"

@@ -1,6 +1,16 @@
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint, false, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin, utcnow
@@ -11,6 +21,7 @@ from app.models.enums import (
     HouseholdType,
     LabourCapacity,
     LeftReason,
+    MemberFactKind,
     MonitoringCategory,
     MonitoringStatus,
     Relation,
@@ -134,4 +145,45 @@ class Member(TimestampMixin, Base):
             sqlite_where=text("left_on IS NULL AND relation = '户主'"),
             postgresql_where=text("left_on IS NULL AND relation = '户主'"),
         ),
+    )
+
+
+class MemberFact(Base):
+    """One dated fact about a member (health, labour capacity, disability grade, schooling, school level,
+    dropout reason, 低保, 特困): `value` held from `valid_from` up to, not including, `valid_to` (null:
+    still holds). The member's column of the same name shows the value that holds now. No fact for a day
+    means nothing was recorded for it.
+
+    Rows are never changed but for `superseded_at`: a change from a day ends what was recorded from then
+    on by superseding those rows, writing what still holds before that day again with its end, and
+    opening the new value, all in one transaction. So the rows with no superseded_at are the record as
+    it stands, and the rows recorded by a moment and not superseded by then are the record as it stood
+    at that moment. The risk panel reads a period's members as they were on its end (app/risk/
+    panel_read.py): a fact that began later does not reach back into an earlier period's features.
+    """
+
+    __tablename__ = "member_fact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    fact: Mapped[MemberFactKind] = mapped_column(str_enum(MemberFactKind, 20))
+    # the member column's value as text: an enum's string, "1"-"4" for a grade, "true"/"false"
+    value: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[date]
+    valid_to: Mapped[date | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    superseded_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # at most one fact of each kind per member that holds now: the one the member's column shows
+        Index(
+            "uq_member_fact_open",
+            "member_id",
+            "fact",
+            unique=True,
+            sqlite_where=text("valid_to IS NULL AND superseded_at IS NULL"),
+            postgresql_where=text("valid_to IS NULL AND superseded_at IS NULL"),
+        ),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period"),
     )

@@ -180,7 +180,10 @@ def model_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntA
             "event_loss_ratio": loss / annual,
             "event_count": count,
             "size": size,
-            "dependency": 1 - members["workers"] / members["size"],
+            # no member's labour known that day (e.g. a period before it was recorded): unknown, not "all"
+            "dependency": np.where(
+                members["known_labour"] > 0, 1 - members["workers"] / members["size"], np.nan
+            ),
             "elderly": members["elderly"],
             "children": members["children"],
             "chronic": members["chronic"],

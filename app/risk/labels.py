@@ -101,7 +101,7 @@ def features_at(
     """The model's features of the household as on record at `moment`, known on `day` (its local
     date), by name; and whether they are exact (False: a report on record then was corrected since, and
     the superseded report cannot be read back)."""
-    panel = panel_read.load(session, as_of=day, id_range=(household_id, household_id))
+    panel = panel_read.load(session, as_of=day, id_range=(household_id, household_id), facts_known_at=moment)
     late = set(
         session.scalars(
             select(Report.id).where(Report.household_id == household_id, Report.created_at > moment)

@@ -38,7 +38,8 @@ class Panel:
     lifted: FloatArray  # per household: 脱贫户
     reports: dict[str, Any]  # columns, one row per effective report, by (household, period_end)
     events: dict[str, Any]  # columns, one row per event of an effective report
-    members: dict[str, Any]  # columns, one row per member, by household
+    # columns, by household: one row per member and spell of its dated facts (joined/left bound the spell)
+    members: dict[str, Any]
     derived: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,7 +60,9 @@ REPORT_FLOATS = (
     "water_unsafe",
     "food_clothing_insecure",
 )
-MEMBER_INTS = ("id", "joined", "left", "birth", "health")
+# a member row counts in the household on [joined, left); its facts (health … safety_net) hold from
+# facts_from on, and are unknown before (app/risk/member_spells.py)
+MEMBER_INTS = ("id", "joined", "left", "facts_from", "birth", "health")
 MEMBER_FLOATS = ("can_work", "dropped_out", "insured", "safety_net")
 
 
@@ -271,6 +274,7 @@ def member_values(panel: Panel, hh: IntArray, day: IntArray) -> dict[str, FloatA
         member = first[hh[rows]] + slot
         d = day[rows]
         active = rule.member_on(m["joined"][member], m["left"][member], d)
+        known = active & (d >= m["facts_from"][member])
         birth_y, birth_md = _year_md(m["birth"][member])
         age = day_y[rows] - birth_y - (day_md[rows] < birth_md)
         can_work = m["can_work"][member]
@@ -278,16 +282,16 @@ def member_values(panel: Panel, hh: IntArray, day: IntArray) -> dict[str, FloatA
         health = m["health"][member]
         for name, value in (
             ("size", active),
-            ("known_labour", active & ~np.isnan(can_work)),
-            ("workers", active & (can_work == 1)),
+            ("known_labour", known & ~np.isnan(can_work)),
+            ("workers", known & (can_work == 1)),
             ("known_insured", active & ~np.isnan(insured)),
             ("uninsured", active & (insured == 0)),
-            ("safety_net", active & (m["safety_net"][member] == 1)),
-            ("dropout_compulsory", active & (m["dropped_out"][member] == 1) & (age >= 6) & (age < 16)),
+            ("safety_net", known & (m["safety_net"][member] == 1)),
+            ("dropout_compulsory", known & (m["dropped_out"][member] == 1) & (age >= 6) & (age < 16)),
             ("elderly", active & (age >= 60)),
             ("children", active & (age < 16)),
-            ("chronic", active & (health == HEALTH_CODES[Health.chronic])),
-            ("serious", active & np.isin(health, SERIOUS_CODES)),
+            ("chronic", known & (health == HEALTH_CODES[Health.chronic])),
+            ("serious", known & np.isin(health, SERIOUS_CODES)),
         ):
             out[name][rows] += value
     return out

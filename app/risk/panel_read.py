@@ -1,18 +1,19 @@
 """Reading the Panel (app/risk/panel.py) from the database: the households, their effective reports
-(superseded ones dropped), those reports' events and the members, read set-wise (app/risk/columns.py)
-and ordered here, each table as numpy columns.
+(superseded ones dropped), those reports' events and the members (a row per spell of their dated facts,
+app/risk/member_spells.py), read set-wise (app/risk/columns.py) and ordered here, as numpy columns.
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, case, cast, exists, false, func, select
+from sqlalchemy import BigInteger, case, cast, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from app.models import Household, Member, Report, ReportEvent
-from app.models.enums import Health, HouseholdType, HousingGrade, LabourCapacity, Schooling
+from app.models import Household, Member, MemberFact, Report, ReportEvent
+from app.models.enums import Health, HouseholdType, HousingGrade, LabourCapacity, MemberFactKind, Schooling
 from app.risk import columns as col
+from app.risk.member_spells import spells
 from app.risk.panel import (
     ALWAYS,
     MEMBER_FLOATS,
@@ -34,9 +35,11 @@ def load(
     household_ids: list[int] | None = None,
     id_range: tuple[int, int] | None = None,
     every: int = 1,
+    facts_known_at: datetime | None = None,
 ) -> Panel:
     """Reports ending on or before `as_of` (all if None) of the given households (all if None);
-    with `every` = k, only households whose id is a multiple of k (a spread-out sample)."""
+    with `every` = k, only households whose id is a multiple of k (a spread-out sample). The members'
+    dated facts as recorded at `facts_known_at` (None: as the record stands)."""
     dialect = session.connection().dialect.name
     cols = [
         col.Column("id", Household.id, "int", -1),
@@ -75,7 +78,7 @@ def load(
     reports["hh"] = _index(ids, reports.pop("household_id"))
     panel.reports = _rows(reports, reports["hh"] >= 0)  # drop reports of households not in the set
     panel.events = _read_events(session, dialect, as_of, scope, panel.reports["id"])
-    members = _sorted(_read_members(session, dialect, scope), "household_id", "id")
+    members = _read_members(session, dialect, as_of, facts_known_at, scope)
     members["hh"] = _index(ids, members.pop("household_id"))
     panel.members = _rows(members, members["hh"] >= 0)
     return panel
@@ -182,32 +185,76 @@ def _read_events(
     }
 
 
-def _read_members(session: Session, dialect: str, scope: Any) -> dict[str, Any]:
-    health = case(*((Member.health == h, i) for i, h in enumerate(Health)), else_=-1)
+def _read_members(
+    session: Session, dialect: str, as_of: date | None, known_at: datetime | None, scope: Any
+) -> dict[str, Any]:
+    """The members, one row per spell of constant facts (app/risk/member_spells.py)."""
     cols = [
         col.Column("household_id", Member.household_id, "int", -1),
         col.Column("id", Member.id, "int", -1),
         col.Column("joined", col.days(Member.joined_on, dialect), "int", ALWAYS),
         col.Column("left", col.days(Member.left_on, dialect), "int", NEVER),
         col.Column("birth", col.days(Member.birth_date, dialect), "int", 0),
-        col.Column("health", health, "int", -1),
-        col.Column(
-            "can_work",
-            _flag(
-                Member.labour_capacity.in_([LabourCapacity.ordinary, LabourCapacity.skilled]),
-                Member.labour_capacity.is_(None),
-            ),
-            "float",
-        ),
-        col.Column("dropped_out", _flag(Member.schooling == Schooling.dropped_out, false()), "float", 0.0),
         col.Column(
             "insured",
             _flag(Member.basic_medical_insurance.is_(True), Member.basic_medical_insurance.is_(None)),
             "float",
         ),
-        col.Column(
-            "safety_net", _flag(Member.dibao.is_(True) | Member.tekun.is_(True), false()), "float", 0.0
-        ),
     ]
     stmt = select(*col.select_columns(cols, dialect)).where(scope(Member.household_id))
-    return col.read(session, stmt, cols)
+    members = _sorted(col.read(session, stmt, cols), "household_id", "id")
+    return spells(members, _read_facts(session, dialect, as_of, known_at, scope))
+
+
+def _read_facts(
+    session: Session, dialect: str, as_of: date | None, known_at: datetime | None, scope: Any
+) -> dict[str, Any]:
+    """The dated facts the panel counts, as member_spells.spells takes them. Facts that read as their
+    column's default are left out (健康, a schooling other than 辍学, 低保/特困 false): on the scoring
+    path every value read counts, and most members are healthy."""
+    fact, value = MemberFact.fact, MemberFact.value
+    # one small number per fact: its column (index in FACT_COLUMNS) × CODES + its value in that column
+    illness = case(  # Health's index, as panel.HEALTH_CODES
+        *((value == h.value, i) for i, h in enumerate(Health) if h != Health.healthy), else_=-1
+    )
+    code = case(
+        (fact == MemberFactKind.health, illness),
+        (fact == MemberFactKind.labour_capacity, CODES + case((value.in_(WORKING), 1), else_=0)),
+        (fact == MemberFactKind.schooling, 2 * CODES + 1),
+        else_=3 * CODES + 1,
+    )
+    cols = [
+        col.Column("member_id", MemberFact.member_id, "int", -1),
+        col.Column("code", code, "int", -1),
+        col.Column("start", col.days(MemberFact.valid_from, dialect), "int", ALWAYS),
+        col.Column("end", col.days(MemberFact.valid_to, dialect), "int", NEVER),
+    ]
+    stmt = (
+        select(*col.select_columns(cols, dialect))
+        .join(Member, MemberFact.member_id == Member.id)
+        .where(
+            scope(Member.household_id),
+            or_(
+                (fact == MemberFactKind.health) & (value != Health.healthy.value),
+                fact == MemberFactKind.labour_capacity,
+                (fact == MemberFactKind.schooling) & (value == Schooling.dropped_out.value),
+                fact.in_([MemberFactKind.dibao, MemberFactKind.tekun]) & (value == "true"),
+            ),
+        )
+    )
+    if as_of is not None:
+        stmt = stmt.where(MemberFact.valid_from <= as_of)
+    if known_at is None:
+        stmt = stmt.where(MemberFact.superseded_at.is_(None))
+    else:
+        stmt = stmt.where(
+            MemberFact.recorded_at <= known_at,
+            or_(MemberFact.superseded_at.is_(None), MemberFact.superseded_at > known_at),
+        )
+    facts = col.read(session, stmt, cols)
+    slot, number = np.divmod(facts.pop("code"), CODES)
+    return facts | {"slot": slot, "value": number.astype(np.float64)}
+
+
+CODES = 4
+WORKING = [LabourCapacity.ordinary.value, LabourCapacity.skilled.value]

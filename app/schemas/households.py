@@ -15,6 +15,7 @@ from app.models.enums import (
     HousingGrade,
     LabourCapacity,
     LeftReason,
+    MemberFactKind,
     MonitoringCategory,
     MonitoringStatus,
     Relation,
@@ -67,6 +68,13 @@ class MemberFields(StrictModel):
     tekun: bool | None = Field(default=None, description="receives 特困供养")
     employment: Employment | None = None
     migrant_months: int | None = Field(default=None, ge=0, le=12)
+    effective_on: PastDate | None = Field(
+        default=None,
+        description="the day the health, labour capacity, disability grade, schooling, school level, "
+        "dropout reason, 低保 and 特困 given here began to hold (default today; not before the birth "
+        "date): the facts recorded before give way from that day, the risk model's earlier periods keep "
+        "what held then",
+    )
 
 
 class MemberCreate(MemberFields, IdNumberMixin):
@@ -151,6 +159,21 @@ class MemberRead(ReadModel):
     employment: Employment | None
     migrant_months: int | None
     version: int
+
+
+class MemberFactRead(ReadModel):
+    """A dated fact: `value` held from `valid_from` up to, not including, `valid_to` (null: still holds),
+    as recorded at `recorded_at` by `recorded_by`."""
+
+    fact: MemberFactKind
+    value: bool | int | str = Field(description="as the member's field of the same name holds it")
+    valid_from: date
+    valid_to: date | None
+    recorded_at: datetime
+    recorded_by: str
+    superseded_at: datetime | None = Field(
+        description="when a later change replaced this record (the record as it stands: null)"
+    )
 
 
 class HouseholdSummary(ReadModel):

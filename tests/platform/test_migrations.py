@@ -2,14 +2,15 @@
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, bindparam, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from app.db import make_engine
@@ -199,3 +200,81 @@ def test_department_accounts_and_rows_take_the_department_their_rows_named(scrat
         assert accounts == {"yibao": "医保", "silent": None}  # an admin gives the silent one its department
     finally:
         engine.dispose()
+
+
+def test_members_recorded_facts_become_facts_from_their_records_date(scratch_url: str) -> None:
+    """Issue 15: each non-null health, labour, disability, schooling, 低保 and 特困 of a member becomes a
+    fact held from the district's date of the member's record, with no end; null ones make no fact, and
+    the member keeps its values (also after a downgrade)."""
+    config = alembic_config(scratch_url)
+    config.attributes["configure_logger"] = False
+    engine = make_engine(scratch_url)
+    before = ScriptDirectory.from_config(config).get_revision("6c8a2a4ffe7c").down_revision
+    assert isinstance(before, str)
+    try:
+        command.upgrade(config, before)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO region (code, name, level, parent_code, code_source, illustrative)"
+                    " VALUES ('530402001001', '村', 'village', NULL, '', true)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO household (id, household_no, village_code, address, household_type,"
+                    " monitoring_category, monitoring_status, no_labour_capacity, version)"
+                    " VALUES (1, 'H1', '530402001001', '', '脱贫户', 'none', 'not_monitored', false, 1)"
+                )
+            )
+            insert = text(
+                "INSERT INTO member (id, household_id, name, id_number_encrypted, id_number_hash, relation,"
+                " sex, birth_date, health, labour_capacity, disability_grade, schooling, school_level,"
+                " dibao, tekun, version, created_at, updated_at) VALUES (:id, 1, 'x', :blob, :hash,"
+                " :relation, '男', :born, :health, :labour, :grade, :schooling, :level, :dibao, :tekun, 1,"
+                " :created, :created)"
+            ).bindparams(bindparam("created", type_=UTCDateTime()))
+            connection.execute(
+                insert,
+                [
+                    # 20:00 UTC on 1 March is 2 March in the district
+                    member_row(1, "户主", "1970-03-01", datetime(2026, 3, 1, 20, tzinfo=UTC))
+                    | {"health": "长期慢性病", "labour": "普通劳动力", "dibao": True, "tekun": False},
+                    member_row(2, "之子", "2018-04-04", datetime(2026, 5, 10, 3, tzinfo=UTC))
+                    | {"health": "残疾", "grade": 2, "schooling": "在校", "level": "小学"},
+                ],
+            )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            facts = connection.execute(
+                text("SELECT member_id, fact, value, valid_from, valid_to, recorded_by FROM member_fact")
+            ).all()
+        assert {(m, f, v, str(since), to, by) for m, f, v, since, to, by in facts} == {
+            (1, "health", "长期慢性病", "2026-03-02", None, "system:migration"),
+            (1, "labour_capacity", "普通劳动力", "2026-03-02", None, "system:migration"),
+            (1, "dibao", "true", "2026-03-02", None, "system:migration"),
+            (1, "tekun", "false", "2026-03-02", None, "system:migration"),
+            (2, "health", "残疾", "2026-05-10", None, "system:migration"),
+            (2, "disability_grade", "2", "2026-05-10", None, "system:migration"),
+            (2, "schooling", "在校", "2026-05-10", None, "system:migration"),
+            (2, "school_level", "小学", "2026-05-10", None, "system:migration"),
+        }
+        command.downgrade(config, before)
+        with engine.connect() as connection:
+            kept = connection.execute(
+                text("SELECT id, health, disability_grade FROM member ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in kept] == [(1, "长期慢性病", None), (2, "残疾", 2)]
+    finally:
+        engine.dispose()
+
+
+def member_row(member_id: int, relation: str, born: str, created: datetime) -> dict[str, object]:
+    return {
+        "id": member_id,
+        "blob": b"x",
+        "hash": f"h{member_id}",
+        "relation": relation,
+        "born": date.fromisoformat(born),
+        "created": created,
+    } | dict.fromkeys(("health", "labour", "grade", "schooling", "level", "dibao", "tekun"))

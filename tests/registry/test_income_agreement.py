@@ -114,6 +114,7 @@ def as_panel(households: list[Household]) -> pn.Panel:
         "id": np.arange(1, m + 1, dtype=np.int64),
         "joined": np.array([day(x.joined_on, pn.ALWAYS) for _, x in member_rows], dtype=np.int64),
         "left": np.array([day(x.left_on, pn.NEVER) for _, x in member_rows], dtype=np.int64),
+        "facts_from": np.full(m, pn.ALWAYS, dtype=np.int64),
         "birth": np.full(m, date(1970, 1, 1).toordinal(), dtype=np.int64),
         "health": np.zeros(m, dtype=np.int64),
         **{name: np.zeros(m) for name in pn.MEMBER_FLOATS},

@@ -24,6 +24,7 @@ from app.schemas.households import (
     HouseholdUpdate,
     IdNumberMixin,
     MemberCreate,
+    MemberFactRead,
     MemberRead,
     MemberUpdate,
 )
@@ -210,6 +211,20 @@ def update_member(
     member = members.update_member(session, settings, actor, household_id, member_id, body, if_match)
     response.headers["ETag"] = etag(member.version)
     return household_views.member_read(settings, member)
+
+
+@router.get(
+    "/{household_id}/members/{member_id}/facts",
+    response_model=list[MemberFactRead],
+    summary="A member's dated facts: since when and until when each held",
+)
+def member_facts(
+    household_id: PathId, member_id: PathId, session: SessionDep, actor: CurrentActor
+) -> list[MemberFactRead]:
+    """Health, labour capacity, disability grade, schooling, school level, dropout reason, 低保 and 特困,
+    each from the day it began to hold (a member change's `effective_on`) to the day it gave way. A change
+    supersedes what was recorded from its day on: those rows stay, with `superseded_at`."""
+    return household_views.facts(session, actor, household_id, member_id)
 
 
 @router.get(

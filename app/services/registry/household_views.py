@@ -13,15 +13,15 @@ from sqlalchemy.orm import Session
 from app import income_rule as rule
 from app.clock import local_today
 from app.config import Settings
-from app.errors import Forbidden
+from app.errors import Forbidden, NotFound
 from app.models import AuditEntry, Case, Household, Member, Region, RiskResult
 from app.models.enums import HouseholdType, MonitoringCategory, MonitoringStatus, Relation, Role
 from app.pii import PiiCipher, cipher_for, mask_id_number, mask_name
 from app.schemas.common import PageParams
-from app.schemas.households import HouseholdRead, HouseholdSummary, MemberRead
+from app.schemas.households import HouseholdRead, HouseholdSummary, MemberFactRead, MemberRead
 from app.services.platform import access, audit, paging
 from app.services.platform.access import Actor
-from app.services.registry import risk_results, visits
+from app.services.registry import member_facts, risk_results, visits
 from app.services.registry.duplicates import check_not_registered, is_visible_village, require_probe_budget
 from app.services.registry.households import load, visible_query
 from app.services.registry.member_rules import MEMBER_PLAIN_FIELDS
@@ -74,6 +74,29 @@ def member_view(
         version=member.version,
         **values,
     )
+
+
+def facts(session: Session, actor: Actor, household_id: int, member_id: int) -> list[MemberFactRead]:
+    """A member's dated facts as recorded (those superseded by later changes last); a department that
+    sent no signal about the household does not see its health facts."""
+    household = load(session, actor, household_id)
+    if not any(m.id == member_id for m in household.members):
+        raise NotFound(f"member {member_id} not found in household {household_id}", field="member_id")
+    rows = member_facts.history(session, member_id)
+    if not access.sees_details(session, actor, household.id):
+        rows = [row for row in rows if row.fact.value not in HEALTH_FIELDS]
+    return [
+        MemberFactRead(
+            fact=row.fact,
+            value=member_facts.from_text(row.fact, row.value),
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            recorded_at=row.recorded_at,
+            recorded_by=row.recorded_by,
+            superseded_at=row.superseded_at,
+        )
+        for row in rows
+    ]
 
 
 def member_read(settings: Settings, member: Member) -> MemberRead:

@@ -93,6 +93,10 @@ def validate_new_members(bodies: Sequence[MemberCreate], prefix: str) -> tuple[l
         if problem:
             problems.append(problem)
         problems.extend(member_problems(body.model_dump() | {"birth_date": born}, field))
+        if body.effective_on is not None and body.effective_on < born:
+            problems.append(
+                Invalid("effective_on must not be before the birth date", field=f"{field}effective_on")
+            )
     return births, problems
 
 

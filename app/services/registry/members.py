@@ -4,6 +4,7 @@ they check are in member_rules.py."""
 
 from sqlalchemy.orm import Session
 
+from app.clock import local_today
 from app.config import Settings
 from app.errors import Conflict, Invalid, NotFound, combine
 from app.models import Household, Member
@@ -14,8 +15,16 @@ from app.schemas.households import MemberCreate, MemberUpdate
 from app.services.platform import access, audit
 from app.services.platform.access import Actor
 from app.services.platform.concurrency import check_version
+from app.services.registry import member_facts
 from app.services.registry.duplicates import check_not_registered
-from app.services.registry.households import flush_versioned, load, masked, masked_diff, member_values
+from app.services.registry.households import (
+    created_values,
+    flush_versioned,
+    load,
+    masked,
+    masked_diff,
+    member_values,
+)
 from app.services.registry.member_rules import (
     MEMBER_PLAIN_FIELDS,
     active_members,
@@ -59,13 +68,15 @@ def add_member(
     check_one_head(household.members)
     _touch(household)
     flush_versioned(session)
+    facts_from = body.effective_on or local_today()
+    member_facts.open_facts(session, member, facts_from, actor.username)
     audit.record(
         session,
         settings,
         actor,
         [
             audit.Change(
-                "member.create", "member", member.id, household.id, masked(member_values(member, cipher))
+                "member.create", "member", member.id, household.id, created_values(member, cipher, facts_from)
             )
         ],
     )
@@ -88,7 +99,7 @@ def update_member(
         raise NotFound(f"member {member_id} not found in household {household_id}", field="member_id")
     access.require_household_writer(actor, household)
     check_version(member.version, body.version, if_match)
-    fields = body.model_dump(exclude_unset=True, exclude={"version", "successor_head_id"})
+    fields = body.model_dump(exclude_unset=True, exclude={"version", "successor_head_id", "effective_on"})
     for name in ("name", "id_number", "relation", "sex", "birth_date"):
         if name in fields and fields[name] is None:
             raise Invalid(f"{name} must not be null", field=name)
@@ -115,6 +126,7 @@ def update_member(
             problems.append(problem)
     if problems:
         raise combine(problems, "the member is invalid")
+    facts_from = member_facts.effective_day(body.effective_on, merged["birth_date"])
     if (
         "relation" in fields
         and fields["relation"] != member.relation
@@ -163,11 +175,21 @@ def update_member(
             )
         )
     own_changes = masked_diff(before, member_values(member, cipher))
-    if not own_changes and not changes:
+    redated = set(fields) & set(member_facts.DATED_FIELDS) if body.effective_on is not None else set()
+    dated = member_facts.changed_fields(session, member, before, redated, facts_from)
+    if not own_changes and not changes and not dated:
         return member
+    if dated and not own_changes:
+        member.updated_at = utcnow()  # re-dating a fact changes the member: its version moves
     check_one_head(household.members)
     _touch(household)
     flush_versioned(session)
+    member_facts.record_changes(session, member, dated, facts_from, actor.username)
+    for name in dated:  # a fact given again with an earlier date: the same value, now held from then
+        unchanged = audit.jsonable(masked({name: before[name]})[name])
+        own_changes.setdefault(name, {"before": unchanged, "after": unchanged})
+    if dated:
+        own_changes["effective_on"] = {"before": None, "after": facts_from.isoformat()}
     action = (
         "member.leave_corrected" if had_left else "member.leave" if "left_on" in fields else "member.update"
     )
