@@ -234,13 +234,17 @@ def _compare(
         comparable = comparable and reference_missing != 1.0 and missing != 1.0
     if not comparable:
         return VariableDrift(name, None, "not_comparable", missing, reference_missing)
-    value = round(psi(reference, new), 4)
+    # values are compared among the known ones; fewer unknowns than in training (a young district's
+    # first reports had no history to compare with) is no drift, more unknowns is (data going missing)
+    known = reference[:-1].sum() > 0 and new[:-1].sum() > 0
+    value = round(psi(reference[:-1], new[:-1]), 4) if known else 0.0
+    more_missing = (missing or 0.0) - (reference_missing or 0.0)
     status: Status
     if not enough:
         status = "too_few"
-    elif value > thresholds.drift:
+    elif value > thresholds.drift or more_missing > thresholds.drift:
         status = "drift"
-    elif value > thresholds.watch:
+    elif value > thresholds.watch or more_missing > thresholds.watch:
         status = "watch"
     else:
         status = "stable"

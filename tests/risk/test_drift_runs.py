@@ -181,3 +181,39 @@ def test_the_policy_sets_the_thresholds(client: TestClient, accounts: Accounts) 
     )
     assert changed.status_code == 201, changed.text
     assert Decimal(changed.json()["data"]["drift_psi"]) == Decimal("0.3")
+
+
+@pytest.fixture
+def trained(settings: Settings) -> None:
+    """1,000 generated households over two townships with three years of quarterly reports, and a
+    champion trained on them: the runs' reference is the training window."""
+    with db.session_scope() as session:
+        demo.generate(
+            session, settings, households=1000, seed=8, quarter_count=12, villages=[VILLAGE_A, VILLAGE_C]
+        )
+    training.train(db.get_sessionmaker(), settings, triggered_by="test")
+
+
+def test_against_the_training_window_an_unchanged_district_flags_nothing(
+    trained: None, client: TestClient, accounts: Accounts
+) -> None:
+    score()
+    score()
+    body = client.get(URL, headers=accounts["district"]).json()
+    assert body["reference"]["kind"] == "training"
+    assert body["drifted"] == []
+    # training measures each example on its report's end: a report's age is shown, never compared there
+    stale = next(f for f in body["district"]["features"] if f["name"] == "months_since_report")
+    assert (stale["status"], stale["psi"]) == ("not_comparable", None)
+
+
+def test_against_the_training_window_incomes_halved_in_one_township_are_flagged_there(
+    trained: None, client: TestClient, accounts: Accounts
+) -> None:
+    halve_incomes(VILLAGE_C)
+    score()
+    body = client.get(URL, headers=accounts["district"]).json()
+    assert body["reference"]["kind"] == "training"
+    shifted, unchanged = township(body, TOWNSHIP_2), township(body, TOWNSHIP_1)
+    assert INCOME_FEATURES <= set(shifted["drifted"])
+    assert unchanged["drifted"] == []
