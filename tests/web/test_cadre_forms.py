@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from app import db
 from app.clock import local_today
@@ -33,7 +33,7 @@ def test_a_cadre_registers_a_household_and_reports_on_it(
     log_in(phone, live_server, "cadre_a")
     phone.get_by_role("navigation", name="主菜单").get_by_role("link", name="新增农户").click()
     expect(phone.get_by_role("heading", name="新增农户")).to_be_visible()
-    phone.get_by_label("户编号").fill("W202201-00077")
+    phone.get_by_label("户编号", exact=True).fill("W202201-00077")
     phone.get_by_label("户类型").select_option("脱贫户")
     phone.get_by_label("地址").fill("三组 8 号")
     head_id = make_id(date(1968, 4, 2))
@@ -288,13 +288,45 @@ def test_a_report_is_corrected_from_the_household_page(
     assert all("409" in e for e in errors), errors
 
 
+def test_a_form_asked_for_again_while_it_loads_is_drawn_once_and_keeps_what_was_typed(
+    phone: Page, live_server: str, accounts: Accounts
+) -> None:
+    accounts["cadre_a"]
+    held: list[Route] = []  # a poor connection: the forms' choices are on their way until released
+    phone.route("**/api/v1/households/choices", lambda route: held.append(route))
+    log_in(phone, live_server, "cadre_a")
+    phone.evaluate(
+        """() => {
+          window.drawn = 0;
+          const view = document.getElementById("view");
+          const drawsForm = (record) => [...record.addedNodes].some((node) => node.id === "register");
+          const count = (records) => (window.drawn += records.filter(drawsForm).length);
+          new MutationObserver(count).observe(view, { childList: true });
+          // the address asked for again while the page loads (a second tap, a second hashchange)
+          location.hash = "#/households/new";
+          setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 50);
+        }"""
+    )
+    phone.wait_for_timeout(300)
+    assert held, "the choices were not asked for"
+    for route in held:
+        route.continue_()
+    expect(phone.get_by_role("heading", name="新增农户")).to_be_visible()
+    phone.get_by_label("户编号", exact=True).fill("W202201-00099")
+    phone.wait_for_load_state("networkidle")
+    expect(phone.get_by_label("户编号", exact=True)).to_have_value("W202201-00099")
+    assert phone.evaluate("window.drawn") == 1
+
+
 def test_a_disabled_member_needs_a_grade_and_a_refused_member_is_said_plainly(
     phone: Page, live_server: str, client: TestClient, accounts: Accounts
 ) -> None:
     cadre = accounts["cadre_a"]
     log_in(phone, live_server, "cadre_a")
     phone.goto(f"{live_server}/#/households/new")
-    phone.get_by_label("户编号").fill("W202201-00088")
+    # the village's list may still be on screen, and its search box's label holds "户编号" too
+    expect(phone.get_by_role("heading", name="新增农户")).to_be_visible()
+    phone.get_by_label("户编号", exact=True).fill("W202201-00088")
     phone.get_by_label("户类型").select_option("一般农户")
     member = phone.locator("fieldset.member").first
     expect(member.get_by_label("残疾等级")).to_be_hidden()  # only for 残疾
@@ -344,6 +376,7 @@ def test_a_double_tap_reports_a_household_in_difficulty_once(
     household = new_household(client, accounts["cadre_a"])
     log_in(phone, live_server, "cadre_a")
     phone.goto(f"{live_server}/#/households/{household['id']}/signal")
+    expect(phone.get_by_role("heading", name="报告困难户")).to_be_visible()
     phone.get_by_label("情况说明").fill("房屋倒塌")
     posts: list[str] = []
     phone.on(

@@ -101,7 +101,7 @@ def test_reports_entered_offline_are_sent_once_when_the_connection_returns(
     shot(again, "cadre-drafts-reopened-offline-390")
     again.get_by_role("navigation", name="主菜单").get_by_role("link", name="新增农户").click()
     expect(again.get_by_role("heading", name="新增农户")).to_be_visible()
-    again.get_by_label("户编号").fill("W202201-00901")
+    again.get_by_label("户编号", exact=True).fill("W202201-00901")
     again.get_by_label("户类型").select_option("一般农户")
     member = again.locator("fieldset.member").first
     member.get_by_label("姓名").fill("钱小河")
@@ -209,7 +209,7 @@ def test_a_household_registered_offline_is_sent_once(
     phone.goto(f"{live_server}/#/households/new")
     expect(phone.get_by_role("heading", name="新增农户")).to_be_visible()
     phone.context.set_offline(True)
-    phone.get_by_label("户编号").fill("W202201-00900")
+    phone.get_by_label("户编号", exact=True).fill("W202201-00900")
     phone.get_by_label("户类型").select_option("一般农户")
     member = phone.locator("fieldset.member").first
     member.get_by_label("姓名").fill("赵大山")

@@ -76,8 +76,16 @@ function select(name, values, { value = "", empty = null, required = false } = {
 
 /** The values the forms offer, as the API accepts them; kept for offline use (no personal data). */
 let choices = null;
-async function formChoices() {
-  if (choices) return choices;
+let askingChoices = null;
+
+/** The forms' choices, asked once at a time (pages opened while they are on the way wait for them). */
+function formChoices() {
+  if (choices) return Promise.resolve(choices);
+  if (!askingChoices) askingChoices = askChoices().finally(() => (askingChoices = null));
+  return askingChoices;
+}
+
+async function askChoices() {
   try {
     choices = await api("/households/choices");
     localStorage.setItem("shouwang-choices", JSON.stringify(choices));

@@ -343,10 +343,24 @@ function remember(me) {
   localStorage.setItem(ME_KEY, JSON.stringify({ username: me.username, role: me.role, region_code: me.region_code }));
 }
 
-export async function route() {
+// The address being drawn and its promise: asking for the same address again while it is drawn (a second
+// hashchange, a double tap on a link) waits for that drawing instead of drawing the page twice, which
+// would replace a form the user has begun to fill in.
+let routing = null;
+
+export function route() {
+  const hash = location.hash || "#/";
+  if (routing && routing.hash === hash) return routing.done;
+  const done = drawPage(hash).finally(() => {
+    if (routing && routing.done === done) routing = null;
+  });
+  routing = { hash, done };
+  return done;
+}
+
+async function drawPage(hash) {
   say(flashed);
   flashed = "";
-  const hash = location.hash || "#/";
   if (hash === "#/login") {
     drawing = null;
     drawBar();

@@ -1,6 +1,6 @@
 // The app's own files, kept for when the phone has no connection: the page opens offline. The API is
 // never cached here (its answers hold personal data and must be current).
-const CACHE = "shouwang-shell-v4";
+const CACHE = "shouwang-shell-v5";
 const SHELL = [
   "/",
   "/static/app.js",
