@@ -4,6 +4,7 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Assistance, Case, CaseEvent, Notification, Referral, Signal
 from app.models.drift import RiskProfile
+from app.models.fieldwork import Helper, HelperAssignment, Visit, VisitPhoto
 from app.models.household import Household, HouseholdTypeCorrection, Member, MemberFact
 from app.models.labels import LabelledExample
 from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
@@ -23,6 +24,8 @@ __all__ = [
     "Base",
     "Case",
     "CaseEvent",
+    "Helper",
+    "HelperAssignment",
     "Household",
     "HouseholdTypeCorrection",
     "JobLease",
@@ -50,6 +53,8 @@ __all__ = [
     "Signal",
     "TrainingRequest",
     "User",
+    "Visit",
+    "VisitPhoto",
     "WebhookAllowedHost",
     "WebhookEndpoint",
 ]
