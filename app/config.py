@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     docs_enabled: bool = True
     db_pool_size: int = Field(default=8, ge=1)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # a visit's photo (a bill, the house): what a phone sends after the web app has scaled it down
+    visit_photo_max_bytes: int = Field(default=3 * 1024 * 1024, ge=1024)
+    visit_photo_max_count: int = Field(default=9, ge=1, le=50)
     # GET /metrics answers only with this bearer token (unset: /metrics is off). The worker serves its own
     # on worker_metrics_host:worker_metrics_port (0: off), by default reachable from this host only.
     metrics_token: SecretStr | None = None

@@ -146,6 +146,16 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class TooLarge(AppError):
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedMedia(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class PreconditionFailed(AppError):
     status_code = 412
     code = "precondition_failed"

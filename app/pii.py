@@ -118,6 +118,12 @@ class PiiCipher:
     def decrypt(self, token: bytes) -> str:
         return self._fernet.decrypt(token).decode()
 
+    def encrypt_bytes(self, value: bytes) -> bytes:
+        return self._fernet.encrypt(value)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        return self._fernet.decrypt(token)
+
     def rotate(self, token: bytes) -> bytes:
         return self._fernet.rotate(token)
 

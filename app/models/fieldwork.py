@@ -100,4 +100,3 @@ class VisitPhoto(Base):
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("visit_id", "sha256"),)
-

@@ -4,7 +4,7 @@ changed; regenerating a week keeps the old list, marked superseded."""
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -27,6 +27,8 @@ class RiskList(Base):
     decision_days: Mapped[dict[str, list[int]]] = mapped_column(JSON, default=dict)
     superseded_at: Mapped[datetime | None]
     superseded_by: Mapped[str | None] = mapped_column(String(80))
+    # made since helpers were recorded: before, "no helper" on an entry meant nothing
+    helpers_recorded: Mapped[bool] = mapped_column(default=True, server_default=false())
 
     __table_args__ = (
         Index(
@@ -74,6 +76,9 @@ class RiskListEntry(Base):
     previous_level: Mapped[str | None] = mapped_column(String(8))
     # why a resolved entry left: risk_eliminated | case_rejected | case_withdrawn | score_fell | other
     resolved_reason: Mapped[str | None] = mapped_column(String(16))
+    # the household's helper (帮扶责任人) when the list was made; none for a monitored one is a gap
+    helper_id: Mapped[int | None]
+    helper_name: Mapped[str | None] = mapped_column(String(50))
 
     __table_args__ = (
         Index("ix_risk_list_entry_order", "list_id", "township_code", "village_code", "household_no"),

@@ -74,6 +74,7 @@ class TownshipLevels(BaseModel):
     medium: int
     low: int = Field(description="on the list for an open case or monitoring, not at high or medium risk")
     overdue_cases: int = Field(description="open cases of its listed households past their due time")
+    monitored_without_helper: int = Field(default=0, description="monitored households with no helper")
 
 
 class TrendTownship(BaseModel):
@@ -112,6 +113,10 @@ class RiskListSummary(BaseModel):
     changes: dict[str, int] = Field(description="new, continuing, level_up, level_down, resolved")
     cases_by_step: dict[str, int]
     overdue_cases: int
+    monitored_without_helper: int | None = Field(
+        description="monitored households on the list with no helper (帮扶责任人) when it was made: a gap "
+        "(null for a list made before helpers were recorded)"
+    )
     median_days_to_decision: float | None = Field(
         description="cases decided in the 7 days before the list was made"
     )

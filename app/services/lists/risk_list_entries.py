@@ -9,7 +9,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.clock import local_date
-from app.models import Assistance, Case, Household, Member, Region, RiskResult
+from app.models import Assistance, Case, Helper, HelperAssignment, Household, Member, Region, RiskResult
 from app.models.enums import MonitoringStatus, Relation
 from app.services.cases.assistance import ANSWERS
 
@@ -45,6 +45,8 @@ COLUMNS = (
     "change",
     "previous_level",
     "resolved_reason",
+    "helper_id",
+    "helper_name",
 )
 
 
@@ -60,6 +62,8 @@ def household_rows(run_id: int | None, household_ids: Any) -> Any:
     head = aliased(Member)
     result = aliased(RiskResult)
     case = aliased(Case)
+    pairing = aliased(HelperAssignment)
+    helper = aliased(Helper)
     return (
         select(
             Household.id,
@@ -83,6 +87,8 @@ def household_rows(run_id: int | None, household_ids: Any) -> Any:
             case.step,
             case.opened_at,
             case.due_at,
+            helper.id,
+            helper.name,
         )
         .join(village, village.code == Household.village_code)
         .join(township, township.code == village.parent_code)
@@ -92,6 +98,8 @@ def household_rows(run_id: int | None, household_ids: Any) -> Any:
         )
         .outerjoin(result, and_(result.household_id == Household.id, result.run_id == (run_id or -1)))
         .outerjoin(case, and_(case.household_id == Household.id, case.status == "open"))
+        .outerjoin(pairing, and_(pairing.household_id == Household.id, pairing.ended_on.is_(None)))
+        .outerjoin(helper, helper.id == pairing.helper_id)
         .where(Household.id.in_(household_ids))
         .order_by(Household.id)
     )
@@ -108,7 +116,7 @@ def entry_row(
 ) -> tuple[Any, ...]:
     (hid, no, t_code, t_name, v_code, v_name, address, head_name, head_id, htype, category, status) = row[:12]
     confirmed, level, score, reasons, reason_codes = row[12:17]
-    case_id, step, opened_at, due_at = row[17:21]
+    case_id, step, opened_at, due_at, helper_id, helper_name = row[17:23]
     reasons = reasons or []
     confirmed = list(confirmed or []) if status == MonitoringStatus.monitored else []
     risk_types = sorted({*confirmed, *(r.get("risk_type") for r in reasons if r.get("risk_type"))})
@@ -143,6 +151,8 @@ def entry_row(
         change[0],
         change[1],
         resolved_reason,
+        helper_id,
+        helper_name,
     )
 
 

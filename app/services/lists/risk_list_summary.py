@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import RiskList, RiskListEntry, RiskRun
-from app.models.enums import Role
+from app.models.enums import MonitoringStatus, Role
 from app.risk.champion import LABELS as CHAMPION_LABELS
 from app.schemas.risk_lists import RiskListSummary, ScoredBy, TownshipLevels, TrendTownship, TrendWeek
 from app.services.cases import procedure
@@ -48,13 +48,15 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
         RiskListEntry.reason_codes,
         RiskListEntry.risk_types_without_measure,
         RiskListEntry.risk_types_confirmed,
+        RiskListEntry.monitoring_status,
+        RiskListEntry.helper_id,
     )
     townships: dict[str, TownshipLevels] = {}
     changes: Counter[str] = Counter()
     steps: Counter[str] = Counter()
     risk_types: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    listed = overdue = confirmed = unmet = 0
+    listed = overdue = confirmed = unmet = unpaired = 0
     for (
         t_code,
         t_name,
@@ -67,6 +69,8 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
         codes,
         without,
         with_types,
+        status,
+        helper_id,
     ) in session.execute(stmt.execution_options(yield_per=BATCH)):
         changes[change] += 1
         if change == "resolved":
@@ -88,6 +92,9 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
             steps[step] += 1
             overdue += bool(late)
             row.overdue_cases += bool(late)
+        if status == MonitoringStatus.monitored and helper_id is None:
+            unpaired += 1
+            row.monitored_without_helper += 1
         risk_types.update(_split(types))
         reasons.update(_split(codes))
         confirmed += with_types
@@ -103,6 +110,7 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
         changes={k: changes.get(k, 0) for k in ("new", "continuing", "level_up", "level_down", "resolved")},
         cases_by_step={step: steps[step] for step in STEPS if steps[step]},
         overdue_cases=overdue,
+        monitored_without_helper=unpaired if risk_list.helpers_recorded else None,
         median_days_to_decision=statistics.median(days) if days else None,
         decisions=len(days),
         confirmed_risk_types_with_measure=round(1 - unmet / confirmed, 4) if confirmed else None,

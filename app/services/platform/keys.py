@@ -59,7 +59,7 @@ def rewrap(session: Session, settings: Settings, actor: Actor) -> tuple[int, int
         households += len(phones)
         last = phones[-1][0]
     entries = _rewrap_risk_lists(session, cipher)
-    others = {f"{t}.{c}": _rewrap_column(session, cipher, t, c) for t, c in OTHER_SECRETS}
+    others = {f"{t}.{c}": _rewrap_column(session, cipher, t, c, n) for t, c, n in OTHER_SECRETS}
     audit.record(
         session,
         settings,
@@ -77,20 +77,23 @@ def rewrap(session: Session, settings: Settings, actor: Actor) -> tuple[int, int
     return members, households
 
 
-# other encrypted columns (tables with an integer id): webhook and relief platform secrets, applications
+# other encrypted columns (tables with an integer id) and how many rows at a time: webhook and relief
+# platform secrets, applications, helpers' phones, visit photos (megabytes each: a few at a time)
 OTHER_SECRETS = (
-    ("webhook_endpoint", "secret_encrypted"),
-    ("platform_key", "secret_encrypted"),
-    ("relief_application", "payload_encrypted"),
+    ("webhook_endpoint", "secret_encrypted", CHUNK),
+    ("platform_key", "secret_encrypted", CHUNK),
+    ("relief_application", "payload_encrypted", CHUNK),
+    ("helper", "phone_encrypted", CHUNK),
+    ("visit_photo", "content_encrypted", 8),
 )
 
 
-def _rewrap_column(session: Session, cipher: PiiCipher, table_name: str, column: str) -> int:
+def _rewrap_column(session: Session, cipher: PiiCipher, table_name: str, column: str, chunk: int) -> int:
     table = Base.metadata.tables[table_name]
     statement = update(table).where(table.c.id == bindparam("row_id")).values({column: bindparam("token")})
     done, last = 0, 0
     while rows := session.execute(
-        select(table.c.id, table.c[column]).where(table.c.id > last).order_by(table.c.id).limit(CHUNK)
+        select(table.c.id, table.c[column]).where(table.c.id > last).order_by(table.c.id).limit(chunk)
     ).all():
         session.connection().execute(
             statement, [{"row_id": row_id, "token": cipher.rotate(token)} for row_id, token in rows]
