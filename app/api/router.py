@@ -4,6 +4,7 @@ from app.api.edge import checked_text_params
 from app.api.routes import (
     assistance,
     auth,
+    campaigns,
     cases,
     department,
     field_visits,
@@ -35,6 +36,7 @@ for module in (
     visits,
     helpers,
     field_visits,
+    campaigns,
     reports,
     policy,
     risk,

@@ -4,7 +4,15 @@ from app.models.audit import AuditEntry, AuditHead
 from app.models.base import Base
 from app.models.case import Assistance, Case, CaseEvent, Notification, Referral, Signal
 from app.models.drift import RiskProfile
-from app.models.fieldwork import Helper, HelperAssignment, Visit, VisitPhoto
+from app.models.fieldwork import (
+    Campaign,
+    ClusterAlert,
+    FieldTask,
+    Helper,
+    HelperAssignment,
+    Visit,
+    VisitPhoto,
+)
 from app.models.household import Household, HouseholdTypeCorrection, Member, MemberFact
 from app.models.labels import LabelledExample
 from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
@@ -22,8 +30,11 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "Campaign",
     "Case",
     "CaseEvent",
+    "ClusterAlert",
+    "FieldTask",
     "Helper",
     "HelperAssignment",
     "Household",

@@ -3,10 +3,11 @@
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from app.models.enums import HouseholdType
 from app.pii import validate_phone
-from app.schemas.common import FreeLine, FreeText, ReadModel, RecordDate, RecordId, StrictModel
+from app.schemas.common import FreeLine, FreeText, PlanDate, ReadModel, RecordDate, RecordId, StrictModel
 from app.schemas.households import ClientRef
 
 VisitKind = Literal["routine", "verification", "follow_up", "campaign"]
@@ -156,3 +157,104 @@ class VisitRead(ReadModel):
     case_id: int | None = Field(default=None, description="the case the visit opened or joined")
     signal_outcome: str | None = Field(default=None, description="opened | attached | monitored | suppressed")
     photos: list[PhotoRead] = Field(default_factory=list)
+
+
+TownshipCode = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
+
+
+class CampaignCreate(StrictModel):
+    name: FreeLine = Field(min_length=1, max_length=100, description="e.g. 2026 年防返贫集中排查")
+    starts_on: PlanDate
+    ends_on: PlanDate
+    townships: list[TownshipCode] | None = Field(
+        default=None, min_length=1, max_length=100, description="some townships (null: the whole county)"
+    )
+    household_types: list[HouseholdType] | None = Field(
+        default=None, min_length=1, description="households of these types (脱贫户, 一般农户) …"
+    )
+    monitoring_categories: list[Literal["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]] | None = Field(
+        default=None,
+        min_length=1,
+        description="… or of these monitoring categories (neither: every household)",
+    )
+
+    @field_validator("ends_on")
+    @classmethod
+    def _after_start(cls, value: date, info: ValidationInfo) -> date:
+        starts = info.data.get("starts_on")
+        if starts is not None and value < starts:
+            raise ValueError("ends_on is before starts_on")
+        return value
+
+
+class CampaignRead(ReadModel):
+    id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    townships: list[str] | None
+    household_types: list[str] | None
+    monitoring_categories: list[str] | None
+    status: str = Field(description="open | closed")
+    tasks: int = Field(description="households in scope (one task each)")
+    opened_by: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class VillageProgress(BaseModel):
+    township_code: str
+    township_name: str
+    village_code: str
+    village_name: str
+    tasks: int
+    visited: int
+    cases_opened: int = Field(description="identification cases opened in the period (in a closed summary)")
+    risks_eliminated: int = Field(
+        description="risk eliminations confirmed in the period (in a closed summary)"
+    )
+
+
+class CampaignProgress(BaseModel):
+    campaign: CampaignRead
+    tasks: int
+    visited: int
+    villages: list[VillageProgress]
+
+
+class CampaignSummary(BaseModel):
+    campaign: CampaignRead
+    totals: dict[str, int] = Field(description="tasks, visited, cases_opened, risks_eliminated")
+    villages: list[VillageProgress]
+
+
+class FieldTaskRead(ReadModel):
+    id: int
+    kind: Literal["campaign", "follow_up"]
+    household_id: int
+    household_no: str
+    village_code: str
+    campaign_id: int | None
+    case_id: int | None = Field(description="a follow-up's elimination case")
+    months: int | None = Field(description="a follow-up's months after the elimination")
+    opens_on: date = Field(description="visits from this day complete it")
+    due_on: date
+    done_on: date | None
+    visit_id: int | None
+    overdue: bool = Field(description="a follow-up past its day with no visit")
+
+
+class ClusterAlertRead(ReadModel):
+    id: int
+    level: Literal["village", "township"]
+    region_code: str
+    region_name: str = ""
+    township_code: str
+    window_start: date
+    window_end: date
+    households: list[int]
+    signals: int
+    dominant_reason: str
+    dominant_reason_label: str = ""
+    reasons: dict[str, int]
+    raised_at: datetime

@@ -215,6 +215,10 @@ UNVERIFIED_DEFAULTS = (
     "drift_watch_psi",  # the usual reading of PSI in credit scoring, not a number of the district's
     "drift_psi",
     "drift_min_households",
+    "follow_up_months",
+    "cluster_window_days",
+    "cluster_village_signals",
+    "cluster_township_signals",
 )
 
 
@@ -340,6 +344,28 @@ class PolicyData(StrictModel):
         ge=0,
         le=36,
         description="a household is monitored at least this long before its risk may be eliminated",
+    )
+    follow_up_months: list[Annotated[int, Field(ge=1, le=36)]] = Field(
+        default_factory=lambda: [3, 6],
+        min_length=1,
+        max_length=6,
+        description="回头看: months after a risk elimination at which the household is visited again (each a "
+        "task, due that day; a visit from a month before completes it)",
+    )
+    cluster_window_days: int = Field(
+        default=7, ge=1, le=60, description="a cluster alert counts new signals within this many days"
+    )
+    cluster_village_signals: int = Field(
+        default=5,
+        ge=2,
+        le=1000,
+        description="this many households of one village with a new signal within the window raise an alert",
+    )
+    cluster_township_signals: int = Field(
+        default=15,
+        ge=2,
+        le=10000,
+        description="this many households of one township with a new signal within the window raise an alert",
     )
     open_cases_for_medium: bool = Field(
         default=False, description="a scoring run's medium flags open cases too (high flags always do)"

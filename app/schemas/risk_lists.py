@@ -103,6 +103,17 @@ class ScoredBy(BaseModel):
     model_id: int | None
 
 
+class ClusterAlertBrief(BaseModel):
+    id: int
+    level: str = Field(description="village | township")
+    region_code: str
+    region_name: str
+    households: int
+    dominant_reason: str = Field(description="a risk type (因病 …) or a reason code")
+    window_start: date
+    window_end: date
+
+
 class RiskListSummary(BaseModel):
     week: str
     list_id: int
@@ -129,3 +140,6 @@ class RiskListSummary(BaseModel):
     )
     reason_labels: dict[str, str] = Field(description="the reason codes in words (the list's filter)")
     scored_by: ScoredBy | None = Field(description="the scoring run the list was made from and its champion")
+    cluster_alerts: list[ClusterAlertBrief] = Field(
+        default_factory=list, description="many households hit at once: alerts whose window ended in the week"
+    )

@@ -14,7 +14,9 @@ from app.errors import Conflict
 from app.models import RiskRun
 from app.risk import model, scorer, training
 from app.services.cases import cases, escalation
+from app.services.fieldwork import alerts
 from app.services.platform import outbox
+from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
 from app.services.scoring import model_admin
 from app.worker.crontab import cron
@@ -79,6 +81,16 @@ def escalate_cases() -> None:
         count = escalation.escalate_overdue(session, get_settings())
     if count:
         logger.info("cases escalated", extra={"count": count})
+
+
+def cluster_alerts() -> None:
+    """Many households hit at once: alert the township and district once per window (a unique key
+    drops the second of two detections at once)."""
+    with session_scope() as session:
+        _, policy = policy_service.current_data(session)
+        raised = alerts.detect(session, policy, local_today())
+    if raised:
+        logger.info("cluster alerts raised", extra={"count": len(raised)})
 
 
 def deliver_webhooks() -> None:

@@ -43,6 +43,7 @@ JOBS = (
         jobs.escalate_cases,
         lambda s: IntervalTrigger(minutes=s.case_escalation_minutes),
     ),
+    Job("cluster_alerts", jobs.cluster_alerts, lambda _: IntervalTrigger(hours=1)),
     Job(
         "requested_scoring",
         jobs.requested_scoring,

@@ -23,10 +23,8 @@ router = APIRouter(
 IMAGE_BODY = {
     "requestBody": {
         "required": True,
-        "description": "the image's bytes (JPEG, PNG or WebP, told by the content, not the Content-Type)",
-        "content": {
-            t: {"schema": {"type": "string", "format": "binary"}} for t in photo_service.MEDIA_TYPES.values()
-        },
+        "description": "the image's bytes: JPEG, PNG or WebP, told by the content (any Content-Type is read)",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 

@@ -23,7 +23,7 @@ from app.models.enums import MonitoringCategory, MonitoringStatus, Role
 from app.risk import labels as verifier_labels
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
-from app.services.cases import assistance, cases, escalation, procedure, relief_news
+from app.services.cases import assistance, cases, escalation, follow_ups, procedure, relief_news
 from app.services.cases.procedure import VILLAGE_STEPS
 from app.services.platform import audit, outbox
 from app.services.platform import policy as policy_service
@@ -169,6 +169,7 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
             assistance.check_elimination(session, household, policy)
             household.monitoring_status = MonitoringStatus.risk_eliminated
             _close(case, "confirm")
+            follow_ups.schedule(session, case, policy, local_today())
         case bodies.Confirm():
             if body.monitoring_category is None:
                 raise Invalid("required to confirm an identification", field="monitoring_category")

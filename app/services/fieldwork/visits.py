@@ -19,6 +19,7 @@ from app.pii import cipher_for
 from app.schemas.common import PageParams
 from app.schemas.fieldwork import FINDING_LABELS, FINDING_RISK_TYPES, VisitCreate
 from app.services.cases import cases
+from app.services.fieldwork import tasks
 from app.services.platform import access, audit, paging
 from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
@@ -62,6 +63,7 @@ def record(
     )
     session.add(visit)
     session.flush()
+    tasks.complete_for(session, visit)
     signal = _open_case(session, settings, actor, household, visit, body) if body.open_case else None
     if signal is not None:
         visit.signal_id = signal.id

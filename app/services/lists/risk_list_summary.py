@@ -6,6 +6,7 @@ so does the PNG chart)."""
 
 import statistics
 from collections import Counter
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,8 +14,16 @@ from sqlalchemy.orm import Session
 from app.models import RiskList, RiskListEntry, RiskRun
 from app.models.enums import MonitoringStatus, Role
 from app.risk.champion import LABELS as CHAMPION_LABELS
-from app.schemas.risk_lists import RiskListSummary, ScoredBy, TownshipLevels, TrendTownship, TrendWeek
+from app.schemas.risk_lists import (
+    ClusterAlertBrief,
+    RiskListSummary,
+    ScoredBy,
+    TownshipLevels,
+    TrendTownship,
+    TrendWeek,
+)
 from app.services.cases import procedure
+from app.services.fieldwork import alerts
 from app.services.lists import risk_lists
 from app.services.lists.risk_lists import REASON_LABELS, Filters
 from app.services.platform import access
@@ -117,7 +126,27 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
         trend=trend(session, risk_list, actor, filters),
         reason_labels=REASON_LABELS,
         scored_by=scored_by(session, risk_list),
+        cluster_alerts=cluster_alerts(session, risk_list, actor),
     )
+
+
+def cluster_alerts(session: Session, risk_list: RiskList, actor: Actor) -> list[ClusterAlertBrief]:
+    first = risk_lists.week_start(risk_list.week)
+    found = alerts.raised_between(session, actor, first, first + timedelta(days=6))
+    names = alerts.region_names(session, found)
+    return [
+        ClusterAlertBrief(
+            id=a.id,
+            level=a.level,
+            region_code=a.region_code,
+            region_name=names.get(a.region_code, a.region_code),
+            households=len(a.households),
+            dominant_reason=a.dominant_reason,
+            window_start=a.window_start,
+            window_end=a.window_end,
+        )
+        for a in found
+    ]
 
 
 def scored_by(session: Session, risk_list: RiskList) -> ScoredBy | None:
