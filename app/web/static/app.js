@@ -2,6 +2,7 @@
 import { start } from "./core.js";
 import "./cadre.js";
 import "./drafts.js";
+import "./fieldwork.js";
 import "./desk.js";
 import "./dashboard.js";
 

@@ -55,7 +55,7 @@ const OUTCOME = {
 
 /** core's show(), without the parts a page leaves out (null) and with lists flattened; nothing when the
  * cadre has meanwhile gone to another page (`here` is the hash the page was asked for). */
-function display(here, ...parts) {
+export function display(here, ...parts) {
   if (location.hash !== here) return;
   show(...parts.flat(2).filter((part) => part !== null && part !== undefined && part !== false && part !== ""));
 }
@@ -64,7 +64,7 @@ const isCadre = () => session.me && session.me.role === "village_cadre";
 
 // ---- small helpers ---------------------------------------------------------------------------------
 
-function select(name, values, { value = "", empty = null, required = false } = {}) {
+export function select(name, values, { value = "", empty = null, required = false } = {}) {
   const options = [];
   if (empty !== null) options.push(h("option", { value: "" }, empty));
   for (const v of values) {
@@ -97,7 +97,7 @@ async function askChoices() {
   return choices;
 }
 
-function clearError(form) {
+export function clearError(form) {
   for (const old of form.querySelectorAll(".field-error, .form-error")) old.remove();
   for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
 }
@@ -123,7 +123,7 @@ onLogout(() => {
 });
 
 /** Run `work` with the form's submit button disabled, so a double tap sends once. */
-async function sending(form, work) {
+export async function sending(form, work) {
   const button = form.querySelector("button[type=submit]");
   if (button && button.disabled) return;
   if (button) button.disabled = true;
@@ -267,6 +267,19 @@ function householdItem(x) {
 
 // ---- a household's page ----------------------------------------------------------------------------
 
+// Sections other modules add to a household's page (field work: the helper, the visits), each
+// `async (id, household) => nodes`, and editors of their kinds of drafts (`kind -> (draft) => page`).
+const householdSections = [];
+const draftEditors = {};
+
+export function householdSection(draw) {
+  householdSections.push(draw);
+}
+
+export function draftEditor(kind, edit) {
+  draftEditors[kind] = edit;
+}
+
 async function readHousehold(id) {
   const household = await api(`/households/${id}`);
   const department = session.me.role === "department_user"; // a department reads the registry, not reports
@@ -303,6 +316,7 @@ async function householdPage(id) {
   window.addEventListener("drafts-changed", showDrafts);
   window.addEventListener("hashchange", () => window.removeEventListener("drafts-changed", showDrafts), { once: true });
   await showDrafts().catch(() => {});
+  const sections = offline ? [] : await Promise.all(householdSections.map((draw) => draw(id, household).catch(() => null)));
   const back = session.me.role === "village_cadre" || session.me.role === "department_user" ? "← 农户列表" : "← 待办案件";
   // masked by default; the full values only on request (the server audits it), on screen only
   const members = h("div", { id: "members-block" }, membersTable(household.members));
@@ -364,6 +378,7 @@ async function householdPage(id) {
     reportsTable(reports, isCadre() && !offline ? id : null),
     h("h2", {}, "帮扶措施"),
     assistanceBlock(assistance),
+    ...sections,
   );
 }
 
@@ -1254,6 +1269,7 @@ async function draftPage(ref) {
     return;
   }
   if (draft.kind === "household") return registerPage(draft);
+  if (draftEditors[draft.kind]) return draftEditors[draft.kind](draft);
   return reportPage(String(draft.household_id), draft);
 }
 

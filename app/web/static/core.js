@@ -197,11 +197,15 @@ export class ApiError extends Error {
   }
 }
 
-export async function call(path, { method = "GET", json, form, headers: extra = {} } = {}) {
+export async function call(path, { method = "GET", json, form, blob, headers: extra = {} } = {}) {
   const headers = { Accept: "application/json", ...extra };
   let body;
   if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
   if (form) body = new URLSearchParams(form);
+  else if (blob) {
+    headers["Content-Type"] = blob.type || "application/octet-stream";
+    body = blob;
+  }
   else if (json !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(json);

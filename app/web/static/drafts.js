@@ -53,7 +53,8 @@ export function getDraft(ref) {
   return transact("readonly", (store) => store.get(ref));
 }
 
-/** Keep a draft: { client_ref, kind: "report" | "household", path, household_id?, title, body }. */
+/** Keep a draft: { client_ref, kind: "report" | "household" | "visit", path, household_id?, title, body,
+ * photos? (a visit's, as image Blobs) }. */
 export async function saveDraft(draft) {
   await transact("readwrite", (store) =>
     store.put({ ...draft, state: "pending", refusal: null, saved_at: new Date().toISOString() }),
@@ -93,7 +94,7 @@ async function sendPending() {
   let refused = 0;
   for (const draft of pending) {
     try {
-      await api(draft.path, { method: "POST", json: draft.body });
+      await sendWithPhotos(draft);
       await transact("readwrite", (store) => store.delete(draft.client_ref));
       sent += 1;
     } catch (error) {
@@ -111,14 +112,24 @@ async function sendPending() {
 
 /** Send one draft now (after the cadre corrected it): the server's answer, or the error. */
 export async function sendDraft(draft) {
-  const answer = await api(draft.path, { method: "POST", json: draft.body });
+  const answer = await sendWithPhotos(draft);
   await deleteDraft(draft.client_ref);
+  return answer;
+}
+
+/** The draft's record, then its photos (a visit's): each is idempotent, so a draft whose sending broke off
+ * is sent whole again — the server answers what it already has. */
+async function sendWithPhotos(draft) {
+  const answer = await api(draft.path, { method: "POST", json: draft.body });
+  for (const photo of draft.photos || []) {
+    await api(`/visits/${answer.id}/photos`, { method: "POST", blob: photo });
+  }
   return answer;
 }
 
 // ---- showing them ----------------------------------------------------------------------------------
 
-const KIND = { report: "季度报告", household: "新增农户" };
+const KIND = { report: "季度报告", household: "新增农户", visit: "走访记录" };
 
 /** The drafts (of one household, or all) as a list with their state, to edit or delete. */
 export function draftsSection(drafts, { heading = "待发送" } = {}) {

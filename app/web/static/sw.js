@@ -1,12 +1,13 @@
 // The app's own files, kept for when the phone has no connection: the page opens offline. The API is
 // never cached here (its answers hold personal data and must be current).
-const CACHE = "shouwang-shell-v5";
+const CACHE = "shouwang-shell-v6";
 const SHELL = [
   "/",
   "/static/app.js",
   "/static/core.js",
   "/static/cadre.js",
   "/static/drafts.js",
+  "/static/fieldwork.js",
   "/static/desk.js",
   "/static/dashboard.js",
   "/static/drift.js",
