@@ -16,16 +16,27 @@ from sklearn.dummy import DummyClassifier
 from sqlalchemy import update
 
 from app import db
+from app.clock import local_today
 from app.config import Settings
-from app.models import Case, RiskModel
+from app.models import Case, ClusterAlert, Household, RiskModel
 from app.models.base import utcnow
+from app.models.enums import MonitoringStatus
 from app.risk import features as ft
 from app.risk import model as ml
 from app.risk import training
 from app.schemas.policy import PolicyData
 from app.services.cases import cases
 from app.services.platform.access import Actor
-from tests.fixtures import PASSWORD, TOWNSHIP_1, TOWNSHIP_2, VILLAGE_B, VILLAGE_C, Accounts, new_household
+from tests.fixtures import (
+    PASSWORD,
+    TOWNSHIP_1,
+    TOWNSHIP_2,
+    VILLAGE_A,
+    VILLAGE_B,
+    VILLAGE_C,
+    Accounts,
+    new_household,
+)
 from tests.lists.test_risk_lists import THIS_WEEK, generate, results, weeks_ago
 from tests.web.conftest import shot
 
@@ -81,6 +92,26 @@ def _district(client: TestClient, accounts: Accounts, settings: Settings) -> dic
                 closed_at=utcnow() - timedelta(days=2),
             )
         )
+        # a monitored household nobody is paired with: a gap the dashboard shows
+        session.execute(
+            update(Household)
+            .where(Household.id == ids["a1"])
+            .values(monitoring_status=MonitoringStatus.monitored)
+        )
+        # a village hit at once this week
+        session.add(
+            ClusterAlert(
+                level="village",
+                region_code=VILLAGE_A,
+                township_code=TOWNSHIP_1,
+                window_start=local_today() - timedelta(days=6),
+                window_end=local_today(),
+                households=[ids["a1"], ids["a2"], ids["a3"]],
+                signals=3,
+                dominant_reason="因自然灾害",
+                reasons={"因自然灾害": 3},
+            )
+        )
     results(
         {ids["a2"]: "high", ids["a3"]: "high", ids["b1"]: "medium", ids["c1"]: "high", ids["c2"]: "medium"}
     )
@@ -101,6 +132,14 @@ def _check_dashboard(page: Page, summary: dict[str, Any]) -> None:
     assert _figure(page, '.dash-figures [data-figure="new"]') == summary["changes"]["new"]
     assert _figure(page, '.dash-figures [data-figure="resolved"]') == summary["changes"]["resolved"]
     assert _figure(page, '.dash-figures [data-figure="overdue"]') == summary["overdue_cases"]
+    assert (
+        _figure(page, '.dash-figures [data-figure="without-helper"]') == summary["monitored_without_helper"]
+    )
+    alerts = page.locator("#cluster-alerts li")
+    expect(alerts).to_have_count(len(summary["cluster_alerts"]))
+    for i, alert in enumerate(summary["cluster_alerts"]):
+        expect(alerts.nth(i)).to_contain_text(f"{alert['region_name']}（村）")
+        expect(alerts.nth(i)).to_contain_text(f"有 {alert['households']} 户出现新的风险信号")
     median = page.locator('.dash-figures [data-figure="median"]').inner_text()
     expected = summary["median_days_to_decision"]
     assert median == ("—" if expected is None else str(expected).removesuffix(".0"))
@@ -112,6 +151,7 @@ def _check_dashboard(page: Page, summary: dict[str, Any]) -> None:
         for name in ("high", "medium", "low"):
             assert _figure(row, f'[data-figure="{name}"]') == t[name], (t, name)
         assert _figure(row, '[data-figure="overdue"]') == t["overdue_cases"]
+        assert _figure(row, '[data-figure="without-helper"]') == t["monitored_without_helper"]
     for code, n in summary["changes"].items():
         assert _figure(page, f'#changes [data-figure="{code}"]') == n
     steps = page.locator("#steps tbody tr")
@@ -142,6 +182,8 @@ def test_the_dashboard_shows_the_apis_summary_and_draws_the_trend(
     summary = client.get(f"{API}/{THIS_WEEK}/summary", headers=officer).json()
     assert (summary["overdue_cases"], summary["median_days_to_decision"]) == (2, 7)  # as set up
     assert [t["overdue_cases"] for t in summary["by_township"]] == [1, 1]
+    assert summary["monitored_without_helper"] == 1  # as set up
+    assert [a["region_code"] for a in summary["cluster_alerts"]] == [VILLAGE_A]
     _check_dashboard(phone, summary)
     # one township's trend: the chart and the table follow the choice
     phone.get_by_label("范围").select_option(TOWNSHIP_2)

@@ -136,6 +136,7 @@ async function dashboardPage(week) {
       figure("比上周新增", summary.changes.new, "户", "new"),
       figure("比上周退出", summary.changes.resolved, "户", "resolved"),
       figure("逾期案件", summary.overdue_cases, "件", "overdue"),
+      summary.monitored_without_helper === null ? null : figure("未结对帮扶的监测户", summary.monitored_without_helper, "户", "without-helper"),
       h(
         "div",
         { class: "dash-figure-card" },
@@ -150,11 +151,12 @@ async function dashboardPage(week) {
         ),
       ),
     ),
+    alertsBlock(summary.cluster_alerts),
     h("h2", {}, "各乡镇风险户与逾期案件"),
     summary.by_township.length
       ? table(
           "各乡镇名单上的农户（按风险等级）和逾期案件数",
-          ["乡镇", "高风险", "中风险", "其他在册", "逾期案件"],
+          ["乡镇", "高风险", "中风险", "其他在册", "逾期案件", "未结对帮扶"],
           summary.by_township.map((t) =>
             h(
               "tr",
@@ -164,6 +166,7 @@ async function dashboardPage(week) {
               cell(t.medium, "medium"),
               cell(t.low, "low"),
               h("td", { class: t.overdue_cases ? "num below" : "num", "data-figure": "overdue" }, count(t.overdue_cases)),
+              h("td", { class: t.monitored_without_helper ? "num below" : "num", "data-figure": "without-helper" }, count(t.monitored_without_helper)),
             ),
           ),
           { id: "by-township", class: "dash-numbers" },
@@ -224,6 +227,25 @@ async function dashboardPage(week) {
     ),
   );
 }
+
+/** Many households hit at once this week (a flood, a factory closing): where, how many, and why. */
+function alertsBlock(alerts) {
+  if (!alerts || !alerts.length) return null;
+  return h(
+    "section",
+    { class: "card dash-alerts", id: "cluster-alerts", role: "alert" },
+    h("h2", {}, "集中受灾/返贫预警"),
+    h(
+      "ul",
+      {},
+      alerts.map((a) =>
+        h("li", {}, `${a.region_name}（${a.level === "village" ? "村" : "乡镇"}）：${a.window_start} 至 ${a.window_end} 有 ${count(a.households)} 户出现新的风险信号，主要原因：${ALERT_REASON[a.dominant_reason] || a.dominant_reason}`),
+      ),
+    ),
+  );
+}
+
+const ALERT_REASON = { cadre_report: "基层干部排查", visit: "走访发现", department: "部门筛查", self_application: "农户申报", other: "其他" };
 
 function figure(label, value, unit, name) {
   return h(
