@@ -7,7 +7,16 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from app.models.enums import HouseholdType
 from app.pii import validate_phone
-from app.schemas.common import FreeLine, FreeText, PlanDate, ReadModel, RecordDate, RecordId, StrictModel
+from app.schemas.common import (
+    FreeLine,
+    FreeText,
+    PlanDate,
+    ReadModel,
+    RecordDate,
+    RecordId,
+    StrictModel,
+    Version,
+)
 from app.schemas.households import ClientRef
 
 VisitKind = Literal["routine", "verification", "follow_up", "campaign"]
@@ -46,7 +55,7 @@ class HelperUpdate(StrictModel):
     unit: FreeLine | None = Field(default=None, min_length=1, max_length=100)
     phone: str | None = None
     active: bool | None = Field(default=None, description="false: no longer assignable (kept in history)")
-    version: int = Field(ge=1, description="the version read: a stale one is a 409")
+    version: Version = Field(description="the version read: a stale one is a 409")
 
     @field_validator("phone")
     @classmethod

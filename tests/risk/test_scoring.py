@@ -204,6 +204,7 @@ def test_worker_schedules_nightly_and_request_jobs(settings: Any) -> None:
         "weekly_risk_list",
         "risk_list_catch_up",
         "relief_delivery",
+        "cluster_alerts",
     }
     assert jobs["nightly_scoring"].max_instances == 1
     assert "hour='2'" in str(jobs["nightly_scoring"].trigger)
