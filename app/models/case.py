@@ -128,9 +128,14 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(16))  # new_work | returned | escalated | assigned
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # new_work | returned | escalated | assigned | cluster_alert
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"))  # none for a cluster alert
     step: Mapped[str] = mapped_column(String(24))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("cluster_alert.id"))
+    # a cluster alert's words: the region, how many households, the main reason (never a name)
+    text: Mapped[str | None] = mapped_column(String(200))
     read_at: Mapped[datetime | None]
 
 

@@ -113,9 +113,11 @@ class CaseDetail(CaseRead):
 class NotificationRead(ReadModel):
     id: int
     created_at: datetime
-    kind: str = Field(description="new_work | returned | escalated | assigned")
-    case_id: int
+    kind: str = Field(description="new_work | returned | escalated | assigned | cluster_alert")
+    case_id: int | None = Field(description="the case (none for a cluster alert)")
     step: str
+    alert_id: int | None = Field(default=None, description="a cluster alert's id (GET /cluster-alerts)")
+    text: str | None = Field(default=None, description="a cluster alert in words")
     read_at: datetime | None
 
 

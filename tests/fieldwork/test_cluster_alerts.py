@@ -39,6 +39,8 @@ def burst(
 def test_a_burst_in_one_village_raises_one_alert_and_a_second_burst_does_not_repeat_it(
     client: TestClient, accounts: Accounts, settings: Settings
 ) -> None:
+    for reader in ("township_1", "township_2", "district"):
+        accounts.create(reader)  # accounts that exist when the alert is raised
     flooded = burst(client, accounts, settings, VILLAGE_A, 5, "因自然灾害")
     burst(client, accounts, settings, VILLAGE_B, 2, "因病")  # below the village threshold (5)
     burst(client, accounts, settings, VILLAGE_C, 4, "因病")
@@ -53,6 +55,15 @@ def test_a_burst_in_one_village_raises_one_alert_and_a_second_burst_does_not_rep
     assert client.get(ALERTS, headers=accounts["district"]).json()["total"] == 1
     assert client.get(ALERTS, headers=accounts["township_2"]).json()["total"] == 0  # another township's
     assert client.get(ALERTS, headers=accounts["cadre_a"]).status_code == 403
+    # told to the township's reviewers and the district's officers, in their notifications, once
+    for reader, told in (("township_1", 1), ("district", 1), ("township_2", 0), ("cadre_a", 0)):
+        notes = client.get("/api/v1/notifications", headers=accounts[reader]).json()["items"]
+        alerts_told = [n for n in notes if n["kind"] == "cluster_alert"]
+        assert len(alerts_told) == told, reader
+        for note in alerts_told:
+            assert (note["alert_id"], note["case_id"]) == (alert["id"], None)
+            assert note["text"].startswith("洛河村（村）")
+            assert "5 户出现新的风险信号，主要原因：因自然灾害" in note["text"]
 
     burst(client, accounts, settings, VILLAGE_A, 6, "因病")  # the same window: no second alert
     with db.session_scope() as session:

@@ -9,7 +9,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from playwright.sync_api import FilePayload, Page, expect
 
-from tests.fixtures import Accounts, new_household
+from app.config import Settings
+from app.worker import jobs
+from tests.fieldwork.test_cluster_alerts import burst
+from tests.fixtures import VILLAGE_A, Accounts, new_household
 from tests.web.conftest import shot
 from tests.web.test_cadre_pages import log_in, no_sideways_scroll
 from tests.web.test_offline_drafts import COUNT_DRAFTS, offline_failure
@@ -110,4 +113,22 @@ def test_a_visit_recorded_offline_is_sent_with_its_photo_when_the_connection_ret
     assert [(v["findings"], v["flags"], len(v["photos"])) for v in stored] == [("房屋漏雨", ["housing"], 1)]
     assert stored[0]["photos"][0]["width"] == 800  # already small: not enlarged
     errors = [e for e in phone.console_errors if not offline_failure(e)]  # type: ignore[attr-defined]
+    assert errors == [], errors
+
+
+def test_a_township_reviewer_is_told_of_a_cluster_alert_in_the_notifications(
+    phone: Page, live_server: str, client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    accounts.create("township_1")
+    burst(client, accounts, settings, VILLAGE_A, 5, "因自然灾害")
+    jobs.cluster_alerts()
+    log_in(phone, live_server, "township_1")
+    phone.goto(f"{live_server}/#/notifications")
+    note = phone.locator("#notifications li").first
+    expect(note).to_contain_text("集中预警")
+    expect(note).to_contain_text("洛河村（村）")
+    expect(note).to_contain_text("5 户出现新的风险信号，主要原因：因自然灾害")
+    expect(note.get_by_role("link")).to_have_count(0)  # no case to open: the words say it all
+    shot(phone, "desk-notification-cluster-alert-390")
+    errors = phone.console_errors  # type: ignore[attr-defined]
     assert errors == [], errors

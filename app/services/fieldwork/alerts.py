@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from app.clock import district_zone
-from app.models import ClusterAlert, Household, Region, Signal
+from app.models import ClusterAlert, Household, Notification, Region, Signal, User
 from app.models.enums import Role
 from app.schemas.common import PageParams
 from app.schemas.policy import PolicyData
@@ -62,6 +62,8 @@ def detect(session: Session, policy: PolicyData, today: date) -> list[ClusterAle
             alert = _raise(session, level, region, burst, start, today)
             if alert is not None:
                 raised.append(alert)
+    if raised:
+        _notify(session, raised)
     return raised
 
 
@@ -154,6 +156,29 @@ def _raise(
     except IntegrityError:
         return None
     return alert
+
+
+def _notify(session: Session, raised: list[ClusterAlert]) -> None:
+    """Each alert to its township's reviewers and the district's officers, in their notifications."""
+    names = region_names(session, raised)
+    for alert in raised:
+        readers = select(User.id).where(
+            User.active.is_(True),
+            or_(
+                and_(User.role == Role.township_reviewer, User.region_code == alert.township_code),
+                User.role == Role.district_officer,
+            ),
+        )
+        level = "村" if alert.level == "village" else "乡镇"
+        where = f"{names.get(alert.region_code, alert.region_code)}（{level}）"
+        text = (
+            f"{where} {alert.window_start:%m-%d} 至 {alert.window_end:%m-%d} 有 {len(alert.households)} 户"
+            f"出现新的风险信号，主要原因：{reason_label(alert.dominant_reason)}"
+        )
+        session.add_all(
+            Notification(user_id=user_id, kind="cluster_alert", step="", alert_id=alert.id, text=text[:200])
+            for user_id in session.scalars(readers)
+        )
 
 
 def _midnight(day: date) -> datetime:

@@ -32,7 +32,7 @@ const EVENT = {
   escalated: "逾期升级",
   amended: "农户修改申请",
 };
-const NOTE = { new_work: "新的待办", returned: "案件被退回", escalated: "逾期升级给您", assigned: "改派给您" };
+const NOTE = { new_work: "新的待办", returned: "案件被退回", escalated: "逾期升级给您", assigned: "改派给您", cluster_alert: "集中预警" };
 const CATEGORY = { none: "—" };
 
 // the form's choices as the server lists them (its own enums), asked for once
@@ -594,7 +594,9 @@ async function notificationsPage() {
         h("span", { class: "grow" }, n.read_at ? "" : h("span", { class: "desk-dot", "aria-label": "未读" }, "● "), words(NOTE, n.kind, "通知")),
         h("span", { class: "muted" }, at(n.created_at)),
       ),
-      h("div", {}, h("a", { href: `#/cases/${n.case_id}` }, `案件 ${n.case_id} · ${words(STEP, n.step, "")}`)),
+      n.case_id
+        ? h("div", {}, h("a", { href: `#/cases/${n.case_id}` }, `案件 ${n.case_id} · ${words(STEP, n.step, "")}`))
+        : h("div", {}, n.text || ""),
       n.read_at ? null : mark,
     );
     return li;
