@@ -131,3 +131,17 @@ def test_the_share_of_the_demo_district_asked_about_stays_near_those_below_the_l
     }
     assert shares["flagged"] < 16.0, result.stdout
     assert shares["flagged"] <= 3.5 * shares["income_below_line"], result.stdout
+
+
+def test_campaign_benchmark_opens_a_county_campaign_against_its_floor(tmp_path: Path) -> None:
+    result = _bench(
+        tmp_path,
+        "bench/campaigns.py",
+        *("--database", "sqlite", "--households", "300", "--repeats", "1", "--data-dir", str(tmp_path)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "300 tasks, 90 done at opening" in result.stdout
+    for figure in ("| open over the county", "| progress, district officer", "| close ("):
+        assert figure in result.stdout
+    assert "same tasks as the floor (digest of every row): yes" in result.stdout
+    assert "seconds, not minutes (open ≤ 10 s)" in result.stdout
