@@ -218,23 +218,26 @@ def _complete_from_visits(session: Session, campaign: Campaign) -> None:
 def _by_village(
     session: Session, actor: Actor, campaign: Campaign, *, outcomes: bool = False
 ) -> list[dict[str, Any]]:
-    village, township = aliased(Region), aliased(Region)
-    stmt = (
+    # counted by the task's own village code first (an index range), named after: grouping by the joined
+    # names would sort every task row
+    counts = (
         select(
-            township.code,
-            township.name,
-            village.code,
-            village.name,
-            func.count(FieldTask.id),
-            func.sum(cast(FieldTask.done_on.is_not(None), Integer)),
+            FieldTask.village_code,
+            func.count(FieldTask.id).label("tasks"),
+            func.sum(cast(FieldTask.done_on.is_not(None), Integer)).label("done"),
         )
-        .join(village, village.code == FieldTask.village_code)
-        .join(township, township.code == village.parent_code)
         .where(
             FieldTask.campaign_id == campaign.id,
             FieldTask.village_code.in_(access.visible_village_codes(actor)),
         )
-        .group_by(township.code, township.name, village.code, village.name)
+        .group_by(FieldTask.village_code)
+        .subquery()
+    )
+    village, township = aliased(Region), aliased(Region)
+    stmt = (
+        select(township.code, township.name, village.code, village.name, counts.c.tasks, counts.c.done)
+        .join(village, village.code == counts.c.village_code)
+        .join(township, township.code == village.parent_code)
         .order_by(township.code, village.code)
     )
     rows = [
