@@ -50,6 +50,10 @@ class RiskListEntryRead(BaseModel):
     case_days_open: int | None
     overdue: bool
     measures: str = Field(description="assistance measures in place")
+    helper_name: str | None = Field(
+        default=None,
+        description="the helper (帮扶责任人) when the list was made; none for a monitored one: a gap",
+    )
     change: Change
     previous_level: str | None
     resolved_reason: str | None = Field(

@@ -166,6 +166,14 @@ def test_a_monitored_household_without_a_helper_is_a_gap_in_the_weekly_summary(
     [township] = [t for t in summary["by_township"] if t["township_code"] == TOWNSHIP_1]
     assert township["monitored_without_helper"] == 1
     assert summary["households"] == 2  # both monitored households are on the list, paired or not
+    entries = client.get(f"/api/v1/risk-lists/{THIS_WEEK}", headers=accounts["district"]).json()["items"]
+    assert {e["household_id"]: e["helper_name"] for e in entries} == {paired: "张帮", unpaired: None}
+    csv = client.get(
+        f"/api/v1/risk-lists/{THIS_WEEK}", params={"format": "csv"}, headers=accounts["district"]
+    )
+    header, *rows = csv.content.decode("utf-8-sig").splitlines()
+    column = header.split(",").index("帮扶责任人")
+    assert sorted(r.split(",")[column] for r in rows) == ["", "张帮"]
     # a pairing after the list was made does not change that week's list
     assert (
         pair(
