@@ -197,13 +197,17 @@ class HouseholdSummary(ReadModel):
     )
     stale: bool | None = Field(
         default=None,
-        description="no report ending within the policy's stale_report_months (to visit, as GET "
-        "/visits/due); null for a department",
+        description="neither a report ending nor a visit within the policy's stale_report_months (to "
+        "visit, as GET /visits/due); null for a department",
     )
     last_report_end: date | None = Field(
         default=None,
         description="end of the last effective report; null when it has never reported (尚无报告) "
         "or for a department",
+    )
+    last_visit_on: date | None = Field(
+        default=None,
+        description="day of the last recorded visit; null when never visited or for a department",
     )
     open_case_id: int | None = Field(
         default=None, description="the household's open case; null for a department"

@@ -12,6 +12,7 @@ class DueVisitRead(ReadModel):
     monitoring_status: str
     last_report_end: date | None = Field(description="the latest report's period_end (null: never reported)")
     months_since_report: int | None
+    last_visit_on: date | None = Field(description="the day of the last recorded visit (null: never visited)")
 
 
 class DueVisitPage(ReadModel):
@@ -19,4 +20,6 @@ class DueVisitPage(ReadModel):
     total: int
     page: int
     page_size: int
-    stale_report_months: int = Field(description="the policy's months: no report for longer is a finding")
+    stale_report_months: int = Field(
+        description="the policy's months: neither a report nor a visit for longer is a finding"
+    )

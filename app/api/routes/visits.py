@@ -15,10 +15,11 @@ router = APIRouter(
 @router.get(
     "/due",
     response_model=DueVisitPage,
-    summary="Households to visit: no report within the policy's months (never reported first)",
+    summary="Households to visit: neither a report nor a visit within the policy's months (never seen first)",
 )
 def due(session: SessionDep, actor: CurrentActor, page: PageDep) -> DueVisitPage:
-    """A household nobody has reported on is not a safe household: the village's list of whom to see."""
+    """A household nobody has reported on or visited is not a safe household: the village's list of whom
+    to see (the stale queue; a report counts from the end of its period, a visit from its day)."""
     items, total, months = visit_service.due(session, actor, page)
     return DueVisitPage(
         items=[DueVisitRead.model_validate(i) for i in items],

@@ -264,8 +264,8 @@ def _matches(actor: Actor, q: str) -> ColumnElement[bool]:
 
 def list_extras(session: Session, actor: Actor, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """What a list shows of each household beyond its row, in one query per kind for the whole page:
-    the current run's level, whether it is stale (visits' rule) and its last report's end, its open
-    case and step, the head's name. Only for the procedure's own people (a department's list carries
+    the current run's level, whether it is stale (visits' rule), its last report's end and last visit,
+    its open case and step, the head's name. Only for the procedure's own people (a department's list carries
     none of it); names for LIST_NAME_READERS only."""
     if not ids or actor.role not in CASE_FINDING_READERS:
         return {}
@@ -274,6 +274,7 @@ def list_extras(session: Session, actor: Actor, ids: Sequence[int]) -> dict[int,
             "risk_level": None,
             "stale": True,
             "last_report_end": None,
+            "last_visit_on": None,
             "open_case_id": None,
             "open_case_step": None,
         }
@@ -284,9 +285,13 @@ def list_extras(session: Session, actor: Actor, ids: Sequence[int]) -> dict[int,
     )
     for hid, level in session.execute(levels):
         extras[hid]["risk_level"] = level
-    _, cutoff = visits.stale_cutoff(session, local_today())
     for hid, last_end in session.execute(visits.last_report_ends(ids)):
-        extras[hid] |= {"stale": visits.is_stale(last_end, cutoff), "last_report_end": last_end}
+        extras[hid]["last_report_end"] = last_end
+    for hid, last_visit in session.execute(visits.last_visits(ids)):
+        extras[hid]["last_visit_on"] = last_visit
+    _, cutoff = visits.stale_cutoff(session, local_today())
+    for extra in extras.values():
+        extra["stale"] = visits.is_stale(extra["last_report_end"], extra["last_visit_on"], cutoff)
     cases = (
         select(Case.household_id, Case.id, Case.step)
         .where(Case.household_id.in_(ids), Case.status == "open")

@@ -1,16 +1,19 @@
-"""The village's list of households to visit: a household nobody has reported on within the policy's
-months is not a safe household (DOMAIN.md, field work). Read live, not from the last scoring run, so a
-report sent this morning takes the household off the list at once."""
+"""The village's list of households to visit (the stale queue): a household nobody has reported on or
+visited within the policy's months is not a safe household (DOMAIN.md, field work). The one stale rule:
+the household list's flag and screening coverage (coverage.py) read it from here. Read live, not from the
+last scoring run, so a report sent or a visit recorded this morning takes the household off the list at
+once."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.clock import add_months, local_today
-from app.models import Household, Report
+from app.models import Household, Report, Visit
 from app.models.enums import Role
 from app.schemas.common import PageParams
 from app.services.platform import access
@@ -28,17 +31,42 @@ class DueVisit:
     monitoring_status: str
     last_report_end: date | None  # None: never reported
     months_since_report: int | None
+    last_visit_on: date | None  # None: never visited
 
 
 def stale_cutoff(session: Session, today: date) -> tuple[int, date]:
-    """The policy's months, and the day a household's last report must end on or after not to be stale."""
+    """The policy's months, and the day a household's last report must end on or after, or its last visit
+    be on or after, not to be stale."""
     _, policy = policy_service.current_data(session)
     return policy.stale_report_months, add_months(today, -policy.stale_report_months)
 
 
-def is_stale(last_end: date | None, cutoff: date) -> bool:
-    """Stale: never reported, or the last effective report ended before the cutoff."""
-    return last_end is None or last_end < cutoff
+def is_stale(last_end: date | None, last_visit: date | None, cutoff: date) -> bool:
+    """Stale: neither an effective report ending nor a visit on or after the cutoff. A report keeps the
+    household covered for the policy's months from the end of the period it describes, a visit from its
+    day."""
+    return not (
+        (last_end is not None and last_end >= cutoff) or (last_visit is not None and last_visit >= cutoff)
+    )
+
+
+def stale_clause(
+    last_end: ColumnElement[date | None], last_visit: ColumnElement[date | None], cutoff: date
+) -> ColumnElement[bool]:
+    """is_stale in SQL, over the columns of last_report_ends and last_visits (NULL: none)."""
+    return ((last_end.is_(None)) | (last_end < cutoff)) & ((last_visit.is_(None)) | (last_visit < cutoff))
+
+
+def last_seen(
+    last_end: ColumnElement[date | None], last_visit: ColumnElement[date | None]
+) -> ColumnElement[Any]:
+    """The later of the two (NULL: neither), in SQL the same on SQLite and PostgreSQL."""
+    return case(
+        (last_visit.is_(None), last_end),
+        (last_end.is_(None), last_visit),
+        (last_end >= last_visit, last_end),
+        else_=last_visit,
+    )
 
 
 # one alias for every call: SQLAlchemy prepares an alias's columns on first use, which costs milliseconds
@@ -56,24 +84,33 @@ def last_report_ends(household_ids: Collection[int] | None = None) -> Select[tup
     return stmt.group_by(Report.household_id)
 
 
+def last_visits(household_ids: Collection[int] | None = None) -> Select[tuple[int, date]]:
+    """Per household, the day of its last recorded visit (`last_visit`)."""
+    stmt = select(Visit.household_id, func.max(Visit.visited_on).label("last_visit"))
+    if household_ids is not None:
+        stmt = stmt.where(Visit.household_id.in_(household_ids))
+    return stmt.group_by(Visit.household_id)
+
+
 def due(session: Session, actor: Actor, page: PageParams) -> tuple[list[DueVisit], int, int]:
-    """Households in the actor's region with no effective report ending within the policy's months,
-    those never reported first, then the longest silent; with the policy's months."""
+    """Households in the actor's region with neither an effective report ending nor a visit within the
+    policy's months, those never seen first, then the longest unseen; with the policy's months."""
     access.require_role(actor, VISIT_READERS, "reading the village's visit list")
     today = local_today()
     months, cutoff = stale_cutoff(session, today)
     latest = last_report_ends().subquery()
+    visited = last_visits().subquery()
+    seen = last_seen(latest.c.last_end, visited.c.last_visit)
     stmt = access.visible_households(
         select(Household.id, Household.household_no, Household.village_code, Household.monitoring_status)
-        .add_columns(latest.c.last_end)
-        .outerjoin(latest, latest.c.household_id == Household.id),
+        .add_columns(latest.c.last_end, visited.c.last_visit)
+        .outerjoin(latest, latest.c.household_id == Household.id)
+        .outerjoin(visited, visited.c.household_id == Household.id),
         actor,
-    ).where((latest.c.last_end.is_(None)) | (latest.c.last_end < cutoff))
+    ).where(stale_clause(latest.c.last_end, visited.c.last_visit, cutoff))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.execute(
-        stmt.order_by(latest.c.last_end.is_not(None), latest.c.last_end, Household.id)
-        .offset(page.offset)
-        .limit(page.page_size)
+        stmt.order_by(seen.is_not(None), seen, Household.id).offset(page.offset).limit(page.page_size)
     ).all()
     return (
         [
@@ -84,8 +121,9 @@ def due(session: Session, actor: Actor, page: PageParams) -> tuple[list[DueVisit
                 str(status),
                 last_end,
                 _months_between(last_end, today) if last_end is not None else None,
+                last_visit,
             )
-            for hid, no, village, status, last_end in rows
+            for hid, no, village, status, last_end, last_visit in rows
         ],
         int(total),
         months,
