@@ -101,6 +101,7 @@ def rules_columns(panel: pn.Panel, policy: PolicyData, rows: IntArray, day: IntA
             "labour_share": np.where(known_labour, members["workers"] / members["size"], np.nan),
             "safety_net": (members["safety_net"] > 0).astype(float),
             "months_since_report": _months_since(r["end"], rows, day),
+            "months_since_visit": _months_since_visit(panel, rows, day),
             "income_covered_share": _at(d["covered_share"], rows),
             "active_members": members["size"],
         }
@@ -202,6 +203,14 @@ def _months_since(end: IntArray, rows: IntArray, day: IntArray) -> Array:
     """Months from each target's report to the day its features are known on (NaN: no report). Measured
     to the scoring day, not between reports: a household silent for a year reads 12 on the list."""
     return np.round((day - _at(end.astype(float), rows)) / DAYS_PER_MONTH, 1)
+
+
+def _months_since_visit(panel: pn.Panel, rows: IntArray, day: IntArray) -> Array:
+    """Months from each target's household's last visit to the target's day (NaN: none, or after it)."""
+    if panel.last_visit is None or not len(panel.last_visit):
+        return np.full(len(rows), np.nan)
+    months = np.round((day - panel.last_visit[_households(panel, rows)]) / DAYS_PER_MONTH, 1)
+    return np.where(months >= 0, months, np.nan)  # (NaN stays NaN)
 
 
 DAYS_PER_MONTH = 30.44

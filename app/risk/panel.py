@@ -41,6 +41,9 @@ class Panel:
     # columns, by household: one row per member and spell of its dated facts (joined/left bound the spell)
     members: dict[str, Any]
     derived: dict[str, Any] = field(default_factory=dict)
+    # per household: the day number of its last visit on or before the panel's day (NaN: none; None: the
+    # panel has no visits, e.g. one built from a dataset): with the reports, the stale rule's "seen"
+    last_visit: FloatArray | None = None
 
     @property
     def hh(self) -> IntArray:

@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy import BigInteger, case, cast, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from app.models import Household, Member, MemberFact, Report, ReportEvent
+from app.models import Household, Member, MemberFact, Report, ReportEvent, Visit
 from app.models.enums import Health, HouseholdType, HousingGrade, LabourCapacity, MemberFactKind, Schooling
 from app.risk import columns as col
 from app.risk.member_spells import spells
@@ -22,6 +22,7 @@ from app.risk.panel import (
     NEVER,
     REPORT_FLOATS,
     BoolArray,
+    FloatArray,
     IntArray,
     Panel,
 )
@@ -81,6 +82,7 @@ def load(
     members = _read_members(session, dialect, as_of, facts_known_at, scope)
     members["hh"] = _index(ids, members.pop("household_id"))
     panel.members = _rows(members, members["hh"] >= 0)
+    panel.last_visit = _read_last_visits(session, dialect, as_of, scope, ids)
     return panel
 
 
@@ -154,6 +156,24 @@ def _read_reports(session: Session, dialect: str, as_of: date | None, scope: Any
     if as_of is not None:
         stmt = stmt.where(Report.period_end <= as_of)
     return col.read(session, stmt, cols)
+
+
+def _read_last_visits(
+    session: Session, dialect: str, as_of: date | None, scope: Any, ids: IntArray
+) -> FloatArray:
+    """Per household of `ids`, the day number of its last visit on or before `as_of` (NaN: none)."""
+    cols = [
+        col.Column("household_id", Visit.household_id, "int", -1),
+        col.Column("day", func.max(col.days(Visit.visited_on, dialect)), "int", 0),
+    ]
+    stmt = select(*col.select_columns(cols, dialect)).where(scope(Visit.household_id))
+    if as_of is not None:
+        stmt = stmt.where(Visit.visited_on <= as_of)
+    found = col.read(session, stmt.group_by(Visit.household_id), cols)
+    last = np.full(len(ids), np.nan)
+    at = _index(ids, found["household_id"])
+    last[at[at >= 0]] = found["day"][at >= 0]
+    return last
 
 
 def _read_events(

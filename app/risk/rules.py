@@ -38,6 +38,7 @@ FEATURES = (
     "labour_share",  # share of active members with ordinary or skilled labour
     "safety_net",  # 低保 or 特困 recorded for a member
     "months_since_report",  # from the latest report's period_end to the scoring day (NaN: no report)
+    "months_since_visit",  # from the last visit to the scoring day (NaN: never visited)
     "income_covered_share",  # share of the 12-month window the reports cover (below 1: income estimated)
     "active_members",  # members living in the household on the scoring day
 )
@@ -245,13 +246,17 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
             )
         )
 
-    # silence is not safety: a household nobody has reported on is a finding for the village
+    # silence is not safety: a household nobody has reported on or visited within the policy's months is
+    # a finding for the village (the stale rule of app/services/registry/visits.py, on the scoring day)
     months = frame["months_since_report"]
+    visited = frame["months_since_visit"]
+    limit = policy.stale_report_months + 1e-9
     with np.errstate(invalid="ignore"):
         # a household nobody lives in any more is not one to visit
         lived_in = frame["active_members"] > 0
-        stale = (np.isnan(months) | (months > policy.stale_report_months + 1e-9)) & lived_in
+        stale = (np.isnan(months) | (months > limit)) & (np.isnan(visited) | (visited > limit)) & lived_in
     for i in np.flatnonzero(stale):
+        seen = "" if np.isnan(visited[i]) else f"，最近一次走访已过 {visited[i]:.0f} 个月"
         reasons[i].append(
             Reason(
                 "stale_report",
@@ -259,10 +264,10 @@ def evaluate(frame: Mapping[str, Array], policy: PolicyData) -> list[list[Reason
                 "medium",
                 "months_since_report",
                 _finite(months[i]),
-                "尚无收入报告，需入户走访核实"
+                f"尚无收入报告{seen}，需入户走访核实"
                 if np.isnan(months[i])
-                else f"最近一次报告已过 {months[i]:.0f} 个月（超过 {policy.stale_report_months} 个月），"
-                "需入户走访核实",
+                else f"最近一次报告已过 {months[i]:.0f} 个月（超过 {policy.stale_report_months} 个月）"
+                f"{seen}，需入户走访核实",
             )
         )
     return reasons

@@ -7,16 +7,18 @@ from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from app import db
 from app.clock import local_today
 from app.config import Settings, get_settings
+from app.models import Visit
 from app.risk import scorer
 from app.risk.rules import evaluate
 from app.schemas.policy import PolicyData
 from app.services.lists import risk_list_generation, risk_lists
 from app.services.platform.access import Actor
-from tests.fixtures import Accounts, new_household, report_body
+from tests.fixtures import VILLAGE_A, Accounts, new_household, report_body
 from tests.risk.test_features import frame_for, submit
 from tests.risk.test_rules import household, run
 
@@ -159,3 +161,45 @@ def test_a_household_nobody_lives_in_is_not_stale_and_one_quarter_below_the_line
     )
     assert next(r for r in thin if r.code == "income_below_line").level == "medium"  # verify first
     assert next(r for r in whole if r.code == "income_below_line").level == "high"
+
+
+def test_a_visit_within_the_policys_months_keeps_a_silent_household_off_the_stale_rule() -> None:
+    never, recent, long_ago, old_report = run(
+        household(months_since_report=np.nan, months_since_visit=np.nan),
+        household(months_since_report=np.nan, months_since_visit=2.0),
+        household(months_since_report=np.nan, months_since_visit=6.1),
+        household(months_since_report=11.0, months_since_visit=1.0),
+    )
+    assert codes(never) == ["stale_report"]
+    assert "stale_report" not in codes(recent) + codes(old_report)  # a visit is a look at the household
+    assert codes(long_ago) == ["stale_report"]
+    assert long_ago[0].text == "尚无收入报告，最近一次走访已过 6 个月，需入户走访核实"
+
+
+def test_scoring_reads_the_visits_as_the_visit_list_does(
+    client: TestClient, accounts: Accounts, session: Session
+) -> None:
+    cadre = accounts["cadre_a"]
+    visited, long_ago = new_household(client, cadre)["id"], new_household(client, cadre)["id"]
+    for hid, day in ((visited, date(2026, 11, 20)), (long_ago, date(2026, 3, 10))):
+        session.add(
+            Visit(
+                household_id=hid,
+                village_code=VILLAGE_A,
+                visited_on=day,
+                kind="routine",
+                visitors=["李文"],
+                client_ref=f"v{hid}",
+                body_hash="0" * 64,
+            )
+        )
+    session.commit()
+    today = local_today()
+    assert frame_for(visited, as_of=today)["months_since_visit"] == 0.4
+    assert np.isnan(frame_for(visited, as_of=date(2026, 11, 19))["months_since_visit"])  # not yet made
+    ran = scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=today, triggered_by="test")
+    levels = {r["household_id"]: r for r in _results(ran.id)}
+    assert "stale_report" not in levels[visited]["codes"]
+    assert "stale_report" in levels[long_ago]["codes"]
+    due = client.get("/api/v1/visits/due", headers=cadre).json()
+    assert [i["household_id"] for i in due["items"]] == [long_ago]

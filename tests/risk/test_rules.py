@@ -33,6 +33,7 @@ def household(**values: Any) -> dict[str, float]:
         "labour_share": 0.5,
         "safety_net": 0.0,
         "months_since_report": 2.0,
+        "months_since_visit": np.nan,
         "income_covered_share": 1.0,
         "active_members": 3.0,
     }
