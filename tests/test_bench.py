@@ -145,3 +145,15 @@ def test_campaign_benchmark_opens_a_county_campaign_against_its_floor(tmp_path: 
         assert figure in result.stdout
     assert "same tasks as the floor (digest of every row): yes" in result.stdout
     assert "seconds, not minutes (open ≤ 10 s)" in result.stdout
+
+
+def test_coverage_benchmark_reports_the_month_against_the_floor(tmp_path: Path) -> None:
+    result = _bench(
+        tmp_path,
+        "bench/coverage.py",
+        *("--database", "sqlite", "--households", "300", "--repeats", "1", "--data-dir", str(tmp_path)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the floor agrees village by village" in result.stdout
+    for figure in ("| floor: one SQL statement", "| service: coverage.summary", "| API: GET /coverage "):
+        assert figure in result.stdout
