@@ -5,8 +5,9 @@
     .venv/bin/python bench/coverage.py --database sqlite --households 300 --repeats 1      # smoke test
 
 The district is risk_scoring.py's (households × 8 quarterly reports; built once, dumped outside the repo,
-reused). This benchmark works on its own copy (`…_coverage`: PostgreSQL `CREATE DATABASE … TEMPLATE`,
-SQLite a file copy), where, once, field work is laid over it:
+reused). This benchmark never opens it: it works on its own copy (`…_coverage`), restored from the
+district's dump (PostgreSQL `pg_restore`, SQLite a file copy) or, with no dump yet, generated into the copy
+the same way (campaigns.py's `complete`); there, once, field work is laid over it:
 - every household registered before the reports' first period (the build dates them all "now");
 - each report sent 0–60 days after its period ended (spread by its id), at 10:00 in the district;
 - visits in each of the 12 months up to the measured month, each month --visit-share of the households
@@ -46,6 +47,7 @@ from sqlalchemy import create_engine, func, insert, select, text, update
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import risk_scoring as district_bench  # noqa: E402
+from bench.campaigns import complete  # noqa: E402
 
 TRIGGER = "bench-coverage"
 PASSWORD = "bench-coverage-password"
@@ -55,22 +57,37 @@ say = district_bench.say
 
 
 def copy_of(district: district_bench.District) -> district_bench.District:
-    """This benchmark's own copy of the district (made once, then reused)."""
+    """This benchmark's own copy of the district: restored from the district's dump when there is one, else
+    an empty database the district is generated into (campaigns.complete). The shared district itself is
+    never opened: another session may be building it, or hold it at another migration."""
     name = f"{district.name}_coverage"
     if district.kind == "postgresql":
         copy = district_bench.District("postgresql", name, district_bench.PG_SERVER + name, district.dump)
-        if not district_bench.pg_exists(name):
-            district_bench.dispose()
-            admin = create_engine(district_bench.PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{district.name}"'))
-            admin.dispose()
+        if district_bench.pg_exists(name):
+            copy.built = {"source": "existing copy"}
+            return copy
+        district_bench.run_tool(["createdb", *district_bench.PG_CLI, name])
+        if not district.dump.exists():
+            copy.built = {"source": "generated"}
+            return copy
+        started = time.perf_counter()
+        restore = ["pg_restore", *district_bench.PG_CLI, "-d", name, "-j", "2", "--no-owner"]
+        district_bench.run_tool([*restore, str(district.dump)])
+        copy.built = {"source": f"restored {district.dump}", "restore_s": time.perf_counter() - started}
         return copy
     assert district.db_file is not None
     db_file = district.db_file.with_name(f"{name}.db")
-    if not db_file.exists():
-        shutil.copyfile(district.db_file, db_file)
-    return district_bench.District("sqlite", name, f"sqlite:///{db_file}", district.dump, db_file)
+    copy = district_bench.District("sqlite", name, f"sqlite:///{db_file}", district.dump, db_file)
+    if db_file.exists():
+        copy.built = {"source": "existing copy"}
+    elif district.dump.exists():
+        partial = db_file.with_name(db_file.name + ".partial")
+        shutil.copyfile(district.dump, partial)
+        partial.replace(db_file)
+        copy.built = {"source": f"copied {district.dump}"}
+    else:
+        copy.built = {"source": "generated"}
+    return copy
 
 
 def measured_month() -> date:
@@ -262,15 +279,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else Path(tempfile.gettempdir()) / "shouwang-bench-risk"
     )
     district = district_bench.district_for(args.database, args.households, data_dir)
-    district_bench.prepare(district, args.households, args.chunk, args.seed, rebuild=False)
-    district_bench.dispose()
     current = copy_of(district)
     district_bench.configure(current.url)
     district_bench.migrate(current.url)
-    say(f"measuring on {current.name}")
+    complete(current, args.households, args.chunk, args.seed)
+    present = district_bench.household_count()
+    if present != args.households:
+        raise SystemExit(f"{current.name} holds {present:,} households, not {args.households:,}")
+    say(f"measuring on {current.name} ({current.built['source']})")
     month = measured_month()
     laid = lay_field_work(current.kind, month, args.visit_share, args.seed)
-    if laid["laid"]:
+    if laid["laid"] or "restore_s" in current.built or "generate_s" in current.built:
         district_bench.vacuum(current, analyze_all=True)
     county = county_code()
     ensure_officer(county)
@@ -343,7 +362,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "households": args.households,
         "database": args.database,
-        "district": district.built,
+        "district": current.built,
         "field_work": laid,
         "month": label,
         "villages": len(found.villages),
