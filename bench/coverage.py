@@ -122,7 +122,7 @@ def lay_field_work(kind: str, month: date, share: float, seed: int) -> dict[str,
         if kind == "postgresql":
             session.execute(
                 text(
-                    "UPDATE report SET created_at = (period_end + make_interval(days => (id * 7919) % 61)"
+                    "UPDATE report SET created_at = (period_end + make_interval(days => ((id::bigint * 7919) % 61)::int)"
                     " + interval '2 hours') AT TIME ZONE 'UTC'"
                 )
             )

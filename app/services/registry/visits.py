@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.clock import add_months, local_today
@@ -50,16 +50,15 @@ def is_stale(last_end: date | None, last_visit: date | None, cutoff: date) -> bo
     )
 
 
-def stale_clause(
-    last_end: ColumnElement[date | None], last_visit: ColumnElement[date | None], cutoff: date
-) -> ColumnElement[bool]:
-    """is_stale in SQL, over the columns of last_report_ends and last_visits (NULL: none)."""
-    return ((last_end.is_(None)) | (last_end < cutoff)) & ((last_visit.is_(None)) | (last_visit < cutoff))
+def stale_clause(last_end: ColumnElement[date | None], cutoff: date) -> ColumnElement[bool]:
+    """is_stale in SQL, over a query of Household outer-joined to last_report_ends (`last_end`). The
+    visits are looked up (by the index on visit.household_id) only for the households the reports leave
+    stale: a CASE, so neither database asks every household's visits first."""
+    recent_visit = select(Visit.id).where(Visit.household_id == Household.id, Visit.visited_on >= cutoff)
+    return case((last_end >= cutoff, false()), else_=~recent_visit.exists())
 
 
-def last_seen(
-    last_end: ColumnElement[date | None], last_visit: ColumnElement[date | None]
-) -> ColumnElement[Any]:
+def last_seen(last_end: ColumnElement[Any], last_visit: ColumnElement[Any]) -> ColumnElement[Any]:
     """The later of the two (NULL: neither), in SQL the same on SQLite and PostgreSQL."""
     return case(
         (last_visit.is_(None), last_end),
@@ -99,18 +98,35 @@ def due(session: Session, actor: Actor, page: PageParams) -> tuple[list[DueVisit
     today = local_today()
     months, cutoff = stale_cutoff(session, today)
     latest = last_report_ends().subquery()
+    stale = stale_clause(latest.c.last_end, cutoff)
+    total = session.scalar(
+        access.visible_households(
+            select(func.count())
+            .select_from(Household)
+            .outerjoin(latest, latest.c.household_id == Household.id),
+            actor,
+        ).where(stale)
+    )
     visited = last_visits().subquery()
     seen = last_seen(latest.c.last_end, visited.c.last_visit)
-    stmt = access.visible_households(
-        select(Household.id, Household.household_no, Household.village_code, Household.monitoring_status)
-        .add_columns(latest.c.last_end, visited.c.last_visit)
-        .outerjoin(latest, latest.c.household_id == Household.id)
-        .outerjoin(visited, visited.c.household_id == Household.id),
-        actor,
-    ).where(stale_clause(latest.c.last_end, visited.c.last_visit, cutoff))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.execute(
-        stmt.order_by(seen.is_not(None), seen, Household.id).offset(page.offset).limit(page.page_size)
+        access.visible_households(
+            select(
+                Household.id,
+                Household.household_no,
+                Household.village_code,
+                Household.monitoring_status,
+                latest.c.last_end,
+                visited.c.last_visit,
+            )
+            .outerjoin(latest, latest.c.household_id == Household.id)
+            .outerjoin(visited, visited.c.household_id == Household.id),
+            actor,
+        )
+        .where(stale)
+        .order_by(seen.is_not(None), seen, Household.id)
+        .offset(page.offset)
+        .limit(page.page_size)
     ).all()
     return (
         [
@@ -125,7 +141,7 @@ def due(session: Session, actor: Actor, page: PageParams) -> tuple[list[DueVisit
             )
             for hid, no, village, status, last_end, last_visit in rows
         ],
-        int(total),
+        int(total or 0),
         months,
     )
 
