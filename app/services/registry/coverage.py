@@ -184,7 +184,8 @@ def summary(
     places = _villages(session, actor, township, village)
     codes = [code for code, *_ in places]
     visited = Household.id.in_(_visits(month, codes))
-    reported = Household.id.in_(_reports(month, policy.stale_report_months, village))
+    only = codes[0] if len(codes) == 1 else None  # a village cadre's, or a village's page
+    reported = Household.id.in_(_reports(month, policy.stale_report_months, only))
     stmt = (
         select(
             Household.village_code,
