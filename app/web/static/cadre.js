@@ -355,7 +355,7 @@ async function householdPage(id) {
     household.stale && !household.last_report_end
       ? h("p", {}, h("span", { class: "badge stale" }, "尚无报告"), " 该户还没有任何报告，需入户走访并提交报告。")
       : household.stale
-        ? h("p", {}, h("span", { class: "badge stale" }, "久未报告"), " 超过政策规定的月数没有报告，需入户走访。")
+        ? h("p", {}, h("span", { class: "badge stale" }, "久未报告"), " 超过政策规定的月数既没有报告也没有走访，需入户走访。")
         : null,
     personal,
     isCadre()
