@@ -1,7 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin
@@ -44,7 +44,10 @@ class Report(TimestampMixin, Base):
 
     events: Mapped[list["ReportEvent"]] = relationship(lazy="raise", order_by="ReportEvent.id")
 
-    __table_args__ = (UniqueConstraint("household_id", "client_ref"),)
+    __table_args__ = (
+        UniqueConstraint("household_id", "client_ref"),
+        Index("ix_report_created_at", "created_at"),  # a month's reports sent (screening coverage)
+    )
 
 
 class ReportEvent(Base):
