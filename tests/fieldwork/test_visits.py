@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from app import db
 from app.config import Settings
 from app.models import OutboxMessage, ReliefMessage, VisitPhoto, WebhookAllowedHost
-from tests.fixtures import TOWNSHIP_1, Accounts, free_port, new_household
+from tests.fixtures import TOWNSHIP_1, Accounts, free_port, new_household, race
 
 
 def png(width: int = 40, height: int = 30, colour: str = "red") -> bytes:
@@ -163,3 +164,15 @@ def test_a_visit_that_finds_illness_opens_a_case_and_no_outbound_message_carries
     assert "visit" not in sent
     assert "photo" not in sent
     assert str(photo["id"]) not in [str(v) for p in payloads for k, v in p.items() if k != "case_id"]
+
+
+def test_the_same_visit_sent_twice_at_once_is_stored_once(
+    app: FastAPI, client: TestClient, accounts: Accounts
+) -> None:
+    cadre = accounts["cadre_a"]
+    household = int(new_household(client, cadre)["id"])
+    url = f"/api/v1/households/{household}/visits"
+    answers = race(app, [lambda c: c.post(url, json=visit_body("twice"), headers=cadre)] * 4)
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert client.get(url, headers=cadre).json()["total"] == 1
