@@ -4,12 +4,13 @@ are recorded; its closing summary (JSON and XLSX) matches the visits and the cas
 import io
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from app import db
-from app.models import Household
+from app.models import AuditEntry, Household
 from app.models.enums import MonitoringCategory
 from tests.fieldwork.test_visits import record, visit_body
 from tests.fixtures import (
@@ -21,6 +22,7 @@ from tests.fixtures import (
     VILLAGE_C,
     Accounts,
     new_household,
+    race,
 )
 
 CAMPAIGNS = "/api/v1/campaigns"
@@ -145,3 +147,20 @@ def test_only_the_district_opens_a_campaign_and_its_scope_is_checked(
     assert bad_type.status_code == 422
     assert client.get(CAMPAIGNS, headers=accounts["department"]).status_code == 403
     assert client.get(CAMPAIGNS, headers=accounts["district"]).json()["total"] == 0  # nothing half-written
+
+
+def test_a_campaign_closed_twice_at_once_closes_once(
+    app: FastAPI, client: TestClient, accounts: Accounts
+) -> None:
+    district = accounts["district"]
+    new_household(client, accounts["cadre_a"])
+    campaign = client.post(CAMPAIGNS, json=SCOPE | {"townships": None}, headers=district).json()
+    url = f"{CAMPAIGNS}/{campaign['id']}/close"
+    answers = race(app, [lambda c: c.post(url, headers=district)] * 3)
+    assert sorted(a.status_code for a in answers) == [200, 409, 409], [a.text for a in answers]
+    with db.session_scope() as session:
+        closes = session.scalar(select(func.count()).where(AuditEntry.action == "campaign.close"))
+    assert closes == 1
+    assert (
+        client.get(f"{CAMPAIGNS}/{campaign['id']}/summary", headers=district).json()["totals"]["tasks"] == 1
+    )
