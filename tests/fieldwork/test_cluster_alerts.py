@@ -87,3 +87,20 @@ def test_the_township_threshold_counts_its_villages_together(
     with db.session_scope() as session:
         raised = alerts.detect(session, policy, local_today())
         assert [(a.level, len(a.households)) for a in raised] == [("township", 6)]
+
+
+def test_a_scoring_run_flagging_many_households_at_once_is_not_a_cluster(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    ids = [int(new_household(client, accounts["cadre_a"])["id"]) for _ in range(8)]
+    reason = {"code": "income_below_line", "text": "人均纯收入低于监测线", "risk_type": "其他"}
+    with db.session_scope() as session:  # the first run after go-live, or a raised monitoring line
+        opened = cases.receive(
+            session,
+            settings,
+            PolicyData(),
+            Actor.system("risk_scorer"),
+            [cases.SignalIn(h, "risk_scorer", "high", [reason], "risk_run:1") for h in ids],
+        )
+        assert {s.outcome for s in opened} == {"opened"}
+        assert alerts.detect(session, PolicyData(), local_today()) == []

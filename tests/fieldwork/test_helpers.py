@@ -123,6 +123,9 @@ def test_pairing_is_refused_outside_the_region_and_for_the_wrong_dates(
     end = f"/api/v1/households/{household}/helpers/end"
     early_end = client.post(end, json={"ended_on": "2026-05-31", "reason": "调离"}, headers=township)
     assert (early_end.status_code, early_end.json()["field"]) == (422, "ended_on")
+    # a paired helper is not made inactive (the household would look paired with nobody working for it)
+    busy = client.patch(f"{HELPERS}/{someone['id']}", json={"active": False, "version": 1}, headers=township)
+    assert (busy.status_code, busy.json()["field"]) == (409, "active")
     assert (
         client.post(end, json={"ended_on": "2026-11-01", "reason": "调离"}, headers=township).status_code
         == 200
@@ -131,6 +134,9 @@ def test_pairing_is_refused_outside_the_region_and_for_the_wrong_dates(
         client.post(end, json={"ended_on": "2026-11-02", "reason": "调离"}, headers=township).status_code
         == 409
     )
+    # a new pairing starts no earlier than the last one ended: the history never overlaps
+    overlap = pair(client, township, household, helper_id=other["id"], started_on="2026-10-01")
+    assert (overlap.status_code, overlap.json()["field"]) == (422, "started_on")
     # an inactive helper is kept in the history but not paired again
     stale = client.patch(f"{HELPERS}/{someone['id']}", json={"active": False, "version": 1}, headers=township)
     assert stale.status_code == 200

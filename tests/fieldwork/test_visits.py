@@ -4,6 +4,7 @@ travel in outbound messages; a visit that finds a problem opens a case in the sa
 
 import io
 import json
+import random
 from typing import Any
 
 import pytest
@@ -123,6 +124,10 @@ def test_an_oversize_or_non_image_photo_is_refused_and_nothing_is_kept(
     assert text.json()["message_zh"] == "照片须为 JPEG、PNG 或 WebP 格式"
     truncated = upload(client, cadre, visit, jpeg()[:200], kind="image/jpeg")
     assert truncated.status_code == 415
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (40, 40), random.Random(7).randbytes(40 * 40 * 3)).save(noise, "JPEG")
+    half = noise.getvalue()[: len(noise.getvalue()) // 2]  # an upload cut short: the header is whole
+    assert upload(client, cadre, visit, half, kind="image/jpeg").status_code == 415
     gif = io.BytesIO()
     Image.new("RGB", (4, 4)).save(gif, "GIF")
     assert upload(client, cadre, visit, gif.getvalue(), kind="image/gif").status_code == 415

@@ -3,9 +3,9 @@ disease). When the households with a new signal within the policy's window reach
 township and the district are told once, with the households and the dominant reason; another burst in
 the same window does not repeat it.
 
-A new signal is one that says something new: a cadre's report or visit, a department's row, a household's
-own application, or a scoring run's flag that opened a case (the nightly run's re-flags of households
-already in a case are not news)."""
+A new signal is one somebody raised about a household: a cadre's report or visit, a department's row, a
+household's own application. The scoring runs' flags are left out: a run flags the whole district at once
+(the first run, a raised monitoring line), which is not a village hit at once."""
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -108,7 +108,7 @@ def _bursts(session: Session, start: date, end: date) -> tuple[dict[str, _Burst]
         .where(
             Signal.received_at >= _midnight(start),
             Signal.received_at < _midnight(end + timedelta(days=1)),
-            or_(Signal.source != "risk_scorer", Signal.outcome == "opened"),
+            Signal.source != "risk_scorer",
         )
     ).tuples()
     villages: dict[str, _Burst] = {}

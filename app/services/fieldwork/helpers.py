@@ -60,6 +60,12 @@ def update(session: Session, settings: Settings, actor: Actor, helper_id: int, b
         helper.phone_masked = mask_phone(body.phone)
         changes["phone"] = "***"
     if body.active is not None and body.active != helper.active:
+        paired = _paired_counts(session, [helper.id]).get(helper.id, 0)
+        if not body.active and paired:
+            raise Conflict(
+                f"helper {helper_id} is paired with {paired} households: pair them with others first",
+                field="active",
+            )
         helper.active = changes["active"] = body.active
     if changes:
         session.flush()
@@ -113,6 +119,11 @@ def assign(
     if not helper.active:
         raise Conflict(f"helper {helper.id} is no longer active", field="helper_id")
     current = _current(session, household.id)
+    last_end = session.scalar(
+        select(func.max(HelperAssignment.ended_on)).where(HelperAssignment.household_id == household.id)
+    )
+    if last_end is not None and body.started_on < last_end:
+        raise Invalid(f"started_on is before the last pairing ended ({last_end})", field="started_on")
     if current is not None:
         if current.helper_id == helper.id:
             raise Conflict(f"helper {helper.id} is already the household's helper", field="helper_id")

@@ -46,7 +46,9 @@ def identify(data: bytes) -> Picture:
                     )
                 if width * height > MAX_PIXELS:
                     raise TooLarge(f"a photo may have at most {MAX_PIXELS} pixels", field="photo")
-                image.verify()  # the whole file: a truncated or corrupt image is refused here
+                image.verify()  # the file's structure: a corrupt PNG is refused here …
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()  # … and every pixel decoded: a JPEG cut short in its upload is refused here
     except (
         UnidentifiedImageError,
         OSError,
