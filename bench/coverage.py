@@ -13,7 +13,8 @@ the same way (campaigns.py's `complete`); there, once, field work is laid over i
 - visits in each of the 12 months up to the measured month, each month --visit-share of the households
   (drawn anew per month, a day drawn in the month), as the recording API stores them.
 The month measured is the one 45 days after the last report's period ended (with 8 quarters ending
-30 September 2026: November 2026, where about half the households sent their third quarter's report).
+30 September 2026: November 2026; a report covers the months of its period, so there the covered are the
+visited, and the reports are still read to find it).
 
 Figures, medians of --repeats after a warm-up:
 - service: `coverage.summary` for the whole county as a district officer (every village, by township,
@@ -224,8 +225,9 @@ SELECT h.village_code,
                     AND visited_on >= :first AND visited_on <= :last) THEN 1 ELSE 0 END) AS visited,
        SUM(CASE WHEN h.id IN (SELECT household_id FROM visit WHERE village_code IN :villages
                     AND visited_on >= :first AND visited_on <= :last) THEN 0
-                WHEN h.id IN (SELECT household_id FROM report
-                    WHERE created_at >= :start_at AND created_at < :end_at AND period_end >= :fresh) THEN 1
+                WHEN h.id IN (SELECT r.household_id FROM report r
+                    WHERE r.period_start <= :last AND r.period_end >= :first
+                    AND NOT EXISTS (SELECT 1 FROM report n WHERE n.supersedes_id = r.id)) THEN 1
                 ELSE 0 END) AS reported_only
 FROM household h
 WHERE h.created_at < :end_at
@@ -245,7 +247,7 @@ def floor_once(connection: Any, params: dict[str, Any]) -> tuple[float, dict[str
     return elapsed, {village: (int(n), int(v), int(r)) for village, n, v, r in rows}
 
 
-def floor_params(kind: str, month: date, months: int) -> dict[str, Any]:
+def floor_params(kind: str, month: date) -> dict[str, Any]:
     following = months_back(month, -1)
     start_at = datetime.combine(month, datetime.min.time()) - timedelta(hours=8)
     end_at = datetime.combine(following, datetime.min.time()) - timedelta(hours=8)
@@ -260,7 +262,6 @@ def floor_params(kind: str, month: date, months: int) -> dict[str, Any]:
     return bounds | {
         "first": month,
         "last": following - timedelta(days=1),
-        "fresh": months_back(month, months),
     }
 
 
@@ -319,7 +320,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             return coverage.summary(session, officer, label, None, None)
 
     # the service and the floor in turns, so both see the same machine (it is shared and noisy)
-    params = floor_params(current.kind, month, policy.stale_report_months)
+    params = floor_params(current.kind, month)
     with session_scope() as session:  # every village's code, as a list written into the statement
         params["villages"] = list(
             session.scalars(select(Region.code).where(Region.level == RegionLevel.village))

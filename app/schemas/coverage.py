@@ -13,7 +13,7 @@ class CoverageCounts(ReadModel):
     covered: int = Field(description="visited or reported on in the month")
     visited: int = Field(description="visited in the month (a visit dated in it)")
     reported_only: int = Field(
-        description="not visited, but a report about the recent past was sent in the month"
+        description="not visited, but an effective report's period includes a day of the month"
     )
     not_covered: int
     share: float | None = Field(description="covered ÷ registered, 4 decimals; null for no households")
@@ -52,7 +52,7 @@ class HouseholdCoverageRead(ReadModel):
     visited_on: date | None = Field(description="the day of the month's last visit")
     visits: int = Field(description="visits in the month")
     reported_on: date | None = Field(
-        description="the day (district's clock) the month's last report was sent"
+        description="the end of the latest reported period that includes a day of the month"
     )
     stale: bool = Field(description="today, by the stale rule: on GET /visits/due")
 

@@ -1,8 +1,9 @@
 """Issue 13, acceptance 3: screening coverage of a month for a constructed village (some visited, some
-reported on, some neither, some seen long ago), by village, township and district; the stale queue is
-exactly the households not covered within the policy's months, and the household list agrees with it.
-Visits are inserted as rows (the recording API is another change); reports go through the API and are
-then dated back to when they were sent. Today is 2026-12-02 in the district (the frozen clock)."""
+reported on, some neither, some seen long ago, some just outside the policy's months), by village,
+township and district; the stale queue is exactly the households not covered within the policy's months,
+and the household list agrees with it. Visits are inserted as rows; reports go through the API and are
+then dated back to when they were sent (which does not matter: a report covers the months of its period).
+Today is 2026-12-02 in the district (the frozen clock): the policy's six months are July to December."""
 
 import itertools
 from datetime import UTC, date, datetime
@@ -26,8 +27,10 @@ from tests.fixtures import (
 )
 
 _refs = itertools.count(1)
-RECENT = ("2026-07-01", "2026-09-30")  # a quarter that ended within the policy's 6 months
-LAST_YEAR = ("2025-01-01", "2025-12-31")  # a year that ended before them
+TO_NOVEMBER = ("2026-09-01", "2026-11-30")  # a quarter that covers November
+Q3 = ("2026-07-01", "2026-09-30")  # covers July to September, within the policy's months
+Q1 = ("2026-01-01", "2026-03-31")  # before them, however late it is sent
+LAST_YEAR = ("2025-01-01", "2025-12-31")
 
 
 def visit(session: Session, household_id: int, village: str, day: date) -> None:
@@ -69,16 +72,19 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 
 
 def build(client: TestClient, accounts: Accounts, session: Session) -> dict[str, int]:
-    """Village A's households (registered on 1 October unless said), and one or two elsewhere."""
+    """Village A's households (registered on 1 June unless said), and one or two elsewhere."""
     cadre = accounts["cadre_a"]
-    names = ("visited", "both", "reported", "backfilled", "neither", "long_ago", "october", "midnight")
+    names = (
+        "visited", "both", "reported", "backfilled", "neither", "long_ago", "october", "june", "q1_in_july",
+        "q3",
+    )  # fmt: skip
     h = {name: new_household(client, cadre)["id"] for name in names}
     h |= {
         "b_visited": new_household(client, accounts["cadre_b"], village=VILLAGE_B)["id"],
         "b_neither": new_household(client, accounts["cadre_b"], village=VILLAGE_B)["id"],
         "c_reported": new_household(client, accounts["cadre_c"], village=VILLAGE_C)["id"],
     }
-    session.execute(update(Household).where(Household.id.in_(h.values())).values(created_at=at(2026, 10, 1)))
+    session.execute(update(Household).where(Household.id.in_(h.values())).values(created_at=at(2026, 6, 1)))
     session.commit()
     h["late"] = new_household(client, cadre)["id"]  # registered today: not in November's village
     visit(session, h["visited"], VILLAGE_A, date(2026, 11, 1))
@@ -87,15 +93,16 @@ def build(client: TestClient, accounts: Accounts, session: Session) -> dict[str,
     visit(session, h["long_ago"], VILLAGE_A, date(2026, 3, 10))
     visit(session, h["october"], VILLAGE_A, date(2026, 10, 20))
     visit(session, h["october"], VILLAGE_A, date(2026, 12, 1))
+    visit(session, h["june"], VILLAGE_A, date(2026, 6, 20))  # ten days before the policy's months
     visit(session, h["b_visited"], VILLAGE_B, date(2026, 11, 15))
-    report(client, session, cadre, h["both"], RECENT, at(2026, 11, 10, 3))
-    # 23:59 on 30 November in the district, and midnight opening December (UTC+8)
-    report(client, session, cadre, h["reported"], RECENT, at(2026, 11, 30, 15, 59))
-    report(client, session, cadre, h["midnight"], RECENT, at(2026, 11, 30, 16, 0))
-    # sent in November, but about last year: paperwork, not a look at the household
+    report(client, session, cadre, h["both"], TO_NOVEMBER, at(2026, 12, 1, 3))
+    report(client, session, cadre, h["reported"], TO_NOVEMBER, at(2026, 11, 30, 15, 59))
+    report(client, session, cadre, h["q3"], Q3, at(2026, 10, 8))
+    # sent in July, but about the first quarter: it covers January to March
+    report(client, session, cadre, h["q1_in_july"], Q1, at(2026, 7, 15))
     report(client, session, cadre, h["backfilled"], LAST_YEAR, at(2026, 11, 12, 2))
     report(
-        client, session, accounts["cadre_c"], h["c_reported"], ("2026-10-01", "2026-10-31"), at(2026, 11, 20)
+        client, session, accounts["cadre_c"], h["c_reported"], ("2026-11-01", "2026-11-30"), at(2026, 12, 1)
     )
     session.commit()
     return h
@@ -124,11 +131,12 @@ def test_a_months_coverage_of_a_village_its_township_and_the_district(
     assert village["month"] == "2026-11"
     assert [v["village_code"] for v in village["villages"]] == [VILLAGE_A]  # its own village only
     [a] = village["villages"]
-    # 8 registered by November's end (not the one registered today): visited 2 (one also reported on),
-    # reported on only 1; not: last year's report, nobody, March's and October's visits, December's report
-    assert counts(a) == (8, 3, 2, 1, 5)
-    assert a["share"] == 0.375
-    assert counts(village["total"]) == (8, 3, 2, 1, 5)
+    # 10 registered by November's end (not the one registered today): visited 2 (one also reported on),
+    # reported on only 1; not: last year's, the first quarter's and the third quarter's reports, nobody,
+    # March's, June's and October's visits
+    assert counts(a) == (10, 3, 2, 1, 7)
+    assert a["share"] == 0.3
+    assert counts(village["total"]) == (10, 3, 2, 1, 7)
     assert village["stale_report_months"] == 6
 
     township = get(client, accounts["township_1"], "", month="2026-11")
@@ -140,15 +148,15 @@ def test_a_months_coverage_of_a_village_its_township_and_the_district(
         for c, row in rows.items()
         if c not in (VILLAGE_A, VILLAGE_B)
     )
-    assert counts(township["total"]) == (10, 4, 3, 1, 6)
+    assert counts(township["total"]) == (12, 4, 3, 1, 8)
     assert [t["township_code"] for t in township["townships"]] == [TOWNSHIP_1]
 
     district = get(client, accounts["district"], "", month="2026-11")
     towns = by_code(district["townships"], "township_code")
-    assert counts(towns[TOWNSHIP_1]) == (10, 4, 3, 1, 6)
+    assert counts(towns[TOWNSHIP_1]) == (12, 4, 3, 1, 8)
     assert counts(towns[TOWNSHIP_2]) == (1, 1, 0, 1, 0)
-    assert counts(district["total"]) == (11, 5, 3, 2, 6)
-    assert district["total"]["share"] == 0.4545
+    assert counts(district["total"]) == (13, 5, 3, 2, 8)
+    assert district["total"]["share"] == 0.3846
     narrowed = get(client, accounts["district"], "", month="2026-11", township=TOWNSHIP_2)
     assert counts(narrowed["total"]) == (1, 1, 0, 1, 0)
     assert counts(get(client, accounts["district"], "", month="2026-11", village=VILLAGE_B)["total"]) == (
@@ -159,10 +167,11 @@ def test_a_months_coverage_of_a_village_its_township_and_the_district(
         1,
     )
 
-    # this month (the default): the one registered today counts; a visit on the 1st, the report at midnight
+    # this month (the default): the one registered today counts; a visit on the 1st; no report's period
+    # reaches December yet
     december = get(client, accounts["cadre_a"], "")
     assert december["month"] == "2026-12"
-    assert counts(december["total"]) == (9, 2, 1, 1, 7)
+    assert counts(december["total"]) == (11, 1, 1, 0, 10)
 
 
 def test_the_village_list_says_how_each_household_was_covered_not_covered_first(
@@ -170,10 +179,13 @@ def test_the_village_list_says_how_each_household_was_covered_not_covered_first(
 ) -> None:
     h = build(client, accounts, session)
     page = get(client, accounts["cadre_a"], f"/villages/{VILLAGE_A}", month="2026-11")
-    assert page["total"] == 8
-    assert counts(page["village"]) == (8, 3, 2, 1, 5)
+    assert page["total"] == 10
+    assert counts(page["village"]) == (10, 3, 2, 1, 7)
     items = page["items"]
-    order = ["backfilled", "neither", "long_ago", "october", "midnight", "reported", "visited", "both"]
+    order = [
+        "backfilled", "neither", "long_ago", "october", "june", "q1_in_july", "q3",
+        "reported", "visited", "both",
+    ]  # fmt: skip
     assert [i["household_id"] for i in items] == [h[name] for name in order]
     got = {i["household_id"]: i for i in items}
     assert (got[h["visited"]]["covered"], got[h["visited"]]["visited_on"], got[h["visited"]]["visits"]) == (
@@ -182,26 +194,35 @@ def test_the_village_list_says_how_each_household_was_covered_not_covered_first(
         2,
     )
     assert got[h["both"]]["covered"] == "visited"  # a visit wins
-    assert got[h["both"]]["reported_on"] == "2026-11-10"
+    assert got[h["both"]]["reported_on"] == "2026-11-30"  # the end of the reported period
     assert (got[h["reported"]]["covered"], got[h["reported"]]["reported_on"]) == ("reported", "2026-11-30")
     assert got[h["reported"]]["visited_on"] is None
-    for name in ("backfilled", "neither", "long_ago", "october", "midnight"):
+    for name in ("backfilled", "neither", "long_ago", "october", "june", "q1_in_july", "q3"):
         assert (got[h[name]]["covered"], got[h[name]]["visits"], got[h[name]]["reported_on"]) == (
             "none",
             0,
             None,
         )
-    # today's stale flag beside the month's coverage: October's visit and December's report still count
-    assert {n for n in order if got[h[n]]["stale"]} == {"backfilled", "neither", "long_ago"}
+    # today's stale flag beside the month's coverage: October's visit and the third quarter still count
+    assert {n for n in order if got[h[n]]["stale"]} == {
+        "backfilled",
+        "neither",
+        "long_ago",
+        "june",
+        "q1_in_july",
+    }
 
     second = get(
         client, accounts["township_1"], f"/villages/{VILLAGE_A}", month="2026-11", page=2, page_size=3
     )
-    assert [i["household_id"] for i in second["items"]] == [h["october"], h["midnight"], h["reported"]]
+    assert [i["household_id"] for i in second["items"]] == [h["october"], h["june"], h["q1_in_july"]]
     december = get(client, accounts["district"], f"/villages/{VILLAGE_A}", month="2026-12", page_size=20)
-    assert december["total"] == 9
-    assert [i["household_id"] for i in december["items"]][-2:] == [h["midnight"], h["october"]]
-    assert december["items"][-2]["reported_on"] == "2026-12-01"  # midnight in the district
+    assert december["total"] == 11
+    assert december["items"][-1]["household_id"] == h["october"]
+    assert (december["items"][-1]["covered"], december["items"][-1]["visited_on"]) == (
+        "visited",
+        "2026-12-01",
+    )
 
 
 def test_the_stale_queue_is_exactly_the_households_not_covered_within_the_policys_months(
@@ -210,12 +231,15 @@ def test_the_stale_queue_is_exactly_the_households_not_covered_within_the_policy
     h = build(client, accounts, session)
     cadre = accounts["cadre_a"]
     due = client.get("/api/v1/visits/due", headers=cadre).json()
-    # never seen first (by id), then the longest unseen: last year's report, then March's visit
+    # never seen first (by id), then the longest unseen: last year's report, March's visit, the first
+    # quarter's report (sent in July), June's visit (ten days before the policy's months)
     assert [i["household_id"] for i in due["items"]] == [
         h["neither"],
         h["late"],
         h["backfilled"],
         h["long_ago"],
+        h["q1_in_july"],
+        h["june"],
     ]
     items = {i["household_id"]: i for i in due["items"]}
     assert (items[h["long_ago"]]["last_visit_on"], items[h["long_ago"]]["last_report_end"]) == (
@@ -248,7 +272,7 @@ def test_the_stale_queue_is_exactly_the_households_not_covered_within_the_policy
         i["household_id"] for i in client.get("/api/v1/visits/due", headers=cadre).json()["items"]
     }
     assert (
-        client.get("/api/v1/visits/due", headers=accounts["township_1"]).json()["total"] == 4
+        client.get("/api/v1/visits/due", headers=accounts["township_1"]).json()["total"] == 6
     )  # + b_neither
 
 

@@ -1,12 +1,11 @@
 """Screening coverage (排查覆盖): for a month and each village, which households were seen and which not.
 
 A household counts for a village's month when it was registered by the month's end. It is covered in the
-month when it was visited (a Visit dated in the month) or reported on: a report sent in the month (its
-created_at on the district's clock; corrections too, a correction is a report sent) about the recent past,
-i.e. whose period ended within the policy's `stale_report_months` before the month began. A report sent in
-December about last year is paperwork, not screening: the household's present was not looked at. The same
-months make the stale queue (visits.py): a report that covers a month would have kept its household off
-the queue on that month's first day. Visited wins over reported when both happened.
+month when it was visited (a Visit dated in the month) or reported on: an effective (not superseded)
+report whose period includes a day of the month (a quarterly report covers its three months; a report
+sent in December about last year covers last year's months, not December's). The stale queue
+(visits.py) counts in the same calendar months: a household is stale exactly when none of the policy's
+months, this one included, covers it. Visited wins over reported when both happened.
 
 Live, from the visits and reports themselves: a visit recorded late (offline) counts for the month it was
 made in. Every count is one statement over the region's households (no row per household in Python).
@@ -21,7 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.clock import add_months, district_zone, local_date, local_today
+from app.clock import add_months, district_zone, local_today
 from app.errors import Invalid, NotFound
 from app.models import Household, Region, Report, Visit
 from app.models.enums import RegionLevel
@@ -125,7 +124,7 @@ class HouseholdCoverage:
     covered: Covered
     visited_on: date | None  # the month's last visit
     visits: int  # visits in the month
-    reported_on: date | None  # the month's last report that counts, on the district's clock
+    reported_on: date | None  # the end of the latest reported period that includes a day of the month
     stale: bool  # today, by the stale rule (GET /visits/due)
 
 
@@ -137,14 +136,14 @@ def _visits(month: Month, villages: Sequence[str]) -> Select[tuple[int]]:
     )
 
 
-def _reports(month: Month, months: int, village: str | None) -> Select[tuple[int]]:
-    """The reports sent in the month that count (their period ended within the policy's months before the
-    month began); of one village's households when given (by the index on report.household_id; for more
-    villages one pass over the reports is cheaper)."""
+def _reports(month: Month, village: str | None) -> Select[tuple[int]]:
+    """The effective reports whose period includes a day of the month; of one village's households when
+    given (by the index on report.household_id; for more villages one pass over the reports is cheaper)."""
+    newer = aliased(Report)
     stmt = select(Report.household_id).where(
-        Report.created_at >= month.start_at,
-        Report.created_at < month.end_at,
-        Report.period_end >= add_months(month.first, -months),
+        Report.period_start <= month.last,
+        Report.period_end >= month.first,
+        ~select(newer.id).where(newer.supersedes_id == Report.id).exists(),
     )
     if village is not None:
         stmt = stmt.where(
@@ -185,7 +184,7 @@ def summary(
     codes = [code for code, *_ in places]
     visited = Household.id.in_(_visits(month, codes))
     only = codes[0] if len(codes) == 1 else None  # a village cadre's, or a village's page
-    reported = Household.id.in_(_reports(month, policy.stale_report_months, only))
+    reported = Household.id.in_(_reports(month, only))
     stmt = (
         select(
             Household.village_code,
@@ -232,7 +231,6 @@ def village_households(
     if session.scalar(visible) is None:
         raise NotFound(f"no village {village_code} in your region", field="village_code")
     [place] = summary(session, actor, month_text, None, village_code).villages
-    _, policy = policy_service.current_data(session)
     visited = (
         _visits(month, [village_code])
         .with_only_columns(
@@ -242,8 +240,8 @@ def village_households(
         .subquery()
     )
     reported = (
-        _reports(month, policy.stale_report_months, village_code)
-        .with_only_columns(Report.household_id, func.max(Report.created_at).label("reported_at"))
+        _reports(month, village_code)
+        .with_only_columns(Report.household_id, func.max(Report.period_end).label("reported_at"))
         .group_by(Report.household_id)
         .subquery()
     )
@@ -285,7 +283,7 @@ def _household(row: Any, stale: bool) -> HouseholdCoverage:
         covered,
         visited_on,
         int(visit_count or 0),
-        local_date(reported_at) if reported_at is not None else None,
+        reported_at,
         stale,
     )
 

@@ -36,9 +36,11 @@ class DueVisit:
 
 def stale_cutoff(session: Session, today: date) -> tuple[int, date]:
     """The policy's months, and the day a household's last report must end on or after, or its last visit
-    be on or after, not to be stale."""
+    be on or after, not to be stale: the first day of the policy's months counted in calendar months, this
+    one included (6 months on 2 December: from 1 July), the months screening coverage counts in."""
     _, policy = policy_service.current_data(session)
-    return policy.stale_report_months, add_months(today, -policy.stale_report_months)
+    months = policy.stale_report_months
+    return months, add_months(today.replace(day=1), -(months - 1))
 
 
 def is_stale(last_end: date | None, last_visit: date | None, cutoff: date) -> bool:
