@@ -71,11 +71,12 @@ FLOOR_RATIO_TO_PROFILE = 3.0  # an open slower than this (and than a second) is 
 # ---- the copy of the district and what a campaign meets in it -----------------------------------------
 
 
-def copy_of(district: district_bench.District) -> district_bench.District:
-    """This benchmark's own copy of the district: restored from the district's dump when there is one,
-    else an empty database that `complete` generates the same district into (the shared district is never
-    opened: another session may be building it, or hold it at another migration)."""
-    name = f"{district.name}_campaigns"
+def copy_of(district: district_bench.District, suffix: str = "campaigns") -> district_bench.District:
+    """A benchmark's own copy of the district (named after it with `suffix`): restored from the district's
+    dump when there is one, else an empty database that `complete` generates the same district into (the
+    shared district is never opened: another session may be building it, or hold it at another
+    migration)."""
+    name = f"{district.name}_{suffix}"
     if district.kind == "postgresql":
         copy = district_bench.District("postgresql", name, district_bench.PG_SERVER + name, district.dump)
         if district_bench.pg_exists(name):

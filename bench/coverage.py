@@ -32,7 +32,6 @@ The floor's counts are compared with the service's, village by village: a floor 
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -48,47 +47,13 @@ from sqlalchemy import bindparam, create_engine, func, insert, select, text, upd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import risk_scoring as district_bench  # noqa: E402
-from bench.campaigns import complete  # noqa: E402
+from bench.campaigns import complete, copy_of  # noqa: E402
 
 TRIGGER = "bench-coverage"
 PASSWORD = "bench-coverage-password"
 OFFICER = "bench-coverage-officer"
 HISTORY_MONTHS = 12
 say = district_bench.say
-
-
-def copy_of(district: district_bench.District) -> district_bench.District:
-    """This benchmark's own copy of the district: restored from the district's dump when there is one, else
-    an empty database the district is generated into (campaigns.complete). The shared district itself is
-    never opened: another session may be building it, or hold it at another migration."""
-    name = f"{district.name}_coverage"
-    if district.kind == "postgresql":
-        copy = district_bench.District("postgresql", name, district_bench.PG_SERVER + name, district.dump)
-        if district_bench.pg_exists(name):
-            copy.built = {"source": "existing copy"}
-            return copy
-        district_bench.run_tool(["createdb", *district_bench.PG_CLI, name])
-        if not district.dump.exists():
-            copy.built = {"source": "generated"}
-            return copy
-        started = time.perf_counter()
-        restore = ["pg_restore", *district_bench.PG_CLI, "-d", name, "-j", "2", "--no-owner"]
-        district_bench.run_tool([*restore, str(district.dump)])
-        copy.built = {"source": f"restored {district.dump}", "restore_s": time.perf_counter() - started}
-        return copy
-    assert district.db_file is not None
-    db_file = district.db_file.with_name(f"{name}.db")
-    copy = district_bench.District("sqlite", name, f"sqlite:///{db_file}", district.dump, db_file)
-    if db_file.exists():
-        copy.built = {"source": "existing copy"}
-    elif district.dump.exists():
-        partial = db_file.with_name(db_file.name + ".partial")
-        shutil.copyfile(district.dump, partial)
-        partial.replace(db_file)
-        copy.built = {"source": f"copied {district.dump}"}
-    else:
-        copy.built = {"source": "generated"}
-    return copy
 
 
 def measured_month() -> date:
@@ -284,7 +249,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else Path(tempfile.gettempdir()) / "shouwang-bench-risk"
     )
     district = district_bench.district_for(args.database, args.households, data_dir)
-    current = copy_of(district)
+    current = copy_of(district, "coverage")
     district_bench.configure(current.url)
     district_bench.migrate(current.url)
     complete(current, args.households, args.chunk, args.seed)
