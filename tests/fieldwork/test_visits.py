@@ -16,7 +16,10 @@ from sqlalchemy import select
 from app import db
 from app.config import Settings
 from app.models import OutboxMessage, ReliefMessage, VisitPhoto, WebhookAllowedHost
+from app.services.relief import relief_outbox
 from tests.fixtures import TOWNSHIP_1, Accounts, free_port, new_household, race
+from tests.platform.test_webhooks import Receiver
+from tests.relief.test_relief import Platform, application, callback, platform, walk  # noqa: F401  (fixtures)
 
 
 def png(width: int = 40, height: int = 30, colour: str = "red") -> bytes:
@@ -181,3 +184,27 @@ def test_the_same_visit_sent_twice_at_once_is_stored_once(
     assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [a.text for a in answers]
     assert len({a.json()["id"] for a in answers}) == 1
     assert client.get(url, headers=cadre).json()["total"] == 1
+
+
+def test_a_visit_on_an_applicants_household_never_travels_in_the_relief_callbacks(
+    platform: Platform,  # noqa: F811
+    callback: Receiver,  # noqa: F811
+    client: TestClient,
+    accounts: Accounts,
+    settings: Settings,
+) -> None:
+    case_id = platform.post("applications", application()).json()["case_id"]
+    household = client.get(f"/api/v1/cases/{case_id}", headers=accounts["cadre_a"]).json()["household_id"]
+    found = visit_body("applicant-1", flags=["illness"], open_case={"level": "high"}, findings="户主腰伤住院")
+    visited = record(client, accounts["cadre_a"], household, found)
+    assert (visited.status_code, visited.json()["signal_outcome"]) == (201, "attached"), visited.text
+    image = png()
+    photo = upload(client, accounts["cadre_a"], visited.json()["id"], image).json()
+    walk(client, accounts, case_id)  # verified, reviewed, announced, approved, confirmed: each told back
+    assert relief_outbox.deliver_due(db.session_scope, settings) >= 5
+    sent = b"".join(body for _, body in callback.posts)
+    # the case's own facts go back (its steps, the day the village verified); the visit's do not
+    for words in ("腰伤", "张帮", "走访发现", "photos"):
+        assert words.encode() not in sent, words
+    assert f"/photos/{photo['id']}".encode() not in sent
+    assert image[8:40] not in sent  # not the photo's bytes
