@@ -232,7 +232,8 @@ def test_the_platform_down_then_slow_loses_nothing_and_keeps_the_order(world: Wo
     world.mode("timeout", delay=1.5)  # answers after Shouwang has given up: it will post again
     _wait(lambda: len(world.deliveries()) >= 10, "slow attempts", 60)
     world.mode("ok")
-    _wait(lambda: len({m["message_id"] for m in messages_of(world, "E2E-A")}) >= 5, "all of A's messages", 180)
+    everything_of_a = 5
+    _wait(lambda: len({m["message_id"] for m in messages_of(world, "E2E-A")}) >= everything_of_a, "A's", 180)
     _wait(lambda: len({m["message_id"] for m in messages_of(world, "E2E-B")}) >= 1, "B's message", 60)
     a = messages_of(world, "E2E-A")
     first_seen: dict[int, str] = {}
