@@ -5,6 +5,7 @@ runs, so `shouwang --help` stays fast.
 - service.py: serve, worker, migrate, backup, restore
 - demo.py: demo-data (and a demo server's first start)
 - registry.py: regions import, households import-monitored
+- imports.py: import households (a district's existing records)
 - admin.py: users create/deactivate, keys rewrap, audit verify
 - risk.py: risk run/train
 - lists.py: lists generate/export
@@ -13,7 +14,7 @@ runs, so `shouwang --help` stays fast.
 
 import click
 
-from app.cli import admin, demo, lists, registry, relief, risk, service
+from app.cli import admin, demo, imports, lists, registry, relief, risk, service
 
 
 @click.group()
@@ -30,6 +31,7 @@ for command in (
     demo.demo_data,
     registry.regions,
     registry.households,
+    imports.import_group,
     admin.users,
     admin.keys,
     admin.audit,

@@ -58,6 +58,8 @@ class Household(TimestampMixin, Base):
     # set when a case is confirmed (县级审定): the household's risk types (1–5) and since when monitored
     risk_types: Mapped[list[str] | None] = mapped_column(JSON)
     monitored_since: Mapped[date | None]
+    # the day the risk was found eliminated (a confirmed elimination case, or an imported record)
+    risk_eliminated_on: Mapped[date | None]
     # made from an application to the relief platform: its members are completed at the village's visit
     provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
     # an offline draft's own id (per village) and a keyed hash of the body it was registered with: a

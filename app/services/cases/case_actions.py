@@ -168,6 +168,7 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
         case bodies.Confirm() if case.kind == "elimination":
             assistance.check_elimination(session, household, policy)
             household.monitoring_status = MonitoringStatus.risk_eliminated
+            household.risk_eliminated_on = local_today()
             _close(case, "confirm")
             follow_ups.schedule(session, case, policy, local_today())
         case bodies.Confirm():
@@ -181,6 +182,7 @@ def apply(session: Session, settings: Settings, actor: Actor, case: Case, body: 
             household.monitoring_category = MonitoringCategory(body.monitoring_category)
             household.risk_types = list(body.risk_types)
             household.monitored_since = local_today()
+            household.risk_eliminated_on = None  # monitored again: an earlier elimination no longer holds
             _close(case, "confirm")
         case bodies.Reject() | bodies.Close():
             _restore_status(case, household)

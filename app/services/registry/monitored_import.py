@@ -35,7 +35,12 @@ def import_monitored(
     risk_types: Sequence[str],
     identified_on: date,
     note: str,
+    eliminated_on: date | None = None,
+    evidence_as_of: date | None = None,
 ) -> Household:
+    """Monitor a registered household as the record elsewhere says: since `identified_on`, and, when
+    `eliminated_on` is given, with its risk eliminated that day. The risk types are checked against the
+    household's members and, for 因病, its medical spending before `evidence_as_of` (default today)."""
     household = session.scalars(
         select(Household).where(Household.household_no == household_no).with_for_update()
     ).one_or_none()
@@ -64,14 +69,22 @@ def import_monitored(
         raise Invalid(
             f"the identification date lies between {EARLIEST_IDENTIFICATION} and today", field="identified_on"
         )
+    if eliminated_on is not None and not identified_on <= eliminated_on <= local_today():
+        raise Invalid(
+            f"the risk was eliminated between its identification ({identified_on}) and today",
+            field="risk_eliminated_on",
+        )
     if not note.strip():
         raise Invalid("say where the record comes from", field="note")
     monitoring_rules.check_category(household, category)
-    monitoring_rules.check_risk_types(session, household, types)
-    household.monitoring_status = MonitoringStatus.monitored
+    monitoring_rules.check_risk_types(session, household, types, evidence_as_of)
+    household.monitoring_status = (
+        MonitoringStatus.monitored if eliminated_on is None else MonitoringStatus.risk_eliminated
+    )
     household.monitoring_category = category
     household.risk_types = list(types)
     household.monitored_since = identified_on
+    household.risk_eliminated_on = eliminated_on
     session.flush()
     audit.record(
         session,
@@ -84,10 +97,11 @@ def import_monitored(
                 household.id,
                 household.id,
                 {
-                    "monitoring_status": MonitoringStatus.monitored.value,
+                    "monitoring_status": household.monitoring_status.value,
                     "monitoring_category": category.value,
                     "risk_types": list(types),
                     "monitored_since": identified_on.isoformat(),
+                    **({"risk_eliminated_on": eliminated_on.isoformat()} if eliminated_on else {}),
                     "note": note.strip(),
                 },
             )

@@ -2,6 +2,7 @@
 a case, at the audited import of a household already monitored, and after a type correction."""
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.clock import local_today
 from app.errors import Invalid
 from app.models import Household, Member
-from app.models.enums import CANNOT_WORK, HouseholdType, MonitoringCategory
+from app.models.enums import CANNOT_WORK, HouseholdType, LabourCapacity, MonitoringCategory
 from app.risk import features
 from app.services.platform import policy as policy_service
 
@@ -44,26 +45,33 @@ def category_after_type_change(household: Household, new_type: HouseholdType) ->
     return next(c for c, t in CATEGORY_FOR_TYPE.items() if t == new_type)
 
 
-def check_risk_types(session: Session, household: Household, risk_types: Sequence[str]) -> None:
-    """DOMAIN.md's consistency rules for the labour-related risk types."""
+def labour_problem(risk_types: Sequence[str], capacities: Sequence[LabourCapacity | None]) -> str | None:
+    """DOMAIN.md's consistency rules for the labour-related risk types, on the active members' labour
+    capacities (None: not recorded, which counts as not able to work)."""
+    workers = sum(1 for c in capacities if c is not None and c not in CANNOT_WORK)
+    if "因务工就业不稳" in risk_types and capacities and workers == 0:
+        return "因务工就业不稳 needs a member able to work; none is"
+    if "缺劳动力" in risk_types and capacities and workers * 4 > len(capacities):
+        return f"缺劳动力 applies when at most ¼ of members can work; {workers} of {len(capacities)} can"
+    return None
+
+
+def check_risk_types(
+    session: Session, household: Household, risk_types: Sequence[str], as_of: date | None = None
+) -> None:
+    """The risk types must fit the household: its members' labour and, for 因病, compliant medical
+    spending in the 12 months before `as_of` (default today; an imported record's own income year)."""
     members = session.scalars(
         select(Member).where(Member.household_id == household.id, Member.left_on.is_(None))
     ).all()
-    workers = sum(
-        1 for m in members if m.labour_capacity is not None and m.labour_capacity not in CANNOT_WORK
-    )
-    if "因务工就业不稳" in risk_types and members and workers == 0:
-        raise Invalid("因务工就业不稳 needs a member able to work; none is", field="risk_types")
+    problem = labour_problem(risk_types, [m.labour_capacity for m in members])
+    if problem:
+        raise Invalid(problem, field="risk_types")
     if "因病" in risk_types:
         _, policy = policy_service.current_data(session)
-        frame = features.build(session, policy, local_today(), [household.id])
+        frame = features.build(session, policy, as_of or local_today(), [household.id])
         if not frame.columns["oop_medical"][0] > 0:
             raise Invalid(
                 "因病 needs compliant out-of-pocket medical spending in the last 12 months",
                 field="risk_types",
             )
-    if "缺劳动力" in risk_types and members and workers * 4 > len(members):
-        raise Invalid(
-            f"缺劳动力 applies when at most ¼ of members can work; {workers} of {len(members)} can",
-            field="risk_types",
-        )
