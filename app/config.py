@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     # a visit's photo (a bill, the house): what a phone sends after the web app has scaled it down
     visit_photo_max_bytes: int = Field(default=3 * 1024 * 1024, ge=1024)
     visit_photo_max_count: int = Field(default=9, ge=1, le=50)
+    # a district's file sent to POST /api/v1/imports/households (100,000 person rows are ≈ 10 MiB as XLSX);
+    # the worker looks for queued imports every import_poll_seconds, and files are dropped after retention
+    import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    import_poll_seconds: int = Field(default=5, ge=1)
+    import_retention_days: int = Field(default=30, ge=1)
     # GET /metrics answers only with this bearer token (unset: /metrics is off). The worker serves its own
     # on worker_metrics_host:worker_metrics_port (0: off), by default reachable from this host only.
     metrics_token: SecretStr | None = None

@@ -49,6 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         compresslevel=6,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX),
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        # the file and its mapping, with multipart's few hundred bytes of framing
+        larger={"/api/v1/imports/households": settings.import_max_bytes + 1024 * 1024},
+    )
     app.add_middleware(RequestContext, metrics=RequestMetrics(registry))
     return app

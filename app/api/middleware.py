@@ -84,24 +84,27 @@ def _template(scope: Scope, root_path: str) -> str:
 
 
 class BodySizeLimit:
-    """Refuses bodies over the limit with 413, by Content-Length or while streaming."""
+    """Refuses bodies over the limit with 413, by Content-Length or while streaming; a path in `larger`
+    (a district's import file) has its own limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and not length.isdigit():
             await _send_error(
                 send, 400, b'{"code":"invalid","message":"bad Content-Length","field":"Content-Length"}'
             )
             return
-        if length is not None and int(length) > self.max_bytes:
-            await self._refuse(send)
+        if length is not None and int(length) > limit:
+            await self._refuse(send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -112,8 +115,8 @@ class BodySizeLimit:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send)
+            if size > limit:
+                await self._refuse(send, limit)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -129,10 +132,10 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         payload = (
             b'{"code":"too_large","message":"the request body exceeds '
-            + str(self.max_bytes).encode()
+            + str(limit).encode()
             + b' bytes","field":"body"}'
         )
         await _send_error(send, 413, payload)

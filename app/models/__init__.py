@@ -14,6 +14,7 @@ from app.models.fieldwork import (
     VisitPhoto,
 )
 from app.models.household import Household, HouseholdTypeCorrection, Member, MemberFact
+from app.models.imports import ImportJob
 from app.models.labels import LabelledExample
 from app.models.outbox import OutboxMessage, WebhookAllowedHost, WebhookEndpoint
 from app.models.policy import PolicyVersion
@@ -38,6 +39,7 @@ __all__ = [
     "Helper",
     "HelperAssignment",
     "Household",
+    "ImportJob",
     "HouseholdTypeCorrection",
     "JobLease",
     "LabelledExample",

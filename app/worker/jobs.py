@@ -15,6 +15,7 @@ from app.models import RiskRun
 from app.risk import model, scorer, training
 from app.services.cases import cases, escalation
 from app.services.fieldwork import alerts
+from app.services.imports import jobs as import_jobs
 from app.services.platform import outbox
 from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
@@ -146,3 +147,11 @@ def deliver_relief_messages() -> None:
     sent = relief_outbox.deliver_due(session_scope, get_settings())
     if sent:
         logger.info("relief messages delivered", extra={"count": sent})
+
+
+def run_imports() -> None:
+    """Imports sent through the API, one after the other (a claimed job is never run twice at once)."""
+    sessions, settings = get_sessionmaker(), get_settings()
+    while (job := import_jobs.run_next(sessions, settings)) is not None:
+        logger.info("import done", extra={"import_id": job.id, "status": job.status})
+    import_jobs.drop_old_files(sessions, settings)

@@ -44,6 +44,7 @@ JOBS = (
         lambda s: IntervalTrigger(minutes=s.case_escalation_minutes),
     ),
     Job("cluster_alerts", jobs.cluster_alerts, lambda _: IntervalTrigger(hours=1)),
+    Job("imports", jobs.run_imports, lambda s: IntervalTrigger(seconds=s.import_poll_seconds)),
     Job(
         "requested_scoring",
         jobs.requested_scoring,

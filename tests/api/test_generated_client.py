@@ -19,9 +19,15 @@ from app.clock import local_today
 from tests.fixtures import PASSWORD, Accounts, household_body, report_body
 
 PACKAGE = "shouwang_client"
-# The generator reads JSON bodies and octet streams; the PNG charts and the CSV import are byte streams.
+# The generator reads JSON bodies and octet streams; the PNG charts, the CSV import and the workbooks (an
+# import's rows to fix) are byte streams.
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 GENERATOR_CONFIG = ConfigFile(
-    content_type_overrides={"image/png": "application/octet-stream", "text/csv": "application/octet-stream"},
+    content_type_overrides={
+        "image/png": "application/octet-stream",
+        "text/csv": "application/octet-stream",
+        XLSX: "application/octet-stream",
+    },
     post_hooks=[],
 )
 
