@@ -367,6 +367,17 @@ class PolicyData(StrictModel):
         le=10000,
         description="this many households of one township with a new signal within the window raise an alert",
     )
+    public_notice_names: Literal["full", "masked"] = Field(
+        default="full",
+        description="how the public notice (公示) writes each household head's name: in full, as the "
+        "procedure posts it, or masked (张*明) where the county decides so; nothing else personal is printed",
+    )
+    public_notice_contact: FreeText = Field(
+        default="",
+        max_length=100,
+        description="where objections to a public notice go besides the village committee and the township "
+        "(e.g. the county office's supervision phone), printed on the notice",
+    )
     open_cases_for_medium: bool = Field(
         default=False, description="a scoring run's medium flags open cases too (high flags always do)"
     )

@@ -106,6 +106,7 @@ def apply(session: Session, settings: Settings, importer: Actor, plan: Plan, not
             note=note,
             eliminated_on=eliminated,
             evidence_as_of=date(int(values["income_year"]) + 1, 1, 1) if "income_year" in values else None,
+            illness_evidence="income_year" in values,  # without its figures, the county's record stands
         )
 
 

@@ -17,7 +17,6 @@ from app.models.enums import MonitoringCategory, MonitoringStatus
 from app.pii import PiiCipher, cipher_for
 from app.services.imports.drafts import Draft
 from app.services.imports.rows import Problem, RowParser
-from app.services.registry import monitoring_rules
 from app.services.registry.member_rules import MEMBER_PLAIN_FIELDS, member_problems
 
 Action = Literal["create", "update", "unchanged", "invalid"]
@@ -109,12 +108,13 @@ def plan_chunk(
     return plans
 
 
-def _illness_evidence(parser: RowParser, plan: Plan, household: Household | None = None) -> None:
-    """因病 needs compliant medical spending: in the file's year of income, or already on record."""
+def _illness_evidence(parser: RowParser, plan: Plan) -> None:
+    """因病 needs compliant medical spending in the file's year of income, when the file gives the year's
+    figures (without them, the county's record is taken as decided on evidence held elsewhere)."""
     values = plan.draft.values
-    if not plan.monitoring or "因病" not in values.get("risk_types", []):
+    if not plan.monitoring or "因病" not in values.get("risk_types", []) or "income_year" not in values:
         return
-    if values.get("spending_medical", Decimal(0)) > 0 or household is not None:
+    if values.get("spending_medical", Decimal(0)) > 0:
         return
     line = int(values.get("risk_types@line", plan.draft.first_line))
     plan.draft.problems.append(
@@ -155,7 +155,7 @@ def _compare(
         )
     _compare_members(cipher, parser, plan, household)
     _compare_report(session, plan, household)
-    _compare_monitoring(session, parser, plan, household)
+    _compare_monitoring(parser, plan, household)
     changed = (
         plan.household_fields or plan.new_members or plan.member_changes or plan.report or plan.monitoring
     )
@@ -216,7 +216,7 @@ def _compare_report(session: Session, plan: Plan, household: Household) -> None:
         plan.report, plan.superseded_report = "supersede", current.id
 
 
-def _compare_monitoring(session: Session, parser: RowParser, plan: Plan, household: Household) -> None:
+def _compare_monitoring(parser: RowParser, plan: Plan, household: Household) -> None:
     values = plan.draft.values
     category = values.get("monitoring_category")
     if category is None or category == MonitoringCategory.none:
@@ -228,12 +228,7 @@ def _compare_monitoring(session: Session, parser: RowParser, plan: Plan, househo
         and (not household.risk_types or household.monitored_since is None)
     ):
         plan.monitoring = True
-        if "因病" in values.get("risk_types", []) and values.get("spending_medical", Decimal(0)) <= 0:
-            try:
-                monitoring_rules.check_risk_types(session, household, ["因病"])
-            except AppError as exc:
-                line = int(values.get("risk_types@line", plan.draft.first_line))
-                plan.draft.problems.append(parser.problem(line, "risk_types", exc.message))
+        _illness_evidence(parser, plan)
         return
     same = (
         household.monitoring_category == category

@@ -37,10 +37,13 @@ def import_monitored(
     note: str,
     eliminated_on: date | None = None,
     evidence_as_of: date | None = None,
+    illness_evidence: bool = True,
 ) -> Household:
     """Monitor a registered household as the record elsewhere says: since `identified_on`, and, when
     `eliminated_on` is given, with its risk eliminated that day. The risk types are checked against the
-    household's members and, for 因病, its medical spending before `evidence_as_of` (default today)."""
+    household's members and, for 因病, its medical spending before `evidence_as_of` (default today) —
+    unless `illness_evidence` is False: a file's record without its income figures, decided by the
+    county on evidence Shouwang does not hold."""
     household = session.scalars(
         select(Household).where(Household.household_no == household_no).with_for_update()
     ).one_or_none()
@@ -77,7 +80,9 @@ def import_monitored(
     if not note.strip():
         raise Invalid("say where the record comes from", field="note")
     monitoring_rules.check_category(household, category)
-    monitoring_rules.check_risk_types(session, household, types, evidence_as_of)
+    monitoring_rules.check_risk_types(
+        session, household, types, evidence_as_of, illness_evidence=illness_evidence
+    )
     household.monitoring_status = (
         MonitoringStatus.monitored if eliminated_on is None else MonitoringStatus.risk_eliminated
     )

@@ -57,17 +57,23 @@ def labour_problem(risk_types: Sequence[str], capacities: Sequence[LabourCapacit
 
 
 def check_risk_types(
-    session: Session, household: Household, risk_types: Sequence[str], as_of: date | None = None
+    session: Session,
+    household: Household,
+    risk_types: Sequence[str],
+    as_of: date | None = None,
+    *,
+    illness_evidence: bool = True,
 ) -> None:
     """The risk types must fit the household: its members' labour and, for 因病, compliant medical
-    spending in the 12 months before `as_of` (default today; an imported record's own income year)."""
+    spending in the 12 months before `as_of` (default today; an imported record's own income year).
+    `illness_evidence` False: a record decided elsewhere, whose evidence Shouwang does not hold."""
     members = session.scalars(
         select(Member).where(Member.household_id == household.id, Member.left_on.is_(None))
     ).all()
     problem = labour_problem(risk_types, [m.labour_capacity for m in members])
     if problem:
         raise Invalid(problem, field="risk_types")
-    if "因病" in risk_types:
+    if "因病" in risk_types and illness_evidence:
         _, policy = policy_service.current_data(session)
         frame = features.build(session, policy, as_of or local_today(), [household.id])
         if not frame.columns["oop_medical"][0] > 0:
