@@ -8,6 +8,7 @@ from app.api.routes import (
     cases,
     coverage,
     department,
+    exports,
     field_visits,
     helpers,
     households,
@@ -53,6 +54,7 @@ for module in (
     referrals,
     webhooks,
     relief,
+    exports,
 ):
     api_router.include_router(module.router)
 api_router.include_router(cases.inbox_router)

@@ -6,6 +6,7 @@ runs, so `shouwang --help` stays fast.
 - demo.py: demo-data (and a demo server's first start)
 - registry.py: regions import, households import-monitored
 - imports.py: import households (a district's existing records)
+- exports.py: export notice/decisions/monthly (the public notice, the national system, the city)
 - admin.py: users create/deactivate, keys rewrap, audit verify
 - risk.py: risk run/train
 - lists.py: lists generate/export
@@ -14,7 +15,7 @@ runs, so `shouwang --help` stays fast.
 
 import click
 
-from app.cli import admin, demo, imports, lists, registry, relief, risk, service
+from app.cli import admin, demo, exports, imports, lists, registry, relief, risk, service
 
 
 @click.group()
@@ -32,6 +33,7 @@ for command in (
     registry.regions,
     registry.households,
     imports.import_group,
+    exports.export_group,
     admin.users,
     admin.keys,
     admin.audit,

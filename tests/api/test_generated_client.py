@@ -27,6 +27,7 @@ GENERATOR_CONFIG = ConfigFile(
         "image/png": "application/octet-stream",
         "text/csv": "application/octet-stream",
         XLSX: "application/octet-stream",
+        "application/pdf": "application/octet-stream",
     },
     post_hooks=[],
 )
