@@ -3,6 +3,7 @@ system and the monthly tables, written to a file."""
 
 from datetime import datetime
 from pathlib import Path
+
 import click
 
 from app.cli.common import handle_errors, load_settings
