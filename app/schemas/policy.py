@@ -372,7 +372,8 @@ class PolicyData(StrictModel):
         description="how the public notice (公示) writes each household head's name: in full, as the "
         "procedure posts it, or masked (张*明) where the county decides so; nothing else personal is printed",
     )
-    public_notice_contact: FreeText = Field(
+    # plain text, not FreeText: an office's phone is public on the notice, not a person's to be masked
+    public_notice_contact: str = Field(
         default="",
         max_length=100,
         description="where objections to a public notice go besides the village committee and the township "

@@ -41,26 +41,33 @@ def write(session: Session, settings: Settings, actor: Actor, month: str, out: I
     first, last = month_bounds(month)
     end_at = datetime.combine(last + timedelta(days=1), time(), ZoneInfo(zone))  # the month's end, local
     regions: dict[str, str | None] = dict(
-        session.execute(
-            select(Region.code, Region.parent_code).where(Region.level == RegionLevel.village)
-        ).tuples()
+        session.execute(select(Region.code, Region.parent_code).where(Region.level == RegionLevel.village))
+        .tuples()
+        .all()
     )
     names: dict[str, str] = dict(
-        session.execute(select(Region.code, Region.name).where(Region.level == RegionLevel.township)).tuples()
+        session.execute(
+            select(Region.code, Region.name).where(
+                Region.level == RegionLevel.township, Region.parent_code == actor.region_code
+            )
+        )
+        .tuples()
+        .all()
     )
     townships = sorted(names)
+    # counts only, so admins may read them too: the actor's county, not visible_households' readers
+    villages = access.visible_village_codes(actor)
     households = session.execute(
-        access.visible_households(
-            select(
-                Household.id,
-                Household.village_code,
-                Household.monitoring_category,
-                Household.monitored_since,
-                Household.risk_eliminated_on,
-            ),
-            actor,
+        select(
+            Household.id,
+            Household.village_code,
+            Household.monitoring_category,
+            Household.monitored_since,
+            Household.risk_eliminated_on,
         ).where(
-            Household.monitoring_category != MonitoringCategory.none, Household.monitored_since.is_not(None)
+            Household.village_code.in_(villages),
+            Household.monitoring_category != MonitoringCategory.none,
+            Household.monitored_since.is_not(None),
         )
     ).all()
     monitored, identified, eliminated = (
@@ -90,9 +97,10 @@ def write(session: Session, settings: Settings, actor: Actor, month: str, out: I
     ):
         measures[(township_of[household_id], category)] += 1
     overdue = Counter[tuple[str, str]]()  # the step a late case is at, not the one it was late in
-    # the county's tables (the readers' region is the county): a case open at the month's end past its due
+    # a case open at the month's end past its due
     for township, step in session.execute(
         select(Case.township_code, Case.step).where(
+            Case.village_code.in_(villages),
             Case.opened_at < end_at,
             Case.due_at < end_at,
             or_(Case.closed_at.is_(None), Case.closed_at > end_at),
