@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import delete, select
 
 from app import db
+from app.demo import national_file as national
 from app.models import Household, Member, MemberFact, Report, ReportEvent
 from app.models.enums import MonitoringStatus
 from app.services.imports import mapping
@@ -25,7 +26,6 @@ from tests.fixtures import (
     member_body,
     report_body,
 )
-from tests.imports import national
 from tests.imports.test_import_households import run_import
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from app import db
 from app.config import Settings
+from app.demo import national_file as national
 from app.models import Household, ImportJob
 from app.models.audit import AuditEntry
 from app.services.imports import jobs
 from app.worker.jobs import run_imports
 from tests.fixtures import Accounts
-from tests.imports import national
 from tests.imports.test_import_households import plant_twelve_errors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from app import db
 from app.cli import main
+from app.demo import national_file as national
+from app.demo.national_file import H, line_of
 from app.models import Household, Member, MemberFact, Report
 from app.models.audit import AuditEntry
 from app.models.enums import MonitoringCategory, MonitoringStatus
 from app.services.cases import assistance
-from tests.imports import national
-from tests.imports.national import H, line_of
 
 runner = CliRunner()
 
@@ -237,3 +237,19 @@ def test_a_changed_row_updates_the_household_through_the_registry_rules(tmp_path
         assert [r.client_ref for r in reports] == ["import-2025", f"import-2025-{reports[0].id}"]
         assert reports[1].supersedes_id == reports[0].id
         assert reports[1].wages == 15000
+
+
+def test_a_csv_of_the_same_rows_imports_the_same_and_a_wrong_layout_is_refused_whole(tmp_path: Path) -> None:
+    rows = national.district(10)
+    code, done = run_import(national.write(tmp_path / "national.csv", rows))
+    assert code == 0, done
+    assert done["households"]["create"] == 10
+    assert done["monitored"] == 2
+    code, again = run_import(national.write(tmp_path / "again.xlsx", rows))
+    assert again["households"]["unchanged"] == 10
+    headers = [h for h in national.HEADERS if h != H["id_number"]]
+    result = runner.invoke(
+        main, ["import", "households", str(national.write(tmp_path / "old.xlsx", rows, headers))]
+    )
+    assert result.exit_code == 1
+    assert "lacks the mapping's columns: 证件号码" in result.output

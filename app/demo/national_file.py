@@ -1,12 +1,15 @@
-"""Workbooks in the national monitoring system's household/member layout (the shipped mapping's
-headers), built for tests: a small district of three-person households, and ways to plant errors."""
+"""A district's records in the national monitoring system's household/member layout (the shipped import
+mapping's headers): three-person households across the demo villages, every 5th monitored and every
+10th with its risk eliminated, a year's income on every row. Tests and the import benchmark build their
+files with it; `write` also makes a CSV of the same rows (the benchmark's COPY baseline reads it)."""
 
-from collections.abc import Sequence
-from datetime import date
+import csv
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
+import xlsxwriter
 
 from app.demo.people import PeopleGenerator
 from app.models.enums import Sex
@@ -46,10 +49,11 @@ def household_rows(index: int, people: PeopleGenerator) -> list[dict[str, Any]]:
             H["risk_eliminated"]: "是" if index % 10 == 0 else "否",
             H["risk_eliminated_on"]: "2025-06-30" if index % 10 == 0 else "",
         }
+    spread = timedelta(days=index * 7 % 3650)  # birthdays spread, so that ID numbers never run out
     people_of = [
-        ("户主", Sex.male, date(1980, 1, 1 + index % 28), "普通劳动力", "非在校生", ""),
-        ("配偶", Sex.female, date(1982, 5, 1 + index % 28), "普通劳动力", "非在校生", ""),
-        ("之子", Sex.male, date(2011, 9, 1 + index % 28), "无劳动力", "在校生", "初中"),
+        ("户主", Sex.male, date(1970, 1, 1) + spread, "普通劳动力", "非在校生", ""),
+        ("配偶", Sex.female, date(1972, 1, 1) + spread, "普通劳动力", "非在校生", ""),
+        ("之子", Sex.male, date(2010, 9, 1) + spread / 10, "无劳动力", "在校生", "初中"),
     ]
     rows = []
     for relation, sex, born, labour, schooling, level in people_of:
@@ -72,18 +76,41 @@ def household_rows(index: int, people: PeopleGenerator) -> list[dict[str, Any]]:
     return rows
 
 
-def district(households: int, seed: int = 7) -> list[dict[str, Any]]:
+def rows(households: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     people = PeopleGenerator(seed, date(2026, 12, 2))
-    return [row for i in range(households) for row in household_rows(i, people)]
+    for index in range(households):
+        yield from household_rows(index, people)
 
 
-def write(path: Path, rows: Sequence[dict[str, Any]], headers: Sequence[str] = HEADERS) -> Path:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("监测对象")
-    sheet.append(list(headers))
-    for number, row in enumerate(rows, start=1):
-        sheet.append([number if h == "序号" else row.get(h, "") for h in headers])
-    book.save(path)
+def district(households: int, seed: int = 7) -> list[dict[str, Any]]:
+    return list(rows(households, seed))
+
+
+def _cells(
+    records: Iterator[dict[str, Any]] | Sequence[dict[str, Any]], headers: Sequence[str]
+) -> Iterator[list[Any]]:
+    for number, row in enumerate(records, start=1):
+        yield [number if h == "序号" else row.get(h, "") for h in headers]
+
+
+def write(
+    path: Path,
+    records: Iterator[dict[str, Any]] | Sequence[dict[str, Any]],
+    headers: Sequence[str] = HEADERS,
+) -> Path:
+    """The rows as an XLSX workbook (or a CSV, by the path's suffix), written as they come."""
+    if path.suffix == ".csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as stream:
+            out = csv.writer(stream)
+            out.writerow(headers)
+            out.writerows(_cells(records, headers))
+        return path
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet("监测对象")
+    sheet.write_row(0, 0, list(headers))
+    for line, cells in enumerate(_cells(records, headers), start=1):
+        sheet.write_row(line, 0, cells)
+    book.close()
     return path
 
 
