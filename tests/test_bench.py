@@ -157,3 +157,28 @@ def test_coverage_benchmark_reports_the_month_against_the_floor(tmp_path: Path) 
     assert "the floor agrees village by village" in result.stdout
     for figure in ("| floor: one SQL statement", "| service: coverage.summary", "| API: GET /coverage "):
         assert figure in result.stdout
+
+
+def test_import_benchmark_imports_a_file_and_measures_each_step(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUWANG_")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/imports.py",
+            "--database",
+            "sqlite",
+            "--rows",
+            "30",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"\| import \| [\d.]+ \| [\d,]+ \| \d+ \| — \|", result.stdout), result.stdout
+    assert '"create": 10' in result.stdout
+    assert '"unchanged": 10' in result.stdout
