@@ -104,6 +104,83 @@ CHINESE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^the public notice runs until (\S+): approval", r"公示到 \1 结束，之后才能审核通过"),
         (r"^user \d+ works outside this case's region", "此人不在这个案件的辖区"),
         (r"^user \d+ cannot take the step", "此人不能办理这一环节"),
+        # an import's problems (app/services/imports), as the district office reads them
+        (r"^required; the cell is empty", "必须填写，此格为空"),
+        (
+            r"^unknown value (\S+); expected one of (\S+) \(or a translation",
+            r"无法识别的值 \1；应为 \2 之一（或在映射文件中加一条对照）",
+        ),
+        (r"^(\S+) is neither yes nor no", r"\1 不是“是”或“否”"),
+        (r"^not a date in the mapping's formats", "不是映射文件所列格式的日期"),
+        (r"^(\S+) is not between 1900-01-01 and today", r"日期 \1 不在 1900-01-01 至今天之间"),
+        (r"^(\S+) is not an amount in yuan", r"\1 不是以元为单位的金额"),
+        (r"^an amount is between 0 and 999,999,999,999.99 yuan", "金额须在 0 至 999,999,999,999.99 元之间"),
+        (r"^an amount has at most 2 decimals", "金额最多两位小数（分）"),
+        (r"^(\S+) is not a whole number", r"\1 不是整数"),
+        (r"^a whole number from (\d+) to (\d+)", r"须为 \1 至 \2 的整数"),
+        (
+            r"^the year (\d+) is not over: import a year's income",
+            r"\1 年尚未结束：年度收入须在该年结束后导入",
+        ),
+        (r"^unknown risk type (\S+); risk types are", r"无法识别的风险类型 \1"),
+        (r"^one to five risk types, each once", "风险类型为 1 至 5 项，每项一次"),
+        (r"^a household number is 1 to 32 letters", "户编号为 1 至 32 位字母、数字或连字符"),
+        (r"^a village code is the 12-digit", "村代码须为 12 位统计用区划代码"),
+        (r"^the ID number says (\S+), the row (\S+)", r"身份证号显示为“\1”，此行填写为“\2”"),
+        (
+            r"^household (\S+)'s rows must be together; it began on line (\d+)",
+            r"户 \1 的各行须排在一起；它从第 \2 行开始",
+        ),
+        (r"^differs from line (\d+) of the same household", r"与同户第 \1 行不一致"),
+        (r"^no such village in the county", "本县（区）没有这个村"),
+        (r"^a household has at most (\d+) members", r"一户最多 \1 人"),
+        (r"^the household has no head \(户主\)", "这户没有户主"),
+        (r"^a second head \(户主\); the first is on line (\d+)", r"第二个户主；第一个在第 \1 行"),
+        (r"^the same person as line (\d+)", r"与第 \1 行是同一个人"),
+        (r"^the same person is in household (\S+) \(line (\d+)\)", r"此人也在户 \1（第 \2 行）"),
+        (r"^the person is an active member of household (\S+)", r"此人已是户 \1 的成员"),
+        (r"^a monitoring record needs its category", "监测记录须填写监测对象类别"),
+        (r"^(\S+) does not fit the household type (\S+)", r"“\1”与户类型“\2”不符"),
+        (r"^required for a monitored household", "监测对象须填写"),
+        (
+            r"^no household was identified before (\S+) \(the mechanism",
+            r"\1 之前没有识别过监测对象（机制自此开始）",
+        ),
+        (r"^required when the risk is eliminated", "风险已消除时须填写"),
+        (r"^an elimination date needs 是 here", "填写了风险消除时间，此处须为“是”"),
+        (r"^before the identification date", "早于识别监测时间"),
+        (r"^required with the household's income figures", "填写了收入时须一并填写"),
+        (
+            r"^因病 needs compliant out-of-pocket medical spending",
+            "因病须有合规自付医疗支出（近 12 个月内，或导入文件的收入年度）",
+        ),
+        (r"^因务工就业不稳 needs a member able to work", "因务工就业不稳须有能劳动的成员，这户没有"),
+        (
+            r"^缺劳动力 applies when at most ¼ of members can work; (\d+) of (\d+) can",
+            r"缺劳动力须至多四分之一的成员能劳动；这户 \2 人中有 \1 人能劳动",
+        ),
+        (r"^household (\S+) is registered in another village", r"户 \1 登记在另一个村"),
+        (
+            r"^kept (\S+): a household type changes by a correction the",
+            r"保留“\1”：户类型须经乡镇审批的更正修改",
+        ),
+        (
+            r"^kept as left on (\S+): correct the leaving in Shouwang",
+            r"保留为 \1 已离开本户：如有误，请在守望中更正",
+        ),
+        (
+            r"^kept Shouwang's record \((\S+)\): once monitored",
+            "保留守望中的监测记录：纳入监测后，记录须通过案件修改",
+        ),
+        (
+            r"^a school level is required for, and only for, a member in school",
+            "在校生须填写、且只有在校生才填写就读学段",
+        ),
+        (
+            r"^a dropout reason is required for, and only for, a member who dropped out",
+            "辍学的须填写、且只有辍学的才填写辍学原因",
+        ),
+        (r"^migrant months are only for a member in migrant work", "只有外出务工的才填写务工时间"),
     )
 )
 

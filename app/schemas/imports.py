@@ -16,6 +16,7 @@ class ImportProblem(ReadModel):
     column_letter: str = Field(description="the column's letter in a spreadsheet (A, B … AA)")
     field: str = Field(description="Shouwang's field the column maps to")
     message: str
+    message_zh: str | None = Field(default=None, description="the same in Chinese, for the office")
 
 
 class ImportReport(ReadModel):

@@ -169,6 +169,8 @@ def test_twelve_planted_errors_are_named_by_line_and_column_and_nothing_is_writt
     for where, word in expected.items():
         assert word in found[where], (where, found[where])
     assert dry["problem_count"] == 12
+    untranslated = [p["message"] for p in dry["problems"] if not p["message_zh"]]
+    assert untranslated == []  # the office reads every problem in Chinese
     assert dry["written"] is False
     assert dry["households"]["invalid"] == 12
     assert dry["households"]["create"] == 88
@@ -185,7 +187,7 @@ def test_twelve_planted_errors_are_named_by_line_and_column_and_nothing_is_writt
     assert len(table) == 1 + 12 * 3
     notes = [str(row[-1]) for row in table[1:] if row[-1]]
     assert len(notes) == 12
-    assert any("checksum" in note for note in notes)
+    assert any("身份证号校验位不对" in note for note in notes)
 
 
 def test_skip_invalid_writes_the_valid_households_and_lists_the_others(tmp_path: Path) -> None:

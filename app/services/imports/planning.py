@@ -145,14 +145,9 @@ def _compare(
         if values["phone"] != stored:
             plan.household_fields["phone"] = values["phone"]
     if "household_type" in values and values["household_type"] != household.household_type:
-        plan.warnings.append(
-            parser.problem(
-                draft.first_line,
-                "household_type",
-                f"kept {household.household_type.value}: a household "
-                "type changes by a correction the township approves",
-            )
-        )
+        kept = household.household_type.value
+        why = f"kept {kept}: a household type changes by a correction the township approves"
+        plan.warnings.append(parser.problem(draft.first_line, "household_type", why))
     _compare_members(cipher, parser, plan, household)
     _compare_report(session, plan, household)
     _compare_monitoring(parser, plan, household)
@@ -242,7 +237,6 @@ def _compare_monitoring(parser: RowParser, plan: Plan, household: Household) -> 
             parser.problem(
                 line,
                 "monitoring_category",
-                f"kept Shouwang's record ({status.value}): once monitored, "
-                "a household's record changes through a case",
+                f"kept Shouwang's record ({status}): once monitored, a household's record changes by a case",
             )
         )

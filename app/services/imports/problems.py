@@ -36,7 +36,7 @@ def write(
         if not found and row.cells.get(household_header, "") not in invalid:
             continue
         written += 1
-        at_fault = {p.column: p.message for p in found}
+        at_fault = {p.column: p.message_zh or p.message for p in found}
         for index, header in enumerate(headers):
             value = row.cells.get(header, "")
             if header in at_fault:
@@ -44,7 +44,7 @@ def write(
                 sheet.write_comment(written, index, at_fault[header])
             else:
                 sheet.write_string(written, index, value)
-        note = "；".join(f"{p.column or '行'}（原第{p.line}行）：{p.message}" for p in found)
+        note = "；".join(f"{p.column or '行'}（原第{p.line}行）：{p.message_zh or p.message}" for p in found)
         sheet.write_string(written, len(headers), note)
     sheet.set_column(0, len(headers), 14)
     book.close()

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, get_args
 
 from app.clock import local_today
+from app.errors import message_zh
 from app.models.enums import (
     DropoutReason,
     Employment,
@@ -52,6 +53,10 @@ class Problem:
     field: str
     message: str
 
+    @property
+    def message_zh(self) -> str | None:
+        return message_zh(self.message)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "line": self.line,
@@ -59,6 +64,7 @@ class Problem:
             "column_letter": self.letter,
             "field": self.field,
             "message": self.message,
+            "message_zh": self.message_zh,
         }
 
 
