@@ -5,5 +5,6 @@ import "./drafts.js";
 import "./fieldwork.js";
 import "./desk.js";
 import "./dashboard.js";
+import "./records.js";
 
 start();

@@ -197,11 +197,12 @@ export class ApiError extends Error {
   }
 }
 
-export async function call(path, { method = "GET", json, form, blob, headers: extra = {} } = {}) {
+export async function call(path, { method = "GET", json, form, blob, multipart, headers: extra = {} } = {}) {
   const headers = { Accept: "application/json", ...extra };
   let body;
   if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
   if (form) body = new URLSearchParams(form);
+  else if (multipart) body = multipart; // FormData: the browser writes its Content-Type and boundary
   else if (blob) {
     headers["Content-Type"] = blob.type || "application/octet-stream";
     body = blob;

@@ -1,7 +1,7 @@
 // The case desk: the inbox (待办案件), a case's page with the forms for exactly the actions the API
 // allows now (the case's `allowed_actions`), and the notifications. The server decides every rule; the
 // page shows what it answers and sends what the user enters.
-import { ACTION, actorName, api, field, flash, h as element, home, LEVEL, nav, optional, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
+import { ACTION, actorName, API, api, field, flash, h as element, home, LEVEL, nav, optional, page, replaceAddress, route, say, session, show as showNodes, showRefusal, STATUS, STEP, yuan } from "./core.js";
 
 // core's h and show, taking parts nested at any depth (optional sections are arrays or null)
 const h = (tag, attrs, ...children) => element(tag, attrs, ...children.flat(Infinity));
@@ -548,6 +548,16 @@ async function casePage(id) {
       c.status === "open" ? ["审定时限", at(c.decision_due_at)] : ["", null],
       c.assigned_user_id ? ["改派给", c.assignees.find((a) => a.id === c.assigned_user_id)?.username || `用户 ${c.assigned_user_id}`] : ["", null],
     ]),
+    // the village's notice lists every household of the village at this step: print it, post it, then
+    // record its start below
+    c.status === "open" && c.step === "public_notice"
+      ? h(
+          "p",
+          { class: "desk-notice-print" },
+          h("a", { href: `${API}/villages/${c.village_code}/public-notice.pdf`, target: "_blank", rel: "noopener", id: "print-notice" }, "打印本村公示（PDF，A4）"),
+          "：列出本村处于公示环节的全部农户，不含身份证号、电话、健康和收入。",
+        )
+      : null,
     // on a phone the forms come first; on a desk they stand beside the household and the timeline
     h(
       "div",

@@ -1,6 +1,6 @@
 // The app's own files, kept for when the phone has no connection: the page opens offline. The API is
 // never cached here (its answers hold personal data and must be current).
-const CACHE = "shouwang-shell-v6";
+const CACHE = "shouwang-shell-v7";
 const SHELL = [
   "/",
   "/static/app.js",
@@ -11,6 +11,7 @@ const SHELL = [
   "/static/desk.js",
   "/static/dashboard.js",
   "/static/drift.js",
+  "/static/records.js",
   "/static/app.css",
   "/static/cadre.css",
   "/static/desk.css",
