@@ -243,7 +243,12 @@ def test_elimination_runs_the_steps_and_ends_monitoring(client: TestClient, acco
     done = act("district", action="confirm")
     assert (done["status"], done["outcome"]) == ("closed", "confirmed")
     with db.session_scope() as session:
-        assert session.get(Household, hid).monitoring_status == MonitoringStatus.risk_eliminated  # type: ignore[union-attr]
+        household = session.get(Household, hid)
+        assert household is not None
+        assert household.monitoring_status == MonitoringStatus.risk_eliminated
+        assert (
+            household.risk_eliminated_on == local_today()
+        )  # the decisions export and monthly tables read it
 
 
 def test_the_green_channel_helps_a_disaster_case_before_the_decision(

@@ -278,3 +278,73 @@ def member_row(member_id: int, relation: str, born: str, created: datetime) -> d
         "born": date.fromisoformat(born),
         "created": created,
     } | dict.fromkeys(("health", "labour", "grade", "schooling", "level", "dibao", "tekun"))
+
+
+def test_an_eliminated_household_gets_its_elimination_day_from_its_confirmed_case(scratch_url: str) -> None:
+    """Issue 14: the new household.risk_eliminated_on of a household whose risk was eliminated is the
+    district's date of its confirmed elimination case (the latest, if several); others stay empty."""
+    config = alembic_config(scratch_url)
+    config.attributes["configure_logger"] = False
+    engine = make_engine(scratch_url)
+    try:
+        command.upgrade(config, "219acc626b02")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO region (code, name, level, parent_code, code_source, illustrative)"
+                    " VALUES ('530402001001', '村', 'village', NULL, '', true)"
+                )
+            )
+            for hid, status in ((1, "risk_eliminated"), (2, "monitored")):
+                connection.execute(
+                    text(
+                        "INSERT INTO household (id, household_no, village_code, address, household_type,"
+                        " monitoring_category, monitoring_status, no_labour_capacity, provisional, version)"
+                        " VALUES (:id, :no, '530402001001', '', '脱贫户', '脱贫不稳定户', :status, false,"
+                        " false, 1)"
+                    ),
+                    {"id": hid, "no": f"H{hid}", "status": status},
+                )
+            case = text(
+                "INSERT INTO case_file (id, household_id, village_code, township_code, source, kind, status,"
+                " step, outcome, reasons, opened_at, step_started_at, due_at, decision_due_at, closed_at,"
+                " version) VALUES (:id, :household, '530402001001', '530402001000', 'cadre_report', :kind,"
+                " 'closed', 'district_decision', :outcome, '[]', :at, :at, :at, :at, :closed, 1)"
+            ).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("closed", type_=UTCDateTime()))
+            at = datetime(2025, 1, 1, tzinfo=UTC)
+            connection.execute(
+                case,
+                [
+                    # 20:00 UTC on 30 June is 1 July in the district
+                    {
+                        "id": 1,
+                        "household": 1,
+                        "kind": "elimination",
+                        "outcome": "confirmed",
+                        "at": at,
+                        "closed": datetime(2026, 6, 30, 20, tzinfo=UTC),
+                    },
+                    {
+                        "id": 2,
+                        "household": 1,
+                        "kind": "elimination",
+                        "outcome": "rejected",
+                        "at": at,
+                        "closed": datetime(2026, 9, 1, 2, tzinfo=UTC),
+                    },
+                    {
+                        "id": 3,
+                        "household": 2,
+                        "kind": "identification",
+                        "outcome": "confirmed",
+                        "at": at,
+                        "closed": datetime(2025, 3, 1, 2, tzinfo=UTC),
+                    },
+                ],
+            )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            days = connection.execute(text("SELECT id, risk_eliminated_on FROM household ORDER BY id")).all()
+        assert [(i, str(d) if d else None) for i, d in days] == [(1, "2026-07-01"), (2, None)]
+    finally:
+        engine.dispose()
