@@ -181,3 +181,10 @@ def test_the_file_is_kept_encrypted_and_the_workbook_is_for_the_office_only(
     assert (
         client.get(f"/api/v1/imports/{job_id}/problems.xlsx", headers=accounts["cadre_a"]).status_code == 403
     )
+
+
+def test_a_csv_whose_64th_kibibyte_ends_inside_a_character_is_still_text() -> None:
+    straddling = b"a" * 65535 + "村".encode()  # 3 bytes: the first is the 65,536th
+    assert jobs._text_start(straddling)
+    assert jobs._text_start("户编号,姓名\n".encode("gb18030") * 10)
+    assert not jobs._text_start(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)

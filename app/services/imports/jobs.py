@@ -2,6 +2,7 @@
 conditional update, so two workers never run one job; a job whose worker died is run again, which an
 idempotent import allows), their progress and report read back, and the workbook of rows to fix."""
 
+import codecs
 import io
 import logging
 from collections.abc import Iterator
@@ -51,14 +52,8 @@ def submit(
         raise TooLarge(f"the file is over {settings.import_max_bytes // (1024 * 1024)} MiB", field="file")
     if not content:
         raise Invalid("the file is empty", field="file")
-    if not content.startswith(XLSX_MAGIC):
-        try:
-            content[:65536].decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                content[:65536].decode("gb18030")
-            except UnicodeDecodeError:
-                raise Invalid("the file is neither an XLSX workbook nor a CSV text", field="file") from None
+    if not content.startswith(XLSX_MAGIC) and not _text_start(content):
+        raise Invalid("the file is neither an XLSX workbook nor a CSV text", field="file")
     if mapping_text is not None:
         mapping.parse(mapping_text)  # refused now, not in the worker
     job = ImportJob(
@@ -88,6 +83,18 @@ def submit(
         ],
     )
     return job
+
+
+def _text_start(content: bytes) -> bool:
+    """Whether the file begins as text a CSV may be in (its first 64 KiB; a character cut at the end of
+    them is not an error: the incremental decoder waits for the rest)."""
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(content[:65536], final=False)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
 
 
 def get(session: Session, actor: Actor, job_id: int, *, content: bool = False) -> ImportJob:
