@@ -231,6 +231,7 @@ def contest(
         township=data.township[test],
         townships=data.townships,
         scores={name: np.concatenate(parts[name]) for name in SIMPLICITY},
+        household=data.household[test] if data.household is not None else None,
     )
     comparison = ev.compare(scores, budget)
     champion, why = choose(comparison)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from app.risk import panel as pn
@@ -126,6 +127,9 @@ class FoldScores:
     township: pn.IntArray
     townships: list[str]
     scores: dict[str, Array]
+    # each row's household: a household's rows in different folds share a future, so the bootstrap draws
+    # households (all their rows at once), not rows; None: rows are drawn within each fold
+    household: pn.IntArray | None = None
 
 
 def alert_shares(scores: FoldScores, budget: float) -> dict[str, Array]:
@@ -142,7 +146,8 @@ def alert_shares(scores: FoldScores, budget: float) -> dict[str, Array]:
 
 def compare(scores: FoldScores, budget: float, *, seed: int = 0) -> dict[str, Any]:
     """Recall at `budget` over all folds for every scorer, with intervals, and the paired bootstrap of
-    every pair's difference (households resampled within each fold, the same resample for every scorer).
+    every pair's difference (households resampled with all their rows, the same resample for every
+    scorer).
 
     The alerts are fixed by the scorer's ranking within the fold; resampling reweights which of those
     households count, so one resample costs a weighted sum per scorer, not a sort."""
@@ -154,9 +159,7 @@ def compare(scores: FoldScores, budget: float, *, seed: int = 0) -> dict[str, An
     boot = np.zeros((BOOTSTRAP, len(names)))
     boot_town = np.zeros((BOOTSTRAP, len(names), len(scores.townships)))
     for b in range(BOOTSTRAP):
-        weight = np.zeros(len(y))
-        for rows in folds:
-            weight[rows] = np.bincount(rng.integers(0, len(rows), len(rows)), minlength=len(rows))
+        weight = _resample(rng, scores, folds)
         positives = (weight * y).sum()
         town_pos = np.bincount(scores.township, weights=weight * y, minlength=len(scores.townships))
         for s, name in enumerate(names):
@@ -180,6 +183,19 @@ def compare(scores: FoldScores, budget: float, *, seed: int = 0) -> dict[str, An
         if i != j
     }
     return result
+
+
+def _resample(rng: np.random.Generator, scores: FoldScores, folds: list[npt.NDArray[np.intp]]) -> Array:
+    """One bootstrap draw as a weight per row: how many times its household (or, without households,
+    the row within its fold) was drawn."""
+    if scores.household is not None:
+        households, index = np.unique(scores.household, return_inverse=True)
+        drawn = np.bincount(rng.integers(0, len(households), len(households)), minlength=len(households))
+        return drawn[index].astype(np.float64)
+    weight = np.zeros(len(scores.y))
+    for rows in folds:
+        weight[rows] = np.bincount(rng.integers(0, len(rows), len(rows)), minlength=len(rows))
+    return weight
 
 
 def recall(y: Array, share: Array) -> float:

@@ -48,6 +48,7 @@ class Dataset:
     township: pn.IntArray
     townships: list[str]
     rules_score: Array  # 2 high, 1 medium, 0 none: the rules alone, as known on `period`
+    household: pn.IntArray | None = None  # each example's household (the bootstrap draws households)
 
 
 def build_dataset(panel: pn.Panel, policy: PolicyData) -> Dataset:
@@ -81,6 +82,7 @@ def build_dataset(panel: pn.Panel, policy: PolicyData) -> Dataset:
         township=panel.township[panel.hh[rows]],
         townships=panel.townships,
         rules_score=np.array([LEVEL_SCORE.get(level or "", 0.0) for level in levels]),
+        household=panel.hh[rows],
     )
 
 

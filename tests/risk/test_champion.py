@@ -297,3 +297,33 @@ def test_after_a_library_upgrade_the_worker_retrains_and_an_admin_confirms(
         str(pending.id),
         "baseline" if pending.champion not in ml.LEARNED else "model",
     )
+
+
+def test_the_intervals_draw_households_not_rows_for_a_household_shares_its_future_across_folds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A household's rows in three folds share one outcome: drawing rows one by one would count three
+    independent witnesses where there is one, and the interval would claim more certainty than the
+    district's 300 households give."""
+    monkeypatch.setattr(ev, "BOOTSTRAP", 200)  # the service's count: 30 resamples are too rough here
+    rng = np.random.default_rng(3)
+    households, folds = 300, 3
+    latent = rng.normal(0, 1, households)
+    falls = latent + rng.normal(0, 0.8, households) > 1.0  # one future per household
+    household = np.tile(np.arange(households), folds)
+    fold = np.repeat(np.arange(folds), households)
+    score = latent[household] + rng.normal(0, 0.3, households * folds)
+
+    def width(by_household: bool) -> float:
+        scores = ev.FoldScores(
+            y=falls[household],
+            fold=fold,
+            township=np.zeros(households * folds, dtype=np.int64),
+            townships=["t"],
+            scores={"model": score, "rules": -score},
+            household=household if by_household else None,
+        )
+        recall = ev.compare(scores, 0.10)["scorers"]["model"]["recall"]
+        return float(recall["high"]) - float(recall["low"])
+
+    assert width(True) > 1.3 * width(False)

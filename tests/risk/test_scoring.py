@@ -205,8 +205,10 @@ def test_worker_schedules_nightly_and_request_jobs(settings: Any) -> None:
         "risk_list_catch_up",
         "relief_delivery",
         "cluster_alerts",
+        "imports",
     }
     assert jobs["nightly_scoring"].max_instances == 1
+    assert "interval[0:00:05]" in str(jobs["imports"].trigger)  # an upload is picked up within seconds
     assert "hour='2'" in str(jobs["nightly_scoring"].trigger)
     assert "day_of_week='sun'" in str(jobs["scheduled_training"].trigger)
 
