@@ -94,6 +94,12 @@ class FoldsRead(ReadModel):
     scorers: dict[str, ScorerFoldsRead] = Field(
         description="model, logistic_regression, distance_to_line, rules: each judged on the same folds"
     )
+    differences: dict[str, MetricRead] = Field(
+        default_factory=dict,
+        description="each pair \"a-b\": a's recall minus b's, with the paired bootstrap's 95 % interval "
+        "(households drawn with all their rows); a is better with confidence when the interval's low end "
+        "is above zero — what the champion's choice rests on",
+    )
 
 
 class VerifiersRead(ReadModel):

@@ -107,6 +107,9 @@ def test_where_the_distance_to_the_line_is_best_it_is_champion_and_everyone_is_t
     )
     assert body["champion_label"] == "离监测线距离"
     assert body["current"]["folds"]["scorers"]["distance_to_line"]["recall"]["low"] is not None
+    served = body["current"]["folds"]["differences"]  # what the choice rests on, for anyone to check
+    assert set(served) == {f"{a}-{b}" for a in ch.SIMPLICITY for b in ch.SIMPLICITY if a != b}
+    assert all(served[f"{name}-distance_to_line"]["low"] <= 0 for name in ("model", "logistic_regression"))
 
     week = "{}-W{:02d}".format(*local_today().isocalendar()[:2])
     with db.session_scope() as session:

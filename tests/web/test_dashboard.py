@@ -520,6 +520,9 @@ def test_the_model_card_says_which_scorer_won_and_why(
             expect(row).to_contain_text("选用")
         else:
             expect(row).not_to_contain_text("选用")
+            difference = folds["differences"][f"{scorer}-distance_to_line"]
+            verdict = "更差，有把握" if difference["high"] < 0 else "差别在误差范围内"  # never better: it won
+            expect(row.locator("[data-verdict]")).to_have_text(verdict)
     townships = folds["scorers"]["distance_to_line"]["by_township"]
     expect(phone.locator("#folds-by-township tbody tr")).to_have_count(len(townships))
     expect(phone.locator(f'#versions tr[data-model="{stored.id}"] [data-champion]')).to_have_text(

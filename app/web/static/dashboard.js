@@ -728,6 +728,21 @@ async function modelPage() {
   render(here, ...parts);
 }
 
+/** A scorer's recall minus the champion's, with the paired interval the choice rests on, in words. */
+function versusText(folds, scorer, champion) {
+  const difference = (folds.differences || {})[`${scorer}-${champion}`];
+  if (scorer === champion || !difference) return "—";
+  const signed = (x) => (x > 0 ? `+${x}` : String(x));
+  const verdict =
+    difference.low !== null && difference.low > 0
+      ? "更好，有把握"
+      : difference.high !== null && difference.high < 0
+        ? "更差，有把握"
+        : "差别在误差范围内";
+  const range = difference.low !== null ? `（95% 区间 ${signed(difference.low)} – ${signed(difference.high)}）` : "";
+  return [h("span", { "data-verdict": "" }, verdict), h("span", { class: "muted dash-block" }, `${signed(difference.value)}${range}`)];
+}
+
 function foldsTable(current, names) {
   const folds = current.folds;
   const budget = `${Math.round(folds.budget * 100)}%`;
@@ -742,13 +757,14 @@ function foldsTable(current, names) {
     ),
     table(
       `预警 ${budget} 农户时的查全率，${folds.folds} 次轮换检验合计`,
-      ["方法", "查全率", "是否选用"],
+      ["方法", "查全率", "与选用方法相比", "是否选用"],
       SCORERS.filter(([scorer]) => folds.scorers[scorer]).map(([scorer, label]) =>
         h(
           "tr",
           { "data-fold-scorer": scorer },
           h("th", { scope: "row" }, label),
           h("td", {}, metricText(folds.scorers[scorer].recall)),
+          h("td", { "data-versus": "" }, versusText(folds, scorer, current.champion)),
           h("td", {}, scorer === current.champion ? h("strong", {}, "选用") : ""),
         ),
       ),
