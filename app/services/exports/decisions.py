@@ -18,23 +18,13 @@ from app.pii import cipher_for
 from app.services.imports import mapping
 from app.services.platform import access, audit
 from app.services.platform.access import Actor
+from app.services.registry.member_rules import MEMBER_PLAIN_FIELDS
 
 EXPORTERS = frozenset({Role.district_officer})  # names and ID numbers: not for admins, who read no household
 MAX_DAYS = 366
-MEMBER_VALUES = (
-    "sex",
-    "relation",
-    "ethnicity",
-    "labour_capacity",
-    "health",
-    "disability_grade",
-    "schooling",
-    "school_level",
-    "dropout_reason",
-    "employment",
-    "migrant_months",
-)
-BOOLEANS = ("basic_medical_insurance", "serious_illness_insurance", "basic_pension", "dibao", "tekun")
+# the member's values as the shipped mapping writes them (joined_on is not the national system's)
+BOOLEANS = tuple(f for f in MEMBER_PLAIN_FIELDS if f in mapping.BOOLEAN_FIELDS)
+MEMBER_VALUES = tuple(f for f in MEMBER_PLAIN_FIELDS if f not in mapping.BOOLEAN_FIELDS and f != "joined_on")
 
 
 def _in(column: Any, start: date, end: date) -> Any:

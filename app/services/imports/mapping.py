@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.errors import Invalid
+from app.services.registry.member_rules import MEMBER_PLAIN_FIELDS
 
 SHIPPED = Path(__file__).resolve().parents[2] / "data" / "mappings" / "national_households.yaml"
 
@@ -26,27 +27,7 @@ HOUSEHOLD_FIELDS = (
     "risk_eliminated",
     "risk_eliminated_on",
 )
-MEMBER_FIELDS = (
-    "name",
-    "id_number",
-    "sex",
-    "relation",
-    "ethnicity",
-    "joined_on",
-    "labour_capacity",
-    "health",
-    "disability_grade",
-    "schooling",
-    "school_level",
-    "dropout_reason",
-    "basic_medical_insurance",
-    "serious_illness_insurance",
-    "basic_pension",
-    "dibao",
-    "tekun",
-    "employment",
-    "migrant_months",
-)
+MEMBER_FIELDS = ("name", "id_number", *MEMBER_PLAIN_FIELDS)  # the member's fields, as the registry keeps them
 REPORT_FIELDS = (
     "income_year",
     "wages",
