@@ -5,8 +5,13 @@
     .venv/bin/python bench/risk_scoring.py --database sqlite --households 2000      # smoke test, seconds
 
 Figures (medians over --repeats runs, each after one warm-up):
-- end to end: `scorer.score_all(...)` wall time (read → features → rules → model → write, one transaction),
-  with an active early-warning model (see ensure_model; --no-model: rules only);
+- end to end: `scorer.score_all(...)` wall time (read → features → rules → champion → drift profile →
+  write, one transaction), with an active champion chosen by the service's training (see ensure_model:
+  the model and every baseline judged on rolling-origin folds; --champion NAME forces one, and the
+  report says FORCED; --no-model: rules only). Each run records its drift profile against the
+  champion's training window, as in production; --drift-cost also times runs without it. The report
+  reads each run's mode and champion back from its risk_run row, and gives CPU seconds per run (this
+  process, and the district's PostgreSQL backends);
 - floor: the same shape and nothing else: in one transaction, read the columns a scoring needs with the
   scorer's own chunked reader (`scorer.read_chunks`: reports, events, members; on PostgreSQL the next chunk
   is read while this one is written) and write one `risk_result` row per household for a new `risk_run`
@@ -27,6 +32,7 @@ deleted after each measurement, so the database stays the district.
 """
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -47,6 +53,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 from sqlalchemy import create_engine, delete, func, select, text
@@ -313,6 +320,23 @@ def delete_bench_runs(district: District, triggers: Sequence[str] = BENCH_TRIGGE
     vacuum(district, tables=("risk_result", "risk_run"))
 
 
+def delete_bench_run_ids(district: District, exclude: int) -> None:
+    """Remove this benchmark's runs but one (the run whose results the ORM scorer is compared with)."""
+    from app.db import session_scope
+    from app.models import RiskResult, RiskRun
+
+    with session_scope() as session:
+        ids = list(
+            session.scalars(
+                select(RiskRun.id).where(RiskRun.triggered_by.in_(BENCH_TRIGGERS), RiskRun.id != exclude)
+            )
+        )
+        if ids:
+            session.execute(delete(RiskResult).where(RiskResult.run_id.in_(ids)))
+            session.execute(delete(RiskRun).where(RiskRun.id.in_(ids)))
+    vacuum(district, tables=("risk_result", "risk_run"))
+
+
 def last_report_day() -> date:
     from app.db import session_scope
     from app.models import Report
@@ -343,19 +367,81 @@ def complete(run: Any, started: float, scored: int) -> None:
     run.households_scored = scored
 
 
-def end_to_end(as_of: date) -> dict[str, Any]:
-    from app.risk import scorer
+SERVER_DATABASE: list[str] = []  # the district's PostgreSQL database, whose backends' CPU is counted
+
+
+def server_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the district's database (from /proc: the
+    process title names the database; empty for SQLite)."""
+    if not SERVER_DATABASE:
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes().decode(errors="replace").split()
+            if title[:1] != ["postgres:"] or SERVER_DATABASE[0] not in title:
+                continue
+            raw = (proc / "stat").read_text()
+        except (OSError, IndexError):
+            continue
+        rest = raw[raw.rindex(")") + 2 :].split()
+        out[int(proc.name)] = (int(rest[11]) + int(rest[12])) / tick
+    return out
+
+
+def cpu_since(python_before: float, server_before: dict[int, float]) -> dict[str, float]:
+    """CPU seconds used since: this process (every thread), and the district's PostgreSQL backends (those
+    alive at the end; a backend that exited meanwhile is not counted — the scorer's connections are
+    pooled; the server's shared processes, WAL writer and checkpointer, are not counted)."""
+    after = server_cpu()
+    return {
+        "cpu_python_s": time.process_time() - python_before,
+        "cpu_server_s": sum(v - server_before.get(pid, 0.0) for pid, v in after.items()),
+    }
+
+
+class NoDrift:
+    """--drift-cost: a scorer's drift recorder that records nothing (the run stores no profile)."""
+
+    @classmethod
+    def start(cls, _session: Session) -> "NoDrift":
+        return cls()
+
+    def add(self, *_: Any) -> None:
+        pass
+
+    def store(self, *_: Any) -> None:
+        pass
+
+
+def end_to_end(as_of: date, drift: bool = True) -> dict[str, Any]:
+    from app.models import RiskProfile
+    from app.risk import drift_store, scorer
 
     started = time.perf_counter()
-    run = scorer.score_all(_sessions(), _settings(), as_of=as_of, triggered_by="bench")
+    with contextlib.ExitStack() as stack:
+        if not drift:
+            stack.enter_context(mock.patch.object(drift_store, "Recorder", NoDrift))
+        run = scorer.score_all(_sessions(), _settings(), as_of=as_of, triggered_by="bench")
     wall = time.perf_counter() - started
     if run.status != "completed":
         raise RuntimeError(f"scoring run {run.id} ended {run.status}: {run.error}")
+    from app.db import session_scope
+
+    with session_scope() as session:
+        profile = session.scalars(select(RiskProfile).where(RiskProfile.run_id == run.id)).first()
+        drift_recorded = (
+            {"rows": profile.rows, "reference_id": profile.reference_id} if profile is not None else None
+        )
     return {
         "s": wall,
         "run_id": run.id,
         "duration_ms": run.duration_ms,
         "mode": run.mode,
+        "champion": run.champion,
+        "model_version": run.model_version,
+        "drift": drift_recorded,
         "scored": run.households_scored,
         "high": run.flagged_high,
         "medium": run.flagged_medium,
@@ -642,58 +728,138 @@ def orm_scorer(as_of: date, sample: list[int]) -> dict[str, Any]:
 
 MODEL_QUARTERS = 12  # the model needs outcomes 12 months on, and three periods with one
 DONOR_HOUSEHOLDS = 20_000
+CHAMPIONS = ("model", "logistic_regression", "distance_to_line", "rules")
+FORCED = "FORCED"  # how a forced champion's reason starts (and the report says so)
 
 
-def ensure_model(district: District, data_dir: Path, households: int, retrain: bool) -> dict[str, Any]:
-    """An active early-warning model in the district, so scoring runs read → features → rules → model →
-    write. Trained on the district itself when its history allows; when it does not (8 quarters may be
-    too few: outcomes are 12 months on), on a donor district with 12 quarters (SQLite, kept in data_dir),
-    whose signed artifact is then installed here as a trained model would be."""
-    from app.config import get_settings
-    from app.db import session_scope
-    from app.models import RiskModel
+def _trained_by(champion: str | None) -> str:
+    return "bench" if champion is None else f"bench-forced-{champion}"
+
+
+def _loadable(settings: Any, stored: Any) -> bool:
     from app.risk import model as ml
     from app.risk import training
-    from app.services.platform import policy as policy_service
+
+    try:
+        training.load_artifact(settings, stored)
+    except ml.ArtifactInvalid as exc:
+        say(f"stored model {stored.id} cannot be loaded ({exc})")
+        return False
+    return True
+
+
+def _describe(stored: Any) -> dict[str, Any]:
+    why = str(stored.evaluation.get("why", ""))
+    return {
+        "champion": stored.champion,
+        "forced": why.startswith(FORCED),
+        "why": why,
+        "decision": stored.decision,
+        "estimator": stored.estimator,
+        "train_window": [str(stored.train_from), str(stored.train_to)],
+        "examples_train": stored.examples_train,
+    }
+
+
+def train_forced(settings: Any, champion: str | None) -> Any:
+    """training.train as the service runs it; with `champion`, the contest's choice is overridden (every
+    scorer is still fitted and judged on the folds, the forced one is installed and says so)."""
+    from app.risk import champion as ch
+    from app.risk import training
+
+    triggered_by = _trained_by(champion)
+    if champion is None:
+        return training.train(_sessions(), settings, triggered_by=triggered_by).model
+    chosen = ch.choose
+
+    def forced(comparison: dict[str, Any]) -> tuple[str, str]:
+        natural, why = chosen(comparison)
+        return champion, f"{FORCED} by bench/risk_scoring.py --champion {champion} (the folds chose {why})"
+
+    ch.choose = forced
+    try:
+        return training.train(_sessions(), settings, triggered_by=triggered_by).model
+    finally:
+        ch.choose = chosen
+
+
+def ensure_model(
+    district: District, data_dir: Path, households: int, retrain: bool, champion: str | None
+) -> dict[str, Any]:
+    """An active champion in the district, chosen as the service chooses it (training.train: the model
+    and every baseline on rolling-origin folds), so scoring runs use it and record drift against its
+    training window as in production. Trained on the district itself when its history allows (and no
+    champion is forced); when it does not (8 quarters are too few: outcomes are 12 months on), on a donor
+    district with 12 quarters (SQLite, kept in data_dir), whose model row — every column, the signed
+    artifact, the training's figures and decision — and its drift reference (the training profile) are
+    then copied here. --champion NAME forces the contest's choice (figures so produced are FORCED)."""
+    from app.config import get_settings
+    from app.db import session_scope
+    from app.models import RiskModel, RiskProfile
+    from app.risk import model as ml
+    from app.risk import training
 
     settings = get_settings()
+    wanted = _trained_by(champion)
     with session_scope() as session:
         stored = training.active_model(session)
-        if stored is not None and not retrain:
-            try:
-                training.load_artifact(settings, stored)
-                return {"model": f"reused model {stored.id} ({stored.created_by})"}
-            except ml.ArtifactInvalid as exc:
-                say(f"stored model {stored.id} cannot be loaded ({exc}): training a new one")
+        if (
+            stored is not None
+            and not retrain
+            and stored.created_by == wanted
+            and (champion is None or stored.champion == champion)
+            and _loadable(settings, stored)
+        ):
+            return {"model": f"reused model {stored.id} ({stored.created_by})", **_describe(stored)}
     started = time.perf_counter()
-    say("training the early-warning model on the district")
-    try:
-        outcome = training.train(_sessions(), settings, triggered_by="bench")
-        elapsed = time.perf_counter() - started
-        return {"model": f"trained model {outcome.model.id} ({outcome.model.status})", "train_s": elapsed}
-    except (ml.ColdStart, ValueError) as exc:  # (ValueError: a history too short for the split)
-        say(f"  not trainable here: {type(exc).__name__}: {exc}")
+    if champion is None:
+        say("training on the district itself (champion as training chooses it)")
+        try:
+            model = train_forced(settings, None)
+            if model.status != "active":
+                raise SystemExit(f"training left model {model.id} {model.status}: {model.decision}")
+            return {
+                "model": f"trained model {model.id} on the district",
+                "train_s": time.perf_counter() - started,
+                **_describe(model),
+            }
+        except (ml.ColdStart, ValueError) as exc:  # (ValueError: a history too short for the split)
+            say(f"  not trainable here: {type(exc).__name__}: {exc}")
 
     size = min(DONOR_HOUSEHOLDS, max(households, 2000))
     donor = data_dir / f"shouwang_bench_model_donor_{size_label(size)}.db"
-    say(f"training the model on a donor district {donor} ({size:,} × {MODEL_QUARTERS} quarters)")
+    say(f"the champion from a donor district {donor} ({size:,} × {MODEL_QUARTERS} quarters)")
     configure(f"sqlite:///{donor}")
     try:
         migrate(f"sqlite:///{donor}")
         if household_count() < size:
             generate_quarters(size, size, base_seed=7, quarters=MODEL_QUARTERS)
+        model = None
         with session_scope() as session:
-            model = training.active_model(session)
-            if model is not None:
-                try:
-                    training.load_artifact(settings, model)
-                except ml.ArtifactInvalid:
-                    model = None
-        if model is None or retrain:
-            model = training.train(_sessions(), settings, triggered_by="bench").model
-        fields = {
-            c.key: getattr(model, c.key) for c in RiskModel.__table__.columns if c.key not in ("id", "status")
-        }
+            found = session.scalars(
+                select(RiskModel).where(RiskModel.created_by == wanted).order_by(RiskModel.id.desc())
+            ).first()
+            if found is not None and not retrain and _loadable(settings, found):
+                model = found
+                session.expunge(model)
+        trained = model is None
+        if model is None:
+            say(f"  training ({wanted})")
+            model = train_forced(settings, champion)
+        if trained and model.status != "active":
+            say(f"  (in the donor, model {model.id} is {model.status}: {model.decision}; installed anyway)")
+        fields = {c.key: getattr(model, c.key) for c in RiskModel.__table__.columns if c.key != "id"}
+        with session_scope() as session:
+            reference = session.scalars(
+                select(RiskProfile).where(RiskProfile.kind == "training", RiskProfile.model_id == model.id)
+            ).one()
+            profile = {
+                c.key: getattr(reference, c.key)
+                for c in RiskProfile.__table__.columns
+                if c.key not in ("id", "model_id")
+            }
+        donor_id = model.id
+        described = _describe(model)
     finally:
         dispose()
         configure(district.url)
@@ -702,12 +868,16 @@ def ensure_model(district: District, data_dir: Path, households: int, retrain: b
         for old in session.scalars(select(RiskModel).where(RiskModel.status == "active")):
             old.status = "retired"
         session.flush()
-        version, _ = policy_service.current_data(session)
-        installed = RiskModel(**(fields | {"status": "active", "policy_version": version}))
+        installed = RiskModel(**(fields | {"status": "active"}))
         session.add(installed)
         session.flush()
+        session.add(RiskProfile(**(profile | {"model_id": installed.id})))
         model_id = installed.id
-    return {"model": f"model {model_id}, trained on donor {donor}", "train_s": elapsed}
+    return {
+        "model": f"model {model_id} ({wanted}), trained on donor {donor} (model {donor_id} there)",
+        "train_s": elapsed,
+        **described,
+    }
 
 
 def sample_ids(size: int) -> list[int]:
@@ -754,8 +924,13 @@ def measure(
     keep_last)."""
     results = []
     for i in range(repeats + 1):
-        outcome = step()
-        say(f"  {label} {'warm-up' if i == 0 else f'run {i}'}: {outcome['s']:.2f} s")
+        server_before, python_before = server_cpu(), time.process_time()
+        outcome = step() | cpu_since(python_before, server_before)
+        say(
+            f"  {label} {'warm-up' if i == 0 else f'run {i}'}: {outcome['s']:.2f} s (CPU: Python "
+            f"{outcome['cpu_python_s']:.1f} s, PostgreSQL {outcome['cpu_server_s']:.1f} s)"
+            + (f" mode {outcome['mode']}, champion {outcome['champion']}" if "mode" in outcome else "")
+        )
         if i:
             results.append(outcome)
         if not (keep_last and i == repeats):
@@ -791,11 +966,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     say(f"district {district.name} ({district.url}), dump {district.dump}")
     prepare(district, households, args.chunk, args.seed, args.rebuild)
     say(f"district ready: {district.built}")
+    SERVER_DATABASE[:] = [district.name] if district.kind == "postgresql" else []
     if args.build_only:
         dispose()
         return {"district": district.built}
     if args.model:
-        district.built |= ensure_model(district, data_dir, households, args.retrain)
+        district.built |= ensure_model(district, data_dir, households, args.retrain, args.champion)
     delete_bench_runs(district)
     as_of = args.as_of or last_report_day() + timedelta(days=1)
     load_before = os.getloadavg()[0]
@@ -806,6 +982,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     say(f"end to end: score_all(as_of={as_of})")
     # the last run's results stay for comparing the ORM scorer's levels
     e2e_runs = measure("end to end", lambda: end_to_end(as_of), args.repeats, cleanup, keep_last=True)
+    no_drift_runs: list[dict[str, Any]] = []
+    if args.drift_cost:
+        say("end to end without drift recording (--drift-cost)")
+        kept = e2e_runs[-1]["run_id"]  # (the kept run's results stay; these runs are removed one by one)
+        no_drift_runs = measure(
+            "end to end, no drift",
+            lambda: end_to_end(as_of, drift=False),
+            args.repeats,
+            lambda: delete_bench_run_ids(district, exclude=kept),
+        )
     sample = sample_ids(args.orm_sample)
     say(f"ORM scorer on {len(sample):,} households")
     orm_runs = measure(
@@ -835,6 +1021,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "end_to_end_runs_s": [r["s"] for r in e2e_runs],
         "end_to_end_duration_ms": [r["duration_ms"] for r in e2e_runs],
         "mode": e2e_runs[-1]["mode"],
+        "runs": [
+            {k: r[k] for k in ("run_id", "mode", "champion", "model_version", "drift", "s", "duration_ms")}
+            | {"cpu_python_s": round(r["cpu_python_s"], 2), "cpu_server_s": round(r["cpu_server_s"], 2)}
+            for r in e2e_runs
+        ],
+        "end_to_end_cpu_python_s": median(e2e_runs, "cpu_python_s"),
+        "end_to_end_cpu_server_s": median(e2e_runs, "cpu_server_s"),
+        "floor_cpu_python_s": median(floor_runs, "cpu_python_s"),
+        "floor_cpu_server_s": median(floor_runs, "cpu_server_s"),
+        "no_drift_s": median(no_drift_runs) if no_drift_runs else None,
+        "no_drift_runs_s": [r["s"] for r in no_drift_runs],
+        "no_drift_cpu_python_s": median(no_drift_runs, "cpu_python_s") if no_drift_runs else None,
+        "no_drift_recorded": [r["drift"] for r in no_drift_runs],
+        "forced": args.champion is not None,
         "flagged": {"high": e2e_runs[-1]["high"], "medium": e2e_runs[-1]["medium"]},
         "floor_s": floor_s,
         "floor_runs_s": [r["s"] for r in floor_runs],
@@ -861,7 +1061,9 @@ def report(result: dict[str, Any]) -> str:
     lines = [
         f"database: {result['database']}  households: {n:,} × {QUARTERS} quarterly reports "
         f"(reports {result['rows_read']['reports']:,}, members {result['rows_read']['members']:,}, "
-        f"events {result['rows_read']['events']:,})  as_of: {result['as_of']}  mode: {result['mode']}",
+        f"events {result['rows_read']['events']:,})  as_of: {result['as_of']}  mode: {result['mode']}"
+        + (f", champion {result['runs'][-1]['champion']}" if result["runs"][-1]["champion"] else "")
+        + (" (FORCED)" if result["forced"] else ""),
         f"command: {result['command']}",
         "",
         "| figure | median s | µs per household | end-to-end ÷ floor | ORM ÷ end-to-end |",
@@ -880,7 +1082,20 @@ def report(result: dict[str, Any]) -> str:
         f"measuring, {result['load_average'][1]} after (other work on the machine skews the times)",
         f"flagged: {result['flagged']}; ORM levels agree with score_all on {result['orm_agreement']:.1%} "
         "of the sample",
+        f"CPU per run (median): end to end Python {result['end_to_end_cpu_python_s']:.1f} s + PostgreSQL "
+        f"{result['end_to_end_cpu_server_s']:.1f} s; floor Python {result['floor_cpu_python_s']:.1f} s + "
+        f"PostgreSQL {result['floor_cpu_server_s']:.1f} s",
+        "end-to-end runs (read back from risk_run and risk_profile): "
+        + "; ".join(_run_line(r, result["forced"]) for r in result["runs"]),
     ]
+    if result["no_drift_s"] is not None:
+        cost = e2e - result["no_drift_s"]
+        lines.append(
+            f"drift recording's cost (--drift-cost): end to end without it {result['no_drift_s']:.2f} s "
+            f"(runs {_list(result['no_drift_runs_s'])}; Python CPU {result['no_drift_cpu_python_s']:.1f} s; "
+            f"profiles stored: {sum(1 for d in result['no_drift_recorded'] if d)}), so recording costs "
+            f"{cost:+.2f} s ({cost / result['no_drift_s']:+.1%})"
+        )
     built = result["district"]
     if "generate_s" in built:
         lines.append(
@@ -890,6 +1105,11 @@ def report(result: dict[str, Any]) -> str:
     if "model" in built:
         trained = f", trained in {built['train_s']:.0f} s" if "train_s" in built else ""
         lines.append(f"model: {built['model']}{trained}")
+        forced = "FORCED " if built.get("forced") else ""
+        lines.append(
+            f"champion: {forced}{built.get('champion')} ({built.get('estimator')}); why: {built.get('why')}; "
+            f"decision: {built.get('decision')}"
+        )
     lines.append(
         f"district: {built.get('source')}; dump {built.get('dump')} ({built.get('dump_bytes', 0):,} bytes)"
     )
@@ -908,6 +1128,20 @@ def report(result: dict[str, Any]) -> str:
         f"{'met' if result['ratio_orm_to_end_to_end'] >= TARGET_ORM_RATIO else 'NOT met'}",
     ]
     return "\n".join(lines)
+
+
+def _run_line(run: dict[str, Any], forced: bool) -> str:
+    champion = (run["champion"] or "—") + (" (FORCED)" if forced and run["champion"] else "")
+    drift = run["drift"]
+    recorded = (
+        f"drift recorded ({drift['rows']:,} households, reference profile {drift['reference_id']})"
+        if drift
+        else "drift NOT recorded"
+    )
+    return (
+        f"run {run['run_id']}: mode {run['mode']}, champion {champion}, {recorded}, {run['s']:.2f} s, "
+        f"CPU {run['cpu_python_s']:.1f} s Python + {run['cpu_server_s']:.1f} s PostgreSQL"
+    )
 
 
 def _list(values: list[float]) -> str:
@@ -937,6 +1171,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--retrain", action="store_true", help="train a new model even if one is active")
     parser.add_argument(
+        "--champion",
+        choices=CHAMPIONS,
+        default=None,
+        help="force the champion (by default training's contest chooses it); figures are labelled FORCED",
+    )
+    parser.add_argument(
+        "--drift-cost",
+        action="store_true",
+        help="also time end-to-end runs without drift recording (what recording the run's profile costs)",
+    )
+    parser.add_argument(
         "--build-only", action="store_true", help="build (or restore) the district, measure nothing"
     )
     parser.add_argument(
@@ -945,6 +1190,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, default=None, help="save that profile (pstats) here")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args(argv)
+    if args.champion is not None and not args.model:
+        parser.error("--champion needs a model (not --no-model)")
     if args.households < 1 or args.repeats < 1 or args.orm_sample < 1:
         parser.error("--households, --repeats and --orm-sample must be positive")
     return args

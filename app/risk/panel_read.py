@@ -223,15 +223,24 @@ def _read_members(
     ]
     stmt = select(*col.select_columns(cols, dialect)).where(scope(Member.household_id))
     members = _sorted(col.read(session, stmt, cols), "household_id", "id")
-    return spells(members, _read_facts(session, dialect, as_of, known_at, scope))
+    ids = members["id"]
+    span = (int(ids.min()), int(ids.max())) if len(ids) else None
+    return spells(members, _read_facts(session, dialect, as_of, known_at, scope, span))
 
 
 def _read_facts(
-    session: Session, dialect: str, as_of: date | None, known_at: datetime | None, scope: Any
+    session: Session,
+    dialect: str,
+    as_of: date | None,
+    known_at: datetime | None,
+    scope: Any,
+    member_span: tuple[int, int] | None,
 ) -> dict[str, Any]:
     """The dated facts the panel counts, as member_spells.spells takes them. Facts that read as their
     column's default are left out (健康, a schooling other than 辍学, 低保/特困 false): on the scoring
-    path every value read counts, and most members are healthy."""
+    path every value read counts, and most members are healthy. `member_span`: the lowest and highest id
+    of the members in scope (redundant with the join, but it lets PostgreSQL read a chunk's facts by their
+    member_id index instead of scanning every fact: 1 s a 50,000-household chunk at 1M households)."""
     fact, value = MemberFact.fact, MemberFact.value
     # one small number per fact: its column (index in FACT_COLUMNS) × CODES + its value in that column
     illness = case(  # Health's index, as panel.HEALTH_CODES
@@ -262,6 +271,8 @@ def _read_facts(
             ),
         )
     )
+    if member_span is not None:
+        stmt = stmt.where(MemberFact.member_id.between(*member_span))
     if as_of is not None:
         stmt = stmt.where(MemberFact.valid_from <= as_of)
     if known_at is None:

@@ -5,15 +5,18 @@ half-written and the previous completed run stays current. One run at a time: a 
 """
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from app import bulk, lifecycle
 from app.config import Settings
@@ -122,6 +125,7 @@ def _score(
         _without_jit(session)
         model = _active_model(session, settings)
         recorder = drift_store.Recorder.start(session)  # drift: the run's inputs and scores (issue 15.5)
+        threads = _prediction_threads(session)
         ids = list(session.scalars(select(Household.id).order_by(Household.id)))
         counts = {"high": 0, "medium": 0, "low": 0}
         day = as_of.toordinal()
@@ -137,7 +141,8 @@ def _score(
             factors: list[list[dict[str, Any]] | None] = [None] * len(rows)
             inputs = drift_store.inputs(panel, policy, rows, days)  # every run, model or not (drift)
             if model is not None:
-                _apply_model(model[1], inputs, policy, reasons, levels, scores, factors)
+                with threadpool_limits(limits=threads) if threads else nullcontext():
+                    _apply_model(model[1], inputs, policy, reasons, levels, scores, factors)
             recorder.add(panel, inputs, scores)
             out = []
             for i, hid in enumerate(panel.household_ids.tolist()):
@@ -204,6 +209,16 @@ def _load_apart(sessions: Sessions, as_of: date, chunk: list[int]) -> pn.Panel:
     with transaction(sessions) as session:
         _without_jit(session)
         return panel_read.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
+
+
+def _prediction_threads(session: Session) -> int | None:
+    """The champion's threads (OpenMP, BLAS). On PostgreSQL the next chunk is read while this one is
+    predicted (a reader thread, and the server's backend working for it): a parallel loop waits for its
+    slowest thread, so one sharing a core with the reader stalls them all — leave the reader a core.
+    None: every core (SQLite reads in between, not alongside)."""
+    if session.connection().dialect.name != "postgresql":
+        return None
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def _without_jit(session: Session) -> None:
