@@ -181,6 +181,49 @@ CHINESE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "辍学的须填写、且只有辍学的才填写辍学原因",
         ),
         (r"^migrant months are only for a member in migrant work", "只有外出务工的才填写务工时间"),
+        (
+            r"^the registry has another head \(户主\): record the head leaving",
+            "登记中的户主是另一人：请先在守望中登记原户主离开，并指定新户主",
+        ),
+        (
+            r"^none of these people is a member of registered household (\S+): ",
+            r"这些人都不是已登记的户 \1 的成员：请核对户编号",
+        ),
+        (
+            r"^this household's rows must be together; they continue on line (\d+)",
+            r"这户的各行须排在一起；第 \1 行还有这户的人",
+        ),
+        (
+            r"^the ID number is stored as a number in Excel, which keeps only 15 digits",
+            "身份证号在 Excel 中存成了数字，只保留 15 位：请把这一列设为文本后重新填写",
+        ),
+        (
+            r"^the mapping translates (\S+) to (\S+), not one of its values",
+            r"映射文件把 \1 对照成了 \2，这不是它的取值之一",
+        ),
+        (r"^row (\d+) lacks the mapping's columns: (\S+)", r"第 \1 行缺少映射文件所列的列：\2"),
+        (r"^the file is not a readable XLSX workbook", "文件不是可读取的 Excel（xlsx）工作簿"),
+        (
+            r"^no sheet has a row (\d+) with the mapping's columns",
+            r"没有哪张工作表的第 \1 行是映射文件所列的表头",
+        ),
+        (r"^the workbook has no sheet (\S+); its sheets", r"工作簿中没有工作表 \1"),
+        (
+            r"^the file is not text in (\S+) \(see the mapping's encoding\)",
+            r"文件不是 \1 编码的文本（请改映射文件的 encoding，如 gb18030）",
+        ),
+        (
+            r"^line (\d+) is not text in (\S+)",
+            r"第 \1 行不是 \2 编码的文本（请改映射文件的 encoding，如 gb18030）",
+        ),
+        (
+            r"^the file is neither an XLSX workbook nor a CSV text",
+            "文件既不是 Excel（xlsx）工作簿，也不是 CSV 文本",
+        ),
+        (r"^columns appear twice: (\S+)", r"这些列出现了两次：\1"),
+        (r"^the file has no row (\d+)", r"文件没有第 \1 行"),
+        (r"^the mapping is not valid YAML", "映射文件不是有效的 YAML"),
+        (r"^the mapping is invalid at (\S+)", r"映射文件有误（\1）"),
     )
 )
 

@@ -15,6 +15,7 @@ from app.cli.common import fail, handle_errors, load_settings
 
 if TYPE_CHECKING:
     from app.services.imports.runner import Summary
+    from app.services.platform.access import Actor
 
 
 @click.group("import")
@@ -41,6 +42,12 @@ def import_group() -> None:
     help="write the rows at fault here (XLSX) to fix and import again",
 )
 @click.option("--note", default="", help="where the records come from (audited); default: the file's name")
+@click.option(
+    "--by",
+    "username",
+    default=None,
+    help="the district officer or admin account the audit names (default: the command line, system:import)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @handle_errors
 def import_households(
@@ -50,6 +57,7 @@ def import_households(
     skip_invalid: bool,
     problems_path: Path | None,
     note: str,
+    username: str | None,
     as_json: bool,
 ) -> None:
     """Import households, members, a year's income and monitoring records from FILE (XLSX or CSV)."""
@@ -57,7 +65,6 @@ def import_households(
 
     from app.db import get_sessionmaker
     from app.services.imports import mapping, problems, runner
-    from app.services.platform.access import Actor
 
     settings = load_settings()
     columns = mapping.load(mapping_path)
@@ -82,7 +89,7 @@ def import_households(
     summary = runner.run(
         get_sessionmaker(),
         settings,
-        Actor.system("import"),
+        _importer(username),
         opener,
         columns,
         dry_run=dry_run,
@@ -100,6 +107,26 @@ def import_households(
         click.echo(_report(summary, dry_run))
     if summary.problem_count and not summary.written:
         fail(f"nothing was written: {summary.problem_count} problems (fix them, or use --skip-invalid)", 1)
+
+
+def _importer(username: str | None) -> "Actor":
+    """Who the audit rows name: an active district officer or admin, or the command line itself."""
+    from sqlalchemy import select
+
+    from app.db import session_scope
+    from app.models import User
+    from app.models.enums import ROLE_REGION_LEVEL
+    from app.services.imports.jobs import IMPORTERS
+    from app.services.platform.access import Actor
+
+    if username is None:
+        return Actor.system("import")
+    with session_scope() as session:
+        user = session.scalars(select(User).where(User.username == username)).one_or_none()
+        if user is None or not user.active or user.role not in IMPORTERS:
+            fail(f"--by: {username} is not an active district officer or admin account", 2)
+            raise AssertionError("unreachable")
+        return Actor(user.id, user.username, user.role, user.region_code, ROLE_REGION_LEVEL[user.role])
 
 
 def _report(summary: "Summary", dry_run: bool) -> str:

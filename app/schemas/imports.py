@@ -56,3 +56,4 @@ class ImportJobRead(ReadModel):
     rows_total: int | None = Field(description="rows in the file, once the import is done")
     report: ImportReport | None
     error: str | None = Field(description="why a failed import stopped (e.g. the file is not a workbook)")
+    error_zh: str | None = Field(default=None, description="the same in Chinese, for the office")

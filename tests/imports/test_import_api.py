@@ -21,6 +21,10 @@ from tests.fixtures import Accounts
 from tests.imports.test_import_households import plant_twelve_errors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TRANSLATES_TO_NOTHING = (
+    "name: 台账\ncolumns: {household_no: 户编号, village_name: 行政村, name: 姓名, id_number: 证件号码,"
+    " relation: 与户主关系, household_type: 户类型}\nvalues: {household_type: {非脱贫户: 普通户}}\n"
+)
 
 
 def upload(
@@ -100,6 +104,8 @@ def test_a_refused_file_gives_the_rows_to_fix_as_a_workbook(
     assert job["report"]["written"] is False
     assert {p["column"] for p in job["report"]["problems"]} >= {"证件号码", "行政村", "风险类型"}
     assert households() == before
+    admin = client.get(f"/api/v1/imports/{job_id}/problems.xlsx", headers=accounts["admin"])
+    assert admin.status_code == 403  # names and ID numbers: admins read no household data
     response = client.get(f"/api/v1/imports/{job_id}/problems.xlsx", headers=office)
     assert response.status_code == 200
     assert response.headers["content-type"] == XLSX
@@ -136,6 +142,7 @@ def test_bad_uploads_are_refused_naming_the_field_and_nothing_is_queued(
         (upload(client, office, picture), "file"),
         (upload(client, office, workbook, mapping=b"columns: [unclosed"), "mapping"),
         (upload(client, office, workbook, mapping="name: x\ncolumns: {name: 姓名}\n".encode()), "mapping"),
+        (upload(client, office, workbook, mapping=TRANSLATES_TO_NOTHING.encode()), "mapping"),
         (upload(client, office, workbook, dry_run="perhaps"), "dry_run"),
         (client.post("/api/v1/imports/households", headers=office, data={"dry_run": "true"}), "file"),
     ]
@@ -188,3 +195,16 @@ def test_a_csv_whose_64th_kibibyte_ends_inside_a_character_is_still_text() -> No
     assert jobs._text_start(straddling)
     assert jobs._text_start("户编号,姓名\n".encode("gb18030") * 10)
     assert not jobs._text_start(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+
+
+def test_a_file_the_worker_cannot_read_fails_with_the_reason_in_chinese(
+    client: TestClient, accounts: Accounts, tmp_path: Path
+) -> None:
+    headers = [h for h in national.HEADERS if h != "证件号码"]
+    path = national.write(tmp_path / "old-layout.xlsx", national.district(2), headers)
+    job_id = upload(client, accounts["district"], path).json()["id"]
+    run_imports()
+    job = client.get(f"/api/v1/imports/{job_id}", headers=accounts["district"]).json()
+    assert job["status"] == "failed"
+    assert job["error"] == "row 1 lacks the mapping's columns: 证件号码"
+    assert job["error_zh"] == "第 1 行缺少映射文件所列的列：证件号码"

@@ -4,7 +4,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
 from app.api.deps import CurrentActor, PathId, SessionDep, SettingsDep
-from app.errors import Invalid
+from app.errors import Invalid, message_zh
 from app.models import ImportJob
 from app.schemas.common import ErrorBody
 from app.schemas.imports import ImportJobRead, ImportReport
@@ -19,8 +19,13 @@ def _read(job: ImportJob) -> ImportJobRead:
     report = jobs.shown(job)
     return ImportJobRead.model_validate(
         {
-            **{name: getattr(job, name) for name in ImportJobRead.model_fields if name != "report"},
+            **{
+                name: getattr(job, name)
+                for name in ImportJobRead.model_fields
+                if name not in ("report", "error_zh")
+            },
             "report": ImportReport.model_validate(report) if report is not None else None,
+            "error_zh": message_zh(job.error) if job.error else None,
         }
     )
 

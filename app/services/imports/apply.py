@@ -9,24 +9,19 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models.enums import RegionLevel, Role
-from app.schemas.households import HouseholdCreate, HouseholdUpdate, MemberCreate, MemberUpdate
+from app.schemas.households import HouseholdCreate, HouseholdUpdate, MemberUpdate
 from app.schemas.reports import Income, ReportCreate, Spending
+from app.services.imports.bodies import member_body
 from app.services.imports.planning import Plan, report_ref
 from app.services.platform.access import Actor
 from app.services.registry import households, members, monitored_import, report_submission
 from app.services.registry.report_checks import Item
-
-MEMBER_BODY_FIELDS = frozenset(MemberCreate.model_fields) - {"effective_on", "birth_date"}
 
 
 def village_actor(importer: Actor, village_code: str) -> Actor:
     """The importer acting as the household's village writes (the services' rules are the village's);
     the audit rows carry the importer's own account."""
     return Actor(importer.user_id, importer.username, Role.village_cadre, village_code, RegionLevel.village)
-
-
-def _member_body(values: dict[str, Any]) -> MemberCreate:
-    return MemberCreate.model_validate({k: v for k, v in values.items() if k in MEMBER_BODY_FIELDS})
 
 
 def _report_body(values: dict[str, Any], ref: str, supersedes: int | None) -> ReportCreate:
@@ -63,7 +58,7 @@ def apply(session: Session, settings: Settings, importer: Actor, plan: Plan, not
             address=values.get("address", ""),
             phone=values.get("phone"),
             household_type=values["household_type"],
-            members=[_member_body(m) for m in draft.members],
+            members=[member_body(m) for m in draft.members],
         )
         plan.household_id = households.register(session, settings, actor, body).id
     else:
@@ -80,7 +75,7 @@ def apply(session: Session, settings: Settings, importer: Actor, plan: Plan, not
         if plan.action == "update":
             for index in plan.new_members:
                 members.add_member(
-                    session, settings, actor, plan.household_id, _member_body(draft.members[index])
+                    session, settings, actor, plan.household_id, member_body(draft.members[index])
                 )
             for change in plan.member_changes:
                 members.update_member(

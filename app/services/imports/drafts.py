@@ -7,12 +7,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import AppError
 from app.models import Region
 from app.models.enums import MonitoringCategory, RegionLevel, Relation
+from app.services.imports.bodies import household_fields, member_body, refusals
 from app.services.imports.mapping import HOUSEHOLD_FIELDS, MEMBER_FIELDS, REPORT_FIELDS
 from app.services.imports.rows import ParsedRow, Problem, RowParser
 from app.services.registry import monitoring_rules
@@ -75,9 +77,11 @@ class Regions:
         return self.by_village.get(village)
 
 
-def group(rows: Iterable[ParsedRow], parser: RowParser) -> Iterator[Draft]:
-    """Consecutive rows of one household number make one draft; a number met again after another
-    household's rows is a problem (a file sorted by household keeps them together)."""
+def group(rows: Iterable[ParsedRow], parser: RowParser, split: dict[str, tuple[int, int]]) -> Iterator[Draft]:
+    """Consecutive rows of one household number make one draft. A number met again after another
+    household's rows is a problem on every block of it: the later blocks here, and the first through
+    `split` (number -> (its first line, the line it came back on)), which this pass fills and the
+    writing pass reads, so that no part of a split household is written."""
     finished: dict[str, int] = {}  # household number -> its first line
     current: Draft | None = None
     for row in rows:
@@ -92,20 +96,29 @@ def group(rows: Iterable[ParsedRow], parser: RowParser) -> Iterator[Draft]:
             _merge(current, row, parser)
             continue
         if current is not None:
-            finished[current.household_no] = current.first_line
+            finished.setdefault(current.household_no, current.first_line)
             yield current
         current = Draft(number)
         _merge(current, row, parser)
         if number in finished:
+            split.setdefault(number, (finished[number], row.line))
             current.problems.append(
-                parser.problem(
-                    row.line,
-                    "household_no",
-                    f"household {number}'s rows must be together; it began on line {finished[number]}",
-                )
+                parser.problem(row.line, "household_no", split_message(number, finished[number]))
+            )
+        elif number in split:  # known from the checking pass: the first block is refused too
+            current.problems.append(
+                parser.problem(row.line, "household_no", continued_message(split[number][1]))
             )
     if current is not None:
         yield current
+
+
+def split_message(number: str, first: int) -> str:
+    return f"household {number}'s rows must be together; it began on line {first}"
+
+
+def continued_message(later: int) -> str:
+    return f"this household's rows must be together; they continue on line {later}"
 
 
 def _merge(draft: Draft, row: ParsedRow, parser: RowParser) -> None:
@@ -146,6 +159,7 @@ class Checker:
             draft.problems.append(problem(values[f"{where}@line"], where, "no such village in the county"))
         elif draft.village_code is None:
             draft.problems.append(problem(first, "village_name", "required; the cell is empty"))
+        self._household_fields(draft)
         if len(draft.rows) > MAX_MEMBERS:
             draft.problems.append(
                 problem(first, "household_no", f"a household has at most {MAX_MEMBERS} members")
@@ -154,10 +168,21 @@ class Checker:
         self._monitoring(draft)
         self._income(draft)
 
+    def _household_fields(self, draft: Draft) -> None:
+        """Address and phone as the registry keeps them (what the write stores, and compares with)."""
+        values = draft.values
+        try:
+            values.update(household_fields(values))
+        except ValidationError as exc:
+            for name, message in refusals(exc, "address"):
+                line = int(values.get(f"{name}@line", draft.first_line))
+                draft.problems.append(self.parser.problem(line, name, message))
+
     def _people(self, draft: Draft) -> None:
         problem = self.parser.problem
         heads = [r for r in draft.rows if r.values.get("relation") == Relation.head]
-        if not heads and all("relation" in r.values for r in draft.rows):
+        split = any(p.field == "household_no" for p in draft.problems)  # a part: its head may be elsewhere
+        if not heads and not split and all("relation" in r.values for r in draft.rows):
             draft.problems.append(problem(draft.first_line, "relation", "the household has no head (户主)"))
         for extra in heads[1:]:
             draft.problems.append(
@@ -183,6 +208,14 @@ class Checker:
             for error in errors:
                 name = error.field or "name"
                 row.problems.append(problem(row.line, name, error.message))
+            if not row.problems:  # the registry's own body: what the write would refuse, found now
+                try:
+                    member_body(row.values)
+                except ValidationError as exc:
+                    for name, message in refusals(exc, "name"):
+                        row.problems.append(
+                            problem(row.line, name if name in MEMBER_FIELDS else "name", message)
+                        )
 
     def _monitoring(self, draft: Draft) -> None:
         problem, values, line = self.parser.problem, draft.values, draft.first_line

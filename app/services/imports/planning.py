@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.config import Settings
 from app.errors import AppError
 from app.models import Household, Member, Report
-from app.models.enums import MonitoringCategory, MonitoringStatus
+from app.models.enums import MonitoringCategory, MonitoringStatus, Relation
 from app.pii import PiiCipher, cipher_for
 from app.services.imports.drafts import Draft
 from app.services.imports.rows import Problem, RowParser
@@ -21,6 +21,10 @@ from app.services.registry.member_rules import MEMBER_PLAIN_FIELDS, member_probl
 
 Action = Literal["create", "update", "unchanged", "invalid"]
 MEMBER_COMPARED = ("name", "sex", *MEMBER_PLAIN_FIELDS)
+# a head changes in the registry only when the head leaves, naming the successor (members.update_member)
+HEAD_CHANGE = (
+    "the registry has another head (户主): record the head leaving, with the successor, in Shouwang first"
+)
 REPORT_COLUMNS = {
     "wages": "wages",
     "business": "business",
@@ -159,12 +163,17 @@ def _compare(
 
 def _compare_members(cipher: PiiCipher, parser: RowParser, plan: Plan, household: Household) -> None:
     by_hash = {m.id_number_hash: m for m in household.members}
+    active = [m for m in household.members if m.left_on is None]
+    matched = 0
     for index, row in enumerate(plan.draft.rows):
         if "id_number" not in row.values:
             continue
         member = by_hash.get(cipher.lookup_hash(row.values["id_number"]))
+        head_in_file = row.values.get("relation") == Relation.head
         if member is None:
             plan.new_members.append(index)
+            if head_in_file and any(m.relation == Relation.head for m in active):
+                row.problems.append(parser.problem(row.line, "relation", HEAD_CHANGE))
             continue
         if member.left_on is not None:
             plan.warnings.append(
@@ -175,6 +184,9 @@ def _compare_members(cipher: PiiCipher, parser: RowParser, plan: Plan, household
                 )
             )
             continue
+        matched += 1
+        if "relation" in row.values and head_in_file != (member.relation == Relation.head):
+            row.problems.append(parser.problem(row.line, "relation", HEAD_CHANGE))
         fields = {
             name: row.values[name]
             for name in MEMBER_COMPARED
@@ -190,6 +202,15 @@ def _compare_members(cipher: PiiCipher, parser: RowParser, plan: Plan, household
         for error in errors:
             row.problems.append(parser.problem(row.line, error.field or "name", error.message))
         plan.member_changes.append(MemberChange(member.id, member.version, index, fields))
+    if active and not matched:
+        plan.draft.problems.append(
+            parser.problem(
+                plan.draft.first_line,
+                "household_no",
+                f"none of these people is a member of registered household {household.household_no}: "
+                "check the household number",
+            )
+        )
 
 
 def _compare_report(session: Session, plan: Plan, household: Household) -> None:

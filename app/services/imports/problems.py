@@ -28,9 +28,10 @@ def write(
     bold = book.add_format({"bold": True})
     red = book.add_format({"bg_color": "#F4CCCC"})
     headers = [h for h in table.headers if h != PROBLEM_HEADER]
-    sheet.write_row(0, 0, [*headers, PROBLEM_HEADER], bold)
-    sheet.freeze_panes(1, 0)
-    written = 0
+    top = mapping.header_row - 1  # where the mapping reads the headers: the workbook imports as it is
+    sheet.write_row(top, 0, [*headers, PROBLEM_HEADER], bold)
+    sheet.freeze_panes(top + 1, 0)
+    written = top
     for row in table.rows:
         found = by_line.get(row.line, [])
         if not found and row.cells.get(household_header, "") not in invalid:
@@ -48,4 +49,4 @@ def write(
         sheet.write_string(written, len(headers), note)
     sheet.set_column(0, len(headers), 14)
     book.close()
-    return written
+    return written - top

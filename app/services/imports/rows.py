@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any, get_args
 
 from app.clock import local_today
-from app.errors import message_zh
+from app.errors import Invalid, message_zh
 from app.models.enums import (
     DropoutReason,
     Employment,
@@ -43,6 +43,10 @@ RISK_TYPES = frozenset(get_args(RiskType))
 INTEGERS = {"disability_grade": (1, 4), "migrant_months": (0, 12)}
 TEXT_LIMITS = {"name": 50, "address": 200, "ethnicity": 20, "township_name": 64, "village_name": 64}
 MONEY_LIMIT = Decimal("999999999999.99")
+# Excel keeps 15 significant digits of a number: an 18-digit ID number typed as one has lost its last three
+NUMBER_ID = (
+    "the ID number is stored as a number in Excel, which keeps only 15 digits: format the column as text"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,13 @@ class RowParser:
         self.today = local_today()
         self.trues = frozenset(mapping.true_values)
         self.falses = frozenset(mapping.false_values)
+        for name, spellings in mapping.values.items():  # a translation to nothing known: the mapping's fault
+            kind = ENUMS.get(name)
+            wrong = [v for v in spellings.values() if kind is not None and v not in set(kind)]
+            if wrong:
+                raise Invalid(
+                    f"the mapping translates {name} to {wrong[0]!r}, not one of its values", field="mapping"
+                )
 
     def problem(self, line: int, name: str, message: str) -> Problem:
         header = self.mapping.columns.get(name, "")
@@ -94,6 +105,9 @@ class RowParser:
         for name, header in self.mapping.columns.items():
             text = row.cells.get(header, "")
             if not text:
+                continue
+            if name == "id_number" and header in row.numbers:
+                parsed.problems.append(self.problem(row.line, name, NUMBER_ID))
                 continue
             try:
                 parsed.values[name] = self._value(name, self.mapping.translate(name, text))
@@ -147,6 +161,7 @@ class RowParser:
                 if not (len(text) == 12 and text.isdigit()):
                     raise ValueError("a village code is the 12-digit 统计用区划代码")
                 return text
+        text = " ".join(text.split())  # a line break typed in a cell (Alt+Enter) is a space in one line
         limit = TEXT_LIMITS.get(name, 200)
         if len(text) > limit:
             raise ValueError(f"at most {limit} characters")
@@ -161,7 +176,15 @@ class RowParser:
             if not date(1900, 1, 1) <= day <= self.today:
                 raise ValueError(f"{day} is not between 1900-01-01 and today")
             return day
-        raise ValueError(f"not a date in the mapping's formats ({', '.join(self.mapping.date_formats)})")
+        try:  # a date written with a time of day (2024-03-15 09:30): the day
+            day = datetime.fromisoformat(text).date()
+        except ValueError:
+            raise ValueError(
+                f"not a date in the mapping's formats ({', '.join(self.mapping.date_formats)})"
+            ) from None
+        if not date(1900, 1, 1) <= day <= self.today:
+            raise ValueError(f"{day} is not between 1900-01-01 and today")
+        return day
 
     def _risk_types(self, text: str) -> list[str]:
         parts = [text]

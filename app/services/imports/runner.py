@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
 
+from pydantic import ValidationError
+
 from app.config import Settings
 from app.db import Sessions, transaction
 from app.errors import AppError
-from app.services.imports import apply, drafts, planning
+from app.services.imports import apply, bodies, drafts, planning
 from app.services.imports.mapping import Mapping
 from app.services.imports.rows import Problem, RowParser
 from app.services.imports.sources import open_table
@@ -39,8 +41,11 @@ class Summary:
     warnings: list[Problem] = field(default_factory=list)
     invalid_households: list[str] = field(default_factory=list)
     written: bool = False
+    # what each household's first block was counted as: a household found split later is recounted
+    first_action: dict[str, str] = field(default_factory=dict)
 
     def count(self, plan: planning.Plan) -> None:
+        self.first_action.setdefault(plan.draft.household_no, plan.action)
         self.households[plan.action] += 1
         if plan.action in ("create", "update"):
             self.members_created += len(plan.new_members)
@@ -54,6 +59,21 @@ class Summary:
         if plan.action == "invalid" and len(self.invalid_households) < PROBLEMS_KEPT:
             self.invalid_households.append(plan.draft.household_no)
         self.warnings.extend(plan.warnings[: max(0, PROBLEMS_KEPT - len(self.warnings))])
+
+    def split(self, parser: RowParser, split: dict[str, tuple[int, int]]) -> None:
+        """The first block of each household whose rows came back later is refused too."""
+        for number, (first, later) in split.items():
+            action = self.first_action.get(number)
+            if action is None or action == "invalid":
+                continue
+            self.households[action] -= 1
+            self.households["invalid"] += 1
+            self.problem_count += 1
+            if len(self.problems) < PROBLEMS_KEPT:
+                self.problems.append(parser.problem(first, "household_no", drafts.continued_message(later)))
+            if len(self.invalid_households) < PROBLEMS_KEPT:
+                self.invalid_households.append(number)
+        self.problems.sort(key=lambda p: (p.line, p.letter, p.message))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,7 +97,11 @@ def _chunks(iterator: Iterator[drafts.Draft]) -> Iterator[list[drafts.Draft]]:
 
 
 def _drafts(
-    stream: IO[bytes], mapping: Mapping, sessions: Sessions, summary: Summary
+    stream: IO[bytes],
+    mapping: Mapping,
+    sessions: Sessions,
+    summary: Summary,
+    split: dict[str, tuple[int, int]],
 ) -> tuple[RowParser, Iterator[list[drafts.Draft]]]:
     table = open_table(stream, mapping)
     parser = RowParser(mapping, table.letters)
@@ -91,7 +115,7 @@ def _drafts(
             yield parser.parse(row)
 
     def checked() -> Iterator[drafts.Draft]:
-        for draft in drafts.group(parsed(), parser):
+        for draft in drafts.group(parsed(), parser, split):
             checker.check(draft)
             yield draft
 
@@ -112,19 +136,21 @@ def run(
 ) -> Summary:
     """Check (and unless a dry run, write) the file; the summary says what was or would be done."""
     summary = Summary()
+    split: dict[str, tuple[int, int]] = {}  # households whose rows are not together: refused whole
     with opener() as stream:
-        parser, chunks = _drafts(stream, mapping, sessions, summary)
+        parser, chunks = _drafts(stream, mapping, sessions, summary, split)
         for chunk in chunks:
             with transaction(sessions) as session:
                 for plan in planning.plan_chunk(session, settings, parser, chunk):
                     summary.count(plan)
             if progress is not None:
                 progress("check", summary.rows)
+    summary.split(parser, split)
     if dry_run or (summary.problem_count and not skip_invalid):
         return summary
     written = Summary()
     with opener() as stream:
-        parser, chunks = _drafts(stream, mapping, sessions, written)
+        parser, chunks = _drafts(stream, mapping, sessions, written, split)
         for chunk in chunks:
             with transaction(sessions) as session:
                 for plan in planning.plan_chunk(session, settings, parser, chunk):
@@ -149,6 +175,12 @@ def _write(
         for error in exc.errors or [exc]:
             name = (error.field or "household_no").split(".")[-1].split("[")[0]
             plan.draft.problems.append(parser.problem(plan.draft.first_line, name, error.message))
+        plan.action = "invalid"
+        return
+    except ValidationError as exc:  # a body the check let through: the household is left out, not the file
+        savepoint.rollback()
+        for name, message in bodies.refusals(exc, "household_no"):
+            plan.draft.problems.append(parser.problem(plan.draft.first_line, name, message))
         plan.action = "invalid"
         return
     savepoint.commit()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
 from zipfile import BadZipFile
 
 from openpyxl import load_workbook
@@ -24,6 +25,7 @@ XLSX_MAGIC = b"PK\x03\x04"
 class Row:
     line: int
     cells: dict[str, str]  # header -> the cell as text ("" when empty)
+    numbers: frozenset[str] = frozenset()  # headers whose cell Excel holds as a number (15 digits at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +38,8 @@ class Table:
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, datetime):  # a date typed with a time of day: the day is what a record holds
+        return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -50,27 +52,49 @@ def _headers(raw: list[Any], mapping: Mapping) -> tuple[list[str], dict[str, str
     missing = [h for h in mapping.columns.values() if h not in headers]
     if missing:
         raise Invalid(
-            f"row {mapping.header_row} lacks the mapping's columns: {', '.join(missing)}", field="file"
+            f"row {mapping.header_row} lacks the mapping's columns: {'、'.join(missing)}", field="file"
         )
     twice = sorted({h for h in headers if h and headers.count(h) > 1 and h in mapping.columns.values()})
     if twice:
-        raise Invalid(f"columns appear twice: {', '.join(twice)}", field="file")
+        raise Invalid(f"columns appear twice: {'、'.join(twice)}", field="file")
     letters = {h: get_column_letter(i + 1) for i, h in enumerate(headers) if h}
     return headers, letters
+
+
+def _sheet(book: Any, mapping: Mapping) -> Any:
+    """The mapping's sheet, or the first whose header row holds the mapping's columns (an export often
+    opens with a sheet of notes)."""
+    if mapping.sheet is not None:
+        if mapping.sheet not in book.sheetnames:
+            raise Invalid(
+                f"the workbook has no sheet {mapping.sheet!r}; its sheets: {', '.join(book.sheetnames)}",
+                field="file",
+            )
+        return book[mapping.sheet]
+    wanted = set(mapping.columns.values())
+    for sheet in book.worksheets:
+        header = next(
+            sheet.iter_rows(min_row=mapping.header_row, max_row=mapping.header_row, values_only=True), ()
+        )
+        if wanted <= {_text(v) for v in header}:
+            return sheet
+    return book.worksheets[0]  # its header row says what is missing
 
 
 def _xlsx(stream: IO[bytes], mapping: Mapping) -> Table:
     try:
         book = load_workbook(stream, read_only=True, data_only=True)
-    except (BadZipFile, InvalidFileException, KeyError, OSError):
+        sheet = _sheet(book, mapping)
+    except (BadZipFile, InvalidFileException, KeyError, OSError, ParseError, ValueError, TypeError):
         raise Invalid("the file is not a readable XLSX workbook", field="file") from None
-    if mapping.sheet is not None and mapping.sheet not in book.sheetnames:
-        raise Invalid(f"the workbook has no sheet {mapping.sheet!r}", field="file")
-    sheet = book[mapping.sheet] if mapping.sheet is not None else book.worksheets[0]
     rows = sheet.iter_rows(min_row=mapping.header_row, values_only=True)
     header_row = next(rows, None)
     if header_row is None:
-        raise Invalid(f"the sheet has no row {mapping.header_row}", field="file")
+        sheets = ", ".join(book.sheetnames)
+        raise Invalid(
+            f"no sheet has a row {mapping.header_row} with the mapping's columns; sheets: {sheets}",
+            field="file",
+        )
     headers, letters = _headers(list(header_row), mapping)
 
     def cells() -> Iterator[Row]:
@@ -78,7 +102,10 @@ def _xlsx(stream: IO[bytes], mapping: Mapping) -> Table:
             for offset, values in enumerate(rows, start=mapping.header_row + 1):
                 texts = [_text(v) for v in values]
                 if any(texts):
-                    yield Row(offset, {h: t for h, t in zip(headers, texts, strict=False) if h})
+                    numbers = frozenset(
+                        h for h, v in zip(headers, values, strict=False) if h and isinstance(v, int | float)
+                    )
+                    yield Row(offset, {h: t for h, t in zip(headers, texts, strict=False) if h}, numbers)
         finally:
             book.close()
 
@@ -101,11 +128,11 @@ def _csv(stream: IO[bytes], mapping: Mapping) -> Table:
     headers, letters = _headers(list(header_row), mapping)
 
     def cells() -> Iterator[Row]:
-        try:
-            for values in reader:
+        try:  # a record's line as a spreadsheet shows it (a line break inside a cell is not a new row)
+            for line, values in enumerate(reader, start=mapping.header_row + 1):
                 texts = [v.strip() for v in values]
                 if any(texts):
-                    yield Row(reader.line_num, {h: t for h, t in zip(headers, texts, strict=False) if h})
+                    yield Row(line, {h: t for h, t in zip(headers, texts, strict=False) if h})
         except UnicodeDecodeError:
             raise Invalid(
                 f"line {reader.line_num + 1} is not text in {mapping.encoding}", field="file"

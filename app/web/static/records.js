@@ -106,7 +106,7 @@ async function follow(jobId, box, again) {
       return job;
     }
     if (job.status === "failed") {
-      box.replaceChildren(h("p", { class: "form-error", role: "alert" }, `失败：${job.error || "原因见服务日志"}`));
+      box.replaceChildren(h("p", { class: "form-error", role: "alert" }, `失败：${job.error_zh || job.error || "原因见服务日志"}`));
       return job;
     }
     const doing = job.phase === "write" ? "正在写入" : "正在检查";
