@@ -47,7 +47,7 @@ def files(rows: int, data_dir: Path) -> tuple[Path, Path]:
     """The N-row file as XLSX (what is imported) and CSV (what COPY reads), built once."""
     from app.demo import national_file
 
-    households = max(1, rows // 3)
+    households = max(1, -(-rows // 3))  # at least the rows asked for
     xlsx, csv = data_dir / f"national_{households * 3}.xlsx", data_dir / f"national_{households * 3}.csv"
     for path in (xlsx, csv):
         if not path.exists():

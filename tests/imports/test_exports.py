@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 
 from app import db
 from app.demo import national_file as national
-from app.models import Household, Member, MemberFact, Report, ReportEvent
+from app.models import Case, Household, Member, MemberFact, Report, ReportEvent
 from app.models.enums import MonitoringStatus
 from app.services.imports import mapping
 from tests.fixtures import (
@@ -118,6 +118,25 @@ def test_the_public_notice_is_chinese_and_shows_nothing_a_notice_may_not(
         "李秀英",
     ]
     assert [word for word in forbidden if word in text] == []
+
+
+def test_a_notice_already_recorded_prints_with_its_own_period_beside_one_to_be_posted(
+    client: TestClient, accounts: Accounts
+) -> None:
+    at_notice_step(client, accounts)
+    recorded = at_notice_step(client, accounts)
+    with db.session_scope() as session:
+        case_id = session.scalar(select(Case.id).where(Case.household_id == recorded["household"]["id"]))
+    posted = case_action(
+        client, accounts["cadre_a"], int(case_id or 0), action="notice", starts_on="2026-12-04"
+    )
+    assert posted.status_code == 200, posted.text
+    response = client.get(f"/api/v1/villages/{VILLAGE_A}/public-notice.pdf", headers=accounts["cadre_a"])
+    assert response.status_code == 200, response.text
+    text = pdf_text(response.content)
+    assert "各户的公示期见下表" in text
+    assert "12月02日至12月07日" in text  # the one at the notice step, posted today
+    assert "12月04日至12月09日" in text  # the one whose notice the case recorded
 
 
 def test_the_notice_is_for_the_village_its_township_and_the_district(

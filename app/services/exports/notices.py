@@ -5,6 +5,7 @@ number, phone, health, income or risk type ever reaches the paper on the village
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
@@ -38,6 +39,8 @@ class NoticeLine:
     size: int
     household_type: str
     proposed: str
+    starts_on: date
+    ends_on: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +53,14 @@ class Notice:
     lines: list[NoticeLine]
     contact: str
 
+    @property
+    def one_period(self) -> bool:
+        return len({(line.starts_on, line.ends_on) for line in self.lines}) == 1
+
 
 def gather(session: Session, actor: Actor, village_code: str, starts_on: date | None) -> Notice:
-    """The village's households at the notice step (open cases waiting for their 公示)."""
+    """The village's households at the notice step (to be posted from `starts_on`, default today) and those
+    whose notice is running (the period their case recorded)."""
     access.require_role(actor, READERS, "printing a public notice")
     visible = session.scalar(access.visible_village_codes(actor).where(Region.code == village_code))
     village = session.get(Region, village_code)
@@ -64,10 +72,15 @@ def gather(session: Session, actor: Actor, village_code: str, starts_on: date | 
         raise Invalid(f"the notice starts within {LEAD_DAYS} days of today", field="starts_on")
     township = session.get(Region, village.parent_code or "")
     _, policy = policy_service.current_data(session)
+    running = (Case.step == CaseStep.township_review) & (Case.notice_ends_on >= today)
     rows = session.execute(
-        select(Case.kind, Household.id, Household.household_type)
+        select(Case.kind, Case.notice_ends_on, Case.step, Household.id, Household.household_type)
         .join(Household, Household.id == Case.household_id)
-        .where(Case.village_code == village_code, Case.status == "open", Case.step == CaseStep.public_notice)
+        .where(
+            Case.village_code == village_code,
+            Case.status == "open",
+            (Case.step == CaseStep.public_notice) | running,
+        )
         .order_by(Case.kind, Household.id)
     ).all()
     if not rows:
@@ -82,8 +95,21 @@ def gather(session: Session, actor: Actor, village_code: str, starts_on: date | 
     for member in members:
         sizes[member.household_id] = sizes.get(member.household_id, 0) + 1
     show = (lambda name: name) if policy.public_notice_names == "full" else _masked
+    days = timedelta(days=policy.case_deadlines.public_notice)
+
+    def period(row: Any) -> tuple[date, date]:
+        if row.step == CaseStep.public_notice or row.notice_ends_on is None:
+            return start, start + days
+        return row.notice_ends_on - days, row.notice_ends_on  # as the case recorded it
+
     lines = [
-        NoticeLine(show(heads.get(r.id, "")), sizes.get(r.id, 0), r.household_type.value, PROPOSED[r.kind])
+        NoticeLine(
+            show(heads.get(r.id, "")),
+            sizes.get(r.id, 0),
+            r.household_type.value,
+            PROPOSED[r.kind],
+            *period(r),
+        )
         for r in rows
     ]
     kinds = {r.kind for r in rows}
@@ -91,8 +117,8 @@ def gather(session: Session, actor: Actor, village_code: str, starts_on: date | 
         township=township.name if township is not None else "",
         village=village.name,
         kind=kinds.pop() if len(kinds) == 1 else "both",
-        starts_on=start,
-        ends_on=start + timedelta(days=policy.case_deadlines.public_notice),
+        starts_on=min(line.starts_on for line in lines),
+        ends_on=max(line.ends_on for line in lines),
         lines=lines,
         contact=policy.public_notice_contact,
     )
@@ -130,6 +156,17 @@ def render(notice: Notice) -> bytes:
     )
     objections += f"（{notice.contact}）。" if notice.contact else "。"
     header = ["序号", "户主姓名", "家庭人口", "户类型", "公示事项"]
+    widths = [14 * mm, 34 * mm, 24 * mm, 28 * mm, 62 * mm]
+    if not notice.one_period:  # households whose notices began on different days: each its own period
+        header, widths = [*header, "公示期"], [12 * mm, 26 * mm, 18 * mm, 22 * mm, 44 * mm, 48 * mm]
+
+    def own_period(line: NoticeLine) -> list[Paragraph]:
+        return (
+            []
+            if notice.one_period
+            else [Paragraph(f"{line.starts_on:%m月%d日}至{line.ends_on:%m月%d日}", cell)]
+        )
+
     table_rows = [[Paragraph(h, cell) for h in header]] + [
         [
             Paragraph(str(i), cell),
@@ -137,10 +174,11 @@ def render(notice: Notice) -> bytes:
             Paragraph(f"{line.size}人", cell),
             Paragraph(line.household_type, cell),
             Paragraph(line.proposed, cell),
+            *own_period(line),
         ]
         for i, line in enumerate(notice.lines, start=1)
     ]
-    table = Table(table_rows, colWidths=[14 * mm, 34 * mm, 24 * mm, 28 * mm, 62 * mm], repeatRows=1)
+    table = Table(table_rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -154,7 +192,8 @@ def render(notice: Notice) -> bytes:
         Paragraph(_title(notice), title),
         Spacer(1, 6 * mm),
         Paragraph(
-            f"经入户核实和村民代表民主评议，现将以下{len(notice.lines)}户予以公示，公示期为{period}。",
+            f"经入户核实和村民代表民主评议，现将以下{len(notice.lines)}户予以公示，"
+            + (f"公示期为{period}。" if notice.one_period else "各户的公示期见下表。"),
             body,
         ),
         Spacer(1, 4 * mm),
