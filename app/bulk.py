@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, Table, insert
+from sqlalchemy import JSON, Table, insert, text
 from sqlalchemy.orm import Session
 
 
@@ -69,3 +69,11 @@ def _text(value: Any, is_json: bool) -> str:
             return str(value).replace("\r", "\\r")
         return value
     return str(value)
+
+
+def refresh_statistics(session: Session, tables: Sequence[str]) -> None:
+    """After a bulk write, the planner's statistics of the tables written (PostgreSQL; autovacuum may be
+    off, or late): plans made for the empty tables — a prepared statement's generic plan among them —
+    would scan the grown table whole for each row. ANALYZE also drops those cached plans."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {', '.join(tables)}"))

@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from app import bulk
 from app.config import Settings
 from app.db import Sessions, transaction
 from app.errors import AppError
@@ -20,6 +21,9 @@ from app.services.imports.sources import open_table
 from app.services.platform.access import Actor
 
 CHUNK = 100  # households per transaction: the audit chain stays locked until each commit
+# the tables an import grows: their statistics are refreshed each time the written households quadruple
+WRITTEN_TABLES = ("household", "member", "member_fact", "report", "audit_entry")
+FIRST_REFRESH = 500
 PROBLEMS_KEPT = 10_000
 
 Opener = Callable[[], AbstractContextManager[IO[bytes]]]
@@ -149,6 +153,7 @@ def run(
     if dry_run or (summary.problem_count and not skip_invalid):
         return summary
     written = Summary()
+    refresh_at = FIRST_REFRESH
     with opener() as stream:
         parser, chunks = _drafts(stream, mapping, sessions, written, split)
         for chunk in chunks:
@@ -157,10 +162,20 @@ def run(
                     if plan.action in ("create", "update"):
                         _write(session, settings, importer, plan, parser, note)
                     written.count(plan)
+            if written.households["create"] >= refresh_at:
+                _refresh(sessions)
+                refresh_at *= 4
             if progress is not None:
                 progress("write", written.rows)
+    if written.households["create"] + written.households["update"]:
+        _refresh(sessions)  # what comes next (scoring, lists) plans on the tables as they now are
     written.written = True
     return written
+
+
+def _refresh(sessions: Sessions) -> None:
+    with transaction(sessions) as session:
+        bulk.refresh_statistics(session, WRITTEN_TABLES)
 
 
 def _write(
