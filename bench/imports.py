@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> str:
-    rows = result["rows"]
+    rows = result["dry"]["report"]["rows"]  # the file's own count (whole households of three)
     lines = [f"{rows:,} person rows ({result['file_mib']:.1f} MiB XLSX), {result['database']}:", ""]
     lines.append("| step | s | rows/s | peak RSS MiB | ratio to COPY |")
     lines.append("|---|---|---|---|---|")
