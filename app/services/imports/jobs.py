@@ -21,7 +21,7 @@ from app.models.base import utcnow
 from app.models.enums import ROLE_REGION_LEVEL, Role
 from app.pii import cipher_for
 from app.services.imports import mapping, problems, runner
-from app.services.imports.rows import Problem, RowParser
+from app.services.imports.rows import Problem, check_values
 from app.services.imports.sources import XLSX_MAGIC
 from app.services.platform import access, audit
 from app.services.platform.access import Actor
@@ -56,7 +56,7 @@ def submit(
     if not content.startswith(XLSX_MAGIC) and not _text_start(content):
         raise Invalid("the file is neither an XLSX workbook nor a CSV text", field="file")
     if mapping_text is not None:
-        RowParser(mapping.parse(mapping_text), {})  # a bad mapping is refused now, not in the worker
+        check_values(mapping.parse(mapping_text))  # a bad mapping is refused now, not in the worker
     job = ImportJob(
         dry_run=dry_run,
         skip_invalid=skip_invalid,

@@ -79,6 +79,17 @@ class ParsedRow:
     problems: list[Problem] = field(default_factory=list)
 
 
+def check_values(mapping: Mapping) -> None:
+    """A translation to no value the field has is the mapping's fault, refused before any row is read."""
+    for name, spellings in mapping.values.items():
+        kind = ENUMS.get(name)
+        wrong = [v for v in spellings.values() if kind is not None and v not in set(kind)]
+        if wrong:
+            raise Invalid(
+                f"the mapping translates {name} to {wrong[0]!r}, not one of its values", field="mapping"
+            )
+
+
 class RowParser:
     """Parses rows under one mapping and the file's column letters."""
 
@@ -88,13 +99,7 @@ class RowParser:
         self.today = local_today()
         self.trues = frozenset(mapping.true_values)
         self.falses = frozenset(mapping.false_values)
-        for name, spellings in mapping.values.items():  # a translation to nothing known: the mapping's fault
-            kind = ENUMS.get(name)
-            wrong = [v for v in spellings.values() if kind is not None and v not in set(kind)]
-            if wrong:
-                raise Invalid(
-                    f"the mapping translates {name} to {wrong[0]!r}, not one of its values", field="mapping"
-                )
+        check_values(mapping)
 
     def problem(self, line: int, name: str, message: str) -> Problem:
         header = self.mapping.columns.get(name, "")
