@@ -170,6 +170,8 @@ def _score(
                 "scoring progress", extra={"run_id": run_id, "done": offset + len(chunk), "of": len(ids)}
             )
         recorder.store(session, run_id, as_of)
+        # the weekly list and the cases read this run's rows next, planned on what the planner knows
+        bulk.refresh_statistics(session, [RESULT_TABLE.name])
         run = session.get(RiskRun, run_id)
         assert run is not None
         run.status, run.finished_at = "completed", utcnow()

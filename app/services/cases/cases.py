@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.clock import local_today
 from app.config import Settings
 from app.db import Sessions, transaction
@@ -31,6 +32,8 @@ from app.services.platform.access import Actor
 LEVEL_RANK = {None: 0, "medium": 1, "high": 2}
 CASE_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
 BATCH = 2000
+# what a run's signals add to: the weekly list and the desks read them next
+WRITTEN_BY_SIGNALS = ("case_signal", "case_file", "case_event", "notification", "outbox_message")
 
 
 @dataclass
@@ -278,6 +281,9 @@ def open_for_run(sessions: Sessions, settings: Settings, run_id: int) -> dict[st
         with transaction(sessions) as session:
             for row in receive(session, settings, policy, actor, signals):
                 counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    if flagged:
+        with transaction(sessions) as session:
+            bulk.refresh_statistics(session, WRITTEN_BY_SIGNALS)
     return counts
 
 
