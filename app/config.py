@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
 
     access_token_minutes: int = Field(default=30, ge=1)
+    # How long one API process trusts what it read of a token's holder (account, role, login) before reading
+    # it again. A change made through this process (logout, role, deactivation) applies at once; one made
+    # through another replica within this many seconds. 0 reads it for every request.
+    actor_cache_seconds: int = Field(default=5, ge=0, le=60)
     refresh_token_days: int = Field(default=14, ge=1)
     # How long a just-spent refresh token is still honoured (README: "Refresh tokens"); 0 turns it off.
     refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300)

@@ -4,6 +4,7 @@ Waiting is simulated by moving `locked_until` into the past in the database, nev
 """
 
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 import time_machine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from app import db
 from app.config import Settings
@@ -395,6 +396,33 @@ def test_logout_revokes_access_and_refresh_tokens(client: TestClient, accounts: 
     refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 401
     assert accounts.tokens("cadre_a")["access_token"]
+
+
+def test_a_tokens_holder_is_read_again_only_after_a_few_seconds_unless_changed_here(
+    client: TestClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request read the account and its login (two statements of every request); now one process
+    reads them once per `actor_cache_seconds`. A change it commits itself applies at once (the logout and
+    deactivation tests); one written by another process (here: plain SQL) applies once the seconds pass."""
+    from app.services.platform import actor_cache
+
+    access = accounts.tokens("cadre_a")["access_token"]
+    statements: list[str] = []
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert me(client, access).status_code == 200
+        assert me(client, access).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len([s for s in statements if "refresh_family" in s]) == 1  # the first request only
+    with db.session_scope() as session:
+        session.execute(text("UPDATE user_account SET active = false WHERE username = 'cadre_a'"))
+    assert me(client, access).status_code == 200  # within the seconds another replica may still answer
+    later = time.monotonic() + 6
+    monkeypatch.setattr(actor_cache, "seconds_clock", lambda: later)
+    assert_unauthorized(me(client, access))
 
 
 def past_grace(clock: time_machine.Traveller | None, settings: Settings) -> None:

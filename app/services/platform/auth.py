@@ -23,7 +23,7 @@ from app.security import (
     password_hasher,
     verify_password,
 )
-from app.services.platform import audit, rates
+from app.services.platform import actor_cache, audit, rates
 from app.services.platform.access import Actor
 
 _BAD_LOGIN = "incorrect username or password"
@@ -247,8 +247,39 @@ def end_login(session: Session, settings: Settings, token: str) -> None:
 
 
 def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
-    claims, user = _holder(session, settings, token, "access")
-    _family(session, claims, user)
-    return Actor(
+    """The access token's holder. What was read of it is kept for `actor_cache_seconds` (never past the
+    token's expiry): two statements less on every request of a busy phone or desk."""
+    cached = actor_cache.get(token, clock.now().timestamp())
+    if cached is not None:
+        return cached
+    claims = decode_token(settings, token, kind="access")
+    if claims is None:
+        raise Unauthorized("token is invalid or expired")
+    user, family = _holder_and_family(session, claims)
+    if user is None or not user.active or user.token_version != claims.get("tv"):
+        raise Unauthorized("token is no longer valid")
+    if user.role == Role.platform_client:  # it signs its requests; a token of its own opens nothing
+        raise Unauthorized("platform accounts sign their requests (docs/relief-platform.md)")
+    if family is None or family.revoked_at is not None:
+        raise Unauthorized("token is no longer valid")
+    actor = Actor(
         user.id, user.username, user.role, user.region_code, ROLE_REGION_LEVEL[user.role], user.department
     )
+    actor_cache.put(token, actor, float(claims["exp"]), settings.actor_cache_seconds)
+    return actor
+
+
+def _holder_and_family(session: Session, claims: dict[str, Any]) -> tuple[User | None, RefreshFamily | None]:
+    """The token's user and its login family, in one statement (an unknown family: None)."""
+    try:
+        user_id = int(str(claims["sub"]))
+    except ValueError:
+        raise Unauthorized("token is invalid or expired") from None
+    row = session.execute(
+        select(User, RefreshFamily)
+        .outerjoin(
+            RefreshFamily, (RefreshFamily.id == str(claims["fam"])) & (RefreshFamily.user_id == User.id)
+        )
+        .where(User.id == user_id)
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])
