@@ -14,7 +14,7 @@ from app import income_rule as rule
 from app.clock import local_today
 from app.config import Settings
 from app.errors import Forbidden, NotFound
-from app.models import AuditEntry, Case, Household, Member, Region, RiskResult
+from app.models import AuditEntry, Case, Household, Member, Region, RiskResult, Visit
 from app.models.enums import HouseholdType, MonitoringCategory, MonitoringStatus, Relation, Role
 from app.pii import PiiCipher, cipher_for, mask_id_number, mask_name
 from app.schemas.common import PageParams
@@ -118,7 +118,8 @@ def household_view(
     cipher = cipher_for(settings)
     today = local_today()
     show_names = actor.role in access.NAME_READERS
-    township = session.scalar(select(Region.parent_code).where(Region.code == household.village_code))
+    extras = list_extras(session, actor, [household.id], township=True).get(household.id, {})
+    township = extras.pop("township_code", None)
     members = [
         member_view(m, cipher, reveal=reveal, show_name=show_names, today=today) for m in household.members
     ]
@@ -144,7 +145,7 @@ def household_view(
             ],
         )
     summary = _summary_values(household, township, _size_today(household.members, today))
-    summary |= list_extras(session, actor, [household.id]).get(household.id, {})
+    summary |= extras
     return HouseholdRead(
         **(summary if details else summary | {"address": ""}),
         phone=phone,
@@ -262,47 +263,67 @@ def _matches(actor: Actor, q: str) -> ColumnElement[bool]:
     return or_(by_number, head_matches)
 
 
-def list_extras(session: Session, actor: Actor, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """What a list shows of each household beyond its row, in one query per kind for the whole page:
-    the current run's level, whether it is stale (visits' rule), its last report's end and last visit,
-    its open case and step, the head's name. Only for the procedure's own people (a department's list carries
-    none of it); names for LIST_NAME_READERS only."""
-    if not ids or actor.role not in CASE_FINDING_READERS:
+def list_extras(
+    session: Session, actor: Actor, ids: Sequence[int], *, township: bool = False
+) -> dict[int, dict[str, Any]]:
+    """What a list shows of each household beyond its row, in one statement for the whole page: the
+    current run's level, whether it is stale (visits' rule), its last report's end and last visit, its
+    open case and step, the head's name; with `township`, its township's code. Only for the procedure's
+    own people (a department's list carries none of it); names for LIST_NAME_READERS only."""
+    readers = actor.role in CASE_FINDING_READERS
+    if not ids or not (readers or township):
         return {}
-    extras: dict[int, dict[str, Any]] = {
-        i: {
-            "risk_level": None,
-            "stale": True,
-            "last_report_end": None,
-            "last_visit_on": None,
-            "open_case_id": None,
-            "open_case_step": None,
-        }
-        for i in ids
-    }
-    levels = select(RiskResult.household_id, RiskResult.level).where(
-        RiskResult.run_id == risk_results.current_run_id(), RiskResult.household_id.in_(ids)
-    )
-    for hid, level in session.execute(levels):
-        extras[hid]["risk_level"] = level
-    for hid, last_end in session.execute(visits.last_report_ends(ids)):
-        extras[hid]["last_report_end"] = last_end
-    for hid, last_visit in session.execute(visits.last_visits(ids)):
-        extras[hid]["last_visit_on"] = last_visit
-    _, cutoff = visits.stale_cutoff(session, local_today())
-    for extra in extras.values():
-        extra["stale"] = visits.is_stale(extra["last_report_end"], extra["last_visit_on"], cutoff)
-    cases = (
-        select(Case.household_id, Case.id, Case.step)
-        .where(Case.household_id.in_(ids), Case.status == "open")
-        .order_by(Case.id)
-    )
-    for hid, case_id, step in session.execute(cases):  # the newest open case wins
-        extras[hid] |= {"open_case_id": case_id, "open_case_step": step}
-    if actor.role in LIST_NAME_READERS:
-        for hid, name in session.execute(_active_head_name().where(Member.household_id.in_(ids))):
-            extras[hid]["head_name"] = name
+    columns: list[Any] = [Household.id]
+    if township:
+        columns.append(_correlated(select(Region.parent_code).where(Region.code == Household.village_code)))
+    if readers:
+        columns += _extra_columns(actor.role in LIST_NAME_READERS)
+    rows = session.execute(select(*columns).where(Household.id.in_(ids))).all()
+    extras: dict[int, dict[str, Any]] = {}
+    cutoff = visits.stale_cutoff(session, local_today())[1] if readers else None
+    for row in rows:
+        values = list(row[1:])
+        extra: dict[str, Any] = {"township_code": values.pop(0)} if township else {}
+        if readers:
+            level, last_end, last_visit, case_id, step, *name = values
+            extra |= {
+                "risk_level": level,
+                "stale": visits.is_stale(last_end, last_visit, cutoff),  # type: ignore[arg-type]
+                "last_report_end": last_end,
+                "last_visit_on": last_visit,
+                "open_case_id": case_id,
+                "open_case_step": step,
+            }
+            if name:
+                extra["head_name"] = name[0]
+        extras[row[0]] = extra
     return extras
+
+
+def _extra_columns(names: bool) -> list[Any]:
+    def newest_open(column: Any) -> Select[Any]:  # the newest open case wins
+        open_cases = select(column).where(Case.household_id == Household.id, Case.status == "open")
+        return open_cases.order_by(Case.id.desc()).limit(1)
+
+    columns = [
+        _correlated(
+            select(RiskResult.level).where(
+                RiskResult.run_id == risk_results.current_run_id(), RiskResult.household_id == Household.id
+            )
+        ),
+        _correlated(visits.last_report_end_of(Household.id)),
+        _correlated(select(func.max(Visit.visited_on)).where(Visit.household_id == Household.id)),
+        _correlated(newest_open(Case.id)),
+        _correlated(newest_open(Case.step)),
+    ]
+    if names:
+        head = _active_head_name().where(Member.household_id == Household.id).order_by(Member.id.desc())
+        columns.append(_correlated(head.with_only_columns(Member.name).limit(1)))
+    return columns
+
+
+def _correlated(stmt: Select[Any]) -> Any:
+    return stmt.correlate(Household).scalar_subquery()
 
 
 # --- history and look-up -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.clock import local_today
@@ -45,11 +45,11 @@ def load(
 ) -> Household:
     """The household if the actor may see it; 404 otherwise (it may exist outside their region)."""
     stmt = visible_query(actor).where(Household.id == household_id)
-    if members:
-        stmt = stmt.options(selectinload(Household.members))
+    if members:  # joined: one statement, not two (a household has a handful of members)
+        stmt = stmt.options(joinedload(Household.members))
     if lock:
         stmt = stmt.with_for_update(of=Household)
-    household = session.scalars(stmt).one_or_none()
+    household = session.scalars(stmt).unique().one_or_none()
     if household is None:
         raise NotFound(f"household {household_id} not found", field="household_id")
     return household

@@ -85,6 +85,12 @@ def last_report_ends(household_ids: Collection[int] | None = None) -> Select[tup
     return stmt.group_by(Report.household_id)
 
 
+def last_report_end_of(household_id: Any) -> Select[tuple[date]]:
+    """The end of one household's last effective report, as a statement (to correlate)."""
+    superseded = select(_NEWER.id).where(_NEWER.supersedes_id == Report.id).exists()
+    return select(func.max(Report.period_end)).where(Report.household_id == household_id, ~superseded)
+
+
 def last_visits(household_ids: Collection[int] | None = None) -> Select[tuple[int, date]]:
     """Per household, the day of its last recorded visit (`last_visit`)."""
     stmt = select(Visit.household_id, func.max(Visit.visited_on).label("last_visit"))
