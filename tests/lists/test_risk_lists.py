@@ -375,7 +375,9 @@ def test_generation_is_for_admins_and_a_week_is_regenerated_only_with_force(
     assert len(json_items(client, accounts["district"], "latest")) == 2
     assert client.get(f"{API}/{THIS_WEEK}", headers=admin).status_code == 403  # admins read no household data
     with db.session_scope() as session:
-        audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "risk_list.generate")).all()
+        audited = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "risk_list.generate").order_by(AuditEntry.seq)
+        ).all()
         assert [a.changes["force"] for a in audited] == [False, True]
         assert audited[1].changes["superseded"] == made.json()["id"]
     assert client.get(f"{API}/{weeks_ago(5)}", headers=accounts["district"]).status_code == 404

@@ -109,9 +109,8 @@ def _generate(session: Session, settings: Settings, actor: Actor, week: str, for
         on_list += len(chunk)
     resolved = _resolved(session, risk_list, previous, before)
     bulk.copy_tuples(session, table, COLUMNS, resolved)  # type: ignore[arg-type]
-    bulk.refresh_statistics(
-        session, [RiskListEntry.__tablename__]
-    )  # the exports and next week's list read these rows
+    # the exports and next week's list read these rows
+    bulk.refresh_statistics(session, [RiskListEntry.__tablename__])
     risk_list.entries, risk_list.resolved = on_list, len(resolved)
     risk_list.decision_days = _decision_days(session, now)
     audit.record(
