@@ -12,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app import bulk
@@ -20,7 +20,7 @@ from app.clock import local_today
 from app.config import Settings
 from app.db import Sessions, transaction
 from app.errors import NotFound
-from app.models import Case, CaseEvent, Household, Member, Region, Report, RiskResult, RiskRun, Signal
+from app.models import Base, Case, CaseEvent, Household, Member, Region, Report, RiskResult, RiskRun, Signal
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus, Role
 from app.schemas.common import PageParams
@@ -33,6 +33,7 @@ LEVEL_RANK = {None: 0, "medium": 1, "high": 2}
 CASE_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.district_officer})
 BATCH = 2000
 # what a run's signals add to: the weekly list and the desks read them next
+SIGNAL_TABLE, EVENT_TABLE = Base.metadata.tables["case_signal"], Base.metadata.tables["case_event"]
 WRITTEN_BY_SIGNALS = ("case_signal", "case_file", "case_event", "notification", "outbox_message")
 
 
@@ -51,7 +52,19 @@ class SignalIn:
 def receive(
     session: Session, settings: Settings, policy: PolicyData, actor: Actor, signals: Sequence[SignalIn]
 ) -> list[Signal]:
-    """Record the signals and open or attach cases, in the caller's transaction."""
+    """Record the signals and open or attach cases, in the caller's transaction; the signals as stored."""
+    rows = _receive(session, settings, policy, actor, signals)
+    if not rows:  # (an empty list would be one INSERT of no values)
+        return []
+    return list(session.scalars(insert(Signal).returning(Signal, sort_by_parameter_order=True), rows))
+
+
+def _receive(
+    session: Session, settings: Settings, policy: PolicyData, actor: Actor, signals: Sequence[SignalIn]
+) -> list[dict[str, Any]]:
+    """Open or attach cases and return the signals' rows, with their outcomes, to be stored. The timeline
+    rows of attached signals are written in bulk: a run's thousands of flags, most for households whose case
+    is already open, were thousands of objects flushed one by one."""
     ids = sorted({s.household_id for s in signals if s.household_id is not None})
     # rows locked in id order: concurrent batches for the same households wait rather than duplicate
     households = {
@@ -66,66 +79,68 @@ def receive(
     }
     rejected = _last_rejections(session, ids)
     now = utcnow()
-    recorded: list[Signal] = []
-    changes: list[audit.Change] = []
-    pending: dict[int, tuple[Case, SignalIn, Signal]] = {}  # opened in this batch, not yet announced
-    cache: dict[Any, Any] = {}
-
-    def announce(opened: list[tuple[Case, SignalIn, Signal]]) -> None:
-        session.flush()  # the new cases get their ids, all at once
-        for case, signal, row in opened:
-            pending.pop(case.household_id, None)
-            row.case_id = case.id
-            _announce(session, case, signal, actor, now, "identification", cache)
-            changes.append(
-                audit.Change(
-                    "case.open",
-                    "case",
-                    case.id,
-                    case.household_id,
-                    {"source": signal.source, "level": signal.level, "origin": signal.origin},
-                )
-            )
-
+    rows: list[dict[str, Any]] = []
+    opened: list[tuple[Case, SignalIn, dict[str, Any]]] = []
+    timeline: list[dict[str, Any]] = []
     for signal in signals:
         household = households.get(signal.household_id) if signal.household_id is not None else None
-        row = Signal(
-            household_id=household.id if household else None,
-            source=signal.source,
-            level=signal.level,
-            reasons=signal.reasons,
-            received_at=now,
-            origin=signal.origin,
-            outcome="unmatched",
-            sent_by=actor.username,
-            department=signal.department,
-            amount=signal.amount,
-        )
+        row = _signal_row(signal, household.id if household else None, actor, now)
         if household is None:
             pass
         elif not signal.opens_case:  # below a threshold, a roster: on the record, joining no case
-            row.outcome = "recorded"
+            row["outcome"] = "recorded"
         elif household.monitoring_status == MonitoringStatus.monitored:
-            row.outcome = "monitored"
+            row["outcome"] = "monitored"
         elif (case := open_cases.get(household.id)) is not None:
-            if household.id in pending:  # opened earlier in this batch: on its timeline first
-                announce([pending[household.id]])
-            _attach(session, case, signal, actor)
-            row.outcome, row.case_id = "attached", case.id
+            row["outcome"], row["case"] = "attached", case
+            timeline.append(_attach(case, signal, actor, now))
         elif _suppressed(rejected.get(household.id), signal, policy, now):
-            row.outcome = "suppressed"
+            row["outcome"] = "suppressed"
         else:
             case = _new_case(session, household, signal, policy, now)
             open_cases[household.id] = case
-            row.outcome = "opened"
-            pending[household.id] = (case, signal, row)
-        session.add(row)
-        recorded.append(row)
-    announce(list(pending.values()))
+            row["outcome"], row["case"] = "opened", case
+            opened.append((case, signal, row))
+        rows.append(row)
+    session.flush()  # the new cases get their ids, all at once
+    cache: dict[Any, Any] = {}
+    for case, signal, _ in opened:  # their "opened" rows come before any signal attached to them
+        _announce(session, case, signal, actor, now, "identification", cache)
     session.flush()
+    for row in rows:
+        case = row.pop("case", None)
+        row["case_id"] = case.id if case is not None else None
+    for event in timeline:
+        event["case_id"] = event.pop("case").id
+    bulk.insert_rows(session, EVENT_TABLE, timeline)
+    changes = [
+        audit.Change(
+            "case.open",
+            "case",
+            case.id,
+            case.household_id,
+            {"source": signal.source, "level": signal.level, "origin": signal.origin},
+        )
+        for case, signal, _ in opened
+    ]
     if changes:
         audit.record(session, settings, actor, changes)
-    return recorded
+    return rows
+
+
+def _signal_row(signal: SignalIn, household_id: int | None, actor: Actor, now: Any) -> dict[str, Any]:
+    return {
+        "household_id": household_id,
+        "source": signal.source,
+        "level": signal.level,
+        "reasons": signal.reasons,
+        "received_at": now,
+        "origin": signal.origin,
+        "outcome": "unmatched",
+        "sent_by": actor.username,
+        "department": signal.department,
+        "amount": signal.amount,
+    }
 
 
 def open_case(
@@ -198,27 +213,27 @@ def _announce(
     )
 
 
-def _attach(session: Session, case: Case, signal: SignalIn, actor: Actor) -> None:
+def _attach(case: Case, signal: SignalIn, actor: Actor, now: Any) -> dict[str, Any]:
+    """The signal joins the open case (new reasons added, a higher level raised); returns its timeline row."""
     known = {_key(r) for r in case.reasons}
     new = [r for r in signal.reasons if _key(r) not in known]
     if new:
         case.reasons = [*case.reasons, *new]
     if LEVEL_RANK.get(signal.level, 0) > LEVEL_RANK.get(case.level, 0):
         case.level = signal.level
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            actor=actor.username,
-            action="signal",
-            step=case.step,
-            data={
-                "source": signal.source,
-                "level": signal.level,
-                "origin": signal.origin,
-                "new_reasons": [r.get("code") for r in new],
-            },
-        )
-    )
+    return {
+        "case": case,
+        "at": now,
+        "actor": actor.username,
+        "action": "signal",
+        "step": case.step,
+        "data": {
+            "source": signal.source,
+            "level": signal.level,
+            "origin": signal.origin,
+            "new_reasons": [r.get("code") for r in new],
+        },
+    }
 
 
 def _last_rejections(session: Session, ids: list[int]) -> dict[int, Case]:
@@ -279,8 +294,10 @@ def open_for_run(sessions: Sessions, settings: Settings, run_id: int) -> dict[st
             for hid, level, reasons in flagged[start : start + BATCH]
         ]
         with transaction(sessions) as session:
-            for row in receive(session, settings, policy, actor, signals):
-                counts[row.outcome] = counts.get(row.outcome, 0) + 1
+            rows = _receive(session, settings, policy, actor, signals)
+            bulk.insert_rows(session, SIGNAL_TABLE, rows)
+        for row in rows:
+            counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
     if flagged:
         with transaction(sessions) as session:
             bulk.refresh_statistics(session, WRITTEN_BY_SIGNALS)
