@@ -36,10 +36,8 @@ fresh copy of that district: its first run, then a repeat.
 """
 
 import argparse
-import io
 import json
 import os
-import pickle
 import shlex
 import statistics
 import sys
@@ -181,9 +179,13 @@ class Policy:
 def read_policy(conn: psycopg.Connection[Any], version: int | None) -> Policy:
     """The district's policy row: the given version, else the newest (as a run records it)."""
     if version is None:
-        row = conn.execute("SELECT version, data FROM policy_version ORDER BY version DESC LIMIT 1").fetchone()
+        row = conn.execute(
+            "SELECT version, data FROM policy_version ORDER BY version DESC LIMIT 1"
+        ).fetchone()
     else:
-        row = conn.execute("SELECT version, data FROM policy_version WHERE version = %s", (version,)).fetchone()
+        row = conn.execute(
+            "SELECT version, data FROM policy_version WHERE version = %s", (version,)
+        ).fetchone()
     if row is None:
         raise SystemExit("no policy version: run the migrations")
     data = row[1] if isinstance(row[1], dict) else json.loads(row[1])
@@ -397,7 +399,10 @@ def read_raw(url: str, as_of: date, policy_version: int | None = None) -> Raw:
         out = results[k]
         try:
             with psycopg.connect(info) as conn:
+                # (each GROUP's aggregate is held in memory: at the default 4 MB the hash aggregate spills
+                # to disk and doubles the time)
                 conn.execute("SET jit = off")
+                conn.execute("SET work_mem = '256MB'")
                 out["households"] = _native(_packed(conn, _sql_households(), HOUSEHOLDS, (h_lo, h_hi)))
                 out["reports"] = _native(_packed(conn, _sql_reports(), REPORTS, (h_lo, h_hi, as_of)))
                 out["members"] = _native(_packed(conn, _sql_members(), MEMBERS, (h_lo, h_hi)))
@@ -412,7 +417,9 @@ def read_raw(url: str, as_of: date, policy_version: int | None = None) -> Raw:
                             " WHERE supersedes_id IS NOT NULL"
                         )
                         row = cur.fetchone()
-                    out["superseded"] = np.frombuffer((row[0] if row else None) or b"", ">i4").astype(np.int64)
+                    out["superseded"] = np.frombuffer((row[0] if row else None) or b"", ">i4").astype(
+                        np.int64
+                    )
         except BaseException as exc:  # (re-raised in the caller)
             errors.append(exc)
 
@@ -484,7 +491,9 @@ def _window(r: dict[str, Any], targets: I8, ok: B1) -> dict[str, F8]:
     t = np.where(ok, targets, 0)
     end, start = r["end"][t], r["start"][t]
     ws = add_months(end + 1, -WINDOW_MONTHS)
-    sums = {k: np.zeros(n) for k in ("total", "covered", "medical", "education", "transfer", "wages", "business")}
+    sums = {
+        k: np.zeros(n) for k in ("total", "covered", "medical", "education", "transfer", "wages", "business")
+    }
     magnitude = np.zeros(n)
     used_rows: list[tuple[I8, I8]] = []
     k = 0
@@ -567,11 +576,23 @@ def compute_features(raw: Raw, as_of: date) -> Features:
     order = np.lexsort((rep["id"], rep["end"], hh))
     r: dict[str, Any] = {k: v[order] for k, v in rep.items()}
     r["hh"] = hh[order]
-    cents = {k: np.rint(r[k] * 100).astype(np.int64) for k in ("wages", "business", "property", "transfer", "payout", "cost")}
-    net_cents = cents["wages"] + cents["business"] + cents["property"] + cents["transfer"] + cents["payout"] - cents["cost"]
+    cents = {
+        k: np.rint(r[k] * 100).astype(np.int64)
+        for k in ("wages", "business", "property", "transfer", "payout", "cost")
+    }
+    net_cents = (
+        cents["wages"]
+        + cents["business"]
+        + cents["property"]
+        + cents["transfer"]
+        + cents["payout"]
+        - cents["cost"]
+    )
     r["net"] = r["wages"] + r["business"] + r["property"] + r["transfer"] + r["payout"] - r["cost"]
     r["net_cents"] = net_cents
-    r["magnitude"] = sum(np.abs(r[k]) for k in ("wages", "business", "property", "transfer", "payout", "cost"))
+    r["magnitude"] = sum(
+        np.abs(r[k]) for k in ("wages", "business", "property", "transfer", "payout", "cost")
+    )
     r["transfer_in"] = r["transfer"] + r["payout"]
     r["business_net"] = r["business"] - r["cost"]
     m = len(r["hh"])
@@ -623,7 +644,7 @@ def compute_features(raw: Raw, as_of: date) -> Features:
     pair_t = np.repeat(np.arange(len(targets)), per)
     pair_m = np.repeat(mfirst[t_hh] - np.cumsum(per) + per, per) + np.arange(per.sum())
     active = (mem["joined"][pair_m] <= t_day[pair_t]) & (mem["left"][pair_m] > t_day[pair_t])
-    size_at_end = np.bincount(pair_t, weights=active, minlength=len(targets))
+    size_at_end = np.bincount(pair_t, weights=active, minlength=len(targets)).astype(np.float64)
     pc = _per_head(win["annual"], size_at_end)
     pc = np.where(ok, pc, np.nan)
     pc_l, pc_prev, pc_before = pc[:n], pc[n : 2 * n], pc[2 * n :]
@@ -645,7 +666,9 @@ def compute_features(raw: Raw, as_of: date) -> Features:
     kind = np.select([fcode <= 3, fcode <= 5, fcode == 6], [0, 1, 2], 3)
     forder = np.lexsort((fid, fstart, kind, frow))
     frow, fcode, kind = frow[forder], fcode[forder], kind[forder]
-    last = np.append((frow[1:] != frow[:-1]) | (kind[1:] != kind[:-1]), True) if len(frow) else np.zeros(0, bool)
+    last = (
+        np.append((frow[1:] != frow[:-1]) | (kind[1:] != kind[:-1]), True) if len(frow) else np.zeros(0, bool)
+    )
     frow, fcode = frow[last], fcode[last]
     nm = len(mem["id"])
     health = np.zeros(nm, dtype=np.int64)
@@ -663,7 +686,7 @@ def compute_features(raw: Raw, as_of: date) -> Features:
     age = dy[0] - by - (dmd[0] < bmd)
 
     def per_household(values: B1) -> F8:
-        return np.bincount(mhh, weights=values, minlength=n)
+        return np.bincount(mhh, weights=values, minlength=n).astype(np.float64)
 
     size_now = per_household(on)
     known_labour = per_household(on & ~np.isnan(can_work))
@@ -856,7 +879,7 @@ def evaluate(frame: dict[str, F8], policy: Policy) -> tuple[npt.NDArray[np.bool_
         )
     matrix = np.column_stack([fired[c] for c in CODES])
     high = high_extra | matrix[:, [CODES.index(c) for c in HIGH_CODES]].any(axis=1)
-    return matrix, high, matrix.any(axis=1)
+    return matrix, high, np.asarray(matrix.any(axis=1), dtype=bool)
 
 
 # ---- the model ------------------------------------------------------------------------------------------
@@ -882,7 +905,7 @@ def floor_model(key: str, champion: dict[str, Any] | None, X: F8) -> Any:
     from sklearn.preprocessing import StandardScaler
 
     rng = np.random.default_rng(0)
-    sample = rng.choice(len(X), min(len(X), 60_000), replace=False)
+    sample = rng.choice(len(X), min(len(X), 30_000), replace=False)
     Xs = X[sample]
     ratio = np.nan_to_num(Xs[:, MODEL_FEATURES.index("line_ratio")], nan=2.0)
     y = ratio * np.exp(rng.normal(0, 0.15, len(ratio))) < 1.1
@@ -894,7 +917,9 @@ def floor_model(key: str, champion: dict[str, Any] | None, X: F8) -> Any:
         Xf = Xs[fit].copy()
         Xf[:, np.isnan(Xf).all(axis=0)] = 0.0
         trees = HistGradientBoostingClassifier(**HGB_PARAMS).fit(Xf, y[fit])
-        model = CalibratedClassifierCV(FrozenEstimator(trees), method="sigmoid").fit(Xs[calibrate], y[calibrate])
+        model = CalibratedClassifierCV(FrozenEstimator(trees), method="sigmoid").fit(
+            Xs[calibrate], y[calibrate]
+        )
     elif champion["champion"] == "logistic_regression":
         model = make_pipeline(
             SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
@@ -989,7 +1014,9 @@ def codes_of(matrix: npt.NDArray[np.bool_]) -> tuple[I8, list[str]]:
     bits = matrix.astype(np.int64) @ (1 << np.arange(matrix.shape[1], dtype=np.int64))
     distinct, combo = np.unique(bits, return_inverse=True)
     names = (*CODES, "model_warning")
-    texts = ["|" + "".join(f"{c}|" for k, c in enumerate(names) if int(b) >> k & 1) for b in distinct.tolist()]
+    texts = [
+        "|" + "".join(f"{c}|" for k, c in enumerate(names) if int(b) >> k & 1) for b in distinct.tolist()
+    ]
     return combo.astype(np.int64), texts
 
 
@@ -1025,7 +1052,7 @@ def run_floor(url: str, as_of: date, policy_version: int | None = None, keep_cod
     stream = copy_stream(feats.household_ids, score, level, combo, texts)
     write_results(url, stream)
     stages["write"] = time.perf_counter() - t
-    stages["total"] = time.perf_counter() - started
+    stages["total"] = time.perf_counter() - started - fit_s
     codes: dict[int, str] = {}
     if keep_codes:
         rule_texts = [s.replace("model_warning|", "") for s in texts]
@@ -1055,7 +1082,9 @@ def service_codes(url: str, run_id: int) -> tuple[date, int, dict[int, str]]:
     """A service run's as_of, policy version and each household's rule codes (risk_result.reason_codes
     without the champion's model_warning)."""
     with psycopg.connect(conninfo(url)) as conn:
-        found = conn.execute("SELECT as_of, policy_version, status FROM risk_run WHERE id = %s", (run_id,)).fetchone()
+        found = conn.execute(
+            "SELECT as_of, policy_version, status FROM risk_run WHERE id = %s", (run_id,)
+        ).fetchone()
         if found is None:
             raise SystemExit(f"no risk_run {run_id}")
         if found[2] != "completed":
@@ -1099,7 +1128,9 @@ def district_q12(households: int, data_dir: Path) -> district_bench.District:
     """risk_scoring's district of this size, with 12 quarterly reports: its own database and dump."""
     base = district_bench.district_for("postgresql", households, data_dir)
     name = f"{base.name}_q12"
-    return district_bench.District("postgresql", name, district_bench.PG_SERVER + name, data_dir / f"{name}.dump")
+    return district_bench.District(
+        "postgresql", name, district_bench.PG_SERVER + name, data_dir / f"{name}.dump"
+    )
 
 
 def prepare(district: district_bench.District, households: int, chunk: int, seed: int) -> None:
@@ -1127,7 +1158,9 @@ def fresh_copy(district: district_bench.District, name: str) -> district_bench.D
     try:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{district.name}" STRATEGY FILE_COPY'))
+            connection.execute(
+                text(f'CREATE DATABASE "{name}" TEMPLATE "{district.name}" STRATEGY FILE_COPY')
+            )
     finally:
         admin.dispose()
     return district_bench.District("postgresql", name, district_bench.PG_SERVER + name, district.dump)
@@ -1204,95 +1237,111 @@ def med(runs: list[dict[str, Any]], key: str = "s") -> float:
     return float(statistics.median(r[key] for r in runs))
 
 
+def keep_only_run(district: district_bench.District, run_id: int) -> None:
+    """Delete this benchmark's service runs but `run_id` (whose results the floor is checked against)."""
+    from sqlalchemy import delete, select
+
+    from app.db import session_scope
+    from app.models import RiskResult, RiskRun
+
+    with session_scope() as session:
+        ids = list(
+            session.scalars(select(RiskRun.id).where(RiskRun.triggered_by == "bench", RiskRun.id != run_id))
+        )
+        if ids:
+            session.execute(delete(RiskResult).where(RiskResult.run_id.in_(ids)))
+            session.execute(delete(RiskRun).where(RiskRun.id.in_(ids)))
+    district_bench.vacuum(district, tables=("risk_result", "risk_run"))
+
+
+def measure_size(args: argparse.Namespace, households: int) -> dict[str, Any]:
+    """The floor against score_all on one district, interleaved; then the rule codes checked."""
+    district = district_q12(households, args.data_dir)
+    say(f"district {district.name}")
+    prepare(district, households, args.chunk, args.seed)
+    district_bench.SERVER_DATABASE[:] = [district.name]
+    built = dict(district.built)
+    built |= district_bench.ensure_model(district, args.data_dir, households, False, None)
+    district_bench.delete_bench_runs(district)
+    as_of = district_bench.last_report_day() + timedelta(days=1)
+    say(f"floor against score_all on {households:,} households, as_of {as_of}")
+    last_run: list[int] = []
+
+    def after(label: str, out: dict[str, Any]) -> None:
+        if label == "service":
+            last_run[:] = [out["run_id"]]
+            keep_only_run(district, out["run_id"])
+
+    runs = interleave(
+        [("floor", lambda: floor_step(district.url, as_of)), ("service", lambda: service_step(as_of))],
+        args.repeats,
+        after,
+    )
+    check, _ = check_run(district.url, last_run[0])
+    for line in check_lines(check):
+        say(line)
+    profile = ""
+    if args.profile_top and households == args.households[0]:
+        path = args.data_dir / f"{district.name}.score_all.pstats"
+        profile = district_bench.profile_end_to_end(as_of, args.profile_top, path)
+    district_bench.delete_bench_runs(district)
+    district_bench.dispose()
+    return {
+        "district": district.name,
+        "built": {k: str(v) for k, v in built.items()},
+        "as_of": str(as_of),
+        "floor": runs["floor"],
+        "service": runs["service"],
+        "check": {
+            "run_id": check.run_id,
+            "households": check.households,
+            "disagree": check.disagree,
+            "examples": check.examples,
+        },
+        "profile": profile,
+    }
+
+
+def measure_risk_run(args: argparse.Namespace, households: int) -> dict[str, Any]:
+    """The floor against `risk run` (first run, then a repeat) on a fresh copy of the district each round."""
+    district = district_q12(households, args.data_dir)
+    prepare(district, households, args.chunk, args.seed)
+    district_bench.ensure_model(district, args.data_dir, households, False, None)
+    district_bench.delete_bench_runs(district)
+    as_of = district_bench.last_report_day() + timedelta(days=1)
+    district_bench.dispose()
+    copy_name = f"{district.name}_riskrun"
+    holder: list[district_bench.District] = []
+
+    def new_copy(_: int) -> None:
+        copy = fresh_copy(district, copy_name)
+        district_bench.configure(copy.url)
+        district_bench.SERVER_DATABASE[:] = [copy.name]
+        holder[:] = [copy]
+
+    say(f"risk run (score_all + open_for_run) on a fresh copy of {district.name} each round, as_of {as_of}")
+    runs = interleave(
+        [
+            ("floor", lambda: floor_step(holder[0].url, as_of)),
+            ("risk run, first", lambda: risk_run_step(as_of)),
+            ("risk run, repeat", lambda: risk_run_step(as_of)),
+        ],
+        args.repeats,
+        before_round=new_copy,
+    )
+    district_bench.dispose()
+    drop_database(copy_name)
+    return {"households": households, "as_of": str(as_of), **runs}
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    data_dir: Path = args.data_dir
     result: dict[str, Any] = {"command": shlex.join(sys.orig_argv), "cpus": os.cpu_count(), "sizes": {}}
     busy0, total0 = cpu_busy()
     load_before = os.getloadavg()
     for households in args.households:
-        district = district_q12(households, data_dir)
-        say(f"district {district.name}")
-        prepare(district, households, args.chunk, args.seed)
-        district_bench.SERVER_DATABASE[:] = [district.name]
-        built = dict(district.built)
-        built |= district_bench.ensure_model(district, data_dir, households, False, None)
-        district_bench.delete_bench_runs(district)
-        as_of = district_bench.last_report_day() + timedelta(days=1)
-        say(f"floor against score_all on {households:,} households, as_of {as_of}")
-        last_run: list[int] = []
-
-        def after(label: str, out: dict[str, Any], district: Any = district) -> None:
-            if label == "service":
-                last_run[:] = [out["run_id"]]
-                # keep the last run's results for the check; earlier ones go (as risk_scoring does)
-                from app.db import session_scope
-                from app.models import RiskResult, RiskRun
-                from sqlalchemy import delete, select
-
-                with session_scope() as session:
-                    ids = list(
-                        session.scalars(
-                            select(RiskRun.id).where(RiskRun.triggered_by == "bench", RiskRun.id != out["run_id"])
-                        )
-                    )
-                    if ids:
-                        session.execute(delete(RiskResult).where(RiskResult.run_id.in_(ids)))
-                        session.execute(delete(RiskRun).where(RiskRun.id.in_(ids)))
-                district_bench.vacuum(district, tables=("risk_result", "risk_run"))
-
-        runs = interleave(
-            [("floor", lambda url=district.url, a=as_of: floor_step(url, a)), ("service", lambda a=as_of: service_step(a))],
-            args.repeats,
-            after,
-        )
-        check, _ = check_run(district.url, last_run[0])
-        for line in check_lines(check):
-            say(line)
-        profile = ""
-        if args.profile_top and households == args.households[0]:
-            path = data_dir / f"{district.name}.score_all.pstats"
-            profile = district_bench.profile_end_to_end(as_of, args.profile_top, path)
-        district_bench.delete_bench_runs(district)
-        district_bench.dispose()
-        result["sizes"][households] = {
-            "district": district.name,
-            "built": {k: str(v) for k, v in built.items()},
-            "as_of": str(as_of),
-            "floor": runs["floor"],
-            "service": runs["service"],
-            "check": {"run_id": check.run_id, "households": check.households, "disagree": check.disagree,
-                      "examples": check.examples},
-            "profile": profile,
-        }
+        result["sizes"][households] = measure_size(args, households)
     for households in args.risk_run:
-        district = district_q12(households, data_dir)
-        prepare(district, households, args.chunk, args.seed)
-        district_bench.ensure_model(district, data_dir, households, False, None)
-        district_bench.delete_bench_runs(district)
-        as_of = district_bench.last_report_day() + timedelta(days=1)
-        district_bench.dispose()
-        copy_name = f"{district.name}_riskrun"
-        holder: list[district_bench.District] = []
-
-        def new_copy(_: int, district: Any = district, copy_name: str = copy_name) -> None:
-            copy = fresh_copy(district, copy_name)
-            district_bench.configure(copy.url)
-            district_bench.SERVER_DATABASE[:] = [copy.name]
-            holder[:] = [copy]
-
-        say(f"risk run (score_all + open_for_run) on a fresh copy of {district.name} each round, as_of {as_of}")
-        runs = interleave(
-            [
-                ("floor", lambda a=as_of: floor_step(holder[0].url, a)),
-                ("risk run, first", lambda a=as_of: risk_run_step(a)),
-                ("risk run, repeat", lambda a=as_of: risk_run_step(a)),
-            ],
-            args.repeats,
-            before_round=new_copy,
-        )
-        district_bench.dispose()
-        drop_database(copy_name)
-        result["risk_run"] = {"households": households, "as_of": str(as_of), **runs}
+        result["risk_run"] = measure_risk_run(args, households)
     busy1, total1 = cpu_busy()
     result["machine"] = {
         "load_before": [round(x, 2) for x in load_before],
@@ -1308,8 +1357,8 @@ STAGES = ("read", "features", "rules", "model", "write", "total")
 def bench_report(result: dict[str, Any]) -> str:
     lines = [f"command: {result['command']}", ""]
     lines += [
-        "| households | floor: read | features | rules | model | write | **floor total** | service `score_all` "
-        "| **service ÷ floor** | rule codes disagreeing |",
+        "| households | floor: read | features | rules | model | write | **floor total** "
+        "| service `score_all` | **service ÷ floor** | rule codes disagreeing |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for households, size in result["sizes"].items():
@@ -1317,16 +1366,17 @@ def bench_report(result: dict[str, Any]) -> str:
         stage = " | ".join(f"{med(floor, f'{s}_s'):.2f}" for s in STAGES[:-1])
         f_total, s_total = med(floor), med(service)
         lines.append(
-            f"| {int(households):,} | {stage} | **{f_total:.2f}** | {s_total:.2f} | **{s_total / f_total:.2f}×** | "
-            f"{size['check']['disagree']} of {size['check']['households']:,} |"
+            f"| {int(households):,} | {stage} | **{f_total:.2f}** | {s_total:.2f} | "
+            f"**{s_total / f_total:.2f}×** | {size['check']['disagree']} of "
+            f"{size['check']['households']:,} |"
         )
     if "risk_run" in result:
         rr = result["risk_run"]
         f_total = med(rr["floor"])
         lines += [
             "",
-            f"`risk run` (score_all + cases.open_for_run) on {rr['households']:,} households, a fresh copy of "
-            "the district each round:",
+            f"`risk run` (score_all + cases.open_for_run) on {rr['households']:,} households, a fresh copy "
+            "of the district each round:",
             "",
             "| figure | median s | runs | ÷ floor |",
             "|---|---|---|---|",
@@ -1374,11 +1424,15 @@ def floor_report(run: FloorRun, check: Check | None) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--households", type=int, nargs="+", default=[200_000])
     parser.add_argument("--database-url", default=None, help="floor/check on this database, not a district")
     parser.add_argument("--check", type=int, default=None, metavar="RUN_ID", help="compare with this run")
-    parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="default: after the last report")
+    parser.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, help="default: after the last report"
+    )
     parser.add_argument("--bench", action="store_true", help="measure floor and service, interleaved")
     parser.add_argument("--risk-run", type=int, nargs="*", default=[], metavar="HOUSEHOLDS")
     parser.add_argument("--repeats", type=int, default=3)
@@ -1412,7 +1466,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         with psycopg.connect(conninfo(url)) as conn:
             last = conn.execute("SELECT max(period_end) FROM report").fetchone()
-        as_of = args.as_of or ((last[0] if last and last[0] else date.today()) + timedelta(days=1))
+        if not (last and last[0]):
+            raise SystemExit("the district has no reports")
+        as_of = args.as_of or last[0] + timedelta(days=1)
         run = run_floor(url, as_of)
     print(floor_report(run, check))
     loaded = scorer_modules_loaded()
