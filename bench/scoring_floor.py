@@ -246,6 +246,10 @@ MEMBERS = np.dtype(
 FACTS = np.dtype([("member", ">i4"), ("code", ">i2"), ("start", ">i4"), ("id", ">i4")])
 EVENTS = np.dtype([("report", ">i4"), ("id", ">i4"), ("day", ">i4"), ("kind", ">i2"), ("loss", ">f8")])
 VISITS = np.dtype([("hh", ">i4"), ("day", ">i4")])
+SUPERSEDED = np.dtype([("id", ">i4")])
+SUPERSEDED_SQL = (
+    "SELECT string_agg(int4send(supersedes_id), ''::bytea) FROM report WHERE supersedes_id IS NOT NULL"
+)
 
 
 def _sql_households() -> str:
@@ -358,6 +362,7 @@ class Raw:
     superseded: I8
     policy: Policy
     champion: dict[str, Any] | None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per query and connection
 
 
 def _concat(parts: list[dict[str, npt.NDArray[Any]]]) -> dict[str, npt.NDArray[Any]]:
@@ -393,6 +398,7 @@ def read_raw(url: str, as_of: date, policy_version: int | None = None) -> Raw:
     halves = [(int(lo), split - 1, mlo, msplit), (split, int(hi), msplit + 1, mhi)]
     results: list[dict[str, Any]] = [{}, {}]
     errors: list[BaseException] = []
+    timings: dict[str, float] = {}
 
     def work(k: int) -> None:
         h_lo, h_hi, m_lo, m_hi = halves[k]
@@ -403,23 +409,21 @@ def read_raw(url: str, as_of: date, policy_version: int | None = None) -> Raw:
                 # to disk and doubles the time)
                 conn.execute("SET jit = off")
                 conn.execute("SET work_mem = '256MB'")
-                out["households"] = _native(_packed(conn, _sql_households(), HOUSEHOLDS, (h_lo, h_hi)))
-                out["reports"] = _native(_packed(conn, _sql_reports(), REPORTS, (h_lo, h_hi, as_of)))
-                out["members"] = _native(_packed(conn, _sql_members(), MEMBERS, (h_lo, h_hi)))
-                out["facts"] = _native(_packed(conn, _sql_facts(), FACTS, (m_lo, m_hi, as_of, as_of)))
+                queries = [
+                    ("households", _sql_households(), HOUSEHOLDS, (h_lo, h_hi)),
+                    ("reports", _sql_reports(), REPORTS, (h_lo, h_hi, as_of)),
+                    ("members", _sql_members(), MEMBERS, (h_lo, h_hi)),
+                    ("facts", _sql_facts(), FACTS, (m_lo, m_hi, as_of, as_of)),
+                ]
                 if k == 0:
-                    out["events"] = _native(_packed(conn, _sql_events(), EVENTS, (as_of,)))
+                    queries.append(("events", _sql_events(), EVENTS, (as_of,)))
                 else:
-                    out["visits"] = _native(_packed(conn, _sql_visits(), VISITS, (as_of,)))
-                    with conn.cursor(binary=True) as cur:
-                        cur.execute(
-                            "SELECT string_agg(int4send(supersedes_id), ''::bytea) FROM report"
-                            " WHERE supersedes_id IS NOT NULL"
-                        )
-                        row = cur.fetchone()
-                    out["superseded"] = np.frombuffer((row[0] if row else None) or b"", ">i4").astype(
-                        np.int64
-                    )
+                    queries.append(("visits", _sql_visits(), VISITS, (as_of,)))
+                    queries.append(("superseded", SUPERSEDED_SQL, SUPERSEDED, ()))
+                for name, sql, dtype, params in queries:
+                    started = time.perf_counter()
+                    out[name] = _native(_packed(conn, sql, dtype, params))
+                    timings[f"{name}_{k}"] = time.perf_counter() - started
         except BaseException as exc:  # (re-raised in the caller)
             errors.append(exc)
 
@@ -437,9 +441,10 @@ def read_raw(url: str, as_of: date, policy_version: int | None = None) -> Raw:
         facts=_concat([r["facts"] for r in results]),
         events=results[0]["events"],
         visits=results[1]["visits"],
-        superseded=results[1]["superseded"],
+        superseded=results[1]["superseded"]["id"],
         policy=policy,
         champion=champion,
+        timings=timings,
     )
 
 
@@ -662,14 +667,15 @@ def compute_features(raw: Raw, as_of: date) -> Features:
     fcode = facts["code"][found]
     fstart = facts["start"][found]
     fid = facts["id"][found]
-    # of two facts of one kind that hold the same day, the later-starting one
+    # of two facts of one kind that hold the same day, the later-starting one (sorted only when a member has
+    # two: rarely, the record allows one open fact of a kind)
     kind = np.select([fcode <= 3, fcode <= 5, fcode == 6], [0, 1, 2], 3)
-    forder = np.lexsort((fid, fstart, kind, frow))
-    frow, fcode, kind = frow[forder], fcode[forder], kind[forder]
-    last = (
-        np.append((frow[1:] != frow[:-1]) | (kind[1:] != kind[:-1]), True) if len(frow) else np.zeros(0, bool)
-    )
-    frow, fcode = frow[last], fcode[last]
+    slot = frow * 4 + kind
+    if len(slot) and np.bincount(slot).max() > 1:
+        forder = np.lexsort((fid, fstart, slot))
+        slot, frow, fcode = slot[forder], frow[forder], fcode[forder]
+        last = np.append(slot[1:] != slot[:-1], True)
+        frow, fcode = frow[last], fcode[last]
     nm = len(mem["id"])
     health = np.zeros(nm, dtype=np.int64)
     can_work = np.full(nm, np.nan)
@@ -1007,6 +1013,7 @@ class FloorRun:
     counts: dict[str, int]
     levels: dict[str, int]
     champion: str | None
+    reads: dict[str, float] = field(default_factory=dict)  # seconds per query and connection
 
 
 def codes_of(matrix: npt.NDArray[np.bool_]) -> tuple[I8, list[str]]:
@@ -1064,6 +1071,7 @@ def run_floor(url: str, as_of: date, policy_version: int | None = None, keep_cod
         feats.counts,
         {name: int((level == k).sum()) for k, name in enumerate(LEVELS)},
         None if raw.champion is None else str(raw.champion["champion"]),
+        raw.timings,
     )
 
 
@@ -1190,7 +1198,12 @@ def cpu_busy() -> tuple[float, float]:
 
 def floor_step(url: str, as_of: date) -> dict[str, Any]:
     run = run_floor(url, as_of)
-    return {"s": run.stages["total"], **{f"{k}_s": v for k, v in run.stages.items()}, "levels": run.levels}
+    return {
+        "s": run.stages["total"],
+        **{f"{k}_s": v for k, v in run.stages.items()},
+        "levels": run.levels,
+        "reads": run.reads,
+    }
 
 
 def service_step(as_of: date) -> dict[str, Any]:
@@ -1417,6 +1430,7 @@ def floor_report(run: FloorRun, check: Check | None) -> str:
         "| stage | s |",
         "|---|---|",
         *(f"| {s} | {run.stages[s]:.3f} |" for s in STAGES),
+        "reads (s, per query and connection): " + ", ".join(f"{k} {v:.2f}" for k, v in run.reads.items()),
     ]
     if check is not None:
         lines += check_lines(check)
