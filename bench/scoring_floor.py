@@ -1295,10 +1295,11 @@ def measure_size(args: argparse.Namespace, households: int) -> dict[str, Any]:
         say(line)
     profile = ""
     if args.profile_top and households == args.households[0]:
-        path = args.data_dir / f"{district.name}.score_all.pstats"
-        profile = district_bench.profile_end_to_end(as_of, args.profile_top, path)
+        profile = profiled(lambda: service_step(as_of), args.profile_top, f"score_all on {households:,}")
     district_bench.delete_bench_runs(district)
     district_bench.dispose()
+    with psycopg.connect(conninfo(district.url)) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {RESULT_TABLE}")  # the district stays as it was built
     return {
         "district": district.name,
         "built": {k: str(v) for k, v in built.items()},
@@ -1342,9 +1343,32 @@ def measure_risk_run(args: argparse.Namespace, households: int) -> dict[str, Any
         args.repeats,
         before_round=new_copy,
     )
+    profile = ""
+    if args.profile_top:
+        new_copy(0)
+        profile = profiled(
+            lambda: risk_run_step(as_of), args.profile_top, "risk run (first, on a fresh copy)"
+        )
     district_bench.dispose()
     drop_database(copy_name)
-    return {"households": households, "as_of": str(as_of), **runs}
+    return {"households": households, "as_of": str(as_of), **runs, "profile": profile}
+
+
+def profiled(step: Callable[[], dict[str, Any]], top: int, label: str) -> str:
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    out = step()
+    profiler.disable()
+    text = io.StringIO()
+    # the service's own functions (app/…) by cumulative time, then every function by its own time
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats("/app/", top)
+    stats.sort_stats("tottime").print_stats(top // 2)
+    return f"profiled {label}: {out['s']:.2f} s under cProfile\n" + text.getvalue()
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -1414,8 +1438,8 @@ def bench_report(result: dict[str, Any]) -> str:
         f"machine: {result['cpus']} CPUs; load average {m['load_before']} before, {m['load_after']} after; "
         f"CPU busy {m['cpu_busy_share']:.0%} of the whole run"
     )
-    for size in result["sizes"].values():
-        if size["profile"]:
+    for size in [*result["sizes"].values(), result.get("risk_run", {})]:
+        if size.get("profile"):
             lines += ["", size["profile"]]
     return "\n".join(lines)
 
