@@ -31,7 +31,8 @@ status; any such answer, or any socket error or timeout, fails the benchmark):
 
 Each round runs bare and service one after the other (their order alternating between rounds), so both see
 the same machine; figures are medians over --rounds rounds of --seconds each, after a --warmup run of each
-load. The report gives req/s, p50 and p99 per load and the ratio service / bare.
+load. Before each run, the requests the previous one left under way finish (no transaction open on the
+copy: see drain). The report gives req/s, p50 and p99 per load and the ratio service / bare.
 """
 
 import argparse
@@ -55,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -333,13 +335,45 @@ class Load:
         return f"{self.target} {self.name} {self.connections}c"
 
 
+def drain(database: str, limit: float = 120) -> float:
+    """Wait until no transaction of `database` is open (the requests a stopped wrk left under way have
+    finished); returns the seconds waited.
+
+    wrk stops by closing its connections with requests under way, and the servers finish those: the next
+    run must not start on top of them. (The service, at the time of writing, runs each request's sync
+    dependencies and route in anyio's thread pool of 40 and checks a database connection out of its pool
+    of 8 in the first dependency: with more than 40 requests under way every thread can wait for a
+    connection that only another thread could give back, and the service stands still until the pool's
+    30 s timeout answers 500. 32 left-over batch requests and 32 new reads were enough.)"""
+    started = time.perf_counter()
+    with psycopg.connect(
+        district_bench.PG_SERVER.replace("+psycopg", "") + "postgres", autocommit=True
+    ) as pg:
+        quiet = 0
+        while quiet < 2 and time.perf_counter() - started < limit:
+            busy = pg.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+                " AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')",
+                (database,),
+            ).fetchone()
+            quiet = quiet + 1 if busy is not None and busy[0] == 0 else 0
+            time.sleep(0.1)
+    return time.perf_counter() - started
+
+
 class Wrk:
-    def __init__(self, executable: str, args: argparse.Namespace, data: Path, bases: dict[str, str]) -> None:
+    def __init__(
+        self, executable: str, args: argparse.Namespace, data: Path, bases: dict[str, str], database: str
+    ) -> None:
         self.executable, self.args, self.data, self.bases = executable, args, data, bases
+        self.database = database
         self.batch_base = 0  # the next batch request number (every run's numbers are new)
         self.commands: dict[str, str] = {}
 
     def run(self, load: Load, seconds: float) -> dict[str, Any]:
+        waited = drain(self.database)
+        if waited > 1:
+            say(f"  (waited {waited:.1f} s for the previous run's requests to finish)")
         threads = max(1, min(self.args.threads, load.connections))
         if load.name == "read":
             script, extra = WRK_DIR / "household_get.lua", [load.target, str(threads)]
@@ -450,7 +484,8 @@ def _measure_on(
     uptime_before = _uptime()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = args.log_dir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         with (
             web_pages.server(copy.url, folder / "service.log") as service,
             bare_server(copy.url, folder / "bare.log") as bare,
@@ -459,7 +494,7 @@ def _measure_on(
             data = folder / "data.lua"
             logged_in = time.monotonic()
             write_data(data, work, log_in(service, work.accounts), args.batch_size)
-            wrk = Wrk(executable, args, data, {"service": service, "bare": bare})
+            wrk = Wrk(executable, args, data, {"service": service, "bare": bare}, copy.name)
             if args.warmup:
                 say(f"warm-up ({args.warmup:g} s each)")
                 for load in schedule(0, args.connections):
@@ -480,6 +515,7 @@ def _measure_on(
         "load_before": load_before,
         "load_after": os.getloadavg(),
         "server_errors": _errors_logged(server_log),
+        "server_error_lines": _error_lines(server_log)[:5],
         "answered_batches": sum(r["requests"] for r in runs if r["load"].startswith("service batch")),
         "sent_batches": wrk.batch_base,
         "batch_size": args.batch_size,
@@ -501,6 +537,18 @@ def _errors_logged(log: str) -> int:
             continue
         count += isinstance(entry, dict) and entry.get("levelname") in ("ERROR", "CRITICAL")
     return count
+
+
+def _error_lines(log: str) -> list[str]:
+    lines = []
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("levelname") in ("ERROR", "CRITICAL"):
+            lines.append(f"{entry.get('message', '')} {entry.get('exc_info', '')}"[-600:])
+    return lines
 
 
 def _uptime() -> str:
@@ -615,6 +663,12 @@ def failures(result: dict[str, Any]) -> list[str]:
             problems.append(
                 f"{run['load']}: ran out of free months: fewer --seconds or more households per cadre"
             )
+        if not run["requests"]:
+            problems.append(f"{run['load']} (round {run['round']}): no request was answered")
+    if result["server_errors"]:
+        problems.append(
+            f"the service logged {result['server_errors']} errors, first: {result['server_error_lines'][:1]}"
+        )
     if result["stored_reports"] < result["answered_batches"] * result["batch_size"]:
         problems.append("fewer reports stored than the batches answered 201 hold")
     return problems
@@ -644,6 +698,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--list-share", type=float, default=0.08, help="the scoring run's flagged share (see risk_lists.py)"
     )
     parser.add_argument("--recopy", action="store_true", help="make the prepared copy again")
+    parser.add_argument(
+        "--log-dir", type=Path, default=None, help="keep the servers' logs here (default: a temporary folder)"
+    )
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--chunk", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)

@@ -66,7 +66,10 @@ def test_load_test_reports_the_household_read_and_the_batch_submit_against_the_b
     for row in ("| one household GET | 8 |", "| one household GET | 1 |", "| batch submit, 10 reports | 8 |"):
         assert row in out, out
     assert "8 village cadres" in out
-    assert "Answers other than the expected status: 0; socket errors and timeouts: 0" in out
+    assert (
+        "Answers other than the expected status: 0; socket errors and timeouts: 0; server errors logged: 0"
+        in out
+    )
     assert "reports stored" in out
     assert "wrk -t 2 -c 8" in out
 
