@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
 
+    # requests at work at once in one API process (the rest wait their turn): fewer than the server's 40
+    # threads, or requests waiting for a database connection could take every thread (middleware.py)
+    max_requests_in_flight: int = Field(default=32, ge=1, le=39)
     access_token_minutes: int = Field(default=30, ge=1)
     # How long one API process trusts what it read of a token's holder (account, role, login) before reading
     # it again. A change made through this process (logout, role, deactivation) applies at once; one made

@@ -5,7 +5,7 @@ from prometheus_client import CollectorRegistry
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from app.api import errors, openapi
-from app.api.middleware import BodySizeLimit, RequestContext
+from app.api.middleware import BodySizeLimit, InFlightLimit, RequestContext
 from app.api.router import api_router
 from app.api.routes import health, metrics
 from app.api.routes.risk_lists import XLSX
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # a phone on a weak connection downloads the app's files and the lists' JSON about a third to a
     # fifteenth of their size (an XLSX is a zip already); the session cookies are SameSite=Strict, so no
     # other site can have an answer holding personal data compressed beside what it sent
+    app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
     app.add_middleware(
         GZipMiddleware,
         minimum_size=1024,
