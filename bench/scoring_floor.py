@@ -424,6 +424,7 @@ def read_raw(url: str, as_of: date, policy_version: int | None = None) -> Raw:
                     started = time.perf_counter()
                     out[name] = _native(_packed(conn, sql, dtype, params))
                     timings[f"{name}_{k}"] = time.perf_counter() - started
+                SERVER_CPU.append(backend_cpu(conn))
         except BaseException as exc:  # (re-raised in the caller)
             errors.append(exc)
 
@@ -1001,6 +1002,20 @@ def write_results(url: str, stream: bytes) -> None:
         with conn.cursor() as cur, cur.copy(f"COPY {RESULT_TABLE} FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(stream)
         conn.commit()
+        SERVER_CPU.append(backend_cpu(conn))
+
+
+SERVER_CPU: list[float] = []  # CPU seconds of the floor's PostgreSQL backends, each read before it closes
+
+
+def backend_cpu(conn: psycopg.Connection[Any]) -> float:
+    """CPU seconds so far of the connection's server process (NaN unless PostgreSQL runs on this machine)."""
+    try:
+        stat = Path(f"/proc/{conn.info.backend_pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---- a run ----------------------------------------------------------------------------------------------
@@ -1014,6 +1029,7 @@ class FloorRun:
     levels: dict[str, int]
     champion: str | None
     reads: dict[str, float] = field(default_factory=dict)  # seconds per query and connection
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds: this process, its server backends
 
 
 def codes_of(matrix: npt.NDArray[np.bool_]) -> tuple[I8, list[str]]:
@@ -1029,6 +1045,8 @@ def codes_of(matrix: npt.NDArray[np.bool_]) -> tuple[I8, list[str]]:
 
 def run_floor(url: str, as_of: date, policy_version: int | None = None, keep_codes: bool = False) -> FloorRun:
     stages: dict[str, float] = {}
+    SERVER_CPU.clear()
+    python_before = time.process_time()
     started = time.perf_counter()
     raw = read_raw(url, as_of, policy_version)
     stages["read"] = time.perf_counter() - started
@@ -1039,9 +1057,10 @@ def run_floor(url: str, as_of: date, policy_version: int | None = None, keep_cod
     matrix, high, anything = evaluate(feats.rules, raw.policy)
     level = np.where(high, 2, np.where(anything, 1, 0)).astype(np.int64)
     stages["rules"] = time.perf_counter() - t
-    fit_started = time.perf_counter()
+    fit_started, fit_cpu_started = time.perf_counter(), time.process_time()
     model = floor_model(url, raw.champion, feats.X)
-    fit_s = time.perf_counter() - fit_started  # (untimed: the champion is trained before any run)
+    # (untimed: the champion is trained before any run)
+    fit_s, fit_cpu = time.perf_counter() - fit_started, time.process_time() - fit_cpu_started
     t = time.perf_counter()
     score = np.full(len(level), np.nan)
     warned = np.zeros(len(level), dtype=bool)
@@ -1060,6 +1079,7 @@ def run_floor(url: str, as_of: date, policy_version: int | None = None, keep_cod
     write_results(url, stream)
     stages["write"] = time.perf_counter() - t
     stages["total"] = time.perf_counter() - started - fit_s
+    cpu = {"python": time.process_time() - python_before - fit_cpu, "server": sum(SERVER_CPU)}
     codes: dict[int, str] = {}
     if keep_codes:
         rule_texts = [s.replace("model_warning|", "") for s in texts]
@@ -1072,6 +1092,7 @@ def run_floor(url: str, as_of: date, policy_version: int | None = None, keep_cod
         {name: int((level == k).sum()) for k, name in enumerate(LEVELS)},
         None if raw.champion is None else str(raw.champion["champion"]),
         raw.timings,
+        cpu,
     )
 
 
@@ -1203,12 +1224,21 @@ def floor_step(url: str, as_of: date) -> dict[str, Any]:
         **{f"{k}_s": v for k, v in run.stages.items()},
         "levels": run.levels,
         "reads": run.reads,
+        "cpu_python_s": run.cpu["python"],
+        "cpu_server_s": run.cpu["server"],
     }
 
 
 def service_step(as_of: date) -> dict[str, Any]:
+    server_before, python_before = district_bench.server_cpu(), time.process_time()
     out = district_bench.end_to_end(as_of)
-    return {"s": out["s"], "run_id": out["run_id"], "champion": out["champion"], "high": out["high"]}
+    return {
+        "s": out["s"],
+        "run_id": out["run_id"],
+        "champion": out["champion"],
+        "high": out["high"],
+        **district_bench.cpu_since(python_before, server_before),
+    }
 
 
 def risk_run_step(as_of: date) -> dict[str, Any]:
@@ -1218,11 +1248,18 @@ def risk_run_step(as_of: date) -> dict[str, Any]:
     from app.risk import scorer
     from app.services.cases import cases
 
+    server_before, python_before = district_bench.server_cpu(), time.process_time()
     started = time.perf_counter()
     run = scorer.score_all(get_sessionmaker(), get_settings(), as_of=as_of, triggered_by="cli")
     scored = time.perf_counter() - started
     counts = cases.open_for_run(get_sessionmaker(), get_settings(), run.id)
-    return {"s": time.perf_counter() - started, "score_s": scored, "signals": dict(counts), "run_id": run.id}
+    return {
+        "s": time.perf_counter() - started,
+        "score_s": scored,
+        "signals": dict(counts),
+        "run_id": run.id,
+        **district_bench.cpu_since(python_before, server_before),
+    }
 
 
 def interleave(
@@ -1417,19 +1454,21 @@ def bench_report(result: dict[str, Any]) -> str:
             "",
             "| figure | median s | runs | ÷ floor |",
             "|---|---|---|---|",
-            f"| floor | {f_total:.2f} | {_runs(rr['floor'])} | 1 |",
+            f"| floor (CPU {_cpu(rr['floor'])}) | {f_total:.2f} | {_runs(rr['floor'])} | 1 |",
         ]
         for label in ("risk run, first", "risk run, repeat"):
             r = rr[label]
             lines.append(
-                f"| {label} (scoring {med(r, 'score_s'):.2f} s; signals {r[-1]['signals']}) | {med(r):.2f} | "
+                f"| {label} (scoring {med(r, 'score_s'):.2f} s; signals {r[-1]['signals']}; CPU {_cpu(r)}) "
+                f"| {med(r):.2f} | "
                 f"{_runs(r)} | **{med(r) / f_total:.2f}×** |"
             )
     lines.append("")
     for households, size in result["sizes"].items():
         lines.append(
             f"{int(households):,}: floor runs {_runs(size['floor'])}; service runs {_runs(size['service'])}; "
-            f"champion {size['service'][-1]['champion']}; district {size['built'].get('source')}"
+            f"champion {size['service'][-1]['champion']}; district {size['built'].get('source')}; "
+            f"CPU per run (median): floor {_cpu(size['floor'])}, service {_cpu(size['service'])}"
         )
         for h, s, f in size["check"]["examples"]:
             lines.append(f"  disagreement, household {h}: service {s} floor {f}")
@@ -1444,13 +1483,21 @@ def bench_report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _cpu(runs: list[dict[str, Any]]) -> str:
+    if "cpu_python_s" not in runs[0]:
+        return "—"
+    python, server = med(runs, "cpu_python_s"), med(runs, "cpu_server_s")
+    return f"{python:.1f} s Python + {server:.1f} s PostgreSQL = {python + server:.1f} s"
+
+
 def _runs(runs: list[dict[str, Any]]) -> str:
     return ", ".join(f"{r['s']:.2f}" for r in runs)
 
 
 def floor_report(run: FloorRun, check: Check | None) -> str:
     lines = [
-        f"floor: {run.counts}; champion {run.champion or '— (rules alone)'}; levels {run.levels}",
+        f"floor: {run.counts}; champion {run.champion or '— (rules alone)'}; levels {run.levels}; CPU "
+        f"{run.cpu['python']:.2f} s Python + {run.cpu['server']:.2f} s PostgreSQL",
         "| stage | s |",
         "|---|---|",
         *(f"| {s} | {run.stages[s]:.3f} |" for s in STAGES),
