@@ -406,6 +406,8 @@ def test_a_tokens_holder_is_read_again_only_after_a_few_seconds_unless_changed_h
     deactivation tests); one written by another process (here: plain SQL) applies once the seconds pass."""
     from app.services.platform import actor_cache
 
+    now = time.monotonic()
+    monkeypatch.setattr(actor_cache, "seconds_clock", lambda: now)  # no real second passes in between
     access = accounts.tokens("cadre_a")["access_token"]
     statements: list[str] = []
     engine = client.app.state.engine  # type: ignore[attr-defined]
@@ -420,8 +422,7 @@ def test_a_tokens_holder_is_read_again_only_after_a_few_seconds_unless_changed_h
     with db.session_scope() as session:
         session.execute(text("UPDATE user_account SET active = false WHERE username = 'cadre_a'"))
     assert me(client, access).status_code == 200  # within the seconds another replica may still answer
-    later = time.monotonic() + 6
-    monkeypatch.setattr(actor_cache, "seconds_clock", lambda: later)
+    monkeypatch.setattr(actor_cache, "seconds_clock", lambda: now + 6)
     assert_unauthorized(me(client, access))
 
 
@@ -662,3 +663,21 @@ def test_throttle_records_do_not_pile_up(client: TestClient) -> None:
     client.post("/api/v1/auth/token", data={"username": "someone-new", "password": "whatever-123"})
     with db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(RateEvent)) == 1
+
+
+def test_a_holder_read_before_a_logout_committed_here_is_not_kept() -> None:
+    """A request that read the account, then a logout committed by another request of the same process, then
+    the first request storing what it read: the token would live on for the cache's seconds."""
+    from app.clock import unix_seconds
+    from app.models.enums import RegionLevel, Role
+    from app.services.platform import actor_cache
+    from app.services.platform.access import Actor
+
+    now_s = unix_seconds()
+    actor = Actor(1, "cadre_a", Role.village_cadre, VILLAGE_A, RegionLevel.village)
+    read_at = actor_cache.generation()
+    actor_cache.clear()  # the logout's commit
+    actor_cache.put("token-read-before", actor, now_s + 600, 5, read_at)
+    assert actor_cache.get("token-read-before", now_s) is None
+    actor_cache.put("token-read-after", actor, now_s + 600, 5, actor_cache.generation())
+    assert actor_cache.get("token-read-after", now_s) == actor

@@ -21,6 +21,7 @@ seconds_clock: Callable[[], float] = time.monotonic  # not the app's clock: test
 
 _lock = threading.Lock()
 _entries: dict[str, tuple[float, float, Actor]] = {}  # token: (kept until, monotonic; token expiry, epoch)
+_generation = 0  # counts the clearings: what was read before one is not stored after it
 
 
 def get(token: str, now_epoch: float) -> Actor | None:
@@ -34,17 +35,26 @@ def get(token: str, now_epoch: float) -> Actor | None:
     return actor
 
 
-def put(token: str, actor: Actor, expires_epoch: float, seconds: int) -> None:
+def generation() -> int:
+    """Take it before reading the account: `put` stores nothing read before a change committed here."""
+    return _generation
+
+
+def put(token: str, actor: Actor, expires_epoch: float, seconds: int, read_at: int) -> None:
     if seconds <= 0:
         return
     with _lock:
+        if read_at != _generation:  # a logout or a role change committed while it was being read
+            return
         if len(_entries) >= MAX_ENTRIES:
             _entries.clear()
         _entries[token] = (seconds_clock() + seconds, expires_epoch, actor)
 
 
 def clear() -> None:
+    global _generation
     with _lock:
+        _generation += 1
         _entries.clear()
 
 

@@ -255,6 +255,7 @@ def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
     claims = decode_token(settings, token, kind="access")
     if claims is None:
         raise Unauthorized("token is invalid or expired")
+    read_at = actor_cache.generation()
     user, family = _holder_and_family(session, claims)
     if user is None or not user.active or user.token_version != claims.get("tv"):
         raise Unauthorized("token is no longer valid")
@@ -265,7 +266,7 @@ def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
     actor = Actor(
         user.id, user.username, user.role, user.region_code, ROLE_REGION_LEVEL[user.role], user.department
     )
-    actor_cache.put(token, actor, float(claims["exp"]), settings.actor_cache_seconds)
+    actor_cache.put(token, actor, float(claims["exp"]), settings.actor_cache_seconds, read_at)
     return actor
 
 
