@@ -101,7 +101,9 @@ class InFlightLimit:
     thread could be waiting for a connection while the requests holding the connections waited for a
     thread: 48 clients froze the API until the pool's 30 s timeout, then got 500s. Below the thread count,
     a request holding a connection always finds a thread. Inside the body limit: a slow upload is read
-    before it takes a place."""
+    before it takes a place; the place is given back when the answer starts (a download to a slow phone does
+    not hold it), and the health and metrics endpoints never wait (the engineer on call reads them when the
+    API is busiest)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -109,13 +111,33 @@ class InFlightLimit:
         self.places: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path", "") in UNLIMITED:
             await self.app(scope, receive, send)
             return
         if self.places is None:  # made in the server's event loop
             self.places = asyncio.Semaphore(self.limit)
-        async with self.places:
-            await self.app(scope, receive, send)
+        places = self.places
+        await places.acquire()
+        held = True
+
+        def give_back() -> None:
+            nonlocal held
+            if held:
+                held = False
+                places.release()
+
+        async def send_then_give_back(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                give_back()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_then_give_back)
+        finally:
+            give_back()
+
+
+UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class BodySizeLimit:

@@ -1,14 +1,18 @@
 """Many clients at once: the API keeps answering (requests beyond the limit wait their turn) instead of
 freezing with every thread waiting for a database connection."""
 
+import asyncio
 import threading
+from typing import Any
 
 import httpx2 as httpx
 from fastapi.testclient import TestClient
 
+from app.api.middleware import InFlightLimit
 from tests.fixtures import Accounts, new_household
 
 CLIENTS = 64  # more than the server's 40 threads
+READS = 2
 
 
 def test_sixty_four_clients_at_once_are_all_answered(
@@ -23,8 +27,8 @@ def test_sixty_four_clients_at_once_are_all_answered(
 
     def read() -> None:
         with httpx.Client(timeout=25) as http:
-            barrier.wait()
-            for _ in range(3):
+            barrier.wait(timeout=60)
+            for _ in range(READS):
                 try:
                     answers.append(http.get(url, headers=accounts["cadre_a"]).status_code)
                 except httpx.TimeoutException:
@@ -35,4 +39,48 @@ def test_sixty_four_clients_at_once_are_all_answered(
         thread.start()
     for thread in threads:
         thread.join()
-    assert answers == [200] * (3 * CLIENTS)
+    assert answers == [200] * (READS * CLIENTS)
+
+
+def test_beyond_the_limit_a_request_waits_its_turn_but_health_and_a_started_answer_do_not() -> None:
+    async def scenario() -> list[str]:
+        release, started = asyncio.Event(), asyncio.Event()
+        done: list[str] = []
+
+        async def app(scope: Any, _receive: Any, send: Any) -> None:
+            if scope["path"] == "/busy":
+                started.set()
+                await release.wait()  # a route at work: holds the only place
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            if scope["path"] == "/download":
+                await release.wait()  # a slow download, after its answer started: holds nothing
+            await send({"type": "http.response.body", "body": b""})
+            done.append(scope["path"])
+
+        limited = InFlightLimit(app, limit=1)
+
+        async def call(path: str) -> None:
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b""}
+
+            async def send(_message: Any) -> None:
+                return None
+
+            await limited({"type": "http", "path": path}, receive, send)
+
+        download = asyncio.create_task(call("/download"))
+        await asyncio.sleep(0.05)  # its answer has started: its place is back
+        busy = asyncio.create_task(call("/busy"))
+        await asyncio.wait_for(started.wait(), 2)
+        waiting = asyncio.create_task(call("/households/1"))
+        await asyncio.wait_for(call("/healthz"), 2)
+        await asyncio.wait_for(call("/metrics"), 2)
+        await asyncio.sleep(0.05)
+        assert "/households/1" not in done  # waits for the place
+        release.set()
+        await asyncio.wait_for(asyncio.gather(download, busy, waiting), 2)
+        return done
+
+    done = asyncio.run(scenario())
+    assert done[:2] == ["/healthz", "/metrics"]
+    assert set(done) == {"/healthz", "/metrics", "/busy", "/download", "/households/1"}
