@@ -42,7 +42,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -261,42 +260,11 @@ def workload(ids_per_cadre: int) -> Workload:
 # ---- servers, tokens, wrk -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def bare_server(url: str, log_path: Path) -> Iterator[str]:
-    """bench/bare_app.py on the copy, on a free port, its log in `log_path`; yields its base URL."""
-    port = free_port()
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "bare_app.py"), "--database-url", url, "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            if process.poll() is not None:
-                raise RuntimeError(f"the bare app stopped: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("the bare app did not become ready")
+    command = [sys.executable, str(ROOT / "bench" / "bare_app.py"), "--database-url", url]
+    with web_pages.process_on_a_port("the bare app", command, dict(os.environ), log_path, "/healthz") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def log_in(base: str, accounts: list[tuple[str, str]]) -> list[str]:

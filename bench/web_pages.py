@@ -268,36 +268,48 @@ class ServerLog:
 @contextmanager
 def server(url: str, log_path: Path) -> Iterator[str]:
     """`shouwang serve` on the copy, on a free port, its log in `log_path`; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = os.environ | {
         "SHOUWANG_DATABASE_URL": url,
         "SHOUWANG_SCHEDULER_IN_PROCESS": "false",
         "SHOUWANG_DEMO_HOUSEHOLDS": "0",
     }
+    with process_on_a_port(
+        "the server", [sys.executable, "-m", "app.cli", "serve"], env, log_path, "/readyz"
+    ) as base:
+        yield base
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def process_on_a_port(
+    name: str, command: list[str], env: dict[str, str], log_path: Path, ready: str
+) -> Iterator[str]:
+    """`command --port P` on a free port, its log in `log_path`; its base URL once `ready` answers 200."""
+    port = free_port()
     # its log goes to a file: a pipe nobody reads fills up and stops the server mid-run
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        env=env,
+        [*command, "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env=env
     )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
             if process.poll() is not None:
-                raise RuntimeError(f"the server stopped: {log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"{name} stopped: {log_path.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}{ready}", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
         else:
-            raise RuntimeError("the server did not become ready")
+            raise RuntimeError(f"{name} did not become ready")
         yield base
     finally:
         process.terminate()
