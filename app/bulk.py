@@ -47,10 +47,19 @@ def copy_tuples(
         return
     is_json = [isinstance(table.c[c].type, JSON) for c in columns]
     quoted = ", ".join(f'"{c}"' for c in columns)
-    text = "".join("\t".join(_text(v, j) for v, j in zip(row, is_json, strict=True)) + "\n" for row in rows)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-        copy.write(text)
+        # sent a slice at a time: the server parses and indexes one while the next is formatted here
+        for start in range(0, len(rows), COPY_SLICE):
+            copy.write(
+                "".join(
+                    "\t".join(_text(v, j) for v, j in zip(row, is_json, strict=True)) + "\n"
+                    for row in rows[start : start + COPY_SLICE]
+                )
+            )
+
+
+COPY_SLICE = 2000
 
 
 def _text(value: Any, is_json: bool) -> str:

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app import bulk
@@ -23,7 +23,7 @@ from app.config import Settings
 from app.demo import synthetic
 from app.demo.people import PeopleGenerator, Person, avoid_registered_ids
 from app.demo.regions import ensure_regions
-from app.demo.reports import REPORT_TABLE, money, quarters, report_row, write_events
+from app.demo.reports import money, quarters, write_reports
 from app.models import Base, Household, Region
 from app.models.base import utcnow
 from app.models.enums import (
@@ -107,11 +107,7 @@ def generate(
                 "updated_at": now,
             }
         )
-    ids = list(
-        session.scalars(
-            insert(Household).returning(Household.id, sort_by_parameter_order=True), household_rows
-        )
-    )
+    ids = _write_households(session, household_rows)
     member_rows = [
         _member_row(hid, p, bool(profile.safety_net[n]), rng, cipher, today, now)
         for n, (hid, family) in enumerate(zip(ids, families, strict=True))
@@ -136,22 +132,15 @@ def generate(
                 loss=money(e.loss),
             )
         )
-    report_rows = [
-        report_row(
-            hid,
-            periods[q],
-            amounts,
-            (n, q),
-            events.get((n, q), []),
-            str(housing[n]),
-            bool(water_safe[n]),
-            now,
-        )
-        for n, hid in enumerate(ids)
-        for q in range(len(periods))
-    ]
-    bulk.insert_rows(session, REPORT_TABLE, report_rows)
-    write_events(session, ids, report_rows, events)
+    write_reports(
+        session,
+        ids,
+        periods,
+        amounts,
+        events,
+        ([str(g) for g in housing.tolist()], [bool(w) for w in water_safe.tolist()]),
+        now,
+    )
     audit.record(
         session,
         settings,
@@ -170,12 +159,31 @@ def generate(
     return len(ids)
 
 
+def _write_households(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Write the households in bulk; their ids, in the rows' order (found by their numbers)."""
+    if not rows:
+        return []
+    bulk.insert_rows(session, HOUSEHOLD_TABLE, rows)
+    numbers = [row["household_no"] for row in rows]
+    found: dict[str, int] = dict(
+        session.execute(
+            select(Household.household_no, Household.id).where(
+                Household.household_no.between(numbers[0], numbers[-1])
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return [found[number] for number in numbers]
+
+
 # Persistent household conditions. Hongta rebuilt its unsafe housing and piped its water during
 # poverty alleviation, so few remain (rates are guesses to confirm with the district).
 HOUSING_GRADES = (0.86, 0.135, 0.004, 0.001)
 UNSAFE_WATER = 0.003
 UNINSURED_PERSON = 0.002  # basic medical insurance covers ≥ 99.5 % of the rural population
 MEMBER_TABLE = Base.metadata.tables["member"]
+HOUSEHOLD_TABLE = Base.metadata.tables["household"]
 
 
 def _profile(

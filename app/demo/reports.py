@@ -1,10 +1,14 @@
 """The demo district's quarterly reports: the last complete quarters, one report row per household and
-quarter from the simulated amounts (hashed as the API hashes a report), and their events."""
+quarter from the simulated amounts (hashed as the API hashes a report), and their events.
 
+Rows are built column-wise: a district of a million households has twelve million of them."""
+
+import hashlib
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +22,29 @@ from app.services.registry.report_checks import body_hash
 
 REPORT_TABLE = Base.metadata.tables["report"]
 EVENT_TABLE = Base.metadata.tables["report_event"]
+REPORT_COLUMNS = (
+    "household_id",
+    "client_ref",
+    "body_hash",
+    "period_start",
+    "period_end",
+    "wages",
+    "business",
+    "property",
+    "transfer",
+    "production_cost",
+    "insurance_payout",
+    "spending_medical",
+    "spending_education",
+    "housing_grade",
+    "drinking_water_safe",
+    "food_secure",
+    "clothing_secure",
+    "created_at",
+    "updated_at",
+)
+AMOUNTS = ("wages", "business", "property", "transfer", "production_cost", "medical", "education")
+ZERO = Decimal("0.00")
 
 
 def quarters(today: date, count: int) -> list[tuple[date, date]]:
@@ -31,89 +58,139 @@ def quarters(today: date, count: int) -> list[tuple[date, date]]:
     return result[::-1]
 
 
-def report_row(
-    hid: int,
-    period: tuple[date, date],
+def client_ref(period: tuple[date, date]) -> str:
+    end = period[1]
+    return f"demo-{end:%Y}q{(end.month - 1) // 3 + 1}"
+
+
+def write_reports(
+    session: Session,
+    ids: list[int],
+    periods: list[tuple[date, date]],
     amounts: synthetic.Quarterly,
-    cell: tuple[int, int],
-    events: list[EventIn],
-    housing: str,
-    water_safe: bool,
+    events: dict[tuple[int, int], list[EventIn]],
+    conditions: tuple[list[str], list[bool]],
     now: Any,
-) -> dict[str, Any]:
-    start, end = period
-    n, q = cell
+) -> None:
+    """Every household's report of every quarter (household n is ids[n]), then their events.
+
+    `conditions` are each household's housing grade and whether its water is safe."""
+    if not ids or not periods:
+        return
+    housing, water_safe = conditions
+    columns = [_money_texts(getattr(amounts, name)) for name in AMOUNTS]
+    refs = [client_ref(p) for p in periods]
+    # the canonical JSON the API hashes (report_checks.body_hash), written here as text: the same bytes
+    heads = [
+        f'{{"client_ref":"{ref}","period_start":"{start}","period_end":"{end}","income":{{"wages":"'
+        for ref, (start, end) in zip(refs, periods, strict=True)
+    ]
+    grades = {g.value: g for g in HousingGrade}
+    rows = []
+    i = 0
+    for n, hid in enumerate(ids):
+        grade, safe = housing[n], water_safe[n]
+        tail = (
+            f'"housing_grade":"{grade}","drinking_water_safe":{"true" if safe else "false"},'
+            '"food_secure":true,"clothing_secure":true,"events":[],"supersedes":null}'
+        )
+        for q, (start, end) in enumerate(periods):
+            w, b, p, t, c, m, e = (column[i] for column in columns)
+            i += 1
+            its_events = events.get((n, q))
+            if its_events:
+                texts = (w, b, p, t, c, m, e)
+                digest = _hash_with_events(refs[q], (start, end), texts, its_events, grade, safe)
+            else:
+                canonical = (
+                    f'{heads[q]}{w}","business":"{b}","property":"{p}","transfer":"{t}",'
+                    f'"production_cost":"{c}"}},"insurance_payout":"0.00",'
+                    f'"spending":{{"medical":"{m}","education":"{e}"}},{tail}'
+                )
+                digest = hashlib.sha256(canonical.encode()).hexdigest()
+            rows.append(
+                (
+                    hid,
+                    refs[q],
+                    digest,
+                    start,
+                    end,
+                    Decimal(w),
+                    Decimal(b),
+                    Decimal(p),
+                    Decimal(t),
+                    Decimal(c),
+                    ZERO,
+                    Decimal(m),
+                    Decimal(e),
+                    grades[grade],
+                    safe,
+                    True,
+                    True,
+                    now,
+                    now,
+                )
+            )
+    bulk.copy_tuples(session, REPORT_TABLE, REPORT_COLUMNS, rows)
+    _write_events(session, ids, refs, events)
+
+
+def _money_texts(values: synthetic.FloatArray) -> list[str]:
+    """Amounts as the API writes them, household by household and quarter by quarter: two decimals,
+    never negative (nor "-0.00")."""
+    return [f"{v:.2f}" for v in (np.maximum(values, 0.0) + 0.0).ravel().tolist()]
+
+
+def _hash_with_events(
+    ref: str,
+    period: tuple[date, date],
+    texts: tuple[str, ...],
+    events: list[EventIn],
+    grade: str,
+    safe: bool,
+) -> str:
+    w, b, p, t, c, m, e = (Decimal(v) for v in texts)
     body = ReportCreate.model_construct(
-        client_ref=f"demo-{end:%Y}q{(end.month - 1) // 3 + 1}",
-        period_start=start,
-        period_end=end,
-        income=Income.model_construct(
-            wages=money(amounts.wages[n, q]),
-            business=money(amounts.business[n, q]),
-            property=money(amounts.property[n, q]),
-            transfer=money(amounts.transfer[n, q]),
-            production_cost=money(amounts.production_cost[n, q]),
-        ),
-        insurance_payout=Decimal(0),
-        spending=Spending.model_construct(
-            medical=money(amounts.medical[n, q]), education=money(amounts.education[n, q])
-        ),
-        housing_grade=HousingGrade(housing),
-        drinking_water_safe=water_safe,
+        client_ref=ref,
+        period_start=period[0],
+        period_end=period[1],
+        income=Income.model_construct(wages=w, business=b, property=p, transfer=t, production_cost=c),
+        insurance_payout=ZERO,
+        spending=Spending.model_construct(medical=m, education=e),
+        housing_grade=HousingGrade(grade),
+        drinking_water_safe=safe,
         food_secure=True,
         clothing_secure=True,
         events=events,
         supersedes=None,
     )
-    return {
-        "household_id": hid,
-        "client_ref": body.client_ref,
-        # the same hash the API computes, so a client re-sending this report is a replay
-        "body_hash": body_hash(body),
-        "period_start": start,
-        "period_end": end,
-        **body.income.model_dump(),
-        "insurance_payout": body.insurance_payout,
-        "spending_medical": body.spending.medical,
-        "spending_education": body.spending.education,
-        "housing_grade": body.housing_grade,
-        "drinking_water_safe": water_safe,
-        "food_secure": True,
-        "clothing_secure": True,
-        "created_at": now,
-        "updated_at": now,
-    }
+    return body_hash(body)
 
 
-def write_events(
-    session: Session,
-    ids: list[int],
-    report_rows: list[dict[str, Any]],
-    events: dict[tuple[int, int], list[EventIn]],
+def _write_events(
+    session: Session, ids: list[int], refs: list[str], events: dict[tuple[int, int], list[EventIn]]
 ) -> None:
     """Attach each event to its quarter's report, found by household and client_ref."""
     if not events:
         return
-    quarters_per_household = len(report_rows) // len(ids)
-    wanted = {(n, q): report_rows[n * quarters_per_household + q] for n, q in events}
     report_ids = {
         (hid, ref): rid
         for rid, hid, ref in session.execute(
             select(Report.id, Report.household_id, Report.client_ref).where(
-                Report.household_id.in_({row["household_id"] for row in wanted.values()})
+                Report.household_id.in_({ids[n] for n, _ in events})
             )
         )
     }
     rows = [
         {
-            "report_id": report_ids[row["household_id"], row["client_ref"]],
+            "report_id": report_ids[ids[n], refs[q]],
             "kind": e.kind,
             "disaster_type": e.disaster_type,
             "occurred_on": e.occurred_on,
             "loss": e.loss,
         }
-        for cell, row in wanted.items()
-        for e in events[cell]
+        for (n, q), its_events in events.items()
+        for e in its_events
     ]
     bulk.insert_rows(session, EVENT_TABLE, rows)
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app import db
 from app.cli import main
@@ -247,3 +248,50 @@ class TestDemoReportsAreReplayable:
             f"/api/v1/households/{household_id}/reports", json=body, headers=accounts["cadre_a"]
         )
         assert response.status_code == 200, response.text
+
+    def test_every_demo_report_carries_the_hash_the_api_gives_its_content(self) -> None:
+        """The demo writes its reports' content hash as text (fast); it must be the API's, byte for byte,
+        with and without events, or a cadre re-sending a demo report would get a conflict."""
+        from app.schemas.reports import ReportCreate
+        from app.services.registry.report_checks import body_hash
+
+        result = runner.invoke(main, ["demo-data", "--households", "150", "--seed", "5"])
+        assert result.exit_code == 0, result.output
+        with db.session_scope() as session:
+            reports = session.scalars(select(Report).options(selectinload(Report.events))).all()
+            with_events = 0
+            for report in reports:
+                events = [
+                    {
+                        "kind": e.kind.value,
+                        "disaster_type": e.disaster_type.value if e.disaster_type else None,
+                        "occurred_on": e.occurred_on.isoformat(),
+                        "loss": str(e.loss),
+                    }
+                    for e in report.events
+                ]
+                with_events += bool(events)
+                body = ReportCreate.model_validate(
+                    {
+                        "client_ref": report.client_ref,
+                        "period_start": report.period_start.isoformat(),
+                        "period_end": report.period_end.isoformat(),
+                        "income": {
+                            f: str(getattr(report, f))
+                            for f in ("wages", "business", "property", "transfer", "production_cost")
+                        },
+                        "insurance_payout": str(report.insurance_payout),
+                        "spending": {
+                            "medical": str(report.spending_medical),
+                            "education": str(report.spending_education),
+                        },
+                        "housing_grade": report.housing_grade,
+                        "drinking_water_safe": report.drinking_water_safe,
+                        "food_secure": report.food_secure,
+                        "clothing_secure": report.clothing_secure,
+                        "events": events,
+                    }
+                )
+                assert report.body_hash == body_hash(body), report.id
+        assert len(reports) == 150 * 12
+        assert with_events > 0

@@ -6,7 +6,7 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import String, case, cast, exists, insert, literal, or_, select
+from sqlalchemy import String, case, cast, insert, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
@@ -37,31 +37,30 @@ def from_text(kind: MemberFactKind, text: str) -> bool | int | str:
 
 
 def open_facts_of_households(session: Session, household_ids: tuple[int, int], recorded_by: str) -> None:
-    """Bulk-written members (of the households with ids in the inclusive range) without facts yet: their
-    recorded columns become facts holding from their birth, set-wise. For generated people, whose
-    health and labour are drawn once and shape their whole simulated history."""
+    """The facts of members just bulk-written (the members of the households with ids in the inclusive
+    range, none of whom has a fact yet): their recorded columns become facts holding from their birth,
+    in one statement. For generated people, whose health and labour are drawn once and shape their
+    whole simulated history. A member who had an open fact of a kind already is refused by the unique
+    index of open facts, so nothing is recorded twice."""
+    now = literal(utcnow(), UTCDateTime())
+    by = literal(recorded_by, String(80))
+    selects = []
     for kind in MemberFactKind:
         column = getattr(Member, kind.value)
-        recorded = exists().where(
-            MemberFact.member_id == Member.id, MemberFact.fact == kind, MemberFact.superseded_at.is_(None)
-        )
         if kind in (MemberFactKind.dibao, MemberFactKind.tekun):
             value: Any = case((column.is_(True), "true"), else_="false")
         else:
             value = cast(column, String(16))
-        rows = select(
-            Member.id,
-            literal(kind.value, String(20)),
-            value,
-            Member.birth_date,
-            literal(utcnow(), UTCDateTime()),
-            literal(recorded_by, String(80)),
-        ).where(Member.household_id.between(*household_ids), column.is_not(None), ~recorded)
-        session.execute(
-            insert(MemberFact).from_select(
-                ["member_id", "fact", "value", "valid_from", "recorded_at", "recorded_by"], rows
+        selects.append(
+            select(Member.id, literal(kind.value, String(20)), value, Member.birth_date, now, by).where(
+                Member.household_id.between(*household_ids), column.is_not(None)
             )
         )
+    session.execute(
+        insert(MemberFact).from_select(
+            ["member_id", "fact", "value", "valid_from", "recorded_at", "recorded_by"], union_all(*selects)
+        )
+    )
 
 
 def effective_day(effective_on: date | None, birth_date: date, field: str = "effective_on") -> date:
