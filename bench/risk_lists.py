@@ -46,9 +46,9 @@ TRIGGER = "bench-lists"
 FORMATS = ("csv", "json", "xlsx")
 FLOOR_COLUMNS = (
     "household_id, household_no, township_code, township_name, village_code, village_name, address, "
-    "head_name, head_id_encrypted, household_type, monitoring_category, monitoring_status, level, score, "
+    "head_name, head_id_masked, household_type, monitoring_category, monitoring_status, level, score, "
     "reasons, reason_codes, risk_types, case_id, case_step, case_days_open, overdue, measures, change, "
-    "previous_level, resolved_reason"
+    "previous_level, resolved_reason, helper_name"
 )
 FLOOR_ORDER = "township_code, village_code, household_no, household_id"
 say = district_bench.say

@@ -57,6 +57,9 @@ class RiskListEntry(Base):
     head_name: Mapped[str | None] = mapped_column(String(50))
     # the head's ID number as stored when the list was made (encrypted); exports show it masked
     head_id_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # and masked as the lists show it, computed when the list was made (an export decrypts nothing);
+    # null in lists made before it was kept, whose exports mask the encrypted number
+    head_id_masked: Mapped[str | None] = mapped_column(String(18))
     household_type: Mapped[str] = mapped_column(String(16))
     monitoring_category: Mapped[str] = mapped_column(String(16))
     monitoring_status: Mapped[str] = mapped_column(String(20))

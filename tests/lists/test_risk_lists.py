@@ -787,3 +787,39 @@ def test_a_village_cadre_reads_the_list_but_not_the_summary(
         refused = client.get(path, headers=cadre)
         assert (refused.status_code, refused.json()["code"]) == (403, "forbidden"), path
     assert client.get(f"{API}/{THIS_WEEK}/summary", headers=accounts["admin"]).status_code == 403
+
+
+def test_the_head_id_is_masked_when_the_list_is_made_and_exports_decrypt_nothing(
+    district: dict[str, int],
+    client: TestClient,
+    accounts: Accounts,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.pii import PiiCipher
+
+    results({district["a1"]: "high", district["c1"]: "medium"})
+    generate(settings, THIS_WEEK)
+    with db.session_scope() as session:
+        found = session.execute(select(RiskListEntry.household_id, RiskListEntry.head_id_masked)).tuples()
+        stored: dict[int, str | None] = dict(found.all())
+    masked = stored[district["a1"]]
+    assert masked is not None
+    assert masked.count("*") == 8
+
+    def refuse(self: PiiCipher, token: bytes) -> str:
+        raise AssertionError("an export decrypted an ID number")
+
+    officer = accounts["district"]
+    with monkeypatch.context() as patched:
+        patched.setattr(PiiCipher, "decrypt", refuse)
+        items = json_items(client, officer, THIS_WEEK)
+        rows = csv_rows(client.get(f"{API}/{THIS_WEEK}", headers=officer, params={"format": "csv"}).content)
+    assert {i["household_id"]: i["head_id_masked"] for i in items} == stored
+    column = rows[0].index("户主身份证号")
+    assert sorted(r[column] for r in rows[1:]) == sorted(v for v in stored.values() if v)
+
+    # a list made before masked IDs were kept: its export masks the encrypted number, as before
+    with db.session_scope() as session:
+        session.execute(update(RiskListEntry).values(head_id_masked=None))
+    assert {i["household_id"]: i["head_id_masked"] for i in json_items(client, officer, THIS_WEEK)} == stored

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from app.clock import local_date
 from app.models import Assistance, Case, Helper, HelperAssignment, Household, Member, Region, RiskResult
 from app.models.enums import MonitoringStatus, Relation
+from app.pii import PiiCipher, mask_id_number
 from app.services.cases.assistance import ANSWERS
 
 LEVEL_RANK = {"high": 2, "medium": 1}
@@ -27,6 +28,7 @@ COLUMNS = (
     "address",
     "head_name",
     "head_id_encrypted",
+    "head_id_masked",
     "household_type",
     "monitoring_category",
     "monitoring_status",
@@ -109,11 +111,13 @@ def entry_row(
     list_id: int,
     row: Any,
     measures: list[tuple[str, str, str]],
-    today: date,
-    now: datetime,
+    moment: tuple[date, datetime, PiiCipher],
     change: tuple[str, str | None],
     resolved_reason: str | None = None,
 ) -> tuple[Any, ...]:
+    """An entry's values in COLUMNS' order; `moment` is the list's day, time and the cipher that masks
+    the head's ID number."""
+    today, now, cipher = moment
     (hid, no, t_code, t_name, v_code, v_name, address, head_name, head_id, htype, category, status) = row[:12]
     confirmed, level, score, reasons, reason_codes = row[12:17]
     case_id, step, opened_at, due_at, helper_id, helper_name = row[17:23]
@@ -133,6 +137,7 @@ def entry_row(
         address,
         head_name,
         head_id,
+        masked_id(cipher, head_id),
         _value(htype),
         _value(category),
         _value(status),
@@ -157,6 +162,10 @@ def entry_row(
 
 
 _MEASURE_STATUS = {"planned": "计划", "in_progress": "实施中", "done": "已完成"}
+
+
+def masked_id(cipher: PiiCipher, token: bytes | None) -> str | None:
+    return mask_id_number(cipher.decrypt(token)) if token else None
 
 
 def _value(value: Any) -> Any:

@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import READ_ONLY, Sessions, transaction
 from app.models import RiskList, RiskListEntry
-from app.pii import PiiCipher, cipher_for, mask_id_number
+from app.pii import PiiCipher, cipher_for
 from app.schemas.common import PageParams
 from app.services.cases import procedure
 from app.services.lists import risk_list_summary, risk_lists
+from app.services.lists.risk_list_entries import masked_id
 from app.services.lists.risk_lists import READERS, Filters
 from app.services.platform import access
 from app.services.platform.access import Actor
@@ -107,7 +108,11 @@ READ = (
     RiskListEntry.village_name,
     RiskListEntry.address,
     RiskListEntry.head_name,
-    RiskListEntry.head_id_encrypted,
+    RiskListEntry.head_id_masked,
+    # only a list made before masked IDs were kept sends its encrypted ones
+    case((RiskListEntry.head_id_masked.is_(None), RiskListEntry.head_id_encrypted)).label(
+        "head_id_encrypted"
+    ),
     RiskListEntry.household_type,
     RiskListEntry.monitoring_category,
     RiskListEntry.monitoring_status,
@@ -144,7 +149,8 @@ def count(session: Session, stmt: Select[Any]) -> int:
 def _item(row: Any, cipher: PiiCipher) -> dict[str, Any]:
     item = dict(zip(KEYS, row, strict=True))
     token = item.pop("head_id_encrypted")
-    item["head_id_masked"] = mask_id_number(cipher.decrypt(token)) if token else None
+    if token:
+        item["head_id_masked"] = masked_id(cipher, token)
     item["reason_codes"] = risk_lists.codes(item["reason_codes"])
     item["risk_types"] = risk_lists.codes(item["risk_types"])
     return item

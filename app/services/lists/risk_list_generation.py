@@ -8,7 +8,7 @@ risk_list_entries.py.
 """
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text, union
@@ -22,6 +22,7 @@ from app.errors import Conflict, Invalid
 from app.models import Case, Household, RiskList, RiskListEntry, RiskResult
 from app.models.base import utcnow
 from app.models.enums import MonitoringStatus
+from app.pii import PiiCipher, cipher_for
 from app.services.lists.risk_list_entries import (
     COLUMNS,
     LEVEL_RANK,
@@ -29,6 +30,7 @@ from app.services.lists.risk_list_entries import (
     change_from,
     entry_row,
     household_rows,
+    masked_id,
     measures_in_place,
 )
 from app.services.lists.risk_lists import GENERATORS, week_start
@@ -104,10 +106,11 @@ def _generate(session: Session, settings: Settings, actor: Actor, week: str, for
     before = _previous_levels(session, previous)
     table = RiskListEntry.__table__
     on_list = 0
-    for chunk in _chunks(_entries(session, risk_list, before, now)):
+    cipher = cipher_for(settings)
+    for chunk in _chunks(_entries(session, risk_list, before, (local_date(now), now, cipher))):
         bulk.copy_tuples(session, table, COLUMNS, chunk)  # type: ignore[arg-type]
         on_list += len(chunk)
-    resolved = _resolved(session, risk_list, previous, before)
+    resolved = _resolved(session, risk_list, previous, before, cipher)
     bulk.copy_tuples(session, table, COLUMNS, resolved)  # type: ignore[arg-type]
     # the exports and next week's list read these rows
     bulk.refresh_statistics(session, [RiskListEntry.__tablename__])
@@ -149,7 +152,10 @@ def _previous_levels(session: Session, previous: RiskList | None) -> dict[int, P
 
 
 def _entries(
-    session: Session, risk_list: RiskList, before: dict[int, Previous], now: datetime
+    session: Session,
+    risk_list: RiskList,
+    before: dict[int, Previous],
+    moment: tuple[date, datetime, PiiCipher],
 ) -> Iterator[tuple[Any, ...]]:
     run_id = risk_list.run_id
     flagged = select(RiskResult.household_id).where(
@@ -159,17 +165,18 @@ def _entries(
     monitored = select(Household.id).where(Household.monitoring_status == MonitoringStatus.monitored)
     candidates = union(flagged, with_case, monitored).subquery()
     measures = measures_in_place(session, select(candidates.c[0]))
-    today = local_date(now)
     stmt = household_rows(run_id, select(candidates.c[0]))
     for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
         previous = before.get(row[0])
-        yield entry_row(
-            risk_list.id, row, measures.get(row[0], []), today, now, change_from(previous, row[13])
-        )
+        yield entry_row(risk_list.id, row, measures.get(row[0], []), moment, change_from(previous, row[13]))
 
 
 def _resolved(
-    session: Session, risk_list: RiskList, previous: RiskList | None, before: dict[int, Previous]
+    session: Session,
+    risk_list: RiskList,
+    previous: RiskList | None,
+    before: dict[int, Previous],
+    cipher: PiiCipher,
 ) -> list[tuple[Any, ...]]:
     """Last week's entries that left the list, each with why."""
     if previous is None:
@@ -181,7 +188,7 @@ def _resolved(
         RiskListEntry.household_id.not_in(listed),
     )
     closed = _last_closed_cases(session, left, previous.generated_at)
-    today, now = local_date(risk_list.generated_at), risk_list.generated_at
+    moment = (local_date(risk_list.generated_at), risk_list.generated_at, cipher)
     rows = []
     for row in session.execute(household_rows(risk_list.run_id, left)):
         hid, status = row[0], row[11]
@@ -196,15 +203,17 @@ def _resolved(
         else:
             why = "other"
         previous_level = before[hid].level if hid in before else None
-        rows.append(entry_row(risk_list.id, row, [], today, now, ("resolved", previous_level), why))
+        rows.append(entry_row(risk_list.id, row, [], moment, ("resolved", previous_level), why))
     # a household removed from the registry since: kept as resolved with what last week's list knew
     found = {row[1] for row in rows}
     for hid in before.keys() - found - set(session.scalars(listed)):
-        rows.append(_gone(session, risk_list.id, previous.id, hid))
+        rows.append(_gone(session, risk_list.id, previous.id, hid, cipher))
     return rows
 
 
-def _gone(session: Session, list_id: int, previous_id: int, household_id: int) -> tuple[Any, ...]:
+def _gone(
+    session: Session, list_id: int, previous_id: int, household_id: int, cipher: PiiCipher
+) -> tuple[Any, ...]:
     entry = session.get(RiskListEntry, (previous_id, household_id))
     assert entry is not None
     values = {c: getattr(entry, c) for c in COLUMNS}
@@ -217,6 +226,7 @@ def _gone(session: Session, list_id: int, previous_id: int, household_id: int) -
         "case_step": None,
         "case_days_open": None,
         "overdue": False,
+        "head_id_masked": entry.head_id_masked or masked_id(cipher, entry.head_id_encrypted),
     }
     return tuple(values[c] for c in COLUMNS)
 
