@@ -1,10 +1,15 @@
 """Typed dependencies: settings, the request's session (one transaction), the calling actor."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Annotated
 
+import anyio.to_thread
+from anyio import CancelScope, CapacityLimiter
 from fastapi import Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -17,7 +22,9 @@ from app.services.platform.access import Actor
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are `async`: FastAPI runs a plain `def` one on a worker thread, a hop that
+# costs more than the work under load.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -25,35 +32,54 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: commit when the route returns, roll back on any error.
 
     The commit happens before the response is sent, so a failed commit is never reported as success.
+    Opening the session does no I/O (its connection is taken when first used, on the route's thread);
+    ending it is one trip to a worker thread, shielded from cancellation so a connection always goes back.
     """
-    session: Session = request.app.state.sessionmaker()
+    sessions: Sessions = request.app.state.sessionmaker
     if request.method in ("GET", "HEAD") and "reveal" not in request.query_params:
         # Reads need no write lock (SQLite); a reveal writes its audit entry, so it is not a read.
-        session.connection(execution_options={READ_ONLY: True})
+        session = sessions(bind=_read_only(sessions.kw["bind"]))
+    else:
+        session = sessions()
     try:
         yield session
-        session.commit()
-    except AppError as exc:
-        if exc.persist:
-            session.commit()
-            raise
-        session.rollback()
-        if exc.after_rollback is not None:
-            exc.after_rollback(session)
-            session.commit()
+    except BaseException as exc:
+        with CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_end, session, exc, limiter=CapacityLimiter(1))
         raise
-    except BaseException:
-        session.rollback()
-        raise
+    with CancelScope(shield=True):
+        # its own limiter: waiting for a worker thread while holding a connection could starve the pool
+        await anyio.to_thread.run_sync(_end, session, None, limiter=CapacityLimiter(1))
+
+
+@lru_cache(maxsize=8)
+def _read_only(engine: Engine) -> Engine:
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def _end(session: Session, error: BaseException | None) -> None:
+    try:
+        if error is None:
+            session.commit()
+        elif isinstance(error, AppError):
+            if error.persist:
+                session.commit()
+                return
+            session.rollback()
+            if error.after_rollback is not None:
+                error.after_rollback(session)
+                session.commit()
+        else:
+            session.rollback()
     finally:
         session.close()
 
 
-def get_sessions(request: Request) -> Sessions:
+async def get_sessions(request: Request) -> Sessions:
     """The app's session factory, for work that reads in transactions of its own (a streamed export)."""
     sessions: Sessions = request.app.state.sessionmaker
     return sessions
@@ -68,13 +94,14 @@ SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_current_actor(
+async def get_current_actor(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Actor:
-    """The bearer token's holder, or the browser session's (its cookie, and the CSRF header on writes)."""
+    """The bearer token's holder, or the browser session's (its cookie, and the CSRF header on writes).
+    A holder this process read seconds ago is answered here; reading one takes a worker thread."""
     from app.errors import Unauthorized
     from app.web import session as web_session
 
@@ -83,13 +110,16 @@ def get_current_actor(
         token = cookie
     if not token:
         raise Unauthorized("not authenticated: send a bearer access token")
-    return auth.actor_from_token(session, settings, token)
+    known = auth.cached_actor(token)
+    if known is not None:
+        return known
+    return await run_in_threadpool(auth.actor_from_token, session, settings, token)
 
 
 CurrentActor = Annotated[Actor, Depends(get_current_actor)]
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PageParams:

@@ -7,7 +7,7 @@ their village, a township reviewer their township's villages, county-level roles
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, Select, select
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import Forbidden
@@ -48,17 +48,21 @@ class Actor:
 
 def visible_village_codes(actor: Actor) -> Select[tuple[str]]:
     """The codes of every village inside the actor's region."""
-    if actor.region_level == RegionLevel.village:
-        return select(Region.code).where(Region.code == actor.region_code)
-    if actor.region_level == RegionLevel.township:
-        return select(Region.code).where(
-            Region.parent_code == actor.region_code, Region.level == RegionLevel.village
-        )
+    return villages_within(actor.region_level, actor.region_code)
+
+
+def villages_within(level: RegionLevel, region: str | BindParameter[str]) -> Select[tuple[str]]:
+    """The codes of every village inside a region of that level (its code may be a bound parameter, for a
+    statement built once and run for many callers)."""
+    if level == RegionLevel.village:
+        return select(Region.code).where(Region.code == region)
+    if level == RegionLevel.township:
+        return select(Region.code).where(Region.parent_code == region, Region.level == RegionLevel.village)
     township = aliased(Region)
     return (
         select(Region.code)
         .join(township, Region.parent_code == township.code)
-        .where(township.parent_code == actor.region_code, Region.level == RegionLevel.village)
+        .where(township.parent_code == region, Region.level == RegionLevel.village)
     )
 
 

@@ -5,9 +5,10 @@ reading and listing in household_views.py."""
 
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, String, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -15,7 +16,7 @@ from app.clock import local_today
 from app.config import Settings
 from app.errors import Conflict, Forbidden, Invalid, NotFound, combine
 from app.models import Household, Member, Region
-from app.models.enums import HouseholdType, MonitoringStatus, Relation, Sex
+from app.models.enums import HouseholdType, MonitoringStatus, RegionLevel, Relation, Sex
 from app.pii import PiiCipher, cipher_for, mask_id_number, mask_name, mask_phone, validate_id_number
 from app.schemas.households import HouseholdCreate, HouseholdUpdate, MemberCreate
 from app.services.platform import access, audit
@@ -44,15 +45,29 @@ def load(
     session: Session, actor: Actor, household_id: int, *, members: bool = True, lock: bool = False
 ) -> Household:
     """The household if the actor may see it; 404 otherwise (it may exist outside their region)."""
-    stmt = visible_query(actor).where(Household.id == household_id)
+    access.require_role(actor, access.HOUSEHOLD_READERS)
+    stmt = _load_statement(actor.region_level, members, lock)
+    found = session.scalars(stmt, {"region": actor.region_code, "household_id": household_id})
+    household = found.unique().one_or_none()
+    if household is None:
+        raise NotFound(f"household {household_id} not found", field="household_id")
+    return household
+
+
+@lru_cache(maxsize=32)
+def _load_statement(level: RegionLevel, members: bool, lock: bool) -> Select[tuple[Household]]:
+    """Built once per kind of caller, the region and household bound at run time: building a statement
+    and its cache key anew cost a fifth of a household read."""
+    region = bindparam("region", type_=String)
+    stmt = select(Household).where(
+        Household.village_code.in_(access.villages_within(level, region)),
+        Household.id == bindparam("household_id", type_=Integer),
+    )
     if members:  # joined: one statement, not two (a household has a handful of members)
         stmt = stmt.options(joinedload(Household.members))
     if lock:
         stmt = stmt.with_for_update(of=Household)
-    household = session.scalars(stmt).unique().one_or_none()
-    if household is None:
-        raise NotFound(f"household {household_id} not found", field="household_id")
-    return household
+    return stmt
 
 
 # --- audit values ------------------------------------------------------------------------------

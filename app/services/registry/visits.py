@@ -40,7 +40,12 @@ def stale_cutoff(session: Session, today: date) -> tuple[int, date]:
     one included (6 months on 2 December: from 1 July), the months screening coverage counts in."""
     _, policy = policy_service.current_data(session)
     months = policy.stale_report_months
-    return months, add_months(today.replace(day=1), -(months - 1))
+    return months, cutoff_of(months, today)
+
+
+def cutoff_of(months: int, today: date) -> date:
+    """stale_cutoff's day for the policy's months."""
+    return add_months(today.replace(day=1), -(months - 1))
 
 
 def is_stale(last_end: date | None, last_visit: date | None, cutoff: date) -> bool:
