@@ -2,6 +2,7 @@
 dropout reason, 低保 and 特困 each hold from a date to a date. The member's columns show the facts that
 hold today; the member services change both together, here, in the caller's transaction."""
 
+from collections.abc import Sequence
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -36,12 +37,20 @@ def from_text(kind: MemberFactKind, text: str) -> bool | int | str:
     return text
 
 
-def open_facts_of_households(session: Session, household_ids: tuple[int, int], recorded_by: str) -> None:
-    """The facts of members just bulk-written (the members of the households with ids in the inclusive
-    range, none of whom has a fact yet): their recorded columns become facts holding from their birth,
-    in one statement. For generated people, whose health and labour are drawn once and shape their
-    whole simulated history. A member who had an open fact of a kind already is refused by the unique
-    index of open facts, so nothing is recorded twice."""
+def open_facts_of_households(session: Session, household_ids: Sequence[int], recorded_by: str) -> None:
+    """The facts of the members just bulk-written into these households (none of whom has a fact yet):
+    their recorded columns become facts holding from their birth, in one statement per slice of
+    households. For generated people, whose health and labour are drawn once and shape their whole
+    simulated history. A member who had an open fact of a kind already is refused by the unique index of
+    open facts, so nothing is recorded twice."""
+    for start in range(0, len(household_ids), FACT_SLICE):
+        _open_facts(session, household_ids[start : start + FACT_SLICE], recorded_by)
+
+
+FACT_SLICE = 5000
+
+
+def _open_facts(session: Session, household_ids: Sequence[int], recorded_by: str) -> None:
     now = literal(utcnow(), UTCDateTime())
     by = literal(recorded_by, String(80))
     selects = []
@@ -53,7 +62,7 @@ def open_facts_of_households(session: Session, household_ids: tuple[int, int], r
             value = cast(column, String(16))
         selects.append(
             select(Member.id, literal(kind.value, String(20)), value, Member.birth_date, now, by).where(
-                Member.household_id.between(*household_ids), column.is_not(None)
+                Member.household_id.in_(household_ids), column.is_not(None)
             )
         )
     session.execute(
