@@ -7,6 +7,7 @@ half-written and the previous completed run stays current. One run at a time: a 
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -33,7 +34,10 @@ from app.services.platform import policy as policy_service
 logger = logging.getLogger(__name__)
 LEASE = "risk_scoring"
 LEASE_TTL = timedelta(minutes=10)
-CHUNK = 50000
+# Households a chunk: small enough that reading the next ones overlaps scoring this one from the start
+# (at 50,000, a district of that size was read whole before any scoring began)
+CHUNK = 12_500
+READERS = 2
 RESULT_TABLE = Base.metadata.tables["risk_result"]
 # how a warning names the champion that gave it
 WARNING_BY = {
@@ -190,20 +194,19 @@ def _score(
 def read_chunks(
     sessions: Sessions, session: Session, as_of: date, chunks: list[list[int]]
 ) -> Iterator[tuple[list[int], pn.Panel]]:
-    """Each chunk's panel. On PostgreSQL the next chunk is read on another connection while this one is
-    scored and written, so the database's work and Python's overlap (two cores, both busy)."""
+    """Each chunk's panel. On PostgreSQL the next chunks are read on other connections (READERS at once)
+    while this one is scored and written, so the database's work and Python's overlap (two cores, both
+    busy); the first chunks are read side by side."""
     if session.connection().dialect.name != "postgresql":
         for chunk in chunks:
             yield chunk, panel_read.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring-read") as pool:
-        pending = pool.submit(_load_apart, sessions, as_of, chunks[0]) if chunks else None
+    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="scoring-read") as pool:
+        pending = deque(pool.submit(_load_apart, sessions, as_of, chunk) for chunk in chunks[:READERS])
         for k, chunk in enumerate(chunks):
-            assert pending is not None
-            panel = pending.result()
-            pending = (
-                pool.submit(_load_apart, sessions, as_of, chunks[k + 1]) if k + 1 < len(chunks) else None
-            )
+            panel = pending.popleft().result()
+            if k + READERS < len(chunks):
+                pending.append(pool.submit(_load_apart, sessions, as_of, chunks[k + READERS]))
             yield chunk, panel
 
 
