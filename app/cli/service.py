@@ -1,5 +1,6 @@
 """Running the service: the API server, the worker, migrations, and backup and restore."""
 
+import gc
 from pathlib import Path
 
 import click
@@ -49,10 +50,14 @@ def serve(host: str, port: int) -> None:
         scheduler = BackgroundScheduler(timezone=settings.timezone)
         add_jobs(scheduler, settings)
         scheduler.start()
+    app = create_app(settings)
+    # what is loaded by now (modules, routes, schemas) lives as long as the process: frozen out of the
+    # collector's way, its full collections, which pause every request under way, walk only what requests made
+    gc.freeze()
     try:
         # SIGTERM: stop accepting, let the requests under way finish (up to the grace), then exit
         uvicorn.run(
-            create_app(settings),
+            app,
             host=host,
             port=port,
             access_log=False,
