@@ -41,6 +41,12 @@ def serve(host: str, port: int) -> None:
     if settings.is_demo:
         first_demo_run(settings)
     configure_logging()
+    app = create_app(settings)
+    # what is loaded by now (modules, routes, schemas, the demo's first run collected) lives as long as the
+    # process: frozen out of the collector's way, its full collections, which pause every request under
+    # way, walk only what requests make
+    gc.collect()
+    gc.freeze()
     scheduler = None
     if settings.scheduler_in_process:
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -50,10 +56,6 @@ def serve(host: str, port: int) -> None:
         scheduler = BackgroundScheduler(timezone=settings.timezone)
         add_jobs(scheduler, settings)
         scheduler.start()
-    app = create_app(settings)
-    # what is loaded by now (modules, routes, schemas) lives as long as the process: frozen out of the
-    # collector's way, its full collections, which pause every request under way, walk only what requests made
-    gc.freeze()
     try:
         # SIGTERM: stop accepting, let the requests under way finish (up to the grace), then exit
         uvicorn.run(
