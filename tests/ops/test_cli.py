@@ -1,6 +1,7 @@
 """The `shouwang` command: each subcommand works, and fails with a clear message and a non-zero code."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -211,6 +212,29 @@ class TestProductionSettings:
         assert "demo accounts" in result.output
 
 
+INCOME_FIELDS = ("wages", "business", "property", "transfer", "production_cost")
+
+
+def sent_body(report: Report, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """A stored report as a client would send it again."""
+    return {
+        "client_ref": report.client_ref,
+        "period_start": report.period_start.isoformat(),
+        "period_end": report.period_end.isoformat(),
+        "income": {
+            f: str(getattr(report, f))
+            for f in ("wages", "business", "property", "transfer", "production_cost")
+        },
+        "insurance_payout": str(report.insurance_payout),
+        "spending": {"medical": str(report.spending_medical), "education": str(report.spending_education)},
+        "housing_grade": report.housing_grade,
+        "drinking_water_safe": report.drinking_water_safe,
+        "food_secure": report.food_secure,
+        "clothing_secure": report.clothing_secure,
+        "events": events,
+    }
+
+
 class TestDemoReportsAreReplayable:
     def test_resending_a_demo_report_is_a_replay_not_a_conflict(self, client: object) -> None:
         from fastapi.testclient import TestClient
@@ -226,23 +250,7 @@ class TestDemoReportsAreReplayable:
                 select(Report).join(Household).where(Household.village_code == "530402202201")
             ).first()
             assert report is not None
-            body = {
-                "client_ref": report.client_ref,
-                "period_start": report.period_start.isoformat(),
-                "period_end": report.period_end.isoformat(),
-                "income": {
-                    f: str(getattr(report, f))
-                    for f in ("wages", "business", "property", "transfer", "production_cost")
-                },
-                "spending": {
-                    "medical": str(report.spending_medical),
-                    "education": str(report.spending_education),
-                },
-                "housing_grade": report.housing_grade,
-                "drinking_water_safe": report.drinking_water_safe,
-                "food_secure": True,
-                "clothing_secure": True,
-            }
+            body = sent_body(report, events=[])
             household_id = report.household_id
         response = client.post(
             f"/api/v1/households/{household_id}/reports", json=body, headers=accounts["cadre_a"]
@@ -271,27 +279,7 @@ class TestDemoReportsAreReplayable:
                     for e in report.events
                 ]
                 with_events += bool(events)
-                body = ReportCreate.model_validate(
-                    {
-                        "client_ref": report.client_ref,
-                        "period_start": report.period_start.isoformat(),
-                        "period_end": report.period_end.isoformat(),
-                        "income": {
-                            f: str(getattr(report, f))
-                            for f in ("wages", "business", "property", "transfer", "production_cost")
-                        },
-                        "insurance_payout": str(report.insurance_payout),
-                        "spending": {
-                            "medical": str(report.spending_medical),
-                            "education": str(report.spending_education),
-                        },
-                        "housing_grade": report.housing_grade,
-                        "drinking_water_safe": report.drinking_water_safe,
-                        "food_secure": report.food_secure,
-                        "clothing_secure": report.clothing_secure,
-                        "events": events,
-                    }
-                )
+                body = ReportCreate.model_validate(sent_body(report, events))
                 assert report.body_hash == body_hash(body), report.id
         assert len(reports) == 150 * 12
         assert with_events > 0
