@@ -233,6 +233,82 @@ def test_1000_flags_for_800_households_from_4_workers_give_800_cases(settings: S
         assert attached == 200
 
 
+def test_one_batch_opens_cases_on_each_villages_desk_and_a_second_flag_joins_its_case(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    """A run's batch is written set-wise: each new case is on its own village's desk, timeline and
+    webhook; a second flag in the same batch joins the case the first opened; and a cadre's edit sent
+    with the household as read before the case opened is refused as stale."""
+    from app.models import CaseEvent, OutboxMessage, WebhookEndpoint
+    from app.pii import cipher_for
+
+    a = new_household(client, accounts["cadre_a"])
+    b = new_household(client, accounts["cadre_b"], village=VILLAGE_B)
+    with db.session_scope() as session:
+        hook = WebhookEndpoint(
+            region_code=VILLAGE_B,
+            url="http://hooks.example/b",
+            secret_encrypted=cipher_for(settings).encrypt("s"),
+            created_by="t",
+        )
+        session.add(hook)
+        session.flush()
+        hook_id = hook.id
+    health = [{"code": "major_illness", "text": "大病"}]
+    with db.session_scope() as session:
+        rows = cases.receive(
+            session,
+            settings,
+            POLICY,
+            Actor.system("test"),
+            [
+                cases.SignalIn(a["id"], "risk_scorer", "medium", HIGH),
+                cases.SignalIn(b["id"], "risk_scorer", "high", HIGH),
+                cases.SignalIn(a["id"], "risk_scorer", "high", health),
+            ],
+        )
+        outcomes = [(r.household_id, r.outcome, r.case_id) for r in rows]
+    case_a, case_b = outcomes[0][2], outcomes[1][2]
+    assert outcomes == [
+        (a["id"], "opened", case_a),
+        (b["id"], "opened", case_b),
+        (a["id"], "attached", case_a),
+    ]
+    assert case_a != case_b
+
+    detail = client.get(f"/api/v1/cases/{case_a}", headers=accounts["cadre_a"]).json()
+    assert (detail["level"], [r["code"] for r in detail["reasons"]]) == (
+        "high",
+        ["income_below_line", "major_illness"],
+    )
+    assert [e["action"] for e in detail["timeline"]] == ["opened", "signal"]
+    assert client.get(f"/api/v1/cases/{case_b}", headers=accounts["cadre_a"]).status_code == 404
+    with db.session_scope() as session:
+        told = session.execute(select(Notification.user_id, Notification.case_id, Notification.kind)).all()
+        messages = session.scalars(select(OutboxMessage)).all()
+        events = session.scalars(select(CaseEvent.case_id).order_by(CaseEvent.id)).all()
+        statuses = {h.id: h.monitoring_status for h in session.scalars(select(Household))}
+    ids = accounts.ids
+    assert sorted(told) == sorted(
+        [(ids["cadre_a"], case_a, "new_work"), (ids["cadre_b"], case_b, "new_work")]
+    )
+    assert [(m.endpoint_id, m.payload["case_id"], m.status) for m in messages] == [
+        (hook_id, case_b, "pending")
+    ]
+    assert events == [case_a, case_b, case_a]
+    assert statuses == {
+        a["id"]: MonitoringStatus.under_verification,
+        b["id"]: MonitoringStatus.under_verification,
+    }
+
+    stale = client.patch(
+        f"/api/v1/households/{a['id']}",
+        headers=accounts["cadre_a"],
+        json={"version": a["version"], "address": "二组 7 号"},
+    )
+    assert (stale.status_code, stale.json()["field"]) == (409, "version")
+
+
 # ---- the procedure ------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import bulk
@@ -34,6 +34,7 @@ CASE_READERS = frozenset({Role.village_cadre, Role.township_reviewer, Role.distr
 BATCH = 2000
 # what a run's signals add to: the weekly list and the desks read them next
 SIGNAL_TABLE, EVENT_TABLE = Base.metadata.tables["case_signal"], Base.metadata.tables["case_event"]
+CASE_TABLE = Base.metadata.tables["case_file"]
 WRITTEN_BY_SIGNALS = ("case_signal", "case_file", "case_event", "notification", "outbox_message")
 
 
@@ -59,73 +60,217 @@ def receive(
     return list(session.scalars(insert(Signal).returning(Signal, sort_by_parameter_order=True), rows))
 
 
+@dataclass(eq=False)
+class _CaseRow:
+    """A case as a batch of signals sees it: an open one read, or one this batch opens (id None until
+    inserted). Reasons and level change as signals attach."""
+
+    id: int
+    household_id: int
+    village_code: str
+    township_code: str
+    step: str
+    level: str | None
+    reasons: list[dict[str, Any]]
+    status: str = "open"
+    changed: bool = False
+
+
+@dataclass
+class _Opening:
+    household_id: int
+    village_code: str
+    prior_status: MonitoringStatus
+    signal: SignalIn
+    kind: str = "identification"
+
+
 def _receive(
     session: Session, settings: Settings, policy: PolicyData, actor: Actor, signals: Sequence[SignalIn]
 ) -> list[dict[str, Any]]:
-    """Open or attach cases and return the signals' rows, with their outcomes, to be stored. The timeline
-    rows of attached signals are written in bulk: a run's thousands of flags, most for households whose case
-    is already open, were thousands of objects flushed one by one."""
+    """Open or attach cases and return the signals' rows, with their outcomes, to be stored. The
+    outcomes are decided here, then written set-wise (a run's thousands of flags: one INSERT of the new
+    cases, one UPDATE of their households, one of the cases whose reasons grew, one of each kind of row)."""
     ids = sorted({s.household_id for s in signals if s.household_id is not None})
     # rows locked in id order: concurrent batches for the same households wait rather than duplicate
     households = {
-        h.id: h
-        for h in session.scalars(
-            select(Household).where(Household.id.in_(ids)).order_by(Household.id).with_for_update()
-        )
+        hid: (village, status)
+        for hid, village, status in session.execute(
+            select(Household.id, Household.village_code, Household.monitoring_status)
+            .where(Household.id.in_(ids))
+            .order_by(Household.id)
+            .with_for_update()
+        ).tuples()
     }
-    open_cases = {
-        c.household_id: c
-        for c in session.scalars(select(Case).where(Case.household_id.in_(ids), Case.status == "open"))
-    }
+    open_cases = _open_cases(session, ids)
     rejected = _last_rejections(session, ids)
     now = utcnow()
     rows: list[dict[str, Any]] = []
-    opened: list[tuple[Case, SignalIn, dict[str, Any]]] = []
-    timeline: list[dict[str, Any]] = []
+    openings: list[_Opening] = []
+    new_cases: list[_CaseRow] = []
+    attached: list[tuple[_CaseRow, dict[str, Any]]] = []
     for signal in signals:
-        household = households.get(signal.household_id) if signal.household_id is not None else None
-        row = _signal_row(signal, household.id if household else None, actor, now)
-        if household is None:
-            pass
-        elif not signal.opens_case:  # below a threshold, a roster: on the record, joining no case
+        found = households.get(signal.household_id) if signal.household_id is not None else None
+        row = _signal_row(signal, signal.household_id if found else None, actor, now)
+        rows.append(row)
+        if signal.household_id is None or found is None:
+            continue
+        hid, (village, status) = signal.household_id, found
+        if not signal.opens_case:  # below a threshold, a roster: on the record, joining no case
             row["outcome"] = "recorded"
-        elif household.monitoring_status == MonitoringStatus.monitored:
+        elif status == MonitoringStatus.monitored:
             row["outcome"] = "monitored"
-        elif (case := open_cases.get(household.id)) is not None:
+        elif (case := open_cases.get(hid)) is not None:
             row["outcome"], row["case"] = "attached", case
-            timeline.append(_attach(case, signal, actor, now))
-        elif _suppressed(rejected.get(household.id), signal, policy, now):
+            attached.append((case, _attach(case, signal, actor, now)))
+        elif _suppressed(rejected.get(hid), signal, policy, now):
             row["outcome"] = "suppressed"
         else:
-            case = _new_case(session, household, signal, policy, now)
-            open_cases[household.id] = case
+            openings.append(_Opening(hid, village, status, signal))
+            case = open_cases[hid] = _case_row(openings[-1])
+            new_cases.append(case)
             row["outcome"], row["case"] = "opened", case
-            opened.append((case, signal, row))
-        rows.append(row)
-    session.flush()  # the new cases get their ids, all at once
-    cache: dict[Any, Any] = {}
-    for case, signal, _ in opened:  # their "opened" rows come before any signal attached to them
-        _announce(session, case, signal, actor, now, "identification", cache)
-    session.flush()
+    grown = [c for c in open_cases.values() if c.changed and c.id]  # (new cases have no id yet)
+    _insert_cases(session, actor, policy, now, openings, new_cases)
+    _save_grown(session, grown)
     for row in rows:
         case = row.pop("case", None)
         row["case_id"] = case.id if case is not None else None
-    for event in timeline:
-        event["case_id"] = event.pop("case").id
-    bulk.insert_rows(session, EVENT_TABLE, timeline)
+    # the timeline: a case's "opened" row comes before any signal attached to it
+    bulk.insert_rows(session, EVENT_TABLE, [{**event, "case_id": case.id} for case, event in attached])
     changes = [
         audit.Change(
             "case.open",
             "case",
             case.id,
             case.household_id,
-            {"source": signal.source, "level": signal.level, "origin": signal.origin},
+            {"source": o.signal.source, "level": o.signal.level, "origin": o.signal.origin},
         )
-        for case, signal, _ in opened
+        for case, o in zip(new_cases, openings, strict=True)
     ]
     if changes:
         audit.record(session, settings, actor, changes)
     return rows
+
+
+def _open_cases(session: Session, ids: list[int]) -> dict[int, _CaseRow]:
+    found = session.execute(
+        select(
+            Case.id,
+            Case.household_id,
+            Case.village_code,
+            Case.township_code,
+            Case.step,
+            Case.level,
+            Case.reasons,
+        ).where(Case.household_id.in_(ids), Case.status == "open")
+    ).tuples()
+    return {
+        household_id: _CaseRow(case_id, household_id, village, township, step, level, list(reasons))
+        for case_id, household_id, village, township, step, level, reasons in found
+    }
+
+
+def _case_row(opening: _Opening) -> _CaseRow:
+    """The case an opening will insert (its id comes with the INSERT)."""
+    signal = opening.signal
+    village = opening.village_code
+    return _CaseRow(
+        0,
+        opening.household_id,
+        village,
+        village[:9] + "000",
+        procedure.FIRST_STEP.value,
+        signal.level,
+        list(signal.reasons),
+    )
+
+
+def _insert_cases(
+    session: Session,
+    actor: Actor,
+    policy: PolicyData,
+    now: Any,
+    openings: Sequence[_Opening],
+    cases: Sequence[_CaseRow],
+) -> list[_CaseRow]:
+    """The new cases in one INSERT (ids back in order), their households put under verification in
+    one UPDATE (an identification), their "opened" rows on the timeline, and their owners told."""
+    if not openings:
+        return []
+    first_window = procedure.window_days(procedure.FIRST_STEP, policy.case_deadlines) or 0
+    values = [
+        {
+            "household_id": case.household_id,
+            "village_code": case.village_code,
+            "township_code": case.township_code,
+            "source": o.signal.source,
+            "kind": o.kind,
+            "status": "open",
+            "step": case.step,
+            "level": case.level,
+            "reasons": case.reasons,
+            "opened_at": now,
+            "step_started_at": now,
+            "due_at": now + timedelta(days=first_window),
+            "decision_due_at": now + timedelta(days=policy.case_deadlines.total),
+            "prior_status": o.prior_status.value if o.kind == "identification" else None,
+            "version": 1,
+        }
+        for o, case in zip(openings, cases, strict=True)
+    ]
+    new_ids = bulk.insert_returning_ids(session, CASE_TABLE, values)
+    for case, case_id in zip(cases, new_ids, strict=True):
+        case.id = case_id
+    identified = [o.household_id for o in openings if o.kind == "identification"]
+    if identified:
+        session.execute(
+            update(Household)
+            .where(Household.id.in_(identified))
+            .values(monitoring_status=MonitoringStatus.under_verification, version=Household.version + 1)
+            .execution_options(synchronize_session="fetch")
+        )
+    bulk.insert_rows(
+        session,
+        EVENT_TABLE,
+        [
+            {
+                "case_id": case.id,
+                "at": now,
+                "actor": actor.username,
+                "action": "opened",
+                "step": case.step,
+                "data": {
+                    "kind": o.kind,
+                    "source": o.signal.source,
+                    "level": o.signal.level,
+                    "origin": o.signal.origin,
+                },
+            }
+            for o, case in zip(openings, cases, strict=True)
+        ],
+    )
+    escalation.notify_owners_of(session, cases, "new_work", by=actor)
+    return list(cases)
+
+
+def _save_grown(session: Session, cases: Sequence[_CaseRow]) -> None:
+    """Open cases whose reasons or level a signal raised, in one UPDATE (the household rows are locked,
+    so no one else changes these cases meanwhile); a copy the session holds is read again when used."""
+    if not cases:
+        return
+    session.execute(
+        update(CASE_TABLE)
+        .where(CASE_TABLE.c.id == bindparam("case_id"))
+        .values(
+            reasons=bindparam("new_reasons"), level=bindparam("new_level"), version=CASE_TABLE.c.version + 1
+        ),
+        [{"case_id": c.id, "new_reasons": c.reasons, "new_level": c.level} for c in cases],
+    )
+    grown = {c.id for c in cases}
+    for held in list(session.identity_map.values()):
+        if isinstance(held, Case) and held.id in grown:
+            session.expire(held)
 
 
 def _signal_row(signal: SignalIn, household_id: int | None, actor: Actor, now: Any) -> dict[str, Any]:
@@ -154,75 +299,23 @@ def open_case(
 ) -> Case:
     """A new case at the first step, on the timeline, its owners told. An identification puts the
     household under verification; an elimination leaves it monitored until the decision."""
-    case = _new_case(session, household, signal, policy, now, kind)
-    session.flush()
-    _announce(session, case, signal, actor, now, kind)
-    return case
+    opening = _Opening(household.id, household.village_code, household.monitoring_status, signal, kind)
+    [case] = _insert_cases(session, actor, policy, now, [opening], [_case_row(opening)])
+    found = session.get(Case, case.id)
+    assert found is not None
+    return found
 
 
-def _new_case(
-    session: Session,
-    household: Household,
-    signal: SignalIn,
-    policy: PolicyData,
-    now: Any,
-    kind: str = "identification",
-) -> Case:
-    case = Case(
-        household_id=household.id,
-        village_code=household.village_code,
-        township_code=household.village_code[:9] + "000",
-        source=signal.source,
-        kind=kind,
-        status="open",
-        step=procedure.FIRST_STEP,
-        level=signal.level,
-        reasons=list(signal.reasons),
-        opened_at=now,
-        step_started_at=now,
-        due_at=now + timedelta(days=procedure.window_days(procedure.FIRST_STEP, policy.case_deadlines) or 0),
-        decision_due_at=now + timedelta(days=policy.case_deadlines.total),
-    )
-    session.add(case)
-    if kind == "identification":
-        case.prior_status = household.monitoring_status.value
-        household.monitoring_status = MonitoringStatus.under_verification
-    return case
-
-
-def _announce(
-    session: Session,
-    case: Case,
-    signal: SignalIn,
-    actor: Actor,
-    now: Any,
-    kind: str,
-    cache: dict[Any, Any] | None = None,
-) -> None:
-    """The opened case on its timeline, and its owners told (the case has its id)."""
-    escalation.notify_owners(session, case, "new_work", cache, by=actor)
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            actor=actor.username,
-            action="opened",
-            step=case.step,
-            data={"kind": kind, "source": signal.source, "level": signal.level, "origin": signal.origin},
-        )
-    )
-
-
-def _attach(case: Case, signal: SignalIn, actor: Actor, now: Any) -> dict[str, Any]:
-    """The signal joins the open case (new reasons added, a higher level raised); returns its timeline row."""
+def _attach(case: _CaseRow, signal: SignalIn, actor: Actor, now: Any) -> dict[str, Any]:
+    """The signal joins the open case (new reasons added, a higher level raised); returns its timeline
+    row (without the case's id, which a case this batch opens gets when it is inserted)."""
     known = {_key(r) for r in case.reasons}
     new = [r for r in signal.reasons if _key(r) not in known]
     if new:
-        case.reasons = [*case.reasons, *new]
+        case.reasons, case.changed = [*case.reasons, *new], True
     if LEVEL_RANK.get(signal.level, 0) > LEVEL_RANK.get(case.level, 0):
-        case.level = signal.level
+        case.level, case.changed = signal.level, True
     return {
-        "case": case,
         "at": now,
         "actor": actor.username,
         "action": "signal",

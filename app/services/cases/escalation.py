@@ -8,23 +8,27 @@ to the current step only if it is not there yet), so only one runner notifies.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.config import Settings
 from app.errors import NotFound
-from app.models import Case, CaseEvent, Notification, User
+from app.models import Base, Case, CaseEvent, Notification, User
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.schemas.common import PageParams
 from app.services.cases import case_queries, procedure
 from app.services.platform import access, audit, outbox, paging
 from app.services.platform.access import Actor
+from app.services.platform.outbox import CaseLike
 
 logger = logging.getLogger(__name__)
+NOTIFICATION_TABLE = Base.metadata.tables["notification"]
 
 
 def escalate_overdue(session: Session, settings: Settings, now: datetime | None = None) -> int:
@@ -90,31 +94,33 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
     return escalated
 
 
-def notify_owners(
-    session: Session,
-    case: Case,
-    kind: str,
-    cache: dict[Any, Any] | None = None,
-    by: Actor | None = None,
-) -> None:
+def notify_owners(session: Session, case: CaseLike, kind: str, by: Actor | None = None) -> None:
     """Tell the users who own the case's current step that it waits on them — except `by`, who just
-    acted and sees the case in front of them. `cache` (for a batch of cases) remembers who owns what and
-    where the webhooks are, so a batch asks once per region."""
-    cache = {} if cache is None else cache
-    owner = procedure.owner(case.step)
-    key = ("users", owner, case.village_code)
-    if key not in cache:
-        cache[key] = _users(session, owner, case)
+    acted and sees the case in front of them."""
+    notify_owners_of(session, [case], kind, by)
+
+
+def notify_owners_of(session: Session, cases: Sequence[CaseLike], kind: str, by: Actor | None = None) -> None:
+    """`notify_owners` for a batch of cases (a run opens thousands): who owns what, and where the
+    webhooks are, asked once per region; the notifications and the webhook messages in one INSERT each."""
+    cache: dict[Any, Any] = {}
     actor_id = by.user_id if by is not None else None
-    session.add_all(
-        Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step)
-        for user_id in cache[key]
-        if user_id != actor_id
-    )
-    outbox.enqueue_case(session, case, kind, cache)
+    rows: list[dict[str, Any]] = []
+    for case in cases:
+        owner = procedure.owner(case.step)
+        key = ("users", owner, case.village_code)
+        if key not in cache:
+            cache[key] = _users(session, owner, case)
+        rows.extend(
+            {"user_id": user_id, "kind": kind, "case_id": case.id, "step": case.step}
+            for user_id in cache[key]
+            if user_id != actor_id
+        )
+    bulk.insert_rows(session, NOTIFICATION_TABLE, rows)
+    outbox.enqueue_cases(session, cases, kind, cache)
 
 
-def notify_user(session: Session, case: Case, user_id: int, kind: str, by: Actor | None = None) -> None:
+def notify_user(session: Session, case: CaseLike, user_id: int, kind: str, by: Actor | None = None) -> None:
     """Tell one user (a case reassigned to them) that it waits on them, unless they did it themselves."""
     if by is None or by.user_id != user_id:
         session.add(Notification(user_id=user_id, kind=kind, case_id=case.id, step=case.step))
@@ -122,7 +128,7 @@ def notify_user(session: Session, case: Case, user_id: int, kind: str, by: Actor
     outbox.enqueue_case(session, case, kind)
 
 
-def _users(session: Session, role: Role, case: Case) -> list[int]:
+def _users(session: Session, role: Role, case: CaseLike) -> list[int]:
     region = {
         Role.village_cadre: case.village_code,
         Role.township_reviewer: case.township_code,

@@ -10,16 +10,18 @@ where an admin sees it and can send it again). Payloads carry ids, codes and ste
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.config import Settings
 from app.errors import Invalid, NotFound
-from app.models import Case, OutboxMessage, WebhookEndpoint
+from app.models import Base, OutboxMessage, WebhookEndpoint
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.pii import cipher_for
@@ -28,6 +30,7 @@ from app.services.platform import access, audit, delivery, egress, paging, webho
 from app.services.platform.access import Actor
 
 ADMINS = frozenset({Role.admin})
+OUTBOX_TABLE = Base.metadata.tables["outbox_message"]
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=6)
 
@@ -92,31 +95,53 @@ def deactivate(session: Session, settings: Settings, actor: Actor, endpoint_id: 
     return endpoint
 
 
-def enqueue_case(session: Session, case: Case, event: str, cache: dict[Any, Any] | None = None) -> None:
+class CaseLike(Protocol):
+    """What a webhook message and a notification say of a case: a stored case, or one just inserted."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def village_code(self) -> str: ...
+    @property
+    def township_code(self) -> str: ...
+
+
+def enqueue_case(session: Session, case: CaseLike, event: str) -> None:
     """Queue `event` about `case` for every active endpoint of its village, township or county."""
-    key = ("endpoints", case.village_code)
-    if cache is None or key not in cache:
-        regions = {case.village_code, case.township_code, case.village_code[:6] + "000000"}
-        found = session.scalars(
-            select(WebhookEndpoint.id).where(
-                WebhookEndpoint.active.is_(True), WebhookEndpoint.region_code.in_(regions)
-            )
-        ).all()
-        if cache is None:
-            cache = {}
-        cache[key] = list(found)
-    endpoints = cache[key]
-    payload = {
-        "event": event,
-        "case_id": case.id,
-        "step": case.step,
-        "status": case.status,
-        "village_code": case.village_code,
-        "township_code": case.township_code,
-        "at": utcnow().isoformat(),
-    }
-    for endpoint_id in endpoints:
-        session.add(OutboxMessage(endpoint_id=endpoint_id, payload=payload))
+    enqueue_cases(session, [case], event)
+
+
+def enqueue_cases(
+    session: Session, cases: Sequence[CaseLike], event: str, cache: dict[Any, Any] | None = None
+) -> None:
+    """`enqueue_case` for a batch, in one INSERT; `cache` remembers each village's endpoints."""
+    cache = {} if cache is None else cache
+    at = utcnow().isoformat()
+    rows: list[dict[str, Any]] = []
+    for case in cases:
+        key = ("endpoints", case.village_code)
+        if key not in cache:
+            regions = {case.village_code, case.township_code, case.village_code[:6] + "000000"}
+            cache[key] = session.scalars(
+                select(WebhookEndpoint.id).where(
+                    WebhookEndpoint.active.is_(True), WebhookEndpoint.region_code.in_(regions)
+                )
+            ).all()
+        payload = {
+            "event": event,
+            "case_id": case.id,
+            "step": case.step,
+            "status": case.status,
+            "village_code": case.village_code,
+            "township_code": case.township_code,
+            "at": at,
+        }
+        rows.extend({"endpoint_id": endpoint_id, "payload": payload} for endpoint_id in cache[key])
+    bulk.insert_rows(session, OUTBOX_TABLE, rows)
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
