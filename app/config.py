@@ -100,7 +100,8 @@ class Settings(BaseSettings):
 
     timezone: str = "Asia/Shanghai"
     docs_enabled: bool = True
-    db_pool_size: int = Field(default=8, ge=1)
+    # a scoring run holds one connection and renews its lease on another (readers use two more if there)
+    db_pool_size: int = Field(default=8, ge=2)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # a visit's photo (a bill, the house): what a phone sends after the web app has scaled it down
     visit_photo_max_bytes: int = Field(default=3 * 1024 * 1024, ge=1024)

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, text, update
+from sqlalchemy import QueuePool, select, text, update
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
@@ -197,17 +197,30 @@ def read_chunks(
     """Each chunk's panel. On PostgreSQL the next chunks are read on other connections (READERS at once)
     while this one is scored and written, so the database's work and Python's overlap (two cores, both
     busy); the first chunks are read side by side."""
-    if session.connection().dialect.name != "postgresql":
+    readers = _readers(session)
+    if not readers:
         for chunk in chunks:
             yield chunk, panel_read.load(session, as_of=as_of, id_range=(chunk[0], chunk[-1]))
         return
-    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="scoring-read") as pool:
-        pending = deque(pool.submit(_load_apart, sessions, as_of, chunk) for chunk in chunks[:READERS])
+    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="scoring-read") as pool:
+        pending = deque(pool.submit(_load_apart, sessions, as_of, chunk) for chunk in chunks[:readers])
         for k, chunk in enumerate(chunks):
             panel = pending.popleft().result()
-            if k + READERS < len(chunks):
-                pending.append(pool.submit(_load_apart, sessions, as_of, chunks[k + READERS]))
+            if k + readers < len(chunks):
+                pending.append(pool.submit(_load_apart, sessions, as_of, chunks[k + readers]))
             yield chunk, panel
+
+
+def _readers(session: Session) -> int:
+    """Reads in flight beside the scoring: READERS on PostgreSQL where the pool has room for them
+    besides the run's own connection and the one renewing its lease (a pool of 3 leaves one; of 2,
+    the chunks are read in turn); none on SQLite, which reads in between."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return 0
+    pool = connection.engine.pool
+    size = pool.size() if isinstance(pool, QueuePool) else READERS + 2
+    return max(0, min(READERS, size - 2))
 
 
 def _load_apart(sessions: Sessions, as_of: date, chunk: list[int]) -> pn.Panel:

@@ -211,6 +211,16 @@ class TestProductionSettings:
         assert result.exit_code == 2
         assert "demo accounts" in result.output
 
+    def test_a_pool_too_small_for_a_scoring_run_is_refused_by_name(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A run holds a connection and renews its lease on another: with one, the nightly run would
+        wait on itself until the pool gave up."""
+        monkeypatch.setenv("SHOUWANG_DB_POOL_SIZE", "1")
+        result = invoke_in_production(monkeypatch, ["worker"])
+        assert result.exit_code == 2
+        assert "db_pool_size" in result.output and "greater than or equal to 2" in result.output
+
 
 INCOME_FIELDS = ("wages", "business", "property", "transfer", "production_cost")
 

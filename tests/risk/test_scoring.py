@@ -241,6 +241,45 @@ def test_a_household_with_no_income_does_not_break_the_run(client: TestClient, a
     assert any(r["code"] == "sudden_event" and r["value"] is None for r in risk["reasons"])
 
 
+@pytest.mark.skipif(not IS_POSTGRES, reason="reads beside the scoring are PostgreSQL's")
+@pytest.mark.parametrize(("pool_size", "reader_threads"), [(2, 0), (3, 1), (8, 2)])
+def test_a_run_reads_ahead_only_on_connections_its_pool_can_spare(
+    district: dict[str, Any], monkeypatch: pytest.MonkeyPatch, pool_size: int, reader_threads: int
+) -> None:
+    """A run holds one connection and renews its lease on another: the chunks read ahead use what the
+    pool has left (a pool of 2 reads them in turn), and every household is scored either way."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.risk import panel_read
+
+    read_by: set[str] = set()
+    real_load = panel_read.load
+    readers: list[int | None] = []
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        read_by.add(threading.current_thread().name)
+        return real_load(*args, **kwargs)
+
+    class Readers(ThreadPoolExecutor):
+        def __init__(self, max_workers: int | None = None, **kwargs: Any) -> None:
+            readers.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(panel_read, "load", load)
+    monkeypatch.setattr(scorer, "ThreadPoolExecutor", Readers)
+    monkeypatch.setattr(scorer, "CHUNK", 1)  # a chunk per household: two chunks
+    engine = db.make_engine(get_settings().database_url, pool_size=pool_size)
+    try:
+        run = scorer.score_all(db.sessions_for(engine), get_settings(), as_of=AS_OF, triggered_by="test")
+    finally:
+        engine.dispose()
+    assert (run.status, run.households_scored, run.flagged_high) == ("completed", 2, 1)
+    assert readers == ([reader_threads] if reader_threads else [])
+    # read in turn: on the run's own thread (and connection), never on a reader's
+    assert (read_by == {threading.current_thread().name}) == (reader_threads == 0)
+
+
 @pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL's planner statistics")
 def test_a_run_its_cases_and_the_weekly_list_leave_fresh_planner_statistics(district: dict[str, Any]) -> None:
     """Autovacuum off (or late, as it is right after a bulk write): the weekly list read the run's rows
