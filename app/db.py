@@ -25,10 +25,11 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
             json_deserializer=_load_json,
         )
         _configure_sqlite(engine)
+        _refuse_writes_when_read_only(engine)
         return engine
     # max_overflow=0: overflow connections churn under load (see shared/PERFORMANCE.md).
     # hide_parameters: statement parameters hold personal data and must never reach a log line.
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
@@ -36,6 +37,23 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         hide_parameters=True,
         json_deserializer=_load_json,
     )
+    _refuse_writes_when_read_only(engine)
+    return engine
+
+
+class ReadOnlyWrite(RuntimeError):
+    """Work that said it only reads (READ_ONLY) wrote: on SQLite its plain BEGIN holds no write lock, so
+    beside a writer the write would fail at once ("database is locked") instead of waiting its turn."""
+
+
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+
+
+def _refuse_writes_when_read_only(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if _WRITE.match(statement) and conn.get_execution_options().get(READ_ONLY, False):
+            raise ReadOnlyWrite(f"a read-only transaction tried to write: {statement.split('(')[0][:60]}")
 
 
 # JSON columns hold text as \uXXXX escapes (SQLite's text, PostgreSQL's json type), so an unpaired surrogate

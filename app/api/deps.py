@@ -33,27 +33,41 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request: commit when the route returns, roll back on any error.
+    """One transaction per request: commit when the route returns, roll back on any error. A GET (or
+    HEAD) reads only, on SQLite beside writers; a GET that writes (its audit entry) takes WritingSessionDep.
 
     The commit happens before the response is sent, so a failed commit is never reported as success.
     Opening the session does no I/O (its connection is taken when first used, on the route's thread);
     ending it is one trip to a worker thread, shielded from cancellation so a connection always goes back.
     """
     sessions: Sessions = request.app.state.sessionmaker
-    if request.method in ("GET", "HEAD") and "reveal" not in request.query_params:
-        # Reads need no write lock (SQLite); a reveal writes its audit entry, so it is not a read.
-        session = sessions(bind=_read_only(sessions.kw["bind"]))
-    else:
-        session = sessions()
+    reads = request.method in ("GET", "HEAD") and "reveal" not in request.query_params
+    # reads need no write lock (SQLite); a reveal writes its audit entry, so it is not a read
+    session = sessions(bind=_read_only(sessions.kw["bind"])) if reads else sessions()
     try:
         yield session
     except BaseException as exc:
-        with CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_end, session, exc, limiter=CapacityLimiter(1))
+        await _end_shielded(session, exc)
         raise
+    await _end_shielded(session, None)
+
+
+async def get_writing_session(request: Request) -> AsyncIterator[Session]:
+    """`get_session` for a GET that writes (an export that records who took it)."""
+    sessions: Sessions = request.app.state.sessionmaker
+    session = sessions()
+    try:
+        yield session
+    except BaseException as exc:
+        await _end_shielded(session, exc)
+        raise
+    await _end_shielded(session, None)
+
+
+async def _end_shielded(session: Session, error: BaseException | None) -> None:
     with CancelScope(shield=True):
         # its own limiter: waiting for a worker thread while holding a connection could starve the pool
-        await anyio.to_thread.run_sync(_end, session, None, limiter=CapacityLimiter(1))
+        await anyio.to_thread.run_sync(_end, session, error, limiter=CapacityLimiter(1))
 
 
 @lru_cache(maxsize=8)
@@ -92,6 +106,7 @@ SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 # response is sent. With the default ("request") FastAPI sends the response first, so a failed commit
 # would already have been answered 201.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WritingSessionDep = Annotated[Session, Depends(get_writing_session, scope="function")]
 
 
 async def get_current_actor(

@@ -53,3 +53,45 @@ def test_reads_are_not_queued_behind_a_write(client: TestClient, accounts: Accou
         response = client.get("/api/v1/households", headers=headers)
         writer.rollback()
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.skipif(db.get_engine().dialect.name != "sqlite", reason="SQLite's write lock")
+def test_an_export_that_records_who_took_it_waits_its_turn_behind_a_write(
+    client: TestClient, accounts: Accounts
+) -> None:
+    """The decisions export writes its audit entry: as a read it began without the write lock, saw the
+    audit chain before a writer's commit and then could not write ("database is locked")."""
+    import threading
+    import time
+
+    from app.models import AuditEntry
+
+    headers = accounts["district"]
+    got: list[int] = []
+    with db.get_engine().connect() as writer:
+        writer.execute(select(func.count()).select_from(Household))  # BEGIN IMMEDIATE on SQLite
+        writer.exec_driver_sql("UPDATE audit_head SET length = length")
+        export = threading.Thread(
+            target=lambda: got.append(
+                client.get(
+                    "/api/v1/exports/decisions.xlsx?from=2026-01-01&to=2026-11-30", headers=headers
+                ).status_code
+            )
+        )
+        export.start()
+        time.sleep(0.5)
+        writer.commit()
+    export.join(30)
+    assert got == [200]
+    with db.session_scope() as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert "export.decisions" in actions
+
+
+def test_work_that_said_it_only_reads_cannot_write() -> None:
+    """A GET's transaction on SQLite holds no write lock: a write there is a mistake, refused at once."""
+    engine = db.get_engine().execution_options(**{db.READ_ONLY: True})
+    with engine.connect() as reader:
+        assert reader.execute(select(func.count()).select_from(Household)).scalar() == 0
+        with pytest.raises(db.ReadOnlyWrite):
+            reader.exec_driver_sql("UPDATE audit_head SET length = length")

@@ -26,7 +26,7 @@ from app.schemas.cases import (
     SignalRead,
 )
 from app.schemas.common import ErrorBody, Page, PageParams
-from app.services.cases import case_actions, escalation, procedure
+from app.services.cases import case_actions, case_views, escalation, procedure
 from app.services.cases import cases as case_service
 from app.services.platform import policy as policy_service
 
@@ -45,7 +45,7 @@ CONFIRM_CATEGORIES = [
 
 
 def _page(session: Session, items: list[Any], total: int, overdue: int, page: PageParams) -> CasePage:
-    labels = case_service.labels(session, items)
+    labels = case_views.labels(session, items)
     return CasePage(
         items=[CaseRead.of(c).model_copy(update=labels[c.id]) for c in items],
         total=total,
@@ -75,7 +75,7 @@ def list_cases(
         "township_code": township_code,
         "village_code": village_code,
     }
-    items, total, overdue_count = case_service.list_cases(session, actor, page, filters)
+    items, total, overdue_count = case_views.list_cases(session, actor, page, filters)
     return _page(session, items, total, overdue_count, page)
 
 
@@ -134,17 +134,15 @@ def read_procedure(session: SessionDep) -> Procedure:
 def get_case(case_id: PathId, session: SessionDep, settings: SettingsDep, actor: CurrentActor) -> CaseDetail:
     """`allowed_actions` are exactly the actions you may take now (any other is refused); `assignees` the
     people you may reassign it to."""
-    case, events = case_service.get(session, actor, case_id)
-    read = CaseRead.of(case).model_copy(update=case_service.labels(session, [case])[case.id])
+    case, events = case_views.get(session, actor, case_id)
+    read = CaseRead.of(case).model_copy(update=case_views.labels(session, [case])[case.id])
     allowed = case_actions.allowed(session, actor, case)
     assignees = case_actions.assignees(session, case) if "reassign" in allowed else []
     return CaseDetail(
         **read.model_dump(),
         timeline=[CaseEventRead.model_validate(e) for e in events],
         allowed_actions=allowed,
-        household=CaseHousehold.model_validate(
-            case_service.household_on_case(session, settings, actor, case)
-        ),
+        household=CaseHousehold.model_validate(case_views.household_on_case(session, settings, actor, case)),
         assignees=[Assignee(id=u.id, username=u.username, role=u.role.value) for u in assignees],
         confirm_categories=CONFIRM_CATEGORIES,
     )

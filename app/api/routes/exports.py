@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from app.api.deps import CurrentActor, SessionDep, SettingsDep
+from app.api.deps import CurrentActor, SessionDep, SettingsDep, WritingSessionDep
 from app.schemas.common import ErrorBody
 from app.services.exports import decisions, monthly, notices
 
@@ -55,7 +55,7 @@ def public_notice(
     responses={200: {"content": {XLSX: BINARY}, "description": "one row per member"}},
 )
 def decisions_export(
-    session: SessionDep,
+    session: WritingSessionDep,
     settings: SettingsDep,
     actor: CurrentActor,
     start: Annotated[date, Query(alias="from", description="first day of the period")],
@@ -75,7 +75,7 @@ def decisions_export(
     responses={200: {"content": {XLSX: BINARY}, "description": "a sheet per table"}},
 )
 def monthly_tables(
-    session: SessionDep,
+    session: WritingSessionDep,
     settings: SettingsDep,
     actor: CurrentActor,
     month: Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")],

@@ -23,7 +23,7 @@ from app.models.enums import MonitoringCategory, MonitoringStatus, Role
 from app.risk import labels as verifier_labels
 from app.schemas import case_actions as bodies
 from app.schemas.policy import PolicyData
-from app.services.cases import assistance, cases, escalation, follow_ups, procedure, relief_news
+from app.services.cases import assistance, case_views, escalation, follow_ups, procedure, relief_news
 from app.services.cases.procedure import VILLAGE_STEPS
 from app.services.platform import audit, outbox
 from app.services.platform import policy as policy_service
@@ -39,7 +39,7 @@ def check(session: Session, actor: Actor, case_id: int, action: Any) -> Case:
     """The case, locked, if `action` may be taken on it by `actor` now (body not yet validated)."""
     found = session.execute(select(Case.id, Case.household_id).where(Case.id == case_id)).first()
     visible = found is not None and session.scalar(
-        cases.visible(actor).with_only_columns(Case.id).where(Case.id == case_id)
+        case_views.visible(actor).with_only_columns(Case.id).where(Case.id == case_id)
     )
     if found is None or not visible:
         raise NotFound(f"case {case_id} not found", field="case_id")

@@ -22,7 +22,7 @@ from app.models import Case, CaseEvent, Household, Member, Region, ReliefApplica
 from app.models.enums import RegionLevel, Role
 from app.pii import cipher_for, mask_id_number, mask_phone, normalise_id_number, validate_id_number
 from app.schemas.relief import WITHIN_SCOPE, ApplicationAnswer, ApplicationIn, ReconcileIn
-from app.services.cases import cases, relief_news
+from app.services.cases import case_views, cases, relief_news
 from app.services.platform import audit
 from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
@@ -303,7 +303,7 @@ def reconcile(session: Session, application_ids: list[str]) -> list[dict[str, An
 
 def on_case(session: Session, settings: Settings, actor: Actor, case_id: int) -> list[dict[str, Any]]:
     """The applications behind a case, as the verifiers need them (ID number and phones masked)."""
-    visible = session.scalar(cases.visible(actor).with_only_columns(Case.id).where(Case.id == case_id))
+    visible = session.scalar(case_views.visible(actor).with_only_columns(Case.id).where(Case.id == case_id))
     if visible is None:
         raise NotFound(f"case {case_id} not found", field="case_id")
     cipher = cipher_for(settings)
