@@ -219,7 +219,8 @@ class TestProductionSettings:
         monkeypatch.setenv("SHOUWANG_DB_POOL_SIZE", "1")
         result = invoke_in_production(monkeypatch, ["worker"])
         assert result.exit_code == 2
-        assert "db_pool_size" in result.output and "greater than or equal to 2" in result.output
+        assert "db_pool_size" in result.output
+        assert "greater than or equal to 2" in result.output
 
 
 INCOME_FIELDS = ("wages", "business", "property", "transfer", "production_cost")
