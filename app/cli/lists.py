@@ -80,11 +80,11 @@ def _write_export(
     from tqdm import tqdm
 
     from app.db import get_sessionmaker
-    from app.services.lists import risk_list_export
+    from app.services.lists import risk_list_export, risk_list_workbook
 
     with tqdm(total=total, unit=" households", disable=quiet, file=sys.stderr) as bar:
         if fmt == "xlsx":
-            risk_list_export.write_xlsx(
+            risk_list_workbook.write_xlsx(
                 partial, get_sessionmaker(), settings, list_id, actor, filters, bar.update
             )
             return

@@ -270,7 +270,20 @@ def test_exports_in_every_format(
     townships = book.sheetnames[1:]
     assert len(townships) == 2
     summary_sheet = book["汇总"]
-    assert len(summary_sheet._images) == 2  # the two charts
+    # the two charts, Excel's own, drawn from the figures written under the summary
+    trend, reasons = summary_sheet._charts
+    figures = [[c.value for c in row] for row in summary_sheet.iter_rows()]
+    [trend_header] = [row for row in figures if row[0] == "周（高、中风险户数）"]
+    townships_named = [v for v in trend_header[1:] if v]
+    assert sorted(townships_named) == ["小石桥彝族乡", "洛河彝族乡"]
+    assert [s.tx.strRef.f for s in trend.series] == [
+        f"汇总!${col}${figures.index(trend_header) + 1}" for col in "BC"
+    ]
+    [reasons_header] = [row for row in figures if row[0] == "风险原因"]
+    first_reason = figures[figures.index(reasons_header) + 1]
+    assert first_reason[0] in risk_lists.REASON_LABELS.values()
+    assert first_reason[1] >= 1
+    assert reasons.series[0].val.numRef.f.startswith("汇总!$B$")
     for name in townships:
         ws = book[name]
         assert [c.value for c in ws[1]][:4] == ["乡镇", "村", "村代码", "户编号"]
@@ -541,15 +554,32 @@ def test_counts_and_charts_are_those_of_the_callers_region(
     assert lines == {"小石桥彝族乡": [2]}  # one line: the reviewer's township, its two households
 
 
+def test_a_week_with_no_one_at_risk_gives_a_workbook_that_says_so(
+    client: TestClient, accounts: Accounts
+) -> None:
+    """No township has a household at high or medium risk, and no reason: the summary says so where
+    the charts' figures would be, and draws no empty chart (Excel would refuse a chart of no series)."""
+    new_household(client, accounts["cadre_a"])
+    with db.session_scope() as session:
+        risk_list_generation.generate(session, get_settings(), Actor.system("test"), THIS_WEEK)
+    body = client.get(f"{API}/{THIS_WEEK}", headers=accounts["district"], params={"format": "xlsx"})
+    assert body.status_code == 200, body.text
+    summary_sheet = workbook(body.content)["汇总"]
+    assert summary_sheet._charts == []
+    figures = [[c.value for c in row][:2] for row in summary_sheet.iter_rows()]
+    assert ["周（高、中风险户数）", "无高、中风险户"] in figures
+    assert ["无风险原因", 0] in figures
+
+
 def test_workbook_sheet_names_and_text_stay_text(
     client: TestClient, accounts: Accounts, settings: Settings
 ) -> None:
-    from app.services.lists import risk_list_export
+    from app.services.lists import risk_list_workbook
 
     book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
     names = []
     for name, code in (("'Abc'", "530402001000"), ("abc", "530402002000"), ("[]:*?/\\\\", "530402003000")):
-        names.append(risk_list_export._sheet_name(book, name, code))
+        names.append(risk_list_workbook._sheet_name(book, name, code))
         book.add_worksheet(names[-1])
     assert names == ["Abc", "abc530402002000", "530402003000"]
     hid = int(new_household(client, accounts["cadre_a"], address="http://evil.example/x")["id"])

@@ -27,6 +27,7 @@ from app.services.lists import (
     risk_list_export,
     risk_list_generation,
     risk_list_summary,
+    risk_list_workbook,
     risk_lists,
 )
 from app.services.lists.risk_lists import Filters
@@ -141,7 +142,7 @@ def read(
         handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="shouwang-")
         os.close(handle)
         try:
-            risk_list_export.write_xlsx(FilePath(path), sessions, settings, risk_list.id, actor, filters)
+            risk_list_workbook.write_xlsx(FilePath(path), sessions, settings, risk_list.id, actor, filters)
         except BaseException:
             os.unlink(path)
             raise

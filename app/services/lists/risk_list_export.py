@@ -12,10 +12,8 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
@@ -25,7 +23,7 @@ from app.models import RiskList, RiskListEntry
 from app.pii import PiiCipher, cipher_for
 from app.schemas.common import PageParams
 from app.services.cases import procedure
-from app.services.lists import risk_list_summary, risk_lists
+from app.services.lists import risk_lists
 from app.services.lists.risk_list_entries import masked_id
 from app.services.lists.risk_lists import READERS, Filters
 from app.services.platform import access
@@ -197,7 +195,7 @@ def cells(row: Sequence[Any]) -> list[Any]:
 
 _CELL_PLAN = tuple((KEYS.index(column.key), column.cell) for column in COLUMNS)
 _TOKEN, _MASKED = KEYS.index("head_id_encrypted"), KEYS.index("head_id_masked")
-_TOWNSHIP_CODE, _TOWNSHIP_NAME = KEYS.index("township_code"), KEYS.index("township_name")
+TOWNSHIP_CODE, TOWNSHIP_NAME = KEYS.index("township_code"), KEYS.index("township_name")
 
 
 def stream(
@@ -247,114 +245,3 @@ def json_chunks(risk_list: dict[str, Any], batches: Iterator[list[Sequence[Any]]
             yield (b"" if first else b",\n") + json.dumps(_item(row), ensure_ascii=False).encode()
             first = False
     yield b"]}\n"
-
-
-def write_xlsx(
-    path: Path,
-    sessions: Sessions,
-    settings: Settings,
-    list_id: int,
-    actor: Actor,
-    filters: Filters,
-    on_batch: Callable[[int], Any] | None = None,
-) -> None:
-    """A summary sheet (figures and charts), then one sheet per township, written row by row
-    (xlsxwriter's constant-memory mode keeps one row in memory)."""
-    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    workbook = xlsxwriter.Workbook(str(path), options)
-    try:
-        header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-        with transaction(sessions) as session:
-            session.connection(execution_options={READ_ONLY: True})
-            risk_list = session.get(RiskList, list_id)
-            assert risk_list is not None
-            from app.services.lists import risk_list_charts  # matplotlib: only the workbook needs it
-
-            summary = risk_list_summary.summarise(session, risk_list, actor, filters)
-            try:
-                charts = risk_list_charts.render_all(summary)
-            except risk_list_charts.ChartsUnavailable as exc:  # the list still goes out, without charts
-                logger.warning("risk list workbook without charts", extra={"reason": exc.message})
-                charts = {}
-        _summary_sheet(workbook, header, summary, charts)
-        sheet: Any = None
-        township, row_number = None, 0
-        for batch in stream(sessions, settings, list_id, actor, filters, on_batch):
-            for row in batch:
-                if row[_TOWNSHIP_CODE] != township:
-                    _finish(sheet, row_number)
-                    township, row_number = row[_TOWNSHIP_CODE], 0
-                    sheet = _township_sheet(workbook, header, row[_TOWNSHIP_NAME], row[_TOWNSHIP_CODE])
-                row_number += 1
-                sheet.write_row(row_number, 0, cells(row))
-        _finish(sheet, row_number)
-    finally:
-        workbook.close()
-
-
-def _township_sheet(workbook: Any, header: Any, name: str, code: str) -> Any:
-    sheet = workbook.add_worksheet(_sheet_name(workbook, name, code))
-    sheet.freeze_panes(1, 0)
-    for i, column in enumerate(COLUMNS):
-        sheet.set_column(i, i, column.width)
-    sheet.write_row(0, 0, HEADERS, header)
-    return sheet
-
-
-def _sheet_name(workbook: Any, name: str, code: str) -> str:
-    """The township's name as Excel allows it (≤ 31 characters, none of []:*?/\\, no apostrophe at either
-    end, unique regardless of case); its code when the name cannot be used."""
-    title = "".join(ch for ch in name if ch not in "[]:*?/\\").strip().strip("'")[:31].strip("'")
-    taken = {sheet.name.lower() for sheet in workbook.worksheets()}
-    for candidate in (title, f"{title[:18]}{code}" if title else "", code):
-        if candidate and candidate.lower() not in taken and candidate.lower() != "history":
-            return candidate
-    return f"{code}-{len(taken)}"
-
-
-def _finish(sheet: Any, last_row: int) -> None:
-    if sheet is not None:
-        sheet.autofilter(0, 0, max(last_row, 1), len(COLUMNS) - 1)
-
-
-def _summary_sheet(workbook: Any, header: Any, summary: Any, charts: dict[str, bytes]) -> None:
-    sheet = workbook.add_worksheet("汇总")
-    sheet.set_column(0, 0, 22)
-    sheet.set_column(1, 5, 10)
-    sheet.write_row(0, 0, [f"{summary.week} 风险监测周清单 汇总", ""], header)
-    figures = [
-        ("清单户数", summary.households),
-        ("本周新增", summary.changes.get("new", 0)),
-        ("本周退出", summary.changes.get("resolved", 0)),
-        ("风险升级", summary.changes.get("level_up", 0)),
-        ("风险降级", summary.changes.get("level_down", 0)),
-        ("逾期案件", summary.overdue_cases),
-        (
-            "认定办结天数（中位数）",
-            summary.median_days_to_decision if summary.median_days_to_decision is not None else "—",
-        ),
-        (
-            "已认定风险类型有对应措施的比例",
-            f"{summary.confirmed_risk_types_with_measure:.0%}"
-            if summary.confirmed_risk_types_with_measure is not None
-            else "—",
-        ),
-    ]
-    for i, (label, value) in enumerate(figures, start=2):
-        sheet.write_row(i, 0, [label, value])
-    row = len(figures) + 3
-    sheet.write_row(row, 0, ["乡镇", "高", "中", "低", "合计"], header)
-    for t in summary.by_township:
-        row += 1
-        sheet.write_row(row, 0, [t.township_name, t.high, t.medium, t.low, t.high + t.medium + t.low])
-    row += 2
-    sheet.write_row(row, 0, ["案件环节", "件数"], header)
-    for step, n in summary.cases_by_step.items():
-        row += 1
-        sheet.write_row(row, 0, [STEP.get(step, step), n])
-    anchor = 0
-    for name, png in charts.items():
-        sheet.insert_image(
-            anchor, 7, f"{name}.png", {"image_data": io.BytesIO(png), "x_scale": 0.8, "y_scale": 0.8}
-        )
-        anchor += 26

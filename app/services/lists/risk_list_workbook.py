@@ -1,0 +1,185 @@
+"""The weekly list as a workbook: a summary sheet (the week's figures and Excel's own charts of them),
+then one sheet per township, written row by row in constant memory (xlsxwriter's constant-memory mode;
+the rows themselves by xlsx_rows.RowSheet)."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from app.config import Settings
+from app.db import READ_ONLY, Sessions, transaction
+from app.models import RiskList
+from app.schemas.risk_lists import RiskListSummary
+from app.services.lists import risk_list_export, risk_list_summary
+from app.services.lists.risk_list_export import COLUMNS, HEADERS, STEP, TOWNSHIP_CODE, TOWNSHIP_NAME
+from app.services.lists.risk_lists import REASON_LABELS, Filters
+from app.services.lists.xlsx_rows import RowSheet
+from app.services.platform.access import Actor
+
+
+def write_xlsx(
+    path: Path,
+    sessions: Sessions,
+    settings: Settings,
+    list_id: int,
+    actor: Actor,
+    filters: Filters,
+    on_batch: Callable[[int], Any] | None = None,
+) -> None:
+    """A summary sheet (figures and charts), then one sheet per township, written row by row
+    (xlsxwriter's constant-memory mode keeps one row in memory)."""
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    workbook = xlsxwriter.Workbook(str(path), options)
+    try:
+        header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+        with transaction(sessions) as session:
+            session.connection(execution_options={READ_ONLY: True})
+            risk_list = session.get(RiskList, list_id)
+            assert risk_list is not None
+            summary = risk_list_summary.summarise(session, risk_list, actor, filters)
+        _summary_sheet(workbook, header, summary)
+        sheet: Any = None
+        township, row_number = None, 0
+        for batch in risk_list_export.stream(sessions, settings, list_id, actor, filters, on_batch):
+            for row in batch:
+                if row[TOWNSHIP_CODE] != township:
+                    _finish(sheet, row_number)
+                    township, row_number = row[TOWNSHIP_CODE], 0
+                    sheet = _township_sheet(workbook, header, row[TOWNSHIP_NAME], row[TOWNSHIP_CODE])
+                row_number += 1
+                sheet.write_plain_row(row_number, risk_list_export.cells(row))
+        _finish(sheet, row_number)
+    finally:
+        workbook.close()
+
+
+def _township_sheet(workbook: Any, header: Any, name: str, code: str) -> Any:
+    sheet = workbook.add_worksheet(_sheet_name(workbook, name, code), worksheet_class=RowSheet)
+    sheet.freeze_panes(1, 0)
+    for i, column in enumerate(COLUMNS):
+        sheet.set_column(i, i, column.width)
+    sheet.write_row(0, 0, HEADERS, header)
+    return sheet
+
+
+def _sheet_name(workbook: Any, name: str, code: str) -> str:
+    """The township's name as Excel allows it (≤ 31 characters, none of []:*?/\\, no apostrophe at either
+    end, unique regardless of case); its code when the name cannot be used."""
+    title = "".join(ch for ch in name if ch not in "[]:*?/\\").strip().strip("'")[:31].strip("'")
+    taken = {sheet.name.lower() for sheet in workbook.worksheets()}
+    for candidate in (title, f"{title[:18]}{code}" if title else "", code):
+        if candidate and candidate.lower() not in taken and candidate.lower() != "history":
+            return candidate
+    return f"{code}-{len(taken)}"
+
+
+def _finish(sheet: Any, last_row: int) -> None:
+    if sheet is not None:
+        sheet.autofilter(0, 0, max(last_row, 1), len(COLUMNS) - 1)
+
+
+def _summary_sheet(workbook: Any, header: Any, summary: RiskListSummary) -> None:
+    """The week's figures, households by township and cases by step, then the charts' figures under
+    them and the two charts (Excel's own, drawn from those figures) beside them."""
+    sheet = workbook.add_worksheet("汇总")
+    sheet.set_column(0, 0, 22)
+    sheet.set_column(1, 5, 10)
+    sheet.write_row(0, 0, [f"{summary.week} 风险监测周清单 汇总", ""], header)
+    figures = [
+        ("清单户数", summary.households),
+        ("本周新增", summary.changes.get("new", 0)),
+        ("本周退出", summary.changes.get("resolved", 0)),
+        ("风险升级", summary.changes.get("level_up", 0)),
+        ("风险降级", summary.changes.get("level_down", 0)),
+        ("逾期案件", summary.overdue_cases),
+        (
+            "认定办结天数（中位数）",
+            summary.median_days_to_decision if summary.median_days_to_decision is not None else "—",
+        ),
+        (
+            "已认定风险类型有对应措施的比例",
+            f"{summary.confirmed_risk_types_with_measure:.0%}"
+            if summary.confirmed_risk_types_with_measure is not None
+            else "—",
+        ),
+    ]
+    for i, (label, value) in enumerate(figures, start=2):
+        sheet.write_row(i, 0, [label, value])
+    row = len(figures) + 3
+    sheet.write_row(row, 0, ["乡镇", "高", "中", "低", "合计"], header)
+    for t in summary.by_township:
+        row += 1
+        sheet.write_row(row, 0, [t.township_name, t.high, t.medium, t.low, t.high + t.medium + t.low])
+    row += 2
+    sheet.write_row(row, 0, ["案件环节", "件数"], header)
+    for step, n in summary.cases_by_step.items():
+        row += 1
+        sheet.write_row(row, 0, [STEP.get(step, step), n])
+    trend = _trend_chart(workbook, sheet, header, summary, row + 2)
+    reasons = _reasons_chart(workbook, sheet, header, summary, row + 2 + len(summary.trend) + 2)
+    for anchor, chart in ((0, trend), (24, reasons)):
+        if chart is not None:  # (a chart of nothing: the table above it says so instead)
+            sheet.insert_chart(anchor, 7, chart, {"x_scale": 1.6, "y_scale": 1.4})
+
+
+def _trend_chart(workbook: Any, sheet: Any, header: Any, summary: RiskListSummary, first: int) -> Any | None:
+    """High and medium households on each of the last weekly lists, a line per township (the figures
+    the dashboard and the PNG chart draw), most households first."""
+    counts: dict[str, list[int]] = {}
+    names: dict[str, str] = {}
+    for week in summary.trend:
+        for t in week.by_township:
+            counts.setdefault(t.township_code, []).append(t.high + t.medium)
+            names[t.township_code] = t.township_name
+    codes = sorted(counts, key=lambda code: (-sum(counts[code]), code))
+    townships = [names[code] for code in codes] or ["无高、中风险户"]
+    sheet.write_row(first, 0, ["周（高、中风险户数）", *townships], header)
+    for k, week in enumerate(summary.trend, start=1):
+        sheet.write_row(first + k, 0, [week.week, *(counts[code][k - 1] for code in codes)])
+    if not codes:
+        return None
+    last = first + len(summary.trend)
+    chart = workbook.add_chart({"type": "line"})
+    for col in range(1, len(codes) + 1):
+        chart.add_series(
+            {
+                "name": ["汇总", first, col],
+                "categories": ["汇总", first + 1, 0, last, 0],
+                "values": ["汇总", first + 1, col, last, col],
+                "marker": {"type": "circle"},
+            }
+        )
+    chart.set_title({"name": f"近 {len(summary.trend)} 周高、中风险户数（按乡镇）"})
+    chart.set_y_axis({"name": "户数", "major_gridlines": {"visible": True}})
+    chart.set_legend({"position": "bottom"})
+    return chart
+
+
+def _reasons_chart(
+    workbook: Any, sheet: Any, header: Any, summary: RiskListSummary, first: int
+) -> Any | None:
+    """How many listed households each reason applies to, the 15 most frequent, most frequent on top."""
+    items = list(summary.by_reason.items())[:15]
+    sheet.write_row(first, 0, ["风险原因", "户数"], header)
+    for k, (code, n) in enumerate(items, start=1):
+        sheet.write_row(first + k, 0, [REASON_LABELS.get(code, code), n])
+    if not items:
+        sheet.write_row(first + 1, 0, ["无风险原因", 0])
+        return None
+    last = first + len(items)
+    chart = workbook.add_chart({"type": "bar"})
+    chart.add_series(
+        {
+            "name": "户数",
+            "categories": ["汇总", first + 1, 0, last, 0],
+            "values": ["汇总", first + 1, 1, last, 1],
+            "fill": {"color": "#4472C4"},
+            "data_labels": {"value": True},
+        }
+    )
+    chart.set_title({"name": f"{summary.week} 风险原因分布（户数）"})
+    chart.set_y_axis({"reverse": True})  # the most frequent at the top, as listed
+    chart.set_legend({"none": True})
+    return chart

@@ -1,0 +1,75 @@
+"""A weekly list's rows are written into the workbook's XML by our own row writer: it must write exactly
+what xlsxwriter writes for the same values, tricky text included, and Excel's readers must read them back."""
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+from app.services.lists.xlsx_rows import MAX_TEXT, RowSheet
+
+ROWS: list[list[Any]] = [
+    ["红塔区", "洛河村", "530402202201", "", 0.8312345678901234, 12, "人均纯收入 7,000 元 < 监测线 8,700 元"],
+    ["a & b", "<r>not rich</r>", "'=1+2", " leading", "trailing ", "\t", "line\nbreak"],
+    # (xlsxwriter's write_row stops at a text past Excel's limit: it is last here, so both write the row)
+    ["bell\x07", "cr\r", "_x0041_ literal", "\ufffe\uffff", -3.5, 10**15, "x" * (MAX_TEXT + 10)],
+    ["", "", "", "", "", "", "only the last"],
+    [0, 0.0, 1e-07, 123456789.125, "零", "是", "否"],
+]
+
+
+def sheet_xml(path: Path) -> str:
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet1.xml").decode()
+
+
+def write(path: Path, rows: list[list[Any]], ours: bool) -> None:
+    workbook = xlsxwriter.Workbook(
+        str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    sheet = workbook.add_worksheet("清单", worksheet_class=RowSheet)
+    sheet.write_row(0, 0, ["乡镇", "村", "村代码", "户编号", "风险分", "天数", "原因"])
+    for number, row in enumerate(rows, start=1):
+        if ours:
+            sheet.write_plain_row(number, row)
+        else:
+            sheet.write_row(number, 0, row)
+    sheet.autofilter(0, 0, len(rows), 6)
+    workbook.close()
+
+
+def test_the_rows_are_the_xml_xlsxwriter_writes_for_them(tmp_path: Path) -> None:
+    # xlsxwriter writes a text "<r>…</r>" unescaped, as if it were rich text; ours escapes it
+    plain = [[v for v in row if not (isinstance(v, str) and v.startswith("<r>"))] for row in ROWS]
+    write(tmp_path / "ours.xlsx", plain, ours=True)
+    write(tmp_path / "theirs.xlsx", plain, ours=False)
+    assert sheet_xml(tmp_path / "ours.xlsx") == sheet_xml(tmp_path / "theirs.xlsx")
+
+
+def test_excel_readers_read_back_every_value(tmp_path: Path) -> None:
+    write(tmp_path / "ours.xlsx", ROWS, ours=True)
+    sheet = openpyxl.load_workbook(tmp_path / "ours.xlsx")["清单"]
+    read = [[c.value for c in row] for row in sheet.iter_rows(min_row=2, max_col=7)]
+    assert read[0] == [None if v == "" else v for v in ROWS[0]]  # an empty text is an empty cell
+    assert read[1][:3] == ["a & b", "<r>not rich</r>", "'=1+2"]
+    assert read[1][3:] == [" leading", "trailing ", "\t", "line\nbreak"]
+    assert read[2][4:6] == [-3.5, 10**15]
+    assert read[2][6] == "x" * MAX_TEXT
+    assert read[3] == [None] * 6 + ["only the last"]
+    assert read[4][:4] == [0, 0, 1e-07, 123456789.125]
+    assert sheet.auto_filter.ref == "A1:G6"
+
+
+def test_a_row_out_of_order_or_of_another_kind_of_value_is_refused(tmp_path: Path) -> None:
+    workbook = xlsxwriter.Workbook(io.BytesIO(), {"constant_memory": True})
+    sheet = workbook.add_worksheet(worksheet_class=RowSheet)
+    sheet.write_plain_row(2, ["a"])
+    with pytest.raises(ValueError, match="each below the last"):
+        sheet.write_plain_row(2, ["b"])
+    with pytest.raises(TypeError, match="not bool"):
+        sheet.write_plain_row(3, [True])
+    workbook.close()
