@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import get_settings
 
 READ_ONLY = "shouwang_read_only"
+# Work that only reads says so, and the database holds it to it: on SQLite a plain BEGIN (beside writers,
+# as WAL allows) under PRAGMA query_only; on PostgreSQL a READ ONLY transaction. A read that wrote would
+# fail on SQLite only when a writer happened to be there ("database is locked"); now it fails at once.
+READ_ONLY_OPTIONS: dict[str, Any] = {READ_ONLY: True, "postgresql_readonly": True}
 
 
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
@@ -25,7 +29,6 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
             json_deserializer=_load_json,
         )
         _configure_sqlite(engine)
-        _refuse_writes_when_read_only(engine)
         return engine
     # max_overflow=0: overflow connections churn under load (see shared/PERFORMANCE.md).
     # hide_parameters: statement parameters hold personal data and must never reach a log line.
@@ -37,23 +40,7 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         hide_parameters=True,
         json_deserializer=_load_json,
     )
-    _refuse_writes_when_read_only(engine)
     return engine
-
-
-class ReadOnlyWrite(RuntimeError):
-    """Work that said it only reads (READ_ONLY) wrote: on SQLite its plain BEGIN holds no write lock, so
-    beside a writer the write would fail at once ("database is locked") instead of waiting its turn."""
-
-
-_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
-
-
-def _refuse_writes_when_read_only(engine: Engine) -> None:
-    @event.listens_for(engine, "before_cursor_execute")
-    def _refuse(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if _WRITE.match(statement) and conn.get_execution_options().get(READ_ONLY, False):
-            raise ReadOnlyWrite(f"a read-only transaction tried to write: {statement.split('(')[0][:60]}")
 
 
 # JSON columns hold text as \uXXXX escapes (SQLite's text, PostgreSQL's json type), so an unpaired surrogate
@@ -100,6 +87,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # deadlock on the lock upgrade, which SQLite would report as "database is locked". Work that
         # only reads says so (READ_ONLY) and runs beside writers, as WAL allows.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
@@ -144,3 +132,11 @@ def transaction(sessions: Sessions) -> Iterator[Session]:
 def session_scope() -> AbstractContextManager[Session]:
     """A transaction on this process's database: for callers (CLI commands, worker jobs, tests)."""
     return transaction(get_sessionmaker())
+
+
+@contextmanager
+def read_only_session() -> Iterator[Session]:
+    """A read-only transaction on this process's database (READ_ONLY_OPTIONS), for command-line reads."""
+    with session_scope() as session:
+        session.connection(execution_options=READ_ONLY_OPTIONS)
+        yield session

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
-from app.db import READ_ONLY
+from app.db import READ_ONLY_OPTIONS
 from app.models import Case, OutboxMessage, ReliefMessage, RiskList, RiskRun
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -98,7 +98,7 @@ class DatabaseCollector(Collector):
         up = GaugeMetricFamily("shouwang_database_up", "1 if the figures below could be read from it.")
         try:
             with self.sessions() as session:
-                session.connection(execution_options={READ_ONLY: True})
+                session.connection(execution_options=READ_ONLY_OPTIONS)
                 families = list(_database_families(session))
         except SQLAlchemyError:
             up.add_metric([], 0.0)

@@ -191,7 +191,8 @@ REPORT = (
 EXPORT = (
     "import json, sys, time\n"
     "from app.cli import main\n"
-    "import app.services.lists.risk_list_export, tqdm  # the command's own imports, outside the timing\n"
+    "import app.services.lists.risk_list_export, app.services.lists.risk_list_workbook, tqdm"
+    "  # the command's own imports, outside the timing\n"
     "started = time.perf_counter()\n"
     "main(sys.argv[1:], standalone_mode=False)\n" + REPORT
 )

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import READ_ONLY, Sessions
+from app.db import READ_ONLY_OPTIONS, Sessions
 from app.errors import AppError
 from app.schemas.common import MAX_ID, MAX_PAGE, PageParams
 from app.services.platform import auth
@@ -34,7 +34,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: commit when the route returns, roll back on any error. A GET (or
-    HEAD) reads only, on SQLite beside writers; a GET that writes (its audit entry) takes WritingSessionDep.
+    HEAD) reads only (db.READ_ONLY_OPTIONS); a GET that records something does it in a transaction of its own.
 
     The commit happens before the response is sent, so a failed commit is never reported as success.
     Opening the session does no I/O (its connection is taken when first used, on the route's thread);
@@ -52,18 +52,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     await _end_shielded(session, None)
 
 
-async def get_writing_session(request: Request) -> AsyncIterator[Session]:
-    """`get_session` for a GET that writes (an export that records who took it)."""
-    sessions: Sessions = request.app.state.sessionmaker
-    session = sessions()
-    try:
-        yield session
-    except BaseException as exc:
-        await _end_shielded(session, exc)
-        raise
-    await _end_shielded(session, None)
-
-
 async def _end_shielded(session: Session, error: BaseException | None) -> None:
     with CancelScope(shield=True):
         # its own limiter: waiting for a worker thread while holding a connection could starve the pool
@@ -72,7 +60,7 @@ async def _end_shielded(session: Session, error: BaseException | None) -> None:
 
 @lru_cache(maxsize=8)
 def _read_only(engine: Engine) -> Engine:
-    return engine.execution_options(**{READ_ONLY: True})
+    return engine.execution_options(**READ_ONLY_OPTIONS)
 
 
 def _end(session: Session, error: BaseException | None) -> None:
@@ -106,7 +94,6 @@ SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 # response is sent. With the default ("request") FastAPI sends the response first, so a failed commit
 # would already have been answered 201.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-WritingSessionDep = Annotated[Session, Depends(get_writing_session, scope="function")]
 
 
 async def get_current_actor(

@@ -42,7 +42,7 @@ def export_notice(village_code: str, starts_on: datetime | None, out: Path) -> N
 @handle_errors
 def export_decisions(start: datetime, end: datetime, out: Path) -> None:
     """The county's decisions of a period (identified, eliminated) in the shipped mapping's layout."""
-    from app.db import session_scope
+    from app.db import get_sessionmaker, read_only_session
     from app.models.enums import RegionLevel, Role
     from app.services.exports import decisions
     from app.services.platform.access import Actor
@@ -50,8 +50,10 @@ def export_decisions(start: datetime, end: datetime, out: Path) -> None:
     settings = load_settings()
     # the office's own export, as a district officer would download it (names and ID numbers)
     actor = Actor(None, "system:export", Role.district_officer, _county(), RegionLevel.county)
-    with session_scope() as session, out.open("wb") as stream:
-        count = decisions.write(session, settings, actor, start.date(), end.date(), stream)
+    with read_only_session() as session, out.open("wb") as stream:
+        count = decisions.write(
+            session, get_sessionmaker(), settings, actor, start.date(), end.date(), stream
+        )
     click.echo(f"{out}: {count} households")
 
 
@@ -61,13 +63,14 @@ def export_decisions(start: datetime, end: datetime, out: Path) -> None:
 @handle_errors
 def export_monthly(month: str, out: Path) -> None:
     """The month's tables for the city and province, by township."""
-    from app.db import session_scope
+    from app.db import get_sessionmaker, read_only_session
     from app.services.exports import monthly
     from app.services.platform.access import Actor
 
     settings = load_settings()
-    with session_scope() as session, out.open("wb") as stream:
-        monthly.write(session, settings, Actor.system("export", _county()), month, stream, settings.timezone)
+    actor = Actor.system("export", _county())
+    with read_only_session() as session, out.open("wb") as stream:
+        monthly.write(session, get_sessionmaker(), settings, actor, month, stream, settings.timezone)
     click.echo(f"{out}: the tables of {month}")
 
 

@@ -80,10 +80,12 @@ def _write_export(
     from tqdm import tqdm
 
     from app.db import get_sessionmaker
-    from app.services.lists import risk_list_export, risk_list_workbook
+    from app.services.lists import risk_list_export
 
     with tqdm(total=total, unit=" households", disable=quiet, file=sys.stderr) as bar:
         if fmt == "xlsx":
+            from app.services.lists import risk_list_workbook  # (its summary needs scikit-learn)
+
             risk_list_workbook.write_xlsx(
                 partial, get_sessionmaker(), settings, list_id, actor, filters, bar.update
             )

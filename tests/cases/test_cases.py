@@ -301,6 +301,22 @@ def test_one_batch_opens_cases_on_each_villages_desk_and_a_second_flag_joins_its
         b["id"]: MonitoringStatus.under_verification,
     }
 
+    # a flag for an open case stored before grows it; a copy the caller's session holds is read again
+    with db.session_scope() as session:
+        held = session.get(Case, case_b)
+        assert held is not None
+        assert held.version == 1
+        [row] = cases.receive(
+            session,
+            settings,
+            POLICY,
+            Actor.system("test"),
+            [cases.SignalIn(b["id"], "risk_scorer", "high", health)],
+        )
+        assert (row.outcome, row.case_id) == ("attached", case_b)
+        assert [r["code"] for r in held.reasons] == ["income_below_line", "major_illness"]
+        assert held.version == 2
+
     stale = client.patch(
         f"/api/v1/households/{a['id']}",
         headers=accounts["cadre_a"],

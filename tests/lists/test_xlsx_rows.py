@@ -72,4 +72,21 @@ def test_a_row_out_of_order_or_of_another_kind_of_value_is_refused(tmp_path: Pat
         sheet.write_plain_row(2, ["b"])
     with pytest.raises(TypeError, match="not bool"):
         sheet.write_plain_row(3, [True])
+    with pytest.raises(ValueError, match="outside the sheet"):
+        sheet.write_plain_row(1_048_576, ["past Excel's last row"])
+    with pytest.raises(ValueError, match="outside the sheet"):
+        sheet.write_plain_row(4, [])
     workbook.close()
+
+
+def test_what_excel_cannot_hold_does_not_corrupt_the_file(tmp_path: Path) -> None:
+    """A score that is not a number leaves its cell empty (Excel calls a file with NaN in it corrupt);
+    text past Excel's limit is cut by UTF-16 units, a rare character outside the basic plane counting two."""
+    rare = "𠮷"  # a character of some names and addresses, two UTF-16 units
+    long_text = rare * 20_000
+    write(tmp_path / "ours.xlsx", [[float("nan"), float("inf"), long_text, 1.5]], ours=True)
+    [[nan, inf, text, number]] = openpyxl.load_workbook(tmp_path / "ours.xlsx")["清单"].iter_rows(
+        min_row=2, max_col=4, values_only=True
+    )
+    assert (nan, inf, number) == (None, None, 1.5)
+    assert text == rare * (MAX_TEXT // 2)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from app.api.deps import CurrentActor, SessionDep, SettingsDep, WritingSessionDep
+from app.api.deps import CurrentActor, SessionDep, SessionsDep, SettingsDep
 from app.schemas.common import ErrorBody
 from app.services.exports import decisions, monthly, notices
 
@@ -55,7 +55,8 @@ def public_notice(
     responses={200: {"content": {XLSX: BINARY}, "description": "one row per member"}},
 )
 def decisions_export(
-    session: WritingSessionDep,
+    session: SessionDep,
+    sessions: SessionsDep,
     settings: SettingsDep,
     actor: CurrentActor,
     start: Annotated[date, Query(alias="from", description="first day of the period")],
@@ -64,7 +65,7 @@ def decisions_export(
     """Households identified or whose risk was eliminated in the period, with category, risk types and
     dates, in the shipped import mapping's columns: importing the file gives the same records."""
     out = io.BytesIO()
-    decisions.write(session, settings, actor, start, end, out)
+    decisions.write(session, sessions, settings, actor, start, end, out)
     return _file(out.getvalue(), XLSX, f"decisions-{start}-{end}.xlsx")
 
 
@@ -75,11 +76,12 @@ def decisions_export(
     responses={200: {"content": {XLSX: BINARY}, "description": "a sheet per table"}},
 )
 def monthly_tables(
-    session: WritingSessionDep,
+    session: SessionDep,
+    sessions: SessionsDep,
     settings: SettingsDep,
     actor: CurrentActor,
     month: Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")],
 ) -> Response:
     out = io.BytesIO()
-    monthly.write(session, settings, actor, month, out, settings.timezone)
+    monthly.write(session, sessions, settings, actor, month, out, settings.timezone)
     return _file(out.getvalue(), XLSX, f"monthly-{month}.xlsx")

@@ -8,7 +8,7 @@ Every signal is kept (case_signal) with what became of it.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +58,7 @@ def receive(
 
 @dataclass(eq=False)
 class _CaseRow:
-    """A case as a batch of signals sees it: an open one read, or one this batch opens (id None until
+    """A case as a batch of signals sees it: an open one read, or one this batch opens (id 0 until
     inserted). Reasons and level change as signals attach."""
 
     id: int
@@ -87,6 +87,7 @@ def _receive(
     """Open or attach cases and return the signals' rows, with their outcomes, to be stored. The
     outcomes are decided here, then written set-wise (a run's thousands of flags: one INSERT of the new
     cases, one UPDATE of their households, one of the cases whose reasons grew, one of each kind of row)."""
+    session.flush()  # the caller's pending changes first: what follows reads and writes past the ORM
     ids = sorted({s.household_id for s in signals if s.household_id is not None})
     # rows locked in id order: concurrent batches for the same households wait rather than duplicate
     households = {
@@ -186,7 +187,7 @@ def _insert_cases(
     session: Session,
     actor: Actor,
     policy: PolicyData,
-    now: Any,
+    now: datetime,
     openings: Sequence[_Opening],
     cases: Sequence[_CaseRow],
 ) -> list[_CaseRow]:
@@ -269,7 +270,7 @@ def _save_grown(session: Session, cases: Sequence[_CaseRow]) -> None:
             session.expire(held)
 
 
-def _signal_row(signal: SignalIn, household_id: int | None, actor: Actor, now: Any) -> dict[str, Any]:
+def _signal_row(signal: SignalIn, household_id: int | None, actor: Actor, now: datetime) -> dict[str, Any]:
     return {
         "household_id": household_id,
         "source": signal.source,
@@ -290,7 +291,7 @@ def open_case(
     signal: SignalIn,
     policy: PolicyData,
     actor: Actor,
-    now: Any,
+    now: datetime,
     kind: str = "identification",
 ) -> Case:
     """A new case at the first step, on the timeline, its owners told. An identification puts the
@@ -302,7 +303,7 @@ def open_case(
     return found
 
 
-def _attach(case: _CaseRow, signal: SignalIn, actor: Actor, now: Any) -> dict[str, Any]:
+def _attach(case: _CaseRow, signal: SignalIn, actor: Actor, now: datetime) -> dict[str, Any]:
     """The signal joins the open case (new reasons added, a higher level raised); returns its timeline
     row (without the case's id, which a case this batch opens gets when it is inserted)."""
     known = {_key(r) for r in case.reasons}
@@ -335,7 +336,7 @@ def _last_rejections(session: Session, ids: list[int]) -> dict[int, Case]:
     return {c.household_id: c for c in session.scalars(select(Case).join(latest, Case.id == latest.c.id))}
 
 
-def _suppressed(rejected: Case | None, signal: SignalIn, policy: PolicyData, now: Any) -> bool:
+def _suppressed(rejected: Case | None, signal: SignalIn, policy: PolicyData, now: datetime) -> bool:
     """Within the policy's days after a rejection, only a higher level or a new reason reopens. A
     household's own application is always verified."""
     if rejected is None or rejected.closed_at is None or signal.source == "self_application":

@@ -107,6 +107,7 @@ def notify_owners_of(session: Session, cases: Sequence[CaseLike], kind: str, by:
     actor_id = by.user_id if by is not None else None
     rows: list[dict[str, Any]] = []
     for case in cases:
+        assert case.id, "a case is told about once it is stored"
         owner = procedure.owner(case.step)
         key = ("users", owner, case.village_code)
         if key not in cache:

@@ -11,6 +11,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.config import Settings
+from app.db import Sessions
 from app.errors import Invalid
 from app.models import Household, Region
 from app.models.enums import MonitoringCategory, Role
@@ -31,7 +32,15 @@ def _in(column: Any, start: date, end: date) -> Any:
     return and_(column >= start, column <= end)
 
 
-def write(session: Session, settings: Settings, actor: Actor, start: date, end: date, out: IO[bytes]) -> int:
+def write(
+    session: Session,
+    sessions: Sessions,
+    settings: Settings,
+    actor: Actor,
+    start: date,
+    end: date,
+    out: IO[bytes],
+) -> int:
     """Write the period's decisions to `out`; the households written."""
     access.require_role(actor, EXPORTERS, "exporting the county's decisions")
     if end < start or end - start > timedelta(days=MAX_DAYS):
@@ -88,8 +97,8 @@ def write(session: Session, settings: Settings, actor: Actor, start: date, end: 
                 if name in at and value != "":
                     sheet.write_string(line, at[name], value)
     book.close()
-    audit.record(
-        session,
+    audit.record_apart(
+        sessions,
         settings,
         actor,
         [

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import add_months, local_today
 from app.config import Settings
+from app.db import Sessions
 from app.errors import Invalid
 from app.models import Assistance, Case, Household, Region
 from app.models.enums import MonitoringCategory, RegionLevel, Role
@@ -36,7 +37,15 @@ def month_bounds(month: str) -> tuple[date, date]:
     return first, add_months(first, 1) - timedelta(days=1)
 
 
-def write(session: Session, settings: Settings, actor: Actor, month: str, out: IO[bytes], zone: str) -> None:
+def write(
+    session: Session,
+    sessions: Sessions,
+    settings: Settings,
+    actor: Actor,
+    month: str,
+    out: IO[bytes],
+    zone: str,
+) -> None:
     access.require_role(actor, READERS, "reading the monthly tables")
     first, last = month_bounds(month)
     end_at = datetime.combine(last + timedelta(days=1), time(), ZoneInfo(zone))  # the month's end, local
@@ -133,6 +142,6 @@ def write(session: Session, settings: Settings, actor: Actor, month: str, out: I
     steps = [s.value for s in STEPS]
     table("逾期案件", [STEPS[s].label_zh for s in STEPS], overdue, steps)
     book.close()
-    audit.record(
-        session, settings, actor, [audit.Change("export.monthly", "export", None, None, {"month": month})]
+    audit.record_apart(
+        sessions, settings, actor, [audit.Change("export.monthly", "export", None, None, {"month": month})]
     )

@@ -135,7 +135,3 @@ def render(name: str, summary: RiskListSummary) -> bytes:
         if name == "flagged-by-township":
             return flagged_by_township(summary)
         return reasons(summary)
-
-
-def render_all(summary: RiskListSummary) -> dict[str, bytes]:
-    return {name: render(name, summary) for name in NAMES}

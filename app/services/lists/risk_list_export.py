@@ -1,5 +1,5 @@
-"""Reading a frozen list: scoped and filtered rows, as JSON items, CSV (streamed) and XLSX (one sheet per
-township and a summary sheet with the charts).
+"""Reading a frozen list: scoped and filtered rows, as JSON items and CSV (streamed), and the cells the
+workbook (risk_list_workbook.py) shares with the CSV.
 
 Rows are read with a server-side cursor in batches, so a large list streams in constant memory. Text
 cells that a spreadsheet would take for a formula (=, +, -, @, tab, CR) are escaped with a leading
@@ -9,7 +9,6 @@ apostrophe in CSV and XLSX; JSON carries the values as they are.
 import csv
 import io
 import json
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import READ_ONLY, Sessions, transaction
+from app.db import READ_ONLY_OPTIONS, Sessions, transaction
 from app.models import RiskList, RiskListEntry
 from app.pii import PiiCipher, cipher_for
 from app.schemas.common import PageParams
@@ -29,7 +28,6 @@ from app.services.lists.risk_lists import READERS, Filters
 from app.services.platform import access
 from app.services.platform.access import Actor
 
-logger = logging.getLogger(__name__)
 BATCH = 2000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LEVEL = {"high": "高", "medium": "中", "low": "低"}
@@ -210,7 +208,7 @@ def stream(
     response streams after its request's session has closed) through a server-side cursor."""
     cipher = cipher_for(settings)
     with transaction(sessions) as session:
-        session.connection(execution_options={READ_ONLY: True})
+        session.connection(execution_options=READ_ONLY_OPTIONS)
         # Core, not the ORM: the rows are plain columns, and the ORM's loading cost a tenth of an export
         result = session.connection().execute(
             rows(list_id, actor, filters).execution_options(yield_per=BATCH)

@@ -9,7 +9,7 @@ from typing import Any
 import xlsxwriter
 
 from app.config import Settings
-from app.db import READ_ONLY, Sessions, transaction
+from app.db import READ_ONLY_OPTIONS, Sessions, transaction
 from app.models import RiskList
 from app.schemas.risk_lists import RiskListSummary
 from app.services.lists import risk_list_export, risk_list_summary
@@ -35,7 +35,7 @@ def write_xlsx(
     try:
         header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
         with transaction(sessions) as session:
-            session.connection(execution_options={READ_ONLY: True})
+            session.connection(execution_options=READ_ONLY_OPTIONS)
             risk_list = session.get(RiskList, list_id)
             assert risk_list is not None
             summary = risk_list_summary.summarise(session, risk_list, actor, filters)
@@ -119,9 +119,11 @@ def _summary_sheet(workbook: Any, header: Any, summary: RiskListSummary) -> None
         sheet.write_row(row, 0, [STEP.get(step, step), n])
     trend = _trend_chart(workbook, sheet, header, summary, row + 2)
     reasons = _reasons_chart(workbook, sheet, header, summary, row + 2 + len(summary.trend) + 2)
+    # right of the trend's figures (a column per township), so that a county's are not hidden
+    beside = max(7, len({t.township_code for week in summary.trend for t in week.by_township}) + 2)
     for anchor, chart in ((0, trend), (24, reasons)):
         if chart is not None:  # (a chart of nothing: the table above it says so instead)
-            sheet.insert_chart(anchor, 7, chart, {"x_scale": 1.6, "y_scale": 1.4})
+            sheet.insert_chart(anchor, beside, chart, {"x_scale": 1.6, "y_scale": 1.4})
 
 
 def _trend_chart(workbook: Any, sheet: Any, header: Any, summary: RiskListSummary, first: int) -> Any | None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app import bulk
 from app.config import Settings
 from app.context import request_id_var
+from app.db import Sessions, transaction
 from app.models import AuditEntry, AuditHead, Base
 from app.models.base import utcnow
 from app.services.platform.access import Actor
@@ -93,6 +94,13 @@ def lock_chain(session: Session) -> AuditHead:
         session.add(head)
         session.flush()
     return head
+
+
+def record_apart(sessions: Sessions, settings: Settings, actor: Actor, changes: list[Change]) -> None:
+    """`record` in a transaction of its own, for work that read in a read-only one (an export): the
+    chain's lock is held for the entries only, not while a file was being built."""
+    with transaction(sessions) as session:
+        record(session, settings, actor, changes)
 
 
 def record(session: Session, settings: Settings, actor: Actor, changes: list[Change]) -> None:

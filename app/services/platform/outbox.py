@@ -123,6 +123,7 @@ def enqueue_cases(
     at = utcnow().isoformat()
     rows: list[dict[str, Any]] = []
     for case in cases:
+        assert case.id, "a case is announced once it is stored"
         key = ("endpoints", case.village_code)
         if key not in cache:
             regions = {case.village_code, case.township_code, case.village_code[:6] + "000000"}
