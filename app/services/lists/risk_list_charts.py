@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from app.errors import AppError
 from app.schemas.risk_lists import RiskListSummary
+from app.services.lists import risk_list_summary
 from app.services.lists.risk_lists import REASON_LABELS
 
 NAMES = ("flagged-by-township", "reasons")
@@ -88,23 +89,17 @@ def flagged_by_township(summary: RiskListSummary) -> bytes:
 
     family = cjk_font()
     weeks = [w.week for w in summary.trend]
-    counts: dict[str, list[int]] = {}
-    names: dict[str, str] = {}
-    for week in summary.trend:
-        for row in week.by_township:
-            counts.setdefault(row.township_code, []).append(row.high + row.medium)
-            names[row.township_code] = row.township_name
+    lines = risk_list_summary.township_trend(summary)
     with matplotlib.rc_context(_style(family)):
         figure = _figure(10, 5.5)
         axes = figure.add_subplot()
-        for code in sorted(counts, key=lambda t: (-sum(counts[t]), t)):
-            line = counts[code]
-            axes.plot(range(len(weeks)), line, marker="o", label=names[code])
+        for name, line in lines:
+            axes.plot(range(len(weeks)), line, marker="o", label=name)
         axes.set_xticks(range(len(weeks)), [w.replace("-", "\n") for w in weeks], fontsize=8)
         axes.set_title(f"近 {len(weeks)} 周高、中风险户数（按乡镇）")
         axes.set_ylabel("户数")
         axes.grid(alpha=0.3)
-        if counts:
+        if lines:
             axes.legend(fontsize=8, ncols=2, loc="upper left")
         else:
             axes.text(0.5, 0.5, "无高、中风险户", ha="center", va="center", transform=axes.transAxes)

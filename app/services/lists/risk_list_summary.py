@@ -250,3 +250,15 @@ def _decision_days(session: Session, risk_list: RiskList, actor: Actor, filters:
             continue
         days.extend(values)
     return days
+
+
+def township_trend(summary: RiskListSummary) -> list[tuple[str, list[int]]]:
+    """Each township's high and medium households on each week of the trend (its name, and a count
+    per week), the township with most first: what the charts draw, a line each."""
+    counts: dict[str, list[int]] = {}
+    names: dict[str, str] = {}
+    for week in summary.trend:
+        for t in week.by_township:
+            counts.setdefault(t.township_code, []).append(t.high + t.medium)
+            names[t.township_code] = t.township_name
+    return [(names[code], counts[code]) for code in sorted(counts, key=lambda c: (-sum(counts[c]), c))]

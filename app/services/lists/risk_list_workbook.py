@@ -129,22 +129,16 @@ def _summary_sheet(workbook: Any, header: Any, summary: RiskListSummary) -> None
 def _trend_chart(workbook: Any, sheet: Any, header: Any, summary: RiskListSummary, first: int) -> Any | None:
     """High and medium households on each of the last weekly lists, a line per township (the figures
     the dashboard and the PNG chart draw), most households first."""
-    counts: dict[str, list[int]] = {}
-    names: dict[str, str] = {}
-    for week in summary.trend:
-        for t in week.by_township:
-            counts.setdefault(t.township_code, []).append(t.high + t.medium)
-            names[t.township_code] = t.township_name
-    codes = sorted(counts, key=lambda code: (-sum(counts[code]), code))
-    townships = [names[code] for code in codes] or ["无高、中风险户"]
+    lines = risk_list_summary.township_trend(summary)
+    townships = [name for name, _ in lines] or ["无高、中风险户"]
     sheet.write_row(first, 0, ["周（高、中风险户数）", *townships], header)
     for k, week in enumerate(summary.trend, start=1):
-        sheet.write_row(first + k, 0, [week.week, *(counts[code][k - 1] for code in codes)])
-    if not codes:
+        sheet.write_row(first + k, 0, [week.week, *(counts[k - 1] for _, counts in lines)])
+    if not lines:
         return None
     last = first + len(summary.trend)
     chart = workbook.add_chart({"type": "line"})
-    for col in range(1, len(codes) + 1):
+    for col in range(1, len(lines) + 1):
         chart.add_series(
             {
                 "name": ["汇总", first, col],
