@@ -29,6 +29,7 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
             json_deserializer=_load_json,
         )
         _configure_sqlite(engine)
+        _name_read_only_writes(engine)
         return engine
     # max_overflow=0: overflow connections churn under load (see shared/PERFORMANCE.md).
     # hide_parameters: statement parameters hold personal data and must never reach a log line.
@@ -40,6 +41,7 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
         hide_parameters=True,
         json_deserializer=_load_json,
     )
+    _name_read_only_writes(engine)
     return engine
 
 
@@ -87,8 +89,37 @@ def _configure_sqlite(engine: Engine) -> None:
         # deadlock on the lock upgrade, which SQLite would report as "database is locked". Work that
         # only reads says so (READ_ONLY) and runs beside writers, as WAL allows.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+        if read_only:
+            conn.exec_driver_sql("PRAGMA query_only = 1")
+            conn.connection.info[QUERY_ONLY] = True
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        # the next user of the connection may write (or take it raw, past the begin event above)
+        if record.info.pop(QUERY_ONLY, False):
+            dbapi_connection.execute("PRAGMA query_only = 0")
+
+
+QUERY_ONLY = "shouwang_query_only"
+
+
+class ReadOnlyWrite(RuntimeError):
+    """Work that said it only reads wrote: a mistake in the code, not the database being unavailable."""
+
+
+def _name_read_only_writes(engine: Engine) -> None:
+    """The database's refusal of a write in a read-only transaction, said as what it is (SQLite calls
+    it a read-only database, which the API would answer as the database being unreachable)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> BaseException | None:
+        connection = context.connection
+        if connection is None or not connection.get_execution_options().get(READ_ONLY, False):
+            return None
+        error = context.original_exception
+        refused = getattr(error, "sqlstate", None) == "25006" or "readonly database" in str(error)
+        return ReadOnlyWrite(f"a read-only transaction tried to write: {error}") if refused else None
 
 
 # What work that spans several transactions (a scoring run, a delivery pass) is given by its caller.

@@ -1,6 +1,8 @@
 """`shouwang export`: the public notice (公示) of a village, the county's decisions for the national
 system and the monthly tables, written to a file."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -50,7 +52,7 @@ def export_decisions(start: datetime, end: datetime, out: Path) -> None:
     settings = load_settings()
     # the office's own export, as a district officer would download it (names and ID numbers)
     actor = Actor(None, "system:export", Role.district_officer, _county(), RegionLevel.county)
-    with read_only_session() as session, out.open("wb") as stream:
+    with _partial(out) as partial, read_only_session() as session, partial.open("wb") as stream:
         count = decisions.write(
             session, get_sessionmaker(), settings, actor, start.date(), end.date(), stream
         )
@@ -69,9 +71,22 @@ def export_monthly(month: str, out: Path) -> None:
 
     settings = load_settings()
     actor = Actor.system("export", _county())
-    with read_only_session() as session, out.open("wb") as stream:
+    with _partial(out) as partial, read_only_session() as session, partial.open("wb") as stream:
         monthly.write(session, get_sessionmaker(), settings, actor, month, stream, settings.timezone)
     click.echo(f"{out}: the tables of {month}")
+
+
+@contextmanager
+def _partial(out: Path) -> Iterator[Path]:
+    """Where the file is written until it is whole and its export recorded: names and ID numbers are never
+    left behind in a half-written or unaudited file."""
+    partial = out.with_name(out.name + ".partial")
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)
 
 
 def _county() -> str:

@@ -276,6 +276,17 @@ def test_the_monthly_tables_count_by_township_and_category(
         ).status_code
         == 403
     )
+    # each file given out is on the audit trail, once; a refused one is not
+    from app.models import AuditEntry
+
+    with db.session_scope() as session:
+        recorded = session.execute(
+            select(AuditEntry.actor, AuditEntry.changes).where(AuditEntry.action == "export.monthly")
+        ).all()
+    assert sorted((actor, changes["month"]) for actor, changes in recorded) == [
+        ("admin", "2025-06"),
+        ("district", "2024-03"),
+    ]
 
 
 def test_the_office_writes_the_same_files_from_the_command_line(

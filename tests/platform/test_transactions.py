@@ -91,13 +91,18 @@ def test_an_export_that_records_who_took_it_waits_its_turn_behind_a_write(
 
 def test_work_that_said_it_only_reads_cannot_write() -> None:
     """A GET's transaction is read-only in the database itself (SQLite's query_only, PostgreSQL's READ
-    ONLY): a write there is a mistake, refused at once — and the connection writes again afterwards."""
-    from sqlalchemy.exc import DBAPIError
-
+    ONLY): a write there is a mistake in the code, refused at once and named so (not "the database is
+    unavailable"); the connection goes back to the pool able to write again."""
     engine = db.get_engine().execution_options(**db.READ_ONLY_OPTIONS)
     with engine.connect() as reader:
         assert reader.execute(select(func.count()).select_from(Household)).scalar() == 0
-        with pytest.raises(DBAPIError):
+        raw = reader.connection.dbapi_connection
+        with pytest.raises(db.ReadOnlyWrite, match="read-only transaction tried to write"):
             reader.exec_driver_sql("UPDATE audit_head SET length = length")
+    assert raw is not None
+    if engine.dialect.name == "sqlite":
+        assert raw.execute("PRAGMA query_only").fetchone() == (0,)
+    else:
+        assert not raw.read_only
     with db.session_scope() as session:
         session.execute(text("UPDATE audit_head SET length = length"))

@@ -97,6 +97,7 @@ def write(
                 if name in at and value != "":
                     sheet.write_string(line, at[name], value)
     book.close()
+    session.commit()  # the read ends first: a request holds one connection at a time
     audit.record_apart(
         sessions,
         settings,

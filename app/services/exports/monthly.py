@@ -142,6 +142,7 @@ def write(
     steps = [s.value for s in STEPS]
     table("逾期案件", [STEPS[s].label_zh for s in STEPS], overdue, steps)
     book.close()
+    session.commit()  # the read ends first: a request holds one connection at a time
     audit.record_apart(
         sessions, settings, actor, [audit.Change("export.monthly", "export", None, None, {"month": month})]
     )

@@ -254,7 +254,8 @@ def _decision_days(session: Session, risk_list: RiskList, actor: Actor, filters:
 
 def township_trend(summary: RiskListSummary) -> list[tuple[str, list[int]]]:
     """Each township's high and medium households on each week of the trend (its name, and a count
-    per week), the township with most first: what the charts draw, a line each."""
+    per week), the township with most first: what the charts draw, a line each. (Every week of the
+    trend lists every township, with 0 where it had none.)"""
     counts: dict[str, list[int]] = {}
     names: dict[str, str] = {}
     for week in summary.trend:
