@@ -6,6 +6,7 @@ type (or the 三保障 / 饮水 / 两不愁 flag) and the feature with its value
 Nothing here touches the database.
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -76,12 +77,14 @@ class Reason:
 
 
 def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
+    value = float(value)  # (numpy's scalars are many times slower in math than Python's floats)
+    return value if math.isfinite(value) else None
 
 
 def _yuan(value: float) -> str:
     """Whole yuan, unless the cents matter (8,699.99 must not read as 8,700)."""
-    if not np.isfinite(value):
+    value = float(value)
+    if not math.isfinite(value):
         return "— 元"
     rounded = round(value, 2)
     return f"{rounded:,.0f} 元" if rounded == round(rounded) else f"{rounded:,.2f} 元"

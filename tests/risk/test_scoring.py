@@ -305,3 +305,38 @@ def analyzed() -> set[str]:
         return set(
             session.scalars(text("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"))
         )
+
+
+def test_results_are_stored_as_given_whatever_their_texts_hold(district: dict[str, Any]) -> None:
+    """The scorer writes most rows as whole lines of COPY text on PostgreSQL: a reason's text with a tab,
+    a backslash, a line break or quotes, and a factor's, must come back exactly as given."""
+    tricky = 'tab\there, back\\slash, line\nbreak, "quoted" — 人均纯收入 7,000 元'
+    reason = rules.Reason("income_below_line", "其他", "high", "income_pc", 7000.0, tricky)
+    factor = {"feature": "income_pc", "text": tricky, "value": -0.25}
+    with db.session_scope() as session:
+        run = RiskRun(as_of=AS_OF, mode="model", policy_version=1, triggered_by="test")
+        session.add(run)
+        session.flush()
+        scorer.write_results(
+            session,
+            run.id,
+            [district["poor"], district["rich"]],
+            ["high", "low"],
+            [0.9312, None],
+            [[reason], []],
+            [[factor], None],
+        )
+        run_id = run.id
+    stored = results(run_id)
+    poor, rich = stored[district["poor"]], stored[district["rich"]]
+    assert (poor.level, poor.score, poor.reason_codes) == ("high", 0.9312, "|income_below_line|")
+    assert [r["text"] for r in poor.reasons] == [tricky]
+    assert poor.reasons[0]["value"] == 7000.0
+    assert poor.factors == [factor]
+    assert (rich.level, rich.score, rich.reasons, rich.reason_codes, rich.factors) == (
+        "low",
+        None,
+        [],
+        "|",
+        None,
+    )
