@@ -7,8 +7,9 @@ so does the PNG chart)."""
 import statistics
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.models import RiskList, RiskListEntry, RiskRun
@@ -29,7 +30,6 @@ from app.services.lists.risk_lists import REASON_LABELS, Filters
 from app.services.platform import access
 from app.services.platform.access import Actor
 
-BATCH = 5000
 WEEKS = 12
 # the dashboard's figures are for those who oversee villages; a village's cadre works from the list itself
 READERS = frozenset({Role.township_reviewer, Role.district_officer})
@@ -42,49 +42,52 @@ def readable(session: Session, actor: Actor, week: str) -> RiskList:
 
 
 def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filters) -> RiskListSummary:
-    stmt = risk_lists.entries(
-        risk_list.id,
-        actor,
-        filters,
-        RiskListEntry.township_code,
-        RiskListEntry.township_name,
-        RiskListEntry.village_code,
-        RiskListEntry.level,
-        RiskListEntry.change,
-        RiskListEntry.case_step,
-        RiskListEntry.overdue,
-        RiskListEntry.risk_types,
-        RiskListEntry.reason_codes,
-        RiskListEntry.risk_types_without_measure,
-        RiskListEntry.risk_types_confirmed,
-        RiskListEntry.monitoring_status,
-        RiskListEntry.helper_id,
+    """Counted by the database in groups (a county's list has hundreds of thousands of entries; the
+    groups of township, level, change and step number in the hundreds)."""
+    entry = RiskListEntry
+    groups = (
+        entry.township_code,
+        entry.level,
+        entry.change,
+        entry.case_step,
+        entry.overdue,
+        entry.monitoring_status,
+        entry.helper_id.is_(None),
+    )
+    stmt = _grouped(
+        risk_lists.entries(
+            risk_list.id,
+            actor,
+            filters,
+            *groups,
+            func.min(entry.township_name),
+            func.count(),
+            func.sum(entry.risk_types_without_measure),
+            func.sum(entry.risk_types_confirmed),
+        ),
+        *groups,
     )
     townships: dict[str, TownshipLevels] = {}
     changes: Counter[str] = Counter()
     steps: Counter[str] = Counter()
-    risk_types: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
     listed = overdue = confirmed = unmet = unpaired = 0
     for (
         t_code,
-        t_name,
-        _village,
         level,
         change,
         step,
         late,
-        types,
-        codes,
+        status,
+        no_helper,
+        t_name,
+        n,
         without,
         with_types,
-        status,
-        helper_id,
-    ) in session.execute(stmt.execution_options(yield_per=BATCH)):
-        changes[change] += 1
+    ) in session.execute(stmt):
+        changes[change] += n
         if change == "resolved":
             continue
-        listed += 1
+        listed += n
         row = townships.setdefault(
             t_code,
             TownshipLevels(
@@ -92,30 +95,30 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
             ),
         )
         if level == "high":
-            row.high += 1
+            row.high += n
         elif level == "medium":
-            row.medium += 1
+            row.medium += n
         else:
-            row.low += 1
+            row.low += n
         if step:
-            steps[step] += 1
-            overdue += bool(late)
-            row.overdue_cases += bool(late)
-        if status == MonitoringStatus.monitored and helper_id is None:
-            unpaired += 1
-            row.monitored_without_helper += 1
-        risk_types.update(_split(types))
-        reasons.update(_split(codes))
-        confirmed += with_types
-        unmet += without
+            steps[step] += n
+            overdue += n if late else 0
+            row.overdue_cases += n if late else 0
+        if status == MonitoringStatus.monitored and no_helper:
+            unpaired += n
+            row.monitored_without_helper += n
+        confirmed += with_types or 0
+        unmet += without or 0
+    risk_types = _codes_counted(session, risk_list, actor, filters, entry.risk_types)
+    reasons = _codes_counted(session, risk_list, actor, filters, entry.reason_codes)
     days = _decision_days(session, risk_list, actor, filters)
     return RiskListSummary(
         week=risk_list.week,
         list_id=risk_list.id,
         households=listed,
         by_township=sorted(townships.values(), key=lambda t: t.township_code),
-        by_risk_type=dict(risk_types.most_common()),
-        by_reason=dict(reasons.most_common()),
+        by_risk_type=_ranked(risk_types),
+        by_reason=_ranked(reasons),
         changes={k: changes.get(k, 0) for k in ("new", "continuing", "level_up", "level_down", "resolved")},
         cases_by_step={step: steps[step] for step in STEPS if steps[step]},
         overdue_cases=overdue,
@@ -128,6 +131,32 @@ def summarise(session: Session, risk_list: RiskList, actor: Actor, filters: Filt
         scored_by=scored_by(session, risk_list),
         cluster_alerts=cluster_alerts(session, risk_list, actor),
     )
+
+
+def _ranked(counted: Counter[str]) -> dict[str, int]:
+    """Most first; equal counts by code, so the same list always reads the same."""
+    return dict(sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _grouped(stmt: Select[Any], *keys: Any) -> Select[Any]:
+    return stmt.order_by(None).group_by(*keys)
+
+
+def _codes_counted(
+    session: Session, risk_list: RiskList, actor: Actor, filters: Filters, column: Any
+) -> Counter[str]:
+    """How many listed (not resolved) entries carry each code of a "|a|b|" column."""
+    stmt = _grouped(
+        risk_lists.entries(risk_list.id, actor, filters, column, func.count()).where(
+            RiskListEntry.change != "resolved"
+        ),
+        column,
+    )
+    counted: Counter[str] = Counter()
+    for value, n in session.execute(stmt):
+        for code in _split(value):
+            counted[code] += n
+    return counted
 
 
 def cluster_alerts(session: Session, risk_list: RiskList, actor: Actor) -> list[ClusterAlertBrief]:
