@@ -25,11 +25,11 @@ def export_group() -> None:
 @handle_errors
 def export_notice(village_code: str, starts_on: datetime | None, out: Path) -> None:
     """The public notice of VILLAGE_CODE's households at the notice step (A4 PDF)."""
-    from app.db import session_scope
+    from app.db import read_only_session
     from app.services.exports import notices
     from app.services.platform.access import Actor
 
-    with session_scope() as session:
+    with read_only_session() as session:
         notice = notices.gather(
             session, Actor.system("export", _county()), village_code, starts_on.date() if starts_on else None
         )
@@ -93,10 +93,10 @@ def _county() -> str:
     """The county the database holds: command-line work acts across it."""
     from sqlalchemy import select
 
-    from app.db import session_scope
+    from app.db import read_only_session
     from app.models import Region
     from app.models.enums import RegionLevel
 
-    with session_scope() as session:
+    with read_only_session() as session:
         code = session.scalar(select(Region.code).where(Region.level == RegionLevel.county).limit(1))
     return code or ""

@@ -45,12 +45,12 @@ def lists_generate(week: str, force: bool) -> None:
 @handle_errors
 def lists_export(week: str, fmt: str, out: Path, township: str | None, quiet: bool) -> None:
     """Write a week's list to a file (the whole county, or one township), with a progress bar."""
-    from app.db import session_scope
+    from app.db import read_only_session
     from app.schemas.risk_lists import RiskListRead
     from app.services.lists import risk_list_export, risk_lists
 
     settings = load_settings()
-    with session_scope() as session:
+    with read_only_session() as session:
         actor = risk_lists.county_reader(session)
         risk_list = risk_lists.readable(session, actor, week)
         filters = risk_lists.Filters(township=risk_lists.township_code(township))

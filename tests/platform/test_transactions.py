@@ -55,6 +55,22 @@ def test_reads_are_not_queued_behind_a_write(client: TestClient, accounts: Accou
     assert response.status_code == 200, response.text
 
 
+def test_the_readiness_probe_answers_at_once_while_a_write_holds_the_lock(client: TestClient) -> None:
+    """An orchestrator restarts a service whose probe times out: during a long import (the write lock
+    held) /readyz must still answer, not wait out the database's 30-second busy timeout."""
+    import time
+
+    with db.get_engine().connect() as writer:
+        writer.execute(select(func.count()).select_from(Household))  # BEGIN IMMEDIATE on SQLite
+        writer.exec_driver_sql("UPDATE audit_head SET length = length")
+        started = time.monotonic()
+        response = client.get("/readyz")
+        waited = time.monotonic() - started
+        writer.rollback()
+    assert (response.status_code, response.json()["status"]) == (200, "ready"), response.text
+    assert waited < 5
+
+
 @pytest.mark.skipif(db.get_engine().dialect.name != "sqlite", reason="SQLite's write lock")
 def test_an_export_that_records_who_took_it_waits_its_turn_behind_a_write(
     client: TestClient, accounts: Accounts

@@ -9,6 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.db import READ_ONLY_OPTIONS
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -26,15 +28,20 @@ def head_revisions() -> frozenset[str]:
 
 
 def current_revisions(engine: Engine) -> frozenset[str]:
+    # read-only: on SQLite it then runs beside a writer instead of queueing behind its write lock
     with engine.connect() as connection:
+        connection.execution_options(**READ_ONLY_OPTIONS)
         return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
 def readiness(engine: Engine) -> tuple[bool, str]:
+    """Whether the database answers and its schema is at the head. Only reads: a probe must answer at
+    once, even while a long import holds the write lock."""
     try:
         with engine.connect() as connection:
+            connection.execution_options(**READ_ONLY_OPTIONS)
             connection.execute(text("SELECT 1"))
-        current = current_revisions(engine)
+            current = frozenset(MigrationContext.configure(connection).get_current_heads())
     except SQLAlchemyError as exc:
         return False, f"database unreachable: {type(exc).__name__}"
     if current != head_revisions():
