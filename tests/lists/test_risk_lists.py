@@ -463,6 +463,44 @@ def test_the_cli_exports_a_township(district: dict[str, int], settings: Settings
     assert bad.exit_code != 0
 
 
+def test_the_cli_csv_export_loads_neither_scikit_learn_nor_matplotlib(
+    district: dict[str, int], settings: Settings, tmp_path: Any
+) -> None:
+    """A county's CSV is written in seconds; importing scikit-learn (for the workbook's summary) took 3.5 s
+    of it before the first row. Checked in a fresh process, as the command runs."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    results(dict.fromkeys(district.values(), "high"))
+    assert CliRunner().invoke(main, ["lists", "generate", "--week", "current"]).exit_code == 0
+    out = tmp_path / "list.csv"
+    command = ["lists", "export", "--week", "latest", "--format", "csv", "--out", str(out), "--quiet"]
+    script = (
+        "import sys\n"
+        "from app.cli import main\n"
+        f"main({command!r}, standalone_mode=False)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'matplotlib', 'scipy'}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert len(csv_rows(out.read_bytes())) == len(district) + 1
+
+
 # ---- acceptance 5: charts ---------------------------------------------------------------------------
 
 
