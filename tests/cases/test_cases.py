@@ -233,6 +233,31 @@ def test_1000_flags_for_800_households_from_4_workers_give_800_cases(settings: S
         assert attached == 200
 
 
+def test_signals_see_what_the_caller_changed_before_sending_them(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    """Cases are opened past the ORM (set-wise SQL): a change the caller made in the same transaction and
+    has not yet written — here, a household just put under monitoring — must count, not be overwritten."""
+    household = new_household(client, accounts["cadre_a"])
+    with db.session_scope() as session:
+        row = session.get(Household, household["id"])
+        assert row is not None
+        row.monitoring_status = MonitoringStatus.monitored
+        [signal] = cases.receive(
+            session,
+            settings,
+            POLICY,
+            Actor.system("test"),
+            [cases.SignalIn(row.id, "risk_scorer", "high", HIGH)],
+        )
+        assert (signal.outcome, signal.case_id) == ("monitored", None)
+    with db.session_scope() as session:
+        stored = session.get(Household, household["id"])
+        assert stored is not None
+        assert stored.monitoring_status == MonitoringStatus.monitored
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
 def test_one_batch_opens_cases_on_each_villages_desk_and_a_second_flag_joins_its_case(
     client: TestClient, accounts: Accounts, settings: Settings
 ) -> None:
