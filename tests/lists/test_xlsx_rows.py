@@ -76,6 +76,8 @@ def test_a_row_out_of_order_or_of_another_kind_of_value_is_refused(tmp_path: Pat
         sheet.write_plain_row(1_048_576, ["past Excel's last row"])
     with pytest.raises(ValueError, match="outside the sheet"):
         sheet.write_plain_row(4, [])
+    with pytest.raises(ValueError, match="outside the sheet"):  # past the columns it names: not cut short
+        sheet.write_plain_row(5, ["x"] * 257)
     workbook.close()
 
 

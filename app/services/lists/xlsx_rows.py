@@ -31,7 +31,12 @@ class RowSheet(Worksheet):  # type: ignore[misc]  # (xlsxwriter has no type hint
         xlsxwriter itself: "" leaves its cell empty; text and numbers only (not bool, not None)."""
         if not self.constant_memory or row <= self.previous_row:
             raise ValueError("plain rows are written in constant-memory mode, each below the last")
-        if not values or self._check_dimensions(row, len(values) - 1) or self._check_dimensions(row, 0):
+        if (
+            not values
+            or len(values) > len(_LETTERS)  # (no list has that many columns: refused, not cut short)
+            or self._check_dimensions(row, len(values) - 1)
+            or self._check_dimensions(row, 0)
+        ):
             raise ValueError(f"row {row} of {len(values)} cells is outside the sheet")
         self._write_single_row(row)  # what xlsxwriter still holds of the row above goes out first
         number = row + 1
