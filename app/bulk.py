@@ -21,13 +21,17 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     columns = list(rows[0])
     defaults = _defaults(table, columns)
-    json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    # only JSON needs converting here: the driver writes the rest, StrEnum members as their values
+    json_at = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
     quoted = ", ".join(f'"{c}"' for c in [*columns, *defaults])
     filled = [_value(v, isinstance(table.c[c].type, JSON)) for c, v in defaults.items()]
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([*(_value(row[c], c in json_columns) for c in columns), *filled])
+            values = [row[c] for c in columns]
+            for i in json_at:
+                values[i] = json.dumps(values[i], ensure_ascii=False)
+            copy.write_row(values + filled)
 
 
 def insert_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
