@@ -426,6 +426,31 @@ def test_a_tokens_holder_is_read_again_only_after_a_few_seconds_unless_changed_h
     assert_unauthorized(me(client, access))
 
 
+def test_someone_elses_login_leaves_a_tokens_holder_cached(
+    client: TestClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A morning of logins must not empty the cache for everyone already working (each login forgot every
+    token's holder): only a change to the holder's own account or logins does."""
+    from app.services.platform import actor_cache
+
+    now = time.monotonic()
+    monkeypatch.setattr(actor_cache, "seconds_clock", lambda: now)
+    access = accounts.tokens("cadre_a")["access_token"]
+    assert me(client, access).status_code == 200
+    accounts.tokens("cadre_b")  # someone else logs in
+    statements: list[str] = []
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert me(client, access).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert not [s for s in statements if "refresh_family" in s]  # answered from the cache
+    assert client.post("/api/v1/auth/logout", headers=bearer(access)).status_code == 204
+    assert_unauthorized(me(client, access))  # their own logout applies at once
+
+
 def past_grace(clock: time_machine.Traveller | None, settings: Settings) -> None:
     """Let the grace for the token just replaced run out."""
     assert clock is not None
@@ -675,9 +700,12 @@ def test_a_holder_read_before_a_logout_committed_here_is_not_kept() -> None:
 
     now_s = unix_seconds()
     actor = Actor(1, "cadre_a", Role.village_cadre, VILLAGE_A, RegionLevel.village)
-    read_at = actor_cache.generation()
-    actor_cache.clear()  # the logout's commit
+    other = Actor(2, "cadre_b", Role.village_cadre, VILLAGE_A, RegionLevel.village)
+    read_at, other_read_at = actor_cache.generation(1), actor_cache.generation(2)
+    actor_cache.forget([1])  # the logout's commit
     actor_cache.put("token-read-before", actor, now_s + 600, 5, read_at)
     assert actor_cache.get("token-read-before", now_s) is None
-    actor_cache.put("token-read-after", actor, now_s + 600, 5, actor_cache.generation())
+    actor_cache.put("token-read-after", actor, now_s + 600, 5, actor_cache.generation(1))
     assert actor_cache.get("token-read-after", now_s) == actor
+    actor_cache.put("someone-elses-token", other, now_s + 600, 5, other_read_at)  # not their logout
+    assert actor_cache.get("someone-elses-token", now_s) == other

@@ -1,12 +1,13 @@
 """Who holds an access token, remembered for a few seconds by this process.
 
-Forgotten whenever this process commits a change to an account or a login (logout, role, deactivation,
-token rotation), so such a change applies here at once; other replicas read it again within the setting's
-seconds. An entry never outlives its token."""
+A user's tokens are forgotten whenever this process commits a change to their account or one of their
+logins (logout, role, deactivation, token rotation), so such a change applies here at once; other replicas
+read it again within the setting's seconds. Someone else's login or change forgets nothing (a morning of
+logins would otherwise empty the cache again and again). An entry never outlives its token."""
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event
@@ -21,7 +22,8 @@ seconds_clock: Callable[[], float] = time.monotonic  # not the app's clock: test
 
 _lock = threading.Lock()
 _entries: dict[str, tuple[float, float, Actor]] = {}  # token: (kept until, monotonic; token expiry, epoch)
-_generation = 0  # counts the clearings: what was read before one is not stored after it
+# per user, the changes committed here: what was read before one is not stored after it
+_generations: dict[int, int] = {}
 
 
 def get(token: str, now_epoch: float) -> Actor | None:
@@ -35,41 +37,48 @@ def get(token: str, now_epoch: float) -> Actor | None:
     return actor
 
 
-def generation() -> int:
+def generation(user_id: int) -> int:
     """Take it before reading the account: `put` stores nothing read before a change committed here."""
-    return _generation
+    return _generations.get(user_id, 0)
 
 
 def put(token: str, actor: Actor, expires_epoch: float, seconds: int, read_at: int) -> None:
-    if seconds <= 0:
+    if seconds <= 0 or actor.user_id is None:
         return
     with _lock:
-        if read_at != _generation:  # a logout or a role change committed while it was being read
+        if read_at != _generations.get(actor.user_id, 0):  # a logout or a role change committed meanwhile
             return
         if len(_entries) >= MAX_ENTRIES:
             _entries.clear()
         _entries[token] = (seconds_clock() + seconds, expires_epoch, actor)
 
 
-def clear() -> None:
-    global _generation
+def forget(user_ids: Iterable[int]) -> None:
+    """The users' tokens, as a change to their accounts or logins commits."""
+    users = set(user_ids)
     with _lock:
-        _generation += 1
-        _entries.clear()
+        for user_id in users:
+            _generations[user_id] = _generations.get(user_id, 0) + 1
+        for token in [t for t, (_, _, actor) in _entries.items() if actor.user_id in users]:
+            del _entries[token]
 
 
 @event.listens_for(Session, "after_flush")
 def _note_account_changes(session: Session, _flush: UOWTransaction) -> None:
-    touched = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, User | RefreshFamily) for obj in touched):
-        session.info[_CHANGED] = True
+    # a new login (a new RefreshFamily) changes none of the tokens already given out
+    changed = {obj.id for obj in (*session.dirty, *session.deleted) if isinstance(obj, User)} | {
+        obj.user_id for obj in (*session.dirty, *session.deleted) if isinstance(obj, RefreshFamily)
+    }
+    if changed:
+        session.info.setdefault(_CHANGED, set()).update(changed)
 
 
 @event.listens_for(Session, "after_commit")
 def _forget_after_commit(session: Session) -> None:
     # after the commit, not at the flush: a request reading in between would cache the old state again
-    if session.info.pop(_CHANGED, False):
-        clear()
+    changed = session.info.pop(_CHANGED, None)
+    if changed:
+        forget(changed)
 
 
 @event.listens_for(Session, "after_soft_rollback")

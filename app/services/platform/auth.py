@@ -260,8 +260,9 @@ def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
     claims = decode_token(settings, token, kind="access")
     if claims is None:
         raise Unauthorized("token is invalid or expired")
-    read_at = actor_cache.generation()
-    user, family = _holder_and_family(session, claims)
+    user_id = _user_id(claims)
+    read_at = actor_cache.generation(user_id)
+    user, family = _holder_and_family(session, user_id, str(claims["fam"]))
     if user is None or not user.active or user.token_version != claims.get("tv"):
         raise Unauthorized("token is no longer valid")
     if user.role == Role.platform_client:  # it signs its requests; a token of its own opens nothing
@@ -275,17 +276,20 @@ def actor_from_token(session: Session, settings: Settings, token: str) -> Actor:
     return actor
 
 
-def _holder_and_family(session: Session, claims: dict[str, Any]) -> tuple[User | None, RefreshFamily | None]:
-    """The token's user and its login family, in one statement (an unknown family: None)."""
+def _user_id(claims: dict[str, Any]) -> int:
     try:
-        user_id = int(str(claims["sub"]))
+        return int(str(claims["sub"]))
     except ValueError:
         raise Unauthorized("token is invalid or expired") from None
+
+
+def _holder_and_family(
+    session: Session, user_id: int, family_id: str
+) -> tuple[User | None, RefreshFamily | None]:
+    """The token's user and its login family, in one statement (an unknown family: None)."""
     row = session.execute(
         select(User, RefreshFamily)
-        .outerjoin(
-            RefreshFamily, (RefreshFamily.id == str(claims["fam"])) & (RefreshFamily.user_id == User.id)
-        )
+        .outerjoin(RefreshFamily, (RefreshFamily.id == family_id) & (RefreshFamily.user_id == User.id))
         .where(User.id == user_id)
     ).first()
     return (None, None) if row is None else (row[0], row[1])
