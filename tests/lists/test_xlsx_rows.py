@@ -19,6 +19,10 @@ ROWS: list[list[Any]] = [
     ["bell\x07", "cr\r", "_x0041_ literal", "\ufffe\uffff", -3.5, 10**15, "x" * (MAX_TEXT + 10)],
     ["", "", "", "", "", "", "only the last"],
     [0, 0.0, 1e-07, 123456789.125, "零", "是", "否"],
+    # one cell that needs care among plain ones (a row is checked whole, then cell by cell)
+    ["洛河村", " leading", "plain", 3, "plain", "", "last"],
+    ["洛河村", "plain", 3, "trailing\n", "", "plain", "a & b"],
+    ["private\ue000use", "\ue000", " \ue000", "plain", 1.5, "", "x"],
 ]
 
 
@@ -61,7 +65,9 @@ def test_excel_readers_read_back_every_value(tmp_path: Path) -> None:
     assert read[2][6] == "x" * MAX_TEXT
     assert read[3] == [None] * 6 + ["only the last"]
     assert read[4][:4] == [0, 0, 1e-07, 123456789.125]
-    assert sheet.auto_filter.ref == "A1:G6"
+    for got, sent in zip(read[5:], ROWS[5:], strict=True):
+        assert got == [None if v == "" else v for v in sent]
+    assert sheet.auto_filter.ref == f"A1:G{len(ROWS) + 1}"
 
 
 def test_a_row_out_of_order_or_of_another_kind_of_value_is_refused(tmp_path: Path) -> None:
