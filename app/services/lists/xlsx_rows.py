@@ -21,10 +21,6 @@ _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 # Excel's limit for a cell's text, in UTF-16 units (xlsxwriter truncates to it too)
 MAX_TEXT = 32767
 _LETTERS = [xl_col_to_name(col) for col in range(256)]
-# a row's texts are checked joined by a character that is neither space nor escaped: a text beginning or
-# ending in space shows next to it (a text holding it only sends the row the slower, exact way)
-_SEPARATOR = "\ue000"
-_EDGE_SPACE = re.compile(r"(?:^|\ue000)\s|\s(?:\ue000|$)")
 
 
 class RowSheet(Worksheet):  # type: ignore[misc]  # (xlsxwriter has no type hints)
@@ -44,19 +40,10 @@ class RowSheet(Worksheet):  # type: ignore[misc]  # (xlsxwriter has no type hint
             raise ValueError(f"row {row} of {len(values)} cells is outside the sheet")
         self._write_single_row(row)  # what xlsxwriter still holds of the row above goes out first
         number = row + 1
-        # most rows hold nothing to escape, no edge space and no long text: checked once for the whole row
-        texts = _SEPARATOR.join(v for v in values if isinstance(v, str))
-        plain = (
-            len(texts) <= MAX_TEXT // 2 and not _NEEDS_ESCAPE.search(texts) and not _EDGE_SPACE.search(texts)
-        )
         parts = [f'<row r="{number}">']
         for letter, value in zip(_LETTERS, values, strict=False):
             if isinstance(value, str):
-                if not value:
-                    continue
-                if plain:
-                    parts.append(f'<c r="{letter}{number}" t="inlineStr"><is><t>{value}</t></is></c>')
-                else:
+                if value:
                     parts.append(_text_cell(f"{letter}{number}", value))
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 if math.isfinite(value):  # (NaN or infinity would make Excel call the file corrupt)
