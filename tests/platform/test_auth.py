@@ -5,6 +5,8 @@ Waiting is simulated by moving `locked_until` into the past in the database, nev
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -398,6 +400,19 @@ def test_logout_revokes_access_and_refresh_tokens(client: TestClient, accounts: 
     assert accounts.tokens("cadre_a")["access_token"]
 
 
+@contextmanager
+def statements_sent(client: TestClient) -> Iterator[list[str]]:
+    """The SQL the app sends to its database meanwhile."""
+    statements: list[str] = []
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
 def test_a_tokens_holder_is_read_again_only_after_a_few_seconds_unless_changed_here(
     client: TestClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -409,15 +424,9 @@ def test_a_tokens_holder_is_read_again_only_after_a_few_seconds_unless_changed_h
     now = time.monotonic()
     monkeypatch.setattr(actor_cache, "seconds_clock", lambda: now)  # no real second passes in between
     access = accounts.tokens("cadre_a")["access_token"]
-    statements: list[str] = []
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(client) as statements:
         assert me(client, access).status_code == 200
         assert me(client, access).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert len([s for s in statements if "refresh_family" in s]) == 1  # the first request only
     with db.session_scope() as session:
         session.execute(text("UPDATE user_account SET active = false WHERE username = 'cadre_a'"))
@@ -438,14 +447,8 @@ def test_someone_elses_login_leaves_a_tokens_holder_cached(
     access = accounts.tokens("cadre_a")["access_token"]
     assert me(client, access).status_code == 200
     accounts.tokens("cadre_b")  # someone else logs in
-    statements: list[str] = []
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(client) as statements:
         assert me(client, access).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert not [s for s in statements if "refresh_family" in s]  # answered from the cache
     assert client.post("/api/v1/auth/logout", headers=bearer(access)).status_code == 204
     assert_unauthorized(me(client, access))  # their own logout applies at once
