@@ -21,7 +21,8 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     columns = list(rows[0])
     defaults = _defaults(table, columns)
-    # only JSON needs converting here: the driver writes the rest, StrEnum members as their values
+    # only JSON needs converting here: the driver writes the rest, StrEnum members as their values (every
+    # enum of the models is one, app/models/types.py; a plain Enum would be written by its name)
     json_at = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
     quoted = ", ".join(f'"{c}"' for c in [*columns, *defaults])
     filled = [_value(v, isinstance(table.c[c].type, JSON)) for c, v in defaults.items()]

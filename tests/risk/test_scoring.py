@@ -307,12 +307,16 @@ def analyzed() -> set[str]:
         )
 
 
-def test_results_are_stored_as_given_whatever_their_texts_hold(district: dict[str, Any]) -> None:
+def test_results_are_stored_as_given_whatever_their_texts_hold(
+    district: dict[str, Any], client: TestClient, accounts: Accounts
+) -> None:
     """The scorer writes most rows as whole lines of COPY text on PostgreSQL: a reason's text with a tab,
     a backslash, a line break or quotes, and a factor's, must come back exactly as given."""
     tricky = 'tab\there, back\\slash, line\nbreak, "quoted" — 人均纯收入 7,000 元'
     reason = rules.Reason("income_below_line", "其他", "high", "income_pc", 7000.0, tricky)
     factor = {"feature": "income_pc", "text": tricky, "value": -0.25}
+    third = new_household(client, accounts["cadre_a"])["id"]
+    fourth = new_household(client, accounts["cadre_a"])["id"]
     with db.session_scope() as session:
         run = RiskRun(as_of=AS_OF, mode="model", policy_version=1, triggered_by="test")
         session.add(run)
@@ -320,15 +324,18 @@ def test_results_are_stored_as_given_whatever_their_texts_hold(district: dict[st
         scorer.write_results(
             session,
             run.id,
-            [district["poor"], district["rich"]],
-            ["high", "low"],
-            [0.9312, None],
-            [[reason], []],
-            [[factor], None],
+            [district["poor"], district["rich"], third, fourth],
+            ["high", "low", "low", "medium"],
+            [0.9312, None, 0.0417, 0.5],
+            [[reason], [], [], []],
+            [[factor], None, None, [factor]],
         )
         run_id = run.id
     stored = results(run_id)
     poor, rich = stored[district["poor"]], stored[district["rich"]]
+    # a score and nothing else (the whole-line path), and factors without reasons
+    assert (stored[third].score, stored[third].reasons, stored[third].factors) == (0.0417, [], None)
+    assert (stored[fourth].level, stored[fourth].reasons, stored[fourth].factors) == ("medium", [], [factor])
     assert (poor.level, poor.score, poor.reason_codes) == ("high", 0.9312, "|income_below_line|")
     assert [r["text"] for r in poor.reasons] == [tricky]
     assert poor.reasons[0]["value"] == 7000.0
