@@ -311,30 +311,26 @@ def write_results(
     factors: list[list[dict[str, Any]] | None],
 ) -> None:
     """A chunk's results, a row per household (its reasons and factors stored as JSON)."""
+    results = list(zip(household_ids, levels, scores, reasons, factors, strict=True))
     if session.connection().dialect.name == "postgresql":
-        lines = _result_lines(run_id, household_ids, levels, scores, reasons, factors)
-        bulk.copy_lines(session, RESULT_TABLE, RESULT_COLUMNS, lines)
+        bulk.copy_lines(session, RESULT_TABLE, RESULT_COLUMNS, _result_lines(run_id, results))
         return
     rows = [
         (run_id, hid, level, score, [_reason_dict(r) for r in found], _codes(found), top)
-        for hid, level, score, found, top in zip(household_ids, levels, scores, reasons, factors, strict=True)
+        for hid, level, score, found, top in results
     ]
     bulk.copy_tuples(session, RESULT_TABLE, RESULT_COLUMNS, rows)
 
 
-def _result_lines(
-    run_id: int,
-    household_ids: list[int],
-    levels: Sequence[str],
-    scores: list[float | None],
-    reasons: list[list[rules.Reason]],
-    factors: list[list[dict[str, Any]] | None],
-) -> list[str]:
+Result = tuple[int, str, float | None, list[rules.Reason], list[dict[str, Any]] | None]
+
+
+def _result_lines(run_id: int, results: list[Result]) -> list[str]:
     """The chunk's result rows as COPY text, in RESULT_COLUMNS' order. Most households have no reason
     and no factor: their line is written whole (formatting every field of every row was a fifth of a
     run); only the flagged ones' reasons and factors are encoded as JSON."""
     lines = []
-    for hid, level, score, found, top in zip(household_ids, levels, scores, reasons, factors, strict=True):
+    for hid, level, score, found, top in results:
         score_text = "\\N" if score is None else str(score)
         if not found and top is None:
             lines.append(f"{run_id}\t{hid}\t{level}\t{score_text}\t[]\t|\t\\N\n")
