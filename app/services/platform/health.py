@@ -6,7 +6,7 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import READ_ONLY_OPTIONS
@@ -38,10 +38,7 @@ def readiness(engine: Engine) -> tuple[bool, str]:
     """Whether the database answers and its schema is at the head. Only reads: a probe must answer at
     once, even while a long import holds the write lock."""
     try:
-        with engine.connect() as connection:
-            connection.execution_options(**READ_ONLY_OPTIONS)
-            connection.execute(text("SELECT 1"))
-            current = frozenset(MigrationContext.configure(connection).get_current_heads())
+        current = current_revisions(engine)  # (reading the revision is the database answering)
     except SQLAlchemyError as exc:
         return False, f"database unreachable: {type(exc).__name__}"
     if current != head_revisions():
