@@ -217,42 +217,35 @@ def generate(households: int, chunk: int, base_seed: int) -> dict[str, Any]:
 
 
 def generate_quarters(households: int, chunk: int, base_seed: int, quarters: int) -> dict[str, Any]:
-    """Add households in chunks (one transaction each) until the district has `households`.
+    """Add households until the district has `households`, as `shouwang demo-data` writes them (chunks
+    of `chunk`, one transaction each, two processes side by side on PostgreSQL).
 
-    A chunk's seed follows from the number of households before it, so an interrupted build continues
-    where it stopped and gives the same district."""
+    The seed follows from the number of households already there, so an interrupted build continues
+    where it stopped."""
     from app.config import get_settings
-    from app.db import session_scope
-    from app.demo import district as demo
-    from app.demo import regions as demo_regions
+    from app.demo import chunks
 
     settings = get_settings()
-    with session_scope() as session:
-        demo_regions.ensure_regions(session, settings)
     done = household_count()
     if done >= households:
         return {}
     if done:
         say(f"continuing an interrupted build: {done:,} of {households:,} households present")
-    start_done, started = done, time.perf_counter()
-    while done < households:
-        n = min(chunk, households - done)
-        with session_scope() as session:
-            demo.generate(
-                session, settings, households=n, seed=base_seed * 10_000_019 + done, quarter_count=quarters
-            )
-        done += n
-        elapsed = time.perf_counter() - started
-        rate = (done - start_done) / elapsed
-        say(
-            f"  generated {done:>9,} / {households:,} households  {elapsed:7.0f} s  {rate:6.0f} households/s"
-            f"  eta {(households - done) / rate:6.0f} s"
-        )
+    started = time.perf_counter()
+    added = chunks.write(
+        settings,
+        households=households - done,
+        seed=base_seed * 10_000_019 + done,
+        quarter_count=quarters,
+        jobs=1 if settings.database_url.startswith("sqlite") else 2,
+        chunk_households=chunk,
+    )
     elapsed = time.perf_counter() - started
+    say(f"  generated {added:,} households in {elapsed:.0f} s ({added / elapsed:.0f} households/s)")
     return {
-        "generated_households": done - start_done,
+        "generated_households": added,
         "generate_s": elapsed,
-        "generate_households_per_s": (done - start_done) / elapsed,
+        "generate_households_per_s": added / elapsed,
     }
 
 

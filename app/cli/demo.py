@@ -86,36 +86,37 @@ def bootstrap_demo(session: Any, settings: Settings) -> None:
     click.echo("")
 
 
-DEMO_CHUNK = 20_000
-
-
 @click.command("demo-data")
 @click.option("--households", default=3000, show_default=True, type=click.IntRange(1, 2_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option(
     "--years", default=3, show_default=True, type=click.IntRange(1, 20), help="years of quarterly reports"
 )
+@click.option(
+    "--jobs",
+    type=click.Choice(["1", "2", "4"]),
+    help="processes writing chunks of 20,000 households side by side (PostgreSQL; default 2, SQLite 1)",
+)
 @handle_errors
-def demo_data(households: int, seed: int, years: int) -> None:
+def demo_data(households: int, seed: int, years: int, jobs: str | None) -> None:
     """Fill the database with a plausible district (demo mode only)."""
-    from app.db import session_scope
-    from app.demo import district as demo
+    from app.demo import chunks
 
     settings = load_settings()
     if not settings.is_demo:
         fail("demo data is refused in production", 2)
+    on_sqlite = settings.database_url.startswith("sqlite")
+    if on_sqlite and jobs not in (None, "1"):
+        fail("--jobs: SQLite takes one writer at a time; only --jobs 1 works on it", 2)
     migrate_schema(settings)
     started = time.perf_counter()
-    count = 0
-    # a large district is written in chunks, each in its own transaction (and seeded from --seed)
-    for number, offset in enumerate(range(0, households, DEMO_CHUNK)):
-        size = min(DEMO_CHUNK, households - offset)
-        with session_scope() as session:
-            count += demo.generate(
-                session, settings, households=size, seed=seed + 7919 * number, quarter_count=4 * years
-            )
-        if households > DEMO_CHUNK:
-            rate = count / (time.perf_counter() - started)
-            click.echo(f"  {count:,} / {households:,} households ({rate:.0f}/s)", err=True)
+    count = chunks.write(
+        settings,
+        households=households,
+        seed=seed,
+        quarter_count=4 * years,
+        jobs=int(jobs or (1 if on_sqlite else 2)),
+        chunk_households=chunks.CHUNK_HOUSEHOLDS,
+    )
     elapsed = time.perf_counter() - started
     click.echo(f"demo data: {count} households in {elapsed:.1f} s ({count / elapsed:.0f} households/s)")

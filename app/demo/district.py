@@ -10,11 +10,12 @@ cases.py.
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import bulk
@@ -46,6 +47,27 @@ from app.services.platform.access import Actor
 from app.services.registry import member_facts
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """A part of a district written in its own transaction, maybe beside others (demo/chunks.py)."""
+
+    number: int
+    first_no: int  # its first household number (D0000001 is 1)
+    households: int
+    stripe: int  # of the ID numbers (people.STRIPES): chunks written at once have different stripes
+    today: date  # the whole district's, so every chunk reports the same quarters
+    now: datetime
+    of: int  # chunks in the district
+
+
+def next_household_no(session: Session) -> int:
+    """The number after the last demo household's (D0000001, D0000002, …)."""
+    last_no = session.scalar(
+        select(func.max(Household.household_no)).where(Household.household_no.like("D%"))
+    )
+    return int(last_no[1:]) + 1 if last_no and last_no[1:].isdigit() else 1
+
+
 def generate(
     session: Session,
     settings: Settings,
@@ -54,15 +76,18 @@ def generate(
     seed: int,
     quarter_count: int = 12,
     villages: list[str] | None = None,
+    chunk: Chunk | None = None,
 ) -> int:
     """Add `households` households with members and quarterly reports; returns the number added.
 
     Households are spread over `villages` (default: every village of the tree). Incomes follow the
-    calibrated dynamics of demo/synthetic.py; the same seed gives the same district.
+    calibrated dynamics of demo/synthetic.py; the same seed gives the same district. A `chunk` of a larger
+    district says where its household numbers start, its stripe of ID numbers and the run's day.
     """
-    ensure_regions(session, settings)
-    today = local_today()
-    gen = PeopleGenerator(seed, today)
+    if chunk is None:  # a chunk's district has them already: ensuring them locks the audit chain
+        ensure_regions(session, settings)
+    today = chunk.today if chunk else local_today()
+    gen = PeopleGenerator(seed, today, chunk.stripe if chunk else None)
     np_rng = np.random.default_rng(seed)
     cipher = cipher_for(settings)
     villages = villages or list(
@@ -70,12 +95,9 @@ def generate(
             select(Region.code).where(Region.level == RegionLevel.village).order_by(Region.code)
         ).all()
     )
-    last_no = session.scalar(
-        select(func.max(Household.household_no)).where(Household.household_no.like("D%"))
-    )
-    start_no = int(last_no[1:]) + 1 if last_no and last_no[1:].isdigit() else 1
+    start_no = chunk.first_no if chunk else next_household_no(session)
     periods = quarters(today, quarter_count)
-    now = utcnow()
+    now = chunk.now if chunk else utcnow()
     rng = gen.rng
 
     families = [gen.family() for _ in range(households)]
@@ -107,19 +129,14 @@ def generate(
                 "updated_at": now,
             }
         )
-    ids = _write_households(session, household_rows)
+    ids = bulk.insert_returning_ids(session, HOUSEHOLD_TABLE, household_rows)
     member_rows = [
         _member_row(hid, p, bool(profile.safety_net[n]), rng, cipher, today, now)
         for n, (hid, family) in enumerate(zip(ids, families, strict=True))
         for p in family
     ]
-    bulk.insert_rows(session, MEMBER_TABLE, member_rows)
-    if ids:  # a person's health and labour are drawn once: they hold through every simulated period
-        if session.get_bind().dialect.name == "postgresql":
-            # the tables grow by a chunk at a time: without fresh statistics the planner scans member_fact
-            # whole for each new member (each chunk slower than the last: 922 → 248 households/s at 1M)
-            session.execute(text("ANALYZE member, member_fact"))
-        member_facts.open_facts_of_households(session, ids, "system:demo-data")
+    member_ids = bulk.insert_returning_ids(session, MEMBER_TABLE, member_rows)
+    bulk.insert_rows(session, FACT_TABLE, _fact_rows(member_ids, member_rows, now))
     housing = np_rng.choice(np.array(list("ABCD")), size=len(ids), p=HOUSING_GRADES)
     water_safe = np_rng.random(len(ids)) >= UNSAFE_WATER
     events: dict[tuple[int, int], list[EventIn]] = defaultdict(list)
@@ -159,28 +176,13 @@ def generate(
     return len(ids)
 
 
-def _write_households(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Write the households in bulk; their ids, in the rows' order (found by their numbers)."""
-    if not rows:
-        return []
-    bulk.insert_rows(session, HOUSEHOLD_TABLE, rows)
-    numbers = [row["household_no"] for row in rows]
-    found: dict[str, int] = {}
-    for start in range(0, len(numbers), 5000):
-        wanted = numbers[start : start + 5000]
-        pairs = session.execute(
-            select(Household.household_no, Household.id).where(Household.household_no.in_(wanted))
-        )
-        found.update(pairs.tuples().all())
-    return [found[number] for number in numbers]
-
-
 # Persistent household conditions. Hongta rebuilt its unsafe housing and piped its water during
 # poverty alleviation, so few remain (rates are guesses to confirm with the district).
 HOUSING_GRADES = (0.86, 0.135, 0.004, 0.001)
 UNSAFE_WATER = 0.003
 UNINSURED_PERSON = 0.002  # basic medical insurance covers ≥ 99.5 % of the rural population
 MEMBER_TABLE = Base.metadata.tables["member"]
+FACT_TABLE = Base.metadata.tables["member_fact"]
 HOUSEHOLD_TABLE = Base.metadata.tables["household"]
 
 
@@ -254,6 +256,26 @@ def _monitoring_record(
     if any(p.schooling == Schooling.in_school for p in family) and rng.random() < 0.3:
         risk_types.append("因学")
     return risk_types, today - timedelta(days=rng.randrange(200, 1000))
+
+
+def _fact_rows(
+    member_ids: list[int], member_rows: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """The members' recorded fields as facts holding from their birth: a generated person's health and
+    labour are drawn once and shape their whole simulated history."""
+    return [
+        {
+            "member_id": member_id,
+            "fact": kind,
+            "value": member_facts.as_text(row[kind]),
+            "valid_from": row["birth_date"],
+            "recorded_at": now,
+            "recorded_by": "system:demo-data",
+        }
+        for member_id, row in zip(member_ids, member_rows, strict=True)
+        for kind in member_facts.DATED_FIELDS
+        if row[kind] is not None
+    ]
 
 
 def _member_row(

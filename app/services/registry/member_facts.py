@@ -2,18 +2,17 @@
 dropout reason, 低保 and 特困 each hold from a date to a date. The member's columns show the facts that
 hold today; the member services change both together, here, in the caller's transaction."""
 
-from collections.abc import Sequence
 from datetime import date
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import String, case, cast, insert, literal, or_, select, union_all
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.clock import local_today
 from app.errors import Invalid
 from app.models import Member, MemberFact
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import utcnow
 from app.models.enums import MemberFactKind
 
 DATED_FIELDS = tuple(kind.value for kind in MemberFactKind)
@@ -35,41 +34,6 @@ def from_text(kind: MemberFactKind, text: str) -> bool | int | str:
     if kind == MemberFactKind.disability_grade:
         return int(text)
     return text
-
-
-def open_facts_of_households(session: Session, household_ids: Sequence[int], recorded_by: str) -> None:
-    """The facts of the members just bulk-written into these households (none of whom has a fact yet):
-    their recorded columns become facts holding from their birth, in one statement per slice of
-    households. For generated people, whose health and labour are drawn once and shape their whole
-    simulated history. A member who had an open fact of a kind already is refused by the unique index of
-    open facts, so nothing is recorded twice."""
-    for start in range(0, len(household_ids), FACT_SLICE):
-        _open_facts(session, household_ids[start : start + FACT_SLICE], recorded_by)
-
-
-FACT_SLICE = 5000
-
-
-def _open_facts(session: Session, household_ids: Sequence[int], recorded_by: str) -> None:
-    now = literal(utcnow(), UTCDateTime())
-    by = literal(recorded_by, String(80))
-    selects = []
-    for kind in MemberFactKind:
-        column = getattr(Member, kind.value)
-        if kind in (MemberFactKind.dibao, MemberFactKind.tekun):
-            value: Any = case((column.is_(True), "true"), else_="false")
-        else:
-            value = cast(column, String(16))
-        selects.append(
-            select(Member.id, literal(kind.value, String(20)), value, Member.birth_date, now, by).where(
-                Member.household_id.in_(household_ids), column.is_not(None)
-            )
-        )
-    session.execute(
-        insert(MemberFact).from_select(
-            ["member_id", "fact", "value", "valid_from", "recorded_at", "recorded_by"], union_all(*selects)
-        )
-    )
 
 
 def effective_day(effective_on: date | None, birth_date: date, field: str = "effective_on") -> date:
