@@ -6,8 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 from app.config import Settings
 from app.db import READ_ONLY_OPTIONS, Sessions, transaction
 from app.models import RiskList
@@ -15,7 +13,7 @@ from app.schemas.risk_lists import RiskListSummary
 from app.services.lists import risk_list_export, risk_list_summary
 from app.services.lists.risk_list_export import COLUMNS, HEADERS, STEP, TOWNSHIP_CODE, TOWNSHIP_NAME
 from app.services.lists.risk_lists import REASON_LABELS, Filters
-from app.services.lists.xlsx_rows import RowSheet
+from app.services.lists.xlsx_rows import FastWorkbook, RowSheet
 from app.services.platform.access import Actor
 
 
@@ -31,7 +29,7 @@ def write_xlsx(
     """A summary sheet (figures and charts), then one sheet per township, written row by row
     (xlsxwriter's constant-memory mode keeps one row in memory)."""
     options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    workbook = xlsxwriter.Workbook(str(path), options)
+    workbook = FastWorkbook(str(path), options)
     try:
         header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
         with transaction(sessions) as session:
