@@ -90,7 +90,9 @@ def _write_export(
                 partial, get_sessionmaker(), settings, list_id, actor, filters, bar.update
             )
             return
-        batches = risk_list_export.stream(get_sessionmaker(), settings, list_id, actor, filters, bar.update)
+        batches = risk_list_export.read_ahead(
+            risk_list_export.stream(get_sessionmaker(), settings, list_id, actor, filters, bar.update)
+        )
         chunks = (
             risk_list_export.csv_chunks(batches)
             if fmt == "csv"

@@ -78,7 +78,8 @@ def test_sqlite_is_written_by_one_process() -> None:
         assert result.exit_code == 0, result.output
         return
     assert result.exit_code == 2
-    assert "--jobs" in result.output and "SQLite" in result.output
+    assert "--jobs" in result.output
+    assert "SQLite" in result.output
 
 
 def test_chunks_written_at_once_draw_id_numbers_from_different_stripes() -> None:

@@ -9,9 +9,11 @@ apostrophe in CSV and XLSX; JSON carries the values as they are.
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from queue import Full, Queue
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
@@ -29,6 +31,7 @@ from app.services.platform import access
 from app.services.platform.access import Actor
 
 BATCH = 2000
+T = TypeVar("T")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LEVEL = {"high": "高", "medium": "中", "low": "低"}
 STATUS = {
@@ -217,6 +220,51 @@ def stream(
             yield [_filled(row, cipher) for row in batch]
             if on_batch is not None:
                 on_batch(len(batch))
+
+
+def read_ahead(batches: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
+    """The batches, read up to `depth` ahead by a thread of their own: the database sends the next
+    batch while the caller writes the last (the CLI's CSV of a county's list: 2.9 → 2.2 s; the workbook,
+    whose writing holds the interpreter throughout, gained nothing). The batches' generator runs, and is
+    closed, in that thread; leaving early stops it."""
+    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put((True, batch)):
+                    return
+            put((False, None))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            put((False, exc))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="list-export-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            more, item = queue.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def csv_chunks(batches: Iterator[list[Sequence[Any]]]) -> Iterator[bytes]:
