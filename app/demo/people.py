@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.models import Member
 from app.models.enums import (
     CANNOT_WORK,
@@ -158,12 +159,7 @@ def avoid_registered_ids(session: Session, gen: PeopleGenerator, cipher: Any, pe
                 session.scalars(
                     select(Member.id_number_hash).where(
                         Member.left_on.is_(None),
-                        Member.id_number_hash.in_(  # written into the statement: 5,000
-                            # placeholders cost the driver more to parse than the server takes to look
-                            bindparam(
-                                "hashes", keys[start : start + 5000], expanding=True, literal_execute=True
-                            )
-                        ),
+                        Member.id_number_hash.in_(bulk.listed("hashes", keys[start : start + 5000])),
                     )
                 )
             )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import bulk
@@ -180,10 +180,7 @@ def _write_events(
         (hid, ref): rid
         for rid, hid, ref in session.execute(
             select(Report.id, Report.household_id, Report.client_ref).where(
-                Report.household_id.in_(
-                    # written into the statement: thousands of placeholders cost the driver more to parse
-                    bindparam("ids", list({ids[n] for n, _ in events}), expanding=True, literal_execute=True)
-                )
+                Report.household_id.in_(bulk.listed("ids", sorted({ids[n] for n, _ in events})))
             )
         )
     }

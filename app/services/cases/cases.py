@@ -94,7 +94,7 @@ def _receive(
         hid: (village, status)
         for hid, village, status in session.execute(
             select(Household.id, Household.village_code, Household.monitoring_status)
-            .where(Household.id.in_(ids))
+            .where(Household.id.in_(bulk.listed("ids", ids)))
             .order_by(Household.id)
             .with_for_update()
         ).tuples()
@@ -160,7 +160,7 @@ def _open_cases(session: Session, ids: list[int]) -> dict[int, _CaseRow]:
             Case.step,
             Case.level,
             Case.reasons,
-        ).where(Case.household_id.in_(ids), Case.status == "open")
+        ).where(Case.household_id.in_(bulk.listed("ids", ids)), Case.status == "open")
     ).tuples()
     return {
         household_id: _CaseRow(case_id, household_id, village, township, step, level, list(reasons))
@@ -223,7 +223,7 @@ def _insert_cases(
     if identified:
         session.execute(
             update(Household)
-            .where(Household.id.in_(identified))
+            .where(Household.id.in_(bulk.listed("ids", identified)))
             .values(monitoring_status=MonitoringStatus.under_verification, version=Household.version + 1)
             .execution_options(synchronize_session="fetch")
         )
@@ -329,7 +329,7 @@ def _attach(case: _CaseRow, signal: SignalIn, actor: Actor, now: datetime) -> di
 def _last_rejections(session: Session, ids: list[int]) -> dict[int, Case]:
     latest = (
         select(Case.household_id, func.max(Case.id).label("id"))
-        .where(Case.household_id.in_(ids), Case.outcome == "rejected")
+        .where(Case.household_id.in_(bulk.listed("ids", ids)), Case.outcome == "rejected")
         .group_by(Case.household_id)
         .subquery()
     )
