@@ -8,6 +8,7 @@ to the current step only if it is not there yet), so only one runner notifies.
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,7 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
     ).all()
     escalated = 0
     changes: list[audit.Change] = []
+    owners: dict[Any, Any] = {}  # who is told, by role (read once)
     for case_id, step in due:
         claimed = session.execute(
             update(Case)
@@ -58,7 +60,7 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime | None 
             continue  # another runner took it, or the case moved on
         case = session.get(Case, case_id)
         assert case is not None
-        targets = _users(session, procedure.escalates_to(step), case)
+        targets = _owners(session, procedure.escalates_to(step), case, owners)
         for user_id in targets:
             session.add(
                 Notification(user_id=user_id, kind="escalated", case_id=case_id, step=step, created_at=now)
@@ -108,13 +110,9 @@ def notify_owners_of(session: Session, cases: Sequence[CaseLike], kind: str, by:
     rows: list[dict[str, Any]] = []
     for case in cases:
         assert case.id, "a case is told about once it is stored"
-        owner = procedure.owner(case.step)
-        key = ("users", owner, case.village_code)
-        if key not in cache:
-            cache[key] = _users(session, owner, case)
         rows.extend(
             {"user_id": user_id, "kind": kind, "case_id": case.id, "step": case.step}
-            for user_id in cache[key]
+            for user_id in _owners(session, procedure.owner(case.step), case, cache)
             if user_id != actor_id
         )
     bulk.insert_rows(session, NOTIFICATION_TABLE, rows)
@@ -129,15 +127,23 @@ def notify_user(session: Session, case: CaseLike, user_id: int, kind: str, by: A
     outbox.enqueue_case(session, case, kind)
 
 
-def _users(session: Session, role: Role, case: CaseLike) -> list[int]:
-    region = {
-        Role.village_cadre: case.village_code,
-        Role.township_reviewer: case.township_code,
-    }.get(role)
-    stmt = select(User.id).where(User.role == role, User.active.is_(True))
-    if region is not None:
-        stmt = stmt.where(User.region_code == region)
-    return list(session.scalars(stmt.order_by(User.id)))
+def _owners(session: Session, role: Role, case: CaseLike, cache: dict[Any, Any]) -> list[int]:
+    """The active users of `role` over the case's village (cadres) or township (reviewers), or all of
+    them (the district's roles). Every user of the role is read once per batch, not once per village."""
+    key = ("users", role)
+    if key not in cache:
+        by_region: dict[str, list[int]] = defaultdict(list)
+        found = session.execute(
+            select(User.id, User.region_code)
+            .where(User.role == role, User.active.is_(True))
+            .order_by(User.id)
+        )
+        for user_id, region in found:
+            by_region[region].append(user_id)
+        cache[key] = (by_region, sorted(u for users in by_region.values() for u in users))
+    by_region, everyone = cache[key]
+    region = {Role.village_cadre: case.village_code, Role.township_reviewer: case.township_code}.get(role)
+    return list(everyone) if region is None else list(by_region.get(region, ()))
 
 
 def inbox(

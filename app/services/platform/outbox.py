@@ -10,6 +10,7 @@ where an admin sees it and can send it again). Payloads carry ids, codes and ste
 import hashlib
 import hmac
 import json
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
@@ -118,20 +119,25 @@ def enqueue_case(session: Session, case: CaseLike, event: str) -> None:
 def enqueue_cases(
     session: Session, cases: Sequence[CaseLike], event: str, cache: dict[Any, Any] | None = None
 ) -> None:
-    """`enqueue_case` for a batch, in one INSERT; `cache` remembers each village's endpoints."""
+    """`enqueue_case` for a batch, in one INSERT; `cache` remembers the endpoints."""
     cache = {} if cache is None else cache
     at = utcnow().isoformat()
     rows: list[dict[str, Any]] = []
+    if "endpoints" not in cache:  # every active endpoint, once per batch: there are few
+        by_region: dict[str, list[int]] = defaultdict(list)
+        found = session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.region_code)
+            .where(WebhookEndpoint.active.is_(True))
+            .order_by(WebhookEndpoint.id)
+        )
+        for endpoint_id, region in found:
+            by_region[region].append(endpoint_id)
+        cache["endpoints"] = by_region
+    endpoints = cache["endpoints"]
     for case in cases:
         assert case.id, "a case is announced once it is stored"
-        key = ("endpoints", case.village_code)
-        if key not in cache:
-            regions = {case.village_code, case.township_code, case.village_code[:6] + "000000"}
-            cache[key] = session.scalars(
-                select(WebhookEndpoint.id).where(
-                    WebhookEndpoint.active.is_(True), WebhookEndpoint.region_code.in_(regions)
-                )
-            ).all()
+        regions = (case.village_code, case.township_code, case.village_code[:6] + "000000")
+        announced = sorted({e for region in regions for e in endpoints.get(region, ())})
         payload = {
             "event": event,
             "case_id": case.id,
@@ -141,7 +147,7 @@ def enqueue_cases(
             "township_code": case.township_code,
             "at": at,
         }
-        rows.extend({"endpoint_id": endpoint_id, "payload": payload} for endpoint_id in cache[key])
+        rows.extend({"endpoint_id": endpoint_id, "payload": payload} for endpoint_id in announced)
     bulk.insert_rows(session, OUTBOX_TABLE, rows)
 
 
