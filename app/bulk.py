@@ -58,7 +58,8 @@ def insert_returning_ids(session: Session, table: Table, rows: Sequence[dict[str
 def listed(name: str, values: Sequence[int] | Sequence[str]) -> BindParameter[Any]:
     """Values for an `IN (…)` of thousands, written into the statement instead of bound one by one: a
     placeholder each costs SQLAlchemy (naming them) and the driver (parsing them) more than the server
-    takes to read the numbers. Ids and hashes: each is written as a quoted literal of its type."""
+    takes to read the numbers. For a column whose type SQLAlchemy writes as a literal (integers, texts:
+    ids and hashes); `name` must differ between two such lists in one statement."""
     return bindparam(name, list(values), expanding=True, literal_execute=True)
 
 

@@ -108,14 +108,11 @@ def copy_of(district: district_bench.District, suffix: str = "campaigns") -> dis
 
 def complete(copy: district_bench.District, households: int, chunk: int, seed: int) -> None:
     """Generate the district into the copy when it was not restored (or continue an interrupted
-    generation): risk_scoring's chunks and seeds, so the same district; on PostgreSQL with ANALYZE after
-    each chunk (autovacuum is off here, and demo.generate's member-fact backfill, a NOT EXISTS over
-    member_fact, is planned as a nested loop over a sequential scan while member_fact has no statistics:
-    each chunk then takes longer than the last)."""
+    generation): risk_scoring's builder, so the same chunks and seeds (it refreshes the statistics as
+    the tables grow, autovacuum being off here)."""
     started, before = time.perf_counter(), district_bench.household_count()
-    for target in range(chunk, households + chunk, chunk):
-        district_bench.generate_quarters(min(target, households), chunk, seed, district_bench.QUARTERS)
-        district_bench.vacuum(copy, tables=("member", "member_fact", "household"))
+    district_bench.generate_quarters(households, chunk, seed, district_bench.QUARTERS)
+    district_bench.vacuum(copy, tables=("member", "member_fact", "household"))
     if district_bench.household_count() != before:
         copy.built |= {
             "generated_households": households - before,

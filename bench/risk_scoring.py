@@ -220,8 +220,8 @@ def generate_quarters(households: int, chunk: int, base_seed: int, quarters: int
     """Add households until the district has `households`, as `shouwang demo-data` writes them (chunks
     of `chunk`, one transaction each, two processes side by side on PostgreSQL).
 
-    The seed follows from the number of households already there, so an interrupted build continues
-    where it stopped."""
+    The seed follows from the number of households already there: a build interrupted after whole chunks
+    is completed by adding the missing households (not necessarily the same ones a whole build adds)."""
     from app.config import get_settings
     from app.demo import chunks
 

@@ -41,9 +41,10 @@ def handle_errors(func: F) -> F:
             details = "".join(f"\n  {e.field}: {e.message}" for e in exc.errors)
             fail(f"{exc.message}" + (f" ({exc.field})" if exc.field and not exc.errors else "") + details)
         except Exception as exc:  # a CLI must say what went wrong, not dump a trace
+            from psycopg import Error as DriverError  # (a bulk COPY goes to the driver directly)
             from sqlalchemy.exc import SQLAlchemyError
 
-            if isinstance(exc, SQLAlchemyError):
+            if isinstance(exc, SQLAlchemyError | DriverError):
                 fail(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}")
             raise
 

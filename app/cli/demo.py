@@ -94,7 +94,7 @@ def bootstrap_demo(session: Any, settings: Settings) -> None:
 )
 @click.option(
     "--jobs",
-    type=click.Choice(["1", "2", "4"]),
+    type=click.Choice(["1", "2", "4"]),  # chunks.JOBS (imported with the command, not the CLI)
     help="processes writing chunks of 20,000 households side by side (PostgreSQL; default 2, SQLite 1)",
 )
 @handle_errors

@@ -1,6 +1,7 @@
 """Weekly risk lists: freezing a week's list and exporting it to a file."""
 
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -90,14 +91,15 @@ def _write_export(
                 partial, get_sessionmaker(), settings, list_id, actor, filters, bar.update
             )
             return
-        batches = risk_list_export.read_ahead(
+        read = risk_list_export.read_ahead(
             risk_list_export.stream(get_sessionmaker(), settings, list_id, actor, filters, bar.update)
         )
-        chunks = (
-            risk_list_export.csv_chunks(batches)
-            if fmt == "csv"
-            else risk_list_export.json_chunks(header, batches)
-        )
-        with partial.open("wb") as f:
+        # closed however the writing ends (a full disk, Ctrl-C): its reader stops, its transaction ends
+        with closing(read) as batches, partial.open("wb") as f:
+            chunks = (
+                risk_list_export.csv_chunks(batches)
+                if fmt == "csv"
+                else risk_list_export.json_chunks(header, batches)
+            )
             for chunk in chunks:
                 f.write(chunk)

@@ -4,7 +4,7 @@ quarter from the simulated amounts (hashed as the API hashes a report), and thei
 Rows are built column-wise: a district of a million households has twelve million of them."""
 
 import hashlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -119,7 +119,7 @@ def write_reports(
     _write_events(session, ids, refs, events)
 
 
-def _values(line: str, now: Any) -> dict[str, Any]:
+def _values(line: str, now: datetime) -> dict[str, Any]:
     """A report's COPY line as the values an INSERT takes (SQLite; its district is a small one)."""
     hid, ref, digest, start, end, *money_texts, grade, safe, _, _, _, _ = line.rstrip("\n").split("\t")
     return {

@@ -13,12 +13,21 @@ from app.clock import local_date, local_today
 from app.config import Settings, get_settings
 from app.models import Case, Household, Notification, Signal
 from app.models.base import utcnow
-from app.models.enums import MonitoringStatus
+from app.models.enums import MonitoringStatus, Role
 from app.risk import scorer
 from app.schemas.policy import PolicyData
 from app.services.cases import cases
 from app.services.platform.access import Actor
-from tests.fixtures import TOWNSHIP_1, VILLAGE_A, VILLAGE_B, Accounts, new_household, report_body
+from tests.fixtures import (
+    COUNTY,
+    TOWNSHIP_1,
+    VILLAGE_A,
+    VILLAGE_B,
+    VILLAGE_C,
+    Accounts,
+    new_household,
+    report_body,
+)
 
 AS_OF = date(2026, 1, 15)
 POLICY = PolicyData()
@@ -348,6 +357,64 @@ def test_one_batch_opens_cases_on_each_villages_desk_and_a_second_flag_joins_its
         json={"version": a["version"], "address": "二组 7 号"},
     )
     assert (stale.status_code, stale.json()["field"]) == (409, "version")
+
+
+def test_a_batch_tells_each_village_its_own_cases_and_each_webhook_its_regions(
+    client: TestClient, accounts: Accounts, settings: Settings
+) -> None:
+    """One batch over two townships: each village's cadre is told of their village's case only (a
+    deactivated cadre of none), and a webhook hears of the cases in its village, township or county."""
+    from app.models import OutboxMessage, User, WebhookEndpoint
+    from app.pii import cipher_for
+
+    a = new_household(client, accounts["cadre_a"])
+    c = new_household(client, accounts["cadre_c"], village=VILLAGE_C)
+    accounts.create("cadre_b")  # village B, township 1: no case of theirs in the batch
+    with db.session_scope() as session:
+        session.add(
+            User(
+                username="cadre_a_gone",
+                password_hash="x",
+                role=Role.village_cadre,
+                region_code=VILLAGE_A,
+                active=False,
+            )
+        )
+        hooks = {
+            region: WebhookEndpoint(
+                region_code=region,
+                url=f"http://hooks.example/{region}",
+                secret_encrypted=cipher_for(settings).encrypt("s"),
+                created_by="t",
+            )
+            for region in (VILLAGE_A, VILLAGE_B, TOWNSHIP_1, COUNTY, VILLAGE_C)
+        }
+        session.add_all(hooks.values())
+        session.flush()
+        hook_ids = {region: hook.id for region, hook in hooks.items()}
+        rows = cases.receive(
+            session,
+            settings,
+            POLICY,
+            Actor.system("test"),
+            [
+                cases.SignalIn(a["id"], "risk_scorer", "high", HIGH),
+                cases.SignalIn(c["id"], "risk_scorer", "high", HIGH),
+            ],
+        )
+        case_a, case_c = (r.case_id for r in rows)
+    with db.session_scope() as session:
+        told = set(session.execute(select(Notification.user_id, Notification.case_id)).tuples())
+        heard = session.execute(select(OutboxMessage.endpoint_id, OutboxMessage.payload)).tuples().all()
+    ids = accounts.ids
+    assert told == {(ids["cadre_a"], case_a), (ids["cadre_c"], case_c)}
+    assert {(endpoint, payload["case_id"]) for endpoint, payload in heard} == {
+        (hook_ids[VILLAGE_A], case_a),
+        (hook_ids[TOWNSHIP_1], case_a),
+        (hook_ids[COUNTY], case_a),
+        (hook_ids[COUNTY], case_c),
+        (hook_ids[VILLAGE_C], case_c),
+    }
 
 
 # ---- the procedure ------------------------------------------------------------------------------------

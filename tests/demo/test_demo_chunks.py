@@ -1,9 +1,11 @@
 """`shouwang demo-data` on a large district: chunks written side by side by two processes on PostgreSQL
 give the district one process writes, and no ID number is given to two people."""
 
-from datetime import date
+import itertools
+from datetime import UTC, date, datetime
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
@@ -58,6 +60,7 @@ def _demo_data(jobs: str) -> None:
     assert "demo data: 100 households" in result.output
 
 
+@pytest.mark.real_clock  # the chunks are written by other processes, on the real clock
 @pytest.mark.skipif(not IS_POSTGRES, reason="SQLite takes one writer at a time")
 def test_two_processes_write_the_district_one_process_writes(
     monkeypatch: pytest.MonkeyPatch, migrated: Engine, db_seed: Seed
@@ -72,14 +75,31 @@ def test_two_processes_write_the_district_one_process_writes(
     assert len(written_alone["reports"]) == 100 * 4
 
 
+@pytest.mark.skipif(IS_POSTGRES, reason="the refusal is SQLite's")
 def test_sqlite_is_written_by_one_process() -> None:
     result = CliRunner().invoke(main, ["demo-data", "--households", "10", "--jobs", "2"])
-    if IS_POSTGRES:
-        assert result.exit_code == 0, result.output
-        return
     assert result.exit_code == 2
     assert "--jobs" in result.output
     assert "SQLite" in result.output
+
+
+@pytest.mark.parametrize("jobs", chunks.JOBS)
+def test_chunks_that_may_be_written_at_once_never_share_a_stripe(jobs: int) -> None:
+    """Chunks of different processes may be written at the same time: their ID-number stripes differ.
+    Every chunk is written once, by one process."""
+    plan = chunks.plan(230_000, 20_000, 1, date(2026, 12, 2), datetime(2026, 12, 1, tzinfo=UTC))
+    shares = chunks.process_shares(plan, jobs)
+    assert sorted(c.number for share in shares for c in share) == list(range(12))
+    assert [c.first_no for c in plan] == [1 + 20_000 * n for n in range(12)]
+    assert plan[-1].households == 10_000
+    for one, other in itertools.combinations(shares, 2):
+        assert not {c.stripe for c in one} & {c.stripe for c in other}
+
+
+def test_the_cli_offers_the_process_counts_the_stripes_allow() -> None:
+    jobs = next(p for p in main.commands["demo-data"].params if p.name == "jobs")
+    assert isinstance(jobs.type, click.Choice)
+    assert [int(n) for n in jobs.type.choices] == list(chunks.JOBS) == [1, 2, 4]
 
 
 def test_chunks_written_at_once_draw_id_numbers_from_different_stripes() -> None:
@@ -93,3 +113,36 @@ def test_chunks_written_at_once_draw_id_numbers_from_different_stripes() -> None
         assert {int(n[14:17]) // 2 % STRIPES for n in numbers} == {stripe}
         drawn.append(numbers)
     assert len(set().union(*drawn)) == 100 * STRIPES
+
+
+@pytest.mark.real_clock  # the chunks are written by other processes, on the real clock
+@pytest.mark.skipif(not IS_POSTGRES, reason="SQLite takes one writer at a time")
+def test_when_one_process_fails_the_other_stops_after_its_chunk(
+    monkeypatch: pytest.MonkeyPatch, migrated: Engine
+) -> None:
+    """The first chunk cannot be written (the database refuses its first household): the command fails
+    with the database's reason, and the other process stops after the chunk it is writing instead of
+    writing its seven others; what was written is whole chunks."""
+    monkeypatch.setattr(chunks, "CHUNK_HOUSEHOLDS", 25)  # sixteen chunks, eight in each process
+    refuse = """
+        CREATE FUNCTION refuse_d1() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.household_no = 'D0000001' THEN RAISE EXCEPTION 'chunk refused for the test'; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER refuse_d1 BEFORE INSERT ON household FOR EACH ROW EXECUTE FUNCTION refuse_d1();
+    """
+    with migrated.begin() as connection:
+        connection.exec_driver_sql(refuse)
+    try:
+        args = ["demo-data", "--households", "400", "--seed", "4", "--years", "1", "--jobs", "2"]
+        result = CliRunner().invoke(main, args)
+    finally:
+        with migrated.begin() as connection:
+            connection.exec_driver_sql("DROP TRIGGER refuse_d1 ON household; DROP FUNCTION refuse_d1();")
+    assert result.exit_code != 0
+    assert "chunk refused for the test" in result.output
+    with db.session_scope() as session:
+        numbers = session.scalars(select(Household.household_no)).all()
+    assert len(numbers) % 25 == 0
+    assert len(numbers) <= 2 * 25  # the other process's chunk then (at most) one more begun meanwhile

@@ -2,6 +2,7 @@
 what xlsxwriter writes for the same values, tricky text included, and Excel's readers must read them back."""
 
 import io
+import threading
 import zipfile
 import zlib
 from pathlib import Path
@@ -10,8 +11,8 @@ from typing import Any
 import openpyxl
 import pytest
 import xlsxwriter
-import xlsxwriter.workbook
 
+from app.services.lists import xlsx_rows
 from app.services.lists.xlsx_rows import MAX_TEXT, FastWorkbook, RowSheet
 
 ROWS: list[list[Any]] = [
@@ -102,24 +103,40 @@ def test_what_excel_cannot_hold_does_not_corrupt_the_file(tmp_path: Path) -> Non
     assert text == rare * (MAX_TEXT // 2)
 
 
+def _packed(workbook_class: Any, path: Path) -> tuple[int, bytes]:
+    """A workbook of 3,000 list-like rows: its sheet's compressed size and XML."""
+    workbook = workbook_class(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet(worksheet_class=RowSheet)
+    for number in range(1, 3001):
+        sheet.write_plain_row(number, [f"洛河村{number}", number * 1.5, "人均纯收入低于监测线"])
+    workbook.close()
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        return info.compress_size, z.read(info)
+
+
+def _deflated_size(data: bytes, level: int) -> int:
+    deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return len(deflate.compress(data) + deflate.flush())
+
+
 def test_a_list_workbook_is_deflated_fast_and_other_workbooks_as_before(tmp_path: Path) -> None:
     """The list's workbook packs its sheets at zlib level 1 (a county's 180 MB of XML in a third of the
-    time); while and after it packs, xlsxwriter's other workbooks keep their default level."""
-    rows = [[f"洛河村{n}", n * 1.5, "人均纯收入低于监测线"] for n in range(3000)]
-    packed = {}
-    for name, workbook_class in (("fast", FastWorkbook), ("default", xlsxwriter.Workbook)):
-        path = tmp_path / f"{name}.xlsx"
-        workbook = workbook_class(str(path), {"constant_memory": True})
-        sheet = workbook.add_worksheet(worksheet_class=RowSheet)
-        for number, row in enumerate(rows, start=1):
-            sheet.write_plain_row(number, row)
-        workbook.close()
-        with zipfile.ZipFile(path) as z:
-            info = z.getinfo("xl/worksheets/sheet1.xml")
-            packed[name] = (info.compress_size, z.read(info))
-    xml = packed["fast"][1]
-    assert packed["default"][1] == xml
-    for name, level in (("fast", 1), ("default", 6)):
-        deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
-        assert packed[name][0] == len(deflate.compress(xml) + deflate.flush()), name
-    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+    time); other workbooks keep xlsxwriter's level 6, after it and while it packs in another thread."""
+    fast_size, xml = _packed(FastWorkbook, tmp_path / "fast.xlsx")
+    assert fast_size == _deflated_size(xml, 1)
+    default_size, default_xml = _packed(xlsxwriter.Workbook, tmp_path / "default.xlsx")
+    assert default_xml == xml
+    assert default_size == _deflated_size(xml, 6)
+    # a list workbook packing in this thread (its level set) leaves another thread's workbook alone
+    token = xlsx_rows._zip_level.set(xlsx_rows.ZIP_LEVEL)
+    try:
+        beside: list[tuple[int, bytes]] = []
+        other = threading.Thread(
+            target=lambda: beside.append(_packed(xlsxwriter.Workbook, tmp_path / "o.xlsx"))
+        )
+        other.start()
+        other.join()
+    finally:
+        xlsx_rows._zip_level.reset(token)
+    assert beside == [(default_size, xml)]

@@ -103,8 +103,8 @@ def notify_owners(session: Session, case: CaseLike, kind: str, by: Actor | None 
 
 
 def notify_owners_of(session: Session, cases: Sequence[CaseLike], kind: str, by: Actor | None = None) -> None:
-    """`notify_owners` for a batch of cases (a run opens thousands): who owns what, and where the
-    webhooks are, asked once per region; the notifications and the webhook messages in one INSERT each."""
+    """`notify_owners` for a batch of cases (a run opens thousands): the users of each owning role, and
+    the webhooks, read once; the notifications and the webhook messages in one INSERT each."""
     cache: dict[Any, Any] = {}
     actor_id = by.user_id if by is not None else None
     rows: list[dict[str, Any]] = []

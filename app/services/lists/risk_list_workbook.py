@@ -75,6 +75,7 @@ def _sheet_name(workbook: Any, name: str, code: str) -> str:
 
 def _finish(sheet: Any, last_row: int) -> None:
     if sheet is not None:
+        sheet.finish_rows()
         sheet.autofilter(0, 0, max(last_row, 1), len(COLUMNS) - 1)
 
 

@@ -1,4 +1,5 @@
-"""Rows of plain values written straight into an xlsxwriter worksheet's XML (constant-memory mode).
+"""Our additions to xlsxwriter for a county's weekly list: rows of plain values written straight into a
+worksheet's XML (constant-memory mode), and a workbook packed at a faster zip level.
 
 A county's weekly list is hundreds of thousands of rows of 22 cells; xlsxwriter's `write_row` sends each
 cell through its type dispatch, a cell object and a generic XML writer, which was seven tenths of the
@@ -6,50 +7,58 @@ workbook's time. A list row holds only text and numbers, without formats, so its
 one pass — the same XML xlsxwriter writes for it (tests/lists/test_xlsx_rows.py compares the two).
 """
 
-import functools
 import math
 import re
-import threading
+import zipfile
 from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any, Literal
 
 import xlsxwriter
 import xlsxwriter.workbook
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
+# Excel's limit for a cell's text, in UTF-16 units (xlsxwriter truncates to it too)
+MAX_TEXT = 32767
 # what a cell's text must not hold as it is: XML's specials, control characters (as _xHHHH_), the two
 # non-characters, and a literal _xHHHH_ (whose underscore Excel would otherwise read as an escape)
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 _LITERAL_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
-# a text that needs more than its plain cell: one to escape, one that is long, or one with a space at
-# either end (kept by xml:space) — most need none, and this one search says so
-_SPECIAL = re.compile(_NEEDS_ESCAPE.pattern + r"|\A[\s\S]{16384}|\A\s|\s\Z")
-# Excel's limit for a cell's text, in UTF-16 units (xlsxwriter truncates to it too)
-MAX_TEXT = 32767
+# a text that needs more than its plain cell: one to escape, one that may be past the limit, or one with
+# a space at either end (kept by xml:space) — most need none, and this one search says so
+_SPECIAL = re.compile(_NEEDS_ESCAPE.pattern + rf"|\A[\s\S]{{{MAX_TEXT // 2 + 1}}}|\A\s|\s\Z")
 _LETTERS = [xl_col_to_name(col) for col in range(256)]
-TAILS_KEPT = 50_000  # texts whose XML is kept (names and ID numbers rarely repeat: not every one)
+# texts whose cell XML a sheet keeps, and how long they may be: labels, places and reasons repeat on
+# every page (names and ID numbers do not, so the first ones seen fill part of it for nothing)
+TAILS_KEPT, TAIL_TEXT_KEPT = 20_000, 200
+ZIP_LEVEL = 1
+# the zip level of the workbook being packed in this thread (None: zlib's default); see FastWorkbook
+_zip_level: ContextVar[int | None] = ContextVar("xlsx_zip_level", default=None)
+
+
+def _zip_file(file: Any, mode: Literal["w"], compression: int, allowZip64: bool) -> zipfile.ZipFile:  # noqa: N803
+    """xlsxwriter's call (3.3: file, "w", compression, allowZip64), at this thread's level."""
+    level = _zip_level.get()
+    return zipfile.ZipFile(file, mode, compression=compression, allowZip64=allowZip64, compresslevel=level)
+
+
+# xlsxwriter makes its zip by this module-level name when it packs; other workbooks keep the default
+xlsxwriter.workbook.ZipFile = _zip_file
 
 
 class FastWorkbook(xlsxwriter.Workbook):  # type: ignore[misc]
     """A workbook whose parts are deflated at zlib's level 1, not its default 6: a county's list is
     180 MB of sheet XML, which level 6 took 1.3 s to squeeze to 16 MB, level 1 0.5 s to 19 MB.
-
-    xlsxwriter has no option for it: its packing makes its ZipFile by the module's name, so that name
-    is swapped while this workbook is packed (under a lock: concurrent exports pack one at a time)."""
+    (xlsxwriter has no option for it; the level is set for this thread while this workbook packs.)"""
 
     def _store_workbook(self) -> None:
-        with _PACKING:
-            deflate_at_6 = xlsxwriter.workbook.ZipFile
-            xlsxwriter.workbook.ZipFile = functools.partial(deflate_at_6, compresslevel=ZIP_LEVEL)
-            try:
-                super()._store_workbook()
-            finally:
-                xlsxwriter.workbook.ZipFile = deflate_at_6
-
-
-ZIP_LEVEL = 1
-_PACKING = threading.Lock()
+        token = _zip_level.set(ZIP_LEVEL)
+        try:
+            super()._store_workbook()
+        finally:
+            _zip_level.reset(token)
 
 
 class RowSheet(Worksheet):  # type: ignore[misc]  # (xlsxwriter has no type hints)
@@ -59,6 +68,11 @@ class RowSheet(Worksheet):  # type: ignore[misc]  # (xlsxwriter has no type hint
         super().__init__()
         # a text's cell XML, by text: a list's labels, places and reasons repeat on every page
         self._tails: dict[str, str] = {}
+
+    def finish_rows(self) -> None:
+        """No more plain rows: what the sheet kept to write them is let go (the sheet itself is kept until
+        the workbook closes)."""
+        self._tails.clear()
 
     def write_plain_row(self, row: int, values: Sequence[str | int | float]) -> None:
         """`write_row(row, 0, values)` without a format, for rows written in order after any written by
@@ -82,7 +96,7 @@ class RowSheet(Worksheet):  # type: ignore[misc]  # (xlsxwriter has no type hint
                     tail = tails.get(value)
                     if tail is None:
                         tail = _text_tail(value)
-                        if len(tails) < TAILS_KEPT:
+                        if len(tails) < TAILS_KEPT and len(value) <= TAIL_TEXT_KEPT:
                             tails[value] = tail
                     parts.append(f'<c r="{letter}{number}"{tail}')
             elif isinstance(value, int | float) and not isinstance(value, bool):
