@@ -5,14 +5,15 @@ drawing and encrypting a chunk as the server spends storing it, so two keep both
 Chunk k is drawn from seed + 7919·k and ID-number stripe k mod STRIPES, and process s writes chunks s,
 s + jobs, …: with jobs dividing STRIPES, chunks written at once never share a stripe, and the same seed
 gives the same district whatever the number of processes. When one process fails, the others stop after
-the chunk they are writing: the chunks written stay (each whole), and the next run numbers its
-households after the last one written."""
+the chunk they are writing (on Ctrl-C, which reaches them all, they roll back the chunk they are
+writing); the chunks written stay, each whole, and the next run numbers its households after the last
+one written."""
 
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from datetime import date, datetime
-from multiprocessing import get_context
+from multiprocessing import get_context, parent_process
 from multiprocessing.synchronize import Event
 
 import click
@@ -46,14 +47,14 @@ def write(
     stop = context.Event()
     slots = min(jobs, len(chunks))
     with ProcessPoolExecutor(slots, mp_context=context, initializer=_share, initargs=(stop,)) as pool:
-        parts = [
-            pool.submit(write_chunks, settings, share, seed, quarter_count)
-            for share in process_shares(chunks, jobs)
-        ]
         try:
+            parts = [
+                pool.submit(write_chunks, settings, share, seed, quarter_count)
+                for share in process_shares(chunks, jobs)
+            ]
             done, _ = wait(parts, return_when=FIRST_EXCEPTION)
         finally:
-            stop.set()  # after a failure (or Ctrl-C here) the others finish their chunk, then stop
+            stop.set()  # after a failure here the others finish the chunk they are writing, then stop
         for part in done:
             part.result()  # the first failure, raised once the others have stopped
         return sum(part.result() for part in parts)
@@ -93,8 +94,11 @@ def _share(stop: Event) -> None:
 def write_chunks(settings: Settings, chunks: Sequence[district.Chunk], seed: int, quarter_count: int) -> int:
     """One process's chunks, one after the other (in a worker process, on its own engine)."""
     count = 0
+    parent = parent_process()
     for chunk in chunks:
         if _stop is not None and _stop.is_set():
+            break
+        if parent is not None and not parent.is_alive():  # the command was killed: no one waits for us
             break
         started = time.perf_counter()
         with session_scope() as session:
