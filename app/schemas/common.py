@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -96,6 +96,9 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     __multiline_fields__: ClassVar[frozenset[str]] = frozenset()
+    # fields whose items the route validates one by one, each through a StrictModel that checks its own
+    # texts: walking them here as well took 9 ms of a 1,000-report batch
+    __checked_by_items__: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -113,6 +116,8 @@ class StrictModel(BaseModel):
                 return value
         elif not isinstance(value, list | tuple | dict | set | frozenset):
             return value
+        elif info.field_name in cls.__checked_by_items__:
+            return value
         multiline = info.field_name in cls.__multiline_fields__
         problems = list(_bad_strings(value, multiline=multiline))
         if problems:
@@ -126,8 +131,25 @@ class StrictModel(BaseModel):
         return value
 
 
+_set_attribute = object.__setattr__
+
+
 class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of_values(cls, values: dict[str, Any]) -> Self:
+        """`model_construct` for values that give every field (no defaults, no aliases) and need no
+        validation (read from the database, or built from a validated request): a third of its cost,
+        which was 17 ms of a 1,000-report batch's answer. The dict becomes the model's own."""
+        if values.keys() != cls.__pydantic_fields__.keys():
+            raise TypeError(f"{cls.__name__} needs exactly its fields, got {sorted(values)}")
+        model = cls.__new__(cls)
+        _set_attribute(model, "__dict__", values)
+        _set_attribute(model, "__pydantic_fields_set__", set(values))
+        _set_attribute(model, "__pydantic_extra__", None)
+        _set_attribute(model, "__pydantic_private__", None)
+        return model
 
 
 # Dates, by kind. Each is written YYYY-MM-DD (a number is not a date) and lies in a plausible range:
@@ -207,15 +229,22 @@ def _no_negative_zero(value: Decimal) -> Decimal:
     return value.copy_abs() if value.is_zero() else value
 
 
+_CENT = Decimal("0.01")
+
+
+def _yuan(amount: Decimal) -> str:
+    return str(amount.quantize(_CENT))
+
+
 # Amounts in yuan: JSON numbers or decimal strings, held as Decimal, serialised as strings so no
 # client ever sees a binary float.
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=14, decimal_places=2),
     AfterValidator(_no_negative_zero),
-    PlainSerializer(lambda d: str(d.quantize(Decimal("0.01"))), return_type=str),
+    PlainSerializer(_yuan, return_type=str),
 ]
-MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: str(d.quantize(Decimal("0.01"))), return_type=str)]
+MoneyOut = Annotated[Decimal, PlainSerializer(_yuan, return_type=str)]
 
 
 class ErrorItem(BaseModel):

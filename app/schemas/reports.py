@@ -90,6 +90,7 @@ class BatchReportsIn(StrictModel):
     # Items are validated one by one in the route, so that a refusal can list every item's errors,
     # from the schema and from the stored data alike; the schema here is what OpenAPI documents.
     reports: list[SkipValidation[BatchReportItem]] = Field(min_length=1, max_length=1000)
+    __checked_by_items__ = frozenset({"reports"})
 
 
 class IncomeOut(ReadModel):

@@ -13,11 +13,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound, combine
 from app.models import Household, Report
 from app.schemas.reports import ReportCreate
@@ -77,23 +78,30 @@ def _overlaps(a_start: date, a_end: date, b_start: date, b_end: date) -> bool:
     return a_start <= b_end and b_start <= a_end
 
 
+class _Named(NamedTuple):
+    id: int
+    household_no: str
+    village_code: str
+
+
 def _resolve_households(
     session: Session, actor: Actor, items: Sequence[Item]
-) -> tuple[dict[int, Household], list[AppError]]:
-    """The households the items name, visible to and writable by the actor, locked until commit."""
+) -> tuple[list[int], list[AppError]]:
+    """The ids of the households the items name, visible to and writable by the actor, locked until
+    commit."""
     ids = {i.household_id for i in items if i.household_id is not None}
     nos = {i.household_no for i in items if i.household_no is not None}
     stmt = (
-        access.visible_households(select(Household), actor)
-        .where(or_(Household.id.in_(ids), Household.household_no.in_(nos)))
+        access.visible_households(select(Household.id, Household.household_no, Household.village_code), actor)
+        .where(or_(Household.id.in_(bulk.listed("ids", sorted(ids))), Household.household_no.in_(nos)))
         .order_by(Household.id)
         .with_for_update(of=Household)
     )
-    households = session.scalars(stmt).all()
+    households = [_Named(*row) for row in session.execute(stmt)]
     by_id = {h.id: h for h in households}
     by_no = {h.household_no: h for h in households}
     errors: list[AppError] = []
-    resolved: dict[int, Household] = {}
+    resolved: dict[int, None] = {}  # in the order of the items
     for item in items:
         if (item.household_id is None) == (item.household_no is None):
             errors.append(
@@ -117,8 +125,8 @@ def _resolve_households(
                 field=f"{item.prefix}household_id",
             )
         item.household_id, item.resolved = found.id, True
-        resolved[found.id] = found
-    return resolved, errors
+        resolved[found.id] = None
+    return list(resolved), errors
 
 
 def check(
@@ -128,12 +136,11 @@ def check(
     in the items' order, and the plans of the new reports in insertion order.
 
     `invalid` are errors of items that did not even parse: they are raised with the others."""
-    households, errors = _resolve_households(session, actor, items)
+    hids, errors = _resolve_households(session, actor, items)
     errors[:0] = invalid
     items = [i for i in items if i.resolved]
     if not items:
         raise combine(errors, f"{len(errors)} report error(s); nothing was stored")
-    hids = list(households)
     context = _load_context(session, hids, items)
     plans: list[Plan] = []
     to_insert: list[Plan] = []
@@ -152,7 +159,7 @@ def _load_context(session: Session, hids: list[int], items: Sequence[Item]) -> C
         (hid, ref): (rid, digest)
         for rid, hid, ref, digest in session.execute(
             select(Report.id, Report.household_id, Report.client_ref, Report.body_hash).where(
-                Report.household_id.in_(hids), Report.client_ref.in_(refs)
+                Report.household_id.in_(bulk.listed("hids", hids)), Report.client_ref.in_(refs)
             )
         )
     }

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app import income_rule as rule
 from app.models import Member, Report, ReportEvent
 from app.schemas.common import PageParams
@@ -61,7 +62,7 @@ def stored_reports(session: Session, hids: Sequence[int], since: date) -> list[S
             Report.period_start,
             Report.period_end,
             *(getattr(Report, column) for column in rule.NET_INCOME_TERMS),
-        ).where(Report.household_id.in_(hids), Report.period_end >= since)
+        ).where(Report.household_id.in_(bulk.listed("hids", hids)), Report.period_end >= since)
     )
     return [StoredNet(r.id, r.household_id, r.period_start, r.period_end, report_net(r)) for r in rows]
 
@@ -70,7 +71,7 @@ def corrections(session: Session, household_ids: Sequence[int]) -> dict[int, int
     """Superseded report id → the id of the report that corrects it, for these households."""
     rows = session.execute(
         select(Report.supersedes_id, Report.id).where(
-            Report.household_id.in_(household_ids), Report.supersedes_id.is_not(None)
+            Report.household_id.in_(bulk.listed("hids", household_ids)), Report.supersedes_id.is_not(None)
         )
     )
     return {old: new for old, new in rows if old is not None}
@@ -89,7 +90,9 @@ def memberships(session: Session, hids: Sequence[int]) -> dict[int, list[Members
     """Household → when each of its members joined and left."""
     members: dict[int, list[Membership]] = defaultdict(list)
     for hid, joined, left in session.execute(
-        select(Member.household_id, Member.joined_on, Member.left_on).where(Member.household_id.in_(hids))
+        select(Member.household_id, Member.joined_on, Member.left_on).where(
+            Member.household_id.in_(bulk.listed("hids", hids))
+        )
     ):
         members[hid].append(Membership(joined, left))
     return members
@@ -143,35 +146,41 @@ def build_read(
     result = per_capita(PeriodIncome(row.id, row.period_start, row.period_end, net), incomes, members)
     line = policy.line_for(row.period_end.year)
     figure = result.per_capita_net_income
-    return ReportRead.model_construct(
-        id=row.id,
-        household_id=row.household_id,
-        client_ref=row.client_ref,
-        period_start=row.period_start,
-        period_end=row.period_end,
-        income=IncomeOut.model_construct(**{f: getattr(row, f) for f in INCOME_FIELDS}),
-        insurance_payout=row.insurance_payout,
-        spending=SpendingOut.model_construct(medical=row.spending_medical, education=row.spending_education),
-        housing_grade=row.housing_grade,
-        drinking_water_safe=row.drinking_water_safe,
-        food_secure=row.food_secure,
-        clothing_secure=row.clothing_secure,
-        events=events,
-        supersedes=row.supersedes_id,
-        superseded_by=superseded_by,
-        created_at=row.created_at,
-        per_capita_net_income=result.per_capita_net_income,
-        income_basis=IncomeBasis.model_construct(
-            window_start=result.window_start,
-            window_end=result.window_end,
-            report_ids=result.report_ids,
-            covered_days=result.covered_days,
-            net_income=result.net_income,
-            household_size=result.household_size,
-            estimated=result.estimated,
-        ),
-        monitoring_line=line,
-        below_line=None if figure is None else figure < line,
+    return ReportRead.of_values(
+        {
+            "id": row.id,
+            "household_id": row.household_id,
+            "client_ref": row.client_ref,
+            "period_start": row.period_start,
+            "period_end": row.period_end,
+            "income": IncomeOut.of_values({f: getattr(row, f) for f in INCOME_FIELDS}),
+            "insurance_payout": row.insurance_payout,
+            "spending": SpendingOut.of_values(
+                {"medical": row.spending_medical, "education": row.spending_education}
+            ),
+            "housing_grade": row.housing_grade,
+            "drinking_water_safe": row.drinking_water_safe,
+            "food_secure": row.food_secure,
+            "clothing_secure": row.clothing_secure,
+            "events": events,
+            "supersedes": row.supersedes_id,
+            "superseded_by": superseded_by,
+            "created_at": row.created_at,
+            "per_capita_net_income": result.per_capita_net_income,
+            "income_basis": IncomeBasis.of_values(
+                {
+                    "window_start": result.window_start,
+                    "window_end": result.window_end,
+                    "report_ids": result.report_ids,
+                    "covered_days": result.covered_days,
+                    "net_income": result.net_income,
+                    "household_size": result.household_size,
+                    "estimated": result.estimated,
+                }
+            ),
+            "monitoring_line": line,
+            "below_line": None if figure is None else figure < line,
+        }
     )
 
 
