@@ -8,6 +8,7 @@ appended, `test` -> `test_gw0`, created when missing). Tests commit for real, so
 commit-time failures are tested as they happen in production.
 """
 
+import gc
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -267,6 +268,17 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 from tests.fixtures import *  # noqa: E402,F403
+
+
+@pytest.fixture(autouse=True)
+def collector_as_found() -> Iterator[None]:
+    """A command run in process (serve, worker, demo-data) tunes the collector for the whole process
+    (app/collector.py): put it back, so that no test sees another's setting."""
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    yield
+    if (gc.get_threshold(), gc.get_freeze_count()) != (threshold, frozen):
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 @pytest.fixture(autouse=True)

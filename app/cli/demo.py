@@ -100,6 +100,7 @@ def bootstrap_demo(session: Any, settings: Settings) -> None:
 @handle_errors
 def demo_data(households: int, seed: int, years: int, jobs: str | None) -> None:
     """Fill the database with a plausible district (demo mode only)."""
+    from app import collector
     from app.demo import chunks
 
     settings = load_settings()
@@ -109,6 +110,7 @@ def demo_data(households: int, seed: int, years: int, jobs: str | None) -> None:
     if on_sqlite and jobs not in (None, "1"):
         fail("--jobs: SQLite takes one writer at a time; only --jobs 1 works on it", 2)
     migrate_schema(settings)
+    collector.tune()  # the chunks written in this process (SQLite, --jobs 1)
     started = time.perf_counter()
     count = chunks.write(
         settings,

@@ -1,10 +1,10 @@
 """Running the service: the API server, the worker, migrations, and backup and restore."""
 
-import gc
 from pathlib import Path
 
 import click
 
+from app import collector
 from app.cli.common import fail, handle_errors, load_settings, migrate_schema, require_schema
 from app.cli.demo import bootstrap_demo, first_demo_run
 
@@ -45,12 +45,7 @@ def serve(host: str, port: int) -> None:
     # what is loaded by now (modules, routes, schemas, the demo's first run collected) lives as long as the
     # process: frozen out of the collector's way, its full collections, which pause every request under
     # way, walk only what requests make
-    gc.collect()
-    gc.freeze()
-    # a request builds thousands of short-lived objects (a 1,000-report batch: models, rows, dicts); at
-    # the default of 700 allocations a young collection ran ~160 times a batch and walked whatever was
-    # alive at that moment: 8 % of a batch's time (bench/RESULTS.md)
-    gc.set_threshold(50_000, 20, 20)
+    collector.tune()
     scheduler = None
     if settings.scheduler_in_process:
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -89,6 +84,7 @@ def worker() -> None:
     settings = load_settings()
     require_schema(settings)
     configure_logging()
+    collector.tune()
     click.echo(f"worker: scoring on '{settings.risk_schedule_cron}' ({settings.timezone}); Ctrl-C stops")
     try:
         process.run(settings)

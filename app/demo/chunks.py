@@ -18,7 +18,7 @@ from multiprocessing.synchronize import Event
 
 import click
 
-from app import bulk
+from app import bulk, collector
 from app.clock import local_today
 from app.config import Settings
 from app.db import session_scope
@@ -87,8 +87,10 @@ _stop: Event | None = None  # set in a writing process: another one failed
 
 
 def _share(stop: Event) -> None:
+    """A writing process's start: the stop it watches, and the collector tuned as the service's are."""
     global _stop
     _stop = stop
+    collector.tune()
 
 
 def write_chunks(settings: Settings, chunks: Sequence[district.Chunk], seed: int, quarter_count: int) -> int:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -106,10 +107,11 @@ def generate(
     profile = _profile(families, village_of, villages, rng, today)
     amounts = synthetic.simulate(np_rng, profile, periods)
     household_rows = []
+    first_year_net = _first_year_net(amounts).tolist()
     for n, family in enumerate(families):
         lifted = bool(profile.lifted[n])
         phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
-        status, category = _monitoring(rng, lifted, amounts, n, len(family))
+        status, category = _monitoring(rng, lifted, first_year_net[n], len(family))
         risk_types, since = _monitoring_record(rng, status, family, today)
         household_rows.append(
             {
@@ -215,21 +217,30 @@ def _profile(
     )
 
 
+def _first_year_net(amounts: synthetic.Quarterly) -> synthetic.FloatArray:
+    """Each household's net income over the first four quarters."""
+    first_year = slice(0, 4)
+    net: synthetic.FloatArray = (
+        amounts.wages[:, first_year].sum(axis=1)
+        + amounts.business[:, first_year].sum(axis=1)
+        - amounts.production_cost[:, first_year].sum(axis=1)
+        + amounts.transfer[:, first_year].sum(axis=1)
+    )
+    return net
+
+
+STATUSES = tuple(MonitoringStatus)
+# no household is under verification without its case: cases come from the first scoring run
+STATUS_IF_POOR = tuple(accumulate((63, 0, 30, 7)))
+STATUS_OTHERWISE = tuple(accumulate((95, 0, 3, 2)))
+
+
 def _monitoring(
-    rng: random.Random, lifted: bool, amounts: synthetic.Quarterly, n: int, size: int
+    rng: random.Random, lifted: bool, first_year_net: float, size: int
 ) -> tuple[MonitoringStatus, MonitoringCategory]:
     """Households that were poor in the first year are more often already under monitoring."""
-    first_year = slice(0, 4)
-    net = (
-        amounts.wages[n, first_year].sum()
-        + amounts.business[n, first_year].sum()
-        - amounts.production_cost[n, first_year].sum()
-        + amounts.transfer[n, first_year].sum()
-    )
-    poor = net / size < 9000  # near or under the line of the time
-    # no household is under verification without its case: cases come from the first scoring run
-    weights = (63, 0, 30, 7) if poor else (95, 0, 3, 2)
-    status = rng.choices(list(MonitoringStatus), weights=weights)[0]
+    poor = first_year_net / size < 9000  # near or under the line of the time
+    status = rng.choices(STATUSES, cum_weights=STATUS_IF_POOR if poor else STATUS_OTHERWISE)[0]
     if status == MonitoringStatus.not_monitored:
         return status, MonitoringCategory.none
     category = rng.choice(

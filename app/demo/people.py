@@ -4,6 +4,7 @@ work, each person with a valid ID number that no active member already has."""
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,18 @@ from app.pii import id_check_digit
 
 SURNAMES = "李王张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗普矣鲁"
 GIVEN = "文华明国建平秀英兰芳志强永福春梅丽红云海军伟玉珍凤桂"
+# random.choices' weights as cumulative weights, summed once (it sums them at every call otherwise: a
+# twentieth of demo-data's time); the draws are the same
+HEALTH = tuple(Health)
+HEALTH_FROM_40 = tuple(accumulate((46, 46, 2, 6)))
+HEALTH_UNDER_40 = tuple(accumulate((84, 11, 1, 4)))
+ABLE = (LabourCapacity.ordinary, LabourCapacity.skilled)
+ABLE_WEIGHTS = tuple(accumulate((80, 20)))
+EMPLOYMENT = tuple(Employment)
+EMPLOYMENT_WEIGHTS = tuple(accumulate((45, 35, 20)))
+SIZES = (1, 2, 3, 4, 5, 6)
+SIZE_WEIGHTS = tuple(accumulate((14, 26, 26, 19, 10, 5)))
+SEXES = tuple(Sex)
 
 
 @dataclass
@@ -71,13 +84,13 @@ class PeopleGenerator:
     def person(self, relation: Relation, sex: Sex, birth: date, surname: str) -> Person:
         rng = self.rng
         age = (self.today - birth).days // 365
-        health = rng.choices(list(Health), weights=(46, 46, 2, 6) if age >= 40 else (84, 11, 1, 4))[0]
+        health = rng.choices(HEALTH, cum_weights=HEALTH_FROM_40 if age >= 40 else HEALTH_UNDER_40)[0]
         if age < 16 or age >= 70 or health == Health.serious_illness:
             labour = LabourCapacity.none if age < 16 or age >= 70 else LabourCapacity.lost
         elif health == Health.disabled and rng.random() < 0.6:
             labour = LabourCapacity.lost
         else:
-            labour = rng.choices((LabourCapacity.ordinary, LabourCapacity.skilled), weights=(80, 20))[0]
+            labour = rng.choices(ABLE, cum_weights=ABLE_WEIGHTS)[0]
         schooling = level = None
         if 6 <= age <= 18:
             if rng.random() < 0.998:
@@ -93,7 +106,7 @@ class PeopleGenerator:
                 schooling = Schooling.dropped_out
         employment = months = None
         if labour not in CANNOT_WORK:
-            employment = rng.choices(list(Employment), weights=(45, 35, 20))[0]
+            employment = rng.choices(EMPLOYMENT, cum_weights=EMPLOYMENT_WEIGHTS)[0]
             months = rng.randint(3, 11) if employment == Employment.migrant else None
         name = surname + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
         return Person(
@@ -116,7 +129,7 @@ class PeopleGenerator:
         head_sex = Sex.male if rng.random() < 0.85 else Sex.female
         head_birth = self.birth(28, 80)
         people = [self.person(Relation.head, head_sex, head_birth, surname)]
-        size = rng.choices((1, 2, 3, 4, 5, 6), weights=(14, 26, 26, 19, 10, 5))[0]
+        size = rng.choices(SIZES, cum_weights=SIZE_WEIGHTS)[0]
         head_age = (self.today - head_birth).days // 365
         if size >= 2:
             spouse_sex = Sex.female if head_sex == Sex.male else Sex.male
@@ -130,15 +143,15 @@ class PeopleGenerator:
             )
         for _ in range(size - len(people)):
             if head_age > 62 and rng.random() < 0.5:
-                sex = rng.choice(list(Sex))
+                sex = rng.choice(SEXES)
                 relation = Relation.grandson if sex == Sex.male else Relation.granddaughter
                 birth = self.birth(1, 17)
             elif head_age < 55 and rng.random() < 0.2:
-                sex = rng.choice(list(Sex))
+                sex = rng.choice(SEXES)
                 relation = Relation.father if sex == Sex.male else Relation.mother
                 birth = self.birth(head_age + 20, min(head_age + 35, 95))
             else:
-                sex = rng.choice(list(Sex))
+                sex = rng.choice(SEXES)
                 relation = Relation.son if sex == Sex.male else Relation.daughter
                 birth = self.birth(max(0, head_age - 45), max(1, head_age - 20))
             people.append(self.person(relation, sex, birth, surname))

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app import db
+from app import collector, db
 from app.cli import main
 from app.config import get_settings
 from app.demo import accounts as demo_accounts
@@ -224,13 +224,9 @@ class TestProductionSettings:
         monkeypatch.setattr("uvicorn.run", run)
         monkeypatch.setenv("SHOUWANG_SCHEDULER_IN_PROCESS", "false")
         threshold = gc.get_threshold()
-        try:
-            result = invoke_in_production(monkeypatch, ["serve", "--port", "1"])
-        finally:
-            gc.unfreeze()
-            gc.set_threshold(*threshold)
+        result = invoke_in_production(monkeypatch, ["serve", "--port", "1"])  # conftest restores gc
         assert result.exit_code == 0, result.output
-        assert seen["threshold"] == (50_000, 20, 20)
+        assert seen["threshold"] == (collector.YOUNG_THRESHOLD, *collector.OLDER_THRESHOLDS) != threshold
         assert seen["frozen"] > 10_000
 
     def test_a_pool_too_small_for_a_scoring_run_is_refused_by_name(
