@@ -80,6 +80,7 @@ def _write_export(
 ) -> None:
     from tqdm import tqdm
 
+    from app import apart
     from app.db import get_sessionmaker
     from app.services.lists import risk_list_export
 
@@ -87,8 +88,9 @@ def _write_export(
         if fmt == "xlsx":
             from app.services.lists import risk_list_workbook  # (its summary needs scikit-learn)
 
+            sessions = get_sessionmaker()
             risk_list_workbook.write_xlsx(
-                partial, get_sessionmaker(), settings, list_id, actor, filters, bar.update
+                partial, sessions, settings, list_id, actor, filters, bar.update, apart.township_rows
             )
             return
         read = risk_list_export.read_ahead(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from app import apart
 from app.api.deps import CurrentActor, PageDep, SessionDep, SessionsDep, SettingsDep
 from app.errors import NotFound
 from app.models import RiskList
@@ -142,7 +143,9 @@ def read(
         handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="shouwang-")
         os.close(handle)
         try:
-            risk_list_workbook.write_xlsx(FilePath(path), sessions, settings, risk_list.id, actor, filters)
+            risk_list_workbook.write_xlsx(
+                FilePath(path), sessions, settings, risk_list.id, actor, filters, apart=apart.township_rows
+            )
         except BaseException:
             os.unlink(path)
             raise

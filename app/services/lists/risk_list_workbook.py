@@ -10,7 +10,7 @@ from app.config import Settings
 from app.db import READ_ONLY_OPTIONS, Sessions, transaction
 from app.models import RiskList
 from app.schemas.risk_lists import RiskListSummary
-from app.services.lists import risk_list_export, risk_list_summary
+from app.services.lists import risk_list_export, risk_list_sheets, risk_list_summary
 from app.services.lists.risk_list_export import COLUMNS, HEADERS, STEP, TOWNSHIP_CODE, TOWNSHIP_NAME
 from app.services.lists.risk_lists import REASON_LABELS, Filters
 from app.services.lists.xlsx_rows import FastWorkbook, RowSheet
@@ -25,30 +25,51 @@ def write_xlsx(
     actor: Actor,
     filters: Filters,
     on_batch: Callable[[int], Any] | None = None,
+    apart: risk_list_sheets.Entry | None = None,
 ) -> None:
     """A summary sheet (figures and charts), then one sheet per township, written row by row
-    (xlsxwriter's constant-memory mode keeps one row in memory)."""
+    (xlsxwriter's constant-memory mode keeps one row in memory). With `apart` (app/apart.township_rows),
+    a big list's townships are written by two processes (risk_list_sheets)."""
     options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    with transaction(sessions) as session:
+        session.connection(execution_options=READ_ONLY_OPTIONS)
+        towns = risk_list_sheets.townships(session, list_id, actor, filters)
+    ours, theirs = risk_list_sheets.split(towns) if apart is not None else (towns, [])
     workbook = FastWorkbook(str(path), options)
     try:
-        header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-        with transaction(sessions) as session:
-            session.connection(execution_options=READ_ONLY_OPTIONS)
-            risk_list = session.get(RiskList, list_id)
-            assert risk_list is not None
-            summary = risk_list_summary.summarise(session, risk_list, actor, filters)
-        _summary_sheet(workbook, header, summary)
-        sheet: Any = None
-        township, row_number = None, 0
-        for batch in risk_list_export.stream(sessions, settings, list_id, actor, filters, on_batch):
-            for row in batch:
-                if row[TOWNSHIP_CODE] != township:
-                    _finish(sheet, row_number)
-                    township, row_number = row[TOWNSHIP_CODE], 0
-                    sheet = _township_sheet(workbook, header, row[TOWNSHIP_NAME], row[TOWNSHIP_CODE])
-                row_number += 1
-                sheet.write_plain_row(row_number, risk_list_export.cells(row))
-        _finish(sheet, row_number)
+        with risk_list_sheets.other_process(apart, settings, list_id, actor, filters, theirs) as other:
+            header = workbook.add_format(
+                {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}
+            )
+            with transaction(sessions) as session:
+                session.connection(execution_options=READ_ONLY_OPTIONS)
+                risk_list = session.get(RiskList, list_id)
+                assert risk_list is not None
+                summary = risk_list_summary.summarise(session, risk_list, actor, filters)
+            _summary_sheet(workbook, header, summary)
+            sheets = {t.code: _township_sheet(workbook, header, t.name, t.code) for t in towns}
+            last_rows = dict.fromkeys(sheets, 0)
+            own = risk_list_sheets.only(filters, ours) if theirs else filters
+            sheet: Any = None
+            for batch in risk_list_export.stream(sessions, settings, list_id, actor, own, on_batch):
+                for row in batch:
+                    code = row[TOWNSHIP_CODE]
+                    if code not in last_rows:  # (a township's first entry since they were counted)
+                        sheets[code] = _township_sheet(workbook, header, row[TOWNSHIP_NAME], code)
+                        last_rows[code] = 0
+                    if sheets[code] is not sheet:  # rows come by township: the one before is done
+                        _finish(sheet)
+                        sheet = sheets[code]
+                    last_rows[code] += 1
+                    sheet.write_plain_row(last_rows[code], risk_list_export.cells(row))
+            for written in other.get() if other is not None else []:
+                sheets[written.code].append_rows(written.path, 1, written.rows, len(COLUMNS))
+                last_rows[written.code] = written.rows
+                if on_batch is not None:
+                    on_batch(written.rows)
+        for code, each in sheets.items():
+            _finish(each)
+            each.autofilter(0, 0, max(last_rows[code], 1), len(COLUMNS) - 1)
     finally:
         workbook.close()
 
@@ -73,10 +94,9 @@ def _sheet_name(workbook: Any, name: str, code: str) -> str:
     return f"{code}-{len(taken)}"
 
 
-def _finish(sheet: Any, last_row: int) -> None:
+def _finish(sheet: Any) -> None:
     if sheet is not None:
         sheet.finish_rows()
-        sheet.autofilter(0, 0, max(last_row, 1), len(COLUMNS) - 1)
 
 
 def _summary_sheet(workbook: Any, header: Any, summary: RiskListSummary) -> None:

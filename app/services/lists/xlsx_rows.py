@@ -8,10 +8,13 @@ one pass — the same XML xlsxwriter writes for it (tests/lists/test_xlsx_rows.p
 """
 
 import math
+import os
 import re
+import shutil
 import zipfile
 from collections.abc import Sequence
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any, Literal
 
 import xlsxwriter
@@ -34,6 +37,7 @@ _LETTERS = [xl_col_to_name(col) for col in range(256)]
 # every page (names and ID numbers do not, so the first ones seen fill part of it for nothing)
 TAILS_KEPT, TAIL_TEXT_KEPT = 20_000, 200
 ZIP_LEVEL = 1
+COPY_BUFFER = 1 << 20
 # the zip level of the workbook being packed in this thread (None: zlib's default); see FastWorkbook
 _zip_level: ContextVar[int | None] = ContextVar("xlsx_zip_level", default=None)
 
@@ -61,32 +65,23 @@ class FastWorkbook(xlsxwriter.Workbook):  # type: ignore[misc]
             _zip_level.reset(token)
 
 
-class RowSheet(Worksheet):  # type: ignore[misc]  # (xlsxwriter has no type hints)
-    """A worksheet that also takes whole rows of text and numbers."""
+class RowXml:
+    """The XML of plain rows (text and numbers, no formats) as xlsxwriter writes them: in a sheet
+    (RowSheet), or into a file of rows that another process's sheet takes whole (RowSheet.append_rows)."""
 
     def __init__(self) -> None:
-        super().__init__()
         # a text's cell XML, by text: a list's labels, places and reasons repeat on every page
         self._tails: dict[str, str] = {}
 
-    def finish_rows(self) -> None:
-        """No more plain rows: what the sheet kept to write them is let go (the sheet itself is kept until
-        the workbook closes)."""
+    def clear(self) -> None:
+        """Let go of the texts kept (a sheet's rows are done)."""
         self._tails.clear()
 
-    def write_plain_row(self, row: int, values: Sequence[str | int | float]) -> None:
-        """`write_row(row, 0, values)` without a format, for rows written in order after any written by
-        xlsxwriter itself: "" leaves its cell empty; text and numbers only (not bool, not None)."""
-        if not self.constant_memory or row <= self.previous_row:
-            raise ValueError("plain rows are written in constant-memory mode, each below the last")
-        if (
-            not values
-            or len(values) > len(_LETTERS)  # (no list has that many columns: refused, not cut short)
-            or self._check_dimensions(row, len(values) - 1)
-            or self._check_dimensions(row, 0)
-        ):
+    def row(self, row: int, values: Sequence[str | int | float]) -> str:
+        """Row `row` (0-based, as xlsxwriter counts): "" leaves its cell empty; text and numbers only (not
+        bool, not None), at most 256 cells."""
+        if not values or len(values) > len(_LETTERS):  # (no list has that many columns: refused, not cut)
             raise ValueError(f"row {row} of {len(values)} cells is outside the sheet")
-        self._write_single_row(row)  # what xlsxwriter still holds of the row above goes out first
         number = row + 1
         parts = [f'<row r="{number}">']
         tails = self._tails
@@ -105,7 +100,62 @@ class RowSheet(Worksheet):  # type: ignore[misc]  # (xlsxwriter has no type hint
             else:
                 raise TypeError(f"a plain row holds text and numbers, not {type(value).__name__}")
         parts.append("</row>")
-        self.fh.write("".join(parts))
+        return "".join(parts)
+
+
+class RowSheet(Worksheet):  # type: ignore[misc]  # (xlsxwriter has no type hints)
+    """A worksheet that also takes whole rows of text and numbers, or a file of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows = RowXml()
+
+    def _write_optimized_sheet_data(self) -> None:
+        """xlsxwriter's copy of the rows kept aside into the sheet's XML, as bytes: its own reads them back
+        as text, decoding and encoding again each of a county's 180 MB (a tenth of the workbook's time)."""
+        target = getattr(self.fh, "buffer", None)
+        if self.dim_rowmin is None or target is None:  # (no rows, or a workbook packed in memory)
+            super()._write_optimized_sheet_data()
+            return
+        self._xml_start_tag("sheetData")
+        self.row_data_fh.close()
+        self.fh.flush()
+        with open(self.row_data_filename, "rb") as rows:
+            shutil.copyfileobj(rows, target, COPY_BUFFER)
+        os.unlink(self.row_data_filename)
+        self._xml_end_tag("sheetData")
+
+    def finish_rows(self) -> None:
+        """No more plain rows: what the sheet kept to write them is let go (the sheet itself is kept until
+        the workbook closes)."""
+        self._rows.clear()
+
+    def write_plain_row(self, row: int, values: Sequence[str | int | float]) -> None:
+        """`write_row(row, 0, values)` without a format, for rows written in order after any written by
+        xlsxwriter itself: "" leaves its cell empty; text and numbers only (not bool, not None)."""
+        self._rows_below(row, row, len(values))
+        self.fh.write(self._rows.row(row, values))
+
+    def append_rows(self, path: Path, first: int, last: int, width: int) -> None:
+        """Rows `first` … `last`, `width` cells at most, as RowXml wrote them into the file at `path` (in
+        another process): in order, below any written before."""
+        self._rows_below(first, last, width)
+        self.fh.flush()
+        with path.open("rb") as rows:
+            shutil.copyfileobj(rows, self.fh.buffer, COPY_BUFFER)
+
+    def _rows_below(self, first: int, last: int, width: int) -> None:
+        """Rows first … last are about to be written, below the last: the sheet's dimensions take them,
+        and what xlsxwriter still holds of the row above goes out first."""
+        if not self.constant_memory or first <= self.previous_row or last < first:
+            raise ValueError("plain rows are written in constant-memory mode, each below the last")
+        if (
+            not 1 <= width <= len(_LETTERS)
+            or self._check_dimensions(last, width - 1)
+            or self._check_dimensions(first, 0)
+        ):
+            raise ValueError(f"row {last} of {width} cells is outside the sheet")
+        self._write_single_row(last)
 
 
 def _text_tail(text: str) -> str:

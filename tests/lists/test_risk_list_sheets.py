@@ -1,0 +1,109 @@
+"""A big list's workbook is written by two processes (risk_list_sheets): the same file, byte for byte, as one
+process writes; a failure in the other process fails the export and leaves nothing behind."""
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import apart
+from app.config import Settings
+from app.db import get_sessionmaker
+from app.services.lists import risk_list_sheets, risk_list_workbook, risk_lists
+from app.services.lists.risk_list_sheets import Township
+from app.services.lists.risk_lists import Filters
+from app.services.platform.access import Actor
+from tests.fixtures import VILLAGE_B, VILLAGE_C, Accounts, new_household
+from tests.lists.test_risk_lists import THIS_WEEK, generate, results
+
+
+@pytest.fixture
+def county_list(client: TestClient, accounts: Accounts, settings: Settings) -> int:
+    """This week's list: three households of township 1 (villages A and B), two of township 2."""
+    made = [
+        new_household(client, accounts["cadre_a"]),
+        new_household(client, accounts["cadre_a"]),
+        new_household(client, accounts["cadre_b"], village=VILLAGE_B),
+        new_household(client, accounts["cadre_c"], village=VILLAGE_C),
+        new_household(client, accounts["cadre_c"], village=VILLAGE_C),
+    ]
+    levels = ["high", "medium", "high", "medium", "high"]
+    results({int(h["id"]): level for h, level in zip(made, levels, strict=True)})
+    return generate(settings, THIS_WEEK).id
+
+
+def county() -> Actor:
+    from app import db
+
+    with db.session_scope() as session:
+        return risk_lists.county_reader(session)
+
+
+def write(path: Path, settings: Settings, list_id: int, progress: list[int] | None = None) -> None:
+    """As the command and the API write it: with the other process's entry point."""
+    on_batch = progress.append if progress is not None else None
+    risk_list_workbook.write_xlsx(
+        path, get_sessionmaker(), settings, list_id, county(), Filters(), on_batch, apart.township_rows
+    )
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist() if name != "docProps/core.xml"}  # (its time)
+
+
+def test_two_processes_write_the_workbook_one_process_writes(
+    county_list: int, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "one.xlsx", settings, county_list)
+    monkeypatch.setattr(risk_list_sheets, "PARALLEL_FROM", 1)
+    handed: list[list[Township]] = []
+    split = risk_list_sheets.split
+
+    def splitting(towns: list[Township]) -> tuple[list[Township], list[Township]]:
+        handed.append(split(towns)[1])
+        return split(towns)
+
+    monkeypatch.setattr(risk_list_sheets, "split", splitting)
+    progress: list[int] = []
+    write(tmp_path / "two.xlsx", settings, county_list, progress)
+    assert [t.entries for t in handed[0]] == [2]  # township 2's two households, by the other process
+    assert sum(progress) == 5  # the other process's rows are counted too
+    one, two = members(tmp_path / "one.xlsx"), members(tmp_path / "two.xlsx")
+    assert len(one) > 10
+    assert one == two
+
+
+def test_the_other_process_takes_the_biggest_townships_its_share_holds() -> None:
+    towns = [Township(f"53040220{i}000", f"乡{i}", n) for i, n in enumerate([40_000, 10_000, 25_000, 5_000])]
+    ours, theirs = risk_list_sheets.split(towns)
+    # 45 % of 80,000 is 36,000: not the 40,000, then 25,000 and 10,000; 5,000 more would pass it
+    assert [t.entries for t in theirs] == [10_000, 25_000]  # in the list's order
+    assert [t.entries for t in ours] == [40_000, 5_000]
+    assert sorted(ours + theirs, key=lambda t: t.code) == towns
+    assert risk_list_sheets.split(towns[:1]) == (towns[:1], [])  # one township: one process
+    small = [Township(t.code, t.name, 100) for t in towns]
+    assert risk_list_sheets.split(small) == (small, [])  # a village's list: not worth a second process
+
+
+def test_a_failure_in_the_other_process_fails_the_export_and_stops_it(
+    county_list: int, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(risk_list_sheets, "PARALLEL_FROM", 1)
+    folders: list[str] = []
+    made = tempfile.TemporaryDirectory
+
+    def watched(prefix: str) -> tempfile.TemporaryDirectory[str]:
+        folder = made(prefix=prefix)
+        folders.append(folder.name)
+        return folder
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", watched)
+    # the other process reads its townships from a database that is not there; this one's are fine
+    elsewhere = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'no' / 'such.db'}"})
+    with pytest.raises(Exception, match="unable to open database file"):
+        write(tmp_path / "list.xlsx", elsewhere, county_list)
+    assert folders
+    assert not Path(folders[0]).exists()
