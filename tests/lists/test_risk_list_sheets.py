@@ -77,12 +77,17 @@ def test_two_processes_write_the_workbook_one_process_writes(
 
 
 def test_the_other_process_takes_the_biggest_townships_its_share_holds() -> None:
-    towns = [Township(f"53040220{i}000", f"乡{i}", n) for i, n in enumerate([40_000, 10_000, 25_000, 5_000])]
+    def towns_of(*entries: int) -> list[Township]:
+        return [Township(f"53040220{i}000", f"乡{i}", n) for i, n in enumerate(entries)]
+
+    towns = towns_of(20_000, 40_000, 10_000, 30_000)
     ours, theirs = risk_list_sheets.split(towns)
-    # 45 % of 80,000 is 36,000: not the 40,000, then 25,000 and 10,000; 5,000 more would pass it
-    assert [t.entries for t in theirs] == [10_000, 25_000]  # in the list's order
-    assert [t.entries for t in ours] == [40_000, 5_000]
+    # at most half of 100,000: the 40,000, not the 30,000 nor the 20,000 (past 50,000), then the 10,000
+    assert [t.entries for t in theirs] == [40_000, 10_000]  # in the list's order
+    assert [t.entries for t in ours] == [20_000, 30_000]
     assert sorted(ours + theirs, key=lambda t: t.code) == towns
+    ours, theirs = risk_list_sheets.split(towns_of(30_000, 60_000, 10_000))
+    assert ([t.entries for t in ours], [t.entries for t in theirs]) == ([60_000], [30_000, 10_000])
     assert risk_list_sheets.split(towns[:1]) == (towns[:1], [])  # one township: one process
     small = [Township(t.code, t.name, 100) for t in towns]
     assert risk_list_sheets.split(small) == (small, [])  # a village's list: not worth a second process

@@ -29,8 +29,9 @@ from app.services.lists.xlsx_rows import RowXml
 from app.services.platform.access import Actor
 
 PARALLEL_FROM = 40_000
-# the other process's share of the rows: it starts 0.8 s late, while this one also writes the summary
-OTHER_SHARE = 0.45
+# the most of the rows the other process takes: it starts 0.8 s late, but this one also writes the
+# summary and packs the workbook (at 1M households, 32 % took 4.3 s, 40 % 4.0 s, 49 % 3.8–4.0 s, 55 % 4.3 s)
+OTHER_SHARE = 0.5
 
 
 @dataclass(frozen=True)
