@@ -4,18 +4,22 @@ process writes; a failure in the other process fails the export and leaves nothi
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import openpyxl
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from app import apart
+from app.cli import main
 from app.config import Settings
 from app.db import get_sessionmaker
 from app.services.lists import risk_list_sheets, risk_list_workbook, risk_lists
 from app.services.lists.risk_list_sheets import Township
 from app.services.lists.risk_lists import Filters
 from app.services.platform.access import Actor
-from tests.fixtures import VILLAGE_B, VILLAGE_C, Accounts, new_household
+from tests.fixtures import TOWNSHIP_2, VILLAGE_B, VILLAGE_C, Accounts, new_household
 from tests.lists.test_risk_lists import THIS_WEEK, generate, results
 
 
@@ -112,3 +116,35 @@ def test_a_failure_in_the_other_process_fails_the_export_and_stops_it(
         write(tmp_path / "list.xlsx", elsewhere, county_list)
     assert folders
     assert not Path(folders[0]).exists()
+
+
+def test_the_api_and_the_command_hand_a_big_lists_townships_to_another_process(
+    county_list: int,
+    client: TestClient,
+    accounts: Accounts,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(risk_list_sheets, "PARALLEL_FROM", 1)
+    started: list[list[str]] = []
+    other_process = risk_list_sheets.other_process
+
+    def watched(entry: risk_list_sheets.Entry | None, *args: Any) -> Any:
+        started.append([t.code for t in args[-1]] if entry is not None else [])
+        return other_process(entry, *args)
+
+    monkeypatch.setattr(risk_list_sheets, "other_process", watched)
+    response = client.get(
+        f"/api/v1/risk-lists/{THIS_WEEK}", headers=accounts["district"], params={"format": "xlsx"}
+    )
+    assert response.status_code == 200, response.text
+    (tmp_path / "api.xlsx").write_bytes(response.content)
+    command = ["lists", "export", "--week", THIS_WEEK, "--format", "xlsx", "--out", str(tmp_path / "cli.xlsx")]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert started == [[TOWNSHIP_2], [TOWNSHIP_2]]
+    for name in ("api.xlsx", "cli.xlsx"):
+        book = openpyxl.load_workbook(tmp_path / name)
+        rows = [r for ws in book.worksheets[1:] for r in ws.iter_rows(min_row=2, values_only=True)]
+        assert len(rows) == 5
