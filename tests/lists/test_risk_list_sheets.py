@@ -140,8 +140,8 @@ def test_the_api_and_the_command_hand_a_big_lists_townships_to_another_process(
     )
     assert response.status_code == 200, response.text
     (tmp_path / "api.xlsx").write_bytes(response.content)
-    command = ["lists", "export", "--week", THIS_WEEK, "--format", "xlsx", "--out", str(tmp_path / "cli.xlsx")]
-    result = CliRunner().invoke(main, command)
+    command = ["lists", "export", "--week", THIS_WEEK, "--format", "xlsx"]
+    result = CliRunner().invoke(main, [*command, "--out", str(tmp_path / "cli.xlsx")])
     assert result.exit_code == 0, result.output
     assert started == [[TOWNSHIP_2], [TOWNSHIP_2]]
     for name in ("api.xlsx", "cli.xlsx"):
