@@ -4,7 +4,7 @@ A request, a scoring chunk or a demo-data chunk builds many thousands of short-l
 1,000-report batch: models, rows, dicts). At the default threshold a young collection runs every 700
 allocations and walks whatever is alive at that moment, and full collections walk everything start-up
 loaded. Freezing what is loaded and collecting the young every 50,000 allocations cut a report batch's
-time by 8 % and demo-data's by 3–5 % (bench/RESULTS.md, issue 18 session 6). Cycles are still collected.
+time by 8 % and demo-data's by 2–5 % (bench/RESULTS.md, issue 18 session 6). Cycles are still collected.
 """
 
 import gc

@@ -151,7 +151,7 @@ def test_when_one_process_fails_the_other_stops_after_its_chunk(
 
 
 def test_a_writing_process_tunes_its_collector_as_the_service_does() -> None:
-    """Young collections every 50,000 allocations: demo-data was 3–5 % slower at the default 700."""
+    """Young collections every 50,000 allocations: demo-data was 2–5 % slower at the default 700."""
     threshold = gc.get_threshold()
     event = get_context("spawn").Event()
     try:

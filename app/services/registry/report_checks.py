@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -78,12 +78,6 @@ def _overlaps(a_start: date, a_end: date, b_start: date, b_end: date) -> bool:
     return a_start <= b_end and b_start <= a_end
 
 
-class _Named(NamedTuple):
-    id: int
-    household_no: str
-    village_code: str
-
-
 def _resolve_households(
     session: Session, actor: Actor, items: Sequence[Item]
 ) -> tuple[list[int], list[AppError]]:
@@ -97,7 +91,7 @@ def _resolve_households(
         .order_by(Household.id)
         .with_for_update(of=Household)
     )
-    households = [_Named(*row) for row in session.execute(stmt)]
+    households = session.execute(stmt).all()
     by_id = {h.id: h for h in households}
     by_no = {h.household_no: h for h in households}
     errors: list[AppError] = []
