@@ -186,7 +186,8 @@ def serve(url: str, port: int) -> subprocess.Popen[bytes]:
             if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
                 return process
         except httpx.TransportError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     process.kill()
     raise SystemExit(f"the server did not start: {log_path.read_text(errors='replace')[-2000:]}")
 

@@ -80,7 +80,7 @@ def _write_export(
 ) -> None:
     from tqdm import tqdm
 
-    from app import apart
+    from app import spawned
     from app.db import get_sessionmaker
     from app.services.lists import risk_list_export
 
@@ -90,7 +90,7 @@ def _write_export(
 
             sessions = get_sessionmaker()
             risk_list_workbook.write_xlsx(
-                partial, sessions, settings, list_id, actor, filters, bar.update, apart.township_rows
+                partial, sessions, settings, list_id, actor, filters, bar.update, spawned.township_rows
             )
             return
         read = risk_list_export.read_ahead(

@@ -1,8 +1,11 @@
 """A big list's workbook is written by two processes (risk_list_sheets): the same file, byte for byte, as one
-process writes; a failure in the other process fails the export and leaves nothing behind."""
+process writes; a failure in either fails the export, stops the other process and removes its files."""
 
+import signal
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +14,15 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from app import apart
+from app import spawned
 from app.cli import main
 from app.config import Settings
 from app.db import get_sessionmaker
-from app.services.lists import risk_list_sheets, risk_list_workbook, risk_lists
+from app.services.lists import risk_list_export, risk_list_sheets, risk_list_workbook, risk_lists
 from app.services.lists.risk_list_sheets import Township
 from app.services.lists.risk_lists import Filters
 from app.services.platform.access import Actor
+from tests.lists import spawned_entries
 from tests.fixtures import TOWNSHIP_2, VILLAGE_B, VILLAGE_C, Accounts, new_household
 from tests.lists.test_risk_lists import THIS_WEEK, generate, results
 
@@ -49,7 +53,7 @@ def write(path: Path, settings: Settings, list_id: int, progress: list[int] | No
     """As the command and the API write it: with the other process's entry point."""
     on_batch = progress.append if progress is not None else None
     risk_list_workbook.write_xlsx(
-        path, get_sessionmaker(), settings, list_id, county(), Filters(), on_batch, apart.township_rows
+        path, get_sessionmaker(), settings, list_id, county(), Filters(), on_batch, spawned.township_rows
     )
 
 
@@ -97,25 +101,84 @@ def test_the_other_process_takes_the_biggest_townships_its_share_holds() -> None
     assert risk_list_sheets.split(small) == (small, [])  # a village's list: not worth a second process
 
 
-def test_a_failure_in_the_other_process_fails_the_export_and_stops_it(
-    county_list: int, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def sharing(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every list is big enough to share; what each export's other_process yielded, and its folder."""
     monkeypatch.setattr(risk_list_sheets, "PARALLEL_FROM", 1)
-    folders: list[str] = []
+    seen: list[Any] = []
     made = tempfile.TemporaryDirectory
+    other_process = risk_list_sheets.other_process
 
-    def watched(prefix: str) -> tempfile.TemporaryDirectory[str]:
-        folder = made(prefix=prefix)
-        folders.append(folder.name)
-        return folder
+    def folder(prefix: str) -> tempfile.TemporaryDirectory[str]:
+        it = made(prefix=prefix)
+        seen.append(Path(it.name))
+        return it
 
-    monkeypatch.setattr(tempfile, "TemporaryDirectory", watched)
+    @contextmanager
+    def watched(*args: Any) -> Iterator[risk_list_sheets.Other | None]:
+        with other_process(*args) as other:
+            seen.append(other)
+            yield other
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", folder)
+    monkeypatch.setattr(risk_list_sheets, "other_process", watched)
+    return seen
+
+
+def test_a_failure_in_the_other_process_fails_the_export(
+    county_list: int, settings: Settings, tmp_path: Path, sharing: list[Any]
+) -> None:
     # the other process reads its townships from a database that is not there; this one's are fine
     elsewhere = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'no' / 'such.db'}"})
     with pytest.raises(Exception, match="unable to open database file"):
         write(tmp_path / "list.xlsx", elsewhere, county_list)
-    assert folders
-    assert not Path(folders[0]).exists()
+    folder, other = sharing
+    assert not folder.exists()  # its files, with names and masked ID numbers, are gone
+    assert other.process.exitcode == 0  # it answered with its error and ended
+
+
+def test_an_other_process_that_dies_fails_the_export_instead_of_waiting(
+    county_list: int, settings: Settings, tmp_path: Path, sharing: list[Any]
+) -> None:
+    with pytest.raises(RuntimeError, match=r"ended without its rows \(exit code 3\)"):
+        risk_list_workbook.write_xlsx(
+            tmp_path / "list.xlsx", get_sessionmaker(), settings, county_list, county(), Filters(),
+            second_process=spawned_entries.dies,
+        )
+    assert not sharing[0].exists()
+
+
+def test_when_the_export_fails_the_other_process_is_stopped(
+    county_list: int, settings: Settings, tmp_path: Path, sharing: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*_: Any, **__: Any) -> Iterator[list[Any]]:
+        raise OSError(28, "No space left on device")
+        yield []
+
+    monkeypatch.setattr(risk_list_export, "stream", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        risk_list_workbook.write_xlsx(
+            tmp_path / "list.xlsx", get_sessionmaker(), settings, county_list, county(), Filters(),
+            second_process=spawned_entries.lingers,
+        )
+    folder, other = sharing
+    assert not other.process.is_alive()
+    assert other.process.exitcode == -signal.SIGTERM  # stopped, not left to sleep out its minute
+    assert not folder.exists()
+
+
+def test_one_other_process_at_a_time_a_second_export_writes_alone(
+    county_list: int, settings: Settings, tmp_path: Path, sharing: list[Any]
+) -> None:
+    write(tmp_path / "one.xlsx", settings, county_list)
+    assert sharing[-1] is not None
+    assert risk_list_sheets._one_at_a_time.acquire(blocking=False)  # another export's, at work
+    try:
+        write(tmp_path / "alone.xlsx", settings, county_list)
+    finally:
+        risk_list_sheets._one_at_a_time.release()
+    assert sharing[-1] is None
+    assert members(tmp_path / "one.xlsx") == members(tmp_path / "alone.xlsx")
 
 
 def test_the_api_and_the_command_hand_a_big_lists_townships_to_another_process(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from app import apart
+from app import spawned
 from app.api.deps import CurrentActor, PageDep, SessionDep, SessionsDep, SettingsDep
 from app.errors import NotFound
 from app.models import RiskList
@@ -144,7 +144,13 @@ def read(
         os.close(handle)
         try:
             risk_list_workbook.write_xlsx(
-                FilePath(path), sessions, settings, risk_list.id, actor, filters, apart=apart.township_rows
+                FilePath(path),
+                sessions,
+                settings,
+                risk_list.id,
+                actor,
+                filters,
+                second_process=spawned.township_rows,
             )
         except BaseException:
             os.unlink(path)

@@ -206,16 +206,19 @@ def stream(
     actor: Actor,
     filters: Filters,
     on_batch: Callable[[int], Any] | None = None,
+    townships: Sequence[str] | None = None,
 ) -> Iterator[list[Sequence[Any]]]:
     """The rows (READ's columns, the head's ID masked) in batches, read in a session of their own (a
-    response streams after its request's session has closed) through a server-side cursor."""
+    response streams after its request's session has closed) through a server-side cursor; only those
+    of `townships` when given (a workbook's share: risk_list_sheets)."""
     cipher = cipher_for(settings)
+    stmt = rows(list_id, actor, filters)
+    if townships is not None:
+        stmt = stmt.where(RiskListEntry.township_code.in_(townships))
     with transaction(sessions) as session:
         session.connection(execution_options=READ_ONLY_OPTIONS)
         # Core, not the ORM: the rows are plain columns, and the ORM's loading cost a tenth of an export
-        result = session.connection().execute(
-            rows(list_id, actor, filters).execution_options(yield_per=BATCH)
-        )
+        result = session.connection().execute(stmt.execution_options(yield_per=BATCH))
         for batch in result.partitions():
             yield [_filled(row, cipher) for row in batch]
             if on_batch is not None:

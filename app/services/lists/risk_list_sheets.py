@@ -5,16 +5,24 @@ A county's weekly list as a workbook is Python work for every cell: a million-ho
 writes some townships' rows while this one writes the summary and the other townships': each of its
 townships goes, as the sheet's own XML (xlsx_rows.RowXml), into a file that the sheet then takes whole
 (xlsx_rows.RowSheet.append_rows). Below that a second interpreter's start (0.8 s) would not pay.
+
+The other process is spawned (a new interpreter: safe from a server's threads) and answers through a
+pipe; if it dies without answering, the export fails instead of waiting, and if the export fails, it is
+stopped. One process at a time starts one: a second export meanwhile writes all its sheets itself.
 """
 
+import logging
+import signal
 import tempfile
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing import get_context, parent_process
-from multiprocessing.pool import AsyncResult
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import func
 from sqlalchemy.orm import Session
@@ -28,10 +36,14 @@ from app.services.lists.risk_lists import Filters
 from app.services.lists.xlsx_rows import RowXml
 from app.services.platform.access import Actor
 
+logger = logging.getLogger(__name__)
 PARALLEL_FROM = 40_000
 # the most of the rows the other process takes: it starts 0.8 s late, but this one also writes the
 # summary and packs the workbook (at 1M households, 32 % took 4.3 s, 40 % 4.0 s, 49 % 3.8–4.0 s, 55 % 4.3 s)
 OTHER_SHARE = 0.5
+# one other process at a time from this process (two exports at once on a small server would each start
+# an interpreter and fight over its cores)
+_one_at_a_time = threading.BoundedSemaphore(1)
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,11 @@ class Written:
     code: str
     rows: int
     path: Path
+
+
+# the other process's entry point (app/spawned.township_rows): it opens that process's engine and calls
+# write_rows with (settings, list id, actor, filters, townships, folder)
+Entry = Callable[[Settings, int, Actor, Filters, tuple[str, ...], str], list[Written]]
 
 
 def townships(session: Session, list_id: int, actor: Actor, filters: Filters) -> list[Township]:
@@ -83,13 +100,38 @@ def split(towns: list[Township]) -> tuple[list[Township], list[Township]]:
     return [t for t in towns if t.code not in theirs], [t for t in towns if t.code in theirs]
 
 
-def only(filters: Filters, towns: list[Township]) -> Filters:
-    return replace(filters, townships=tuple(t.code for t in towns))
+def numbered(batches: Iterable[list[Sequence[Any]]]) -> Iterator[tuple[Sequence[Any], int]]:
+    """Each row with its number in its township's sheet, from 1: the rows come township by township."""
+    code, number = None, 0
+    for batch in batches:
+        for row in batch:
+            if row[TOWNSHIP_CODE] != code:
+                code, number = row[TOWNSHIP_CODE], 0
+            number += 1
+            yield row, number
 
 
-# the other process's entry point (app/apart.township_rows): it opens that process's engine and calls
-# write_rows
-Entry = Callable[[Settings, int, Actor, Filters, str], list[Written]]
+class Other:
+    """The other process at work, and the pipe its answer comes back by."""
+
+    def __init__(self, process: BaseProcess, answers: Connection) -> None:
+        self.process = process
+        self._answers = answers
+
+    def result(self) -> list[Written]:
+        """Its townships' files once it is done; what it raised, or that it ended without answering (killed,
+        out of memory)."""
+        wait([self._answers, self.process.sentinel])
+        if not self._answers.poll():
+            self.process.join()
+            raise RuntimeError(
+                f"the workbook's other process ended without its rows (exit code {self.process.exitcode})"
+            )
+        done, value = self._answers.recv()
+        if not done:
+            raise value
+        written: list[Written] = value
+        return written
 
 
 @contextmanager
@@ -100,48 +142,95 @@ def other_process(
     actor: Actor,
     filters: Filters,
     towns: list[Township],
-) -> Iterator["AsyncResult[list[Written]] | None"]:
-    """The other process writing `towns`' rows (None when there are none to write); stopped if the
-    workbook is given up before it is done. Its files are removed when the workbook is done."""
-    if entry is None or not towns:
+) -> Iterator[Other | None]:
+    """The other process writing `towns`' rows; None when there are none to give it, when this process
+    has one at work already, or when it cannot start: then this process writes every sheet. It is stopped
+    if the workbook is given up before it is done, and its files are removed when the workbook is done."""
+    if entry is None or not towns or not _one_at_a_time.acquire(blocking=False):
         yield None
         return
-    with tempfile.TemporaryDirectory(prefix="shouwang-sheets-") as folder:
-        pool = get_context("spawn").Pool(1)
-        try:
-            yield pool.apply_async(entry, (settings, list_id, actor, only(filters, towns), folder))
-            pool.close()
-        finally:
-            pool.terminate()  # (done by now, unless the workbook failed: then it stops where it is)
-            pool.join()
+    try:
+        with tempfile.TemporaryDirectory(prefix="shouwang-sheets-") as folder:
+            context = get_context("spawn")
+            answers, sender = context.Pipe(duplex=False)
+            codes = tuple(t.code for t in towns)
+            process = context.Process(
+                target=_answer,
+                args=(sender, entry, (settings, list_id, actor, filters, codes, folder)),
+                name="workbook-townships",
+                daemon=True,
+            )
+            try:
+                process.start()
+            except OSError:
+                logger.warning("workbook: no second process could start; this one writes every sheet")
+                answers.close()
+                yield None
+                return
+            finally:
+                sender.close()
+            try:
+                yield Other(process, answers)
+            finally:
+                if process.is_alive():  # (done by now, unless the workbook failed)
+                    process.terminate()
+                process.join()
+                answers.close()
+    finally:
+        _one_at_a_time.release()
+
+
+def _answer(sender: Connection, entry: Entry, args: tuple[Any, ...]) -> None:
+    """The other process: runs `entry` and sends back (True, its result) or (False, what it raised).
+    Ctrl-C is its parent's to handle (the parent then stops it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        answer: tuple[bool, Any] = (True, entry(*args))
+    except Exception as exc:  # noqa: BLE001 - raised again in the parent
+        answer = (False, exc)
+    try:
+        sender.send(answer)
+    except Exception as exc:  # noqa: BLE001 - an error that does not pickle: its words, then
+        sender.send((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]} ({exc})")))
+    sender.close()
 
 
 def write_rows(
-    sessions: Sessions, settings: Settings, list_id: int, actor: Actor, filters: Filters, folder: str
+    sessions: Sessions,
+    settings: Settings,
+    list_id: int,
+    actor: Actor,
+    filters: Filters,
+    codes: Sequence[str],
+    folder: str,
 ) -> list[Written]:
-    """In the other process (app/apart.py): the filters' rows, a file per township, as the sheets' XML."""
+    """In the other process (app/spawned.py): the rows of the townships `codes`, a file per township, as
+    the sheets' XML. If it fails, or its parent is gone, it removes the files it wrote (names and masked
+    ID numbers) before it ends."""
     parent = parent_process()
     rows = RowXml()
-    written: list[Written] = []
+    paths: dict[str, Path] = {}
+    counts: dict[str, int] = {}
     out: IO[str] | None = None
-    code, number = "", 0
     try:
-        for batch in risk_list_export.stream(sessions, settings, list_id, actor, filters):
-            if parent is not None and not parent.is_alive():  # nobody waits for these rows any more
-                raise RuntimeError("the workbook's process is gone")
-            for row in batch:
-                if row[TOWNSHIP_CODE] != code:
-                    if out is not None:
-                        out.close()
-                        written.append(Written(code, number, Path(out.name)))
-                    code, number = row[TOWNSHIP_CODE], 0
-                    rows.clear()
-                    out = open(Path(folder) / f"{code}.xml", "w", encoding="utf-8")  # noqa: SIM115
-                number += 1
-                out.write(rows.row(number, risk_list_export.cells(row)))  # type: ignore[union-attr]
+        batches = risk_list_export.stream(sessions, settings, list_id, actor, filters, townships=codes)
+        for row, number in numbered(batches):
+            code = row[TOWNSHIP_CODE]
+            if number == 1:
+                if parent is not None and not parent.is_alive():  # nobody waits for these rows any more
+                    raise RuntimeError("the workbook's process is gone")
+                if out is not None:
+                    out.close()
+                paths[code] = Path(folder) / f"{code}.xml"
+                out = paths[code].open("w", encoding="utf-8")
+                rows.clear()
+            out.write(rows.row(number, risk_list_export.cells(row)))  # type: ignore[union-attr]
+            counts[code] = number
+    except BaseException:
+        for path in paths.values():
+            path.unlink(missing_ok=True)
+        raise
     finally:
         if out is not None:
             out.close()
-    if out is not None:
-        written.append(Written(code, number, Path(out.name)))
-    return written
+    return [Written(code, counts[code], path) for code, path in paths.items()]

@@ -25,19 +25,22 @@ def write_xlsx(
     actor: Actor,
     filters: Filters,
     on_batch: Callable[[int], Any] | None = None,
-    apart: risk_list_sheets.Entry | None = None,
+    second_process: risk_list_sheets.Entry | None = None,
 ) -> None:
     """A summary sheet (figures and charts), then one sheet per township, written row by row
-    (xlsxwriter's constant-memory mode keeps one row in memory). With `apart` (app/apart.township_rows),
-    a big list's townships are written by two processes (risk_list_sheets)."""
+    (xlsxwriter's constant-memory mode keeps one row in memory). Given the entry point of a second process
+    (app/spawned.township_rows), a big list's townships are shared with it (risk_list_sheets)."""
     options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    with transaction(sessions) as session:
-        session.connection(execution_options=READ_ONLY_OPTIONS)
-        towns = risk_list_sheets.townships(session, list_id, actor, filters)
-    ours, theirs = risk_list_sheets.split(towns) if apart is not None else (towns, [])
+    towns: list[risk_list_sheets.Township] = []
+    if second_process is not None:
+        with transaction(sessions) as session:
+            session.connection(execution_options=READ_ONLY_OPTIONS)
+            towns = risk_list_sheets.townships(session, list_id, actor, filters)
+    ours, theirs = risk_list_sheets.split(towns)
     workbook = FastWorkbook(str(path), options)
     try:
-        with risk_list_sheets.other_process(apart, settings, list_id, actor, filters, theirs) as other:
+        sharing = risk_list_sheets.other_process(second_process, settings, list_id, actor, filters, theirs)
+        with sharing as other:
             header = workbook.add_format(
                 {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}
             )
@@ -47,29 +50,30 @@ def write_xlsx(
                 assert risk_list is not None
                 summary = risk_list_summary.summarise(session, risk_list, actor, filters)
             _summary_sheet(workbook, header, summary)
-            sheets = {t.code: _township_sheet(workbook, header, t.name, t.code) for t in towns}
-            last_rows = dict.fromkeys(sheets, 0)
-            own = risk_list_sheets.only(filters, ours) if theirs else filters
+            # with another process at work every sheet is made now, in the list's order; else as rows come
+            made = towns if other is not None else []
+            sheets = {t.code: _township_sheet(workbook, header, t.name, t.code) for t in made}
+            last_rows: dict[str, int] = {}
+            own = [t.code for t in ours] if other is not None else None
+            batches = risk_list_export.stream(sessions, settings, list_id, actor, filters, on_batch, own)
             sheet: Any = None
-            for batch in risk_list_export.stream(sessions, settings, list_id, actor, own, on_batch):
-                for row in batch:
-                    code = row[TOWNSHIP_CODE]
-                    if code not in last_rows:  # (a township's first entry since they were counted)
+            for row, number in risk_list_sheets.numbered(batches):
+                code = row[TOWNSHIP_CODE]
+                if number == 1:  # rows come township by township: the one before is done
+                    _finish(sheet)
+                    if code not in sheets:
                         sheets[code] = _township_sheet(workbook, header, row[TOWNSHIP_NAME], code)
-                        last_rows[code] = 0
-                    if sheets[code] is not sheet:  # rows come by township: the one before is done
-                        _finish(sheet)
-                        sheet = sheets[code]
-                    last_rows[code] += 1
-                    sheet.write_plain_row(last_rows[code], risk_list_export.cells(row))
-            for written in other.get() if other is not None else []:
+                    sheet = sheets[code]
+                sheet.write_plain_row(number, risk_list_export.cells(row))
+                last_rows[code] = number
+            for written in other.result() if other is not None else []:
                 sheets[written.code].append_rows(written.path, 1, written.rows, len(COLUMNS))
                 last_rows[written.code] = written.rows
                 if on_batch is not None:
                     on_batch(written.rows)
         for code, each in sheets.items():
             _finish(each)
-            each.autofilter(0, 0, max(last_rows[code], 1), len(COLUMNS) - 1)
+            each.autofilter(0, 0, max(last_rows.get(code, 0), 1), len(COLUMNS) - 1)
     finally:
         workbook.close()
 

@@ -112,8 +112,6 @@ class Filters:
     reason: str | None = None
     change: str | None = None
     overdue: bool | None = None
-    # (not a reader's filter: the share of a county's townships one process writes into a workbook)
-    townships: tuple[str, ...] | None = None
 
 
 def entries(list_id: int, actor: Actor, filters: Filters, *columns: Any) -> Select[Any]:
@@ -125,8 +123,6 @@ def entries(list_id: int, actor: Actor, filters: Filters, *columns: Any) -> Sele
     )
     if filters.township is not None:
         stmt = stmt.where(RiskListEntry.township_code == filters.township)
-    if filters.townships is not None:
-        stmt = stmt.where(RiskListEntry.township_code.in_(filters.townships))
     if filters.village is not None:
         stmt = stmt.where(RiskListEntry.village_code == filters.village)
     if filters.level is not None:
