@@ -22,8 +22,8 @@ from app.services.lists import risk_list_export, risk_list_sheets, risk_list_wor
 from app.services.lists.risk_list_sheets import Township
 from app.services.lists.risk_lists import Filters
 from app.services.platform.access import Actor
-from tests.lists import spawned_entries
 from tests.fixtures import TOWNSHIP_2, VILLAGE_B, VILLAGE_C, Accounts, new_household
+from tests.lists import spawned_entries
 from tests.lists.test_risk_lists import THIS_WEEK, generate, results
 
 
@@ -142,7 +142,12 @@ def test_an_other_process_that_dies_fails_the_export_instead_of_waiting(
 ) -> None:
     with pytest.raises(RuntimeError, match=r"ended without its rows \(exit code 3\)"):
         risk_list_workbook.write_xlsx(
-            tmp_path / "list.xlsx", get_sessionmaker(), settings, county_list, county(), Filters(),
+            tmp_path / "list.xlsx",
+            get_sessionmaker(),
+            settings,
+            county_list,
+            county(),
+            Filters(),
             second_process=spawned_entries.dies,
         )
     assert not sharing[0].exists()
@@ -158,7 +163,12 @@ def test_when_the_export_fails_the_other_process_is_stopped(
     monkeypatch.setattr(risk_list_export, "stream", full_disk)
     with pytest.raises(OSError, match="No space left"):
         risk_list_workbook.write_xlsx(
-            tmp_path / "list.xlsx", get_sessionmaker(), settings, county_list, county(), Filters(),
+            tmp_path / "list.xlsx",
+            get_sessionmaker(),
+            settings,
+            county_list,
+            county(),
+            Filters(),
             second_process=spawned_entries.lingers,
         )
     folder, other = sharing

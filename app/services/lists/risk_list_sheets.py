@@ -44,6 +44,8 @@ OTHER_SHARE = 0.5
 # one other process at a time from this process (two exports at once on a small server would each start
 # an interpreter and fight over its cores)
 _one_at_a_time = threading.BoundedSemaphore(1)
+# how long the other process may take to end once it has answered (closing its engine, its interpreter)
+ENDING_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -116,18 +118,23 @@ class Other:
 
     def __init__(self, process: BaseProcess, answers: Connection) -> None:
         self.process = process
+        self.answered = False
         self._answers = answers
 
     def result(self) -> list[Written]:
         """Its townships' files once it is done; what it raised, or that it ended without answering (killed,
         out of memory)."""
         wait([self._answers, self.process.sentinel])
-        if not self._answers.poll():
+        try:
+            if not self._answers.poll():
+                raise EOFError
+            done, value = self._answers.recv()
+        except EOFError:  # (its end of the pipe closed with it)
             self.process.join()
             raise RuntimeError(
                 f"the workbook's other process ended without its rows (exit code {self.process.exitcode})"
-            )
-        done, value = self._answers.recv()
+            ) from None
+        self.answered = True
         if not done:
             raise value
         written: list[Written] = value
@@ -169,12 +176,15 @@ def other_process(
                 return
             finally:
                 sender.close()
+            other = Other(process, answers)
             try:
-                yield Other(process, answers)
+                yield other
             finally:
-                if process.is_alive():  # (done by now, unless the workbook failed)
+                # having answered, it is ending; else the workbook failed, and nobody needs its rows
+                process.join(ENDING_SECONDS if other.answered else 0)
+                if process.is_alive():
                     process.terminate()
-                process.join()
+                    process.join()
                 answers.close()
     finally:
         _one_at_a_time.release()
