@@ -37,10 +37,12 @@ def write_xlsx(
             session.connection(execution_options=READ_ONLY_OPTIONS)
             towns = risk_list_sheets.townships(session, list_id, actor, filters)
     ours, theirs = risk_list_sheets.split(towns)
-    workbook = FastWorkbook(str(path), options)
-    try:
-        sharing = risk_list_sheets.other_process(second_process, settings, list_id, actor, filters, theirs)
-        with sharing as other:
+    # the other process ends while this one packs the workbook; leaving the block waits for it to end (or,
+    # if the workbook failed, stops it)
+    sharing = risk_list_sheets.other_process(second_process, settings, list_id, actor, filters, theirs)
+    with sharing as other:
+        workbook = FastWorkbook(str(path), options)
+        try:
             header = workbook.add_format(
                 {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}
             )
@@ -71,11 +73,11 @@ def write_xlsx(
                 last_rows[written.code] = written.rows
                 if on_batch is not None:
                     on_batch(written.rows)
-        for code, each in sheets.items():
-            _finish(each)
-            each.autofilter(0, 0, max(last_rows.get(code, 0), 1), len(COLUMNS) - 1)
-    finally:
-        workbook.close()
+            for code, each in sheets.items():
+                _finish(each)
+                each.autofilter(0, 0, max(last_rows.get(code, 0), 1), len(COLUMNS) - 1)
+        finally:
+            workbook.close()
 
 
 def _township_sheet(workbook: Any, header: Any, name: str, code: str) -> Any:
