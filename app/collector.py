@@ -4,10 +4,13 @@ A request, a scoring chunk or a demo-data chunk builds many thousands of short-l
 1,000-report batch: models, rows, dicts). At the default threshold a young collection runs every 700
 allocations and walks whatever is alive at that moment, and full collections walk everything start-up
 loaded. Freezing what is loaded and collecting the young every 50,000 allocations cut a report batch's
-time by 8 % and demo-data's by 2–5 % (bench/RESULTS.md, issue 18 session 6). Cycles are still collected.
+time by 8 %, demo-data's by 2–5 % and a 50k scoring run's by 6 % (bench/RESULTS.md, issue 18 session 6).
+Cycles are still collected.
 """
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 YOUNG_THRESHOLD = 50_000
 OLDER_THRESHOLDS = (20, 20)
@@ -19,3 +22,16 @@ def tune() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+
+
+@contextmanager
+def young_every(allocations: int = YOUNG_THRESHOLD) -> Iterator[None]:
+    """Young collections every `allocations` allocations for the block, then the process's own setting
+    again: for bulk work that may run in a process nobody tuned (a scoring run from `shouwang risk run`,
+    or a benchmark's)."""
+    before = gc.get_threshold()
+    gc.set_threshold(allocations, *OLDER_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

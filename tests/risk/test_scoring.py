@@ -1,6 +1,7 @@
 """Scoring runs: every household scored by the rules, results current only once a run completes,
 one run at a time, the policy version recorded."""
 
+import gc
 from datetime import date, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from app import db
+from app import collector, db
 from app.cli import main
 from app.config import get_settings
 from app.models import RiskResult, RiskRun
@@ -108,6 +109,25 @@ def test_a_run_that_fails_half_way_leaves_the_previous_results_current(
         scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test").status
         == "completed"
     )
+
+
+def test_a_run_collects_the_young_generation_less_often_then_gives_the_setting_back(
+    district: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever runs it (the worker, `shouwang risk run`): 6 % of a 50k run was the collector's."""
+    during: list[tuple[int, int, int]] = []
+    write_results = scorer.write_results
+
+    def writing(*args: Any) -> None:
+        during.append(gc.get_threshold())
+        write_results(*args)
+
+    monkeypatch.setattr(scorer, "write_results", writing)
+    before = gc.get_threshold()
+    scorer.score_all(db.get_sessionmaker(), get_settings(), as_of=AS_OF, triggered_by="test")
+    assert during
+    assert set(during) == {(collector.YOUNG_THRESHOLD, *collector.OLDER_THRESHOLDS)} != {before}
+    assert gc.get_threshold() == before
 
 
 def test_one_run_at_a_time(district: dict[str, Any]) -> None:
