@@ -49,12 +49,17 @@ def county() -> Actor:
         return risk_lists.county_reader(session)
 
 
-def write(path: Path, settings: Settings, list_id: int, progress: list[int] | None = None) -> None:
-    """As the command and the API write it: with the other process's entry point."""
+def write(
+    path: Path,
+    settings: Settings,
+    list_id: int,
+    progress: list[int] | None = None,
+    entry: risk_list_sheets.Entry = spawned.township_rows,
+) -> None:
+    """As the command and the API write it: with the other process's entry point (or a stand-in's)."""
     on_batch = progress.append if progress is not None else None
-    risk_list_workbook.write_xlsx(
-        path, get_sessionmaker(), settings, list_id, county(), Filters(), on_batch, spawned.township_rows
-    )
+    sessions = get_sessionmaker()
+    risk_list_workbook.write_xlsx(path, sessions, settings, list_id, county(), Filters(), on_batch, entry)
 
 
 def members(path: Path) -> dict[str, bytes]:
@@ -141,15 +146,7 @@ def test_an_other_process_that_dies_fails_the_export_instead_of_waiting(
     county_list: int, settings: Settings, tmp_path: Path, sharing: list[Any]
 ) -> None:
     with pytest.raises(RuntimeError, match=r"ended without its rows \(exit code 3\)"):
-        risk_list_workbook.write_xlsx(
-            tmp_path / "list.xlsx",
-            get_sessionmaker(),
-            settings,
-            county_list,
-            county(),
-            Filters(),
-            second_process=spawned_entries.dies,
-        )
+        write(tmp_path / "list.xlsx", settings, county_list, entry=spawned_entries.dies)
     assert not sharing[0].exists()
 
 
@@ -162,15 +159,7 @@ def test_when_the_export_fails_the_other_process_is_stopped(
 
     monkeypatch.setattr(risk_list_export, "stream", full_disk)
     with pytest.raises(OSError, match="No space left"):
-        risk_list_workbook.write_xlsx(
-            tmp_path / "list.xlsx",
-            get_sessionmaker(),
-            settings,
-            county_list,
-            county(),
-            Filters(),
-            second_process=spawned_entries.lingers,
-        )
+        write(tmp_path / "list.xlsx", settings, county_list, entry=spawned_entries.lingers)
     folder, other = sharing
     assert not other.process.is_alive()
     assert other.process.exitcode == -signal.SIGTERM  # stopped, not left to sleep out its minute
