@@ -22,7 +22,7 @@ from app.services.lists import risk_list_export, risk_list_sheets, risk_list_wor
 from app.services.lists.risk_list_sheets import Township
 from app.services.lists.risk_lists import Filters
 from app.services.platform.access import Actor
-from tests.fixtures import TOWNSHIP_2, VILLAGE_B, VILLAGE_C, Accounts, new_household
+from tests.fixtures import TOWNSHIP_1, TOWNSHIP_2, VILLAGE_B, VILLAGE_C, Accounts, new_household
 from tests.lists import spawned_entries
 from tests.lists.test_risk_lists import THIS_WEEK, generate, results
 
@@ -54,9 +54,10 @@ def write(
     settings: Settings,
     list_id: int,
     progress: list[int] | None = None,
-    entry: risk_list_sheets.Entry = spawned.township_rows,
+    entry: risk_list_sheets.Entry | None = spawned.township_rows,
 ) -> None:
-    """As the command and the API write it: with the other process's entry point (or a stand-in's)."""
+    """As the command and the API write it: with the other process's entry point (a stand-in's; None: one
+    process)."""
     on_batch = progress.append if progress is not None else None
     sessions = get_sessionmaker()
     risk_list_workbook.write_xlsx(path, sessions, settings, list_id, county(), Filters(), on_batch, entry)
@@ -68,10 +69,9 @@ def members(path: Path) -> dict[str, bytes]:
 
 
 def test_two_processes_write_the_workbook_one_process_writes(
-    county_list: int, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    county_list: int, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sharing: list[Any]
 ) -> None:
-    write(tmp_path / "one.xlsx", settings, county_list)
-    monkeypatch.setattr(risk_list_sheets, "PARALLEL_FROM", 1)
+    write(tmp_path / "one.xlsx", settings, county_list, entry=None)
     handed: list[list[Township]] = []
     split = risk_list_sheets.split
 
@@ -83,6 +83,10 @@ def test_two_processes_write_the_workbook_one_process_writes(
     progress: list[int] = []
     write(tmp_path / "two.xlsx", settings, county_list, progress)
     assert [t.entries for t in handed[0]] == [2]  # township 2's two households, by the other process
+    alone, _, other = sharing  # (one.xlsx: no other process; two.xlsx: its folder, then itself)
+    assert alone is None
+    assert isinstance(other, risk_list_sheets.Other)
+    assert other.exitcode == 0  # it wrote them and ended
     assert sum(progress) == 5  # the other process's rows are counted too
     one, two = members(tmp_path / "one.xlsx"), members(tmp_path / "two.xlsx")
     assert len(one) > 10
@@ -139,7 +143,9 @@ def test_a_failure_in_the_other_process_fails_the_export(
         write(tmp_path / "list.xlsx", elsewhere, county_list)
     folder, other = sharing
     assert not folder.exists()  # its files, with names and masked ID numbers, are gone
-    assert other.process.exitcode == 0  # it answered with its error and ended
+    assert other.exitcode == 0  # it answered with its error and ended
+    assert risk_list_sheets._one_at_a_time.acquire(blocking=False)  # the next export may share again
+    risk_list_sheets._one_at_a_time.release()
 
 
 def test_an_other_process_that_dies_fails_the_export_instead_of_waiting(
@@ -161,9 +167,39 @@ def test_when_the_export_fails_the_other_process_is_stopped(
     with pytest.raises(OSError, match="No space left"):
         write(tmp_path / "list.xlsx", settings, county_list, entry=spawned_entries.lingers)
     folder, other = sharing
-    assert not other.process.is_alive()
-    assert other.process.exitcode == -signal.SIGTERM  # stopped, not left to sleep out its minute
+    assert other.exitcode == -signal.SIGTERM  # stopped, not left to sleep out its minute
     assert not folder.exists()
+    assert risk_list_sheets._one_at_a_time.acquire(blocking=False)
+    risk_list_sheets._one_at_a_time.release()
+
+
+def test_the_other_process_removes_the_files_it_wrote_when_it_fails(
+    county_list: int, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If its parent is gone, nobody else would: names and masked ID numbers must not stay in /tmp."""
+    codes = [TOWNSHIP_1, TOWNSHIP_2]
+    written = risk_list_sheets.write_rows(
+        get_sessionmaker(), settings, county_list, county(), Filters(), codes, str(tmp_path)
+    )
+    assert [(w.code, w.rows) for w in written] == [(TOWNSHIP_2, 2), (TOWNSHIP_1, 3)]  # by code
+    assert all(w.path.read_text(encoding="utf-8").count("<row ") == w.rows for w in written)
+    for w in written:
+        w.path.unlink()
+    cells = risk_list_export.cells
+    calls: list[int] = []
+
+    def failing(row: Any) -> list[Any]:
+        calls.append(1)
+        if len(calls) == 4:  # the second township's file is open, the first's done
+            raise OSError(28, "No space left on device")
+        return cells(row)
+
+    monkeypatch.setattr(risk_list_export, "cells", failing)
+    with pytest.raises(OSError, match="No space left"):
+        risk_list_sheets.write_rows(
+            get_sessionmaker(), settings, county_list, county(), Filters(), codes, str(tmp_path)
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_one_other_process_at_a_time_a_second_export_writes_alone(
@@ -187,16 +223,16 @@ def test_the_api_and_the_command_hand_a_big_lists_townships_to_another_process(
     settings: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    sharing: list[Any],
 ) -> None:
-    monkeypatch.setattr(risk_list_sheets, "PARALLEL_FROM", 1)
-    started: list[list[str]] = []
-    other_process = risk_list_sheets.other_process
+    started: list[tuple[str, ...]] = []
+    start = risk_list_sheets._start
 
-    def watched(entry: risk_list_sheets.Entry | None, *args: Any) -> Any:
-        started.append([t.code for t in args[-1]] if entry is not None else [])
-        return other_process(entry, *args)
+    def starting(entry: risk_list_sheets.Entry, args: tuple[Any, ...]) -> risk_list_sheets.Other | None:
+        started.append(args[-2])  # the townships handed over
+        return start(entry, args)
 
-    monkeypatch.setattr(risk_list_sheets, "other_process", watched)
+    monkeypatch.setattr(risk_list_sheets, "_start", starting)
     response = client.get(
         f"/api/v1/risk-lists/{THIS_WEEK}", headers=accounts["district"], params={"format": "xlsx"}
     )
@@ -205,7 +241,9 @@ def test_the_api_and_the_command_hand_a_big_lists_townships_to_another_process(
     command = ["lists", "export", "--week", THIS_WEEK, "--format", "xlsx"]
     result = CliRunner().invoke(main, [*command, "--out", str(tmp_path / "cli.xlsx")])
     assert result.exit_code == 0, result.output
-    assert started == [[TOWNSHIP_2], [TOWNSHIP_2]]
+    assert started == [(TOWNSHIP_2,), (TOWNSHIP_2,)]
+    others = [seen for seen in sharing if not isinstance(seen, Path)]
+    assert [other.exitcode for other in others] == [0, 0]  # each wrote its township and ended
     for name in ("api.xlsx", "cli.xlsx"):
         book = openpyxl.load_workbook(tmp_path / name)
         rows = [r for ws in book.worksheets[1:] for r in ws.iter_rows(min_row=2, values_only=True)]

@@ -12,9 +12,12 @@ stopped. One process at a time starts one: a second export meanwhile writes all 
 """
 
 import logging
+import pickle
+import shutil
 import signal
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -119,6 +122,7 @@ class Other:
     def __init__(self, process: BaseProcess, answers: Connection) -> None:
         self.process = process
         self.answered = False
+        self.exitcode: int | None = None  # once it has ended and been let go
         self._answers = answers
 
     def result(self) -> list[Written]:
@@ -140,6 +144,14 @@ class Other:
         written: list[Written] = value
         return written
 
+    def stop(self) -> None:
+        """Have it end: once it has answered it is ending and is given the time; else nobody needs its
+        rows any more (the workbook failed), and it is stopped now."""
+        self.process.join(ENDING_SECONDS if self.answered else 0)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
 
 @contextmanager
 def other_process(
@@ -151,58 +163,76 @@ def other_process(
     towns: list[Township],
 ) -> Iterator[Other | None]:
     """The other process writing `towns`' rows; None when there are none to give it, when this process
-    has one at work already, or when it cannot start: then this process writes every sheet. It is stopped
-    if the workbook is given up before it is done, and its files are removed when the workbook is done."""
+    has one at work already, or when it cannot start: then this process writes every sheet. Leaving the
+    block waits for it to end once it has answered, and stops it otherwise; its files are removed."""
     if entry is None or not towns or not _one_at_a_time.acquire(blocking=False):
         yield None
         return
     try:
         with tempfile.TemporaryDirectory(prefix="shouwang-sheets-") as folder:
-            context = get_context("spawn")
-            answers, sender = context.Pipe(duplex=False)
-            codes = tuple(t.code for t in towns)
-            process = context.Process(
-                target=_answer,
-                args=(sender, entry, (settings, list_id, actor, filters, codes, folder)),
-                name="workbook-townships",
-                daemon=True,
-            )
-            try:
-                process.start()
-            except OSError:
-                logger.warning("workbook: no second process could start; this one writes every sheet")
-                answers.close()
+            other = _start(entry, (settings, list_id, actor, filters, tuple(t.code for t in towns), folder))
+            if other is None:
                 yield None
                 return
-            finally:
-                sender.close()
-            other = Other(process, answers)
             try:
                 yield other
             finally:
-                # having answered, it is ending; else the workbook failed, and nobody needs its rows
-                process.join(ENDING_SECONDS if other.answered else 0)
-                if process.is_alive():
-                    process.terminate()
-                    process.join()
-                answers.close()
+                other.stop()
+                other.exitcode = other.process.exitcode
+                other.process.close()
+                other._answers.close()
     finally:
         _one_at_a_time.release()
 
 
+def _start(entry: Entry, args: tuple[Any, ...]) -> Other | None:
+    """The other process, started; None (and a warning) if it could not start."""
+    context = get_context("spawn")
+    answers = sender = None
+    try:
+        answers, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_answer, args=(sender, entry, args), name="workbook-townships")
+        process.daemon = True
+        process.start()
+    except Exception:  # (out of processes or descriptors, arguments that do not pickle): this one writes
+        logger.warning("workbook: no second process could start; this one writes every sheet", exc_info=True)
+        if answers is not None:
+            answers.close()
+        return None
+    finally:
+        if sender is not None:
+            sender.close()  # (the other process has its own)
+    return Other(process, answers)
+
+
 def _answer(sender: Connection, entry: Entry, args: tuple[Any, ...]) -> None:
-    """The other process: runs `entry` and sends back (True, its result) or (False, what it raised).
-    Ctrl-C is its parent's to handle (the parent then stops it)."""
+    """The other process: runs `entry` and sends back (True, its result) or (False, what it raised, with
+    its traceback as a note). Ctrl-C is its parent's to handle (the parent then stops it). If the parent
+    is gone, the files (names, masked ID numbers) go with it: nobody else would remove them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    folder = args[-1]
     try:
         answer: tuple[bool, Any] = (True, entry(*args))
     except Exception as exc:  # noqa: BLE001 - raised again in the parent
-        answer = (False, exc)
+        exc.add_note(f"in the workbook's other process:\n{traceback.format_exc()}")
+        answer = (False, _carried(exc))
     try:
         sender.send(answer)
-    except Exception as exc:  # noqa: BLE001 - an error that does not pickle: its words, then
-        sender.send((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]} ({exc})")))
-    sender.close()
+    except OSError:  # the parent is gone
+        shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        sender.close()
+
+
+def _carried(exc: Exception) -> Exception:
+    """The error itself if it survives the pipe (pickled and read back), else its words."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - not all errors can be carried
+        carried = RuntimeError(f"{type(exc).__name__}: {exc}")
+        carried.__notes__ = getattr(exc, "__notes__", [])
+        return carried
+    return exc
 
 
 def write_rows(

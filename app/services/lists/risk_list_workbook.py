@@ -76,6 +76,10 @@ def write_xlsx(
             for code, each in sheets.items():
                 _finish(each)
                 each.autofilter(0, 0, max(last_rows.get(code, 0), 1), len(COLUMNS) - 1)
+        except BaseException:
+            if other is not None:
+                other.stop()  # before what was written is packed (the caller removes the file)
+            raise
         finally:
             workbook.close()
 
