@@ -1,5 +1,7 @@
 """Acceptance 7: `shouwang audit verify` detects edited, inserted and deleted (trailing) audit rows."""
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -9,7 +11,11 @@ from sqlalchemy import delete, func, insert, select, update
 
 from app import db
 from app.cli import main
+from app.config import get_settings
 from app.models import AuditEntry, AuditHead
+from app.models.enums import RegionLevel, Role
+from app.services.platform import audit
+from app.services.platform.access import Actor
 from tests.fixtures import Accounts, new_household, report_body
 
 
@@ -108,6 +114,34 @@ class TestAuditVerify:
         assert actions.count("report.create") == 2
         assert "household.create" in actions
         assert actions.count("member.create") == 3
+
+    def test_rows_holding_awkward_text_are_stored_as_given_and_verify(self) -> None:
+        """Every row's mac is made from its parts' JSON; verify remakes it from the stored row: quotes,
+        backslashes, line breaks, tabs, Chinese and emoji, amounts, dates and missing values alike."""
+        changes = [
+            audit.Change(
+                "household.update",
+                "household",
+                7,
+                7,
+                {
+                    "address": '一组 "老屋"\\后面\n第二行\t😀',
+                    "income": Decimal("12.50"),
+                    "on": date(2025, 1, 2),
+                },
+            ),
+            audit.Change("user.login", "user_account", None, None, {"nested": {"b": [1, None], "a": True}}),
+        ]
+        actor = Actor(None, 'sys "tem"\\x', Role.district_officer, "530402", RegionLevel.county)
+        with db.session_scope() as session:
+            audit.record(session, get_settings(), actor, changes)
+        with db.session_scope() as session:
+            stored = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(2)).all()[::-1]
+        assert [e.changes for e in stored] == [audit.jsonable(c.changes) for c in changes]
+        assert stored[0].actor == 'sys "tem"\\x'
+        assert stored[1].entity_id is None
+        code, output = verify()
+        assert code == 0, output
 
 
 class TestCheckpoint:

@@ -7,12 +7,13 @@ import json
 import pkgutil
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy import func, select
 
 import app.schemas
@@ -20,8 +21,9 @@ from app import db
 from app.clock import local_today
 from app.config import Settings
 from app.models import Assistance, Base, Member, Signal
+from app.models.enums import Role
 from app.pii import cipher_for, id_check_digit, mask_pii_text, validate_id_number
-from app.schemas.common import MAX_ID, StrictModel
+from app.schemas.common import MAX_ID, StrictModel, may_hold_text
 from tests.cases.test_assistance import monitored
 from tests.fixtures import VILLAGE_A, Accounts, household_body, make_id, member_body, new_household
 from tests.registry.test_validation import unchanged
@@ -190,6 +192,64 @@ class TestControlCharacters:
         accounts.create("cadre_a")
         form = client.post("/api/v1/auth/token", data={"username": "cadre_a\x1b", "password": "x" * 12})
         refused(form, "username")
+
+    def test_every_field_that_can_hold_text_is_checked(self) -> None:
+        """The check goes only on fields that can hold text; it is added as each model class is made, and
+        this names any field of any request model that can hold text but would not be checked."""
+        unchecked = [
+            f"{model.__qualname__}.{name}"
+            for model in request_models()
+            for name, field in model.model_fields.items()
+            if may_hold_text(field.annotation)
+            and not any(
+                name in validator.info.fields
+                for key, validator in model.__pydantic_decorators__.field_validators.items()
+                if key.startswith("_text_only_")
+            )
+        ]
+        assert not unchecked, unchecked
+
+    def test_fields_declared_at_each_level_of_a_model_are_checked(self) -> None:
+        class Parent(StrictModel):
+            note: str
+            count: int = 0
+            tags: list[str] = []
+
+        class Child(Parent):
+            extra: str | None = None
+            amounts: dict[str, Decimal] = {}
+
+        with pytest.raises(ValidationError) as refused_:
+            Child.model_validate(
+                {"note": "a\x07", "tags": ["ok", "b\x00"], "extra": "c\u2028d", "amounts": {"d\x1b": 1}}
+            )
+        assert {tuple(e["loc"]) for e in refused_.value.errors()} == {
+            ("note",),
+            ("tags", 1),
+            ("extra",),
+            ("amounts", "d\x1b"),
+        }
+        assert Child.model_validate({"note": " plain ", "count": 3}).note == "plain"
+
+    @pytest.mark.parametrize(
+        ("annotation", "holds_text"),
+        [
+            (str, True),
+            (int | None, False),
+            (Decimal, False),
+            (date, False),
+            (Role, False),
+            (list[str], True),
+            (list[int], True),  # a list is walked whatever it holds
+            (Literal["a", "b"], False),
+            (Annotated[int, Field(ge=1)], False),
+            (Annotated[str | None, Field(max_length=3)], True),
+            (Any, True),
+            (StrictModel, False),  # a nested model checks its own fields
+        ],
+    )
+    def test_which_field_types_can_hold_text(self, annotation: Any, holds_text: bool) -> None:
+        assert may_hold_text(annotation) is holds_text
 
 
 # --- integers: within the database's columns ---------------------------------------------------------

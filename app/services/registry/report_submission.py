@@ -168,20 +168,14 @@ def _insert(
 ) -> list[int]:
     if not plans:
         return []
+    names = ("household_id", "body_hash", *columns[0], "created_by_id", "created_at", "updated_at")
     rows = [
-        {
-            "household_id": p.household_id,
-            "body_hash": p.body_hash,
-            **values,
-            "created_by_id": actor.user_id,
-            "created_at": now,
-            "updated_at": now,
-        }
+        (p.household_id, p.body_hash, *values.values(), actor.user_id, now, now)
         for p, values in zip(plans, columns, strict=True)
     ]
     # One COPY, then the ids by natural key: 3 ms for 1,000 reports, where taking them from the sequence
     # first (bulk.insert_returning_ids) took 8 ms, and a multi-row INSERT … RETURNING longer still.
-    bulk.insert_rows(session, REPORT_TABLE, rows)
+    bulk.insert_tuples(session, REPORT_TABLE, names, rows)
     keys = {(p.household_id, p.body.client_ref) for p in plans}
     found = session.execute(
         select(Report.household_id, Report.client_ref, Report.id).where(
