@@ -5,6 +5,7 @@ corrections by `supersedes` (the corrected report is kept and marked, never edit
 """
 
 import copy
+import hashlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,9 +18,11 @@ from app.config import Settings
 from app.models import AuditHead, Report
 from app.models.enums import RegionLevel, Role
 from app.schemas.households import HouseholdCreate
+from app.schemas.reports import BatchReportItem
 from app.services.platform.access import Actor
 from app.services.platform.audit import HEAD_ID
 from app.services.registry import households as household_service
+from app.services.registry.report_checks import body_hash
 from tests.fixtures import (
     VILLAGE_A,
     Accounts,
@@ -194,6 +197,47 @@ def test_resend_plus_new_items_writes_only_the_new(client: TestClient, cadre: di
 
 
 # --- households by number, and who may write --------------------------------------------------------
+
+
+def test_a_report_is_identified_by_the_same_content_hash_as_reports_stored_before() -> None:
+    """Resending a report stored earlier must find it: its content's hash is taken over the same JSON as
+    it always was (the report's fields in schema order, amounts to the cent, without the household the
+    batch item names), whichever way the code makes that JSON."""
+    item = BatchReportItem.model_validate(
+        {
+            "household_no": "T-1",
+            "client_ref": "2025q1",
+            "period_start": "2025-01-01",
+            "period_end": "2025-03-31",
+            "income": {
+                "wages": "3012.5",
+                "business": 2100,
+                "property": "0",
+                "transfer": "950",
+                "production_cost": "420.10",
+            },
+            "insurance_payout": "12",
+            "events": [
+                {
+                    "kind": "natural_disaster",
+                    "disaster_type": "洪涝",
+                    "occurred_on": "2025-02-03",
+                    "loss": "500",
+                }
+            ],
+            "housing_grade": "C",
+            "food_secure": False,
+        }
+    )
+    canonical = (
+        '{"client_ref":"2025q1","period_start":"2025-01-01","period_end":"2025-03-31","income":{"wages":"3012.50",'
+        '"business":"2100.00","property":"0.00","transfer":"950.00","production_cost":"420.10"},'
+        '"insurance_payout":"12.00","spending":{"medical":"0.00","education":"0.00"},"housing_grade":"C",'
+        '"drinking_water_safe":null,"food_secure":false,"clothing_secure":null,"events":[{"kind":"natural_disaster",'
+        '"disaster_type":"洪涝","occurred_on":"2025-02-03","loss":"500.00"}],"supersedes":null}'
+    )
+    assert body_hash(item) == hashlib.sha256(canonical.encode()).hexdigest()
+    assert body_hash(item) == "cb3472b85607f5166a55062c59a5489fa3bafdfc24e441168e8503006b70a064"
 
 
 def test_batch_items_by_household_no(client: TestClient, cadre: dict[str, str]) -> None:

@@ -5,8 +5,9 @@ from pydantic import ValidationError
 
 from app.api.deps import CurrentActor, PageDep, PathId, SessionDep, SettingsDep
 from app.api.errors import validation_errors
+from app.clock import local_today
 from app.errors import AppError
-from app.schemas.common import ErrorBody, Page, PastDate
+from app.schemas.common import TODAY, ErrorBody, Page, PastDate
 from app.schemas.reports import (
     BatchReportItem,
     BatchReportsIn,
@@ -110,10 +111,11 @@ def submit_batch(
     header `X-Reports-Created` counts what this call stored."""
     items: list[Item] = []
     invalid: list[AppError] = []
+    context = {TODAY: local_today()}
     for i, raw in enumerate(body.reports):
         prefix = f"reports[{i}]."
         try:
-            item = BatchReportItem.model_validate(raw)
+            item = BatchReportItem.model_validate(raw, context=context)
         except ValidationError as exc:
             invalid.extend(validation_errors(exc, prefix))
             continue
