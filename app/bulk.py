@@ -16,7 +16,8 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     columns = list(rows[0])
-    defaults = _defaults(table, columns)
+    # the driver would write a plain Enum by its name (a StrEnum, every enum of the models, by its value)
+    defaults = {k: v.value if isinstance(v, Enum) else v for k, v in _defaults(table, columns).items()}
     insert_tuples(
         session,
         table,
@@ -44,7 +45,8 @@ def insert_tuples(
         dicts = [dict(zip(columns, row, strict=True)) for row in rows]
         for values in dicts:
             for name in encoded:
-                values[name] = json.loads(values[name])
+                if values[name] is not None:
+                    values[name] = json.loads(values[name])
         connection.execute(insert(table), dicts)
         return
     # only JSON needs converting here: the driver writes the rest, StrEnum members as their values (every

@@ -16,8 +16,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
+    SkipValidation,
     ValidationError,
     ValidationInfo,
+    WrapValidator,
     field_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -102,6 +105,10 @@ def may_hold_text(annotation: Any) -> bool:
     numbers, dates, enums, nested models and literals (a type not known here counts as text)."""
     origin = get_origin(annotation)
     if origin is Annotated:
+        # a validator that replaces the type's own can hand back anything, text included
+        replacing = (PlainValidator, WrapValidator, SkipValidation)
+        if any(isinstance(m, replacing) for m in annotation.__metadata__):
+            return True
         return may_hold_text(get_args(annotation)[0])
     if origin is Literal:
         return False

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from pydantic import Field, ValidationError
+from pydantic import Field, PlainValidator, SkipValidation, ValidationError
 from sqlalchemy import func, select
 
 import app.schemas
@@ -246,6 +246,8 @@ class TestControlCharacters:
             (Annotated[str | None, Field(max_length=3)], True),
             (Any, True),
             (StrictModel, False),  # a nested model checks its own fields
+            (Annotated[int, PlainValidator(lambda v: v)], True),  # its validator may hand back text
+            (SkipValidation[int], True),
         ],
     )
     def test_which_field_types_can_hold_text(self, annotation: Any, holds_text: bool) -> None:
