@@ -2,7 +2,8 @@
 rows), a plain executemany elsewhere. Rows are dicts keyed by column name, already in Python types."""
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+import operator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from enum import Enum
 from typing import Any
 
@@ -15,15 +16,21 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     knows only the server's defaults)."""
     if not rows:
         return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), list(rows))
+        return
     columns = list(rows[0])
     # the driver would write a plain Enum by its name (a StrEnum, every enum of the models, by its value)
     defaults = {k: v.value if isinstance(v, Enum) else v for k, v in _defaults(table, columns).items()}
-    insert_tuples(
-        session,
-        table,
-        [*columns, *defaults],
-        [[*(row[c] for c in columns), *defaults.values()] for row in rows],
-    )
+    filled = tuple(defaults.values())
+    values: Iterable[Sequence[Any]]
+    if len(columns) == 1:
+        values = ((row[columns[0]], *filled) for row in rows)
+    else:
+        row_values = operator.itemgetter(*columns)  # a tuple in the columns' order, whatever the dict's
+        values = (row_values(row) + filled for row in rows)
+    _copy_rows(session, table, [*columns, *defaults], values)
 
 
 def insert_tuples(
@@ -49,11 +56,22 @@ def insert_tuples(
                     values[name] = json.loads(values[name])
         connection.execute(insert(table), dicts)
         return
+    _copy_rows(session, table, columns, rows, encoded=encoded)
+
+
+def _copy_rows(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    encoded: Collection[str] = (),
+) -> None:
     # only JSON needs converting here: the driver writes the rest, StrEnum members as their values (every
     # enum of the models is one, app/models/types.py; a plain Enum would be written by its name)
     json_at = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON) and c not in encoded]
     quoted = ", ".join(f'"{c}"' for c in columns)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
         if not json_at:
             for row in rows:
