@@ -124,12 +124,35 @@ def test_when_one_process_fails_the_other_stops_after_its_chunk(
 ) -> None:
     """The first chunk cannot be written (the database refuses its first household): the command fails
     with the database's reason, and the other process stops after the chunk it is writing instead of
-    writing its seven others; what was written is whole chunks."""
+    writing its seven others; what was written is whole chunks.
+
+    The other process's first chunk waits, inside the database, until the refusal has happened, so the
+    test does not depend on which process started first (CI once saw the other write three chunks
+    before the first process had begun)."""
     monkeypatch.setattr(chunks, "CHUNK_HOUSEHOLDS", 25)  # sixteen chunks, eight in each process
+    # A session-level advisory lock outlives the refused chunk's rollback: it is how the other
+    # process's chunk learns that the refusal happened. The second sleep lets the failure reach the
+    # command, which then tells the other process to stop.
     refuse = """
         CREATE FUNCTION refuse_d1() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            waits int := 0;
         BEGIN
-            IF NEW.household_no = 'D0000001' THEN RAISE EXCEPTION 'chunk refused for the test'; END IF;
+            IF NEW.household_no = 'D0000001' THEN
+                PERFORM pg_advisory_lock(4711);
+                RAISE EXCEPTION 'chunk refused for the test';
+            END IF;
+            IF NEW.household_no = 'D0000026' THEN
+                WHILE waits < 1200 AND NOT EXISTS (
+                    SELECT 1 FROM pg_locks
+                    WHERE locktype = 'advisory' AND objid = 4711 AND granted
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                ) LOOP
+                    PERFORM pg_sleep(0.05);
+                    waits := waits + 1;
+                END LOOP;
+                PERFORM pg_sleep(1);
+            END IF;
             RETURN NEW;
         END $$;
         CREATE TRIGGER refuse_d1 BEFORE INSERT ON household FOR EACH ROW EXECUTE FUNCTION refuse_d1();
@@ -147,7 +170,8 @@ def test_when_one_process_fails_the_other_stops_after_its_chunk(
     with db.session_scope() as session:
         numbers = session.scalars(select(Household.household_no)).all()
     assert len(numbers) % 25 == 0
-    assert len(numbers) <= 2 * 25  # the other process's chunk then (at most) one more begun meanwhile
+    assert sorted(numbers)[:25] == [f"D{n:07d}" for n in range(26, 51)]  # the chunk it was writing, whole
+    assert len(numbers) <= 2 * 25  # then at most one more, begun before the stop reached it
 
 
 def test_a_writing_process_tunes_its_collector_as_the_service_does() -> None:
