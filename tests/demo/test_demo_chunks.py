@@ -126,22 +126,16 @@ def test_when_one_process_fails_the_other_stops_after_its_chunk(
     with the database's reason, and the other process stops after the chunk it is writing instead of
     writing its seven others; what was written is whole chunks.
 
-    The other process's first chunk waits, inside the database, until the refusal has happened, so the
-    test does not depend on which process started first (CI once saw the other write three chunks
-    before the first process had begun)."""
+    The other process's first chunk waits, inside the database, until the command has seen the failure
+    (a lock the command takes then), so the test does not depend on which process started first (CI
+    once saw the other write three chunks before the first process had begun)."""
     monkeypatch.setattr(chunks, "CHUNK_HOUSEHOLDS", 25)  # sixteen chunks, eight in each process
-    # A session-level advisory lock outlives the refused chunk's rollback: it is how the other
-    # process's chunk learns that the refusal happened. The second sleep lets the failure reach the
-    # command, which then tells the other process to stop.
     refuse = """
         CREATE FUNCTION refuse_d1() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
             waits int := 0;
         BEGIN
-            IF NEW.household_no = 'D0000001' THEN
-                PERFORM pg_advisory_lock(4711);
-                RAISE EXCEPTION 'chunk refused for the test';
-            END IF;
+            IF NEW.household_no = 'D0000001' THEN RAISE EXCEPTION 'chunk refused for the test'; END IF;
             IF NEW.household_no = 'D0000026' THEN
                 WHILE waits < 1200 AND NOT EXISTS (
                     SELECT 1 FROM pg_locks
@@ -151,18 +145,29 @@ def test_when_one_process_fails_the_other_stops_after_its_chunk(
                     PERFORM pg_sleep(0.05);
                     waits := waits + 1;
                 END LOOP;
-                PERFORM pg_sleep(1);
             END IF;
             RETURN NEW;
         END $$;
         CREATE TRIGGER refuse_d1 BEFORE INSERT ON household FOR EACH ROW EXECUTE FUNCTION refuse_d1();
     """
+    seen = migrated.connect()  # holds the lock that says the command has seen the failure
+
+    def wait_then_say_so(*args: Any, **kwargs: Any) -> Any:
+        outcome = chunks_wait(*args, **kwargs)
+        seen.exec_driver_sql("SELECT pg_advisory_lock(4711)")  # session-level: outlives any transaction
+        seen.commit()
+        return outcome
+
+    chunks_wait = chunks.wait
+    monkeypatch.setattr(chunks, "wait", wait_then_say_so)
     with migrated.begin() as connection:
         connection.exec_driver_sql(refuse)
     try:
         args = ["demo-data", "--households", "400", "--seed", "4", "--years", "1", "--jobs", "2"]
         result = CliRunner().invoke(main, args)
     finally:
+        seen.exec_driver_sql("SELECT pg_advisory_unlock_all()")
+        seen.close()
         with migrated.begin() as connection:
             connection.exec_driver_sql("DROP TRIGGER refuse_d1 ON household; DROP FUNCTION refuse_d1();")
     assert result.exit_code != 0

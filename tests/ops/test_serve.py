@@ -38,7 +38,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
+            deadline = time.monotonic() + 120  # demo data, a scoring run and a list come before serving
+            while True:
                 try:
                     if httpx.get(f"{base}/readyz").status_code == 200:
                         break
@@ -46,6 +47,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                     pass
                 if process.poll() is not None:
                     pytest.fail(f"serve exited: {log.read_text()}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"serve was not ready after 120 s: {log.read_text()}")
                 time.sleep(0.1)
             yield base, log
         finally:

@@ -304,10 +304,18 @@ def test_a_form_asked_for_again_while_it_loads_is_drawn_once_and_keeps_what_was_
           new MutationObserver(count).observe(view, { childList: true });
           // the address asked for again while the page loads (a second tap, a second hashchange)
           location.hash = "#/households/new";
-          setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 50);
+          setTimeout(() => {
+            window.dispatchEvent(new HashChangeEvent("hashchange"));
+            window.askedAgain = true;
+          }, 50);
         }"""
     )
-    phone.wait_for_timeout(300)
+    # polled, not slept: the choices are held only once the page has asked and the route has run here
+    phone.wait_for_function("window.askedAgain === true")
+    for _ in range(500):
+        if held:
+            break
+        phone.wait_for_timeout(20)
     assert held, "the choices were not asked for"
     for route in held:
         route.continue_()

@@ -74,8 +74,10 @@ def test_a_cadre_reads_the_village_on_a_phone(
     phone.goto(f"{live_server}/#/households/{made['elsewhere']['id']}")
     expect(phone.get_by_role("heading", name="找不到")).to_be_visible()  # the API's 404, as the page says it
     # the browser logs that 404 itself (once the request has settled): what follows must add no error
-    phone.wait_for_load_state("networkidle")
-    phone.wait_for_timeout(200)
+    for _ in range(250):  # polled: the page's heading can come before the browser's log line
+        if any("404" in e for e in phone.console_errors):  # type: ignore[attr-defined]
+            break
+        phone.wait_for_timeout(20)
     phone.console_errors.clear()  # type: ignore[attr-defined]
 
     phone.set_viewport_size({"width": 360, "height": 740})
