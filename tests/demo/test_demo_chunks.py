@@ -3,6 +3,7 @@ give the district one process writes, and no ID number is given to two people.""
 
 import gc
 import itertools
+from concurrent import futures
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
 from typing import Any
@@ -153,12 +154,11 @@ def test_when_one_process_fails_the_other_stops_after_its_chunk(
     seen = migrated.connect()  # holds the lock that says the command has seen the failure
 
     def wait_then_say_so(*args: Any, **kwargs: Any) -> Any:
-        outcome = chunks_wait(*args, **kwargs)
+        outcome = futures.wait(*args, **kwargs)
         seen.exec_driver_sql("SELECT pg_advisory_lock(4711)")  # session-level: outlives any transaction
         seen.commit()
         return outcome
 
-    chunks_wait = chunks.wait
     monkeypatch.setattr(chunks, "wait", wait_then_say_so)
     with migrated.begin() as connection:
         connection.exec_driver_sql(refuse)
