@@ -21,8 +21,9 @@ from app.config import Settings
 from app.errors import AppError
 from app.models import Base, Report
 from app.models.base import utcnow
+from app.schemas.plain import of_tree
 from app.schemas.policy import PolicyData
-from app.schemas.reports import EventOut, ReportCreate, ReportPreview, ReportRead
+from app.schemas.reports import ReportCreate, ReportPreview, ReportRead
 from app.services.platform import audit
 from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
@@ -51,6 +52,20 @@ def submit(
     `invalid` are errors of items that did not even parse: nothing is stored, but the other items are
     still checked so that one answer names every problem.
     """
+    reads, created = submit_plain(session, settings, actor, items, invalid=invalid)
+    return [of_tree(ReportRead, r) for r in reads], created
+
+
+def submit_plain(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    items: Sequence[Item],
+    *,
+    invalid: Sequence[AppError] = (),
+) -> tuple[list[dict[str, Any]], int]:
+    """`submit`, answering ReportRead's plain form (schemas/plain.py): for a batch's answer, which is
+    serialised without making a thousand model objects."""
     hids, context, plans, to_insert = check(session, actor, items, invalid)
     now = utcnow()
     columns = [_columns(p.body) for p in to_insert]
@@ -74,7 +89,8 @@ def preview(session: Session, actor: Actor, household_id: int, body: ReportCreat
             stored_report_id=stored.id,
         )
     columns = [_columns(p.body) for p in to_insert]
-    read = _answers(session, hids, context, plans, to_insert, columns, [PREVIEW_ID], utcnow())[0]
+    values = _answers(session, hids, context, plans, to_insert, columns, [PREVIEW_ID], utcnow())[0]
+    read = of_tree(ReportRead, values)
     basis = read.income_basis
     basis.report_ids = [r for r in basis.report_ids if r != PREVIEW_ID]
     return ReportPreview.model_construct(
@@ -113,12 +129,15 @@ def _answers(
     columns: list[dict[str, Any]],
     ids: list[int],
     now: datetime,
-) -> list[ReportRead]:
-    """Every item's report as stored, in the items' order, with income from the records now current.
-    `to_insert` are the new reports' plans, `columns` their columns (`_columns`) and `ids` their ids."""
+) -> list[dict[str, Any]]:
+    """Every item's report as stored (ReportRead's plain form), in the items' order, with income from
+    the records now current. `to_insert` are the new reports' plans, `columns` their columns (`_columns`)
+    and `ids` their ids."""
     replays = {
-        r.id: r
-        for r in report_views.read_many(session, [p.replay_id for p in plans if p.replay_id is not None])
+        r["id"]: r
+        for r in report_views.read_many_plain(
+            session, [p.replay_id for p in plans if p.replay_id is not None]
+        )
     }
     new: list[tuple[SimpleNamespace, Decimal]] = []  # per new report: its columns and net income
     for plan, values, rid in zip(to_insert, columns, ids, strict=True):
@@ -130,7 +149,7 @@ def _answers(
     incomes = report_views.effective_incomes(context.stored, context.superseded)
     members = report_views.memberships(session, hids)
     _, policy = policy_service.current_data(session)
-    reads = []
+    reads: list[dict[str, Any]] = []
     for plan in plans:
         if plan.replay_id is not None:
             reads.append(replays[plan.replay_id])
@@ -148,15 +167,13 @@ def _read_new(
     incomes: list[PeriodIncome],
     members: list[Membership],
     policy: PolicyData,
-) -> ReportRead:
+) -> dict[str, Any]:
     """The answer for a report just stored, built from what was sent (no second read of the same rows)."""
     events = [
-        EventOut.model_construct(
-            kind=e.kind, disaster_type=e.disaster_type, occurred_on=e.occurred_on, loss=e.loss
-        )
+        {"kind": e.kind, "disaster_type": e.disaster_type, "occurred_on": e.occurred_on, "loss": e.loss}
         for e in body.events
     ]
-    return report_views.build_read(row, net, events, incomes, members, None, policy)
+    return report_views.read_values(row, net, events, incomes, members, None, policy)
 
 
 def _insert(

@@ -20,8 +20,9 @@ from app import bulk
 from app import income_rule as rule
 from app.models import Member, Report, ReportEvent
 from app.schemas.common import PageParams
+from app.schemas.plain import of_tree
 from app.schemas.policy import PolicyData
-from app.schemas.reports import EventOut, IncomeBasis, IncomeOut, ReportRead, SpendingOut
+from app.schemas.reports import ReportRead
 from app.services.platform import access
 from app.services.platform import policy as policy_service
 from app.services.platform.access import Actor
@@ -100,18 +101,21 @@ def memberships(session: Session, hids: Sequence[int]) -> dict[int, list[Members
 
 def read_many(session: Session, report_ids: Sequence[int]) -> list[ReportRead]:
     """Reports as clients see them, with per-capita net income computed from the current records."""
+    return [of_tree(ReportRead, values) for values in read_many_plain(session, report_ids)]
+
+
+def read_many_plain(session: Session, report_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """`read_many` as ReportRead's plain form (schemas/plain.py): nested dicts, no model objects."""
     if not report_ids:
         return []
     wanted = set(report_ids)
     reports = {r.id: r for r in session.execute(select(Report.__table__).where(Report.id.in_(wanted)))}
-    events: dict[int, list[EventOut]] = defaultdict(list)
+    events: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for e in session.execute(
         select(ReportEvent.__table__).where(ReportEvent.report_id.in_(wanted)).order_by(ReportEvent.id)
     ):
         events[e.report_id].append(
-            EventOut.model_construct(
-                kind=e.kind, disaster_type=e.disaster_type, occurred_on=e.occurred_on, loss=e.loss
-            )
+            {"kind": e.kind, "disaster_type": e.disaster_type, "occurred_on": e.occurred_on, "loss": e.loss}
         )
     earliest = min(window_start(r.period_end) for r in reports.values())
     hids = sorted({r.household_id for r in reports.values()})
@@ -126,62 +130,56 @@ def read_many(session: Session, report_ids: Sequence[int]) -> list[ReportRead]:
         hid = row.household_id
         net = report_net(row)
         reads.append(
-            build_read(row, net, events[rid], incomes[hid], members[hid], superseded_by.get(rid), policy)
+            read_values(row, net, events[rid], incomes[hid], members[hid], superseded_by.get(rid), policy)
         )
     return reads
 
 
-def build_read(
+def read_values(
     row: Any,
     net: Decimal,
-    events: list[EventOut],
+    events: list[dict[str, Any]],
     incomes: list[PeriodIncome],
     members: list[Membership],
     superseded_by: int | None,
     policy: PolicyData,
-) -> ReportRead:
-    """Build the response from a report's columns (a table row, or the values just stored) and its net
-    income; the values come from the database, so no re-validation. The line is the policy's for the year
-    of period_end, as the rules compare it."""
+) -> dict[str, Any]:
+    """The response, as ReportRead's plain form, from a report's columns (a table row, or the values
+    just stored) and its net income; the values come from the database, so no re-validation. The line
+    is the policy's for the year of period_end, as the rules compare it."""
     result = per_capita(PeriodIncome(row.id, row.period_start, row.period_end, net), incomes, members)
     line = policy.line_for(row.period_end.year)
     figure = result.per_capita_net_income
-    return ReportRead.of_values(
-        {
-            "id": row.id,
-            "household_id": row.household_id,
-            "client_ref": row.client_ref,
-            "period_start": row.period_start,
-            "period_end": row.period_end,
-            "income": IncomeOut.of_values({f: getattr(row, f) for f in INCOME_FIELDS}),
-            "insurance_payout": row.insurance_payout,
-            "spending": SpendingOut.of_values(
-                {"medical": row.spending_medical, "education": row.spending_education}
-            ),
-            "housing_grade": row.housing_grade,
-            "drinking_water_safe": row.drinking_water_safe,
-            "food_secure": row.food_secure,
-            "clothing_secure": row.clothing_secure,
-            "events": events,
-            "supersedes": row.supersedes_id,
-            "superseded_by": superseded_by,
-            "created_at": row.created_at,
-            "per_capita_net_income": result.per_capita_net_income,
-            "income_basis": IncomeBasis.of_values(
-                {
-                    "window_start": result.window_start,
-                    "window_end": result.window_end,
-                    "report_ids": result.report_ids,
-                    "covered_days": result.covered_days,
-                    "net_income": result.net_income,
-                    "household_size": result.household_size,
-                    "estimated": result.estimated,
-                }
-            ),
-            "monitoring_line": line,
-            "below_line": None if figure is None else figure < line,
-        }
-    )
+    return {
+        "id": row.id,
+        "household_id": row.household_id,
+        "client_ref": row.client_ref,
+        "period_start": row.period_start,
+        "period_end": row.period_end,
+        "income": {f: getattr(row, f) for f in INCOME_FIELDS},
+        "insurance_payout": row.insurance_payout,
+        "spending": {"medical": row.spending_medical, "education": row.spending_education},
+        "housing_grade": row.housing_grade,
+        "drinking_water_safe": row.drinking_water_safe,
+        "food_secure": row.food_secure,
+        "clothing_secure": row.clothing_secure,
+        "events": events,
+        "supersedes": row.supersedes_id,
+        "superseded_by": superseded_by,
+        "created_at": row.created_at,
+        "per_capita_net_income": result.per_capita_net_income,
+        "income_basis": {
+            "window_start": result.window_start,
+            "window_end": result.window_end,
+            "report_ids": result.report_ids,
+            "covered_days": result.covered_days,
+            "net_income": result.net_income,
+            "household_size": result.household_size,
+            "estimated": result.estimated,
+        },
+        "monitoring_line": line,
+        "below_line": None if figure is None else figure < line,
+    }
 
 
 def list_for_household(
