@@ -22,7 +22,11 @@ M = TypeVar("M", bound=ReadModel)
 @functools.cache
 def plain_form(model: type[ReadModel]) -> Any:
     """A TypedDict with `model`'s fields, their types and serialisers; nested read models become their
-    plain forms too."""
+    plain forms too. A model serialised by more than its fields' types (computed fields, serialiser
+    methods) has no plain form: a TypedDict would leave that out."""
+    decorators = model.__pydantic_decorators__
+    if model.__pydantic_computed_fields__ or decorators.field_serializers or decorators.model_serializers:
+        raise TypeError(f"no plain form for {model.__name__}: it is serialised by methods of its own")
     fields = {}
     for name, info in model.__pydantic_fields__.items():
         annotation = _plain(info.annotation)
