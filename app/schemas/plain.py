@@ -17,18 +17,23 @@ from typing_extensions import TypedDict
 from app.schemas.common import ReadModel
 
 M = TypeVar("M", bound=ReadModel)
+_PLAIN_CONFIG = {"from_attributes"}  # model settings that do not change the JSON
 
 
 @functools.cache
 def plain_form(model: type[ReadModel]) -> Any:
     """A TypedDict with `model`'s fields, their types and serialisers; nested read models become their
     plain forms too. A model serialised by more than its fields' types (computed fields, serialiser
-    methods) has no plain form: a TypedDict would leave that out."""
+    methods, settings of its own or of a field) has no plain form: a TypedDict would leave that out."""
     decorators = model.__pydantic_decorators__
     if model.__pydantic_computed_fields__ or decorators.field_serializers or decorators.model_serializers:
         raise TypeError(f"no plain form for {model.__name__}: it is serialised by methods of its own")
-    fields = {}
+    if set(model.model_config) - _PLAIN_CONFIG:
+        raise TypeError(f"no plain form for {model.__name__}: its config changes how it is serialised")
+    fields: dict[str, Any] = {}
     for name, info in model.__pydantic_fields__.items():
+        if info.exclude or info.exclude_if or info.alias or info.serialization_alias:
+            raise TypeError(f"no plain form for {model.__name__}.{name}: it is renamed or left out")
         annotation = _plain(info.annotation)
         fields[name] = Annotated[annotation, *info.metadata] if info.metadata else annotation
     return TypedDict(f"{model.__name__}Plain", fields)  # type: ignore[operator]
@@ -47,9 +52,12 @@ def _plain(annotation: Any) -> Any:
     if origin is list:
         return list[_plain(get_args(annotation)[0])]  # type: ignore[misc]
     if origin in (Union, types.UnionType):
-        return Union[tuple(_plain(a) for a in get_args(annotation))]  # noqa: UP007 — built from a tuple
+        members = get_args(annotation)
+        if sum(_nested(a) for a in members) > 1:  # which TypedDict a dict is would be a guess
+            raise TypeError(f"no plain form for {annotation!r}")
+        return Union[tuple(_plain(a) for a in members)]  # noqa: UP007 — built from a tuple
     if _nested(annotation):
-        raise TypeError(f"no plain form for {annotation!r}")  # a container this module does not know
+        raise TypeError(f"no plain form for {annotation!r}")
     return annotation
 
 
@@ -63,20 +71,18 @@ def _nested(annotation: Any) -> bool:
 def of_tree(model: type[M], values: dict[str, Any]) -> M:
     """The model (`of_values`, no validation) from its plain form's values, which are left as they were
     (the same values may be answered twice: a batch naming one stored report twice)."""
-    nested = _read_model_fields(model)
-    if nested:
-        values = dict(values)
-        for name, sub, many in nested:
-            value = values[name]
-            if value is not None:
-                values[name] = [of_tree(sub, v) for v in value] if many else of_tree(sub, value)
+    values = dict(values)
+    for name, sub, many in _read_model_fields(model):
+        value = values[name]
+        if value is not None:
+            values[name] = [of_tree(sub, v) for v in value] if many else of_tree(sub, value)
     return model.of_values(values)
 
 
 @functools.cache
 def _read_model_fields(model: type[ReadModel]) -> tuple[tuple[str, type[ReadModel], bool], ...]:
     """(field, its read model, whether a list of them) for each field holding read models."""
-    found = []
+    found: list[tuple[str, type[ReadModel], bool]] = []
     for name, info in model.__pydantic_fields__.items():
         annotation = info.annotation
         args = [a for a in get_args(annotation) if a is not type(None)]

@@ -138,11 +138,12 @@ def test_when_one_process_fails_the_other_stops_after_its_chunk(
         BEGIN
             IF NEW.household_no = 'D0000001' THEN RAISE EXCEPTION 'chunk refused for the test'; END IF;
             IF NEW.household_no = 'D0000026' THEN
-                WHILE waits < 1200 AND NOT EXISTS (
+                WHILE NOT EXISTS (
                     SELECT 1 FROM pg_locks
-                    WHERE locktype = 'advisory' AND objid = 4711 AND granted
+                    WHERE locktype = 'advisory' AND classid = 0 AND objid = 4711 AND objsubid = 1 AND granted
                       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
                 ) LOOP
+                    IF waits = 1200 THEN RAISE EXCEPTION 'the command never saw the refusal'; END IF;
                     PERFORM pg_sleep(0.05);
                     waits := waits + 1;
                 END LOOP;
@@ -151,23 +152,25 @@ def test_when_one_process_fails_the_other_stops_after_its_chunk(
         END $$;
         CREATE TRIGGER refuse_d1 BEFORE INSERT ON household FOR EACH ROW EXECUTE FUNCTION refuse_d1();
     """
-    seen = migrated.connect()  # holds the lock that says the command has seen the failure
-
-    def wait_then_say_so(*args: Any, **kwargs: Any) -> Any:
-        outcome = futures.wait(*args, **kwargs)
-        seen.exec_driver_sql("SELECT pg_advisory_lock(4711)")  # session-level: outlives any transaction
-        seen.commit()
-        return outcome
-
-    monkeypatch.setattr(chunks, "wait", wait_then_say_so)
     with migrated.begin() as connection:
         connection.exec_driver_sql(refuse)
     try:
-        args = ["demo-data", "--households", "400", "--seed", "4", "--years", "1", "--jobs", "2"]
-        result = CliRunner().invoke(main, args)
+        with migrated.connect() as seen:  # holds the lock that says the command has seen the failure
+
+            def wait_then_say_so(*args: Any, **kwargs: Any) -> Any:
+                outcome = futures.wait(*args, **kwargs)
+                seen.exec_driver_sql("SELECT pg_advisory_lock(4711)")  # session-level: outlives transactions
+                seen.commit()
+                return outcome
+
+            monkeypatch.setattr(chunks, "wait", wait_then_say_so)
+            try:
+                args = ["demo-data", "--households", "400", "--seed", "4", "--years", "1", "--jobs", "2"]
+                result = CliRunner().invoke(main, args)
+            finally:
+                seen.exec_driver_sql("SELECT pg_advisory_unlock_all()")
+                seen.commit()
     finally:
-        seen.exec_driver_sql("SELECT pg_advisory_unlock_all()")
-        seen.close()
         with migrated.begin() as connection:
             connection.exec_driver_sql("DROP TRIGGER refuse_d1 ON household; DROP FUNCTION refuse_d1();")
     assert result.exit_code != 0

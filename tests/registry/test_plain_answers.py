@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import computed_field
+from pydantic import ConfigDict, Field, computed_field
 
 from app.models.enums import EventKind
 from app.schemas.common import ReadModel
@@ -96,10 +96,12 @@ def test_the_models_made_from_plain_values_leave_the_values_as_they_were() -> No
     values = _values()
     before = copy.deepcopy(values)
     read = of_tree(ReportRead, values)
-    assert values == before  # the same values can be answered twice
+    assert plain_adapter(ReportRead).dump_json(values) == read.model_dump_json().encode()
     assert read.income.production_cost == Decimal(4)
     assert read.events[0].loss == Decimal("-0.00")
-    assert plain_adapter(ReportRead).dump_json(values) == read.model_dump_json().encode()
+    read.income_basis.report_ids = []  # as the preview leaves out the report it has not stored
+    read.income.wages = Decimal(99)
+    assert values == before  # the same values can be answered twice
 
 
 def test_a_model_the_plain_form_cannot_follow_is_refused() -> None:
@@ -117,8 +119,20 @@ def test_a_model_the_plain_form_cannot_follow_is_refused() -> None:
         def twice(self) -> int:
             return 2 * self.n
 
-    with pytest.raises(TypeError, match="no plain form"):
-        plain_form(Outer)
-    with pytest.raises(TypeError, match="no plain form"):
-        plain_form(Computed)
+    class Hidden(ReadModel):
+        secret: str = Field(exclude=True)
+
+    class Renamed(ReadModel):
+        n: int = Field(serialization_alias="number")
+
+    class Base64(ReadModel):
+        model_config = ConfigDict(ser_json_bytes="base64")
+        data: bytes
+
+    class Either(ReadModel):
+        one: Inner | Computed
+
+    for model in (Outer, Computed, Hidden, Renamed, Base64, Either):
+        with pytest.raises(TypeError, match="no plain form"):
+            plain_form(model)
     assert set(plain_form(ReportRead).__annotations__) == set(ReportRead.model_fields)

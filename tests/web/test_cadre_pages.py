@@ -4,6 +4,7 @@ with a strict CSP and refuses a cookie-authenticated write without the CSRF toke
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
@@ -78,6 +79,8 @@ def test_a_cadre_reads_the_village_on_a_phone(
         if any("404" in e for e in phone.console_errors):  # type: ignore[attr-defined]
             break
         phone.wait_for_timeout(20)
+    else:
+        pytest.fail(f"the browser never logged the 404: {phone.console_errors}")  # type: ignore[attr-defined]
     phone.console_errors.clear()  # type: ignore[attr-defined]
 
     phone.set_viewport_size({"width": 360, "height": 740})

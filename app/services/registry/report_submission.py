@@ -169,11 +169,8 @@ def _read_new(
     policy: PolicyData,
 ) -> dict[str, Any]:
     """The answer for a report just stored, built from what was sent (no second read of the same rows)."""
-    events = [
-        {"kind": e.kind, "disaster_type": e.disaster_type, "occurred_on": e.occurred_on, "loss": e.loss}
-        for e in body.events
-    ]
-    return report_views.read_values(row, net, events, incomes, members, None, policy)
+    events = [report_views.event_values(e) for e in body.events]
+    return report_views.report_values(row, net, events, incomes, members, None, policy)
 
 
 def _insert(

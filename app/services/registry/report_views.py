@@ -114,9 +114,7 @@ def read_many_plain(session: Session, report_ids: Sequence[int]) -> list[dict[st
     for e in session.execute(
         select(ReportEvent.__table__).where(ReportEvent.report_id.in_(wanted)).order_by(ReportEvent.id)
     ):
-        events[e.report_id].append(
-            {"kind": e.kind, "disaster_type": e.disaster_type, "occurred_on": e.occurred_on, "loss": e.loss}
-        )
+        events[e.report_id].append(event_values(e))
     earliest = min(window_start(r.period_end) for r in reports.values())
     hids = sorted({r.household_id for r in reports.values()})
     stored = stored_reports(session, hids, earliest)
@@ -130,12 +128,22 @@ def read_many_plain(session: Session, report_ids: Sequence[int]) -> list[dict[st
         hid = row.household_id
         net = report_net(row)
         reads.append(
-            read_values(row, net, events[rid], incomes[hid], members[hid], superseded_by.get(rid), policy)
+            report_values(row, net, events[rid], incomes[hid], members[hid], superseded_by.get(rid), policy)
         )
     return reads
 
 
-def read_values(
+def event_values(event: Any) -> dict[str, Any]:
+    """An event (a stored row, or one just sent) as EventOut's plain form."""
+    return {
+        "kind": event.kind,
+        "disaster_type": event.disaster_type,
+        "occurred_on": event.occurred_on,
+        "loss": event.loss,
+    }
+
+
+def report_values(
     row: Any,
     net: Decimal,
     events: list[dict[str, Any]],
