@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from app.clock import add_months, local_today
 from app.risk import panel as pn
 from app.risk import panel_read
 from app.services.registry.income import IncomeResult, Membership, PeriodIncome, per_capita
+from app.services.registry.report_views import report_net
 from tests.fixtures import Accounts, member_body, new_household, report_body
 
 SEEDS = range(10)
@@ -74,7 +76,8 @@ def random_household(rng: random.Random, first_id: int, last_day: date = date.ma
         amounts = {column: money(rng) for column in rule.NET_INCOME_TERMS}
         if rng.random() < 0.15:  # a bad season: costs above the income
             amounts["production_cost"] += Decimal(rng.randint(0, 8_000_000)) / 100
-        net = rule.net_of(amounts)  # as the API computes it from a report's columns
+        net = report_net(SimpleNamespace(**amounts))  # as the API computes it from a report's columns
+        assert net == rule.net_of(amounts)  # which is the rule's sum
         reports.append((PeriodIncome(report_id, start, end, net), amounts))
         start = end + timedelta(days=1 if rng.random() < 0.6 else rng.randint(2, 300))
     ends = [r.period_end for r, _ in reports]
