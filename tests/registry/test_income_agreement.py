@@ -317,3 +317,20 @@ def batch(client: TestClient, cadre: dict[str, str], items: list[dict[str, Any]]
     assert response.status_code == 201, response.text
     stored: list[dict[str, Any]] = response.json()["items"]
     return stored
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        ("0", "0", "0", "0", "0", "0"),
+        ("0.00", "0", "0.00", "0", "0.00", "0.00"),
+        ("1E+2", "0.5", "0", "12.30", "0", "112.80"),
+        ("999999999999.99", "0.01", "0", "0", "0", "1000000000000"),
+        ("0", "0", "0", "0", "0", "250.00"),
+    ],
+)
+def test_a_report_s_net_is_the_rule_s_sum_to_the_last_digit(amounts: tuple[str, ...]) -> None:
+    """report_net sums the rule's terms its own way: the same Decimal, written the same (trailing zeros,
+    exponent, sign), as the rule's own sum — what the API shows is written from it."""
+    values = dict(zip(rule.NET_INCOME_TERMS, (Decimal(a) for a in amounts), strict=True))
+    assert str(report_net(SimpleNamespace(**values))) == str(rule.net_of(values))

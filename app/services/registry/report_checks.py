@@ -96,12 +96,6 @@ def _resolve_households(
     households = session.execute(stmt).all()
     by_id = {h.id: h for h in households}
     by_no = {h.household_no: h for h in households}
-    # the households the actor may write to, decided once each, not once per item naming them
-    writable = {
-        h.id
-        for h in households
-        if actor.role in access.HOUSEHOLD_WRITERS and h.village_code == actor.region_code
-    }
     errors: list[AppError] = []
     resolved: dict[int, None] = {}  # in the order of the items
     for item in items:
@@ -121,14 +115,13 @@ def _resolve_households(
             name = "household_id" if item.household_id is not None else "household_no"
             errors.append(NotFound("household not found", field=f"{item.prefix}{name}"))
             continue
-        hid = found.id
-        if hid not in writable:
+        if actor.role not in access.HOUSEHOLD_WRITERS or found.village_code != actor.region_code:
             raise Forbidden(
                 f"role {actor.role.value} may not submit reports for this household",
                 field=f"{item.prefix}household_id",
             )
-        item.household_id, item.resolved = hid, True
-        resolved[hid] = None
+        item.household_id, item.resolved = found.id, True
+        resolved[found.id] = None
     return list(resolved), errors
 
 
@@ -159,35 +152,7 @@ def check(
 def _load_context(session: Session, hids: list[int], items: Sequence[Item]) -> Context:
     refs = {i.body.client_ref for i in items}
     since = min(report_views.window_start(i.body.period_end) for i in items)
-    existing_refs: dict[tuple[int, str], tuple[int, str]] = {}
-    stored: list[StoredNet] = []
-    superseded: set[int] = set()
-    # One read of the households' reports for three things (a round trip and a plan each, apart): the
-    # reports under the items' client_refs, those recent enough for overlaps and income windows, and
-    # the corrections.
-    for r in session.execute(
-        select(
-            Report.id,
-            Report.household_id,
-            Report.client_ref,
-            Report.body_hash,
-            Report.period_start,
-            Report.period_end,
-            Report.supersedes_id,
-            *report_views.NET_TERM_COLUMNS,
-        ).where(
-            Report.household_id.in_(bulk.listed("hids", hids)),
-            or_(Report.client_ref.in_(refs), Report.period_end >= since, Report.supersedes_id.is_not(None)),
-        )
-    ):
-        if r.client_ref in refs:
-            existing_refs[(r.household_id, r.client_ref)] = (r.id, r.body_hash)
-        if r.period_end >= since:
-            stored.append(
-                StoredNet(r.id, r.household_id, r.period_start, r.period_end, report_views.report_net(r))
-            )
-        if r.supersedes_id is not None:
-            superseded.add(r.supersedes_id)
+    existing_refs, stored, superseded = _households_reports(session, hids, refs, since)
     wanted = {i.body.supersedes for i in items if i.body.supersedes is not None}
     targets: dict[int, tuple[int, date, date]] = {}
     if wanted:
@@ -202,6 +167,38 @@ def _load_context(session: Session, hids: list[int], items: Sequence[Item]) -> C
         if s.id not in superseded:
             effective[s.household_id].append((s.period_start, s.period_end, s.id))
     return Context(existing_refs, stored, superseded, targets, effective)
+
+
+def _households_reports(
+    session: Session, hids: list[int], refs: set[str], since: date
+) -> tuple[dict[tuple[int, str], tuple[int, str]], list[StoredNet], set[int]]:
+    """The households' reports under these client_refs (id and hash by household and ref), those ending
+    on or after `since` (with their net income), and the ids of the reports corrected: one read, where
+    three apart cost a round trip and a plan each. In period order, so that a refusal names the same
+    stored report whatever plan the database chose."""
+    existing_refs: dict[tuple[int, str], tuple[int, str]] = {}
+    stored: list[StoredNet] = []
+    superseded: set[int] = set()
+    for r in session.execute(
+        select(
+            Report.client_ref,
+            Report.body_hash,
+            Report.supersedes_id,
+            *report_views.STORED_NET_COLUMNS,
+        )
+        .where(
+            Report.household_id.in_(bulk.listed("hids", hids)),
+            or_(Report.client_ref.in_(refs), Report.period_end >= since, Report.supersedes_id.is_not(None)),
+        )
+        .order_by(Report.period_start, Report.id)
+    ):
+        if r.client_ref in refs:
+            existing_refs[(r.household_id, r.client_ref)] = (r.id, r.body_hash)
+        if r.period_end >= since:
+            stored.append(report_views.stored_net(r))
+        if r.supersedes_id is not None:
+            superseded.add(r.supersedes_id)
+    return existing_refs, stored, superseded
 
 
 def _plan(item: Item, context: Context, to_insert: list[Plan], errors: list[AppError]) -> Plan | None:

@@ -47,6 +47,8 @@ class StoredNet:
 def _terms_getter(sign: int) -> Callable[[Any], tuple[Decimal, ...]]:
     """The columns of the terms of income_rule.NET_INCOME_TERMS with this sign, read from a row at once."""
     columns = [column for column, s in rule.NET_INCOME_TERMS.items() if s == sign]
+    if not columns:
+        return lambda _row: ()
     if len(columns) == 1:
         return lambda row: (getattr(row, columns[0]),)
     return operator.attrgetter(*columns)
@@ -68,18 +70,29 @@ def window_start(period_end: date) -> date:
     return income_window(period_end)[0]
 
 
-# the columns report_net reads
-NET_TERM_COLUMNS = tuple(getattr(Report, column) for column in rule.NET_INCOME_TERMS)
+# the columns stored_net reads
+STORED_NET_COLUMNS = (
+    Report.id,
+    Report.household_id,
+    Report.period_start,
+    Report.period_end,
+    *(getattr(Report, column) for column in rule.NET_INCOME_TERMS),
+)
+
+
+def stored_net(row: Any) -> StoredNet:
+    """A row holding STORED_NET_COLUMNS (among others) as its report's net income for its period."""
+    return StoredNet(row.id, row.household_id, row.period_start, row.period_end, report_net(row))
 
 
 def stored_reports(session: Session, hids: Sequence[int], since: date) -> list[StoredNet]:
     """The households' reports ending on or after `since` (superseded ones too), with their net income."""
     rows = session.execute(
-        select(
-            Report.id, Report.household_id, Report.period_start, Report.period_end, *NET_TERM_COLUMNS
-        ).where(Report.household_id.in_(bulk.listed("hids", hids)), Report.period_end >= since)
+        select(*STORED_NET_COLUMNS).where(
+            Report.household_id.in_(bulk.listed("hids", hids)), Report.period_end >= since
+        )
     )
-    return [StoredNet(r.id, r.household_id, r.period_start, r.period_end, report_net(r)) for r in rows]
+    return [stored_net(r) for r in rows]
 
 
 def corrections(session: Session, household_ids: Sequence[int]) -> dict[int, int]:
