@@ -20,6 +20,7 @@ from pydantic import (
     SkipValidation,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     WrapValidator,
     field_validator,
 )
@@ -107,7 +108,7 @@ def may_hold_text(annotation: Any) -> bool:
     if origin is Annotated:
         # a validator that replaces the type's own can hand back anything, text included
         replacing = (PlainValidator, WrapValidator, SkipValidation)
-        if any(isinstance(m, replacing) for m in annotation.__metadata__):
+        if any(isinstance(m, replacing) and m not in _KEEPING_TYPE for m in annotation.__metadata__):
             return True
         return may_hold_text(get_args(annotation)[0])
     if origin is Literal:
@@ -286,12 +287,37 @@ def _yuan(amount: Decimal) -> str:
     return str(amount.quantize(_CENT))
 
 
+# an amount as clients mostly write it, which the checks below would pass unchanged: at most 12 digits
+# of yuan and 2 of fen, no sign, no exponent, no spaces
+_PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?", re.ASCII)
+_MAX_PLAIN_YUAN = 10**12
+
+
+def _plain_amount(value: Any, checked: ValidatorFunctionWrapHandler) -> Decimal:
+    """The common amounts straight to Decimal; anything else (floats, signs, exponents, errors) through
+    the full checks. Those checks cost 0.7 µs an amount in pydantic's Python calls for digits and places:
+    3 ms of a 1,000-report batch's eight amounts a report."""
+    kind = type(value)
+    if kind is str:
+        if _PLAIN_AMOUNT.fullmatch(value) is not None:
+            return Decimal(value)
+    elif kind is int and 0 <= value < _MAX_PLAIN_YUAN:
+        return Decimal(value)
+    amount: Decimal = checked(value)
+    return amount
+
+
+_PLAIN_AMOUNTS = WrapValidator(_plain_amount)
+# validators that replace their type's but give back a value of that type (no text to check)
+_KEEPING_TYPE: list[Any] = [_PLAIN_AMOUNTS]
+
 # Amounts in yuan: JSON numbers or decimal strings, held as Decimal, serialised as strings so no
 # client ever sees a binary float.
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=14, decimal_places=2),
     AfterValidator(_no_negative_zero),
+    _PLAIN_AMOUNTS,
     PlainSerializer(_yuan, return_type=str),
 ]
 MoneyOut = Annotated[Decimal, PlainSerializer(_yuan, return_type=str)]
