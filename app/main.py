@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # a phone on a weak connection downloads the app's files and the lists' JSON about a third to a
     # fifteenth of their size (an XLSX is a zip already); the session cookies are SameSite=Strict, so no
     # other site can have an answer holding personal data compressed beside what it sent
-    app.add_middleware(InFlightLimit, limit=settings.max_requests_in_flight)
+    app.add_middleware(InFlightLimit, limit=settings.requests_in_flight)
     app.add_middleware(
         GZipMiddleware,
         minimum_size=1024,

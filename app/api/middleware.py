@@ -94,7 +94,8 @@ def _template(scope: Scope, root_path: str) -> str:
 
 
 class InFlightLimit:
-    """At most `limit` requests at work at once; the others wait here, in the event loop, holding nothing.
+    """At most `limit` requests at work at once; the others wait here, in the event loop, holding nothing,
+    and are let in in the order they came (asyncio's semaphore lets no newcomer past a waiter).
 
     Sync routes and dependencies run on a pool of 40 threads, and a request takes a database connection
     in its first dependency and keeps it to the end. With more requests under way than threads, every

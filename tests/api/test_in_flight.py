@@ -3,12 +3,14 @@ freezing with every thread waiting for a database connection."""
 
 import asyncio
 import threading
-from typing import Any
+from typing import Any, cast
 
 import httpx2 as httpx
 from fastapi.testclient import TestClient
 
 from app.api.middleware import InFlightLimit
+from app.config import MAX_THREADS_AT_WORK, Settings
+from app.main import create_app
 from tests.fixtures import Accounts, new_household
 
 CLIENTS = 64  # more than the server's 40 threads
@@ -89,3 +91,56 @@ def test_beyond_the_limit_a_request_waits_its_turn_but_health_and_a_started_answ
     [done] = outcome
     assert done[:2] == ["/healthz", "/metrics"]
     assert set(done) == {"/healthz", "/metrics", "/busy", "/download", "/households/1"}
+
+
+def test_requests_waiting_for_a_place_are_served_in_the_order_they_came() -> None:
+    """A request that comes while others wait goes after them, even at the moment a place comes free:
+    a queue in order keeps the slowest answer near the typical one (at 32 clients, 8 at work in order gave
+    a household's page a p99 of 215 ms where 32 at once, fighting for the interpreter, gave 528 ms)."""
+
+    async def scenario() -> list[str]:
+        release = asyncio.Event()
+        done: list[str] = []
+
+        async def app(scope: Any, _receive: Any, send: Any) -> None:
+            if scope["path"] == "/busy":
+                await release.wait()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            done.append(scope["path"])
+
+        limited = InFlightLimit(app, limit=1)
+
+        async def call(path: str) -> None:
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b""}
+
+            async def send(_message: Any) -> None:
+                return None
+
+            await limited({"type": "http", "path": path}, receive, send)
+
+        tasks = [asyncio.create_task(call("/busy"))]
+        for path in ("/a", "/b", "/c", "/d"):
+            await asyncio.sleep(0.01)
+            tasks.append(asyncio.create_task(call(path)))
+        await asyncio.sleep(0.01)
+        release.set()
+        tasks.append(asyncio.create_task(call("/late")))  # comes as the place comes free
+        await asyncio.wait_for(asyncio.gather(*tasks), 2)
+        return done
+
+    outcome: list[list[str]] = []
+    runner = threading.Thread(target=lambda: outcome.append(asyncio.run(scenario())))
+    runner.start()
+    runner.join(timeout=30)
+    assert outcome == [["/busy", "/a", "/b", "/c", "/d", "/late"]]
+
+
+def test_by_default_one_request_is_at_work_per_database_connection() -> None:
+    assert Settings(db_pool_size=5).requests_in_flight == 5
+    assert Settings(db_pool_size=64).requests_in_flight == MAX_THREADS_AT_WORK  # below the 40 threads
+    assert Settings(db_pool_size=5, max_requests_in_flight=12).requests_in_flight == 12
+    app = create_app(Settings(db_pool_size=6, database_url="sqlite://"))
+    [limit] = [m.kwargs["limit"] for m in app.user_middleware if cast(object, m.cls) is InFlightLimit]
+    assert limit == 6
