@@ -104,7 +104,7 @@ class InFlightLimit:
     a request holding a connection always finds a thread. Inside the body limit: a slow upload is read
     before it takes a place; the place is given back when the answer starts (a download to a slow phone does
     not hold it), and the health and metrics endpoints never wait (the engineer on call reads them when the
-    API is busiest)."""
+    API is busiest), nor do the web app's files."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -112,7 +112,8 @@ class InFlightLimit:
         self.places: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path", "") in UNLIMITED:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in UNLIMITED or path.startswith(FILES):
             await self.app(scope, receive, send)
             return
         if self.places is None:  # made in the server's event loop
@@ -139,6 +140,8 @@ class InFlightLimit:
 
 
 UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics"})
+# the web app's own files: read from disk, no database, so no reason to queue behind an export
+FILES = "/static/"
 
 
 class BodySizeLimit:

@@ -6,6 +6,7 @@ import threading
 from typing import Any, cast
 
 import httpx2 as httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from app.api.middleware import InFlightLimit
@@ -44,7 +45,7 @@ def test_sixty_four_clients_at_once_are_all_answered(
     assert answers == [200] * (READS * CLIENTS)
 
 
-def test_beyond_the_limit_a_request_waits_its_turn_but_health_and_a_started_answer_do_not() -> None:
+def test_beyond_the_limit_a_request_waits_its_turn_but_health_files_and_a_started_answer_do_not() -> None:
     async def scenario() -> list[str]:
         release, started = asyncio.Event(), asyncio.Event()
         done: list[str] = []
@@ -77,6 +78,7 @@ def test_beyond_the_limit_a_request_waits_its_turn_but_health_and_a_started_answ
         waiting = asyncio.create_task(call("/households/1"))
         await asyncio.wait_for(call("/healthz"), 2)
         await asyncio.wait_for(call("/metrics"), 2)
+        await asyncio.wait_for(call("/static/app.js"), 2)
         await asyncio.sleep(0.05)
         assert "/households/1" not in done  # waits for the place
         release.set()
@@ -89,8 +91,8 @@ def test_beyond_the_limit_a_request_waits_its_turn_but_health_and_a_started_answ
     runner.start()
     runner.join(timeout=30)
     [done] = outcome
-    assert done[:2] == ["/healthz", "/metrics"]
-    assert set(done) == {"/healthz", "/metrics", "/busy", "/download", "/households/1"}
+    assert done[:3] == ["/healthz", "/metrics", "/static/app.js"]
+    assert set(done) == {"/healthz", "/metrics", "/static/app.js", "/busy", "/download", "/households/1"}
 
 
 def test_requests_waiting_for_a_place_are_served_in_the_order_they_came() -> None:
@@ -137,10 +139,15 @@ def test_requests_waiting_for_a_place_are_served_in_the_order_they_came() -> Non
     assert outcome == [["/busy", "/a", "/b", "/c", "/d", "/late"]]
 
 
-def test_by_default_one_request_is_at_work_per_database_connection() -> None:
-    assert Settings(db_pool_size=5).requests_in_flight == 5
-    assert Settings(db_pool_size=64).requests_in_flight == MAX_THREADS_AT_WORK  # below the 40 threads
-    assert Settings(db_pool_size=5, max_requests_in_flight=12).requests_in_flight == 12
-    app = create_app(Settings(db_pool_size=6, database_url="sqlite://"))
+def test_by_default_one_request_is_at_work_per_database_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHOUWANG_MAX_REQUESTS_IN_FLIGHT", raising=False)
+
+    def settings(**values: Any) -> Settings:
+        return Settings(_env_file=None, **values)
+
+    assert settings(db_pool_size=5).requests_in_flight == 5
+    assert settings(db_pool_size=64).requests_in_flight == MAX_THREADS_AT_WORK  # below the 40 threads
+    assert settings(db_pool_size=5, max_requests_in_flight=12).requests_in_flight == 12
+    app = create_app(settings(db_pool_size=6, database_url="sqlite://"))
     [limit] = [m.kwargs["limit"] for m in app.user_middleware if cast(object, m.cls) is InFlightLimit]
     assert limit == 6

@@ -248,3 +248,26 @@ def test_the_api_and_the_command_hand_a_big_lists_townships_to_another_process(
         book = openpyxl.load_workbook(tmp_path / name)
         rows = [r for ws in book.worksheets[1:] for r in ws.iter_rows(min_row=2, values_only=True)]
         assert len(rows) == 5
+
+
+def test_an_xlsx_export_holds_one_database_connection_at_a_time(
+    client: TestClient, accounts: Accounts, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API process lets in one request per database connection (config.py): a request that held its
+    own read open while the workbook read in transactions of its own took two, and eight such exports at
+    once would wait on each other until the pool's timeout."""
+    generate(settings, THIS_WEEK)
+    engine = client.app.state.sessionmaker.kw["bind"]  # type: ignore[attr-defined]
+    held: list[int] = []
+    write = risk_list_workbook.write_xlsx
+
+    def writing(*args: Any, **kwargs: Any) -> Any:
+        held.append(engine.pool.checkedout())
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(risk_list_workbook, "write_xlsx", writing)
+    response = client.get(
+        f"/api/v1/risk-lists/{THIS_WEEK}", headers=accounts["district"], params={"format": "xlsx"}
+    )
+    assert response.status_code == 200, response.text
+    assert held == [0]

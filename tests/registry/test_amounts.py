@@ -6,10 +6,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import pytest
-from pydantic import TypeAdapter, ValidationError
+from pydantic import AfterValidator, TypeAdapter, ValidationError
 
 from app.schemas import common
 from app.schemas.common import Money
+from tests.registry.test_input_edge import request_models
 
 MONEY = TypeAdapter(Money)
 # Money without its fast path: the checks every amount went through before it
@@ -87,17 +88,41 @@ def test_refused_amounts_name_why(value: Any) -> None:
     assert refused.value.errors()[0]["type"] != "value_error"  # pydantic's own reasons, not a crash of ours
 
 
+def outcome_json(item: Any, body: bytes) -> Any:
+    try:
+        return [(str(a), a.as_tuple()) for a in TypeAdapter(list[item]).validate_json(body)]
+    except ValidationError as exc:
+        return [(e["loc"], e["type"]) for e in exc.errors()]
+
+
 def test_amounts_in_a_json_body_take_the_same_path() -> None:
-    body = b'["3000.50", 1200, 12.5, 1e3, "-0", -0.0, "10.005", 1.125, "x"]'
+    accepted = b'["3000.50", 1200, "0", "007", 12.5, "-0", " 4.2 "]'
+    assert outcome_json(Money, accepted) == outcome_json(CHECKED_TYPE, accepted)
+    assert len(outcome_json(Money, accepted)) == 7
+    refused = b'["10.005", 1.125, "x", -1, "1000000000000"]'
+    assert outcome_json(Money, refused) == outcome_json(CHECKED_TYPE, refused)
+    assert [place for place, _ in outcome_json(Money, refused)] == [(0,), (1,), (2,), (3,), (4,)]
 
-    def outcome_json(item: Any) -> Any:
-        try:
-            return [str(a) for a in TypeAdapter(list[item]).validate_json(body)]
-        except ValidationError as exc:
-            return [(e["loc"], e["type"]) for e in exc.errors()]
 
-    assert outcome_json(Money) == outcome_json(CHECKED_TYPE)
-    assert len(outcome_json(Money)) == 3  # the three refused, by place
+def test_plain_amounts_skip_the_full_checks_and_others_do_not() -> None:
+    """What the fast path is for: a plain amount never reaches the checks behind it."""
+
+    def checked(value: Decimal) -> Decimal:
+        raise ValueError("the full checks ran")
+
+    probe = TypeAdapter(Annotated[Decimal, AfterValidator(checked), common._PLAIN_AMOUNTS])
+    assert probe.validate_python("3000.50") == Decimal("3000.50")
+    assert probe.validate_python(1200) == Decimal(1200)
+    for other in ("1e3", 12.5, " 1 ", "1.005"):
+        with pytest.raises(ValidationError, match="the full checks ran|decimal"):
+            probe.validate_python(other)
+    assert common._PLAIN_AMOUNTS in typing.get_args(Money)
+
+
+def test_no_request_model_is_strict() -> None:
+    """The fast path takes "12.50" and 12 as amounts, which a strict model would refuse: it is right only
+    while no request model is strict."""
+    assert [m.__qualname__ for m in request_models() if m.model_config.get("strict")] == []
 
 
 def test_an_amount_field_holds_no_text_to_check() -> None:

@@ -140,6 +140,9 @@ def read(
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     if chosen == "xlsx":
+        # the workbook reads in transactions of its own: this one ends first, so that the request holds
+        # one connection at a time (a request at work per connection, config.py)
+        session.commit()
         handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="shouwang-")
         os.close(handle)
         try:
