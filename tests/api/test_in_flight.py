@@ -18,6 +18,18 @@ CLIENTS = 64  # more than the server's 40 threads
 READS = 2
 
 
+async def request(limited: InFlightLimit, path: str) -> None:
+    """A GET of `path` through the limit, its body empty and its answer dropped."""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(_message: Any) -> None:
+        return None
+
+    await limited({"type": "http", "path": path}, receive, send)
+
+
 def test_sixty_four_clients_at_once_are_all_answered(
     client: TestClient, accounts: Accounts, live_server: str
 ) -> None:
@@ -63,13 +75,7 @@ def test_beyond_the_limit_a_request_waits_its_turn_but_health_files_and_a_starte
         limited = InFlightLimit(app, limit=1)
 
         async def call(path: str) -> None:
-            async def receive() -> dict[str, Any]:
-                return {"type": "http.request", "body": b""}
-
-            async def send(_message: Any) -> None:
-                return None
-
-            await limited({"type": "http", "path": path}, receive, send)
+            await request(limited, path)
 
         download = asyncio.create_task(call("/download"))
         await asyncio.sleep(0.05)  # its answer has started: its place is back
@@ -114,13 +120,7 @@ def test_requests_waiting_for_a_place_are_served_in_the_order_they_came() -> Non
         limited = InFlightLimit(app, limit=1)
 
         async def call(path: str) -> None:
-            async def receive() -> dict[str, Any]:
-                return {"type": "http.request", "body": b""}
-
-            async def send(_message: Any) -> None:
-                return None
-
-            await limited({"type": "http", "path": path}, receive, send)
+            await request(limited, path)
 
         tasks = [asyncio.create_task(call("/busy"))]
         for path in ("/a", "/b", "/c", "/d"):
