@@ -139,8 +139,10 @@ class InFlightLimit:
             give_back()
 
 
-UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics"})
-# the web app's own files: read from disk, no database, so no reason to queue behind an export
+# health and metrics, and the web app's shell and service worker (files: no database, no reason to queue
+# behind an export)
+UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics", "/", "/sw.js"})
+# the web app's other files
 FILES = "/static/"
 
 

@@ -85,6 +85,7 @@ def test_beyond_the_limit_a_request_waits_its_turn_but_health_files_and_a_starte
         await asyncio.wait_for(call("/healthz"), 2)
         await asyncio.wait_for(call("/metrics"), 2)
         await asyncio.wait_for(call("/static/app.js"), 2)
+        await asyncio.wait_for(call("/"), 2)
         await asyncio.sleep(0.05)
         assert "/households/1" not in done  # waits for the place
         release.set()
@@ -97,8 +98,8 @@ def test_beyond_the_limit_a_request_waits_its_turn_but_health_files_and_a_starte
     runner.start()
     runner.join(timeout=30)
     [done] = outcome
-    assert done[:3] == ["/healthz", "/metrics", "/static/app.js"]
-    assert set(done) == {"/healthz", "/metrics", "/static/app.js", "/busy", "/download", "/households/1"}
+    assert done[:4] == ["/healthz", "/metrics", "/static/app.js", "/"]
+    assert set(done) == {"/healthz", "/metrics", "/static/app.js", "/", "/busy", "/download", "/households/1"}
 
 
 def test_requests_waiting_for_a_place_are_served_in_the_order_they_came() -> None:
