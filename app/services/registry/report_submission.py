@@ -202,13 +202,7 @@ def _insert(
     id_of = {(hid, ref): rid for hid, ref, rid in found}
     ids = [id_of[(p.household_id, p.body.client_ref)] for p in plans]
     events = [
-        {
-            "report_id": rid,
-            "kind": e.kind,
-            "disaster_type": e.disaster_type,
-            "occurred_on": e.occurred_on,
-            "loss": e.loss,
-        }
+        {"report_id": rid, **report_views.event_values(e)}
         for rid, p in zip(ids, plans, strict=True)
         for e in p.body.events
     ]
